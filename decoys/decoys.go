@@ -1,0 +1,69 @@
+// Package decoys holds what every protocol decoy shares: the service and
+// emitter contracts, the accept loop with its limits, and the helpers that
+// stamp events with their connection's identity. Each protocol lives in a
+// subpackage (decoys/ssh, decoys/http, ...).
+package decoys
+
+import (
+	"context"
+	"net"
+
+	"github.com/rs/zerolog"
+
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// Event kinds. The kind names the payload that an event carries.
+const (
+	KindConnectionOpened = "connection.opened"
+	KindConnectionClosed = "connection.closed"
+	KindAuthAttempt      = "auth.attempt"
+	KindCommand          = "command"
+	KindHTTPRequest      = "http.request"
+)
+
+// Secret kinds: the form of the secret bytes of an authentication attempt.
+const (
+	SecretPlaintext    = "plaintext"
+	SecretSSHPublicKey = "ssh_publickey"
+)
+
+// Mechanisms: the carrier of an authentication attempt.
+const (
+	MechanismSSHPassword            = "ssh_password"
+	MechanismSSHKeyboardInteractive = "ssh_keyboard_interactive"
+	MechanismSSHPublicKey           = "ssh_publickey"
+	MechanismHTTPBasic              = "http_basic"
+	MechanismHTTPBearer             = "http_bearer"
+	MechanismHTTPForm               = "http_form"
+)
+
+// Emitter receives the events a decoy produces. Emit must never block the
+// caller: implementations queue the event or count it as dropped. The
+// emitter owns the event after the call.
+type Emitter interface {
+	Emit(ev *eventv1.Event)
+}
+
+// Service is one protocol implementation. Serve accepts connections from ln
+// until ctx ends, then closes ln and returns nil; it returns an error only
+// when the listener fails for good.
+type Service interface {
+	Serve(ctx context.Context, ln net.Listener) error
+}
+
+// Config is what every service constructor receives.
+type Config struct {
+	// Decky is the name of the fake host the service belongs to.
+	Decky string
+	// Seed derives per-decky values (host keys, hostnames, challenges), so
+	// that two deckies never share them and a decky keeps its own across
+	// restarts.
+	Seed []byte
+	// Persona is the id of the real product the service imitates, such as
+	// "openssh-9.2p1-debian12". Empty selects the service's default.
+	Persona string
+	Emitter Emitter
+	Logger  zerolog.Logger
+	Limits  Limits
+}

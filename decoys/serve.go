@@ -1,0 +1,156 @@
+package decoys
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Accept-loop backoff bounds: the first temporary error waits 5 ms, each
+// further one doubles the wait up to 1 s, as net/http does.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+// ConnHandler serves one accepted connection. The connection is closed by
+// the accept loop after the handler returns; ctx ends when the service
+// stops or the connection's session timeout passes.
+type ConnHandler func(ctx context.Context, conn net.Conn)
+
+// ServeConns runs the accept loop every TCP decoy shares. It enforces the
+// per-source and total connection limits (connections over a limit are
+// closed at once), sets the session deadline, recovers a panic per
+// connection, backs off on temporary accept errors and returns nil once ctx
+// ends. It waits for running handlers before returning.
+func ServeConns(ctx context.Context, ln net.Listener, limits Limits, log zerolog.Logger, handle ConnHandler) error {
+	limits = limits.WithDefaults()
+	tracker := newSourceTracker(limits.MaxConnsPerSource, limits.MaxConns)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
+
+	backoff := time.Duration(0)
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = nextBackoff(backoff)
+				log.Warn().Err(err).Dur("backoff", backoff).Msg("accept failed, retrying")
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			return err
+		}
+		backoff = 0
+
+		source := remoteAddr(conn)
+		if !tracker.acquire(source) {
+			log.Debug().Str(FieldSource, source.String()).Msg("connection over limit closed")
+			_ = conn.Close()
+			continue
+		}
+
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer tracker.release(source)
+			serveOne(ctx, conn, limits, log, handle)
+		}()
+	}
+}
+
+func serveOne(ctx context.Context, conn net.Conn, limits Limits, log zerolog.Logger, handle ConnHandler) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error().Interface("panic", r).Str(FieldSource, conn.RemoteAddr().String()).Msg("connection handler panicked")
+		}
+		_ = conn.Close()
+	}()
+
+	ctx, cancel := context.WithTimeout(ctx, limits.SessionTimeout)
+	defer cancel()
+	// Closing the connection when the context ends unblocks any read or
+	// write still pending in the handler.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+
+	handle(ctx, conn)
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return acceptBackoffMin
+	}
+	d *= 2
+	if d > acceptBackoffMax {
+		return acceptBackoffMax
+	}
+	return d
+}
+
+// isTemporary reports errors that a later Accept may not repeat, such as
+// running out of file descriptors.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func remoteAddr(conn net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// sourceTracker counts live connections per source address and in total.
+type sourceTracker struct {
+	perSource int
+	total     int
+
+	mu     sync.Mutex
+	counts map[netip.Addr]int
+	live   int
+}
+
+func newSourceTracker(perSource, total int) *sourceTracker {
+	return &sourceTracker{perSource: perSource, total: total, counts: make(map[netip.Addr]int)}
+}
+
+func (t *sourceTracker) acquire(source netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.live >= t.total || t.counts[source] >= t.perSource {
+		return false
+	}
+	t.counts[source]++
+	t.live++
+	return true
+}
+
+func (t *sourceTracker) release(source netip.Addr) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.live--
+	if t.counts[source] <= 1 {
+		delete(t.counts, source)
+		return
+	}
+	t.counts[source]--
+}
