@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the real clients and daemons the integration tests drive, from
+# Debian's packages. Runs as root; does nothing when all are present.
+set -euo pipefail
+
+packages=(openssh-client sshpass curl ca-certificates nginx-light)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "integration/setup.sh: missing packages ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+
+# Daemons installed as test oracles must not start on their default ports:
+# a policy-rc.d that returns 101 tells invoke-rc.d to leave them stopped.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod 0755 "$policy"
+  created_policy=1
+fi
+trap '[ "$created_policy" -eq 1 ] && rm -f "$policy"' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
