@@ -1,0 +1,57 @@
+// Connect clients for the control-plane API.
+//
+// The dashboard authenticates with the decnet_session cookie that Login sets
+// (HttpOnly, SameSite=Strict). The browser attaches it to every same-origin
+// request, so the token that Login also returns is never read or stored:
+// script access to it would only widen what a cross-site scripting bug
+// could steal.
+
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+
+import { AttackerService } from "./gen/decnet/api/v1/attacker_service_pb";
+import { AuthService } from "./gen/decnet/api/v1/auth_pb";
+import { EventService } from "./gen/decnet/api/v1/event_service_pb";
+
+export interface Api {
+  auth: Client<typeof AuthService>;
+  events: Client<typeof EventService>;
+  attackers: Client<typeof AttackerService>;
+}
+
+// Sends every request with the session cookie. The API shares the page's
+// origin, so "same-origin" is enough and the cookie never goes elsewhere.
+const fetchWithCookie: typeof globalThis.fetch = (input, init) =>
+  globalThis.fetch(input, { ...init, credentials: "same-origin" });
+
+export function createApi(baseUrl: string): Api {
+  const transport = createConnectTransport({ baseUrl, fetch: fetchWithCookie });
+  return {
+    auth: createClient(AuthService, transport),
+    events: createClient(EventService, transport),
+    attackers: createClient(AttackerService, transport),
+  };
+}
+
+// Reports whether err means the session is missing or expired, so the user
+// has to log in again.
+export function isUnauthenticated(err: unknown): boolean {
+  return ConnectError.from(err).code === Code.Unauthenticated;
+}
+
+// Reports whether err comes from a call that the dashboard cancelled itself.
+export function isCanceled(err: unknown): boolean {
+  if (err instanceof DOMException && err.name === "AbortError") {
+    return true;
+  }
+  return ConnectError.from(err).code === Code.Canceled;
+}
+
+// Describes err for the status line: the Connect code and the server's
+// message, for example "unavailable: connection refused".
+export function describeError(err: unknown): string {
+  const connectErr = ConnectError.from(err);
+  const code = Code[connectErr.code] ?? "unknown";
+  const name = code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return connectErr.rawMessage === "" ? name : `${name}: ${connectErr.rawMessage}`;
+}
