@@ -52,8 +52,8 @@ deckies:
 			wantErr: "invalid listen address",
 		},
 		{
-			name: "duplicate listen",
-			yaml: "deckies:\n  - name: a\n    seed: " + validSeed + "\n    services: [{name: ssh, listen: '127.0.0.1:22'}, {name: http, listen: '127.0.0.1:22'}]\n",
+			name:    "duplicate listen",
+			yaml:    "deckies:\n  - name: a\n    seed: " + validSeed + "\n    services: [{name: ssh, listen: '127.0.0.1:22'}, {name: http, listen: '127.0.0.1:22'}]\n",
 			wantErr: "already used by a/ssh",
 		},
 		{
