@@ -3,7 +3,7 @@
 # Debian's packages. Runs as root; does nothing when all are present.
 set -euo pipefail
 
-packages=(openssh-client sshpass curl ca-certificates nginx-light)
+packages=(openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,113 @@
+package httpdecoy
+
+import (
+	"context"
+	"strings"
+
+	"github.com/decnet/decnet/decoys"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// route builds the response to a request whose head and body were read. The portal
+// serves its login form at / and /login and protects /admin with Basic
+// authentication; every other path is the product's 404.
+func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request, body []byte) *response {
+	page := pageInfoFor(req)
+
+	if req.method == "TRACE" {
+		// Both products refuse TRACE on every path: nginx always, Apache
+		// under Ubuntu's TraceEnable Off.
+		page.status = 405
+		return s.persona.errorResponse(page)
+	}
+
+	switch {
+	case req.path == "/admin" || strings.HasPrefix(req.path, "/admin/"):
+		return s.unauthorized(page)
+	case req.path == "/" || req.path == "/login":
+		return s.servePortal(ctx, sess, req, body, page)
+	}
+	page.status = 404
+	return s.persona.errorResponse(page)
+}
+
+func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *request, body []byte, page pageInfo) *response {
+	basic := req.path == "/login" && hasBasic(req)
+
+	switch req.method {
+	case "GET", "HEAD":
+		if basic {
+			return s.unauthorized(page)
+		}
+		return s.persona.appResponse(req, s.portal.loginPage(false))
+	case "POST":
+		if basic {
+			return s.unauthorized(page)
+		}
+		s.handleLogin(ctx, sess, req, body)
+		return s.persona.appResponse(req, s.portal.loginPage(true))
+	case "OPTIONS":
+		if resp := s.persona.optionsResponse(); resp != nil {
+			return resp
+		}
+	}
+	page.status = 405
+	return s.persona.errorResponse(page)
+}
+
+// handleLogin records the credential of a form post and waits as a portal
+// that checked the password would. A post without either field is
+// given the same response but records nothing.
+func (s *Service) handleLogin(ctx context.Context, sess *decoys.Session, req *request, body []byte) {
+	if isFormContentType(req.contentType) {
+		fields := parseForm(body)
+		user, hasUser := formValue(fields, "username")
+		password, hasPassword := formValue(fields, "password")
+		if hasUser || hasPassword {
+			s.emitAuth(sess, credential{
+				mechanism: decoys.MechanismHTTPForm,
+				principal: user,
+				secret:    []byte(password),
+			})
+		}
+	}
+	// NOTE: multipart/form-data posts get a response but are not parsed, so
+	// their credentials are only visible as a body size.
+	sleepContext(ctx, s.failDelay())
+}
+
+func (s *Service) unauthorized(page pageInfo) *response {
+	page.status = 401
+	resp := s.persona.errorResponse(page)
+	resp.extra = append(resp.extra, header{name: "WWW-Authenticate", value: `Basic realm="` + s.portal.realm() + `"`})
+	return resp
+}
+
+// emitCredentials records every Basic and Bearer Authorization header of
+// req, whatever the path.
+func (s *Service) emitCredentials(sess *decoys.Session, req *request) {
+	for _, value := range req.authorization {
+		if c, ok := parseAuthorization(value); ok {
+			s.emitAuth(sess, c)
+		}
+	}
+}
+
+func (s *Service) emitAuth(sess *decoys.Session, c credential) {
+	sess.AuthAttempt(&eventv1.AuthAttempt{
+		Principal:  capText(c.principal, maxEventField),
+		SecretKind: decoys.SecretPlaintext,
+		Mechanism:  c.mechanism,
+		Secret:     c.secret,
+		Outcome:    eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,
+	})
+}
+
+func hasBasic(req *request) bool {
+	for _, value := range req.authorization {
+		if c, ok := parseAuthorization(value); ok && c.mechanism == decoys.MechanismHTTPBasic {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,456 @@
+// Package httpdecoy is the HTTP/1.1 decoy: a device login portal behind a
+// web server persona (nginx or Apache) that records every request and every
+// credential sent to it. The directory is decoys/http; the package name
+// differs so that it does not shadow net/http in importers.
+//
+// The decoy parses requests itself instead of using net/http's server, so
+// that it controls every byte an observer sees (status lines, header order,
+// error pages, connection handling) and enforces its own limits.
+package httpdecoy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/decnet/decnet/decoys"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// ServiceName is the service name in every event of this decoy.
+const ServiceName = "http"
+
+// maxBodyBytes caps a request body. The login form needs a few hundred
+// bytes; a bigger body gets 413 as the product's
+// client_max_body_size or LimitRequestBody would.
+const maxBodyBytes = 64 << 10
+
+// headerBlockLines is how many maximum-size lines the header block may
+// hold, after nginx's large_client_header_buffers 4 8k.
+const headerBlockLines = 4
+
+// Caps on what one http.request event carries.
+const (
+	maxEventTarget      = 4 << 10
+	maxEventHeaders     = 64
+	maxEventHeaderBytes = 8 << 10
+	maxEventField       = 1 << 10 // method, protocol, host, user agent
+)
+
+// Failed logins get their response after a pause drawn from this range,
+// an estimate of what a PHP portal spends on password_verify and a session
+// write.
+const (
+	failDelayMin = 300 * time.Millisecond
+	failDelayMax = 900 * time.Millisecond
+)
+
+// lingerMax caps the whole lingering close, as nginx's lingering_time
+// (30 s) does.
+const lingerMax = 30 * time.Second
+
+// Reasons in connection.closed.
+const (
+	reasonClientClosed  = "client_closed"
+	reasonTimeout       = "timeout"
+	reasonLimit         = "limit"
+	reasonProtocolError = "protocol_error"
+	reasonServerClosed  = "server_closed"
+	reasonShutdown      = "shutdown"
+)
+
+// Service is the HTTP decoy. It implements decoys.Service.
+type Service struct {
+	decky   string
+	emitter decoys.Emitter
+	log     zerolog.Logger
+	limits  decoys.Limits
+	persona persona
+	portal  portal
+
+	// now stamps events and Date headers; tests replace it.
+	now func() time.Time
+	// failDelay returns the pause before the response to a rejected login;
+	// tests replace it.
+	failDelay func() time.Duration
+}
+
+var _ decoys.Service = (*Service)(nil)
+
+// New returns the HTTP decoy for cfg. It fails on a missing emitter or an
+// unknown persona (ErrUnknownPersona).
+func New(cfg decoys.Config) (*Service, error) {
+	if cfg.Emitter == nil {
+		return nil, errors.New("create http decoy: missing emitter")
+	}
+	p, err := newPersona(cfg.Persona, serverName(cfg.Decky), cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("create http decoy: %w", err)
+	}
+
+	return &Service{
+		decky:   cfg.Decky,
+		emitter: cfg.Emitter,
+		log:     cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
+		limits:  cfg.Limits.WithDefaults(),
+		persona: p,
+		portal:  newPortal(cfg.Seed, cfg.Decky),
+		now:     time.Now,
+		failDelay: func() time.Duration {
+			return failDelayMin + rand.N(failDelayMax-failDelayMin)
+		},
+	}, nil
+}
+
+// Serve accepts connections from ln until ctx ends; see decoys.ServeConns.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	s.log.Info().Str("persona", s.persona.id()).Str("address", ln.Addr().String()).Msg("http decoy serving")
+	err := decoys.ServeConns(ctx, ln, s.limits, s.log, s.handleConn)
+	if err != nil {
+		return fmt.Errorf("serve http decoy: %w", err)
+	}
+	return nil
+}
+
+// serverName is the host name Apache prints when a request has no usable
+// Host. A decky named like a host uses its name; otherwise the address
+// Ubuntu's /etc/hosts gives the machine's own name.
+func serverName(decky string) string {
+	name := strings.ToLower(decky)
+	if name == "" || len(name) > 63 {
+		return "127.0.1.1"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return "127.0.1.1"
+		}
+	}
+	return name
+}
+
+func (s *Service) handleConn(ctx context.Context, conn net.Conn) {
+	counted := &countingConn{Conn: conn}
+	sess := decoys.NewSession(conn, s.decky, ServiceName, s.emitter)
+	sess.Now = s.now
+	started := s.now()
+	sess.Opened()
+
+	reason := s.serveConn(ctx, counted, sess)
+
+	sess.Closed(started, counted.received, counted.sent, reason)
+	s.log.Debug().Str(decoys.FieldSession, sess.ID).Str(decoys.FieldSource, conn.RemoteAddr().String()).
+		Str("reason", reason).Msg("http connection closed")
+}
+
+// serveConn runs the request loop of one connection and returns the reason
+// it ended.
+func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoys.Session) string {
+	br := bufio.NewReaderSize(conn, 4<<10)
+	d := s.persona.dialect()
+	lim := parseLimits{
+		maxLine:        s.limits.MaxLineBytes,
+		maxHeaderBytes: headerBlockLines * s.limits.MaxLineBytes,
+		maxHeaders:     d.maxHeaders,
+	}
+
+	for n := 1; ; n++ {
+		wait := s.limits.ReadTimeout
+		if n > 1 {
+			wait = min(wait, s.persona.keepAliveTimeout())
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		if _, err := br.Peek(1); err != nil {
+			return closeReason(ctx, err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(s.limits.ReadTimeout))
+
+		req, err := parseRequest(br, d, lim)
+		var perr *protocolError
+		switch {
+		case errors.As(err, &perr):
+			s.respondProtocolError(ctx, conn, sess, req, perr)
+			return reasonProtocolError
+		case err != nil:
+			if req.lineSeen {
+				s.emitRequest(sess, req, 0, 0)
+			}
+			return closeReason(ctx, err)
+		}
+
+		keep, reason := s.serveRequest(ctx, conn, br, sess, req, n)
+		if !keep {
+			return reason
+		}
+	}
+}
+
+// serveRequest responds to one well-formed request head. It returns whether the
+// connection stays open, and the close reason when it does not.
+func (s *Service) serveRequest(ctx context.Context, conn *countingConn, br *bufio.Reader, sess *decoys.Session, req *request, n int) (bool, string) {
+	s.emitCredentials(sess, req)
+	page := pageInfoFor(req)
+
+	body, err := s.readRequestBody(conn, br, req)
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		page.status = 413
+		s.finish(ctx, conn, sess, req, s.persona.errorResponse(page), int64(len(body)), n)
+		return false, reasonLimit
+	case errors.Is(err, errBadChunk):
+		page.status = 400
+		resp := s.persona.errorResponse(page)
+		if s.persona.id() == PersonaApache {
+			// Apache finds the bad chunk in its input filter and
+			// closes without a length, as for 413.
+			resp.omitLength = true
+		}
+		s.finish(ctx, conn, sess, req, resp, 0, n)
+		return false, reasonProtocolError
+	case err != nil:
+		s.emitRequest(sess, req, 0, 0)
+		return false, closeReason(ctx, err)
+	}
+
+	resp := s.route(ctx, sess, req, body)
+	keep := s.finish(ctx, conn, sess, req, resp, int64(len(body)), n)
+	if !keep {
+		if n >= s.persona.maxRequests() {
+			return false, reasonLimit
+		}
+		return false, reasonServerClosed
+	}
+	return true, ""
+}
+
+// readRequestBody reads the body, after a 100 Continue when the client
+// waits for one. A Content-Length over the cap fails before anything is
+// read, as both products check it with the head.
+func (s *Service) readRequestBody(conn *countingConn, br *bufio.Reader, req *request) ([]byte, error) {
+	if req.contentLength > maxBodyBytes {
+		return nil, errBodyTooLarge
+	}
+	if !req.chunked && req.contentLength <= 0 {
+		return nil, nil
+	}
+	if req.expectContinue && req.major == 1 && req.minor >= 1 {
+		_ = conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		if _, err := conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); err != nil {
+			return nil, err
+		}
+	}
+	return readBody(br, req, maxBodyBytes)
+}
+
+// respondProtocolError sends the persona's page for a malformed request,
+// records the request and closes the connection.
+func (s *Service) respondProtocolError(ctx context.Context, conn *countingConn, sess *decoys.Session, req *request, perr *protocolError) {
+	page := pageInfoFor(req)
+	page.status = perr.status
+	page.variant = perr.variant
+	if !perr.headRead {
+		// The product fails before it has a Host to name.
+		page.host, page.port = "", 0
+	}
+	resp := s.persona.errorResponse(page)
+	resp.close = true
+	s.finish(ctx, conn, sess, req, resp, 0, 1)
+}
+
+func pageInfoFor(req *request) pageInfo {
+	return pageInfo{
+		method: req.method,
+		host:   req.host,
+		port:   req.port,
+		head:   req.method == "HEAD",
+		msie:   isMSIE(req.userAgent),
+	}
+}
+
+// finish writes resp, emits http.request and, when the connection ends,
+// closes it the way the product does. It returns whether the connection
+// stays open.
+func (s *Service) finish(ctx context.Context, conn *countingConn, sess *decoys.Session, req *request, resp *response, bodySize int64, n int) bool {
+	ka := s.keepAlive(ctx, req, resp, n)
+	err := s.writeResponse(conn, req, resp, ka)
+	s.emitRequest(sess, req, bodySize, resp.status)
+	if err != nil {
+		s.log.Debug().Err(err).Str(decoys.FieldSession, sess.ID).Msg("write http response failed")
+		return false
+	}
+	if !ka.keep {
+		s.lingeringClose(conn)
+	}
+	return ka.keep
+}
+
+func (s *Service) keepAlive(ctx context.Context, req *request, resp *response, n int) keepAlive {
+	ka := keepAlive{token: req.keepAliveToken, left: s.persona.maxRequests() - n}
+
+	ka.keep = !resp.close && !req.http09 && ka.left > 0 && ctx.Err() == nil
+	if req.major == 1 && req.minor == 0 {
+		ka.keep = ka.keep && req.keepAliveToken
+	} else {
+		ka.keep = ka.keep && !req.closeToken
+	}
+	if resp.omitLength && req.method != "HEAD" {
+		// Without a length the body ends only with the connection.
+		ka.keep = false
+	}
+	return ka
+}
+
+func (s *Service) writeResponse(conn *countingConn, req *request, resp *response, ka keepAlive) error {
+	buf := bytes.NewBuffer(make([]byte, 0, len(resp.body)+512))
+	switch {
+	case req.http09:
+		// HTTP/0.9 has no status line or headers: the body alone.
+		buf.Write(resp.body)
+	default:
+		s.persona.writeHead(buf, resp, ka, s.now())
+		if req.method == "HEAD" {
+			break
+		}
+		if resp.chunked {
+			if len(resp.body) > 0 {
+				fmt.Fprintf(buf, "%x\r\n", len(resp.body))
+				buf.Write(resp.body)
+				buf.WriteString("\r\n")
+			}
+			buf.WriteString("0\r\n\r\n")
+			break
+		}
+		buf.Write(resp.body)
+	}
+
+	_ = conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+	_, err := conn.Write(buf.Bytes())
+	return err
+}
+
+// lingeringClose half-closes the connection and drains what the client
+// still sends, so the last response is not destroyed by a TCP reset when
+// unread bytes remain. The accept loop closes the connection afterwards.
+func (s *Service) lingeringClose(conn *countingConn) {
+	_ = conn.CloseWrite()
+	deadline := time.Now().Add(lingerMax)
+	scratch := make([]byte, 4<<10)
+	for {
+		next := time.Now().Add(s.persona.lingerTimeout())
+		if next.After(deadline) {
+			next = deadline
+		}
+		_ = conn.SetReadDeadline(next)
+		if _, err := conn.Read(scratch); err != nil {
+			return
+		}
+	}
+}
+
+func closeReason(ctx context.Context, err error) string {
+	switch {
+	case ctx.Err() != nil:
+		return reasonShutdown
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return reasonTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return reasonTimeout
+	}
+	return reasonClientClosed
+}
+
+// sleepContext waits d or until ctx ends.
+func sleepContext(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// emitRequest emits http.request for req, capped and with text fields
+// made valid UTF-8, as protobuf strings must be.
+func (s *Service) emitRequest(sess *decoys.Session, req *request, bodySize int64, status int) {
+	ev := &eventv1.HTTPRequest{
+		Method:    capText(req.method, maxEventField),
+		Target:    capText(req.target, maxEventTarget),
+		Protocol:  capText(req.proto, maxEventField),
+		Host:      capText(hostHeader(req), maxEventField),
+		UserAgent: capText(req.userAgent, maxEventField),
+		BodySize:  uint64(max(bodySize, 0)),
+		Status:    uint32(status),
+	}
+	for i, h := range req.headers {
+		if i == maxEventHeaders {
+			break
+		}
+		ev.Headers = append(ev.Headers, &eventv1.Header{
+			Name:  capText(h.name, maxEventHeaderBytes),
+			Value: capText(h.value, maxEventHeaderBytes),
+		})
+	}
+	sess.HTTPRequest(ev)
+}
+
+// hostHeader returns the first Host value as sent, or the host of an
+// absolute-form target.
+func hostHeader(req *request) string {
+	for _, h := range req.headers {
+		if strings.EqualFold(h.name, "Host") {
+			return h.value
+		}
+	}
+	return req.host
+}
+
+// capText cuts s to at most n bytes and replaces invalid UTF-8.
+func capText(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// countingConn counts the bytes of one connection. Only the connection's
+// goroutine reads and writes it.
+type countingConn struct {
+	net.Conn
+	received uint64
+	sent     uint64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.received += uint64(n)
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent += uint64(n)
+	return n, err
+}
+
+// CloseWrite half-closes a TCP connection; other connections are left
+// open for the caller to close.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
