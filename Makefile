@@ -96,8 +96,9 @@ lint: tools $(TOOLS_BIN)/golangci-lint breaking ## Run golangci-lint, buf lint a
 	buf lint
 
 .PHONY: bench
-bench: ## Run the benchmarks (results recorded in docs/benchmarks.md)
+bench: build-go ## Run the benchmarks and the memory harness (results in docs/benchmarks.md)
 	go test -run '^$$' -bench . -benchmem -count 5 $(GO_PACKAGES)
+	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -v -tags 'integration bench' -run TestDevMemory -timeout 20m ./integration/
 
 .PHONY: clean
 clean: ## Remove build output

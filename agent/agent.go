@@ -1,0 +1,310 @@
+// Package agent is the edge agent runtime: it starts the configured decoys,
+// carries their events over the local bus into the disk spool, and ships
+// the spool to the control plane over the bridge.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/decnet/decnet/agent/bus"
+	"github.com/decnet/decnet/agent/config"
+	"github.com/decnet/decnet/agent/enroll"
+	"github.com/decnet/decnet/agent/spool"
+	"github.com/decnet/decnet/bridge"
+	"github.com/decnet/decnet/decoys"
+	httpdecoy "github.com/decnet/decnet/decoys/http"
+	sshdecoy "github.com/decnet/decnet/decoys/ssh"
+	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
+	"github.com/decnet/decnet/internal/endpoints"
+	"github.com/decnet/decnet/pki"
+)
+
+// Defaults for Config fields left zero.
+const (
+	// DefaultSpoolMaxBytes bounds the spool on disk: at roughly 500 bytes
+	// an event it holds about a million events, hours of a busy sensor's
+	// traffic through a control-plane outage.
+	DefaultSpoolMaxBytes = 512 << 20
+	// DefaultQueueSize is the emitter queue between decoys and the bus. It
+	// absorbs bursts while the spool fsyncs.
+	DefaultQueueSize = 8192
+	// eventSubject matches every decoy event on the bus.
+	eventSubject = "event.>"
+)
+
+// Factory builds one decoy service.
+type Factory func(decoys.Config) (decoys.Service, error)
+
+// Builtins lists the decoy services this agent can run, by service name.
+func Builtins() map[string]Factory {
+	return map[string]Factory{
+		"ssh": func(c decoys.Config) (decoys.Service, error) { return sshdecoy.New(c) },
+		"http": func(c decoys.Config) (decoys.Service, error) {
+			return httpdecoy.New(c)
+		},
+	}
+}
+
+// Config configures an agent.
+type Config struct {
+	DataDir  string
+	Decoys   *config.Decoys
+	Identity *enroll.Identity
+	// BridgeAddresses overrides the addresses stored at enrollment.
+	BridgeAddresses []string
+	// MetricsListen is the TCP address of /metrics; empty serves none.
+	MetricsListen string
+	SpoolMaxBytes int64
+	QueueSize     int
+	Version       string
+	Logger        zerolog.Logger
+	Registry      *prometheus.Registry
+}
+
+// Agent is a running agent.
+type Agent struct {
+	cfg     Config
+	log     zerolog.Logger
+	bus     *bus.Bus
+	emitter *bus.Emitter
+	spool   *spool.Spool
+	client  *bridge.Client
+
+	services []runningDecoy
+	metrics  net.Listener
+}
+
+type runningDecoy struct {
+	endpoint endpoints.Decoy
+	service  decoys.Service
+	listener net.Listener
+}
+
+// New opens the spool, builds the decoys and binds their listeners, so that
+// Endpoints is valid before Run.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Identity == nil {
+		return nil, errors.New("agent: no identity: run decnet-agent enroll first")
+	}
+	if cfg.Decoys == nil {
+		return nil, errors.New("agent: no decoy configuration")
+	}
+	if cfg.SpoolMaxBytes <= 0 {
+		cfg.SpoolMaxBytes = DefaultSpoolMaxBytes
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+
+	a := &Agent{cfg: cfg, log: cfg.Logger.With().Str("component", "agent").Str("agent_id", cfg.Identity.AgentID).Logger()}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeListeners()
+		}
+	}()
+
+	var err error
+	a.bus = bus.New(cfg.Logger)
+	a.emitter, err = bus.NewEmitter(bus.EmitterConfig{
+		Bus:        a.bus,
+		QueueSize:  cfg.QueueSize,
+		AgentID:    cfg.Identity.AgentID,
+		Registerer: cfg.Registry,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.spool, err = spool.Open(spool.Config{
+		Dir:        filepath.Join(cfg.DataDir, "spool"),
+		MaxBytes:   cfg.SpoolMaxBytes,
+		Registerer: cfg.Registry,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	addresses := cfg.BridgeAddresses
+	if len(addresses) == 0 {
+		addresses = cfg.Identity.BridgeAddresses
+	}
+	if len(addresses) == 0 {
+		return nil, errors.New("agent: no bridge address: enroll again or pass --bridge")
+	}
+	cert := cfg.Identity.Certificate
+	a.client, err = bridge.NewClient(bridge.ClientConfig{
+		Addresses: addresses,
+		// An empty server name lets the QUIC dialer check each address's
+		// host against the server certificate.
+		TLSConfig:  pki.AgentTLSConfig(pki.StaticClientCertificate(&cert), cfg.Identity.Roots, "", []string{bridge.ALPN}),
+		Source:     a.spool,
+		Hello:      &bridgev1.Hello{Version: cfg.Version, Name: cfg.Identity.Name},
+		Registerer: cfg.Registry,
+		Logger:     cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	if err := a.buildDecoys(); err != nil {
+		return nil, err
+	}
+	if cfg.MetricsListen != "" {
+		if a.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("listen metrics: %w", err)
+		}
+	}
+	ok = true
+	return a, nil
+}
+
+func (a *Agent) buildDecoys() error {
+	factories := Builtins()
+	for _, d := range a.cfg.Decoys.Deckies {
+		seed, err := d.SeedBytes()
+		if err != nil {
+			return fmt.Errorf("decky %q: %w", d.Name, err)
+		}
+		for _, s := range d.Services {
+			factory, ok := factories[s.Name]
+			if !ok {
+				return fmt.Errorf("decky %q: unknown service %q", d.Name, s.Name)
+			}
+			svc, err := factory(decoys.Config{
+				Decky:   d.Name,
+				Seed:    seed,
+				Persona: s.Persona,
+				Emitter: a.emitter,
+				Logger:  a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
+			})
+			if err != nil {
+				return fmt.Errorf("decky %q service %q: %w", d.Name, s.Name, err)
+			}
+			ln, err := net.Listen("tcp", s.Listen)
+			if err != nil {
+				return fmt.Errorf("decky %q service %q: listen: %w", d.Name, s.Name, err)
+			}
+			a.services = append(a.services, runningDecoy{
+				endpoint: endpoints.Decoy{Decky: d.Name, Service: s.Name, Persona: s.Persona, Address: ln.Addr().String()},
+				service:  svc,
+				listener: ln,
+			})
+		}
+	}
+	return nil
+}
+
+// Decoys returns the listening decoys.
+func (a *Agent) Decoys() []endpoints.Decoy {
+	out := make([]endpoints.Decoy, 0, len(a.services))
+	for _, s := range a.services {
+		out = append(out, s.endpoint)
+	}
+	return out
+}
+
+// MetricsURL returns the URL of /metrics, or "" when none is served.
+func (a *Agent) MetricsURL() string {
+	if a.metrics == nil {
+		return ""
+	}
+	return "http://" + a.metrics.Addr().String() + "/metrics"
+}
+
+// Dropped returns how many events were lost before reaching the spool or
+// evicted from it unsent.
+func (a *Agent) Dropped() uint64 {
+	return a.emitter.Dropped() + a.spool.Dropped()
+}
+
+// Run serves the decoys and ships events until ctx ends. On shutdown the
+// decoys stop first, then the emitter drains its queue into the spool, so
+// events already emitted are on disk before Run returns.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.closeListeners()
+
+	// The spool's handler queues events for a group fsync instead of
+	// syncing each one on the bus goroutine.
+	unsubscribe, err := a.bus.Subscribe(eventSubject, a.spool.Handler())
+	if err != nil {
+		return err
+	}
+	defer unsubscribe()
+	defer a.spool.Close()
+
+	decoyCtx, stopDecoys := context.WithCancel(ctx)
+	defer stopDecoys()
+	emitterCtx, stopEmitter := context.WithCancel(context.Background())
+	defer stopEmitter()
+
+	emitterDone := make(chan error, 1)
+	go func() { emitterDone <- a.emitter.Run(emitterCtx) }()
+
+	g, gctx := errgroup.WithContext(decoyCtx)
+	for _, s := range a.services {
+		g.Go(func() error {
+			if err := s.service.Serve(gctx, s.listener); err != nil {
+				return fmt.Errorf("decoy %s/%s: %w", s.endpoint.Decky, s.endpoint.Service, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return a.client.Run(gctx) })
+	if a.metrics != nil {
+		g.Go(func() error { return a.serveMetrics(gctx) })
+	}
+
+	a.log.Info().Int("decoys", len(a.services)).Msg("agent started")
+	err = g.Wait()
+
+	stopEmitter()
+	if emitErr := <-emitterDone; emitErr != nil && !errors.Is(emitErr, context.Canceled) {
+		err = errors.Join(err, emitErr)
+	}
+	a.log.Info().Uint64("dropped", a.Dropped()).Msg("agent stopped")
+	return err
+}
+
+func (a *Agent) serveMetrics(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(a.metrics) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve metrics: %w", err)
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+		<-errc
+		return nil
+	}
+}
+
+func (a *Agent) closeListeners() {
+	for _, s := range a.services {
+		_ = s.listener.Close()
+	}
+	if a.metrics != nil {
+		_ = a.metrics.Close()
+	}
+}

@@ -1,0 +1,75 @@
+// Command decnet runs the DECNET control plane (server), the all-in-one
+// development setup (dev), and the administrative CLI.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `decnet: the DECNET control plane and CLI
+
+Usage:
+  decnet server [flags]          run the control plane
+  decnet dev [flags]             run control plane, one agent and decoys in one process
+  decnet tokens create [flags]   create a single-use bootstrap token for a new agent
+  decnet tokens list [flags]     list bootstrap tokens
+  decnet version                 print the version
+
+Run "decnet COMMAND -h" for a command's flags. Every flag can also be set
+through the environment: --data-dir reads DECNET_DATA_DIR.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "decnet:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) || errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+var errUsage = errors.New("invalid usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "server":
+		return runServer(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "decnet", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q: %w", args[0], errUsage)
+	}
+}

@@ -1,0 +1,141 @@
+// Package api serves the control plane's Connect-RPC services (gRPC,
+// gRPC-Web and Connect over HTTP) with their session checks and the health
+// endpoints.
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"github.com/rs/zerolog"
+
+	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/fanout"
+	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+)
+
+// maxRequestBytes bounds a request message. API requests are a few
+// filters and a page token, so 1 MiB leaves a wide margin.
+const maxRequestBytes = 1 << 20
+
+// Presence reports which agents have a live bridge connection.
+type Presence interface {
+	Connected(agentID string) bool
+}
+
+// Config holds the dependencies and settings of the API.
+type Config struct {
+	Store store.Store
+	// Hub feeds StreamEvents.
+	Hub fanout.Broker
+	// Presence fills Agent.connected. Optional; nil reports every agent
+	// as disconnected.
+	Presence Presence
+	// Secure marks the session cookie Secure; set it when the API is
+	// served over TLS.
+	Secure bool
+	Logger zerolog.Logger
+	// Now is the clock for sessions. Default time.Now.
+	Now func() time.Time
+	// Auth checks logins and sessions. Optional; nil builds one on Store
+	// with the defaults of auth.Config.
+	Auth *auth.Authenticator
+}
+
+// API holds the service handlers and the mux that serves them.
+type API struct {
+	store    store.Store
+	hub      fanout.Broker
+	presence Presence
+	secure   bool
+	log      zerolog.Logger
+	now      func() time.Time
+	auth     *auth.Authenticator
+	mux      *http.ServeMux
+}
+
+// New builds the API and its mux.
+func New(cfg Config) (*API, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("new api: nil store")
+	}
+	if cfg.Hub == nil {
+		return nil, errors.New("new api: nil fan-out hub")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger.With().Str("component", "api").Logger()
+
+	authn := cfg.Auth
+	if authn == nil {
+		var err error
+		authn, err = auth.New(auth.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	a := &API{
+		store:    cfg.Store,
+		hub:      cfg.Hub,
+		presence: cfg.Presence,
+		secure:   cfg.Secure,
+		log:      log,
+		now:      cfg.Now,
+		auth:     authn,
+		mux:      http.NewServeMux(),
+	}
+	a.mount()
+	return a, nil
+}
+
+func (a *API) mount() {
+	opts := []connect.HandlerOption{
+		connect.WithInterceptors(a.auth.Interceptor()),
+		connect.WithReadMaxBytes(maxRequestBytes),
+	}
+	a.mux.Handle(apiv1connect.NewAuthServiceHandler(&authService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewEventServiceHandler(&eventService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewAttackerServiceHandler(&attackerService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
+
+	// The health check needs no session, so that load balancers and
+	// orchestrators can probe it.
+	checker := grpchealth.NewStaticChecker(
+		apiv1connect.AuthServiceName,
+		apiv1connect.EventServiceName,
+		apiv1connect.AttackerServiceName,
+		apiv1connect.CredentialServiceName,
+		apiv1connect.AgentServiceName,
+	)
+	a.mux.Handle(grpchealth.NewHandler(checker, connect.WithReadMaxBytes(maxRequestBytes)))
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+}
+
+// Handler returns the mux with every service, the gRPC health service and
+// GET /healthz. Serve it over HTTP/2 (TLS, or h2c on loopback) for gRPC
+// clients; Connect and gRPC-Web clients also work over HTTP/1.1.
+func (a *API) Handler() http.Handler {
+	return a.mux
+}
+
+// Handle mounts h on the API's mux, for handlers that share the listener
+// such as the dashboard or enrollment. Wrap h with Authenticator().Middleware
+// when it needs a session.
+func (a *API) Handle(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, h)
+}
+
+// Authenticator returns the session checker the API uses.
+func (a *API) Authenticator() *auth.Authenticator {
+	return a.auth
+}

@@ -1,0 +1,36 @@
+package api
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/decnet/decnet/controlplane/store"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+)
+
+type credentialService struct{ *API }
+
+var _ apiv1connect.CredentialServiceHandler = (*credentialService)(nil)
+
+// ListCredentials returns captured credentials, newest first. They are
+// attacker data, returned in full to any logged-in user.
+func (s *credentialService) ListCredentials(ctx context.Context, req *connect.Request[apiv1.ListCredentialsRequest]) (*connect.Response[apiv1.ListCredentialsResponse], error) {
+	procedure := req.Spec().Procedure
+	attackerID, err := normalizeUUID(req.Msg.GetAttackerId(), "attacker_id")
+	if err != nil {
+		return nil, s.toConnectError(ctx, procedure, err)
+	}
+
+	page, err := s.store.ListCredentials(ctx, store.CredentialQuery{
+		AttackerID: attackerID,
+		Principal:  req.Msg.GetPrincipal(),
+		PageSize:   int(req.Msg.GetPageSize()),
+		PageToken:  req.Msg.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toConnectError(ctx, procedure, err)
+	}
+	return connect.NewResponse(&apiv1.ListCredentialsResponse{Credentials: page.Items, NextPageToken: page.NextPageToken}), nil
+}

@@ -1,0 +1,442 @@
+// Package controlplane composes the control plane: its CA, store, ingest
+// pipeline, bridge listener, enrollment endpoint and API into one component
+// with Run(ctx).
+package controlplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/decnet/decnet/bridge"
+	"github.com/decnet/decnet/controlplane/api"
+	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/enroll"
+	"github.com/decnet/decnet/controlplane/fanout"
+	"github.com/decnet/decnet/controlplane/ingest"
+	"github.com/decnet/decnet/controlplane/store/sqlite"
+	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
+	"github.com/decnet/decnet/internal/endpoints"
+	"github.com/decnet/decnet/pki"
+)
+
+// Defaults for Config fields left zero.
+const (
+	// DefaultAgentCertLifetime is the validity of agent certificates.
+	// Renewal arrives with the fleet work; until then an agent re-enrolls
+	// when its certificate expires.
+	DefaultAgentCertLifetime = 24 * time.Hour
+	// serverCertLifetime is the validity of the API and bridge server
+	// certificate, reissued at every start.
+	serverCertLifetime = 90 * 24 * time.Hour
+	// shutdownTimeout bounds how long HTTP servers wait for requests in
+	// flight on shutdown.
+	shutdownTimeout = 5 * time.Second
+)
+
+// Config configures a control plane.
+type Config struct {
+	DataDir string
+	// APIListen is the TCP address of the API and dashboard.
+	APIListen string
+	// AgentListen is the TCP address of the enrollment endpoint (HTTPS).
+	AgentListen string
+	// BridgeListen is the UDP address of the QUIC bridge.
+	BridgeListen string
+	// PlainHTTP serves the API over unencrypted HTTP/2 (h2c) and HTTP/1.1.
+	// Allowed only on loopback addresses; decnet dev uses it.
+	PlainHTTP bool
+	// ServerNames are extra DNS names and IP addresses agents and API
+	// clients dial; the listen addresses' IPs are always included.
+	ServerNames []string
+	// AdvertiseBridge lists the bridge addresses enrolled agents dial; empty
+	// advertises the bridge listener's own address.
+	AdvertiseBridge   []string
+	AgentCertLifetime time.Duration
+	// UI serves the dashboard at /; nil serves none.
+	UI       http.Handler
+	Logger   zerolog.Logger
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Server is a running control plane.
+type Server struct {
+	cfg   Config
+	log   zerolog.Logger
+	store *sqlite.Store
+	ca    *pki.CA
+
+	adminPassword string
+
+	apiListener   net.Listener
+	agentListener net.Listener
+	apiServer     *http.Server
+	agentServer   *http.Server
+	bridge        *bridge.Server
+	presence      *presence
+}
+
+// New opens the store and the CA (creating both on first start), creates
+// the admin user on first start, and binds every listener, so Endpoints is
+// valid before Run.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AgentCertLifetime <= 0 {
+		cfg.AgentCertLifetime = DefaultAgentCertLifetime
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.PlainHTTP {
+		if err := requireLoopback(cfg.APIListen); err != nil {
+			return nil, fmt.Errorf("plain HTTP API: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+
+	s := &Server{cfg: cfg, log: cfg.Logger.With().Str("component", "controlplane").Logger()}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeAll()
+		}
+	}()
+
+	var err error
+	if s.ca, err = pki.LoadOrCreateCA(filepath.Join(cfg.DataDir, "ca"), cfg.Now); err != nil {
+		return nil, err
+	}
+	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "decnet.db"), cfg.Logger); err != nil {
+		return nil, err
+	}
+	password, created, err := auth.EnsureAdmin(ctx, s.store, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		s.adminPassword = password
+	}
+
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	if err := s.buildServers(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func (s *Server) listen() error {
+	var err error
+	if s.apiListener, err = net.Listen("tcp", s.cfg.APIListen); err != nil {
+		return fmt.Errorf("listen api: %w", err)
+	}
+	if s.agentListener, err = net.Listen("tcp", s.cfg.AgentListen); err != nil {
+		return fmt.Errorf("listen enrollment: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) buildServers() error {
+	cert, err := s.issueServerCertificate()
+	if err != nil {
+		return err
+	}
+	getCert := pki.StaticCertificate(&cert)
+
+	hub := fanout.New()
+	s.presence = newPresence(s.store, s.cfg.Now, s.log)
+	ingester, err := ingest.New(ingest.Config{
+		Store:      s.store,
+		Hub:        hub,
+		Registerer: s.cfg.Registry,
+		Logger:     s.cfg.Logger,
+		Now:        s.cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+
+	bridgeTLS := pki.ServerTLSConfig(getCert, s.ca.RootPool(), true, []string{bridge.ALPN})
+	s.bridge, err = bridge.NewServer(bridge.ServerConfig{
+		Addr:         s.cfg.BridgeListen,
+		TLSConfig:    bridgeTLS,
+		AgentID:      pki.AgentIDFromCertificate,
+		Ingester:     ingester,
+		OnConnect:    s.presence.connected,
+		OnDisconnect: s.presence.disconnected,
+		Logger:       s.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+
+	enrollment, err := enroll.New(enroll.Config{
+		CA:              s.ca,
+		Tokens:          s.store,
+		BridgeAddresses: s.bridgeAddresses,
+		CertLifetime:    s.cfg.AgentCertLifetime,
+		Now:             s.cfg.Now,
+		Logger:          s.cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	agentMux := http.NewServeMux()
+	agentMux.Handle(enrollment.Handler())
+	s.agentServer = newHTTPServer(agentMux, s.cfg.Logger)
+	s.agentServer.TLSConfig = pki.ServerTLSConfig(getCert, nil, false, []string{"h2", "http/1.1"})
+
+	apiHandler, err := api.New(api.Config{
+		Store:    s.store,
+		Hub:      hub,
+		Presence: s.presence,
+		Secure:   !s.cfg.PlainHTTP,
+		Logger:   s.cfg.Logger,
+		Now:      s.cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	s.cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	apiHandler.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	if s.cfg.UI != nil {
+		apiHandler.Handle("/", s.cfg.UI)
+	}
+	s.apiServer = newHTTPServer(apiHandler.Handler(), s.cfg.Logger)
+	if s.cfg.PlainHTTP {
+		protocols := new(http.Protocols)
+		protocols.SetHTTP1(true)
+		protocols.SetUnencryptedHTTP2(true)
+		s.apiServer.Protocols = protocols
+	} else {
+		s.apiServer.TLSConfig = pki.ServerTLSConfig(getCert, nil, false, []string{"h2", "http/1.1"})
+	}
+	return nil
+}
+
+// newHTTPServer returns a server with every timeout set except the write
+// timeout, which would cut the API's long-lived event streams.
+func newHTTPServer(h http.Handler, log zerolog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          newStdLogger(log.With().Str("component", "http").Logger()),
+	}
+}
+
+// issueServerCertificate issues the certificate the API, enrollment and
+// bridge listeners present, covering every configured name and the IPs they
+// listen on.
+func (s *Server) issueServerCertificate() (tls.Certificate, error) {
+	var names []string
+	var ips []net.IP
+	add := func(host string) {
+		if host == "" {
+			return
+		}
+		if ip := net.ParseIP(host); ip != nil {
+			if !ip.IsUnspecified() {
+				ips = append(ips, ip)
+			}
+			return
+		}
+		names = append(names, host)
+	}
+	for _, n := range s.cfg.ServerNames {
+		add(n)
+	}
+	for _, addr := range []string{s.cfg.APIListen, s.cfg.AgentListen, s.cfg.BridgeListen} {
+		host, _, err := net.SplitHostPort(addr)
+		if err == nil {
+			add(host)
+		}
+	}
+	if len(names) == 0 && len(ips) == 0 {
+		add("localhost")
+		add("127.0.0.1")
+		add("::1")
+	}
+	if hostname, err := os.Hostname(); err == nil {
+		add(hostname)
+	}
+	return s.ca.IssueServerCertificate(names, ips, serverCertLifetime)
+}
+
+func (s *Server) bridgeAddresses() []string {
+	if len(s.cfg.AdvertiseBridge) > 0 {
+		return s.cfg.AdvertiseBridge
+	}
+	return []string{s.bridge.Addr().String()}
+}
+
+// AdminPassword returns the admin password created by this start, or false
+// when the admin user already existed.
+func (s *Server) AdminPassword() (string, bool) {
+	return s.adminPassword, s.adminPassword != ""
+}
+
+// Endpoints returns the addresses the control plane serves.
+func (s *Server) Endpoints() endpoints.Endpoints {
+	scheme := "https"
+	if s.cfg.PlainHTTP {
+		scheme = "http"
+	}
+	api := scheme + "://" + s.apiListener.Addr().String()
+	return endpoints.Endpoints{
+		API:       api,
+		Dashboard: api + "/",
+		Enroll:    "https://" + s.agentListener.Addr().String(),
+		Bridge:    s.bridge.Addr().String(),
+		Metrics:   api + "/metrics",
+	}
+}
+
+// CA returns the control plane's certificate authority.
+func (s *Server) CA() *pki.CA { return s.ca }
+
+// CreateToken creates a bootstrap token through this server's store.
+func (s *Server) CreateToken(ctx context.Context, name string, ttl time.Duration) (IssuedToken, error) {
+	return CreateToken(ctx, s.store, s.ca, name, ttl, s.cfg.Now())
+}
+
+// Run serves until ctx ends, then shuts every listener down.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.closeAll()
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.bridge.Run(ctx) })
+	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
+	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
+
+	s.log.Info().
+		Str("api", s.apiListener.Addr().String()).
+		Str("enroll", s.agentListener.Addr().String()).
+		Str("bridge", s.bridge.Addr().String()).
+		Msg("control plane started")
+	err := g.Wait()
+	s.log.Info().Msg("control plane stopped")
+	return err
+}
+
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bool) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if useTLS {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		errc <- err
+	}()
+
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+// closeAll releases what New acquired. It is safe to call more than once.
+func (s *Server) closeAll() {
+	if s.apiListener != nil {
+		_ = s.apiListener.Close()
+	}
+	if s.agentListener != nil {
+		_ = s.agentListener.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+		s.store = nil
+	}
+}
+
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("listen address %q is not loopback: serve TLS instead", addr)
+}
+
+// presence tracks which agents hold a bridge connection and records when
+// each was last seen.
+type presence struct {
+	store interface {
+		TouchAgent(ctx context.Context, id, version string, seen time.Time) error
+	}
+	now func() time.Time
+	log zerolog.Logger
+
+	mu    sync.Mutex
+	conns map[string]int
+}
+
+func newPresence(st *sqlite.Store, now func() time.Time, log zerolog.Logger) *presence {
+	return &presence{store: st, now: now, log: log, conns: make(map[string]int)}
+}
+
+func (p *presence) connected(agentID string, hello *bridgev1.Hello) {
+	p.mu.Lock()
+	p.conns[agentID]++
+	p.mu.Unlock()
+
+	if err := p.store.TouchAgent(context.Background(), agentID, hello.GetVersion(), p.now()); err != nil {
+		p.log.Warn().Err(err).Str("agent_id", agentID).Msg("record agent connection failed")
+	}
+}
+
+func (p *presence) disconnected(agentID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns[agentID] <= 1 {
+		delete(p.conns, agentID)
+		return
+	}
+	p.conns[agentID]--
+}
+
+// Connected reports whether the agent holds a bridge connection now.
+func (p *presence) Connected(agentID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns[agentID] > 0
+}

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/decnet/decnet/controlplane/store"
+)
+
+// CreateToken stores a bootstrap token. It returns store.ErrExists when a
+// token with the same hash is stored already.
+func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	r, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, agent_id, agent_name, created_at, expires_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+		t.Hash, t.AgentID, t.AgentName, t.CreatedAt.UnixNano(), t.ExpiresAt.UnixNano(), nanos(t.UsedAt))
+	if err != nil {
+		return fmt.Errorf("create token for agent %s: %w", t.AgentID, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("create token for agent %s: %w", t.AgentID, err)
+	} else if n == 0 {
+		return fmt.Errorf("create token for agent %s: %w", t.AgentID, store.ErrExists)
+	}
+	return nil
+}
+
+// ConsumeToken marks the token used in one conditional UPDATE, so of
+// several concurrent callers exactly one updates the row.
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, now time.Time) (store.Token, error) {
+	row := s.write.QueryRowContext(ctx, `UPDATE tokens SET used_at = ?1
+		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		RETURNING hash, agent_id, agent_name, created_at, expires_at, used_at`,
+		now.UnixNano(), hash)
+	t, err := scanToken(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Token{}, fmt.Errorf("consume token: %w", store.ErrTokenInvalid)
+	}
+	if err != nil {
+		return store.Token{}, fmt.Errorf("consume token: %w", err)
+	}
+	return t, nil
+}
+
+// ListTokens returns all bootstrap tokens, oldest first.
+func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT hash, agent_id, agent_name, created_at, expires_at, used_at
+		FROM tokens ORDER BY created_at, agent_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+
+	var out []store.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+func scanToken(row scanner) (store.Token, error) {
+	var (
+		t                store.Token
+		created, expires int64
+		used             sql.NullInt64
+	)
+	if err := row.Scan(&t.Hash, &t.AgentID, &t.AgentName, &created, &expires, &used); err != nil {
+		return store.Token{}, err
+	}
+	t.CreatedAt = time.Unix(0, created).UTC()
+	t.ExpiresAt = time.Unix(0, expires).UTC()
+	t.UsedAt = fromNanos(used)
+	return t, nil
+}
+
+// UpsertAgent records an enrollment or a new certificate. A known agent
+// keeps its first enrollment time; zero LastSeen and empty Version leave
+// the stored values unchanged.
+func (s *Store) UpsertAgent(ctx context.Context, a store.Agent) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO agents
+		(id, name, enrolled_at, last_seen, version, certificate_serial, certificate_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			name = excluded.name,
+			enrolled_at = COALESCE(agents.enrolled_at, excluded.enrolled_at),
+			last_seen = COALESCE(MAX(agents.last_seen, excluded.last_seen), agents.last_seen, excluded.last_seen),
+			version = CASE WHEN excluded.version = '' THEN agents.version ELSE excluded.version END,
+			certificate_serial = excluded.certificate_serial,
+			certificate_expires_at = excluded.certificate_expires_at`,
+		a.ID, a.Name, nanos(a.EnrolledAt), nanos(a.LastSeen), a.Version, a.CertificateSerial, nanos(a.CertificateExpiresAt))
+	if err != nil {
+		return fmt.Errorf("upsert agent %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// TouchAgent moves the agent's last-seen time forward and records its
+// version when not empty. It returns store.ErrNotFound for an agent that
+// was never enrolled.
+func (s *Store) TouchAgent(ctx context.Context, id, version string, seen time.Time) error {
+	r, err := s.write.ExecContext(ctx, `UPDATE agents SET
+			last_seen = MAX(COALESCE(last_seen, 0), ?1),
+			version = CASE WHEN ?2 = '' THEN version ELSE ?2 END
+		WHERE id = ?3`, seen.UnixNano(), version, id)
+	if err != nil {
+		return fmt.Errorf("touch agent %s: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("touch agent %s: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("touch agent %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// ListAgents returns every enrolled agent, by name and then id.
+func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, name, enrolled_at, last_seen, version,
+		certificate_serial, certificate_expires_at FROM agents ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	defer rows.Close()
+
+	var out []store.Agent
+	for rows.Next() {
+		var (
+			a                          store.Agent
+			enrolled, seen, certExpiry sql.NullInt64
+		)
+		if err := rows.Scan(&a.ID, &a.Name, &enrolled, &seen, &a.Version, &a.CertificateSerial, &certExpiry); err != nil {
+			return nil, fmt.Errorf("list agents: %w", err)
+		}
+		a.EnrolledAt = fromNanos(enrolled)
+		a.LastSeen = fromNanos(seen)
+		a.CertificateExpiresAt = fromNanos(certExpiry)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	return out, nil
+}

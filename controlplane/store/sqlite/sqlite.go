@@ -1,0 +1,118 @@
+// Package sqlite implements store.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go). It is the single-host backend: one process
+// owns the file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/rs/zerolog"
+	// Registers the "sqlite" database/sql driver.
+	_ "modernc.org/sqlite"
+
+	"github.com/decnet/decnet/controlplane/store"
+)
+
+const driverName = "sqlite"
+
+// busyTimeoutMillis is how long a connection waits for a lock held by
+// another connection before failing with SQLITE_BUSY. Writes go through one
+// connection, so only readers racing a WAL checkpoint and a second process
+// opening the file by mistake ever wait.
+const busyTimeoutMillis = 10_000
+
+// Store is a store.Store on one SQLite file. Writes go through a pool of
+// one connection, so this process's writers never contend for the write
+// lock. Reads use a separate pool, which WAL mode runs alongside the
+// writer.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	log   zerolog.Logger
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the database at path and applies pending schema
+// migrations. It fails when the file was written by a newer binary.
+func Open(ctx context.Context, path string, logger zerolog.Logger) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite store: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		// The driver treats everything after '?' as connection parameters.
+		return nil, fmt.Errorf("open sqlite store %q: path must not contain '?'", path)
+	}
+
+	// synchronous=FULL because the agent deletes its spooled copy once
+	// ingest acknowledges a batch, so a commit must survive a power cut.
+	common := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", busyTimeoutMillis)
+
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
+	// so a transaction cannot fail with SQLITE_BUSY at its first write.
+	write, err := sql.Open(driverName, path+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	// The write pool opens first, so the file is already in WAL mode when
+	// readers connect; journal_mode is persistent in the file.
+	if err := write.PingContext(ctx); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+
+	s := &Store{write: write, log: logger.With().Str("component", "store.sqlite").Logger()}
+	if err := s.migrate(ctx); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+
+	read, err := sql.Open(driverName, path+common+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	readers := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	if err := read.PingContext(ctx); err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	s.read = read
+
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// inWriteTx runs fn in a transaction on the writer connection and commits
+// when fn returns nil.
+func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}

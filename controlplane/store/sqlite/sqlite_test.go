@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/store/storetest"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "decnet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "decnet.db")
+
+	for i := range 3 {
+		s, err := Open(ctx, path, zerolog.Nop())
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		var rows, version int
+		if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&rows, &version); err != nil {
+			t.Fatalf("read schema_migrations: %v", err)
+		}
+		if version != SchemaVersion() {
+			t.Errorf("open %d: schema version %d, want %d", i, version, SchemaVersion())
+		}
+		if rows != SchemaVersion() {
+			t.Errorf("open %d: %d migration rows, want %d", i, rows, SchemaVersion())
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("close %d: %v", i, err)
+		}
+	}
+}
+
+func TestNewerSchemaRejected(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "decnet.db")
+
+	s, err := Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	future := SchemaVersion() + 5
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)`, future); err != nil {
+		t.Fatalf("record future migration: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	_, err = Open(ctx, path, zerolog.Nop())
+	if err == nil {
+		t.Fatal("Open of a newer schema succeeded, want an error")
+	}
+	for _, want := range []string{"newer", strconv.Itoa(future), strconv.Itoa(SchemaVersion())} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := openTemp(t)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+
+	tests := []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"},
+		{"foreign_keys", "1"},
+		{"busy_timeout", strconv.Itoa(busyTimeoutMillis)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.pragma, func(t *testing.T) {
+			var got string
+			if err := s.write.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+				t.Fatalf("PRAGMA %s on writer: %v", tc.pragma, err)
+			}
+			if got != tc.want {
+				t.Errorf("writer PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+			}
+			if err := s.read.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+				t.Fatalf("PRAGMA %s on reader: %v", tc.pragma, err)
+			}
+			if got != tc.want {
+				t.Errorf("reader PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/decnet/decnet/controlplane/store"
+)
+
+// CreateUser returns store.ErrExists when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	r, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", u.Username, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("create user %q: %w", u.Username, err)
+	} else if n == 0 {
+		return fmt.Errorf("create user %q: %w", u.Username, store.ErrExists)
+	}
+	return nil
+}
+
+// GetUser returns store.ErrNotFound for an unknown name.
+func (s *Store) GetUser(ctx context.Context, username string) (store.User, error) {
+	var (
+		u       store.User
+		created int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at FROM users WHERE username = ?`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user %q: %w", username, err)
+	}
+	u.CreatedAt = time.Unix(0, created).UTC()
+	return u, nil
+}
+
+// CountUsers returns the number of users.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateAPISession stores a session and deletes the sessions that expired
+// by its creation time, so the table does not grow without bound.
+func (s *Store) CreateAPISession(ctx context.Context, sess store.APISession) error {
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_sessions WHERE expires_at <= ?`, sess.CreatedAt.UnixNano()); err != nil {
+			return fmt.Errorf("delete expired api sessions: %w", err)
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO api_sessions (token_hash, username, created_at, expires_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+			sess.TokenHash, sess.Username, sess.CreatedAt.UnixNano(), sess.ExpiresAt.UnixNano())
+		if err != nil {
+			return fmt.Errorf("create api session for %q: %w", sess.Username, err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return fmt.Errorf("create api session for %q: %w", sess.Username, err)
+		} else if n == 0 {
+			return fmt.Errorf("create api session for %q: %w", sess.Username, store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// GetAPISession returns store.ErrNotFound for an unknown hash or a session
+// expired at now.
+func (s *Store) GetAPISession(ctx context.Context, tokenHash []byte, now time.Time) (store.APISession, error) {
+	var (
+		sess             store.APISession
+		created, expires int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT token_hash, username, created_at, expires_at
+		FROM api_sessions WHERE token_hash = ? AND expires_at > ?`, tokenHash, now.UnixNano()).
+		Scan(&sess.TokenHash, &sess.Username, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APISession{}, fmt.Errorf("get api session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APISession{}, fmt.Errorf("get api session: %w", err)
+	}
+	sess.CreatedAt = time.Unix(0, created).UTC()
+	sess.ExpiresAt = time.Unix(0, expires).UTC()
+	return sess, nil
+}
+
+// DeleteAPISession deletes the session; deleting an unknown one is not an
+// error, so logging out twice succeeds.
+func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM api_sessions WHERE token_hash = ?`, tokenHash); err != nil {
+		return fmt.Errorf("delete api session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,780 @@
+// Package storetest is the conformance suite every store.Store backend
+// must pass. A backend's test calls Run with a function that opens an
+// empty store.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/decnet/decnet/controlplane/store"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// Run runs the suite. open must return a new, empty store for each call;
+// Run closes it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"IngestDeduplicates", testIngestDeduplicates},
+		{"IngestStoredEvents", testIngestStoredEvents},
+		{"AttackerPerAddress", testAttackerPerAddress},
+		{"AttackerNotFound", testAttackerNotFound},
+		{"CredentialFields", testCredentialFields},
+		{"EventPagination", testEventPagination},
+		{"EventFilters", testEventFilters},
+		{"AttackerPagination", testAttackerPagination},
+		{"CredentialFilters", testCredentialFilters},
+		{"InvalidPageToken", testInvalidPageToken},
+		{"TokenConsumeOnce", testTokenConsumeOnce},
+		{"TokenConsumeConcurrent", testTokenConsumeConcurrent},
+		{"TokenRejected", testTokenRejected},
+		{"Agents", testAgents},
+		{"Users", testUsers},
+		{"APISessions", testAPISessions},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("close store: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is the time of the first test event. It has microsecond precision,
+// the finest that every backend stores.
+var base = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const testAgent = "0195a1b2-0000-7000-8000-000000000001"
+
+// newEvent returns a connection.opened event from src at base+offset.
+func newEvent(t *testing.T, src string, offset time.Duration) *eventv1.Event {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatalf("generate event id: %v", err)
+	}
+	return &eventv1.Event{
+		Id:          id.String(),
+		Time:        timestamppb.New(base.Add(offset)),
+		AgentId:     testAgent,
+		Decky:       "web-01",
+		Service:     "ssh",
+		Kind:        "connection.opened",
+		Source:      &eventv1.Endpoint{Address: src, Port: 40000},
+		Destination: &eventv1.Endpoint{Address: "192.0.2.10", Port: 22},
+		SessionId:   id.String(),
+		Payload:     &eventv1.Event_ConnectionOpened{ConnectionOpened: &eventv1.ConnectionOpened{Transport: "tcp"}},
+	}
+}
+
+// newAuthEvent returns an auth.attempt event carrying password from src.
+func newAuthEvent(t *testing.T, src string, offset time.Duration, principal, password string) *eventv1.Event {
+	t.Helper()
+	ev := newEvent(t, src, offset)
+	ev.Kind = "auth.attempt"
+	sum := sha256.Sum256([]byte(password))
+	ev.Payload = &eventv1.Event_AuthAttempt{AuthAttempt: &eventv1.AuthAttempt{
+		Principal:    principal,
+		SecretKind:   "plaintext",
+		Mechanism:    "ssh_password",
+		Secret:       []byte(password),
+		SecretSha256: sum[:],
+		Outcome:      eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,
+	}}
+	return ev
+}
+
+func ingest(t *testing.T, s store.Store, events ...*eventv1.Event) store.IngestResult {
+	t.Helper()
+	res, err := s.IngestEvents(context.Background(), testAgent, events, base.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("IngestEvents: %v", err)
+	}
+	return res
+}
+
+func testIngestDeduplicates(t *testing.T, s store.Store) {
+	batch := []*eventv1.Event{
+		newEvent(t, "127.0.0.2", 0),
+		newEvent(t, "127.0.0.2", time.Second),
+		newEvent(t, "127.0.0.3", 2*time.Second),
+	}
+
+	first := ingest(t, s, batch...)
+	if got := len(first.Stored); got != 3 {
+		t.Errorf("first ingest stored %d events, want 3", got)
+	}
+	if first.Duplicates != 0 {
+		t.Errorf("first ingest duplicates = %d, want 0", first.Duplicates)
+	}
+
+	second := ingest(t, s, batch...)
+	if got := len(second.Stored); got != 0 {
+		t.Errorf("second ingest stored %d events, want 0", got)
+	}
+	if second.Duplicates != 3 {
+		t.Errorf("second ingest duplicates = %d, want 3", second.Duplicates)
+	}
+
+	// The same id twice inside one batch is stored once.
+	again := newEvent(t, "127.0.0.2", 3*time.Second)
+	within := ingest(t, s, again, proto.Clone(again).(*eventv1.Event))
+	if got := len(within.Stored); got != 1 {
+		t.Errorf("batch with a repeated id stored %d events, want 1", got)
+	}
+	if within.Duplicates != 1 {
+		t.Errorf("batch with a repeated id duplicates = %d, want 1", within.Duplicates)
+	}
+
+	page, err := s.ListEvents(context.Background(), store.EventQuery{})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	if got := len(page.Items); got != 4 {
+		t.Errorf("ListEvents returned %d events, want 4", got)
+	}
+
+	a, err := s.GetAttacker(context.Background(), first.Stored[0].GetAttackerId())
+	if err != nil {
+		t.Fatalf("GetAttacker: %v", err)
+	}
+	if a.GetEventCount() != 3 {
+		t.Errorf("attacker event count = %d after duplicates, want 3", a.GetEventCount())
+	}
+}
+
+func testIngestStoredEvents(t *testing.T, s store.Store) {
+	evs := []*eventv1.Event{newEvent(t, "127.0.0.2", 0), newEvent(t, "127.0.0.3", time.Second)}
+	evs[1].AgentId = "claimed-by-the-agent"
+
+	res := ingest(t, s, evs...)
+	if len(res.Stored) != 2 {
+		t.Fatalf("stored %d events, want 2", len(res.Stored))
+	}
+	for i, se := range res.Stored {
+		if se.GetEvent().GetId() != evs[i].GetId() {
+			t.Errorf("stored[%d] id = %s, want %s (batch order)", i, se.GetEvent().GetId(), evs[i].GetId())
+		}
+		if se.GetEvent().GetAgentId() != testAgent {
+			t.Errorf("stored[%d] agent id = %q, want the authenticated %q", i, se.GetEvent().GetAgentId(), testAgent)
+		}
+		if _, err := uuid.Parse(se.GetAttackerId()); err != nil {
+			t.Errorf("stored[%d] attacker id %q is not a UUID: %v", i, se.GetAttackerId(), err)
+		}
+		if !se.GetReceivedAt().AsTime().Equal(base.Add(time.Hour)) {
+			t.Errorf("stored[%d] received at = %v, want %v", i, se.GetReceivedAt().AsTime(), base.Add(time.Hour))
+		}
+	}
+
+	page, err := s.ListEvents(context.Background(), store.EventQuery{})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	if len(page.Items) != 2 {
+		t.Fatalf("ListEvents returned %d events, want 2", len(page.Items))
+	}
+	// Newest first, so the listed order is the reverse of the batch.
+	for i, listed := range page.Items {
+		want := res.Stored[len(res.Stored)-1-i]
+		if !proto.Equal(listed, want) {
+			t.Errorf("listed event %d = %v, want %v", i, listed, want)
+		}
+	}
+}
+
+func testAttackerPerAddress(t *testing.T, s store.Store) {
+	first := ingest(t, s,
+		newEvent(t, "127.0.0.2", 0),
+		newEvent(t, "127.0.0.3", time.Second),
+		newEvent(t, "127.0.0.2", 2*time.Second),
+	)
+	a2, a3 := first.Stored[0].GetAttackerId(), first.Stored[1].GetAttackerId()
+	if a2 == a3 {
+		t.Fatalf("two source addresses share attacker %s", a2)
+	}
+	if got := first.Stored[2].GetAttackerId(); got != a2 {
+		t.Errorf("second event of 127.0.0.2 has attacker %s, want %s", got, a2)
+	}
+	for _, id := range []string{a2, a3} {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			t.Fatalf("attacker id %q is not a UUID: %v", id, err)
+		}
+		if u.Version() != 7 {
+			t.Errorf("attacker id %s is UUID version %d, want 7", id, u.Version())
+		}
+	}
+
+	// A later batch keeps the attacker's id; an IPv4-mapped IPv6 form of
+	// the same address is the same attacker.
+	later := newAuthEvent(t, "::ffff:127.0.0.2", -time.Minute, "root", "hunter2")
+	later.Decky = "db-01"
+	later.Service = "mysql"
+	second := ingest(t, s, later)
+	if got := second.Stored[0].GetAttackerId(); got != a2 {
+		t.Errorf("attacker of 127.0.0.2 in a later batch = %s, want %s", got, a2)
+	}
+
+	a, err := s.GetAttacker(context.Background(), a2)
+	if err != nil {
+		t.Fatalf("GetAttacker: %v", err)
+	}
+	want := &apiv1.Attacker{
+		Id:               a2,
+		Addresses:        []string{"127.0.0.2"},
+		FirstSeen:        timestamppb.New(base.Add(-time.Minute)),
+		LastSeen:         timestamppb.New(base.Add(2 * time.Second)),
+		EventCount:       3,
+		AuthAttemptCount: 1,
+		Services:         []string{"mysql", "ssh"},
+		Deckies:          []string{"db-01", "web-01"},
+	}
+	if !proto.Equal(a, want) {
+		t.Errorf("GetAttacker = %v, want %v", a, want)
+	}
+
+	page, err := s.ListAttackers(context.Background(), store.AttackerQuery{Address: "127.0.0.3"})
+	if err != nil {
+		t.Fatalf("ListAttackers: %v", err)
+	}
+	if len(page.Items) != 1 || page.Items[0].GetId() != a3 {
+		t.Errorf("ListAttackers(address 127.0.0.3) = %v, want only %s", page.Items, a3)
+	}
+}
+
+func testAttackerNotFound(t *testing.T, s store.Store) {
+	_, err := s.GetAttacker(context.Background(), "0195a1b2-0000-7000-8000-00000000dead")
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAttacker(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testCredentialFields(t *testing.T, s store.Store) {
+	password := newAuthEvent(t, "127.0.0.2", 0, "root", "hunter2")
+	key := newAuthEvent(t, "127.0.0.2", time.Second, "git", "")
+	keyBlob := []byte("\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20abcdefghijklmnopqrstuvwxyz012345")
+	keySum := sha256.Sum256(keyBlob)
+	key.Payload = &eventv1.Event_AuthAttempt{AuthAttempt: &eventv1.AuthAttempt{
+		Principal:      "git",
+		SecretKind:     "ssh_publickey",
+		Mechanism:      "ssh_publickey",
+		Secret:         keyBlob,
+		SecretSha256:   keySum[:],
+		Outcome:        eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED,
+		KeyType:        "ssh-ed25519",
+		KeyFingerprint: "SHA256:dGVzdA",
+	}}
+	res := ingest(t, s, password, key, newEvent(t, "127.0.0.2", 2*time.Second))
+	attacker := res.Stored[0].GetAttackerId()
+
+	page, err := s.ListCredentials(context.Background(), store.CredentialQuery{})
+	if err != nil {
+		t.Fatalf("ListCredentials: %v", err)
+	}
+	pwSum := sha256.Sum256([]byte("hunter2"))
+	want := []*apiv1.Credential{
+		{
+			EventId: key.GetId(), AttackerId: attacker, Time: key.GetTime(), AgentId: testAgent,
+			Decky: "web-01", Service: "ssh", Principal: "git", SecretKind: "ssh_publickey",
+			Mechanism: "ssh_publickey", Secret: keyBlob, SecretSha256: keySum[:],
+			Outcome: eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED, SourceAddress: "127.0.0.2",
+			KeyType: "ssh-ed25519", KeyFingerprint: "SHA256:dGVzdA",
+		},
+		{
+			EventId: password.GetId(), AttackerId: attacker, Time: password.GetTime(), AgentId: testAgent,
+			Decky: "web-01", Service: "ssh", Principal: "root", SecretKind: "plaintext",
+			Mechanism: "ssh_password", Secret: []byte("hunter2"), SecretSha256: pwSum[:],
+			Outcome: eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED, SourceAddress: "127.0.0.2",
+		},
+	}
+	if len(page.Items) != len(want) {
+		t.Fatalf("ListCredentials returned %d credentials, want %d: %v", len(page.Items), len(want), page.Items)
+	}
+	for i := range want {
+		if !proto.Equal(page.Items[i], want[i]) {
+			t.Errorf("credential %d = %v, want %v", i, page.Items[i], want[i])
+		}
+	}
+
+	a, err := s.GetAttacker(context.Background(), attacker)
+	if err != nil {
+		t.Fatalf("GetAttacker: %v", err)
+	}
+	if a.GetAuthAttemptCount() != 2 {
+		t.Errorf("auth attempt count = %d, want 2", a.GetAuthAttemptCount())
+	}
+	if a.GetEventCount() != 3 {
+		t.Errorf("event count = %d, want 3", a.GetEventCount())
+	}
+}
+
+func testEventPagination(t *testing.T, s store.Store) {
+	// 25 events where pairs share a timestamp, so the id must break ties.
+	var evs []*eventv1.Event
+	for i := range 25 {
+		evs = append(evs, newEvent(t, "127.0.0.2", time.Duration(i/2)*time.Second))
+	}
+	ingest(t, s, evs...)
+
+	tests := []struct {
+		pageSize  int
+		wantPages []int
+	}{
+		{pageSize: 10, wantPages: []int{10, 10, 5}},
+		{pageSize: 5, wantPages: []int{5, 5, 5, 5, 5, 0}},
+		{pageSize: 0, wantPages: []int{25}},
+		{pageSize: 100_000, wantPages: []int{25}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("size%d", tc.pageSize), func(t *testing.T) {
+			var (
+				got   []*apiv1.StoredEvent
+				sizes []int
+				token string
+			)
+			for range len(tc.wantPages) + 1 {
+				page, err := s.ListEvents(context.Background(), store.EventQuery{PageSize: tc.pageSize, PageToken: token})
+				if err != nil {
+					t.Fatalf("ListEvents: %v", err)
+				}
+				sizes = append(sizes, len(page.Items))
+				got = append(got, page.Items...)
+				token = page.NextPageToken
+				if token == "" {
+					break
+				}
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tc.wantPages) {
+				t.Errorf("page sizes = %v, want %v", sizes, tc.wantPages)
+			}
+			if len(got) != len(evs) {
+				t.Fatalf("paged through %d events, want %d", len(got), len(evs))
+			}
+			seen := make(map[string]bool)
+			for i, se := range got {
+				id := se.GetEvent().GetId()
+				if seen[id] {
+					t.Errorf("event %s listed twice", id)
+				}
+				seen[id] = true
+				if i == 0 {
+					continue
+				}
+				prev := got[i-1].GetEvent()
+				pt, ct := prev.GetTime().AsTime(), se.GetEvent().GetTime().AsTime()
+				if ct.After(pt) || (ct.Equal(pt) && id > prev.GetId()) {
+					t.Errorf("event %d (%v %s) sorts before event %d (%v %s)", i, ct, id, i-1, pt, prev.GetId())
+				}
+			}
+		})
+	}
+}
+
+func testEventFilters(t *testing.T, s store.Store) {
+	auth := newAuthEvent(t, "127.0.0.3", 5*time.Second, "admin", "admin")
+	auth.Decky = "db-01"
+	auth.Service = "mysql"
+	res := ingest(t, s, newEvent(t, "127.0.0.2", 0), newEvent(t, "127.0.0.2", 10*time.Second), auth)
+	attacker2 := res.Stored[0].GetAttackerId()
+
+	tests := []struct {
+		name   string
+		filter *apiv1.EventFilter
+		want   []string
+	}{
+		{"none", nil, []string{res.Stored[1].GetEvent().GetId(), auth.GetId(), res.Stored[0].GetEvent().GetId()}},
+		{"kind", &apiv1.EventFilter{Kind: "auth.attempt"}, []string{auth.GetId()}},
+		{"service", &apiv1.EventFilter{Service: "mysql"}, []string{auth.GetId()}},
+		{"decky", &apiv1.EventFilter{Decky: "db-01"}, []string{auth.GetId()}},
+		{"agent", &apiv1.EventFilter{AgentId: "0195a1b2-0000-7000-8000-0000000000ff"}, nil},
+		{"source", &apiv1.EventFilter{SourceAddress: "127.0.0.3"}, []string{auth.GetId()}},
+		{"attacker", &apiv1.EventFilter{AttackerId: attacker2}, []string{res.Stored[1].GetEvent().GetId(), res.Stored[0].GetEvent().GetId()}},
+		{"since", &apiv1.EventFilter{Since: timestamppb.New(base.Add(5 * time.Second))}, []string{res.Stored[1].GetEvent().GetId(), auth.GetId()}},
+		{"combined", &apiv1.EventFilter{Kind: "connection.opened", Since: timestamppb.New(base.Add(time.Second))}, []string{res.Stored[1].GetEvent().GetId()}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := s.ListEvents(context.Background(), store.EventQuery{Filter: tc.filter})
+			if err != nil {
+				t.Fatalf("ListEvents: %v", err)
+			}
+			var got []string
+			for _, se := range page.Items {
+				got = append(got, se.GetEvent().GetId())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("ListEvents(%v) = %v, want %v", tc.filter, got, tc.want)
+			}
+		})
+	}
+}
+
+func testAttackerPagination(t *testing.T, s store.Store) {
+	var evs []*eventv1.Event
+	for i := range 7 {
+		evs = append(evs, newEvent(t, fmt.Sprintf("127.0.0.%d", i+2), time.Duration(i)*time.Second))
+	}
+	ingest(t, s, evs...)
+
+	var (
+		got   []*apiv1.Attacker
+		token string
+	)
+	for range 5 {
+		page, err := s.ListAttackers(context.Background(), store.AttackerQuery{PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatalf("ListAttackers: %v", err)
+		}
+		got = append(got, page.Items...)
+		token = page.NextPageToken
+		if token == "" {
+			break
+		}
+	}
+	if len(got) != 7 {
+		t.Fatalf("paged through %d attackers, want 7", len(got))
+	}
+	for i, a := range got {
+		want := fmt.Sprintf("127.0.0.%d", 8-i)
+		if len(a.GetAddresses()) != 1 || a.GetAddresses()[0] != want {
+			t.Errorf("attacker %d addresses = %v, want [%s] (most recently seen first)", i, a.GetAddresses(), want)
+		}
+	}
+}
+
+func testCredentialFilters(t *testing.T, s store.Store) {
+	res := ingest(t, s,
+		newAuthEvent(t, "127.0.0.2", 0, "root", "a"),
+		newAuthEvent(t, "127.0.0.2", time.Second, "admin", "b"),
+		newAuthEvent(t, "127.0.0.3", 2*time.Second, "root", "c"),
+		newAuthEvent(t, "127.0.0.3", 3*time.Second, "root", "d"),
+	)
+	tests := []struct {
+		name string
+		q    store.CredentialQuery
+		want []string
+	}{
+		{"principal", store.CredentialQuery{Principal: "root"}, []string{"d", "c", "a"}},
+		{"attacker", store.CredentialQuery{AttackerID: res.Stored[0].GetAttackerId()}, []string{"b", "a"}},
+		{"both", store.CredentialQuery{AttackerID: res.Stored[2].GetAttackerId(), Principal: "admin"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := s.ListCredentials(context.Background(), tc.q)
+			if err != nil {
+				t.Fatalf("ListCredentials: %v", err)
+			}
+			var got []string
+			for _, c := range page.Items {
+				got = append(got, string(c.GetSecret()))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("secrets = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	// Paging one credential at a time visits all four.
+	var (
+		n     int
+		token string
+	)
+	for range 6 {
+		page, err := s.ListCredentials(context.Background(), store.CredentialQuery{PageSize: 1, PageToken: token})
+		if err != nil {
+			t.Fatalf("ListCredentials: %v", err)
+		}
+		n += len(page.Items)
+		token = page.NextPageToken
+		if token == "" {
+			break
+		}
+	}
+	if n != 4 {
+		t.Errorf("paged through %d credentials, want 4", n)
+	}
+}
+
+func testInvalidPageToken(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, token := range []string{"not base64 !", "Zm9v", store.EncodeCursor(store.Cursor{})[:4]} {
+		if _, err := s.ListEvents(ctx, store.EventQuery{PageToken: token}); !errors.Is(err, store.ErrInvalidPageToken) {
+			t.Errorf("ListEvents(token %q) error = %v, want ErrInvalidPageToken", token, err)
+		}
+		if _, err := s.ListAttackers(ctx, store.AttackerQuery{PageToken: token}); !errors.Is(err, store.ErrInvalidPageToken) {
+			t.Errorf("ListAttackers(token %q) error = %v, want ErrInvalidPageToken", token, err)
+		}
+		if _, err := s.ListCredentials(ctx, store.CredentialQuery{PageToken: token}); !errors.Is(err, store.ErrInvalidPageToken) {
+			t.Errorf("ListCredentials(token %q) error = %v, want ErrInvalidPageToken", token, err)
+		}
+	}
+}
+
+func newToken(name string, expires time.Time) store.Token {
+	sum := sha256.Sum256([]byte("token-secret-" + name))
+	return store.Token{
+		Hash:      sum[:],
+		AgentID:   uuid.NewString(),
+		AgentName: name,
+		CreatedAt: base,
+		ExpiresAt: expires,
+	}
+}
+
+func testTokenConsumeOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tok := newToken("edge-1", base.Add(time.Hour))
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	if err := s.CreateToken(ctx, tok); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateToken(same hash) error = %v, want ErrExists", err)
+	}
+
+	now := base.Add(time.Minute)
+	got, err := s.ConsumeToken(ctx, tok.Hash, now)
+	if err != nil {
+		t.Fatalf("ConsumeToken: %v", err)
+	}
+	if got.AgentID != tok.AgentID || got.AgentName != tok.AgentName {
+		t.Errorf("ConsumeToken returned agent %s %q, want %s %q", got.AgentID, got.AgentName, tok.AgentID, tok.AgentName)
+	}
+	if !got.UsedAt.Equal(now) {
+		t.Errorf("UsedAt = %v, want %v", got.UsedAt, now)
+	}
+	if !got.ExpiresAt.Equal(tok.ExpiresAt) || !got.CreatedAt.Equal(tok.CreatedAt) {
+		t.Errorf("times = %v/%v, want %v/%v", got.CreatedAt, got.ExpiresAt, tok.CreatedAt, tok.ExpiresAt)
+	}
+
+	if _, err := s.ConsumeToken(ctx, tok.Hash, now); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Errorf("second ConsumeToken error = %v, want ErrTokenInvalid", err)
+	}
+
+	list, err := s.ListTokens(ctx)
+	if err != nil {
+		t.Fatalf("ListTokens: %v", err)
+	}
+	if len(list) != 1 || !list[0].UsedAt.Equal(now) {
+		t.Errorf("ListTokens = %+v, want one token used at %v", list, now)
+	}
+}
+
+func testTokenConsumeConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tok := newToken("edge-2", base.Add(time.Hour))
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+
+	const consumers = 16
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		wins     int
+		otherErr []error
+	)
+	for range consumers {
+		wg.Go(func() {
+			_, err := s.ConsumeToken(ctx, tok.Hash, base.Add(time.Minute))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, store.ErrTokenInvalid):
+				otherErr = append(otherErr, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d of %d concurrent consumers succeeded, want 1", wins, consumers)
+	}
+	for _, err := range otherErr {
+		t.Errorf("ConsumeToken error = %v, want nil or ErrTokenInvalid", err)
+	}
+}
+
+func testTokenRejected(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	expiring := newToken("edge-3", base.Add(time.Hour))
+	if err := s.CreateToken(ctx, expiring); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	unknown := sha256.Sum256([]byte("never stored"))
+
+	tests := []struct {
+		name string
+		hash []byte
+		now  time.Time
+	}{
+		{"unknown", unknown[:], base},
+		{"at expiry", expiring.Hash, base.Add(time.Hour)},
+		{"after expiry", expiring.Hash, base.Add(2 * time.Hour)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := s.ConsumeToken(ctx, tc.hash, tc.now); !errors.Is(err, store.ErrTokenInvalid) {
+				t.Errorf("ConsumeToken error = %v, want ErrTokenInvalid", err)
+			}
+		})
+	}
+
+	// The rejected attempts left the token usable before its expiry.
+	if _, err := s.ConsumeToken(ctx, expiring.Hash, base.Add(time.Minute)); err != nil {
+		t.Errorf("ConsumeToken before expiry: %v", err)
+	}
+}
+
+func testAgents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := store.Agent{
+		ID:                   testAgent,
+		Name:                 "edge-1",
+		EnrolledAt:           base,
+		CertificateSerial:    "0a1b",
+		CertificateExpiresAt: base.Add(24 * time.Hour),
+	}
+	if err := s.UpsertAgent(ctx, a); err != nil {
+		t.Fatalf("UpsertAgent: %v", err)
+	}
+	if err := s.TouchAgent(ctx, testAgent, "1.2.3", base.Add(time.Minute)); err != nil {
+		t.Fatalf("TouchAgent: %v", err)
+	}
+	// An older touch does not move last-seen back.
+	if err := s.TouchAgent(ctx, testAgent, "", base); err != nil {
+		t.Fatalf("TouchAgent: %v", err)
+	}
+	if err := s.TouchAgent(ctx, "0195a1b2-0000-7000-8000-0000000000ff", "1.2.3", base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TouchAgent(unknown) error = %v, want ErrNotFound", err)
+	}
+
+	// A renewal replaces the certificate and keeps the enrollment time.
+	renewed := a
+	renewed.EnrolledAt = base.Add(12 * time.Hour)
+	renewed.CertificateSerial = "0c2d"
+	renewed.CertificateExpiresAt = base.Add(36 * time.Hour)
+	if err := s.UpsertAgent(ctx, renewed); err != nil {
+		t.Fatalf("UpsertAgent(renewal): %v", err)
+	}
+
+	got, err := s.ListAgents(ctx)
+	if err != nil {
+		t.Fatalf("ListAgents: %v", err)
+	}
+	want := store.Agent{
+		ID:                   testAgent,
+		Name:                 "edge-1",
+		EnrolledAt:           base,
+		LastSeen:             base.Add(time.Minute),
+		Version:              "1.2.3",
+		CertificateSerial:    "0c2d",
+		CertificateExpiresAt: base.Add(36 * time.Hour),
+	}
+	if len(got) != 1 {
+		t.Fatalf("ListAgents returned %d agents, want 1", len(got))
+	}
+	if !agentEqual(got[0], want) {
+		t.Errorf("ListAgents = %+v, want %+v", got[0], want)
+	}
+}
+
+func agentEqual(a, b store.Agent) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.EnrolledAt.Equal(b.EnrolledAt) &&
+		a.LastSeen.Equal(b.LastSeen) && a.Version == b.Version &&
+		a.CertificateSerial == b.CertificateSerial && a.CertificateExpiresAt.Equal(b.CertificateExpiresAt)
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	n, err := s.CountUsers(ctx)
+	if err != nil {
+		t.Fatalf("CountUsers: %v", err)
+	}
+	if n != 0 {
+		t.Errorf("CountUsers on an empty store = %d, want 0", n)
+	}
+
+	u := store.User{Username: "admin", PasswordHash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA", Role: "admin", CreatedAt: base}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := s.CreateUser(ctx, u); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateUser(taken name) error = %v, want ErrExists", err)
+	}
+
+	got, err := s.GetUser(ctx, "admin")
+	if err != nil {
+		t.Fatalf("GetUser: %v", err)
+	}
+	if got.Username != u.Username || got.PasswordHash != u.PasswordHash || got.Role != u.Role || !got.CreatedAt.Equal(u.CreatedAt) {
+		t.Errorf("GetUser = %+v, want %+v", got, u)
+	}
+	if _, err := s.GetUser(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser(unknown) error = %v, want ErrNotFound", err)
+	}
+
+	n, err = s.CountUsers(ctx)
+	if err != nil {
+		t.Fatalf("CountUsers: %v", err)
+	}
+	if n != 1 {
+		t.Errorf("CountUsers = %d, want 1", n)
+	}
+}
+
+func testAPISessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, store.User{Username: "analyst", PasswordHash: "x", Role: "admin", CreatedAt: base}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	hash := sha256.Sum256([]byte("bearer"))
+	sess := store.APISession{TokenHash: hash[:], Username: "analyst", CreatedAt: base, ExpiresAt: base.Add(12 * time.Hour)}
+	if err := s.CreateAPISession(ctx, sess); err != nil {
+		t.Fatalf("CreateAPISession: %v", err)
+	}
+
+	got, err := s.GetAPISession(ctx, hash[:], base.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("GetAPISession: %v", err)
+	}
+	if got.Username != "analyst" || !got.ExpiresAt.Equal(sess.ExpiresAt) || !got.CreatedAt.Equal(sess.CreatedAt) {
+		t.Errorf("GetAPISession = %+v, want %+v", got, sess)
+	}
+
+	if _, err := s.GetAPISession(ctx, hash[:], sess.ExpiresAt); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAPISession at expiry error = %v, want ErrNotFound", err)
+	}
+	other := sha256.Sum256([]byte("other"))
+	if _, err := s.GetAPISession(ctx, other[:], base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAPISession(unknown) error = %v, want ErrNotFound", err)
+	}
+
+	if err := s.DeleteAPISession(ctx, hash[:]); err != nil {
+		t.Fatalf("DeleteAPISession: %v", err)
+	}
+	if _, err := s.GetAPISession(ctx, hash[:], base.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAPISession after delete error = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteAPISession(ctx, hash[:]); err != nil {
+		t.Errorf("DeleteAPISession twice: %v", err)
+	}
+}
