@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -142,15 +143,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ok = true
+
+	// Hashing the first admin password and creating the CA leave tens of
+	// MiB of garbage that the runtime would otherwise return to the OS
+	// only minutes later.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
 func (s *Server) listen() error {
-	var err error
-	if s.apiListener, err = net.Listen("tcp", s.cfg.APIListen); err != nil {
+	var (
+		lc  net.ListenConfig
+		err error
+	)
+	ctx := context.Background()
+	if s.apiListener, err = lc.Listen(ctx, "tcp", s.cfg.APIListen); err != nil {
 		return fmt.Errorf("listen api: %w", err)
 	}
-	if s.agentListener, err = net.Listen("tcp", s.cfg.AgentListen); err != nil {
+	if s.agentListener, err = lc.Listen(ctx, "tcp", s.cfg.AgentListen); err != nil {
 		return fmt.Errorf("listen enrollment: %w", err)
 	}
 	return nil
@@ -367,7 +377,10 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, useTLS bo
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
 	}
-	<-errc
+	// Serve returns http.ErrServerClosed as soon as Shutdown or Close starts.
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
 	return nil
 }
 

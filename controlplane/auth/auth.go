@@ -76,7 +76,14 @@ type Authenticator struct {
 	// unknown name costs the same time as a wrong password.
 	dummyOnce sync.Once
 	dummyHash string
+
+	// hashSlots caps concurrent password checks, each of which holds
+	// DefaultParams().Memory, so a burst of logins cannot exhaust memory.
+	hashSlots chan struct{}
 }
+
+// maxConcurrentHashes is how many password checks run at once; more wait.
+const maxConcurrentHashes = 2
 
 // Session is an authenticated API session.
 type Session struct {
@@ -108,12 +115,13 @@ func New(cfg Config) (*Authenticator, error) {
 		public[p] = true
 	}
 	return &Authenticator{
-		store:    cfg.Store,
-		log:      cfg.Logger.With().Str("component", "auth").Logger(),
-		now:      cfg.Now,
-		lifetime: cfg.SessionLifetime,
-		limiter:  cfg.Limiter,
-		public:   public,
+		store:     cfg.Store,
+		log:       cfg.Logger.With().Str("component", "auth").Logger(),
+		now:       cfg.Now,
+		lifetime:  cfg.SessionLifetime,
+		limiter:   cfg.Limiter,
+		public:    public,
+		hashSlots: make(chan struct{}, maxConcurrentHashes),
 	}, nil
 }
 
@@ -125,6 +133,13 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	if !a.limiter.Allow(sourceKey(source)) {
 		log.Warn().Msg("login rate limited")
 		return "", Session{}, ErrRateLimited
+	}
+
+	select {
+	case a.hashSlots <- struct{}{}:
+		defer func() { <-a.hashSlots }()
+	case <-ctx.Done():
+		return "", Session{}, ctx.Err()
 	}
 
 	user, err := a.store.GetUser(ctx, username)
