@@ -166,7 +166,8 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	if cfg.MetricsListen != "" {
-		if a.metrics, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+		var lc net.ListenConfig
+		if a.metrics, err = lc.Listen(context.Background(), "tcp", cfg.MetricsListen); err != nil {
 			return nil, fmt.Errorf("listen metrics: %w", err)
 		}
 	}
@@ -175,6 +176,7 @@ func New(cfg Config) (*Agent, error) {
 }
 
 func (a *Agent) buildDecoys() error {
+	var lc net.ListenConfig
 	factories := Builtins()
 	for _, d := range a.cfg.Decoys.Deckies {
 		seed, err := d.SeedBytes()
@@ -196,7 +198,7 @@ func (a *Agent) buildDecoys() error {
 			if err != nil {
 				return fmt.Errorf("decky %q service %q: %w", d.Name, s.Name, err)
 			}
-			ln, err := net.Listen("tcp", s.Listen)
+			ln, err := lc.Listen(context.Background(), "tcp", s.Listen)
 			if err != nil {
 				return fmt.Errorf("decky %q service %q: listen: %w", d.Name, s.Name, err)
 			}
@@ -236,7 +238,7 @@ func (a *Agent) Dropped() uint64 {
 // Run serves the decoys and ships events until ctx ends. On shutdown the
 // decoys stop first, then the emitter drains its queue into the spool, so
 // events already emitted are on disk before Run returns.
-func (a *Agent) Run(ctx context.Context) error {
+func (a *Agent) Run(ctx context.Context) (err error) {
 	defer a.closeListeners()
 
 	// The spool's handler queues events for a group fsync instead of
@@ -246,7 +248,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer unsubscribe()
-	defer a.spool.Close()
+	defer func() {
+		if closeErr := a.spool.Close(); closeErr != nil {
+			err = errors.Join(err, fmt.Errorf("close spool: %w", closeErr))
+		}
+	}()
 
 	decoyCtx, stopDecoys := context.WithCancel(ctx)
 	defer stopDecoys()
@@ -295,7 +301,10 @@ func (a *Agent) serveMetrics(ctx context.Context) error {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
-		<-errc
+		// Serve returns http.ErrServerClosed as soon as Shutdown starts.
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve metrics: %w", err)
+		}
 		return nil
 	}
 }

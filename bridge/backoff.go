@@ -54,5 +54,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func defaultRandom() float64 {
-	return rand.Float64()
+	return rand.Float64() //nolint:gosec // G404: reconnect jitter needs no cryptographic strength
 }

@@ -214,7 +214,7 @@ func (c *Client) Run(ctx context.Context) error {
 		addr := c.cfg.Addresses[i]
 		established, err := c.connect(ctx, addr)
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // a connection error after cancellation is the shutdown itself
 		}
 
 		if established {
@@ -223,15 +223,15 @@ func (c *Client) Run(ctx context.Context) error {
 			c.log.Warn().Err(err).Str(fieldAddress, addr).Msg("bridge connection lost")
 		} else {
 			failures++
-			ev := c.log.Debug()
+			level := zerolog.DebugLevel
 			if failures == 1 || failures%dialLogEvery == 0 {
-				ev = c.log.Warn()
+				level = zerolog.WarnLevel
 			}
-			ev.Err(err).Str(fieldAddress, addr).Int(fieldReconnects, failures).Msg("bridge connection attempt failed")
+			c.log.WithLevel(level).Err(err).Str(fieldAddress, addr).Int(fieldReconnects, failures).Msg("bridge connection attempt failed")
 		}
 
 		if err := c.cfg.Sleep(ctx, bo.delay()); err != nil {
-			return nil
+			return nil //nolint:nilerr // Sleep fails only when ctx ends, which stops Run without error
 		}
 		c.metrics.reconnects.Inc()
 	}

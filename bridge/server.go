@@ -135,7 +135,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	transport := &quic.Transport{Conn: udpConn}
 	ln, err := transport.Listen(tlsConf, quicConfig(cfg.IdleTimeout))
 	if err != nil {
-		udpConn.Close()
+		_ = udpConn.Close() // the listen error is the one to report
 		return nil, fmt.Errorf("listen bridge on %s: %w", cfg.Addr, err)
 	}
 

@@ -25,7 +25,7 @@ const (
 // Secret kinds: the form of the secret bytes of an authentication attempt.
 const (
 	SecretPlaintext    = "plaintext"
-	SecretSSHPublicKey = "ssh_publickey"
+	SecretSSHPublicKey = "ssh_publickey" //nolint:gosec // G101: a kind name, not a credential
 )
 
 // Mechanisms: the carrier of an authentication attempt.

@@ -240,7 +240,8 @@ func (s *Spool) rotate(first uint64) error {
 // the old file may still hold part of the failed write.
 func (s *Spool) abortWrite(created []*segment) {
 	if s.wfile != nil {
-		s.wfile.Close()
+		// The write already failed, and the file is cut back below.
+		_ = s.wfile.Close()
 		s.wfile = nil
 	}
 

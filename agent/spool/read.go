@@ -143,16 +143,16 @@ func (s *Spool) seekLocked() error {
 	var off int64
 	for i := seg.first; i < s.readPos; i++ {
 		if _, err := io.ReadFull(r, header); err != nil {
-			f.Close()
+			_ = f.Close()
 			return fmt.Errorf("seek segment %s to %d: %w", seg.path, s.readPos, err)
 		}
 		length, _, err := parseHeader(header)
 		if err != nil {
-			f.Close()
+			_ = f.Close()
 			return fmt.Errorf("seek segment %s to %d: %w", seg.path, s.readPos, err)
 		}
 		if _, err := r.Discard(length); err != nil {
-			f.Close()
+			_ = f.Close()
 			return fmt.Errorf("seek segment %s to %d: %w", seg.path, s.readPos, err)
 		}
 		off += int64(recordHeaderBytes + length)
@@ -181,7 +181,7 @@ func (s *Spool) skipSegment(cause error) {
 
 func (s *Spool) closeReader() {
 	if s.rfile != nil {
-		s.rfile.Close()
+		_ = s.rfile.Close() // read-only, so a close error loses nothing
 	}
 	s.rseg, s.rfile, s.roff = nil, nil, 0
 }

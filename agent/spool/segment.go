@@ -94,7 +94,7 @@ func scanSegment(path string, limit uint64) (scanResult, error) {
 	if err != nil {
 		return scanResult{}, fmt.Errorf("open segment: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 
 	info, err := f.Stat()
 	if err != nil {
@@ -184,11 +184,11 @@ func writeCommit(dir string, pos uint64) error {
 		return fmt.Errorf("create commit file: %w", err)
 	}
 	if _, err := f.Write(b[:]); err != nil {
-		f.Close()
+		_ = f.Close() // the temporary file is never renamed into place
 		return fmt.Errorf("write commit file: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("sync commit file: %w", err)
 	}
 	if err := f.Close(); err != nil {
@@ -207,9 +207,12 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("open spool directory: %w", err)
 	}
-	defer d.Close()
 	if err := d.Sync(); err != nil {
+		_ = d.Close()
 		return fmt.Errorf("sync spool directory: %w", err)
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("close spool directory: %w", err)
 	}
 	return nil
 }

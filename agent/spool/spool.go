@@ -169,11 +169,11 @@ func Open(cfg Config) (*Spool, error) {
 	s.taken = sync.NewCond(&s.mu)
 
 	if err := s.recover(); err != nil {
-		s.closeFiles()
+		_ = s.closeFiles() // the recover error is the one to report
 		return nil, fmt.Errorf("open spool %s: %w", cfg.Dir, err)
 	}
 	if err := s.registerGauges(); err != nil {
-		s.closeFiles()
+		_ = s.closeFiles() // nothing was written yet
 		return nil, fmt.Errorf("open spool: %w", err)
 	}
 
@@ -293,7 +293,7 @@ func (s *Spool) openActive() error {
 		return err
 	}
 	if err := syncDir(s.dir); err != nil {
-		f.Close()
+		_ = f.Close() // the new segment is still empty
 		return err
 	}
 	s.segments = append(s.segments, seg)
@@ -385,7 +385,8 @@ func (s *Spool) closeFiles() error {
 // unlock releases a lock from lockDir by closing its file.
 func unlock(f *os.File) {
 	if f != nil {
-		f.Close()
+		// Closing releases the flock; a close error leaves nothing to undo.
+		_ = f.Close()
 	}
 }
 

@@ -32,7 +32,7 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 }
 
-func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet tokens create", stderr)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	name := fs.String("name", "", "name of the agent the token enrolls (required)")
@@ -56,7 +56,7 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { err = errors.Join(err, st.Close()) }()
 
 	issued, err := controlplane.CreateToken(ctx, st, ca, *name, *ttl, time.Now())
 	if err != nil {
@@ -68,7 +68,10 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		enc.SetIndent("", "  ")
 		return enc.Encode(issued)
 	}
-	fmt.Fprintln(stdout, issued.Token)
+	// The token exists only in this output, so a failed write is an error.
+	if _, err := fmt.Fprintln(stdout, issued.Token); err != nil {
+		return fmt.Errorf("write token: %w", err)
+	}
 	enrollURL := "https://<control-plane>:8444"
 	if ep, err := endpoints.Read(*dataDir); err == nil && ep.Enroll != "" {
 		enrollURL = ep.Enroll
@@ -78,7 +81,7 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
-func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet tokens list", stderr)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	if err := parseFlags(fs, args); err != nil {
@@ -88,7 +91,7 @@ func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { err = errors.Join(err, st.Close()) }()
 
 	tokens, err := st.ListTokens(ctx)
 	if err != nil {

@@ -251,7 +251,7 @@ func SessionFromContext(ctx context.Context) (Session, bool) {
 // secure must be true when the server speaks TLS, so the browser never
 // sends the cookie in clear text.
 func SessionCookie(token Secret, expires time.Time, secure bool) *http.Cookie {
-	return &http.Cookie{
+	return &http.Cookie{ //nolint:gosec // G124: Secure is false only when the server speaks plain HTTP
 		Name:     CookieName,
 		Value:    token.Reveal(),
 		Path:     "/",
@@ -265,7 +265,7 @@ func SessionCookie(token Secret, expires time.Time, secure bool) *http.Cookie {
 // ClearSessionCookie returns a cookie that makes the browser delete the
 // session cookie.
 func ClearSessionCookie(secure bool) *http.Cookie {
-	return &http.Cookie{
+	return &http.Cookie{ //nolint:gosec // G124: Secure is false only when the server speaks plain HTTP
 		Name:     CookieName,
 		Value:    "",
 		Path:     "/",

@@ -205,10 +205,10 @@ func agentName(token store.Token, requested string) string {
 // reject logs the internal cause once and returns the error for the
 // client, whose message is only public.
 func reject(log zerolog.Logger, code connect.Code, public string, cause error) error {
-	event := log.Warn()
+	level := zerolog.WarnLevel
 	if code == connect.CodeInternal {
-		event = log.Error()
+		level = zerolog.ErrorLevel
 	}
-	event.Err(cause).Str(fieldCode, code.String()).Msg("enrollment rejected")
+	log.WithLevel(level).Err(cause).Str(fieldCode, code.String()).Msg("enrollment rejected")
 	return connect.NewError(code, errors.New(public))
 }

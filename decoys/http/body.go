@@ -104,7 +104,7 @@ func readTrailer(br *bufio.Reader) error {
 }
 
 func eofIsUnexpected(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -385,7 +385,9 @@ func parseTarget(req *request) *protocolError {
 func isScheme(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		afterFirst := i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')
+		if !letter && !afterFirst {
 			return false
 		}
 	}
@@ -459,7 +461,7 @@ func readHeaders(br *bufio.Reader, d dialect, lim parseLimits, req *request) err
 			return &protocolError{status: 400, variant: variantHeaderTooLarge, reason: "header line too long"}
 		}
 		if err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return io.ErrUnexpectedEOF
 			}
 			return err
@@ -493,7 +495,7 @@ func parseHeaderLine(line []byte, d dialect) (header, *protocolError) {
 	}
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
-		if d.headerNameNoColonIgnored && bytes.IndexAny(line, " \t\x00") < 0 {
+		if d.headerNameNoColonIgnored && !bytes.ContainsAny(line, " \t\x00") {
 			return header{name: string(line), ignored: true}, nil
 		}
 		return header{}, badRequest("header line without a colon")

@@ -106,7 +106,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		portal:  newPortal(cfg.Seed, cfg.Decky),
 		now:     time.Now,
 		failDelay: func() time.Duration {
-			return failDelayMin + rand.N(failDelayMax-failDelayMin)
+			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
 	}, nil
 }
@@ -131,7 +131,7 @@ func serverName(decky string) string {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			return "127.0.1.1"
 		}
 	}

@@ -109,5 +109,5 @@ func uniformDelay(r delayRange) time.Duration {
 	if r.max <= r.min {
 		return r.min
 	}
-	return r.min + rand.N(r.max-r.min+1)
+	return r.min + rand.N(r.max-r.min+1) //nolint:gosec // G404: a timing delay needs no cryptographic strength
 }

@@ -193,9 +193,9 @@ func TestPublicKeyAttemptRecorded(t *testing.T) {
 		},
 	})
 
-	attempts := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
+	ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
 	ts.emitter.waitFor(t, decoys.KindConnectionClosed, 1)
-	attempts = ts.emitter.ofKind(decoys.KindAuthAttempt)
+	attempts := ts.emitter.ofKind(decoys.KindAuthAttempt)
 	if len(attempts) != 2 {
 		t.Fatalf("got %d auth.attempt events, want 2 (one key, one password)", len(attempts))
 	}

@@ -106,7 +106,7 @@ func TestOpenSSHClient(t *testing.T) {
 		"-o", "BatchMode=yes",
 		"bob@127.0.0.1", "true")...)
 
-	attempts = ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
+	ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
 	ts.emitter.waitFor(t, decoys.KindConnectionClosed, 2)
 	attempts = ts.emitter.ofKind(decoys.KindAuthAttempt)
 	if len(attempts) != 2 {

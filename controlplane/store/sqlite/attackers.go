@@ -39,7 +39,7 @@ func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store
 		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
 	}
 
-	query := `SELECT ` + attackerColumns + ` FROM attackers a` + w.String() +
+	query := `SELECT ` + attackerColumns + ` FROM attackers a` + w.String() + //nolint:gosec // G202: w contains only constant column names, and values are bound as ? arguments
 		` ORDER BY a.last_seen DESC, a.id DESC LIMIT ?`
 	rows, err := s.read.QueryContext(ctx, query, append(w.args, size)...)
 	if err != nil {

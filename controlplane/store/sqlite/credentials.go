@@ -24,6 +24,7 @@ func (s *Store) ListCredentials(ctx context.Context, q store.CredentialQuery) (s
 		return store.Page[*apiv1.Credential]{}, fmt.Errorf("list credentials: %w", err)
 	}
 
+	//nolint:gosec // G202: w contains only constant column names, and values are bound as ? arguments
 	query := `SELECT event_id, attacker_id, time, agent_id, decky, service, principal, secret_kind,
 		mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint
 		FROM credentials` + w.String() + ` ORDER BY time DESC, event_id DESC LIMIT ?`

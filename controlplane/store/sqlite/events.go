@@ -33,7 +33,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 		return store.Page[*apiv1.StoredEvent]{}, fmt.Errorf("list events: %w", err)
 	}
 
-	query := `SELECT id, time, received_at, attacker_id, payload FROM events` + w.String() +
+	query := `SELECT id, time, received_at, attacker_id, payload FROM events` + w.String() + //nolint:gosec // G202: w contains only constant column names, and values are bound as ? arguments
 		` ORDER BY time DESC, id DESC LIMIT ?`
 	rows, err := s.read.QueryContext(ctx, query, append(w.args, size)...)
 	if err != nil {
