@@ -1,0 +1,186 @@
+package decoys
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestSourceTrackerLimits(t *testing.T) {
+	a := netip.MustParseAddr("127.0.0.2")
+	b := netip.MustParseAddr("127.0.0.3")
+	tr := newSourceTracker(2, 3)
+
+	steps := []struct {
+		source netip.Addr
+		want   bool
+	}{
+		{a, true},
+		{a, true},
+		{a, false}, // per-source limit of 2
+		{b, true},
+		{b, false}, // total limit of 3
+	}
+	for i, s := range steps {
+		if got := tr.acquire(s.source); got != s.want {
+			t.Fatalf("step %d: acquire(%s) = %v, want %v", i, s.source, got, s.want)
+		}
+	}
+
+	tr.release(a)
+	if !tr.acquire(b) {
+		t.Fatal("acquire after a release was refused")
+	}
+	tr.release(a)
+	tr.release(b)
+	tr.release(b)
+	if tr.live != 0 || len(tr.counts) != 0 {
+		t.Fatalf("after releasing everything: live %d, counts %v", tr.live, tr.counts)
+	}
+}
+
+func TestNextBackoff(t *testing.T) {
+	d := time.Duration(0)
+	want := []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond}
+	for i, w := range want {
+		d = nextBackoff(d)
+		if d != w {
+			t.Fatalf("step %d: backoff %s, want %s", i, d, w)
+		}
+	}
+	if got := nextBackoff(800 * time.Millisecond); got != acceptBackoffMax {
+		t.Fatalf("backoff above the cap = %s, want %s", got, acceptBackoffMax)
+	}
+}
+
+// serveEcho runs ServeConns with a handler that echoes one line and
+// reports each connection's start on started.
+func serveEcho(t *testing.T, limits Limits, started chan<- struct{}, release <-chan struct{}) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeConns(ctx, ln, limits, zerolog.Nop(), func(ctx context.Context, conn net.Conn) {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			_, _ = conn.Write([]byte("ok\n"))
+		})
+	}()
+	return ln.Addr().String(), cancel, done
+}
+
+func dialFrom(t *testing.T, source, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial from %s: %v", source, err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func TestServeConnsPerSourceLimit(t *testing.T) {
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	addr, cancel, done := serveEcho(t, Limits{MaxConnsPerSource: 1}, started, release)
+	defer cancel()
+
+	first := dialFrom(t, "127.0.0.2", addr)
+	<-started
+
+	// A second connection from the same source is closed at once.
+	second := dialFrom(t, "127.0.0.2", addr)
+	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := second.Read(make([]byte, 1)); err != io.EOF || n != 0 {
+		t.Fatalf("second connection from 127.0.0.2: read %d bytes, err %v; want EOF", n, err)
+	}
+
+	// Another source is still served.
+	other := dialFrom(t, "127.0.0.3", addr)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection from 127.0.0.3 not served while 127.0.0.2 is at its limit")
+	}
+
+	close(release)
+	for _, c := range []net.Conn{first, other} {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 3)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok\n" {
+			t.Fatalf("read %q, %v; want ok", buf, err)
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeConns returned %v after cancel", err)
+	}
+}
+
+func TestServeConnsRecoversPanic(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	calls := 0
+	go func() {
+		_ = ServeConns(ctx, ln, Limits{}, zerolog.Nop(), func(_ context.Context, conn net.Conn) {
+			mu.Lock()
+			calls++
+			n := calls
+			mu.Unlock()
+			if n == 1 {
+				panic("handler bug")
+			}
+			_, _ = conn.Write([]byte("alive\n"))
+		})
+	}()
+
+	first := dialFrom(t, "127.0.0.2", ln.Addr().String())
+	_ = first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := first.Read(make([]byte, 1)); err == nil {
+		t.Fatal("panicking handler's connection stayed open")
+	}
+
+	second := dialFrom(t, "127.0.0.2", ln.Addr().String())
+	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(second, buf); err != nil || string(buf) != "alive\n" {
+		t.Fatalf("after a panic: read %q, %v; want the service still serving", buf, err)
+	}
+}
+
+func TestServeConnsSessionTimeout(t *testing.T) {
+	started := make(chan struct{}, 1)
+	addr, cancel, _ := serveEcho(t, Limits{SessionTimeout: 100 * time.Millisecond}, started, make(chan struct{}))
+	defer cancel()
+
+	conn := dialFrom(t, "127.0.0.2", addr)
+	<-started
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	data, _ := io.ReadAll(conn)
+	// The handler's context ends at the session timeout; its write then
+	// races the close, so either nothing or "ok" arrives, then EOF.
+	if len(data) > 3 {
+		t.Fatalf("read %q after the session timeout", data)
+	}
+}
