@@ -80,10 +80,16 @@ type Authenticator struct {
 	// hashSlots caps concurrent password checks, each of which holds
 	// DefaultParams().Memory, so a burst of logins cannot exhaust memory.
 	hashSlots chan struct{}
+	slotWait  time.Duration
 }
 
-// maxConcurrentHashes is how many password checks run at once; more wait.
-const maxConcurrentHashes = 2
+// maxConcurrentHashes is how many password checks run at once. A login
+// waits at most hashSlotWait for a slot; one check takes about 50 ms with
+// DefaultParams on a 2-core machine, so the wait covers a short queue.
+const (
+	maxConcurrentHashes = 2
+	hashSlotWait        = 2 * time.Second
+)
 
 // Session is an authenticated API session.
 type Session struct {
@@ -122,6 +128,7 @@ func New(cfg Config) (*Authenticator, error) {
 		limiter:   cfg.Limiter,
 		public:    public,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
+		slotWait:  hashSlotWait,
 	}, nil
 }
 
@@ -135,9 +142,17 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 		return "", Session{}, ErrRateLimited
 	}
 
+	// A login that cannot get a hashing slot soon is refused as rate
+	// limited, so a flood of logins from many sources neither queues
+	// without bound nor holds more than maxConcurrentHashes hashes' memory.
+	slotWait := time.NewTimer(a.slotWait)
+	defer slotWait.Stop()
 	select {
 	case a.hashSlots <- struct{}{}:
 		defer func() { <-a.hashSlots }()
+	case <-slotWait.C:
+		log.Warn().Msg("login refused: password checks busy")
+		return "", Session{}, ErrRateLimited
 	case <-ctx.Done():
 		return "", Session{}, ctx.Err()
 	}

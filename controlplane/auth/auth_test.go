@@ -363,3 +363,20 @@ func TestTokenFromHeader(t *testing.T) {
 		})
 	}
 }
+
+func TestLoginRefusedWhenHashingBusy(t *testing.T) {
+	a, _, _ := newAuthenticator(t)
+	a.slotWait = 10 * time.Millisecond
+	for range cap(a.hashSlots) {
+		a.hashSlots <- struct{}{}
+	}
+
+	if _, _, err := a.Login(context.Background(), "analyst", "right password", "127.0.0.2:1000"); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("Login with every hashing slot taken: error = %v, want ErrRateLimited", err)
+	}
+
+	<-a.hashSlots
+	if _, _, err := a.Login(context.Background(), "analyst", "right password", "127.0.0.3:1000"); err != nil {
+		t.Fatalf("Login with a free slot: %v", err)
+	}
+}

@@ -118,11 +118,14 @@ type fixture struct {
 // only that CA.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ca, err := pki.LoadOrCreateCA(filepath.Join(t.TempDir(), "ca"), nil)
+	// The CA and the service share one frozen clock, so certificate
+	// validity is exact rather than off by the time between two reads.
+	now := time.Now()
+	ca, err := pki.LoadOrCreateCA(filepath.Join(t.TempDir(), "ca"), func() time.Time { return now })
 	if err != nil {
 		t.Fatalf("LoadOrCreateCA: %v", err)
 	}
-	f := &fixture{ca: ca, tokens: newFakeTokens(), logs: &syncBuffer{}, now: time.Now()}
+	f := &fixture{ca: ca, tokens: newFakeTokens(), logs: &syncBuffer{}, now: now}
 
 	svc, err := New(Config{
 		CA:              ca,
