@@ -100,6 +100,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Decoys == nil {
 		return nil, errors.New("agent: no decoy configuration")
 	}
+	if err := checkCertificate(cfg.Identity.Certificate.Leaf, time.Now()); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
 	if cfg.SpoolMaxBytes <= 0 {
 		cfg.SpoolMaxBytes = DefaultSpoolMaxBytes
 	}
@@ -272,6 +275,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		})
 	}
 	g.Go(func() error { return a.client.Run(gctx) })
+	g.Go(func() error {
+		watchCertificate(gctx, a.cfg.Identity.Certificate.Leaf, time.Now, certCheckInterval, a.log)
+		return nil
+	})
 	if a.metrics != nil {
 		g.Go(func() error { return a.serveMetrics(gctx) })
 	}

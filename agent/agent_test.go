@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -25,7 +28,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		Seed:     "00112233445566778899aabbccddeeff",
 		Services: []config.Service{{Name: "gopher", Listen: "127.0.0.1:0"}},
 	}}}
-	identity := &enroll.Identity{AgentID: "0190a5d4-0000-7000-8000-000000000001", Name: "edge", BridgeAddresses: []string{"127.0.0.1:1"}}
+	valid := tls.Certificate{Leaf: &x509.Certificate{NotAfter: time.Now().Add(time.Hour)}}
+	expired := tls.Certificate{Leaf: &x509.Certificate{NotAfter: time.Now().Add(-time.Hour)}}
+	identity := &enroll.Identity{AgentID: "0190a5d4-0000-7000-8000-000000000001", Name: "edge", BridgeAddresses: []string{"127.0.0.1:1"}, Certificate: valid}
 
 	tests := []struct {
 		name    string
@@ -37,8 +42,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{name: "unknown service", cfg: Config{Identity: identity, Decoys: decoys}, wantErr: `unknown service "gopher"`},
 		{
 			name:    "no bridge address",
-			cfg:     Config{Identity: &enroll.Identity{AgentID: identity.AgentID}, Decoys: decoys},
+			cfg:     Config{Identity: &enroll.Identity{AgentID: identity.AgentID, Certificate: valid}, Decoys: decoys},
 			wantErr: "no bridge address",
+		},
+		{
+			name:    "expired certificate",
+			cfg:     Config{Identity: &enroll.Identity{AgentID: identity.AgentID, Certificate: expired}, Decoys: decoys},
+			wantErr: "agent certificate expired",
 		},
 	}
 	for _, tt := range tests {

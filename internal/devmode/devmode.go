@@ -60,10 +60,13 @@ func Run(ctx context.Context, cfg Config) error {
 		AgentListen:  "127.0.0.1:0",
 		BridgeListen: "127.0.0.1:0",
 		PlainHTTP:    true,
-		UI:           cfg.UI,
-		Logger:       cfg.Logger,
-		Registry:     registry,
-		Now:          time.Now,
+		// The dev agent runs in this process and its certificates are not
+		// renewed yet, so they outlive any dev session.
+		AgentCertLifetime: 365 * 24 * time.Hour,
+		UI:                cfg.UI,
+		Logger:            cfg.Logger,
+		Registry:          registry,
+		Now:               time.Now,
 	})
 	if err != nil {
 		return err
