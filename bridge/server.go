@@ -84,7 +84,12 @@ type ServerConfig struct {
 	// IdleTimeout closes a connection without traffic for this long.
 	// Zero selects 30 s.
 	IdleTimeout time.Duration
-	Logger      zerolog.Logger
+	// StatelessResetKey, when set, lets a restarted server answer packets
+	// of connections it no longer knows with a stateless reset, so agents
+	// reconnect at once instead of after the idle timeout. It must be the
+	// same across restarts and secret; nil disables stateless resets.
+	StatelessResetKey *quic.StatelessResetKey
+	Logger            zerolog.Logger
 }
 
 // Server accepts bridge connections from agents and ingests their batches.
@@ -132,7 +137,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen bridge on %s: %w", cfg.Addr, err)
 	}
-	transport := &quic.Transport{Conn: udpConn}
+	transport := &quic.Transport{Conn: udpConn, StatelessResetKey: cfg.StatelessResetKey}
 	ln, err := transport.Listen(tlsConf, quicConfig(cfg.IdleTimeout))
 	if err != nil {
 		_ = udpConn.Close() // the listen error is the one to report

@@ -186,15 +186,20 @@ func (s *Server) buildServers() error {
 		return err
 	}
 
+	resetKey, err := loadOrCreateResetKey(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	bridgeTLS := pki.ServerTLSConfig(getCert, s.ca.RootPool(), true, []string{bridge.ALPN})
 	s.bridge, err = bridge.NewServer(bridge.ServerConfig{
-		Addr:         s.cfg.BridgeListen,
-		TLSConfig:    bridgeTLS,
-		AgentID:      pki.AgentIDFromCertificate,
-		Ingester:     ingester,
-		OnConnect:    s.presence.connected,
-		OnDisconnect: s.presence.disconnected,
-		Logger:       s.cfg.Logger,
+		Addr:              s.cfg.BridgeListen,
+		TLSConfig:         bridgeTLS,
+		AgentID:           pki.AgentIDFromCertificate,
+		Ingester:          ingester,
+		OnConnect:         s.presence.connected,
+		OnDisconnect:      s.presence.disconnected,
+		StatelessResetKey: resetKey,
+		Logger:            s.cfg.Logger,
 	})
 	if err != nil {
 		return err

@@ -187,6 +187,13 @@ func TestServerKilledMidStream(t *testing.T) {
 		t.Errorf("http.request events = %d, want %d", requests, httpAttempts)
 	}
 
+	// The restarted server holds the previous run's stateless reset key,
+	// so the agent learns at once that its connection is gone instead of
+	// waiting for the idle timeout.
+	if log := agent.log(); !strings.Contains(log, "stateless reset") {
+		t.Errorf("agent log shows no stateless reset from the restarted server")
+	}
+
 	metrics, err := fetchMetrics(agentEP.Metrics)
 	if err != nil {
 		t.Fatalf("agent metrics: %v", err)
