@@ -153,9 +153,16 @@ func (in *Ingester) Ingest(ctx context.Context, agentID string, events []*eventv
 	return stored, duplicates, nil
 }
 
+// touchTimeout bounds the last-seen update that follows a batch.
+const touchTimeout = 5 * time.Second
+
 // touchAgent records that the agent sent a batch. A failure here does not
 // fail the batch, whose events are durable already, so it is logged.
 func (in *Ingester) touchAgent(ctx context.Context, log zerolog.Logger, agentID string, now time.Time) {
+	// The batch's context ends when the agent disconnects, which can be
+	// right after its last batch; the timestamp is still worth writing.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), touchTimeout)
+	defer cancel()
 	err := in.store.TouchAgent(ctx, agentID, "", now)
 	switch {
 	case err == nil:

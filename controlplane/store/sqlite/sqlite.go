@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 
@@ -47,6 +48,10 @@ func Open(ctx context.Context, path string, logger zerolog.Logger) (*Store, erro
 	if strings.ContainsRune(path, '?') {
 		// The driver treats everything after '?' as connection parameters.
 		return nil, fmt.Errorf("open sqlite store %q: path must not contain '?'", path)
+	}
+
+	if err := restrictFileMode(path); err != nil {
+		return nil, err
 	}
 
 	// synchronous=FULL because the agent deletes its spooled copy once
@@ -113,6 +118,24 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// restrictFileMode creates the database file with mode 0600, or tightens an
+// existing one, before SQLite opens it. The store holds captured secrets
+// and password hashes, and SQLite gives the -wal and -shm files the mode of
+// the database file.
+func restrictFileMode(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("restrict mode of sqlite store %q: %w", path, err)
 	}
 	return nil
 }

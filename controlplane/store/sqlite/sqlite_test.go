@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,5 +109,29 @@ func TestPragmas(t *testing.T) {
 				t.Errorf("reader PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestOpenRestrictsFileModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "decnet.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(context.Background(), path, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+
+	for _, name := range []string{"decnet.db", "decnet.db-wal", "decnet.db-shm"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("stat %s: %v", name, err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s mode %v, want 0600", name, perm)
+		}
 	}
 }
