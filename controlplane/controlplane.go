@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,9 @@ type Config struct {
 	APIListen string
 	// AgentListen is the TCP address of the enrollment endpoint (HTTPS).
 	AgentListen string
+	// MetricsListen is the TCP address of the Prometheus /metrics endpoint
+	// (plain HTTP, no authentication); empty serves none.
+	MetricsListen string
 	// BridgeListen is the UDP address of the QUIC bridge.
 	BridgeListen string
 	// PlainHTTP serves the API over unencrypted HTTP/2 (h2c) and HTTP/1.1.
@@ -83,12 +87,14 @@ type Server struct {
 
 	adminPassword string
 
-	apiListener   net.Listener
-	agentListener net.Listener
-	apiServer     *http.Server
-	agentServer   *http.Server
-	bridge        *bridge.Server
-	presence      *presence
+	apiListener     net.Listener
+	agentListener   net.Listener
+	metricsListener net.Listener
+	apiServer       *http.Server
+	agentServer     *http.Server
+	metricsServer   *http.Server
+	bridge          *bridge.Server
+	presence        *presence
 }
 
 // New opens the store and the CA (creating both on first start), creates
@@ -163,6 +169,11 @@ func (s *Server) listen() error {
 	if s.agentListener, err = lc.Listen(ctx, "tcp", s.cfg.AgentListen); err != nil {
 		return fmt.Errorf("listen enrollment: %w", err)
 	}
+	if s.cfg.MetricsListen != "" {
+		if s.metricsListener, err = lc.Listen(ctx, "tcp", s.cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen metrics: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -218,7 +229,7 @@ func (s *Server) buildServers() error {
 	}
 	agentMux := http.NewServeMux()
 	agentMux.Handle(enrollment.Handler())
-	s.agentServer = newHTTPServer(agentMux, s.cfg.Logger)
+	s.agentServer = newHTTPServer(agentMux, s.cfg.Logger, requestReadTimeout)
 	s.agentServer.TLSConfig = pki.ServerTLSConfig(getCert, nil, false, []string{"h2", "http/1.1"})
 
 	apiHandler, err := api.New(api.Config{
@@ -233,11 +244,21 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	s.cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	apiHandler.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.metricsServer = newHTTPServer(metricsMux, s.cfg.Logger, requestReadTimeout)
+
 	if s.cfg.UI != nil {
 		apiHandler.Handle("/", s.cfg.UI)
 	}
-	s.apiServer = newHTTPServer(apiHandler.Handler(), s.cfg.Logger)
+	handler := apiHandler.Handler()
+	if s.cfg.PlainHTTP {
+		handler = requireLoopbackHost(handler)
+	}
+	// No read timeout on the API: net/http applies it to the whole
+	// connection on HTTP/1.1 and cancels a live event stream when it
+	// fires. Request sizes are capped by the Connect handlers.
+	s.apiServer = newHTTPServer(handler, s.cfg.Logger, 0)
 	if s.cfg.PlainHTTP {
 		protocols := new(http.Protocols)
 		protocols.SetHTTP1(true)
@@ -249,13 +270,18 @@ func (s *Server) buildServers() error {
 	return nil
 }
 
-// newHTTPServer returns a server with every timeout set except the write
-// timeout, which would cut the API's long-lived event streams.
-func newHTTPServer(h http.Handler, log zerolog.Logger) *http.Server {
+// requestReadTimeout bounds reading one request on listeners that serve no
+// streams.
+const requestReadTimeout = 60 * time.Second
+
+// newHTTPServer returns a server with header, idle and the given read
+// timeouts. The write timeout stays unset because it would cut the API's
+// long-lived event streams.
+func newHTTPServer(h http.Handler, log zerolog.Logger, readTimeout time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          newStdLogger(log.With().Str("component", "http").Logger()),
@@ -320,13 +346,16 @@ func (s *Server) Endpoints() endpoints.Endpoints {
 		scheme = "http"
 	}
 	api := scheme + "://" + s.apiListener.Addr().String()
-	return endpoints.Endpoints{
+	ep := endpoints.Endpoints{
 		API:       api,
 		Dashboard: api + "/",
 		Enroll:    "https://" + s.agentListener.Addr().String(),
 		Bridge:    s.bridge.Addr().String(),
-		Metrics:   api + "/metrics",
 	}
+	if s.metricsListener != nil {
+		ep.Metrics = "http://" + s.metricsListener.Addr().String() + "/metrics"
+	}
+	return ep
 }
 
 // CA returns the control plane's certificate authority.
@@ -345,6 +374,9 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.bridge.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
+	if s.metricsListener != nil {
+		g.Go(func() error { return serveHTTP(ctx, s.metricsServer, s.metricsListener, false) })
+	}
 
 	s.log.Info().
 		Str("api", s.apiListener.Addr().String()).
@@ -396,6 +428,9 @@ func (s *Server) closeAll() {
 	}
 	if s.agentListener != nil {
 		_ = s.agentListener.Close()
+	}
+	if s.metricsListener != nil {
+		_ = s.metricsListener.Close()
 	}
 	if s.store != nil {
 		_ = s.store.Close()
@@ -457,4 +492,22 @@ func (p *presence) Connected(agentID string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.conns[agentID] > 0
+}
+
+// requireLoopbackHost rejects requests whose Host header names anything but
+// a loopback address or localhost. A plain-HTTP API on loopback is
+// otherwise reachable from any web page through DNS rebinding.
+func requireLoopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		ip := net.ParseIP(strings.Trim(host, "[]"))
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "host not allowed: use a loopback address or localhost", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -19,12 +19,13 @@ import (
 func newTestServer(t *testing.T, dataDir string) *Server {
 	t.Helper()
 	s, err := New(context.Background(), Config{
-		DataDir:      dataDir,
-		APIListen:    "127.0.0.1:0",
-		AgentListen:  "127.0.0.1:0",
-		BridgeListen: "127.0.0.1:0",
-		PlainHTTP:    true,
-		Logger:       zerolog.Nop(),
+		DataDir:       dataDir,
+		APIListen:     "127.0.0.1:0",
+		AgentListen:   "127.0.0.1:0",
+		BridgeListen:  "127.0.0.1:0",
+		MetricsListen: "127.0.0.1:0",
+		PlainHTTP:     true,
+		Logger:        zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -153,6 +154,31 @@ func TestRunServesAndStops(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("ListEvents without a session = %d, want 401", resp.StatusCode)
+	}
+
+	resp, err = http.Get(ep.Metrics)
+	if err != nil {
+		t.Fatalf("GET metrics: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", ep.Metrics, resp.StatusCode)
+	}
+
+	// DNS rebinding: a page on another origin reaches loopback under its
+	// own host name.
+	req, err := http.NewRequest(http.MethodGet, ep.API+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "rebind.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("request with Host rebind.example = %d, want 421", resp.StatusCode)
 	}
 
 	cancel()

@@ -35,6 +35,7 @@ func TestServerKilledMidStream(t *testing.T) {
 	serverArgs := []string{"server",
 		"--data-dir", serverDir,
 		"--api-listen", "127.0.0.1:0",
+		"--metrics-listen", "127.0.0.1:0",
 		"--agent-listen", fmt.Sprintf("127.0.0.1:%d", agentPort),
 		"--bridge-listen", fmt.Sprintf("127.0.0.1:%d", agentPort),
 	}

@@ -24,6 +24,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	apiListen := fs.String("api-listen", "0.0.0.0:8443", "TCP address of the API and dashboard (TLS)")
 	agentListen := fs.String("agent-listen", "0.0.0.0:8444", "TCP address of the enrollment endpoint (TLS)")
 	bridgeListen := fs.String("bridge-listen", "0.0.0.0:8444", "UDP address of the QUIC bridge")
+	metricsListen := fs.String("metrics-listen", "127.0.0.1:9464", "TCP address of the Prometheus /metrics endpoint (no authentication); empty disables it")
 	certLifetime := fs.Duration("agent-cert-lifetime", controlplane.DefaultAgentCertLifetime, "validity of agent certificates")
 	fs.Var(&serverNames, "server-name", "DNS name or IP address clients dial, for the server certificate (repeatable)")
 	fs.Var(&advertiseBridge, "advertise-bridge", "bridge host:port given to enrolling agents (repeatable; default: the bridge listener)")
@@ -41,6 +42,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		APIListen:         *apiListen,
 		AgentListen:       *agentListen,
 		BridgeListen:      *bridgeListen,
+		MetricsListen:     *metricsListen,
 		ServerNames:       serverNames,
 		AdvertiseBridge:   advertiseBridge,
 		AgentCertLifetime: *certLifetime,
@@ -61,7 +63,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer func() { _ = endpoints.Remove(*dataDir) }()
-	fmt.Fprintf(stdout, "Dashboard: %s\nAPI:       %s\nEnroll:    %s\nBridge:    %s (UDP)\n", ep.Dashboard, ep.API, ep.Enroll, ep.Bridge)
+	fmt.Fprintf(stdout, "Dashboard: %s\nAPI:       %s\nEnroll:    %s\nBridge:    %s (UDP)\nMetrics:   %s\n", ep.Dashboard, ep.API, ep.Enroll, ep.Bridge, ep.Metrics)
 
 	return server.Run(ctx)
 }

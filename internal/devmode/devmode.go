@@ -59,7 +59,9 @@ func Run(ctx context.Context, cfg Config) error {
 		APIListen:    cfg.APIListen,
 		AgentListen:  "127.0.0.1:0",
 		BridgeListen: "127.0.0.1:0",
-		PlainHTTP:    true,
+		// One registry serves the control plane's and the agent's metrics.
+		MetricsListen: "127.0.0.1:0",
+		PlainHTTP:     true,
 		// The dev agent runs in this process and its certificates are not
 		// renewed yet, so they outlive any dev session.
 		AgentCertLifetime: 365 * 24 * time.Hour,
@@ -169,6 +171,7 @@ func printBanner(cfg Config, server *controlplane.Server, ep endpoints.Endpoints
 	fmt.Fprintf(w, "\nDECNET dev is running. Data directory: %s\n\n", cfg.DataDir)
 	fmt.Fprintf(w, "  Dashboard  %s\n", ep.Dashboard)
 	fmt.Fprintf(w, "  API        %s\n", ep.API)
+	fmt.Fprintf(w, "  Metrics    %s\n", ep.Metrics)
 	if password, ok := server.AdminPassword(); ok {
 		fmt.Fprintf(w, "  Login      admin / %s   (shown once; also in %s)\n", password, filepath.Join(cfg.DataDir, "admin-password"))
 	} else {
