@@ -26,6 +26,14 @@ const (
 const (
 	SecretPlaintext    = "plaintext"
 	SecretSSHPublicKey = "ssh_publickey" //nolint:gosec // G101: a kind name, not a credential
+
+	// The secret of an HTTP Digest attempt is the header's credentials,
+	// from which the response can be checked offline against a password
+	// guess with the realm, nonce and uri it contains. The kind names the
+	// hash of the response.
+	SecretHTTPDigestMD5       = "http_digest_md5"        //nolint:gosec // G101: a kind name, not a credential
+	SecretHTTPDigestSHA256    = "http_digest_sha256"     //nolint:gosec // G101: a kind name, not a credential
+	SecretHTTPDigestSHA512256 = "http_digest_sha512_256" //nolint:gosec // G101: a kind name, not a credential
 )
 
 // Mechanisms: the carrier of an authentication attempt.
@@ -36,6 +44,12 @@ const (
 	MechanismHTTPBasic              = "http_basic"
 	MechanismHTTPBearer             = "http_bearer"
 	MechanismHTTPForm               = "http_form"
+	// MechanismHTTPQuery is a login sent in the query string.
+	MechanismHTTPQuery = "http_query"
+	// MechanismHTTPJSON is a login posted as a JSON object.
+	MechanismHTTPJSON = "http_json"
+	// MechanismHTTPDigest is an Authorization: Digest header (RFC 7616).
+	MechanismHTTPDigest = "http_digest"
 )
 
 // Emitter receives the events a decoy produces. Emit must never block the

@@ -61,8 +61,10 @@ var apacheStatus = map[int]string{
 	401: "Unauthorized",
 	404: "Not Found",
 	405: "Method Not Allowed",
+	408: "Request Timeout",
 	413: "Request Entity Too Large",
 	414: "Request-URI Too Long",
+	417: "Expectation Failed",
 	500: "Internal Server Error",
 	501: "Not Implemented",
 }
@@ -72,6 +74,8 @@ func (apache) id() string { return PersonaApache }
 func (apache) dialect() dialect {
 	return dialect{
 		knownMethods:              apacheMethods,
+		rejectUnknownExpect:       true,
+		closeUnmetExpect:          true,
 		unsupportedEncodingStatus: 400,
 		maxHeaders:                100, // LimitRequestFields default
 	}
@@ -84,9 +88,48 @@ func (apache) maxRequests() int { return 101 }
 // KeepAliveTimeout 5 in the Debian and Ubuntu apache2.conf.
 func (apache) keepAliveTimeout() time.Duration { return 5 * time.Second }
 
+// headerTimeout is the header limit of mod_reqtimeout, which Debian and
+// Ubuntu enable with "RequestReadTimeout header=20-40,minrate=500"
+// (mods-available/reqtimeout.conf). It starts when the connection is
+// accepted and, on a kept-alive connection, at the first byte of the
+// next request. NOTE: the minrate extension (one more second per 500
+// bytes received, up to 40 s) is not modelled, and neither is the
+// TCP_DEFER_ACCEPT delay (AcceptFilter http data) before Apache sees a
+// connection that sends nothing: with header=3 such a connection was
+// closed after about 34 s instead of 3 s.
+func (apache) headerTimeout() time.Duration { return 20 * time.Second }
+
+// headerTimeoutResponse is Apache's 408 once the request line was read;
+// a request line cut short is closed without a response. Both were
+// measured with a short RequestReadTimeout on Apache 2.4.
+func (a apache) headerTimeoutResponse(req *request) *response {
+	if !req.lineRead {
+		return nil
+	}
+	// The headers were not parsed, so the page names this machine.
+	return a.errorResponse(pageInfo{status: 408, method: req.method, head: req.method == "HEAD"})
+}
+
+// sendsContinue reports whether Apache sends an interim 100 in reply to
+// Expect: 100-continue: only when there is a body to read, on every path,
+// because its input filter sends it when the body is first read and
+// error responses discard the body by reading it.
+func (apache) sendsContinue(req *request, _ bool) bool {
+	return req.chunked || req.contentLength > 0
+}
+
+// Apache reads or discards the body before it sends any response.
+func (apache) respondsBeforeBody(bool) bool { return false }
+
 // NOTE: 2 s is an estimate of how long Apache's lingering close reads;
 // it was not measured.
 func (apache) lingerTimeout() time.Duration { return 2 * time.Second }
+
+// escapeHTMLApache escapes as Apache's ap_escape_html does, with &quot;
+// where html.EscapeString writes &#34; and leaving apostrophes alone.
+func escapeHTMLApache(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
 
 // apacheMessage returns the paragraph of the error document for p, as
 // Apache 2.4 sends it.
@@ -111,8 +154,13 @@ func apacheMessage(p pageInfo) string {
 	case 413:
 		return "The requested resource does not allow request data with " + method +
 			" requests, or the amount of data provided in\nthe request exceeds the capacity limit.\n"
+	case 408:
+		return "<p>Server timeout waiting for the HTTP request from the client.</p>\n"
 	case 414:
 		return "<p>The requested URL's length exceeds the capacity\nlimit for this server.<br />\n</p>\n"
+	case 417:
+		return "<p>The expectation given in the Expect request-header\nfield could not be met by this server.\nThe client sent<pre>\n    Expect: " +
+			escapeHTMLApache(p.expect) + "\n</pre>\n</p><p>Only the 100-continue expectation is supported.</p>\n"
 	case 501:
 		return "<p>" + method + " not supported for current URL.<br />\n</p>\n"
 	}
@@ -157,7 +205,7 @@ func (a apache) errorResponse(p pageInfo) *response {
 	case 501:
 		r.extra = append(r.extra, header{name: "Allow", value: a.allow})
 		r.close = true
-	case 400, 414, 500:
+	case 400, 408, 414, 500:
 		r.close = true
 	case 413:
 		// The body was not read, so Apache closes without a length.

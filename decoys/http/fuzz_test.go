@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/decnet/decnet/decoys"
 )
 
 var fuzzLimits = parseLimits{maxLine: 256, maxHeaderBytes: 1024, maxHeaders: 16}
@@ -82,8 +84,11 @@ func FuzzParseAuthorization(f *testing.F) {
 			}
 			return
 		}
-		if c.mechanism != "http_basic" && c.mechanism != "http_bearer" {
+		if c.mechanism != "http_basic" && c.mechanism != "http_bearer" && c.mechanism != decoys.MechanismHTTPDigest {
 			t.Fatalf("mechanism %q", c.mechanism)
+		}
+		if c.mechanism == decoys.MechanismHTTPDigest && len(c.secret) > maxDigestBytes {
+			t.Fatalf("digest secret of %d bytes passed the cap", len(c.secret))
 		}
 		if c.mechanism == "http_bearer" && c.principal != "" {
 			t.Fatalf("bearer with principal %q", c.principal)
@@ -95,6 +100,120 @@ func FuzzParseAuthorization(f *testing.F) {
 			t.Fatalf("principal not made valid UTF-8: %q", got)
 		}
 	})
+}
+
+func FuzzParseDigest(f *testing.F) {
+	for _, seed := range []string{
+		`username="dig", realm="r", nonce="n", uri="/admin", response="0123", algorithm=MD5, qop=auth, nc=00000001, cnonce="c"`,
+		`username="a\"b",realm="x"`, `username*=UTF-8''J%C3%A4ger, algorithm=SHA-256`, `username=plain, ,,`,
+		`username="unterminated`, `=x`, `a=b=c`, strings.Repeat(`k="v",`, 100), "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, credentials string) {
+		params := parseDigest(credentials)
+		if len(params) > maxDigestParams {
+			t.Fatalf("%d params passed the cap", len(params))
+		}
+		for name, value := range params {
+			if name == "" || name != strings.ToLower(name) {
+				t.Fatalf("param name %q", name)
+			}
+			if len(value) > len(credentials) {
+				t.Fatalf("param %q longer than its input", name)
+			}
+		}
+		c := digestCredential(credentials)
+		if c.mechanism != decoys.MechanismHTTPDigest || len(c.secret) > maxDigestBytes || len(c.secret) > len(credentials) {
+			t.Fatalf("credential %+v", c)
+		}
+		switch c.secretKind {
+		case decoys.SecretHTTPDigestMD5, decoys.SecretHTTPDigestSHA256, decoys.SecretHTTPDigestSHA512256:
+		default:
+			t.Fatalf("secret kind %q", c.secretKind)
+		}
+	})
+}
+
+func FuzzParseJSONLogin(f *testing.F) {
+	for _, seed := range []string{
+		`{"username":"u","password":"p"}`, `{"user":1234,"pwd":true}`, `{"login":{"x":1},"pass":null}`,
+		`[1,2]`, `{"a":`, `{"email":"\u00e9","passwd":"\ud800"}`, strings.Repeat("[", 100), `{"x":` + strings.Repeat("[", 40) + `}`, "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fields := parseJSONLogin(body)
+		if len(fields) > maxFormFields {
+			t.Fatalf("%d fields passed the cap", len(fields))
+		}
+		for _, fl := range fields {
+			// Decoding escapes can grow a value at most threefold (\ud800
+			// becomes three bytes of U+FFFD from six).
+			if len(fl.name) > 3*len(body) || len(fl.value) > 3*len(body) {
+				t.Fatalf("field larger than the body: %+v", fl)
+			}
+		}
+		pickLogin(fields)
+	})
+}
+
+func TestParseDigest(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want map[string]string
+	}{
+		{"quoted and tokens", `username="dig", realm="Admin Area", nc=00000001, qop=auth`,
+			map[string]string{"username": "dig", "realm": "Admin Area", "nc": "00000001", "qop": "auth"}},
+		{"escaped quote", `username="a\"b\\c"`, map[string]string{"username": `a"b\c`}},
+		{"upper-case names", `UserName="x",Realm=r`, map[string]string{"username": "x", "realm": "r"}},
+		{"first of a repeat", `username="a", username="b"`, map[string]string{"username": "a"}},
+		{"stops at unterminated quote", `realm="r", username="x`, map[string]string{"realm": "r"}},
+		{"stops at a pair without =", `realm=r, junk, username=x`, map[string]string{"realm": "r"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseDigest(tt.in)
+			if len(got) != len(tt.want) {
+				t.Fatalf("parseDigest(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("param %q = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestParseJSONLogin(t *testing.T) {
+	tests := []struct {
+		name         string
+		body         string
+		wantUser     string
+		wantPassword string
+		wantFound    bool
+	}{
+		{"username and password", `{"username":"u","password":"p"}`, "u", "p", true},
+		{"alternative names", `{"email":"a@b.c","passwd":"x"}`, "a@b.c", "x", true},
+		{"preferred name wins", `{"login":"second","username":"first","pwd":"1"}`, "first", "1", true},
+		{"number password", `{"user":"u","pass":12345}`, "u", "12345", true},
+		{"escapes decoded", `{"username":"\u00e9\n","password":"a\"b"}`, "é\n", `a"b`, true},
+		{"nested object skipped", `{"username":{"x":"y"},"password":"p"}`, "", "p", true},
+		{"null skipped", `{"username":null}`, "", "", false},
+		{"not an object", `["username","password"]`, "", "", false},
+		{"truncated keeps earlier members", `{"username":"u","password":`, "u", "", true},
+		{"too deep", `{"username":"u","x":` + strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1) + `}`, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user, password, found := pickLogin(parseJSONLogin([]byte(tt.body)))
+			if user != tt.wantUser || password != tt.wantPassword || found != tt.wantFound {
+				t.Errorf("got %q/%q/%v, want %q/%q/%v", user, password, found, tt.wantUser, tt.wantPassword, tt.wantFound)
+			}
+		})
+	}
 }
 
 func FuzzParseForm(f *testing.F) {

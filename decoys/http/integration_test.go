@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/fcgi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +84,7 @@ func TestNginxOracle(t *testing.T) {
 	}
 
 	ts := startService(t, decoys.Config{Seed: []byte("oracle-seed")})
-	oracle := startNginx(t, bin, ts.svc.portal.realm())
+	oracle := startNginx(t, bin, ts.svc.portal.realm(), "")
 
 	long := strings.Repeat("a", 9000)
 	probes := []struct {
@@ -112,6 +114,28 @@ func TestNginxOracle(t *testing.T) {
 		{name: "admin", raw: "GET /admin HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{name: "admin with basic", raw: "GET /admin HTTP/1.1\r\nHost: a\r\nAuthorization: Basic cm9vdDp0b29y\r\n\r\n"},
 		{name: "http 0.9", raw: "GET /nope\r\n", untilClose: true},
+		{name: "h2c preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
+		{name: "asterisk 2.0", raw: "GET * HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{name: "options asterisk", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "bad escape 2.0", raw: "GET /%zz HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{name: "scheme without slashes 2.0", raw: "GET h:/x HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{name: "version 2", raw: "GET /nope HTTP/2\r\nHost: a\r\n\r\n"},
+		{name: "version 2x.0", raw: "GET /nope HTTP/2x.0\r\nHost: a\r\n\r\n"},
+		{name: "version 10.0", raw: "GET /nope HTTP/10.0\r\nHost: a\r\n\r\n"},
+		{name: "version 01.1", raw: "GET /nope HTTP/01.1\r\nHost: a\r\n\r\n"},
+		{name: "version 0.9", raw: "GET /nope HTTP/0.9\r\nHost: a\r\n\r\n"},
+		{name: "version 1x.0", raw: "GET /nope HTTP/1x.0\r\nHost: a\r\n\r\n"},
+		{name: "version 1.01", raw: "GET /nope HTTP/1.01\r\nHost: a\r\n\r\n"},
+		{name: "version 1.10", raw: "GET /nope HTTP/1.10\r\nHost: a\r\n\r\n"},
+		{name: "version 1.999", raw: "GET /nope HTTP/1.999\r\nHost: a\r\n\r\n"},
+		{name: "version 1.0001", raw: "GET /nope HTTP/1.0001\r\nHost: a\r\n\r\n"},
+		{name: "version 1.1000", raw: "GET /nope HTTP/1.1000\r\nHost: a\r\n\r\n"},
+		{name: "version 1.10 without host", raw: "GET /nope HTTP/1.10\r\n\r\n"},
+		{name: "version trailing space", raw: "GET /nope HTTP/1.1 \r\nHost: a\r\n\r\n"},
+		{name: "version lower case", raw: "GET /nope http/1.1\r\nHost: a\r\n\r\n"},
+		{name: "expect on 404", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"},
+		{name: "expect on 401", raw: "GET /admin HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"},
+		{name: "unknown expectation", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n"},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {
@@ -186,8 +210,9 @@ func fetchOne(t *testing.T, addr, raw string, untilClose bool) string {
 }
 
 // startNginx runs nginx in the foreground on a free loopback port with a
-// configuration in a temporary directory and returns its address.
-func startNginx(t *testing.T, bin, realm string) string {
+// configuration in a temporary directory and returns its address. Extra
+// is added to the server block.
+func startNginx(t *testing.T, bin, realm, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
@@ -213,9 +238,10 @@ http {
     listen 127.0.0.1:%[2]d;
     root %[1]s/html;
     location = /admin { auth_basic "%[3]s"; auth_basic_user_file %[1]s/htpasswd; }
+    %[4]s
   }
 }
-`, dir, port, realm)
+`, dir, port, realm, extra)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -273,7 +299,7 @@ func TestApacheOracle(t *testing.T) {
 	}
 
 	ts := startService(t, decoys.Config{Persona: PersonaApache, Decky: "files01", Seed: []byte("oracle-seed")})
-	oracle := startApache(t, bin, "files01", ts.svc.portal.realm())
+	oracle := startApache(t, bin, "files01", ts.svc.portal.realm(), "")
 
 	long := strings.Repeat("a", 9000)
 	probes := []struct {
@@ -302,6 +328,26 @@ func TestApacheOracle(t *testing.T) {
 		{name: "trace", raw: "TRACE /nope HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{name: "admin", raw: "GET /admin HTTP/1.1\r\nHost: a\r\n\r\n"},
 		{name: "http 0.9", raw: "GET /nope\r\n", untilClose: true},
+		{name: "h2c preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
+		{name: "asterisk 2.0", raw: "GET * HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{name: "options asterisk", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{name: "options asterisk close", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"},
+		{name: "version 2.0", raw: "GET /nope HTTP/2.0\r\nHost: a\r\n\r\n"},
+		{name: "version 2.0 without host", raw: "GET /nope HTTP/2.0\r\n\r\n"},
+		{name: "version 9.9", raw: "GET /nope HTTP/9.9\r\nHost: a\r\n\r\n"},
+		{name: "version 2", raw: "GET /nope HTTP/2\r\nHost: a\r\n\r\n"},
+		{name: "version 10.0", raw: "GET /nope HTTP/10.0\r\nHost: a\r\n\r\n"},
+		{name: "version 01.1", raw: "GET /nope HTTP/01.1\r\nHost: a\r\n\r\n"},
+		{name: "version 0.9", raw: "GET /nope HTTP/0.9\r\nHost: a\r\n\r\n"},
+		{name: "version 1.01", raw: "GET /nope HTTP/1.01\r\nHost: a\r\n\r\n"},
+		{name: "version 1.10", raw: "GET /nope HTTP/1.10\r\nHost: a\r\n\r\n"},
+		{name: "version trailing space", raw: "GET /nope HTTP/1.1 \r\nHost: a\r\n\r\n"},
+		{name: "expect on 404", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"},
+		{name: "unknown expectation", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: <foo>\r\n\r\n"},
+		{name: "unknown expectation 1.0", raw: "GET /nope HTTP/1.0\r\nExpect: foo\r\n\r\n"},
+		{name: "expectation list", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue, foo\r\n\r\n"},
+		{name: "repeated expectation", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n"},
+		{name: "empty expectation", raw: "GET /nope HTTP/1.1\r\nHost: a\r\nExpect:\r\n\r\n"},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {
@@ -316,7 +362,8 @@ func TestApacheOracle(t *testing.T) {
 
 // startApache runs Apache in the foreground (-X) on a free loopback port
 // with a configuration in a temporary directory and returns its address.
-func startApache(t *testing.T, bin, serverName, realm string) string {
+// Extra is appended to the configuration.
+func startApache(t *testing.T, bin, serverName, realm, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	// Apache's children run as www-data and must reach the document root.
@@ -345,6 +392,7 @@ LoadModule authn_core_module %[5]s/mod_authn_core.so
 LoadModule authn_file_module %[5]s/mod_authn_file.so
 LoadModule auth_basic_module %[5]s/mod_auth_basic.so
 LoadModule mime_module %[5]s/mod_mime.so
+LoadModule reqtimeout_module %[5]s/mod_reqtimeout.so
 User www-data
 Group www-data
 ErrorLog %[1]s/logs/error.log
@@ -368,7 +416,10 @@ DocumentRoot %[1]s/html
   AuthUserFile %[1]s/htpasswd
   Require valid-user
 </Location>
-`, dir, port, serverName, realm, modules)
+RequestReadTimeout header=20-40,minrate=500
+RequestReadTimeout body=10,minrate=500
+%[6]s
+`, dir, port, serverName, realm, modules, extra)
 	confPath := filepath.Join(dir, "httpd.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -399,4 +450,138 @@ DocumentRoot %[1]s/html
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startFastCGI serves a stand-in for PHP-FPM on a free loopback port, so
+// that nginx passes the login paths to an application as the persona's
+// site does. It returns the address for fastcgi_pass.
+func startFastCGI(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		_ = fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+			_, _ = io.WriteString(w, "login page\n")
+		}))
+	}()
+	return ln.Addr().String()
+}
+
+// TestNginxOracleExpectContinue checks when nginx sends its interim 100
+// Continue: for a request passed to the FastCGI application, with or
+// without a body, and never for its own error pages. Only the first
+// bytes are compared, since the application's page differs.
+func TestNginxOracleExpectContinue(t *testing.T) {
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx is not installed")
+	}
+	ts := startService(t, decoys.Config{Seed: []byte("oracle-seed")})
+	fcgiAddr := startFastCGI(t)
+	app := fmt.Sprintf("fastcgi_pass %s; include /etc/nginx/fastcgi_params;", fcgiAddr)
+	oracle := startNginx(t, bin, ts.svc.portal.realm(),
+		"location = / { "+app+" }\n    location = /login { "+app+" }")
+
+	probes := []struct{ name, raw string }{
+		{"app get", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"},
+		{"app zero length", "GET /login HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+		{"app head", "HEAD / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nConnection: close\r\n\r\n"},
+		{"app post", "POST /login HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"},
+		{"app http 1.0", "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n"},
+		{"app other expectation", "GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nConnection: close\r\n\r\n"},
+		{"own 404", "GET /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"},
+		{"own 404 with body", "POST /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"},
+		{"own 401", "GET /admin HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"},
+	}
+	firstLine := func(addr, raw string) string {
+		conn := dialFrom(t, "127.0.0.3", addr)
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return line
+	}
+	for _, p := range probes {
+		t.Run(p.name, func(t *testing.T) {
+			// A server that waits for the body without sending 100 gets
+			// it after the pause a client would make; the status line
+			// read then is the final one in both.
+			want := firstLine(oracle, p.raw)
+			got := firstLine(ts.addr, p.raw)
+			if got != want {
+				t.Errorf("first line: decoy %q, nginx %q", got, want)
+			}
+		})
+	}
+}
+
+// TestOracleHeaderTimeout shortens the header timeout of the real daemons
+// to one second and the decoy's through Limits.ReadTimeout, and compares
+// what each sends before it closes a silent or incomplete request.
+func TestOracleHeaderTimeout(t *testing.T) {
+	probes := []struct{ name, raw string }{
+		{"partial line", "GET / HT"},
+		{"line without headers", "GET /nope HTTP/1.1\r\n"},
+		{"partial header", "GET /nope HTTP/1.1\r\nHost: a\r\nX-A: b"},
+		{"after kept-alive request", "GET /nope HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\n"},
+	}
+	untilClose := func(addr, raw string) string {
+		conn := dialFrom(t, "127.0.0.3", addr)
+		if _, err := io.WriteString(conn, raw); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		out, err := io.ReadAll(conn)
+		if err != nil {
+			t.Fatalf("read until close: %v (got %q)", err, out)
+		}
+		return string(out)
+	}
+	limits := decoys.Limits{ReadTimeout: time.Second}
+
+	t.Run("nginx", func(t *testing.T) {
+		bin, err := exec.LookPath("nginx")
+		if err != nil {
+			t.Skip("nginx is not installed")
+		}
+		ts := startService(t, decoys.Config{Seed: []byte("oracle-seed"), Limits: limits})
+		oracle := startNginx(t, bin, ts.svc.portal.realm(), "client_header_timeout 1s;")
+		for _, p := range probes {
+			t.Run(p.name, func(t *testing.T) {
+				want := maskDate(untilClose(oracle, p.raw))
+				got := maskDate(untilClose(ts.addr, p.raw))
+				if got != want {
+					t.Errorf("decoy differs from nginx\ndecoy: %q\nnginx: %q", got, want)
+				}
+			})
+		}
+	})
+	t.Run("apache", func(t *testing.T) {
+		bin, err := exec.LookPath("apache2")
+		if err != nil {
+			t.Skip("apache2 is not installed")
+		}
+		v, _ := exec.Command(bin, "-v").CombinedOutput()
+		banner := regexp.MustCompile(`Apache/2\.4\.\d+ \(Debian\)`).FindString(string(v))
+		ts := startService(t, decoys.Config{Persona: PersonaApache, Decky: "files01", Seed: []byte("oracle-seed"), Limits: limits})
+		oracle := startApache(t, bin, "files01", ts.svc.portal.realm(), "RequestReadTimeout header=1")
+		for _, p := range probes {
+			t.Run(p.name, func(t *testing.T) {
+				want := maskDate(strings.ReplaceAll(untilClose(oracle, p.raw), banner, apacheServer))
+				got := maskDate(untilClose(ts.addr, p.raw))
+				if got != want {
+					t.Errorf("decoy differs from Apache\ndecoy:  %q\napache: %q", got, want)
+				}
+			})
+		}
+	})
 }

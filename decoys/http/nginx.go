@@ -43,7 +43,8 @@ func (nginx) dialect() dialect {
 		earlyMethodCheck:             true,
 		bareLF:                       true,
 		lenientSpaces:                true,
-		rejectMajorAbove:             1,
+		nginxVersion:                 true,
+		targetFormFirst:              true,
 		invalidHeaderNamesIgnored:    true,
 		rejectDuplicateAuthorization: true,
 		unsupportedEncodingStatus:    501,
@@ -58,6 +59,29 @@ func (nginx) maxRequests() int { return 1000 }
 // Debian 12's /etc/nginx/nginx.conf leaves keepalive_timeout at nginx's
 // default of 75 s.
 func (nginx) keepAliveTimeout() time.Duration { return 75 * time.Second }
+
+// client_header_timeout defaults to 60 s and Debian 12's nginx.conf
+// leaves it there. The timer starts when the connection is accepted and
+// is not reset by further bytes; on a kept-alive connection it starts
+// with the next request's first byte.
+func (nginx) headerTimeout() time.Duration { return 60 * time.Second }
+
+// headerTimeoutResponse is nil because nginx closes a connection whose
+// header timed out without a response, with or without a complete
+// request line (measured with client_header_timeout 3s).
+func (nginx) headerTimeoutResponse(*request) *response { return nil }
+
+// sendsContinue reports whether nginx sends an interim 100 in reply to
+// Expect: 100-continue. nginx sends it when a handler first reads the body,
+// which for this site means the request is passed to PHP-FPM: with or
+// without a body, even for GET. Its own error pages (404, 401 from
+// auth_basic, 405) discard the body without a 100.
+func (nginx) sendsContinue(_ *request, toApp bool) bool { return toApp }
+
+// respondsBeforeBody is true for nginx's own pages: nginx sends them at
+// once and discards the body afterwards, so a client waiting for a 100
+// gets the final response instead.
+func (nginx) respondsBeforeBody(toApp bool) bool { return !toApp }
 
 // lingering_timeout defaults to 5 s in nginx 1.22.
 func (nginx) lingerTimeout() time.Duration { return 5 * time.Second }

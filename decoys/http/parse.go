@@ -25,6 +25,8 @@ type protocolError struct {
 	reason  string
 	// headRead marks a failure found after the whole head was read.
 	headRead bool
+	// keep leaves the connection open after the response (Apache's 417).
+	keep bool
 }
 
 func (e *protocolError) Error() string { return "invalid request: " + e.reason }
@@ -44,14 +46,25 @@ type dialect struct {
 	// bareLF accepts a line ending with LF alone.
 	bareLF bool
 	// lenientSpaces accepts several spaces between the request line's
-	// parts and multi-digit version numbers such as HTTP/1.10.
+	// parts and after the version.
 	lenientSpaces bool
 	// knownMethods, when set, lists the methods the server implements; any
 	// other well-formed method gets 501.
 	knownMethods map[string]bool
-	// rejectMajorAbove rejects a major version above this value with 505;
-	// zero accepts any major version.
-	rejectMajorAbove int
+	// nginxVersion parses the version as nginx does (parseVersionNginx);
+	// otherwise only Apache's strict "HTTP/[1-9].[0-9]" is accepted.
+	nginxVersion bool
+	// targetFormFirst checks the form of the target (a path or
+	// scheme://host) before the version, as nginx's incremental parser
+	// meets it first: "PRI * HTTP/2.0" is a 400, not a 505.
+	targetFormFirst bool
+	// rejectUnknownExpect answers an Expect other than 100-continue with
+	// 417, as Apache does; nginx ignores such a value.
+	rejectUnknownExpect bool
+	// closeUnmetExpect closes the connection after a final response to a
+	// request with Expect: 100-continue that got no 100, as Apache does,
+	// because the client may still send the body.
+	closeUnmetExpect bool
 	// invalidHeaderNamesIgnored keeps header names with characters outside
 	// [A-Za-z0-9-] (nginx's ignore_invalid_headers) instead of rejecting
 	// the request.
@@ -105,21 +118,30 @@ type request struct {
 	http09  bool
 	headers []header
 
-	host           string
-	port           int // from Host or the absolute target; zero when absent
-	path           string
-	userAgent      string
-	authorization  []string
-	contentType    string
-	contentLength  int64 // -1 when absent
-	chunked        bool
+	host          string
+	port          int // from Host or the absolute target; zero when absent
+	path          string
+	userAgent     string
+	authorization []string
+	contentType   string
+	contentLength int64 // -1 when absent
+	chunked       bool
+	// expect joins the values of every Expect header with ", ", as
+	// Apache merges repeated headers; expectContinue marks the value
+	// 100-continue (case-insensitive).
+	expect         string
 	expectContinue bool
+	// continueSent marks a request that was sent "100 Continue".
+	continueSent   bool
 	keepAliveToken bool
 	closeToken     bool
 
 	// lineSeen marks that bytes of a request line arrived, so a truncated
 	// request is still worth an event.
 	lineSeen bool
+	// lineRead marks a request line read up to its line ending, which
+	// decides whether Apache answers a header timeout with 408.
+	lineRead bool
 }
 
 // errLineTooLong reports a line over parseLimits.maxLine.
@@ -188,6 +210,9 @@ func parseRequest(br *bufio.Reader, d dialect, lim parseLimits) (*request, error
 	if perr := applyHeaders(req, d); perr != nil {
 		return req, perr
 	}
+	if d.rejectUnknownExpect && req.expect != "" && !req.expectContinue {
+		return req, &protocolError{status: 417, reason: "unsupported expectation", headRead: true, keep: true}
+	}
 
 	// Apache checks the target and the method only once the whole head is
 	// read, so these responses may name the request's Host.
@@ -246,6 +271,7 @@ func readRequestLine(br *bufio.Reader, d dialect, lim parseLimits, req *request)
 		return nil, err
 	}
 	req.target = ""
+	req.lineRead = true
 	if bareLF && !d.bareLF {
 		return nil, badRequest("request line ends with a bare LF")
 	}
@@ -284,6 +310,16 @@ func parseRequestLine(line []byte, d dialect, req *request) *protocolError {
 		}
 	}
 
+	if d.targetFormFirst {
+		if perr := checkTargetForm(target); perr != nil {
+			return perr
+		}
+	}
+	if target == "*" && req.method != "OPTIONS" {
+		// Apache rejects it with the request line, before the headers.
+		return badRequest("asterisk target without OPTIONS")
+	}
+
 	if !hasVersion {
 		req.http09 = true
 		req.proto = "HTTP/0.9"
@@ -293,7 +329,27 @@ func parseRequestLine(line []byte, d dialect, req *request) *protocolError {
 		version = strings.TrimRight(strings.TrimLeft(version, " "), " ")
 	}
 	req.proto = version
-	return parseVersion(version, d, req)
+	if d.nginxVersion {
+		return parseVersionNginx(version, req)
+	}
+	return parseVersionStrict(version, req)
+}
+
+// checkTargetForm rejects a target that is neither a path nor
+// scheme://host, without decoding the path.
+func checkTargetForm(target string) *protocolError {
+	if strings.HasPrefix(target, "/") {
+		return nil
+	}
+	scheme, rest, ok := strings.Cut(target, "://")
+	if !ok || scheme == "" || !isScheme(scheme) {
+		return badRequest("target is neither a path nor an absolute URI")
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	if _, _, ok := splitHost(authority); !ok {
+		return badRequest("invalid host in target")
+	}
+	return nil
 }
 
 // isMethodByte reports whether b may appear in a method. nginx takes only
@@ -314,30 +370,55 @@ func isTokenByte(b byte) bool {
 	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }
 
-func parseVersion(v string, d dialect, req *request) *protocolError {
+// parseVersionNginx follows nginx 1.22.1's request line state machine.
+// The first major digit must be 1-9 and a major version above 1 is a 505
+// as soon as it is seen, whatever follows ("HTTP/2x.0" too). The minor
+// version takes leading zeros and up to three digits: a fourth digit
+// after a value above 99 is a 400 ("HTTP/1.0001" passes, "HTTP/1.1000"
+// does not). Each rule was measured against nginx 1.22.1-9+deb12u12.
+func parseVersionNginx(v string, req *request) *protocolError {
 	digits, ok := strings.CutPrefix(v, "HTTP/")
-	if !ok {
+	if !ok || digits == "" || digits[0] < '1' || digits[0] > '9' {
 		return badRequest("invalid version")
 	}
-	majorText, minorText, ok := strings.Cut(digits, ".")
-	if !ok || majorText == "" || minorText == "" || !allDigits(majorText) || !allDigits(minorText) {
-		return badRequest("invalid version")
-	}
-	if !d.lenientSpaces && (len(majorText) != 1 || len(minorText) != 1) {
-		return badRequest("invalid version")
-	}
-	// nginx caps each number at 99 and Apache at one digit.
-	if len(majorText) > 2 || len(minorText) > 2 {
-		return badRequest("invalid version")
-	}
-	req.major, _ = strconv.Atoi(majorText)
-	req.minor, _ = strconv.Atoi(minorText)
-	if req.major < 1 {
-		return badRequest("invalid version")
-	}
-	if d.rejectMajorAbove > 0 && req.major > d.rejectMajorAbove {
+	if digits[0] > '1' {
 		return &protocolError{status: 505, reason: "unsupported version"}
 	}
+	req.major = 1
+
+	i := 1
+	if i < len(digits) && digits[i] >= '0' && digits[i] <= '9' {
+		// Any second major digit makes the version 10 or more.
+		return &protocolError{status: 505, reason: "unsupported version"}
+	}
+	if i >= len(digits) || digits[i] != '.' {
+		return badRequest("invalid version")
+	}
+	i++
+	if i >= len(digits) {
+		return badRequest("invalid version")
+	}
+	minor := 0
+	for ; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' || minor > 99 {
+			return badRequest("invalid version")
+		}
+		minor = minor*10 + int(c-'0')
+	}
+	req.minor = minor
+	return nil
+}
+
+// parseVersionStrict accepts "HTTP/" and two single digits with a major
+// version of 1 to 9, as Apache 2.4's HttpProtocolOptions Strict does.
+// Apache serves HTTP/2.0 to HTTP/9.9 as HTTP/1.1.
+func parseVersionStrict(v string, req *request) *protocolError {
+	if len(v) != 8 || !strings.HasPrefix(v, "HTTP/") || v[5] < '1' || v[5] > '9' || v[6] != '.' || v[7] < '0' || v[7] > '9' {
+		return badRequest("invalid version")
+	}
+	req.major = int(v[5] - '0')
+	req.minor = int(v[7] - '0')
 	return nil
 }
 
@@ -356,6 +437,12 @@ func allDigits(s string) bool {
 // a bad escape.
 func parseTarget(req *request) *protocolError {
 	t := req.target
+	if t == "*" && req.method == "OPTIONS" {
+		// The asterisk-form names the server itself (RFC 9112 section
+		// 3.2.4); nginx rejected it earlier in checkTargetForm.
+		req.path = t
+		return nil
+	}
 	if !strings.HasPrefix(t, "/") {
 		scheme, rest, ok := strings.Cut(t, "://")
 		if !ok || scheme == "" || !isScheme(scheme) {
@@ -589,17 +676,34 @@ func applyHeaders(req *request, d dialect) *protocolError {
 				req.contentType = h.value
 			}
 		case "expect":
-			req.expectContinue = strings.EqualFold(h.value, "100-continue")
+			if h.value == "" {
+				break
+			}
+			if req.expect != "" {
+				req.expect += ", "
+			}
+			req.expect += h.value
+			// nginx 1.22 reads only the first Expect header; Apache
+			// reads the merged value.
+			if d.rejectUnknownExpect || req.expect == h.value {
+				req.expectContinue = strings.EqualFold(req.expect, "100-continue")
+			}
 		}
 	}
 
 	if req.chunked && (sawLength || req.major == 1 && req.minor == 0) {
 		return badRequest("chunked body with Content-Length or in HTTP/1.0")
 	}
-	if !sawHost && req.major == 1 && req.minor >= 1 && strings.HasPrefix(req.target, "/") {
+	if !sawHost && (req.major > 1 || req.major == 1 && req.minor >= 1) && req.target != "" && !isAbsoluteTarget(req.target) {
 		return badRequest("missing Host header")
 	}
 	return nil
+}
+
+// isAbsoluteTarget reports an absolute-form target, which names its own
+// host, so HTTP/1.1 needs no Host header with it.
+func isAbsoluteTarget(t string) bool {
+	return !strings.HasPrefix(t, "/") && strings.Contains(t, "://")
 }
 
 // splitHost validates a Host value ("name", "name:port", "[v6]:port") as

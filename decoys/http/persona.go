@@ -64,6 +64,8 @@ type pageInfo struct {
 	head bool
 	// msie marks a User-Agent that nginx treats as Internet Explorer.
 	msie bool
+	// expect is the Expect value Apache's 417 page quotes.
+	expect string
 }
 
 // keepAlive is the connection state a persona needs for its Connection
@@ -86,6 +88,19 @@ type persona interface {
 	// keepAliveTimeout is the longest the product waits for the next
 	// request on an idle connection.
 	keepAliveTimeout() time.Duration
+	// headerTimeout is the longest the product waits for a complete
+	// request head.
+	headerTimeout() time.Duration
+	// headerTimeoutResponse is the response when headerTimeout expires,
+	// or nil when the product closes without one.
+	headerTimeoutResponse(req *request) *response
+	// sendsContinue reports whether the product sends "100 Continue" to
+	// a request with Expect: 100-continue; toApp marks a request that
+	// the login application handles.
+	sendsContinue(req *request, toApp bool) bool
+	// respondsBeforeBody reports whether the product sends its response
+	// before it reads the request body, which it then discards.
+	respondsBeforeBody(toApp bool) bool
 	// lingerTimeout is how long the product keeps reading after it
 	// decides to close, so its last response is not lost to a reset.
 	lingerTimeout() time.Duration

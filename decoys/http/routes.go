@@ -22,6 +22,10 @@ func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request,
 	}
 
 	switch {
+	case req.path == "*":
+		// Only Apache accepts OPTIONS *, with an empty 200 that names no
+		// methods.
+		return &response{status: 200, reason: "OK"}
 	case req.path == "/admin" || strings.HasPrefix(req.path, "/admin/"):
 		return s.unauthorized(page)
 	case req.path == "/" || req.path == "/login":
@@ -29,6 +33,19 @@ func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request,
 	}
 	page.status = 404
 	return s.persona.errorResponse(page)
+}
+
+// routesToApp reports whether route hands req to the login application
+// instead of answering with one of the product's own pages.
+func (s *Service) routesToApp(req *request) bool {
+	if req.path != "/" && req.path != "/login" {
+		return false
+	}
+	switch req.method {
+	case "GET", "HEAD", "POST":
+		return req.path != "/login" || !hasBasic(req)
+	}
+	return false
 }
 
 func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *request, body []byte, page pageInfo) *response {
@@ -39,11 +56,15 @@ func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *re
 		if basic {
 			return s.unauthorized(page)
 		}
+		if s.handleQueryLogin(ctx, sess, req) {
+			return s.persona.appResponse(req, s.portal.loginPage(true))
+		}
 		return s.persona.appResponse(req, s.portal.loginPage(false))
 	case "POST":
 		if basic {
 			return s.unauthorized(page)
 		}
+		s.handleQueryLogin(ctx, sess, req)
 		s.handleLogin(ctx, sess, req, body)
 		return s.persona.appResponse(req, s.portal.loginPage(true))
 	case "OPTIONS":
@@ -55,25 +76,43 @@ func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *re
 	return s.persona.errorResponse(page)
 }
 
-// handleLogin records the credential of a form post and waits as a portal
-// that checked the password would. A post without either field is
-// given the same response but records nothing.
+// handleLogin records the credential of a form or JSON post and waits as
+// a portal that checked the password would. A post without a user or
+// password field is given the same response but records nothing.
 func (s *Service) handleLogin(ctx context.Context, sess *decoys.Session, req *request, body []byte) {
-	if isFormContentType(req.contentType) {
-		fields := parseForm(body)
-		user, hasUser := formValue(fields, "username")
-		password, hasPassword := formValue(fields, "password")
-		if hasUser || hasPassword {
-			s.emitAuth(sess, credential{
-				mechanism: decoys.MechanismHTTPForm,
-				principal: user,
-				secret:    []byte(password),
-			})
-		}
+	var fields []formField
+	mechanism := ""
+	switch {
+	case isFormContentType(req.contentType):
+		fields, mechanism = parseForm(body), decoys.MechanismHTTPForm
+	case isJSONContentType(req.contentType):
+		fields, mechanism = parseJSONLogin(body), decoys.MechanismHTTPJSON
+	}
+	if user, password, found := pickLogin(fields); found {
+		s.emitAuth(sess, credential{mechanism: mechanism, principal: user, secret: []byte(password)})
 	}
 	// NOTE: multipart/form-data posts get a response but are not parsed, so
 	// their credentials are only visible as a body size.
 	sleepContext(ctx, s.failDelay())
+}
+
+// handleQueryLogin records a login sent in the query string of a portal
+// page, as a form with method="get" sends it, and waits as for a post
+// when it found one. It returns whether it found a user or password.
+func (s *Service) handleQueryLogin(ctx context.Context, sess *decoys.Session, req *request) bool {
+	query := queryOf(req.target)
+	if query == "" {
+		return false
+	}
+	user, password, found := pickLogin(parseForm([]byte(query)))
+	if !found {
+		return false
+	}
+	s.emitAuth(sess, credential{mechanism: decoys.MechanismHTTPQuery, principal: user, secret: []byte(password)})
+	if req.method != "POST" {
+		sleepContext(ctx, s.failDelay())
+	}
+	return true
 }
 
 func (s *Service) unauthorized(page pageInfo) *response {
@@ -83,8 +122,8 @@ func (s *Service) unauthorized(page pageInfo) *response {
 	return resp
 }
 
-// emitCredentials records every Basic and Bearer Authorization header of
-// req, whatever the path.
+// emitCredentials records every Basic, Bearer and Digest Authorization
+// header of req, whatever the path.
 func (s *Service) emitCredentials(sess *decoys.Session, req *request) {
 	for _, value := range req.authorization {
 		if c, ok := parseAuthorization(value); ok {
@@ -94,9 +133,13 @@ func (s *Service) emitCredentials(sess *decoys.Session, req *request) {
 }
 
 func (s *Service) emitAuth(sess *decoys.Session, c credential) {
+	kind := c.secretKind
+	if kind == "" {
+		kind = decoys.SecretPlaintext
+	}
 	sess.AuthAttempt(&eventv1.AuthAttempt{
 		Principal:  capText(c.principal, maxEventField),
-		SecretKind: decoys.SecretPlaintext,
+		SecretKind: kind,
 		Mechanism:  c.mechanism,
 		Secret:     c.secret,
 		Outcome:    eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,

@@ -163,25 +163,34 @@ func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoy
 		maxHeaders:     d.maxHeaders,
 	}
 
+	// The first request's header timer starts at accept, as in both
+	// products; a later request's starts with its first byte.
+	headStart := time.Now()
 	for n := 1; ; n++ {
-		wait := s.limits.ReadTimeout
 		if n > 1 {
-			wait = min(wait, s.persona.keepAliveTimeout())
+			_ = conn.SetReadDeadline(time.Now().Add(min(s.limits.ReadTimeout, s.persona.keepAliveTimeout())))
+			if _, err := br.Peek(1); err != nil {
+				return closeReason(ctx, err)
+			}
+			headStart = time.Now()
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(wait))
-		if _, err := br.Peek(1); err != nil {
-			return closeReason(ctx, err)
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(s.limits.ReadTimeout))
+		_ = conn.SetReadDeadline(headStart.Add(min(s.limits.ReadTimeout, s.persona.headerTimeout())))
 
 		req, err := parseRequest(br, d, lim)
 		var perr *protocolError
 		switch {
 		case errors.As(err, &perr):
-			s.respondProtocolError(ctx, conn, sess, req, perr)
-			return reasonProtocolError
+			if !s.respondProtocolError(ctx, conn, sess, req, perr, n) {
+				return reasonProtocolError
+			}
+			continue
 		case err != nil:
-			if req.lineSeen {
+			if !req.lineSeen {
+				return closeReason(ctx, err)
+			}
+			if resp := s.persona.headerTimeoutResponse(req); resp != nil && isTimeout(err) && ctx.Err() == nil {
+				s.finish(ctx, conn, sess, req, resp, 0, n)
+			} else {
 				s.emitRequest(sess, req, 0, 0)
 			}
 			return closeReason(ctx, err)
@@ -199,8 +208,13 @@ func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoy
 func (s *Service) serveRequest(ctx context.Context, conn *countingConn, br *bufio.Reader, sess *decoys.Session, req *request, n int) (bool, string) {
 	s.emitCredentials(sess, req)
 	page := pageInfoFor(req)
+	toApp := s.routesToApp(req)
+	hasBody := req.chunked || req.contentLength > 0
+	if hasBody && req.contentLength <= maxBodyBytes && s.persona.respondsBeforeBody(toApp) {
+		return s.respondThenDiscard(ctx, conn, br, sess, req, n)
+	}
 
-	body, err := s.readRequestBody(conn, br, req)
+	body, err := s.readRequestBody(conn, br, req, toApp)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		page.status = 413
@@ -232,28 +246,66 @@ func (s *Service) serveRequest(ctx context.Context, conn *countingConn, br *bufi
 	return true, ""
 }
 
+// respondThenDiscard sends the product's own page for a request whose
+// body it does not need, then reads and drops the body so the connection
+// can carry the next request.
+func (s *Service) respondThenDiscard(ctx context.Context, conn *countingConn, br *bufio.Reader, sess *decoys.Session, req *request, n int) (bool, string) {
+	resp := s.route(ctx, sess, req, nil)
+	ka := s.keepAlive(ctx, req, resp, n)
+	if err := s.writeResponse(conn, req, resp, ka); err != nil {
+		s.emitRequest(sess, req, 0, resp.status)
+		s.log.Debug().Err(err).Str(decoys.FieldSession, sess.ID).Msg("write http response failed")
+		return false, reasonClientClosed
+	}
+	if !ka.keep {
+		s.emitRequest(sess, req, 0, resp.status)
+		s.lingeringClose(conn)
+		return false, reasonServerClosed
+	}
+
+	body, err := readBody(br, req, maxBodyBytes)
+	s.emitRequest(sess, req, int64(len(body)), resp.status)
+	switch {
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errBadChunk):
+		s.lingeringClose(conn)
+		return false, reasonProtocolError
+	case err != nil:
+		return false, closeReason(ctx, err)
+	}
+	return true, ""
+}
+
 // readRequestBody reads the body, after a 100 Continue when the client
-// waits for one. A Content-Length over the cap fails before anything is
-// read, as both products check it with the head.
-func (s *Service) readRequestBody(conn *countingConn, br *bufio.Reader, req *request) ([]byte, error) {
+// waits for one and the persona sends it; toApp marks a request for the
+// login application. A Content-Length over the cap fails before anything
+// is read, as both products check it with the head.
+//
+// NOTE: for its own error pages nginx sends the response before it
+// discards the body, whereas the decoy reads the body first. A client
+// that waits for a 100 it never gets (curl waits 1 s) sees the same
+// bytes later than from nginx.
+func (s *Service) readRequestBody(conn *countingConn, br *bufio.Reader, req *request, toApp bool) ([]byte, error) {
 	if req.contentLength > maxBodyBytes {
 		return nil, errBodyTooLarge
 	}
-	if !req.chunked && req.contentLength <= 0 {
-		return nil, nil
-	}
-	if req.expectContinue && req.major == 1 && req.minor >= 1 {
+	if req.expectContinue && (req.major > 1 || req.major == 1 && req.minor >= 1) && s.persona.sendsContinue(req, toApp) {
 		_ = conn.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
 		if _, err := conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); err != nil {
 			return nil, err
 		}
+		req.continueSent = true
+	}
+	if !req.chunked && req.contentLength <= 0 {
+		return nil, nil
 	}
 	return readBody(br, req, maxBodyBytes)
 }
 
-// respondProtocolError sends the persona's page for a malformed request,
-// records the request and closes the connection.
-func (s *Service) respondProtocolError(ctx context.Context, conn *countingConn, sess *decoys.Session, req *request, perr *protocolError) {
+// respondProtocolError sends the persona's page for a malformed request
+// and records the request. It returns whether the connection stays open,
+// which only a perr marked keep on a request without a body allows;
+// otherwise it closes the connection.
+func (s *Service) respondProtocolError(ctx context.Context, conn *countingConn, sess *decoys.Session, req *request, perr *protocolError, n int) bool {
 	page := pageInfoFor(req)
 	page.status = perr.status
 	page.variant = perr.variant
@@ -262,8 +314,9 @@ func (s *Service) respondProtocolError(ctx context.Context, conn *countingConn, 
 		page.host, page.port = "", 0
 	}
 	resp := s.persona.errorResponse(page)
-	resp.close = true
-	s.finish(ctx, conn, sess, req, resp, 0, 1)
+	// A body left unread would be parsed as the next request.
+	resp.close = resp.close || !perr.keep || req.chunked || req.contentLength > 0
+	return s.finish(ctx, conn, sess, req, resp, 0, n)
 }
 
 func pageInfoFor(req *request) pageInfo {
@@ -273,6 +326,7 @@ func pageInfoFor(req *request) pageInfo {
 		port:   req.port,
 		head:   req.method == "HEAD",
 		msie:   isMSIE(req.userAgent),
+		expect: req.expect,
 	}
 }
 
@@ -301,6 +355,9 @@ func (s *Service) keepAlive(ctx context.Context, req *request, resp *response, n
 		ka.keep = ka.keep && req.keepAliveToken
 	} else {
 		ka.keep = ka.keep && !req.closeToken
+	}
+	if req.expectContinue && !req.continueSent && s.persona.dialect().closeUnmetExpect {
+		ka.keep = false
 	}
 	if resp.omitLength && req.method != "HEAD" {
 		// Without a length the body ends only with the connection.
@@ -360,14 +417,18 @@ func closeReason(ctx context.Context, err error) string {
 	switch {
 	case ctx.Err() != nil:
 		return reasonShutdown
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return reasonTimeout
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	case isTimeout(err):
 		return reasonTimeout
 	}
 	return reasonClientClosed
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // sleepContext waits d or until ctx ends.
