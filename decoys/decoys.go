@@ -80,4 +80,6 @@ type Config struct {
 	Emitter Emitter
 	Logger  zerolog.Logger
 	Limits  Limits
+	// Metrics counts connections; nil counts nothing.
+	Metrics *Metrics
 }

@@ -23,13 +23,34 @@ const (
 // stops or the connection's session timeout passes.
 type ConnHandler func(ctx context.Context, conn net.Conn)
 
+// ServeOptions configures ServeConns.
+type ServeOptions struct {
+	Limits Limits
+	Logger zerolog.Logger
+	// Decky and Service label the connection counters.
+	Decky   string
+	Service string
+	// Metrics may be nil.
+	Metrics *Metrics
+}
+
+// rejectLogBurst and rejectLogPeriod sample the log line for connections
+// closed over a limit: a flood from one source would otherwise write one
+// line per connection. The counters still count every one.
+const (
+	rejectLogBurst  = 5
+	rejectLogPeriod = time.Minute
+)
+
 // ServeConns runs the accept loop every TCP decoy shares. It enforces the
 // per-source and total connection limits (connections over a limit are
-// closed at once), sets the session deadline, recovers a panic per
-// connection, backs off on temporary accept errors and returns nil once ctx
-// ends. It waits for running handlers before returning.
-func ServeConns(ctx context.Context, ln net.Listener, limits Limits, log zerolog.Logger, handle ConnHandler) error {
-	limits = limits.WithDefaults()
+// closed at once and counted), sets the session deadline, recovers a panic
+// per connection, backs off on temporary accept errors and returns nil once
+// ctx ends. It waits for running handlers before returning.
+func ServeConns(ctx context.Context, ln net.Listener, opts ServeOptions, handle ConnHandler) error {
+	limits := opts.Limits.WithDefaults()
+	log := opts.Logger
+	rejectLog := log.Sample(&zerolog.BurstSampler{Burst: rejectLogBurst, Period: rejectLogPeriod})
 	tracker := newSourceTracker(limits.MaxConnsPerSource, limits.MaxConns)
 
 	var wg sync.WaitGroup
@@ -61,11 +82,13 @@ func ServeConns(ctx context.Context, ln net.Listener, limits Limits, log zerolog
 		backoff = 0
 
 		source := remoteAddr(conn)
-		if !tracker.acquire(source) {
-			log.Debug().Str(FieldSource, source.String()).Msg("connection over limit closed")
+		if reason := tracker.acquire(source); reason != "" {
+			opts.Metrics.countRejected(opts.Decky, opts.Service, reason)
+			rejectLog.Warn().Str(FieldSource, source.String()).Str("reason", reason).Msg("connection over limit closed")
 			_ = conn.Close()
 			continue
 		}
+		opts.Metrics.countAccepted(opts.Decky, opts.Service)
 
 		wg.Add(1)
 		go func() {
@@ -133,15 +156,20 @@ func newSourceTracker(perSource, total int) *sourceTracker {
 	return &sourceTracker{perSource: perSource, total: total, counts: make(map[netip.Addr]int)}
 }
 
-func (t *sourceTracker) acquire(source netip.Addr) bool {
+// acquire takes a connection slot for source. It returns "" on success or
+// the reason the connection is over a limit.
+func (t *sourceTracker) acquire(source netip.Addr) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.live >= t.total || t.counts[source] >= t.perSource {
-		return false
+	if t.live >= t.total {
+		return RejectTotal
+	}
+	if t.counts[source] >= t.perSource {
+		return RejectPerSource
 	}
 	t.counts[source]++
 	t.live++
-	return true
+	return ""
 }
 
 func (t *sourceTracker) release(source netip.Addr) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 )
 
@@ -19,22 +21,22 @@ func TestSourceTrackerLimits(t *testing.T) {
 
 	steps := []struct {
 		source netip.Addr
-		want   bool
+		want   string
 	}{
-		{a, true},
-		{a, true},
-		{a, false}, // per-source limit of 2
-		{b, true},
-		{b, false}, // total limit of 3
+		{a, ""},
+		{a, ""},
+		{a, RejectPerSource},
+		{b, ""},
+		{b, RejectTotal},
 	}
 	for i, s := range steps {
 		if got := tr.acquire(s.source); got != s.want {
-			t.Fatalf("step %d: acquire(%s) = %v, want %v", i, s.source, got, s.want)
+			t.Fatalf("step %d: acquire(%s) = %q, want %q", i, s.source, got, s.want)
 		}
 	}
 
 	tr.release(a)
-	if !tr.acquire(b) {
+	if reason := tr.acquire(b); reason != "" {
 		t.Fatal("acquire after a release was refused")
 	}
 	tr.release(a)
@@ -61,7 +63,7 @@ func TestNextBackoff(t *testing.T) {
 
 // serveEcho runs ServeConns with a handler that echoes one line and
 // reports each connection's start on started.
-func serveEcho(t *testing.T, limits Limits, started chan<- struct{}, release <-chan struct{}) (string, context.CancelFunc, <-chan error) {
+func serveEcho(t *testing.T, limits Limits, metrics *Metrics, started chan<- struct{}, release <-chan struct{}) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,7 +72,7 @@ func serveEcho(t *testing.T, limits Limits, started chan<- struct{}, release <-c
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- ServeConns(ctx, ln, limits, zerolog.Nop(), func(ctx context.Context, conn net.Conn) {
+		done <- ServeConns(ctx, ln, ServeOptions{Limits: limits, Logger: zerolog.Nop(), Decky: "d", Service: "echo", Metrics: metrics}, func(ctx context.Context, conn net.Conn) {
 			started <- struct{}{}
 			select {
 			case <-release:
@@ -96,7 +98,12 @@ func dialFrom(t *testing.T, source, addr string) net.Conn {
 func TestServeConnsPerSourceLimit(t *testing.T) {
 	started := make(chan struct{}, 10)
 	release := make(chan struct{})
-	addr, cancel, done := serveEcho(t, Limits{MaxConnsPerSource: 1}, started, release)
+	reg := prometheus.NewRegistry()
+	metrics, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, cancel, done := serveEcho(t, Limits{MaxConnsPerSource: 1}, metrics, started, release)
 	defer cancel()
 
 	first := dialFrom(t, "127.0.0.2", addr)
@@ -126,6 +133,13 @@ func TestServeConnsPerSourceLimit(t *testing.T) {
 		}
 	}
 
+	if got := testutil.ToFloat64(metrics.rejected.WithLabelValues("d", "echo", RejectPerSource)); got != 1 {
+		t.Errorf("rejected counter = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(metrics.accepted.WithLabelValues("d", "echo")); got != 2 {
+		t.Errorf("accepted counter = %v, want 2", got)
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("ServeConns returned %v after cancel", err)
@@ -143,7 +157,7 @@ func TestServeConnsRecoversPanic(t *testing.T) {
 	var mu sync.Mutex
 	calls := 0
 	go func() {
-		_ = ServeConns(ctx, ln, Limits{}, zerolog.Nop(), func(_ context.Context, conn net.Conn) {
+		_ = ServeConns(ctx, ln, ServeOptions{Logger: zerolog.Nop()}, func(_ context.Context, conn net.Conn) {
 			mu.Lock()
 			calls++
 			n := calls
@@ -171,7 +185,7 @@ func TestServeConnsRecoversPanic(t *testing.T) {
 
 func TestServeConnsSessionTimeout(t *testing.T) {
 	started := make(chan struct{}, 1)
-	addr, cancel, _ := serveEcho(t, Limits{SessionTimeout: 100 * time.Millisecond}, started, make(chan struct{}))
+	addr, cancel, _ := serveEcho(t, Limits{SessionTimeout: 100 * time.Millisecond}, nil, started, make(chan struct{}))
 	defer cancel()
 
 	conn := dialFrom(t, "127.0.0.2", addr)

@@ -74,6 +74,7 @@ type Service struct {
 	emitter decoys.Emitter
 	log     zerolog.Logger
 	limits  decoys.Limits
+	metrics *decoys.Metrics
 	persona persona
 	portal  portal
 
@@ -102,6 +103,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		emitter: cfg.Emitter,
 		log:     cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
 		limits:  cfg.Limits.WithDefaults(),
+		metrics: cfg.Metrics,
 		persona: p,
 		portal:  newPortal(cfg.Seed, cfg.Decky),
 		now:     time.Now,
@@ -114,7 +116,13 @@ func New(cfg decoys.Config) (*Service, error) {
 // Serve accepts connections from ln until ctx ends; see decoys.ServeConns.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info().Str("persona", s.persona.id()).Str("address", ln.Addr().String()).Msg("http decoy serving")
-	err := decoys.ServeConns(ctx, ln, s.limits, s.log, s.handleConn)
+	err := decoys.ServeConns(ctx, ln, decoys.ServeOptions{
+		Limits:  s.limits,
+		Logger:  s.log,
+		Decky:   s.decky,
+		Service: ServiceName,
+		Metrics: s.metrics,
+	}, s.handleConn)
 	if err != nil {
 		return fmt.Errorf("serve http decoy: %w", err)
 	}

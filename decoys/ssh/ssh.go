@@ -45,6 +45,7 @@ type Service struct {
 	emitter decoys.Emitter
 	log     zerolog.Logger
 	limits  decoys.Limits
+	metrics *decoys.Metrics
 	persona persona
 	keys    *hostKeys
 
@@ -84,6 +85,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		emitter:      cfg.Emitter,
 		log:          log,
 		limits:       cfg.Limits.WithDefaults(),
+		metrics:      cfg.Metrics,
 		persona:      p,
 		keys:         keys,
 		now:          time.Now,
@@ -95,7 +97,13 @@ func New(cfg decoys.Config) (*Service, error) {
 // returns an error only when ln fails for good.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info().Str(fieldAddress, ln.Addr().String()).Msg("ssh decoy serving")
-	err := decoys.ServeConns(ctx, ln, s.limits, s.log, s.handle)
+	err := decoys.ServeConns(ctx, ln, decoys.ServeOptions{
+		Limits:  s.limits,
+		Logger:  s.log,
+		Decky:   s.decky,
+		Service: ServiceName,
+		Metrics: s.metrics,
+	}, s.handle)
 	if err != nil {
 		return fmt.Errorf("serve ssh on %s: %w", ln.Addr(), err)
 	}
