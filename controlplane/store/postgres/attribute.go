@@ -1,0 +1,458 @@
+package postgres
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// attackerRef is the attacker an address of the batch maps to.
+type attackerRef struct {
+	id uuid.UUID
+	// created is set when this transaction inserted the attacker, so its
+	// placeholder first and last seen times are replaced, not merged.
+	created bool
+}
+
+// resolveAttackers maps every source address of the batch's candidate
+// events to its attacker, creating attackers for addresses never seen.
+//
+// Another transaction can insert the same address concurrently. The
+// address insert uses ON CONFLICT DO NOTHING, which waits for that
+// transaction to end. An address the other transaction took is read back,
+// and the attacker made for it here is deleted.
+func resolveAttackers(ctx context.Context, tx pgx.Tx, rows []eventRow, received time.Time) (map[string]*attackerRef, error) {
+	var addresses []string
+	for _, r := range rows {
+		if r.payload != nil && r.src != "" {
+			addresses = append(addresses, r.src)
+		}
+	}
+	slices.Sort(addresses)
+	addresses = slices.Compact(addresses)
+
+	out := make(map[string]*attackerRef, len(addresses))
+	if len(addresses) == 0 {
+		return out, nil
+	}
+	if err := readAddresses(ctx, tx, addresses, out); err != nil {
+		return nil, err
+	}
+
+	var missing []string
+	for _, a := range addresses {
+		if _, ok := out[a]; !ok {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+
+	ids := make([]pgtype.UUID, len(missing))
+	times := make([]time.Time, len(missing))
+	for i := range missing {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("generate attacker id: %w", err)
+		}
+		ids[i] = pgUUID(id)
+		times[i] = received
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO attackers (id, first_seen, last_seen)
+		SELECT id, t, t FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, t)`, ids, times); err != nil {
+		return nil, fmt.Errorf("insert %d attackers: %w", len(ids), err)
+	}
+
+	rowsOut, err := tx.Query(ctx, `INSERT INTO attacker_addresses (address, attacker_id, first_seen, last_seen)
+		SELECT address, id, t, t FROM unnest($1::text[], $2::uuid[], $3::timestamptz[]) AS u(address, id, t)
+		ORDER BY address
+		ON CONFLICT (address) DO NOTHING
+		RETURNING address`, missing, ids, times)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d addresses: %w", len(missing), err)
+	}
+	inserted, err := pgx.CollectRows(rowsOut, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert %d addresses: %w", len(missing), err)
+	}
+	won := make(map[string]bool, len(inserted))
+	for _, a := range inserted {
+		won[a] = true
+	}
+
+	var lostAddresses []string
+	var lostIDs []pgtype.UUID
+	for i, a := range missing {
+		if won[a] {
+			out[a] = &attackerRef{id: ids[i].Bytes, created: true}
+			continue
+		}
+		lostAddresses = append(lostAddresses, a)
+		lostIDs = append(lostIDs, ids[i])
+	}
+	if len(lostAddresses) == 0 {
+		return out, nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM attackers WHERE id = ANY($1)`, lostIDs); err != nil {
+		return nil, fmt.Errorf("delete %d unused attackers: %w", len(lostIDs), err)
+	}
+	if err := readAddresses(ctx, tx, lostAddresses, out); err != nil {
+		return nil, err
+	}
+	for _, a := range lostAddresses {
+		if _, ok := out[a]; !ok {
+			return nil, fmt.Errorf("resolve attacker of %s: address neither inserted nor found", a)
+		}
+	}
+	return out, nil
+}
+
+// readAddresses adds the stored attackers of addresses to out.
+func readAddresses(ctx context.Context, tx pgx.Tx, addresses []string, out map[string]*attackerRef) error {
+	rows, err := tx.Query(ctx, `SELECT address, attacker_id FROM attacker_addresses WHERE address = ANY($1)`, addresses)
+	if err != nil {
+		return fmt.Errorf("find attackers of %d addresses: %w", len(addresses), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			address string
+			id      pgtype.UUID
+		)
+		if err := rows.Scan(&address, &id); err != nil {
+			return fmt.Errorf("find attackers of %d addresses: %w", len(addresses), err)
+		}
+		out[address] = &attackerRef{id: id.Bytes}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find attackers of %d addresses: %w", len(addresses), err)
+	}
+	return nil
+}
+
+// insertEvents inserts the batch's candidate events and returns the ids
+// stored for the first time. Rows go in id order, so two batches that
+// share ids lock them in the same order and cannot deadlock on them.
+func insertEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
+	var candidates []*eventRow
+	for i := range rows {
+		if rows[i].payload != nil {
+			candidates = append(candidates, &rows[i])
+		}
+	}
+	slices.SortFunc(candidates, func(a, b *eventRow) int { return bytes.Compare(a.id[:], b.id[:]) })
+
+	n := len(candidates)
+	var (
+		ids         = make([]pgtype.UUID, n)
+		idTimes     = make([]time.Time, n)
+		times       = make([]time.Time, n)
+		deckies     = make([]string, n)
+		services    = make([]string, n)
+		kinds       = make([]string, n)
+		srcAddrs    = make([]string, n)
+		srcPorts    = make([]int64, n)
+		dstAddrs    = make([]string, n)
+		dstPorts    = make([]int64, n)
+		sessions    = make([]string, n)
+		attackerIDs = make([]pgtype.UUID, n)
+		payloads    = make([][]byte, n)
+	)
+	for i, r := range candidates {
+		ids[i] = pgUUID(r.id)
+		idTimes[i] = r.idTime
+		times[i] = r.at
+		deckies[i] = r.ev.GetDecky()
+		services[i] = r.ev.GetService()
+		kinds[i] = r.ev.GetKind()
+		srcAddrs[i] = r.src
+		srcPorts[i] = int64(r.ev.GetSource().GetPort())
+		dstAddrs[i] = r.dst
+		dstPorts[i] = int64(r.ev.GetDestination().GetPort())
+		sessions[i] = r.ev.GetSessionId()
+		if a, ok := attackers[r.src]; ok {
+			attackerIDs[i] = pgUUID(a.id)
+		}
+		payloads[i] = r.payload
+	}
+
+	result, err := tx.Query(ctx, `INSERT INTO events (id, id_time, time, received_at, agent_id, decky, service, kind,
+			src_addr, src_port, dst_addr, dst_port, session_id, attacker_id, payload)
+		SELECT id, id_time, time, $1, $2, decky, service, kind,
+			src_addr, src_port, dst_addr, dst_port, session_id, attacker_id, payload
+		FROM unnest($3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::uuid[], $15::bytea[])
+			AS u(id, id_time, time, decky, service, kind, src_addr, src_port, dst_addr, dst_port, session_id, attacker_id, payload)
+		ORDER BY id
+		ON CONFLICT (id, id_time) DO NOTHING
+		RETURNING id`,
+		received, pgUUID(agent), ids, idTimes, times, deckies, services, kinds,
+		srcAddrs, srcPorts, dstAddrs, dstPorts, sessions, attackerIDs, payloads)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, err)
+	}
+	inserted, err := pgx.CollectRows(result, pgx.RowTo[pgtype.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("insert %d events: %w", n, err)
+	}
+
+	stored := make(map[uuid.UUID]struct{}, len(inserted))
+	for _, id := range inserted {
+		stored[id.Bytes] = struct{}{}
+	}
+	return stored, nil
+}
+
+// span is the first and last event time of an aggregate.
+type span struct {
+	first, last time.Time
+}
+
+func (s *span) add(t time.Time) {
+	if s.first.IsZero() || t.Before(s.first) {
+		s.first = t
+	}
+	if s.last.IsZero() || t.After(s.last) {
+		s.last = t
+	}
+}
+
+type attackerTotals struct {
+	span
+	events, authAttempts int64
+}
+
+type targetKey struct {
+	attacker       uuid.UUID
+	decky, service string
+}
+
+// writeDerived updates the attackers, addresses and targets of the stored
+// events, inserts their credentials and deletes attackers created for this
+// batch that ended with no stored event. The statements go in one
+// pipelined round trip.
+func writeDerived(ctx context.Context, tx pgx.Tx, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) error {
+	byAttacker := make(map[uuid.UUID]*attackerTotals)
+	byAddress := make(map[string]*span)
+	byTarget := make(map[targetKey]*span)
+	for _, r := range stored {
+		a, ok := attackers[r.src]
+		if !ok {
+			continue
+		}
+		t := byAttacker[a.id]
+		if t == nil {
+			t = &attackerTotals{}
+			byAttacker[a.id] = t
+		}
+		t.add(r.at)
+		t.events++
+		if r.ev.GetAuthAttempt() != nil {
+			t.authAttempts++
+		}
+
+		sp := byAddress[r.src]
+		if sp == nil {
+			sp = &span{}
+			byAddress[r.src] = sp
+		}
+		sp.add(r.at)
+
+		k := targetKey{attacker: a.id, decky: r.ev.GetDecky(), service: r.ev.GetService()}
+		tg := byTarget[k]
+		if tg == nil {
+			tg = &span{}
+			byTarget[k] = tg
+		}
+		tg.add(r.at)
+	}
+
+	var batch pgx.Batch
+	queueAttackerUpdates(&batch, byAttacker, attackers)
+	queueAddressUpdates(&batch, byAddress, attackers)
+	queueTargetUpserts(&batch, byTarget)
+	queueCredentials(&batch, agent, stored, attackers)
+	queueUnusedAttackerDeletes(&batch, byAttacker, attackers)
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return fmt.Errorf("update attackers of %d events: %w", len(stored), err)
+	}
+	return nil
+}
+
+func createdAttackers(attackers map[string]*attackerRef) map[uuid.UUID]bool {
+	out := make(map[uuid.UUID]bool)
+	for _, a := range attackers {
+		if a.created {
+			out[a.id] = true
+		}
+	}
+	return out
+}
+
+func queueAttackerUpdates(batch *pgx.Batch, totals map[uuid.UUID]*attackerTotals, attackers map[string]*attackerRef) {
+	if len(totals) == 0 {
+		return
+	}
+	created := createdAttackers(attackers)
+	keys := make([]uuid.UUID, 0, len(totals))
+	for id := range totals {
+		keys = append(keys, id)
+	}
+	slices.SortFunc(keys, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+
+	var (
+		ids          = make([]pgtype.UUID, len(keys))
+		firsts       = make([]time.Time, len(keys))
+		lasts        = make([]time.Time, len(keys))
+		events       = make([]int64, len(keys))
+		authAttempts = make([]int64, len(keys))
+		isNew        = make([]bool, len(keys))
+	)
+	for i, id := range keys {
+		t := totals[id]
+		ids[i], firsts[i], lasts[i] = pgUUID(id), t.first, t.last
+		events[i], authAttempts[i], isNew[i] = t.events, t.authAttempts, created[id]
+	}
+	batch.Queue(`UPDATE attackers AS a SET
+			first_seen = CASE WHEN u.created THEN u.first_seen ELSE LEAST(a.first_seen, u.first_seen) END,
+			last_seen = CASE WHEN u.created THEN u.last_seen ELSE GREATEST(a.last_seen, u.last_seen) END,
+			event_count = a.event_count + u.events,
+			auth_attempt_count = a.auth_attempt_count + u.auth_attempts
+		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::boolean[])
+			AS u(id, first_seen, last_seen, events, auth_attempts, created)
+		WHERE a.id = u.id`, ids, firsts, lasts, events, authAttempts, isNew)
+}
+
+func queueAddressUpdates(batch *pgx.Batch, spans map[string]*span, attackers map[string]*attackerRef) {
+	if len(spans) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(spans))
+	for a := range spans {
+		keys = append(keys, a)
+	}
+	slices.Sort(keys)
+
+	var (
+		firsts = make([]time.Time, len(keys))
+		lasts  = make([]time.Time, len(keys))
+		isNew  = make([]bool, len(keys))
+	)
+	for i, a := range keys {
+		firsts[i], lasts[i], isNew[i] = spans[a].first, spans[a].last, attackers[a].created
+	}
+	batch.Queue(`UPDATE attacker_addresses AS a SET
+			first_seen = CASE WHEN u.created THEN u.first_seen ELSE LEAST(a.first_seen, u.first_seen) END,
+			last_seen = CASE WHEN u.created THEN u.last_seen ELSE GREATEST(a.last_seen, u.last_seen) END
+		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::boolean[])
+			AS u(address, first_seen, last_seen, created)
+		WHERE a.address = u.address`, keys, firsts, lasts, isNew)
+}
+
+func queueTargetUpserts(batch *pgx.Batch, spans map[targetKey]*span) {
+	if len(spans) == 0 {
+		return
+	}
+	keys := make([]targetKey, 0, len(spans))
+	for k := range spans {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b targetKey) int {
+		return cmp.Or(bytes.Compare(a.attacker[:], b.attacker[:]), cmp.Compare(a.decky, b.decky), cmp.Compare(a.service, b.service))
+	})
+
+	var (
+		ids      = make([]pgtype.UUID, len(keys))
+		deckies  = make([]string, len(keys))
+		services = make([]string, len(keys))
+		firsts   = make([]time.Time, len(keys))
+		lasts    = make([]time.Time, len(keys))
+	)
+	for i, k := range keys {
+		ids[i], deckies[i], services[i] = pgUUID(k.attacker), k.decky, k.service
+		firsts[i], lasts[i] = spans[k].first, spans[k].last
+	}
+	batch.Queue(`INSERT INTO attacker_targets (attacker_id, decky, service, first_seen, last_seen)
+		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+		ON CONFLICT (attacker_id, decky, service) DO UPDATE SET
+			first_seen = LEAST(attacker_targets.first_seen, excluded.first_seen),
+			last_seen = GREATEST(attacker_targets.last_seen, excluded.last_seen)`,
+		ids, deckies, services, firsts, lasts)
+}
+
+func queueCredentials(batch *pgx.Batch, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) {
+	var (
+		eventIDs, attackerIDs                            []pgtype.UUID
+		idTimes, times                                   []time.Time
+		deckies, services, principals, kinds, mechanisms []string
+		secrets, sums                                    [][]byte
+		outcomes                                         []int32
+		sources, keyTypes, fingerprints                  []string
+	)
+	for _, r := range stored {
+		auth := r.ev.GetAuthAttempt()
+		if auth == nil || r.src == "" {
+			continue
+		}
+		eventIDs = append(eventIDs, pgUUID(r.id))
+		idTimes = append(idTimes, r.idTime)
+		attackerIDs = append(attackerIDs, pgUUID(attackers[r.src].id))
+		times = append(times, r.at)
+		deckies = append(deckies, r.ev.GetDecky())
+		services = append(services, r.ev.GetService())
+		principals = append(principals, auth.GetPrincipal())
+		kinds = append(kinds, auth.GetSecretKind())
+		mechanisms = append(mechanisms, auth.GetMechanism())
+		secrets = append(secrets, nonNilBytes(auth.GetSecret()))
+		sums = append(sums, nonNilBytes(auth.GetSecretSha256()))
+		outcomes = append(outcomes, int32(auth.GetOutcome()))
+		sources = append(sources, r.src)
+		keyTypes = append(keyTypes, auth.GetKeyType())
+		fingerprints = append(fingerprints, auth.GetKeyFingerprint())
+	}
+	if len(eventIDs) == 0 {
+		return
+	}
+	batch.Queue(`INSERT INTO credentials (event_id, event_id_time, attacker_id, time, agent_id, decky, service,
+			principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)
+		SELECT event_id, event_id_time, attacker_id, time, $1, decky, service,
+			principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint
+		FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::integer[], $14::text[], $15::text[], $16::text[])
+			AS u(event_id, event_id_time, attacker_id, time, decky, service,
+				principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)`,
+		pgUUID(agent), eventIDs, idTimes, attackerIDs, times, deckies, services,
+		principals, kinds, mechanisms, secrets, sums, outcomes, sources, keyTypes, fingerprints)
+}
+
+// queueUnusedAttackerDeletes deletes attackers this batch created whose
+// events all turned out to be duplicates stored by a concurrent batch, so
+// no attacker exists without an event.
+func queueUnusedAttackerDeletes(batch *pgx.Batch, totals map[uuid.UUID]*attackerTotals, attackers map[string]*attackerRef) {
+	var (
+		addresses []string
+		ids       []pgtype.UUID
+	)
+	for address, a := range attackers {
+		if _, used := totals[a.id]; a.created && !used {
+			addresses = append(addresses, address)
+			ids = append(ids, pgUUID(a.id))
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	batch.Queue(`DELETE FROM attacker_addresses WHERE address = ANY($1)`, addresses)
+	batch.Queue(`DELETE FROM attackers WHERE id = ANY($1)`, ids)
+}

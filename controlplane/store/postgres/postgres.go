@@ -1,0 +1,90 @@
+// Package postgres implements store.Store on PostgreSQL through pgx and its
+// connection pool. It is the backend for several control plane replicas
+// sharing one database, so every write is safe under concurrent
+// transactions from other processes.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"github.com/decnet/decnet/controlplane/store"
+)
+
+// Store is a store.Store on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+	log  zerolog.Logger
+
+	// partitionsMu guards partitions, the days whose events partition
+	// this process has created or found, so a batch checks the catalog
+	// only for a day it has not touched before.
+	partitionsMu sync.Mutex
+	partitions   map[int64]struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a libpq URL or key=value string,
+// with the pool settings pgxpool accepts) and applies pending schema
+// migrations. It fails when the database was migrated by a newer binary.
+func Open(ctx context.Context, dsn string, logger zerolog.Logger) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("open postgres store: empty dsn")
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The parse error can quote the DSN, which may carry a password.
+		return nil, errors.New("open postgres store: invalid dsn")
+	}
+
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+
+	s := &Store{
+		pool:       pool,
+		log:        logger.With().Str("component", "store.postgres").Logger(),
+		partitions: make(map[int64]struct{}),
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return s, nil
+}
+
+// Close closes the connection pool, waiting for connections in use to be
+// released.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// inTx runs fn in a READ COMMITTED transaction and commits when fn returns
+// nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}

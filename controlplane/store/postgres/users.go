@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/decnet/decnet/controlplane/store"
+)
+
+// CreateUser returns store.ErrExists when the name is taken.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO users (username, password_hash, role, created_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("create user %q: %w", u.Username, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("create user %q: %w", u.Username, store.ErrExists)
+	}
+	return nil
+}
+
+// GetUser returns store.ErrNotFound for an unknown name.
+func (s *Store) GetUser(ctx context.Context, username string) (store.User, error) {
+	var (
+		u       store.User
+		created time.Time
+	)
+	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at FROM users WHERE username = $1`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user %q: %w", username, err)
+	}
+	u.CreatedAt = created.UTC()
+	return u, nil
+}
+
+// CountUsers returns the number of users.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateAPISession stores a session and deletes the sessions that expired
+// by its creation time, so the table does not grow without bound.
+func (s *Store) CreateAPISession(ctx context.Context, sess store.APISession) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM api_sessions WHERE expires_at <= $1`, sess.CreatedAt); err != nil {
+			return fmt.Errorf("delete expired api sessions: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO api_sessions (token_hash, username, created_at, expires_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING`,
+			sess.TokenHash, sess.Username, sess.CreatedAt, sess.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("create api session for %q: %w", sess.Username, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("create api session for %q: %w", sess.Username, store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// GetAPISession returns store.ErrNotFound for an unknown hash or a session
+// expired at now.
+func (s *Store) GetAPISession(ctx context.Context, tokenHash []byte, now time.Time) (store.APISession, error) {
+	var (
+		sess             store.APISession
+		created, expires time.Time
+	)
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, username, created_at, expires_at
+		FROM api_sessions WHERE token_hash = $1 AND expires_at > $2`, tokenHash, now).
+		Scan(&sess.TokenHash, &sess.Username, &created, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.APISession{}, fmt.Errorf("get api session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APISession{}, fmt.Errorf("get api session: %w", err)
+	}
+	sess.CreatedAt = created.UTC()
+	sess.ExpiresAt = expires.UTC()
+	return sess, nil
+}
+
+// DeleteAPISession deletes the session; deleting an unknown one is not an
+// error, so logging out twice succeeds.
+func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM api_sessions WHERE token_hash = $1`, tokenHash); err != nil {
+		return fmt.Errorf("delete api session: %w", err)
+	}
+	return nil
+}
