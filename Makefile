@@ -81,10 +81,10 @@ test-deps: ## Install the clients and daemons the tests use (Debian, as root)
 .PHONY: test
 test: test-deps ## Run unit and integration tests (installs what they need)
 	go vet $(GO_PACKAGES)
-	go test -count=1 $(GO_PACKAGES)
+	go vet -tags integration $(GO_PACKAGES)
 	go build -o bin/decnet ./cmd/decnet
 	go build -o bin/decnet-agent ./cmd/decnet-agent
-	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -tags integration -timeout 30m ./integration/... ./decoys/...
+	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -tags integration -timeout 30m $(GO_PACKAGES)
 
 .PHONY: test-race
 test-race: ## Run the unit tests under the race detector

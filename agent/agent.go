@@ -5,6 +5,8 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -80,6 +82,8 @@ type Agent struct {
 	emitter *bus.Emitter
 	spool   *spool.Spool
 	client  *bridge.Client
+	// cert is the certificate the bridge presents, replaced on renewal.
+	cert *bridge.ClientCertificate
 
 	services []runningDecoy
 	metrics  net.Listener
@@ -151,13 +155,27 @@ func New(cfg Config) (*Agent, error) {
 		return nil, errors.New("agent: no bridge address: enroll again or pass --bridge")
 	}
 	cert := cfg.Identity.Certificate
+	a.cert = bridge.NewClientCertificate(&cert)
+	roots := cfg.Identity.Roots
+	if roots == nil {
+		// As in AgentTLSConfig: trust nothing rather than the system roots.
+		roots = x509.NewCertPool()
+	}
 	a.client, err = bridge.NewClient(bridge.ClientConfig{
 		Addresses: addresses,
 		// An empty server name lets the QUIC dialer check each address's
-		// host against the server certificate.
-		TLSConfig:  pki.AgentTLSConfig(pki.StaticClientCertificate(&cert), cfg.Identity.Roots, "", []string{bridge.ALPN}),
-		Source:     a.spool,
-		Hello:      &bridgev1.Hello{Version: cfg.Version, Name: cfg.Identity.Name},
+		// host against the server certificate. Every handshake presents
+		// the certificate the holder has then, renewed or not.
+		TLSConfig: pki.AgentTLSConfig(a.cert.GetClientCertificate, cfg.Identity.Roots, "", []string{bridge.ALPN}),
+		Source:    a.spool,
+		Hello:     &bridgev1.Hello{Version: cfg.Version, Name: cfg.Identity.Name},
+		Renewal: &bridge.RenewalConfig{
+			Certificate: a.cert,
+			Roots:       roots,
+			Persist: func(c *tls.Certificate) error {
+				return enroll.SaveCertificate(cfg.DataDir, c)
+			},
+		},
 		Registerer: cfg.Registry,
 		Logger:     cfg.Logger,
 	})
@@ -181,6 +199,10 @@ func New(cfg Config) (*Agent, error) {
 func (a *Agent) buildDecoys() error {
 	var lc net.ListenConfig
 	factories := Builtins()
+	metrics, err := decoys.NewMetrics(a.cfg.Registry)
+	if err != nil {
+		return err
+	}
 	for _, d := range a.cfg.Decoys.Deckies {
 		seed, err := d.SeedBytes()
 		if err != nil {
@@ -197,6 +219,7 @@ func (a *Agent) buildDecoys() error {
 				Persona: s.Persona,
 				Emitter: a.emitter,
 				Logger:  a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
+				Metrics: metrics,
 			})
 			if err != nil {
 				return fmt.Errorf("decky %q service %q: %w", d.Name, s.Name, err)
@@ -276,7 +299,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	g.Go(func() error { return a.client.Run(gctx) })
 	g.Go(func() error {
-		watchCertificate(gctx, a.cfg.Identity.Certificate.Leaf, time.Now, certCheckInterval, a.log)
+		leaf := func() *x509.Certificate { return a.cert.Load().Leaf }
+		watchCertificate(gctx, leaf, time.Now, watchInterval(leaf()), a.log)
 		return nil
 	})
 	if a.metrics != nil {

@@ -68,6 +68,9 @@ type ClientConfig struct {
 	// IdleTimeout ends a connection without traffic for this long. Keep
 	// alives are sent at a third of it. Zero selects 30 s.
 	IdleTimeout time.Duration
+	// Renewal, if set, renews the client certificate over the live
+	// connection at about two thirds of its lifetime.
+	Renewal *RenewalConfig
 	// Registerer receives the client metrics. Nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     zerolog.Logger
@@ -83,7 +86,10 @@ type Client struct {
 	quic      *quic.Config
 	log       zerolog.Logger
 	connected atomic.Bool
-	metrics   clientMetrics
+	// conn is the established connection renewals use, nil between
+	// connections.
+	conn    atomic.Pointer[quic.Conn]
+	metrics clientMetrics
 }
 
 type clientMetrics struct {
@@ -92,6 +98,9 @@ type clientMetrics struct {
 	events     prometheus.Counter
 	reconnects prometheus.Counter
 	connected  prometheus.Gauge
+	// renewals and renewFailures count certificate renewals.
+	renewals      prometheus.Counter
+	renewFailures prometheus.Counter
 }
 
 // NewClient validates cfg and returns a client. Run connects.
@@ -110,6 +119,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.BatchSize < 0 || cfg.BatchBytes < 0 || cfg.MaxInFlight < 0 {
 		return nil, errors.New("create bridge client: negative batch size, batch bytes or max in flight")
+	}
+	if r := cfg.Renewal; r != nil {
+		if r.Certificate == nil || r.Certificate.Load() == nil || r.Certificate.Load().Leaf == nil {
+			return nil, errors.New("create bridge client: renewal needs a certificate with its parsed leaf")
+		}
+		if r.Roots == nil {
+			return nil, errors.New("create bridge client: renewal needs roots")
+		}
+		renewal := *r
+		if renewal.Now == nil {
+			renewal.Now = time.Now
+		}
+		cfg.Renewal = &renewal
 	}
 	setClientDefaults(&cfg)
 
@@ -186,10 +208,18 @@ func (m *clientMetrics) register(reg prometheus.Registerer) error {
 		Name: "decnet_bridge_client_connected",
 		Help: "1 while the agent has a bridge connection, else 0.",
 	})
+	m.renewals = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "decnet_bridge_client_certificate_renewals_total",
+		Help: "Agent certificates renewed over the bridge.",
+	})
+	m.renewFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "decnet_bridge_client_certificate_renewal_failures_total",
+		Help: "Certificate renewal attempts that failed or were refused.",
+	})
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.sent, m.acked, m.events, m.reconnects, m.connected} {
+	for _, c := range []prometheus.Collector{m.sent, m.acked, m.events, m.reconnects, m.connected, m.renewals, m.renewFailures} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register bridge client metrics: %w", err)
 		}
@@ -207,6 +237,19 @@ func (c *Client) Connected() bool {
 // after every failure, then returns nil. Errors of the source are retried
 // like network errors, so to stop the client, cancel ctx.
 func (c *Client) Run(ctx context.Context) error {
+	if c.cfg.Renewal != nil {
+		renewCtx, stopRenewal := context.WithCancel(ctx)
+		renewDone := make(chan struct{})
+		go func() {
+			defer close(renewDone)
+			c.renewLoop(renewCtx)
+		}()
+		defer func() {
+			stopRenewal()
+			<-renewDone
+		}()
+	}
+
 	bo := newBackoff(c.cfg.BackoffMin, c.cfg.BackoffMax, c.cfg.Random)
 	failures := 0
 
@@ -217,17 +260,35 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil //nolint:nilerr // a connection error after cancellation is the shutdown itself
 		}
 
+		// A refusal with a reason is logged as an error under its own
+		// message: retrying will not help until an operator acts.
+		reason := refusalReason(err)
+		msg := ""
+		if reason != nil {
+			err = fmt.Errorf("%w: %w", reason, err)
+			msg = refusalMessages[reason].client
+		}
 		if established {
 			bo.reset()
 			failures = 0
-			c.log.Warn().Err(err).Str(fieldAddress, addr).Msg("bridge connection lost")
+			if msg == "" {
+				c.log.Warn().Err(err).Str(fieldAddress, addr).Msg("bridge connection lost")
+			} else {
+				c.log.Error().Err(err).Str(fieldAddress, addr).Msg(msg)
+			}
 		} else {
 			failures++
 			level := zerolog.DebugLevel
 			if failures == 1 || failures%dialLogEvery == 0 {
 				level = zerolog.WarnLevel
+				if msg != "" {
+					level = zerolog.ErrorLevel
+				}
 			}
-			c.log.WithLevel(level).Err(err).Str(fieldAddress, addr).Int(fieldReconnects, failures).Msg("bridge connection attempt failed")
+			if msg == "" {
+				msg = "bridge connection attempt failed"
+			}
+			c.log.WithLevel(level).Err(err).Str(fieldAddress, addr).Int(fieldReconnects, failures).Msg(msg)
 		}
 
 		if err := c.cfg.Sleep(ctx, bo.delay()); err != nil {
@@ -251,9 +312,11 @@ func (c *Client) connect(ctx context.Context, addr string) (established bool, er
 	}
 
 	c.connected.Store(true)
+	c.conn.Store(conn)
 	c.metrics.connected.Set(1)
 	defer func() {
 		c.connected.Store(false)
+		c.conn.Store(nil)
 		c.metrics.connected.Set(0)
 	}()
 

@@ -29,6 +29,10 @@ const (
 	fieldName       = "name"
 	fieldDelay      = "delay"
 	fieldReconnects = "reconnects"
+	fieldSerial     = "serial"
+	fieldNotAfter   = "not_after"
+	fieldReason     = "reason"
+	fieldConns      = "connections"
 )
 
 // QUIC application error codes sent when a side closes the connection.
@@ -76,6 +80,18 @@ type ServerConfig struct {
 	AgentID func(*x509.Certificate) (string, error)
 	// Ingester stores batches. Required.
 	Ingester Ingester
+	// Authorize, if set, is asked during every handshake whether the
+	// agent may connect. An error wrapping ErrAgentRevoked or
+	// ErrAgentUnknown refuses it with that reason; any other error refuses
+	// it as a bad certificate.
+	Authorize func(ctx context.Context, agentID string) error
+	// Renewer, if set, issues new certificates to connected agents. With
+	// nil the server rejects every renewal with
+	// RENEW_ERROR_REASON_UNAVAILABLE.
+	Renewer Renewer
+	// Now is the clock for certificate expiry on live connections. Nil
+	// means time.Now.
+	Now func() time.Time
 	// OnConnect, if set, is called once an agent has sent Hello.
 	OnConnect func(agentID string, hello *bridgev1.Hello)
 	// OnDisconnect, if set, is called when a connection for which
@@ -118,9 +134,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = defaultIdleTimeout
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	log := cfg.Logger.With().Str("component", "bridge_server").Logger()
 
-	tlsConf, err := newServerTLS(cfg.TLSConfig, cfg.AgentID, log)
+	tlsConf, err := newServerTLS(cfg.TLSConfig, cfg.AgentID, cfg.Authorize, log)
 	if err != nil {
 		return nil, fmt.Errorf("create bridge server: %w", err)
 	}
@@ -256,6 +275,26 @@ func (s *Server) CloseAgent(agentID, reason string) int {
 	return n
 }
 
+// CloseRevoked closes every connection of a decommissioned agent with the
+// code the agent reports as "certificate revoked", and returns how many it
+// closed. Authorize must refuse the agent from now on, or it reconnects.
+func (s *Server) CloseRevoked(agentID string) int {
+	s.mu.Lock()
+	n := 0
+	for conn, id := range s.conns {
+		if id == agentID {
+			conn.CloseWithError(codeAgentRevoked, "agent decommissioned")
+			n++
+		}
+	}
+	s.mu.Unlock()
+
+	if n > 0 {
+		s.log.Info().Str(fieldAgentID, agentID).Int(fieldConns, n).Msg("bridge connection of revoked agent closed")
+	}
+	return n
+}
+
 // serveConn runs one agent connection. It recovers a panic, so one bad
 // connection cannot stop the server.
 func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
@@ -282,7 +321,7 @@ func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
 // session runs the protocol on an accepted connection. It adds the agent
 // id to log once the id is known.
 func (s *Server) session(ctx context.Context, conn *quic.Conn, log *zerolog.Logger) error {
-	agentID, err := s.peerAgentID(conn)
+	agentID, leaf, err := s.peerAgentID(conn)
 	if err != nil {
 		conn.CloseWithError(codeUnauthorized, "unauthorized")
 		return err
@@ -310,19 +349,39 @@ func (s *Server) session(ctx context.Context, conn *quic.Conn, log *zerolog.Logg
 		defer s.cfg.OnDisconnect(agentID)
 	}
 
+	// The handshake checked the certificate once; a connection outliving
+	// it without a renewal is closed when it expires.
+	expiry := time.AfterFunc(leaf.NotAfter.Sub(s.cfg.Now()), func() {
+		log.Warn().Msg("bridge connection closed: certificate expired without renewal")
+		conn.CloseWithError(codeCertificateExpired, "certificate expired")
+	})
+	defer expiry.Stop()
+
+	renewals := make(chan struct{})
+	go func() {
+		defer close(renewals)
+		s.serveRenewals(conn, agentID, expiry, *log)
+	}()
+	defer func() {
+		// Ends the renewal loop's AcceptStream; a no-op on a connection
+		// closed already.
+		conn.CloseWithError(codeNoError, "")
+		<-renewals
+	}()
+
 	return s.receiveBatches(conn, stream, agentID)
 }
 
-func (s *Server) peerAgentID(conn *quic.Conn) (string, error) {
+func (s *Server) peerAgentID(conn *quic.Conn) (string, *x509.Certificate, error) {
 	certs := conn.ConnectionState().TLS.PeerCertificates
 	if len(certs) == 0 {
-		return "", ErrNoClientCertificate
+		return "", nil, ErrNoClientCertificate
 	}
 	id, err := s.cfg.AgentID(certs[0])
 	if err != nil {
-		return "", fmt.Errorf("read agent id from client certificate: %w", err)
+		return "", nil, fmt.Errorf("read agent id from client certificate: %w", err)
 	}
-	return id, nil
+	return id, certs[0], nil
 }
 
 func (s *Server) acceptHello(ctx context.Context, conn *quic.Conn) (*quic.Stream, *bridgev1.Hello, error) {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -33,13 +34,20 @@ var (
 // still run after it, and the agent id must be readable. The handshake
 // then checks the client's CertificateVerify signature as usual, so
 // possession of the key is still proven.
+//
+// Each refusal reason (see refusal.go) is logged with its own message and
+// reaches the agent as its own TLS alert.
 type serverTLS struct {
-	base    *tls.Config
-	agentID func(*x509.Certificate) (string, error)
-	log     zerolog.Logger
+	base      *tls.Config
+	agentID   func(*x509.Certificate) (string, error)
+	authorize func(ctx context.Context, agentID string) error
+	log       zerolog.Logger
 }
 
-func newServerTLS(base *tls.Config, agentID func(*x509.Certificate) (string, error), log zerolog.Logger) (*tls.Config, error) {
+// authorizeTimeout bounds the store lookup of one handshake.
+const authorizeTimeout = 5 * time.Second
+
+func newServerTLS(base *tls.Config, agentID func(*x509.Certificate) (string, error), authorize func(context.Context, string) error, log zerolog.Logger) (*tls.Config, error) {
 	if base == nil {
 		return nil, errors.New("tls config is nil")
 	}
@@ -49,7 +57,7 @@ func newServerTLS(base *tls.Config, agentID func(*x509.Certificate) (string, err
 		}
 	}
 
-	w := &serverTLS{base: base, agentID: agentID, log: log}
+	w := &serverTLS{base: base, agentID: agentID, authorize: authorize, log: log}
 	cfg := w.harden(base, nil)
 	// Every handshake goes through GetConfigForClient, which is where
 	// the remote address is known.
@@ -77,7 +85,7 @@ func (w *serverTLS) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, er
 	if w.base.GetConfigForClient != nil {
 		cfg, err := w.base.GetConfigForClient(hello)
 		if err != nil {
-			w.logRejected(remote, err)
+			w.logRejected(remote, "", err)
 			return nil, err
 		}
 		if cfg != nil {
@@ -85,7 +93,7 @@ func (w *serverTLS) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, er
 		}
 	}
 	if err := checkClientAuth(src); err != nil {
-		w.logRejected(remote, err)
+		w.logRejected(remote, "", err)
 		return nil, err
 	}
 	return w.harden(src, remote), nil
@@ -103,18 +111,27 @@ func (w *serverTLS) harden(src *tls.Config, remote net.Addr) *tls.Config {
 	cfg.GetConfigForClient = nil
 	cfg.VerifyPeerCertificate = nil
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		err := w.verify(src, cs)
-		if err != nil {
-			w.logRejected(remote, err)
+		agentID, err := w.verify(src, cs)
+		if err == nil {
+			return nil
+		}
+		w.logRejected(remote, agentID, err)
+		if alert, ok := alertFor(err); ok {
+			// crypto/tls sends the first tls.AlertError it finds in the
+			// error instead of bad_certificate. The alert's text is left
+			// out of the message.
+			return fmt.Errorf("%w%.0w", err, alert)
 		}
 		return err
 	}
 	return cfg
 }
 
-func (w *serverTLS) verify(src *tls.Config, cs tls.ConnectionState) error {
+// verify checks the client certificate and returns the agent id once it is
+// known, for the log.
+func (w *serverTLS) verify(src *tls.Config, cs tls.ConnectionState) (string, error) {
 	if len(cs.PeerCertificates) == 0 {
-		return ErrNoClientCertificate
+		return "", ErrNoClientCertificate
 	}
 
 	now := time.Now()
@@ -126,6 +143,12 @@ func (w *serverTLS) verify(src *tls.Config, cs tls.ConnectionState) error {
 		intermediates.AddCert(c)
 	}
 	leaf := cs.PeerCertificates[0]
+	// The id is read before the chain is verified only to name the agent
+	// in the log of a rejection.
+	agentID, idErr := w.agentID(leaf)
+	if idErr != nil {
+		agentID = ""
+	}
 	chains, err := leaf.Verify(x509.VerifyOptions{
 		Roots:         src.ClientCAs,
 		Intermediates: intermediates,
@@ -133,7 +156,12 @@ func (w *serverTLS) verify(src *tls.Config, cs tls.ConnectionState) error {
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err != nil {
-		return fmt.Errorf("verify client certificate: %w", err)
+		err = classifyVerifyError(err, leaf, now)
+		if errors.Is(err, ErrUnknownAuthority) {
+			// Anyone can write an agent id into a certificate of their own.
+			agentID = ""
+		}
+		return agentID, fmt.Errorf("verify client certificate: %w", err)
 	}
 
 	if src.VerifyPeerCertificate != nil {
@@ -142,27 +170,56 @@ func (w *serverTLS) verify(src *tls.Config, cs tls.ConnectionState) error {
 			raw[i] = c.Raw
 		}
 		if err := src.VerifyPeerCertificate(raw, chains); err != nil {
-			return err
+			return agentID, err
 		}
 	}
 
-	if _, err := w.agentID(leaf); err != nil {
-		return fmt.Errorf("read agent id from client certificate: %w", err)
+	if idErr != nil {
+		return "", fmt.Errorf("read agent id from client certificate: %w", idErr)
+	}
+	if w.authorize != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), authorizeTimeout)
+		err := w.authorize(ctx, agentID)
+		cancel()
+		if err != nil {
+			return agentID, fmt.Errorf("authorize agent %s: %w", agentID, err)
+		}
 	}
 
 	if src.VerifyConnection != nil {
 		cs.VerifiedChains = chains
 		if err := src.VerifyConnection(cs); err != nil {
-			return err
+			return agentID, err
 		}
 	}
-	return nil
+	return agentID, nil
 }
 
-func (w *serverTLS) logRejected(remote net.Addr, reason error) {
+// classifyVerifyError adds the refusal reason to a chain verification
+// error when there is one.
+func classifyVerifyError(err error, leaf *x509.Certificate, now time.Time) error {
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &invalid) && invalid.Reason == x509.Expired && now.After(leaf.NotAfter) {
+		return fmt.Errorf("%w: %w", ErrCertificateExpired, err)
+	}
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		return fmt.Errorf("%w: %w", ErrUnknownAuthority, err)
+	}
+	return err
+}
+
+func (w *serverTLS) logRejected(remote net.Addr, agentID string, reason error) {
 	ev := w.log.Warn().Err(reason)
 	if remote != nil {
 		ev = ev.Str(fieldRemote, remote.String())
 	}
-	ev.Msg("bridge handshake rejected")
+	if agentID != "" {
+		ev = ev.Str(fieldAgentID, agentID)
+	}
+	msg := "bridge handshake rejected"
+	if r := reasonOf(reason); r != nil {
+		msg = refusalMessages[r].server
+	}
+	ev.Msg(msg)
 }

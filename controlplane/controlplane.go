@@ -26,6 +26,7 @@ import (
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/controlplane/api"
 	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
@@ -38,8 +39,7 @@ import (
 // Defaults for Config fields left zero.
 const (
 	// DefaultAgentCertLifetime is the validity of agent certificates.
-	// Renewal arrives with the fleet work; until then an agent re-enrolls
-	// when its certificate expires.
+	// Agents renew theirs over the bridge at about two thirds of it.
 	DefaultAgentCertLifetime = 24 * time.Hour
 	// serverCertLifetime is the validity of the API and bridge server
 	// certificate, reissued at every start.
@@ -95,6 +95,7 @@ type Server struct {
 	metricsServer   *http.Server
 	bridge          *bridge.Server
 	presence        *presence
+	fleet           *fleet
 }
 
 // New opens the store and the CA (creating both on first start), creates
@@ -202,10 +203,14 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	bridgeTLS := pki.ServerTLSConfig(getCert, s.ca.RootPool(), true, []string{bridge.ALPN})
+	s.fleet = &fleet{store: s.store, ca: s.ca, lifetime: s.cfg.AgentCertLifetime, log: s.log, connected: s.presence.Connected}
 	s.bridge, err = bridge.NewServer(bridge.ServerConfig{
 		Addr:              s.cfg.BridgeListen,
 		TLSConfig:         bridgeTLS,
 		AgentID:           pki.AgentIDFromCertificate,
+		Authorize:         s.fleet.authorize,
+		Renewer:           s.fleet,
+		Now:               s.cfg.Now,
 		Ingester:          ingester,
 		OnConnect:         s.presence.connected,
 		OnDisconnect:      s.presence.disconnected,
@@ -215,6 +220,7 @@ func (s *Server) buildServers() error {
 	if err != nil {
 		return err
 	}
+	s.fleet.closeRevoked = s.bridge.CloseRevoked
 
 	enrollment, err := enroll.New(enroll.Config{
 		CA:              s.ca,
@@ -229,6 +235,13 @@ func (s *Server) buildServers() error {
 	}
 	agentMux := http.NewServeMux()
 	agentMux.Handle(enrollment.Handler())
+	// The agent binary, install script and unit, served where the token's
+	// pinned root already secures the connection.
+	downloads, err := download.New(download.Config{Logger: s.cfg.Logger})
+	if err != nil {
+		return err
+	}
+	agentMux.Handle(downloads.Handler())
 	s.agentServer = newHTTPServer(agentMux, s.cfg.Logger, requestReadTimeout)
 	s.agentServer.TLSConfig = pki.ServerTLSConfig(getCert, nil, false, []string{"h2", "http/1.1"})
 
@@ -236,9 +249,12 @@ func (s *Server) buildServers() error {
 		Store:    s.store,
 		Hub:      hub,
 		Presence: s.presence,
-		Secure:   !s.cfg.PlainHTTP,
-		Logger:   s.cfg.Logger,
-		Now:      s.cfg.Now,
+		// Closes the live connection at once; the revocation watcher
+		// covers revocations by other processes.
+		OnDecommission: s.fleet.decommissioned,
+		Secure:         !s.cfg.PlainHTTP,
+		Logger:         s.cfg.Logger,
+		Now:            s.cfg.Now,
 	})
 	if err != nil {
 		return err
@@ -372,6 +388,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.bridge.Run(ctx) })
+	g.Go(func() error { return s.fleet.watchRevocations(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

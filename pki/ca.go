@@ -23,6 +23,12 @@ import (
 	"time"
 )
 
+// Backdate is how far before its issue time a leaf's NotBefore lies, so a
+// peer whose clock is a few minutes behind accepts it. A holder computes
+// the issue time as NotBefore plus Backdate, for example to schedule a
+// renewal.
+const Backdate = clockSkew
+
 // File names of the CA inside its directory.
 const (
 	CACertificateFile = "ca.crt"

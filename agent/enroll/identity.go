@@ -188,3 +188,27 @@ func writeIdentity(dataDir string, key crypto.Signer, chain []*x509.Certificate,
 	}
 	return nil
 }
+
+// SaveCertificate replaces agent.key and agent.crt with a renewed key and
+// chain, each file atomically, so the next LoadIdentity uses them.
+//
+// NOTE: the two files are replaced one after the other. A crash between
+// the two renames leaves a key that does not match the certificate, which
+// LoadIdentity reports; enroll again in that case.
+func SaveCertificate(dataDir string, cert *tls.Certificate) error {
+	key, ok := cert.PrivateKey.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("save agent certificate: private key of type %T cannot sign", cert.PrivateKey)
+	}
+	keyPEM, err := pki.EncodePrivateKeyPEM(key)
+	if err != nil {
+		return err
+	}
+	if err := pki.WriteFileAtomic(filepath.Join(dataDir, KeyFile), keyPEM, 0o600); err != nil {
+		return fmt.Errorf("save agent key: %w", err)
+	}
+	if err := pki.WriteFileAtomic(filepath.Join(dataDir, CertificateFile), pki.EncodeCertificatesPEM(cert.Certificate...), 0o644); err != nil {
+		return fmt.Errorf("save agent certificate: %w", err)
+	}
+	return nil
+}

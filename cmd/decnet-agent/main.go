@@ -27,7 +27,7 @@ import (
 const usage = `decnet-agent: the DECNET sensor agent
 
 Usage:
-  decnet-agent enroll --server URL (--token T | --token-file F) [flags]
+  decnet-agent enroll --server URL (--token T | --token-file F) [--name N] [flags]
   decnet-agent run --decoys FILE [flags]
   decnet-agent version
 
@@ -88,6 +88,7 @@ func runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dataDir := fs.String("data-dir", "/var/lib/decnet-agent", "directory for the agent's key, certificate and spool")
 	server := fs.String("server", "", "enrollment URL of the control plane, https://host:port (required)")
 	tokenFile := fs.String("token-file", "", "file holding the bootstrap token")
+	name := fs.String("name", "", "agent name to request; the control plane uses it only when the token was created without one (default: the host name)")
 	// The token flag is not read from the environment through cli.Parse:
 	// DECNET_ENROLL_TOKEN is its own source, checked for conflicts below.
 	var token string
@@ -113,6 +114,7 @@ func runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ServerURL: *server,
 		Token:     secret,
 		DataDir:   *dataDir,
+		Name:      *name,
 		Logger:    log,
 	})
 	if err != nil {

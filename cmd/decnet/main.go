@@ -20,6 +20,9 @@ Usage:
   decnet dev [flags]             run control plane, one agent and decoys in one process
   decnet tokens create [flags]   create a single-use bootstrap token for a new agent
   decnet tokens list [flags]     list bootstrap tokens
+  decnet agents list [flags]     list enrolled agents
+  decnet agents decommission [flags] ID
+                                 revoke an agent: close its connection, refuse it
   decnet version                 print the version
 
 Run "decnet COMMAND -h" for a command's flags. Every flag can also be set
@@ -62,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		return runTokens(ctx, args[1:], stdout, stderr)
+	case "agents":
+		return runAgents(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "decnet", version)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/controlplane"
+	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/store/sqlite"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -38,6 +41,7 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	name := fs.String("name", "", "name of the agent the token enrolls (required)")
 	ttl := fs.Duration("ttl", controlplane.DefaultTokenTTL, "how long the token stays valid")
 	format := fs.String("format", "text", "output format: text or json")
+	enrollFlag := fs.String("enroll-url", "", "enrollment URL sensors dial, https://host:port, for the printed install command (default: the running server's, from endpoints.json)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -72,13 +76,38 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	if _, err := fmt.Fprintln(stdout, issued.Token); err != nil {
 		return fmt.Errorf("write token: %w", err)
 	}
-	enrollURL := "https://<control-plane>:8444"
-	if ep, err := endpoints.Read(*dataDir); err == nil && ep.Enroll != "" {
-		enrollURL = ep.Enroll
-	}
+	enrollURL := enrollURLFor(*enrollFlag, *dataDir)
 	fmt.Fprintf(stderr, "\nSingle-use token for agent %s (%s), valid until %s.\nOn the sensor:\n  decnet-agent enroll --server %s --token-file <file with the token>\n",
 		issued.AgentName, issued.AgentID, issued.ExpiresAt.Format(time.RFC3339), enrollURL)
+	// The install line pins the CA root before it downloads anything; see
+	// docs/deployment.md.
+	if line, err := download.InstallCommand(enrollURL, ca.RootFingerprint(), issued.Token); err == nil {
+		fmt.Fprintf(stderr, "Or install, enroll and start the agent as root on the sensor (needs openssl and curl):\n  %s\n", line)
+	}
 	return nil
+}
+
+// enrollURLFor returns the enrollment URL to print: the flag value, else
+// the running server's from endpoints.json, else a placeholder. A wildcard
+// listen address is replaced by the placeholder host, because no sensor
+// can dial it.
+func enrollURLFor(flagValue, dataDir string) string {
+	const placeholder = "https://<control-plane>:8444"
+	if flagValue != "" {
+		return flagValue
+	}
+	ep, err := endpoints.Read(dataDir)
+	if err != nil || ep.Enroll == "" {
+		return placeholder
+	}
+	u, err := url.Parse(ep.Enroll)
+	if err != nil {
+		return placeholder
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+		return "https://" + net.JoinHostPort("<control-plane>", u.Port())
+	}
+	return ep.Enroll
 }
 
 func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {

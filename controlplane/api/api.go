@@ -35,6 +35,9 @@ type Config struct {
 	// Presence fills Agent.connected. Optional; nil reports every agent
 	// as disconnected.
 	Presence Presence
+	// OnDecommission, if set, is called after DecommissionAgent revoked an
+	// agent, to close its live connection at once.
+	OnDecommission func(agentID string)
 	// Secure marks the session cookie Secure; set it when the API is
 	// served over TLS.
 	Secure bool
@@ -51,11 +54,13 @@ type API struct {
 	store    store.Store
 	hub      fanout.Broker
 	presence Presence
-	secure   bool
-	log      zerolog.Logger
-	now      func() time.Time
-	auth     *auth.Authenticator
-	mux      *http.ServeMux
+	// onDecommission is never nil.
+	onDecommission func(agentID string)
+	secure         bool
+	log            zerolog.Logger
+	now            func() time.Time
+	auth           *auth.Authenticator
+	mux            *http.ServeMux
 }
 
 // New builds the API and its mux.
@@ -80,15 +85,20 @@ func New(cfg Config) (*API, error) {
 		}
 	}
 
+	onDecommission := cfg.OnDecommission
+	if onDecommission == nil {
+		onDecommission = func(string) {}
+	}
 	a := &API{
-		store:    cfg.Store,
-		hub:      cfg.Hub,
-		presence: cfg.Presence,
-		secure:   cfg.Secure,
-		log:      log,
-		now:      cfg.Now,
-		auth:     authn,
-		mux:      http.NewServeMux(),
+		store:          cfg.Store,
+		hub:            cfg.Hub,
+		presence:       cfg.Presence,
+		onDecommission: onDecommission,
+		secure:         cfg.Secure,
+		log:            log,
+		now:            cfg.Now,
+		auth:           authn,
+		mux:            http.NewServeMux(),
 	}
 	a.mount()
 	return a, nil

@@ -75,6 +75,8 @@ type options struct {
 	limiter auth.Limiter
 	// broker replaces the fan-out hub the API streams from.
 	broker fanout.Broker
+	// onDecommission receives the agents DecommissionAgent revoked.
+	onDecommission func(string)
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -117,12 +119,13 @@ func newFixture(t *testing.T, opts options) *fixture {
 		broker = opts.broker
 	}
 	a, err := New(Config{
-		Store:    st,
-		Hub:      broker,
-		Presence: presence{agentID: true},
-		Secure:   opts.secure,
-		Logger:   logger,
-		Auth:     authn,
+		Store:          st,
+		Hub:            broker,
+		Presence:       presence{agentID: true},
+		OnDecommission: opts.onDecommission,
+		Secure:         opts.secure,
+		Logger:         logger,
+		Auth:           authn,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -300,6 +303,7 @@ func TestCallsRequireSession(t *testing.T) {
 		apiv1connect.AttackerServiceListAttackersProcedure,
 		apiv1connect.CredentialServiceListCredentialsProcedure,
 		apiv1connect.AgentServiceListAgentsProcedure,
+		apiv1connect.AgentServiceDecommissionAgentProcedure,
 		apiv1connect.AuthServiceLogoutProcedure,
 	}
 	credentials := []struct {
@@ -318,6 +322,9 @@ func TestCallsRequireSession(t *testing.T) {
 		for _, c := range credentials {
 			if p == apiv1connect.AuthServiceLogoutProcedure && c.want == http.StatusOK {
 				continue // would end the session the other cases use
+			}
+			if p == apiv1connect.AgentServiceDecommissionAgentProcedure && c.want == http.StatusOK {
+				continue // needs an id; TestDecommissionAgent covers the accepted call
 			}
 			t.Run(p+"/"+c.name, func(t *testing.T) {
 				resp, body := f.postJSON(t, p, `{}`, c.header)
@@ -700,5 +707,63 @@ func TestStreamFilterMatches(t *testing.T) {
 				t.Errorf("matches = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestDecommissionAgent(t *testing.T) {
+	var closed []string
+	f := newFixture(t, options{onDecommission: func(id string) { closed = append(closed, id) }})
+	token := f.login(t)
+	ctx := context.Background()
+	agents := apiv1connect.NewAgentServiceClient(f.h1, f.srv.URL)
+
+	resp, err := agents.DecommissionAgent(ctx, withToken(&apiv1.DecommissionAgentRequest{Id: agentID}, token))
+	if err != nil {
+		t.Fatalf("DecommissionAgent: %v", err)
+	}
+	got := resp.Msg.GetAgent()
+	if got.GetId() != agentID || !got.GetRevoked() || got.GetDecommissionedAt() == nil {
+		t.Errorf("DecommissionAgent returned %v, want %s revoked with a time", got, agentID)
+	}
+	if len(closed) != 1 || closed[0] != agentID {
+		t.Errorf("OnDecommission called with %v, want [%s]", closed, agentID)
+	}
+	first := got.GetDecommissionedAt().AsTime()
+
+	// Again: the first time stays.
+	resp, err = agents.DecommissionAgent(ctx, withToken(&apiv1.DecommissionAgentRequest{Id: agentID}, token))
+	if err != nil {
+		t.Fatalf("DecommissionAgent again: %v", err)
+	}
+	if !resp.Msg.GetAgent().GetDecommissionedAt().AsTime().Equal(first) {
+		t.Errorf("second decommission moved the time to %v, want %v", resp.Msg.GetAgent().GetDecommissionedAt().AsTime(), first)
+	}
+
+	list, err := agents.ListAgents(ctx, withToken(&apiv1.ListAgentsRequest{}, token))
+	if err != nil {
+		t.Fatalf("ListAgents: %v", err)
+	}
+	if ag := list.Msg.GetAgents(); len(ag) != 1 || !ag[0].GetRevoked() || !ag[0].GetDecommissionedAt().AsTime().Equal(first) {
+		t.Errorf("ListAgents = %v, want %s revoked at %v", ag, agentID, first)
+	}
+
+	errorCases := []struct {
+		name string
+		id   string
+		want connect.Code
+	}{
+		{"unknown agent", "0195a1b2-0000-7000-8000-0000000000ff", connect.CodeNotFound},
+		{"empty id", "", connect.CodeInvalidArgument},
+	}
+	for _, tc := range errorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := agents.DecommissionAgent(ctx, withToken(&apiv1.DecommissionAgentRequest{Id: tc.id}, token))
+			if connect.CodeOf(err) != tc.want {
+				t.Errorf("error %v, want code %v", err, tc.want)
+			}
+		})
+	}
+	if len(closed) != 2 {
+		t.Errorf("OnDecommission called %d times, want 2 (failed calls close nothing)", len(closed))
 	}
 }

@@ -15,6 +15,8 @@ const (
 	fieldProcedure = "procedure"
 	fieldCode      = "code"
 	fieldUser      = "username"
+	fieldAgentID   = "agent_id"
+	fieldRevokedAt = "revoked_at"
 )
 
 // toConnectError maps an internal error to the Connect code and message

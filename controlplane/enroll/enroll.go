@@ -21,10 +21,9 @@ import (
 )
 
 // DefaultCertLifetime is the lifetime of an agent certificate when
-// Config.CertLifetime is zero.
-//
-// NOTE: agents do not renew their certificate yet, so an agent stops
-// connecting when this runs out and must be enrolled again.
+// Config.CertLifetime is zero. Agents renew over the bridge at about two
+// thirds of it; one that stays offline past the expiry must be enrolled
+// again.
 const DefaultCertLifetime = 24 * time.Hour
 
 // maxRequestBytes bounds an enrollment request, which anyone who reaches

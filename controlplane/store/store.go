@@ -49,6 +49,13 @@ type Store interface {
 	// TouchAgent records that the agent connected or sent events.
 	TouchAgent(ctx context.Context, id, version string, seen time.Time) error
 	ListAgents(ctx context.Context) ([]Agent, error)
+	// GetAgent returns ErrNotFound for an agent that was never enrolled.
+	GetAgent(ctx context.Context, id string) (Agent, error)
+	// RevokeAgent decommissions the agent at the given time and returns
+	// it. Revoking an agent again keeps the first time. It returns
+	// ErrNotFound for an agent that was never enrolled. Nothing clears a
+	// revocation: the sensor enrolls again under a new id.
+	RevokeAgent(ctx context.Context, id string, at time.Time) (Agent, error)
 
 	// CreateUser returns ErrExists when the name is taken.
 	CreateUser(ctx context.Context, u User) error
@@ -120,7 +127,13 @@ type Agent struct {
 	Version              string
 	CertificateSerial    string
 	CertificateExpiresAt time.Time
+	// RevokedAt is zero while the agent is active and set once it is
+	// decommissioned.
+	RevokedAt time.Time
 }
+
+// Revoked reports whether the agent is decommissioned.
+func (a Agent) Revoked() bool { return !a.RevokedAt.IsZero() }
 
 // User is a dashboard and API user. PasswordHash is an encoded argon2id
 // hash, never the password.

@@ -62,13 +62,12 @@ func Run(ctx context.Context, cfg Config) error {
 		// One registry serves the control plane's and the agent's metrics.
 		MetricsListen: "127.0.0.1:0",
 		PlainHTTP:     true,
-		// The dev agent runs in this process and its certificates are not
-		// renewed yet, so they outlive any dev session.
-		AgentCertLifetime: 365 * 24 * time.Hour,
-		UI:                cfg.UI,
-		Logger:            cfg.Logger,
-		Registry:          registry,
-		Now:               time.Now,
+		// The dev agent renews its certificate over the bridge like any
+		// agent, so the default lifetime applies.
+		UI:       cfg.UI,
+		Logger:   cfg.Logger,
+		Registry: registry,
+		Now:      time.Now,
 	})
 	if err != nil {
 		return err
@@ -185,7 +184,8 @@ func printBanner(cfg Config, server *controlplane.Server, ep endpoints.Endpoints
 }
 
 // expired reports whether the identity's certificate is no longer valid, so
-// the dev agent enrolls again. Renewal will make this rare.
+// the dev agent enrolls again. Renewal keeps it valid while dev runs; it
+// expires only when dev was stopped for longer than its lifetime.
 func expired(id *enroll.Identity, now time.Time) bool {
 	leaf := id.Certificate.Leaf
 	return leaf == nil || !now.Before(leaf.NotAfter)

@@ -122,10 +122,13 @@ func (s *Store) TouchAgent(ctx context.Context, id, version string, seen time.Ti
 	return nil
 }
 
+// agentColumns are the columns scanAgent reads, in order.
+const agentColumns = `id, name, enrolled_at, last_seen, version,
+	certificate_serial, certificate_expires_at, revoked_at`
+
 // ListAgents returns every enrolled agent, by name and then id.
 func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, name, enrolled_at, last_seen, version,
-		certificate_serial, certificate_expires_at FROM agents ORDER BY name, id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+agentColumns+` FROM agents ORDER BY name, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
@@ -133,20 +136,56 @@ func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
 
 	var out []store.Agent
 	for rows.Next() {
-		var (
-			a                          store.Agent
-			enrolled, seen, certExpiry sql.NullInt64
-		)
-		if err := rows.Scan(&a.ID, &a.Name, &enrolled, &seen, &a.Version, &a.CertificateSerial, &certExpiry); err != nil {
+		a, err := scanAgent(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list agents: %w", err)
 		}
-		a.EnrolledAt = fromNanos(enrolled)
-		a.LastSeen = fromNanos(seen)
-		a.CertificateExpiresAt = fromNanos(certExpiry)
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
 	return out, nil
+}
+
+// GetAgent returns one agent, or store.ErrNotFound.
+func (s *Store) GetAgent(ctx context.Context, id string) (store.Agent, error) {
+	a, err := scanAgent(s.read.QueryRowContext(ctx, `SELECT `+agentColumns+` FROM agents WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Agent{}, fmt.Errorf("get agent %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Agent{}, fmt.Errorf("get agent %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// RevokeAgent sets revoked_at unless it is set already, in one UPDATE, so
+// concurrent revocations agree on the first time.
+func (s *Store) RevokeAgent(ctx context.Context, id string, at time.Time) (store.Agent, error) {
+	row := s.write.QueryRowContext(ctx, `UPDATE agents SET revoked_at = COALESCE(revoked_at, ?)
+		WHERE id = ? RETURNING `+agentColumns, at.UnixNano(), id)
+	a, err := scanAgent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Agent{}, fmt.Errorf("revoke agent %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Agent{}, fmt.Errorf("revoke agent %s: %w", id, err)
+	}
+	return a, nil
+}
+
+func scanAgent(row scanner) (store.Agent, error) {
+	var (
+		a                                   store.Agent
+		enrolled, seen, certExpiry, revoked sql.NullInt64
+	)
+	if err := row.Scan(&a.ID, &a.Name, &enrolled, &seen, &a.Version, &a.CertificateSerial, &certExpiry, &revoked); err != nil {
+		return store.Agent{}, err
+	}
+	a.EnrolledAt = fromNanos(enrolled)
+	a.LastSeen = fromNanos(seen)
+	a.CertificateExpiresAt = fromNanos(certExpiry)
+	a.RevokedAt = fromNanos(revoked)
+	return a, nil
 }

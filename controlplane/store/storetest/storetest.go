@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokenConsumeConcurrent", testTokenConsumeConcurrent},
 		{"TokenRejected", testTokenRejected},
 		{"Agents", testAgents},
+		{"AgentRevocation", testAgentRevocation},
 		{"Users", testUsers},
 		{"APISessions", testAPISessions},
 	}
@@ -697,10 +698,74 @@ func testAgents(t *testing.T, s store.Store) {
 	}
 }
 
+func testAgentRevocation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const other = "0195a1b2-0000-7000-8000-000000000002"
+	for _, id := range []string{testAgent, other} {
+		a := store.Agent{ID: id, Name: "edge", EnrolledAt: base, CertificateSerial: "0a", CertificateExpiresAt: base.Add(time.Hour)}
+		if err := s.UpsertAgent(ctx, a); err != nil {
+			t.Fatalf("UpsertAgent: %v", err)
+		}
+	}
+
+	got, err := s.GetAgent(ctx, testAgent)
+	if err != nil {
+		t.Fatalf("GetAgent: %v", err)
+	}
+	if got.Revoked() || !got.RevokedAt.IsZero() {
+		t.Errorf("GetAgent before revocation: revoked at %v, want active", got.RevokedAt)
+	}
+
+	revoked, err := s.RevokeAgent(ctx, testAgent, base.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("RevokeAgent: %v", err)
+	}
+	if !revoked.RevokedAt.Equal(base.Add(time.Minute)) || revoked.ID != testAgent || revoked.Name != "edge" {
+		t.Errorf("RevokeAgent returned %+v, want agent %s revoked at %v", revoked, testAgent, base.Add(time.Minute))
+	}
+	// A second revocation keeps the first time.
+	if again, err := s.RevokeAgent(ctx, testAgent, base.Add(time.Hour)); err != nil || !again.RevokedAt.Equal(base.Add(time.Minute)) {
+		t.Errorf("RevokeAgent again = %v, %v, want revoked at %v", again.RevokedAt, err, base.Add(time.Minute))
+	}
+	// A renewal recorded afterwards does not clear the revocation.
+	if err := s.UpsertAgent(ctx, store.Agent{ID: testAgent, Name: "edge", CertificateSerial: "0b", CertificateExpiresAt: base.Add(2 * time.Hour)}); err != nil {
+		t.Fatalf("UpsertAgent after revocation: %v", err)
+	}
+
+	got, err = s.GetAgent(ctx, testAgent)
+	if err != nil {
+		t.Fatalf("GetAgent: %v", err)
+	}
+	if !got.Revoked() || !got.RevokedAt.Equal(base.Add(time.Minute)) {
+		t.Errorf("GetAgent after revocation: revoked at %v, want %v", got.RevokedAt, base.Add(time.Minute))
+	}
+
+	agents, err := s.ListAgents(ctx)
+	if err != nil {
+		t.Fatalf("ListAgents: %v", err)
+	}
+	states := map[string]bool{}
+	for _, a := range agents {
+		states[a.ID] = a.Revoked()
+	}
+	if len(states) != 2 || !states[testAgent] || states[other] {
+		t.Errorf("ListAgents revoked states = %v, want %s revoked and %s active", states, testAgent, other)
+	}
+
+	const unknown = "0195a1b2-0000-7000-8000-0000000000ff"
+	if _, err := s.GetAgent(ctx, unknown); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAgent(unknown) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RevokeAgent(ctx, unknown, base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeAgent(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
 func agentEqual(a, b store.Agent) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.EnrolledAt.Equal(b.EnrolledAt) &&
 		a.LastSeen.Equal(b.LastSeen) && a.Version == b.Version &&
-		a.CertificateSerial == b.CertificateSerial && a.CertificateExpiresAt.Equal(b.CertificateExpiresAt)
+		a.CertificateSerial == b.CertificateSerial && a.CertificateExpiresAt.Equal(b.CertificateExpiresAt) &&
+		a.RevokedAt.Equal(b.RevokedAt)
 }
 
 func testUsers(t *testing.T, s store.Store) {

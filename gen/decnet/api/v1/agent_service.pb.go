@@ -33,8 +33,12 @@ type Agent struct {
 	// Serial number of the current certificate, hexadecimal.
 	CertificateSerial    string                 `protobuf:"bytes,7,opt,name=certificate_serial,json=certificateSerial,proto3" json:"certificate_serial,omitempty"`
 	CertificateExpiresAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=certificate_expires_at,json=certificateExpiresAt,proto3" json:"certificate_expires_at,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// True once the agent is decommissioned.
+	Revoked bool `protobuf:"varint,9,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// When the agent was decommissioned; unset while it is active.
+	DecommissionedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=decommissioned_at,json=decommissionedAt,proto3" json:"decommissioned_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Agent) Reset() {
@@ -123,6 +127,20 @@ func (x *Agent) GetCertificateExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Agent) GetRevoked() bool {
+	if x != nil {
+		return x.Revoked
+	}
+	return false
+}
+
+func (x *Agent) GetDecommissionedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecommissionedAt
+	}
+	return nil
+}
+
 type ListAgentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -203,11 +221,99 @@ func (x *ListAgentsResponse) GetAgents() []*Agent {
 	return nil
 }
 
+type DecommissionAgentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecommissionAgentRequest) Reset() {
+	*x = DecommissionAgentRequest{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecommissionAgentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecommissionAgentRequest) ProtoMessage() {}
+
+func (x *DecommissionAgentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecommissionAgentRequest.ProtoReflect.Descriptor instead.
+func (*DecommissionAgentRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DecommissionAgentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type DecommissionAgentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Agent         *Agent                 `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecommissionAgentResponse) Reset() {
+	*x = DecommissionAgentResponse{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecommissionAgentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecommissionAgentResponse) ProtoMessage() {}
+
+func (x *DecommissionAgentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecommissionAgentResponse.ProtoReflect.Descriptor instead.
+func (*DecommissionAgentResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DecommissionAgentResponse) GetAgent() *Agent {
+	if x != nil {
+		return x.Agent
+	}
+	return nil
+}
+
 var File_decnet_api_v1_agent_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x02\n" +
+	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
@@ -217,13 +323,21 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\tconnected\x18\x05 \x01(\bR\tconnected\x12\x18\n" +
 	"\aversion\x18\x06 \x01(\tR\aversion\x12-\n" +
 	"\x12certificate_serial\x18\a \x01(\tR\x11certificateSerial\x12P\n" +
-	"\x16certificate_expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x14certificateExpiresAt\"\x13\n" +
+	"\x16certificate_expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x14certificateExpiresAt\x12\x18\n" +
+	"\arevoked\x18\t \x01(\bR\arevoked\x12G\n" +
+	"\x11decommissioned_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x10decommissionedAt\"\x13\n" +
 	"\x11ListAgentsRequest\"B\n" +
 	"\x12ListAgentsResponse\x12,\n" +
-	"\x06agents\x18\x01 \x03(\v2\x14.decnet.api.v1.AgentR\x06agents2c\n" +
+	"\x06agents\x18\x01 \x03(\v2\x14.decnet.api.v1.AgentR\x06agents\"*\n" +
+	"\x18DecommissionAgentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
+	"\x19DecommissionAgentResponse\x12*\n" +
+	"\x05agent\x18\x01 \x01(\v2\x14.decnet.api.v1.AgentR\x05agent2\xcd\x01\n" +
 	"\fAgentService\x12S\n" +
 	"\n" +
-	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\x00\x12h\n" +
+	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_agent_service_proto_rawDescOnce sync.Once
@@ -237,25 +351,31 @@ func file_decnet_api_v1_agent_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_agent_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_decnet_api_v1_agent_service_proto_goTypes = []any{
-	(*Agent)(nil),                 // 0: decnet.api.v1.Agent
-	(*ListAgentsRequest)(nil),     // 1: decnet.api.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),    // 2: decnet.api.v1.ListAgentsResponse
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*Agent)(nil),                     // 0: decnet.api.v1.Agent
+	(*ListAgentsRequest)(nil),         // 1: decnet.api.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 2: decnet.api.v1.ListAgentsResponse
+	(*DecommissionAgentRequest)(nil),  // 3: decnet.api.v1.DecommissionAgentRequest
+	(*DecommissionAgentResponse)(nil), // 4: decnet.api.v1.DecommissionAgentResponse
+	(*timestamppb.Timestamp)(nil),     // 5: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_agent_service_proto_depIdxs = []int32{
-	3, // 0: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
-	3, // 1: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
-	3, // 2: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
-	0, // 3: decnet.api.v1.ListAgentsResponse.agents:type_name -> decnet.api.v1.Agent
-	1, // 4: decnet.api.v1.AgentService.ListAgents:input_type -> decnet.api.v1.ListAgentsRequest
-	2, // 5: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
+	5, // 1: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
+	5, // 2: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
+	5, // 3: decnet.api.v1.Agent.decommissioned_at:type_name -> google.protobuf.Timestamp
+	0, // 4: decnet.api.v1.ListAgentsResponse.agents:type_name -> decnet.api.v1.Agent
+	0, // 5: decnet.api.v1.DecommissionAgentResponse.agent:type_name -> decnet.api.v1.Agent
+	1, // 6: decnet.api.v1.AgentService.ListAgents:input_type -> decnet.api.v1.ListAgentsRequest
+	3, // 7: decnet.api.v1.AgentService.DecommissionAgent:input_type -> decnet.api.v1.DecommissionAgentRequest
+	2, // 8: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
+	4, // 9: decnet.api.v1.AgentService.DecommissionAgent:output_type -> decnet.api.v1.DecommissionAgentResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_agent_service_proto_init() }
@@ -269,7 +389,7 @@ func file_decnet_api_v1_agent_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_agent_service_proto_rawDesc), len(file_decnet_api_v1_agent_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

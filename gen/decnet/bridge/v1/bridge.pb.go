@@ -22,6 +22,70 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RenewErrorReason says why a renewal was refused.
+type RenewErrorReason int32
+
+const (
+	RenewErrorReason_RENEW_ERROR_REASON_UNSPECIFIED RenewErrorReason = 0
+	// The agent was decommissioned; its certificates are revoked.
+	RenewErrorReason_RENEW_ERROR_REASON_REVOKED RenewErrorReason = 1
+	// The control plane has no record of the agent.
+	RenewErrorReason_RENEW_ERROR_REASON_UNKNOWN_AGENT RenewErrorReason = 2
+	// The request is malformed or its key type is not accepted.
+	RenewErrorReason_RENEW_ERROR_REASON_BAD_REQUEST RenewErrorReason = 3
+	// The control plane failed; the agent retries later.
+	RenewErrorReason_RENEW_ERROR_REASON_INTERNAL RenewErrorReason = 4
+	// The control plane does not renew certificates.
+	RenewErrorReason_RENEW_ERROR_REASON_UNAVAILABLE RenewErrorReason = 5
+)
+
+// Enum value maps for RenewErrorReason.
+var (
+	RenewErrorReason_name = map[int32]string{
+		0: "RENEW_ERROR_REASON_UNSPECIFIED",
+		1: "RENEW_ERROR_REASON_REVOKED",
+		2: "RENEW_ERROR_REASON_UNKNOWN_AGENT",
+		3: "RENEW_ERROR_REASON_BAD_REQUEST",
+		4: "RENEW_ERROR_REASON_INTERNAL",
+		5: "RENEW_ERROR_REASON_UNAVAILABLE",
+	}
+	RenewErrorReason_value = map[string]int32{
+		"RENEW_ERROR_REASON_UNSPECIFIED":   0,
+		"RENEW_ERROR_REASON_REVOKED":       1,
+		"RENEW_ERROR_REASON_UNKNOWN_AGENT": 2,
+		"RENEW_ERROR_REASON_BAD_REQUEST":   3,
+		"RENEW_ERROR_REASON_INTERNAL":      4,
+		"RENEW_ERROR_REASON_UNAVAILABLE":   5,
+	}
+)
+
+func (x RenewErrorReason) Enum() *RenewErrorReason {
+	p := new(RenewErrorReason)
+	*p = x
+	return p
+}
+
+func (x RenewErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RenewErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_bridge_v1_bridge_proto_enumTypes[0].Descriptor()
+}
+
+func (RenewErrorReason) Type() protoreflect.EnumType {
+	return &file_decnet_bridge_v1_bridge_proto_enumTypes[0]
+}
+
+func (x RenewErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RenewErrorReason.Descriptor instead.
+func (RenewErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{0}
+}
+
 // AgentFrame is a message from the agent.
 type AgentFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -29,6 +93,7 @@ type AgentFrame struct {
 	//
 	//	*AgentFrame_Hello
 	//	*AgentFrame_Batch
+	//	*AgentFrame_Renew
 	Frame         isAgentFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -89,6 +154,15 @@ func (x *AgentFrame) GetBatch() *Batch {
 	return nil
 }
 
+func (x *AgentFrame) GetRenew() *RenewRequest {
+	if x != nil {
+		if x, ok := x.Frame.(*AgentFrame_Renew); ok {
+			return x.Renew
+		}
+	}
+	return nil
+}
+
 type isAgentFrame_Frame interface {
 	isAgentFrame_Frame()
 }
@@ -101,9 +175,15 @@ type AgentFrame_Batch struct {
 	Batch *Batch `protobuf:"bytes,2,opt,name=batch,proto3,oneof"`
 }
 
+type AgentFrame_Renew struct {
+	Renew *RenewRequest `protobuf:"bytes,3,opt,name=renew,proto3,oneof"`
+}
+
 func (*AgentFrame_Hello) isAgentFrame_Frame() {}
 
 func (*AgentFrame_Batch) isAgentFrame_Frame() {}
+
+func (*AgentFrame_Renew) isAgentFrame_Frame() {}
 
 // ServerFrame is a message from the control plane.
 type ServerFrame struct {
@@ -112,6 +192,8 @@ type ServerFrame struct {
 	//
 	//	*ServerFrame_Welcome
 	//	*ServerFrame_Ack
+	//	*ServerFrame_Renewed
+	//	*ServerFrame_RenewError
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -172,6 +254,24 @@ func (x *ServerFrame) GetAck() *Ack {
 	return nil
 }
 
+func (x *ServerFrame) GetRenewed() *RenewResponse {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Renewed); ok {
+			return x.Renewed
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetRenewError() *RenewError {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_RenewError); ok {
+			return x.RenewError
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -184,9 +284,21 @@ type ServerFrame_Ack struct {
 	Ack *Ack `protobuf:"bytes,2,opt,name=ack,proto3,oneof"`
 }
 
+type ServerFrame_Renewed struct {
+	Renewed *RenewResponse `protobuf:"bytes,3,opt,name=renewed,proto3,oneof"`
+}
+
+type ServerFrame_RenewError struct {
+	RenewError *RenewError `protobuf:"bytes,4,opt,name=renew_error,json=renewError,proto3,oneof"`
+}
+
 func (*ServerFrame_Welcome) isServerFrame_Frame() {}
 
 func (*ServerFrame_Ack) isServerFrame_Frame() {}
+
+func (*ServerFrame_Renewed) isServerFrame_Frame() {}
+
+func (*ServerFrame_RenewError) isServerFrame_Frame() {}
 
 // Hello opens a bridge session.
 type Hello struct {
@@ -408,19 +520,171 @@ func (x *Ack) GetDuplicates() uint32 {
 	return 0
 }
 
+// RenewRequest asks for a new agent certificate over a live connection.
+type RenewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DER-encoded PKCS #10 request for a key the agent generated for this
+	// renewal. Only its public key is used: the control plane issues the
+	// certificate for the agent id of the connection's client certificate.
+	Csr           []byte `protobuf:"bytes,1,opt,name=csr,proto3" json:"csr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewRequest) Reset() {
+	*x = RenewRequest{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewRequest) ProtoMessage() {}
+
+func (x *RenewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
+func (*RenewRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RenewRequest) GetCsr() []byte {
+	if x != nil {
+		return x.Csr
+	}
+	return nil
+}
+
+// RenewResponse carries the new certificate.
+type RenewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DER certificates, leaf first, without the root.
+	CertificateChain [][]byte `protobuf:"bytes,1,rep,name=certificate_chain,json=certificateChain,proto3" json:"certificate_chain,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RenewResponse) Reset() {
+	*x = RenewResponse{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewResponse) ProtoMessage() {}
+
+func (x *RenewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewResponse.ProtoReflect.Descriptor instead.
+func (*RenewResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RenewResponse) GetCertificateChain() [][]byte {
+	if x != nil {
+		return x.CertificateChain
+	}
+	return nil
+}
+
+// RenewError refuses a renewal.
+type RenewError struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason RenewErrorReason       `protobuf:"varint,1,opt,name=reason,proto3,enum=decnet.bridge.v1.RenewErrorReason" json:"reason,omitempty"`
+	// Human-readable detail for the agent's log.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewError) Reset() {
+	*x = RenewError{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewError) ProtoMessage() {}
+
+func (x *RenewError) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewError.ProtoReflect.Descriptor instead.
+func (*RenewError) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RenewError) GetReason() RenewErrorReason {
+	if x != nil {
+		return x.Reason
+	}
+	return RenewErrorReason_RENEW_ERROR_REASON_UNSPECIFIED
+}
+
+func (x *RenewError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_decnet_bridge_v1_bridge_proto protoreflect.FileDescriptor
 
 const file_decnet_bridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
-	"\x1ddecnet/bridge/v1/bridge.proto\x12\x10decnet.bridge.v1\x1a\x1bdecnet/event/v1/event.proto\"w\n" +
+	"\x1ddecnet/bridge/v1/bridge.proto\x12\x10decnet.bridge.v1\x1a\x1bdecnet/event/v1/event.proto\"\xaf\x01\n" +
 	"\n" +
 	"AgentFrame\x12/\n" +
 	"\x05hello\x18\x01 \x01(\v2\x17.decnet.bridge.v1.HelloH\x00R\x05hello\x12/\n" +
-	"\x05batch\x18\x02 \x01(\v2\x17.decnet.bridge.v1.BatchH\x00R\x05batchB\a\n" +
-	"\x05frame\"x\n" +
+	"\x05batch\x18\x02 \x01(\v2\x17.decnet.bridge.v1.BatchH\x00R\x05batch\x126\n" +
+	"\x05renew\x18\x03 \x01(\v2\x1e.decnet.bridge.v1.RenewRequestH\x00R\x05renewB\a\n" +
+	"\x05frame\"\xf6\x01\n" +
 	"\vServerFrame\x125\n" +
 	"\awelcome\x18\x01 \x01(\v2\x19.decnet.bridge.v1.WelcomeH\x00R\awelcome\x12)\n" +
-	"\x03ack\x18\x02 \x01(\v2\x15.decnet.bridge.v1.AckH\x00R\x03ackB\a\n" +
+	"\x03ack\x18\x02 \x01(\v2\x15.decnet.bridge.v1.AckH\x00R\x03ack\x12;\n" +
+	"\arenewed\x18\x03 \x01(\v2\x1f.decnet.bridge.v1.RenewResponseH\x00R\arenewed\x12?\n" +
+	"\vrenew_error\x18\x04 \x01(\v2\x1c.decnet.bridge.v1.RenewErrorH\x00R\n" +
+	"renewErrorB\a\n" +
 	"\x05frame\"5\n" +
 	"\x05Hello\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x12\n" +
@@ -435,7 +699,22 @@ const file_decnet_bridge_v1_bridge_proto_rawDesc = "" +
 	"\x06stored\x18\x02 \x01(\rR\x06stored\x12\x1e\n" +
 	"\n" +
 	"duplicates\x18\x03 \x01(\rR\n" +
-	"duplicatesB8Z6github.com/decnet/decnet/gen/decnet/bridge/v1;bridgev1b\x06proto3"
+	"duplicates\" \n" +
+	"\fRenewRequest\x12\x10\n" +
+	"\x03csr\x18\x01 \x01(\fR\x03csr\"<\n" +
+	"\rRenewResponse\x12+\n" +
+	"\x11certificate_chain\x18\x01 \x03(\fR\x10certificateChain\"b\n" +
+	"\n" +
+	"RenewError\x12:\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\".decnet.bridge.v1.RenewErrorReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage*\xe5\x01\n" +
+	"\x10RenewErrorReason\x12\"\n" +
+	"\x1eRENEW_ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aRENEW_ERROR_REASON_REVOKED\x10\x01\x12$\n" +
+	" RENEW_ERROR_REASON_UNKNOWN_AGENT\x10\x02\x12\"\n" +
+	"\x1eRENEW_ERROR_REASON_BAD_REQUEST\x10\x03\x12\x1f\n" +
+	"\x1bRENEW_ERROR_REASON_INTERNAL\x10\x04\x12\"\n" +
+	"\x1eRENEW_ERROR_REASON_UNAVAILABLE\x10\x05B8Z6github.com/decnet/decnet/gen/decnet/bridge/v1;bridgev1b\x06proto3"
 
 var (
 	file_decnet_bridge_v1_bridge_proto_rawDescOnce sync.Once
@@ -449,27 +728,36 @@ func file_decnet_bridge_v1_bridge_proto_rawDescGZIP() []byte {
 	return file_decnet_bridge_v1_bridge_proto_rawDescData
 }
 
-var file_decnet_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_decnet_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_decnet_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_decnet_bridge_v1_bridge_proto_goTypes = []any{
-	(*AgentFrame)(nil),  // 0: decnet.bridge.v1.AgentFrame
-	(*ServerFrame)(nil), // 1: decnet.bridge.v1.ServerFrame
-	(*Hello)(nil),       // 2: decnet.bridge.v1.Hello
-	(*Welcome)(nil),     // 3: decnet.bridge.v1.Welcome
-	(*Batch)(nil),       // 4: decnet.bridge.v1.Batch
-	(*Ack)(nil),         // 5: decnet.bridge.v1.Ack
-	(*v1.Event)(nil),    // 6: decnet.event.v1.Event
+	(RenewErrorReason)(0), // 0: decnet.bridge.v1.RenewErrorReason
+	(*AgentFrame)(nil),    // 1: decnet.bridge.v1.AgentFrame
+	(*ServerFrame)(nil),   // 2: decnet.bridge.v1.ServerFrame
+	(*Hello)(nil),         // 3: decnet.bridge.v1.Hello
+	(*Welcome)(nil),       // 4: decnet.bridge.v1.Welcome
+	(*Batch)(nil),         // 5: decnet.bridge.v1.Batch
+	(*Ack)(nil),           // 6: decnet.bridge.v1.Ack
+	(*RenewRequest)(nil),  // 7: decnet.bridge.v1.RenewRequest
+	(*RenewResponse)(nil), // 8: decnet.bridge.v1.RenewResponse
+	(*RenewError)(nil),    // 9: decnet.bridge.v1.RenewError
+	(*v1.Event)(nil),      // 10: decnet.event.v1.Event
 }
 var file_decnet_bridge_v1_bridge_proto_depIdxs = []int32{
-	2, // 0: decnet.bridge.v1.AgentFrame.hello:type_name -> decnet.bridge.v1.Hello
-	4, // 1: decnet.bridge.v1.AgentFrame.batch:type_name -> decnet.bridge.v1.Batch
-	3, // 2: decnet.bridge.v1.ServerFrame.welcome:type_name -> decnet.bridge.v1.Welcome
-	5, // 3: decnet.bridge.v1.ServerFrame.ack:type_name -> decnet.bridge.v1.Ack
-	6, // 4: decnet.bridge.v1.Batch.events:type_name -> decnet.event.v1.Event
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3,  // 0: decnet.bridge.v1.AgentFrame.hello:type_name -> decnet.bridge.v1.Hello
+	5,  // 1: decnet.bridge.v1.AgentFrame.batch:type_name -> decnet.bridge.v1.Batch
+	7,  // 2: decnet.bridge.v1.AgentFrame.renew:type_name -> decnet.bridge.v1.RenewRequest
+	4,  // 3: decnet.bridge.v1.ServerFrame.welcome:type_name -> decnet.bridge.v1.Welcome
+	6,  // 4: decnet.bridge.v1.ServerFrame.ack:type_name -> decnet.bridge.v1.Ack
+	8,  // 5: decnet.bridge.v1.ServerFrame.renewed:type_name -> decnet.bridge.v1.RenewResponse
+	9,  // 6: decnet.bridge.v1.ServerFrame.renew_error:type_name -> decnet.bridge.v1.RenewError
+	10, // 7: decnet.bridge.v1.Batch.events:type_name -> decnet.event.v1.Event
+	0,  // 8: decnet.bridge.v1.RenewError.reason:type_name -> decnet.bridge.v1.RenewErrorReason
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_decnet_bridge_v1_bridge_proto_init() }
@@ -480,23 +768,27 @@ func file_decnet_bridge_v1_bridge_proto_init() {
 	file_decnet_bridge_v1_bridge_proto_msgTypes[0].OneofWrappers = []any{
 		(*AgentFrame_Hello)(nil),
 		(*AgentFrame_Batch)(nil),
+		(*AgentFrame_Renew)(nil),
 	}
 	file_decnet_bridge_v1_bridge_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerFrame_Welcome)(nil),
 		(*ServerFrame_Ack)(nil),
+		(*ServerFrame_Renewed)(nil),
+		(*ServerFrame_RenewError)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_bridge_v1_bridge_proto_rawDesc), len(file_decnet_bridge_v1_bridge_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_decnet_bridge_v1_bridge_proto_goTypes,
 		DependencyIndexes: file_decnet_bridge_v1_bridge_proto_depIdxs,
+		EnumInfos:         file_decnet_bridge_v1_bridge_proto_enumTypes,
 		MessageInfos:      file_decnet_bridge_v1_bridge_proto_msgTypes,
 	}.Build()
 	File_decnet_bridge_v1_bridge_proto = out.File

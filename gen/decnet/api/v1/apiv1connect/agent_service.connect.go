@@ -35,11 +35,18 @@ const (
 const (
 	// AgentServiceListAgentsProcedure is the fully-qualified name of the AgentService's ListAgents RPC.
 	AgentServiceListAgentsProcedure = "/decnet.api.v1.AgentService/ListAgents"
+	// AgentServiceDecommissionAgentProcedure is the fully-qualified name of the AgentService's
+	// DecommissionAgent RPC.
+	AgentServiceDecommissionAgentProcedure = "/decnet.api.v1.AgentService/DecommissionAgent"
 )
 
 // AgentServiceClient is a client for the decnet.api.v1.AgentService service.
 type AgentServiceClient interface {
 	ListAgents(context.Context, *connect.Request[v1.ListAgentsRequest]) (*connect.Response[v1.ListAgentsResponse], error)
+	// DecommissionAgent revokes the agent's certificates: its live bridge
+	// connection is closed and it can neither reconnect nor renew. It cannot
+	// be undone; enroll the sensor again with a new token instead.
+	DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error)
 }
 
 // NewAgentServiceClient constructs a client for the decnet.api.v1.AgentService service. By default,
@@ -59,12 +66,19 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(agentServiceMethods.ByName("ListAgents")),
 			connect.WithClientOptions(opts...),
 		),
+		decommissionAgent: connect.NewClient[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse](
+			httpClient,
+			baseURL+AgentServiceDecommissionAgentProcedure,
+			connect.WithSchema(agentServiceMethods.ByName("DecommissionAgent")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // agentServiceClient implements AgentServiceClient.
 type agentServiceClient struct {
-	listAgents *connect.Client[v1.ListAgentsRequest, v1.ListAgentsResponse]
+	listAgents        *connect.Client[v1.ListAgentsRequest, v1.ListAgentsResponse]
+	decommissionAgent *connect.Client[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse]
 }
 
 // ListAgents calls decnet.api.v1.AgentService.ListAgents.
@@ -72,9 +86,18 @@ func (c *agentServiceClient) ListAgents(ctx context.Context, req *connect.Reques
 	return c.listAgents.CallUnary(ctx, req)
 }
 
+// DecommissionAgent calls decnet.api.v1.AgentService.DecommissionAgent.
+func (c *agentServiceClient) DecommissionAgent(ctx context.Context, req *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error) {
+	return c.decommissionAgent.CallUnary(ctx, req)
+}
+
 // AgentServiceHandler is an implementation of the decnet.api.v1.AgentService service.
 type AgentServiceHandler interface {
 	ListAgents(context.Context, *connect.Request[v1.ListAgentsRequest]) (*connect.Response[v1.ListAgentsResponse], error)
+	// DecommissionAgent revokes the agent's certificates: its live bridge
+	// connection is closed and it can neither reconnect nor renew. It cannot
+	// be undone; enroll the sensor again with a new token instead.
+	DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error)
 }
 
 // NewAgentServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -90,10 +113,18 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(agentServiceMethods.ByName("ListAgents")),
 		connect.WithHandlerOptions(opts...),
 	)
+	agentServiceDecommissionAgentHandler := connect.NewUnaryHandler(
+		AgentServiceDecommissionAgentProcedure,
+		svc.DecommissionAgent,
+		connect.WithSchema(agentServiceMethods.ByName("DecommissionAgent")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.AgentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AgentServiceListAgentsProcedure:
 			agentServiceListAgentsHandler.ServeHTTP(w, r)
+		case AgentServiceDecommissionAgentProcedure:
+			agentServiceDecommissionAgentHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -105,4 +136,8 @@ type UnimplementedAgentServiceHandler struct{}
 
 func (UnimplementedAgentServiceHandler) ListAgents(context.Context, *connect.Request[v1.ListAgentsRequest]) (*connect.Response[v1.ListAgentsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.ListAgents is not implemented"))
+}
+
+func (UnimplementedAgentServiceHandler) DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.DecommissionAgent is not implemented"))
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/agent_service.proto.
  */
 export const file_decnet_api_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFkZWNuZXQvYXBpL3YxL2FnZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi/QEKBUFnZW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLwoLZW5yb2xsZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY29ubmVjdGVkGAUgASgIEg8KB3ZlcnNpb24YBiABKAkSGgoSY2VydGlmaWNhdGVfc2VyaWFsGAcgASgJEjoKFmNlcnRpZmljYXRlX2V4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IjoKEkxpc3RBZ2VudHNSZXNwb25zZRIkCgZhZ2VudHMYASADKAsyFC5kZWNuZXQuYXBpLnYxLkFnZW50MmMKDEFnZW50U2VydmljZRJTCgpMaXN0QWdlbnRzEiAuZGVjbmV0LmFwaS52MS5MaXN0QWdlbnRzUmVxdWVzdBohLmRlY25ldC5hcGkudjEuTGlzdEFnZW50c1Jlc3BvbnNlIgBCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiFkZWNuZXQvYXBpL3YxL2FnZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEixQIKBUFnZW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLwoLZW5yb2xsZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY29ubmVjdGVkGAUgASgIEg8KB3ZlcnNpb24YBiABKAkSGgoSY2VydGlmaWNhdGVfc2VyaWFsGAcgASgJEjoKFmNlcnRpZmljYXRlX2V4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYCSABKAgSNQoRZGVjb21taXNzaW9uZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IjoKEkxpc3RBZ2VudHNSZXNwb25zZRIkCgZhZ2VudHMYASADKAsyFC5kZWNuZXQuYXBpLnYxLkFnZW50IiYKGERlY29tbWlzc2lvbkFnZW50UmVxdWVzdBIKCgJpZBgBIAEoCSJAChlEZWNvbW1pc3Npb25BZ2VudFJlc3BvbnNlEiMKBWFnZW50GAEgASgLMhQuZGVjbmV0LmFwaS52MS5BZ2VudDLNAQoMQWdlbnRTZXJ2aWNlElMKCkxpc3RBZ2VudHMSIC5kZWNuZXQuYXBpLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiABJoChFEZWNvbW1pc3Npb25BZ2VudBInLmRlY25ldC5hcGkudjEuRGVjb21taXNzaW9uQWdlbnRSZXF1ZXN0GiguZGVjbmV0LmFwaS52MS5EZWNvbW1pc3Npb25BZ2VudFJlc3BvbnNlIgBCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Agent
@@ -59,6 +59,20 @@ export type Agent = Message<"decnet.api.v1.Agent"> & {
    * @generated from field: google.protobuf.Timestamp certificate_expires_at = 8;
    */
   certificateExpiresAt?: Timestamp | undefined;
+
+  /**
+   * True once the agent is decommissioned.
+   *
+   * @generated from field: bool revoked = 9;
+   */
+  revoked: boolean;
+
+  /**
+   * When the agent was decommissioned; unset while it is active.
+   *
+   * @generated from field: google.protobuf.Timestamp decommissioned_at = 10;
+   */
+  decommissionedAt?: Timestamp | undefined;
 };
 
 /**
@@ -99,7 +113,41 @@ export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PUR
   messageDesc(file_decnet_api_v1_agent_service, 2);
 
 /**
- * AgentService reads the enrolled agents.
+ * @generated from message decnet.api.v1.DecommissionAgentRequest
+ */
+export type DecommissionAgentRequest = Message<"decnet.api.v1.DecommissionAgentRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.DecommissionAgentRequest.
+ * Use `create(DecommissionAgentRequestSchema)` to create a new message.
+ */
+export const DecommissionAgentRequestSchema: GenMessage<DecommissionAgentRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 3);
+
+/**
+ * @generated from message decnet.api.v1.DecommissionAgentResponse
+ */
+export type DecommissionAgentResponse = Message<"decnet.api.v1.DecommissionAgentResponse"> & {
+  /**
+   * @generated from field: decnet.api.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+};
+
+/**
+ * Describes the message decnet.api.v1.DecommissionAgentResponse.
+ * Use `create(DecommissionAgentResponseSchema)` to create a new message.
+ */
+export const DecommissionAgentResponseSchema: GenMessage<DecommissionAgentResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 4);
+
+/**
+ * AgentService reads and decommissions the enrolled agents.
  *
  * @generated from service decnet.api.v1.AgentService
  */
@@ -111,6 +159,18 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof ListAgentsRequestSchema;
     output: typeof ListAgentsResponseSchema;
+  },
+  /**
+   * DecommissionAgent revokes the agent's certificates: its live bridge
+   * connection is closed and it can neither reconnect nor renew. It cannot
+   * be undone; enroll the sensor again with a new token instead.
+   *
+   * @generated from rpc decnet.api.v1.AgentService.DecommissionAgent
+   */
+  decommissionAgent: {
+    methodKind: "unary";
+    input: typeof DecommissionAgentRequestSchema;
+    output: typeof DecommissionAgentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_agent_service, 0);
