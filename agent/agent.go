@@ -69,9 +69,12 @@ type Config struct {
 	MetricsListen string
 	SpoolMaxBytes int64
 	QueueSize     int
-	Version       string
-	Logger        zerolog.Logger
-	Registry      *prometheus.Registry
+	// HeartbeatInterval is the time between heartbeats to the control
+	// plane. Zero selects bridge.DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
+	Version           string
+	Logger            zerolog.Logger
+	Registry          *prometheus.Registry
 }
 
 // Agent is a running agent.
@@ -84,6 +87,9 @@ type Agent struct {
 	client  *bridge.Client
 	// cert is the certificate the bridge presents, replaced on renewal.
 	cert *bridge.ClientCertificate
+	// started is when New ran, for the uptime in heartbeats.
+	started time.Time
+	applier *applier
 
 	services []runningDecoy
 	metrics  net.Listener
@@ -93,6 +99,7 @@ type runningDecoy struct {
 	endpoint endpoints.Decoy
 	service  decoys.Service
 	listener net.Listener
+	health   *decoyHealth
 }
 
 // New opens the spool, builds the decoys and binds their listeners, so that
@@ -117,7 +124,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 
-	a := &Agent{cfg: cfg, log: cfg.Logger.With().Str("component", "agent").Str("agent_id", cfg.Identity.AgentID).Logger()}
+	a := &Agent{cfg: cfg, started: time.Now(), log: cfg.Logger.With().Str("component", "agent").Str("agent_id", cfg.Identity.AgentID).Logger()}
 	ok := false
 	defer func() {
 		if !ok {
@@ -154,6 +161,9 @@ func New(cfg Config) (*Agent, error) {
 	if len(addresses) == 0 {
 		return nil, errors.New("agent: no bridge address: enroll again or pass --bridge")
 	}
+	if a.applier, err = newApplier(cfg.DataDir, a.heartbeatState); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
 	cert := cfg.Identity.Certificate
 	a.cert = bridge.NewClientCertificate(&cert)
 	roots := cfg.Identity.Roots
@@ -176,8 +186,10 @@ func New(cfg Config) (*Agent, error) {
 				return enroll.SaveCertificate(cfg.DataDir, c)
 			},
 		},
-		Registerer: cfg.Registry,
-		Logger:     cfg.Logger,
+		Control:           a.applier,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		Registerer:        cfg.Registry,
+		Logger:            cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -232,6 +244,7 @@ func (a *Agent) buildDecoys() error {
 				endpoint: endpoints.Decoy{Decky: d.Name, Service: s.Name, Persona: s.Persona, Address: ln.Addr().String()},
 				service:  svc,
 				listener: ln,
+				health:   &decoyHealth{},
 			})
 		}
 	}
@@ -291,7 +304,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	g, gctx := errgroup.WithContext(decoyCtx)
 	for _, s := range a.services {
 		g.Go(func() error {
-			if err := s.service.Serve(gctx, s.listener); err != nil {
+			s.health.set(true, nil)
+			err := s.service.Serve(gctx, s.listener)
+			s.health.set(false, err)
+			if err != nil {
 				return fmt.Errorf("decoy %s/%s: %w", s.endpoint.Decky, s.endpoint.Service, err)
 			}
 			return nil

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
+	"github.com/decnet/decnet/pki"
 )
 
 // Client defaults. A batch of 500 typical events (a few hundred bytes
@@ -71,6 +72,13 @@ type ClientConfig struct {
 	// Renewal, if set, renews the client certificate over the live
 	// connection at about two thirds of its lifetime.
 	Renewal *RenewalConfig
+	// Control, if set, makes the client open a control stream on every
+	// connection, send heartbeats on it and apply what the control plane
+	// pushes.
+	Control AgentControl
+	// HeartbeatInterval is the time between heartbeats. Zero selects
+	// DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
 	// Registerer receives the client metrics. Nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     zerolog.Logger
@@ -117,8 +125,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.BatchBytes > MaxFrameBytes/2 {
 		return nil, fmt.Errorf("create bridge client: batch bytes %d exceeds %d", cfg.BatchBytes, MaxFrameBytes/2)
 	}
-	if cfg.BatchSize < 0 || cfg.BatchBytes < 0 || cfg.MaxInFlight < 0 {
-		return nil, errors.New("create bridge client: negative batch size, batch bytes or max in flight")
+	if cfg.BatchSize < 0 || cfg.BatchBytes < 0 || cfg.MaxInFlight < 0 || cfg.HeartbeatInterval < 0 {
+		return nil, errors.New("create bridge client: negative batch size, batch bytes, max in flight or heartbeat interval")
 	}
 	if r := cfg.Renewal; r != nil {
 		if r.Certificate == nil || r.Certificate.Load() == nil || r.Certificate.Load().Leaf == nil {
@@ -184,6 +192,9 @@ func setClientDefaults(cfg *ClientConfig) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 }
 
@@ -256,6 +267,9 @@ func (c *Client) Run(ctx context.Context) error {
 	for i := 0; ; i = (i + 1) % len(c.cfg.Addresses) {
 		addr := c.cfg.Addresses[i]
 		established, err := c.connect(ctx, addr)
+		// A server certificate without the dialled name: say which names
+		// it has.
+		err = pki.ExplainNameMismatch(err)
 		if ctx.Err() != nil {
 			return nil //nolint:nilerr // a connection error after cancellation is the shutdown itself
 		}
@@ -391,6 +405,16 @@ func (c *Client) pump(ctx context.Context, conn *quic.Conn, stream *quic.Stream)
 
 	g.Go(func() error { return c.send(gctx, stream, window, inflight) })
 	g.Go(func() error { return c.receive(stream, window, inflight) })
+	if c.cfg.Control != nil {
+		g.Go(func() error {
+			control, err := c.openControl(gctx, conn)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return control.receive(gctx) })
+			return control.heartbeats(gctx)
+		})
+	}
 	g.Go(func() error {
 		// Closing the connection unblocks the stream reads and writes of
 		// the other two goroutines.

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,19 +58,53 @@ type Renewer interface {
 	Renew(ctx context.Context, agentID string, csrDER []byte) ([]*x509.Certificate, error)
 }
 
-// serveRenewals answers renewal streams, one at a time, until the
-// connection ends. expiry is reset to each new certificate's NotAfter.
-func (s *Server) serveRenewals(conn *quic.Conn, agentID string, expiry *time.Timer, log zerolog.Logger) {
+// serveStreams answers the streams the agent opens after the session
+// stream until the connection ends: renewal streams one at a time, and
+// the control stream, recognized by its first frame being a Heartbeat,
+// in a goroutine of its own. expiry is reset to each new certificate's
+// NotAfter.
+func (s *Server) serveStreams(conn *quic.Conn, agentID string, expiry *time.Timer, log zerolog.Logger) {
+	var control sync.WaitGroup
+	defer control.Wait()
+
 	for {
 		stream, err := conn.AcceptStream(conn.Context())
 		if err != nil {
 			return
 		}
-		s.serveRenewal(conn.Context(), stream, agentID, expiry, log)
+
+		frame, err := readFirstFrame(stream)
+		if hb := frame.GetHeartbeat(); err == nil && hb != nil {
+			control.Add(1)
+			go func() {
+				defer control.Done()
+				s.serveControl(conn, stream, agentID, hb, log)
+			}()
+			continue
+		}
+		s.serveRenewal(conn.Context(), stream, frame, err, agentID, expiry, log)
 	}
 }
 
-func (s *Server) serveRenewal(ctx context.Context, stream *quic.Stream, agentID string, expiry *time.Timer, log zerolog.Logger) {
+// readFirstFrame reads the first frame of a stream within renewTimeout and
+// clears the deadline again.
+func readFirstFrame(stream *quic.Stream) (*bridgev1.AgentFrame, error) {
+	if err := stream.SetDeadline(time.Now().Add(renewTimeout)); err != nil {
+		return nil, fmt.Errorf("set stream deadline: %w", err)
+	}
+	var frame bridgev1.AgentFrame
+	if err := ReadFrame(stream, &frame); err != nil {
+		return nil, err
+	}
+	if err := stream.SetDeadline(time.Time{}); err != nil {
+		return nil, fmt.Errorf("clear stream deadline: %w", err)
+	}
+	return &frame, nil
+}
+
+// serveRenewal answers a renewal stream whose first frame (or the error
+// reading it) is given.
+func (s *Server) serveRenewal(ctx context.Context, stream *quic.Stream, frame *bridgev1.AgentFrame, err error, agentID string, expiry *time.Timer, log zerolog.Logger) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error().Str(fieldPanic, fmt.Sprint(r)).Msg("bridge renewal handler panicked")
@@ -79,14 +114,12 @@ func (s *Server) serveRenewal(ctx context.Context, stream *quic.Stream, agentID 
 	}()
 	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
 	defer cancel()
-	if err := stream.SetDeadline(time.Now().Add(renewTimeout)); err != nil {
+	if deadlineErr := stream.SetDeadline(time.Now().Add(renewTimeout)); deadlineErr != nil {
 		stream.CancelRead(quic.StreamErrorCode(codeInternalError))
 		stream.CancelWrite(quic.StreamErrorCode(codeInternalError))
 		return
 	}
 
-	var frame bridgev1.AgentFrame
-	err := ReadFrame(stream, &frame)
 	// The request is the stream's only frame.
 	stream.CancelRead(quic.StreamErrorCode(codeNoError))
 	if err == nil && frame.GetRenew() == nil {

@@ -33,6 +33,9 @@ const (
 	fieldNotAfter   = "not_after"
 	fieldReason     = "reason"
 	fieldConns      = "connections"
+	// fieldConfigVersion and fieldCommand name control stream frames.
+	fieldConfigVersion = "config_version"
+	fieldCommand       = "command"
 )
 
 // QUIC application error codes sent when a side closes the connection.
@@ -97,6 +100,9 @@ type ServerConfig struct {
 	// OnDisconnect, if set, is called when a connection for which
 	// OnConnect ran ends.
 	OnDisconnect func(agentID string)
+	// Control, if set, receives the heartbeats and acknowledgements that
+	// agents send on their control streams.
+	Control ControlHandler
 	// IdleTimeout closes a connection without traffic for this long.
 	// Zero selects 30 s.
 	IdleTimeout time.Duration
@@ -118,6 +124,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	conns   map[*quic.Conn]string // connection to agent id
+	control map[string]*controlStream
 	running bool
 	wg      sync.WaitGroup
 }
@@ -170,6 +177,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		transport: transport,
 		listener:  ln,
 		conns:     map[*quic.Conn]string{},
+		control:   map[string]*controlStream{},
 	}, nil
 }
 
@@ -360,7 +368,7 @@ func (s *Server) session(ctx context.Context, conn *quic.Conn, log *zerolog.Logg
 	renewals := make(chan struct{})
 	go func() {
 		defer close(renewals)
-		s.serveRenewals(conn, agentID, expiry, *log)
+		s.serveStreams(conn, agentID, expiry, *log)
 	}()
 	defer func() {
 		// Ends the renewal loop's AcceptStream; a no-op on a connection

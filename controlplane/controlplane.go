@@ -11,8 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -30,7 +31,9 @@ import (
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
-	"github.com/decnet/decnet/controlplane/store/sqlite"
+	"github.com/decnet/decnet/controlplane/replica"
+	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/topics"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -71,6 +74,16 @@ type Config struct {
 	// advertises the bridge listener's own address.
 	AdvertiseBridge   []string
 	AgentCertLifetime time.Duration
+	// DatabaseURL is the PostgreSQL URL of the store; empty keeps a
+	// SQLite store in DataDir. It may hold a password and is never logged.
+	DatabaseURL string
+	// RedisURL is the Redis server that replicas on one database share
+	// for live event streams and the login rate limit. A second replica on
+	// a database is refused unless every replica has it. It may hold a
+	// password and is never logged.
+	RedisURL string
+	// CADir holds the CA; default DataDir/ca. Replicas share one CA.
+	CADir string
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -82,7 +95,7 @@ type Config struct {
 type Server struct {
 	cfg   Config
 	log   zerolog.Logger
-	store *sqlite.Store
+	store store.Store
 	ca    *pki.CA
 
 	adminPassword string
@@ -95,7 +108,15 @@ type Server struct {
 	metricsServer   *http.Server
 	bridge          *bridge.Server
 	presence        *presence
+	statuses        *statusBoard
+	control         *control
 	fleet           *fleet
+
+	// Shared state of several replicas; see replicas.go.
+	redis    *redis.Client
+	broker   *fanout.Redis
+	dataLock *replica.FileLock
+	dbLock   *replica.DatabaseLock
 }
 
 // New opens the store and the CA (creating both on first start), creates
@@ -129,10 +150,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 
 	var err error
-	if s.ca, err = pki.LoadOrCreateCA(filepath.Join(cfg.DataDir, "ca"), cfg.Now); err != nil {
+	if s.ca, err = pki.LoadOrCreateCA(s.caDir(), cfg.Now); err != nil {
 		return nil, err
 	}
-	if s.store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "decnet.db"), cfg.Logger); err != nil {
+	if err = s.openStore(ctx); err != nil {
 		return nil, err
 	}
 	password, created, err := auth.EnsureAdmin(ctx, s.store, cfg.DataDir)
@@ -185,8 +206,13 @@ func (s *Server) buildServers() error {
 	}
 	getCert := pki.StaticCertificate(&cert)
 
-	hub := fanout.New()
+	hub, authn, err := s.sharedState()
+	if err != nil {
+		return err
+	}
 	s.presence = newPresence(s.store, s.cfg.Now, s.log)
+	s.statuses = newStatusBoard(s.cfg.Now, topics.New[StatusChange](), s.log)
+	s.control = newControl(s.store, s.statuses, s.cfg.Now, s.log)
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
 		Hub:        hub,
@@ -212,8 +238,9 @@ func (s *Server) buildServers() error {
 		Renewer:           s.fleet,
 		Now:               s.cfg.Now,
 		Ingester:          ingester,
-		OnConnect:         s.presence.connected,
-		OnDisconnect:      s.presence.disconnected,
+		OnConnect:         s.agentConnected,
+		OnDisconnect:      s.agentDisconnected,
+		Control:           s.control,
 		StatelessResetKey: resetKey,
 		Logger:            s.cfg.Logger,
 	})
@@ -221,6 +248,7 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	s.fleet.closeRevoked = s.bridge.CloseRevoked
+	s.control.send = s.bridge.Send
 
 	enrollment, err := enroll.New(enroll.Config{
 		CA:              s.ca,
@@ -245,13 +273,21 @@ func (s *Server) buildServers() error {
 	s.agentServer = newHTTPServer(agentMux, s.cfg.Logger, requestReadTimeout)
 	s.agentServer.TLSConfig = pki.ServerTLSConfig(getCert, nil, false, []string{"h2", "http/1.1"})
 
+	tokenAPI := &api.TokenServiceConfig{
+		RootFingerprint: s.ca.RootFingerprint(),
+		EnrollURL:       func() string { return s.Endpoints().Enroll },
+	}
 	apiHandler, err := api.New(api.Config{
 		Store:    s.store,
 		Hub:      hub,
+		Auth:     authn,
 		Presence: s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.
 		OnDecommission: s.fleet.decommissioned,
+		Tokens:         tokenAPI,
+		Statuses:       s.statuses,
+		PushConfig:     s.control.configChanged,
 		Secure:         !s.cfg.PlainHTTP,
 		Logger:         s.cfg.Logger,
 		Now:            s.cfg.Now,
@@ -315,17 +351,22 @@ func (s *Server) issueServerCertificate() (tls.Certificate, error) {
 			return
 		}
 		if ip := net.ParseIP(host); ip != nil {
-			if !ip.IsUnspecified() {
+			if !ip.IsUnspecified() && !slices.ContainsFunc(ips, ip.Equal) {
 				ips = append(ips, ip)
 			}
 			return
 		}
-		names = append(names, host)
+		if !slices.Contains(names, host) {
+			names = append(names, host)
+		}
 	}
 	for _, n := range s.cfg.ServerNames {
 		add(n)
 	}
-	for _, addr := range []string{s.cfg.APIListen, s.cfg.AgentListen, s.cfg.BridgeListen} {
+	// Agents dial the advertised bridge addresses, so their hosts must be
+	// in the certificate as well.
+	dialled := append([]string{s.cfg.APIListen, s.cfg.AgentListen, s.cfg.BridgeListen}, s.cfg.AdvertiseBridge...)
+	for _, addr := range dialled {
 		host, _, err := net.SplitHostPort(addr)
 		if err == nil {
 			add(host)
@@ -389,6 +430,8 @@ func (s *Server) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.bridge.Run(ctx) })
 	g.Go(func() error { return s.fleet.watchRevocations(ctx) })
+	s.runShared(ctx, g)
+	g.Go(func() error { return s.statuses.watch(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {
@@ -453,6 +496,7 @@ func (s *Server) closeAll() {
 		_ = s.store.Close()
 		s.store = nil
 	}
+	s.closeShared()
 }
 
 func requireLoopback(addr string) error {
@@ -480,7 +524,7 @@ type presence struct {
 	conns map[string]int
 }
 
-func newPresence(st *sqlite.Store, now func() time.Time, log zerolog.Logger) *presence {
+func newPresence(st store.Store, now func() time.Time, log zerolog.Logger) *presence {
 	return &presence{store: st, now: now, log: log, conns: make(map[string]int)}
 }
 

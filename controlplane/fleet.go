@@ -91,7 +91,8 @@ func (f *fleet) Renew(ctx context.Context, agentID string, csrDER []byte) ([]*x5
 	if err != nil {
 		return nil, fmt.Errorf("record renewed certificate: %w", err)
 	}
-	return []*x509.Certificate{cert}, nil
+	// The intermediate goes along: the agent trusts only the root.
+	return append([]*x509.Certificate{cert}, f.ca.IssuerChain()...), nil
 }
 
 // decommissioned closes the live connections of an agent just revoked in

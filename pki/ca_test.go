@@ -42,6 +42,8 @@ func TestLoadOrCreateCACreatesFiles(t *testing.T) {
 		dir:                                   0o700 | os.ModeDir,
 		filepath.Join(dir, CACertificateFile): 0o644,
 		filepath.Join(dir, CAKeyFile):         0o600,
+		filepath.Join(dir, IntermediateCertificateFile): 0o644,
+		filepath.Join(dir, IntermediateKeyFile):         0o600,
 	}
 	for path, want := range modes {
 		info, err := os.Stat(path)
@@ -96,8 +98,11 @@ func TestLoadOrCreateCALoadsExisting(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SignAgentCSR with loaded CA: %v", err)
 	}
-	if err := cert.CheckSignatureFrom(first.Root()); err != nil {
-		t.Errorf("certificate from loaded CA does not verify against the original root: %v", err)
+	if err := cert.CheckSignatureFrom(first.Intermediate()); err != nil {
+		t.Errorf("certificate from loaded CA does not verify against the original intermediate: %v", err)
+	}
+	if !bytes.Equal(first.Intermediate().Raw, second.Intermediate().Raw) {
+		t.Error("intermediate changed across loads")
 	}
 }
 
@@ -138,22 +143,57 @@ func TestLoadOrCreateCARejectsBrokenFiles(t *testing.T) {
 			want: "the key does not match the certificate's public key",
 		},
 		{
-			name: "certificate without key",
-			corrupt: func(t *testing.T, dir string) {
-				if err := os.Remove(filepath.Join(dir, CAKeyFile)); err != nil {
-					t.Fatal(err)
-				}
-			},
-			want: "ca.key is missing",
-		},
-		{
-			name: "key without certificate",
+			name: "root key without root certificate",
 			corrupt: func(t *testing.T, dir string) {
 				if err := os.Remove(filepath.Join(dir, CACertificateFile)); err != nil {
 					t.Fatal(err)
 				}
 			},
 			want: "ca.crt is missing",
+		},
+		{
+			name: "intermediate certificate without key",
+			corrupt: func(t *testing.T, dir string) {
+				if err := os.Remove(filepath.Join(dir, IntermediateKeyFile)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: "intermediate.key is missing",
+		},
+		{
+			name: "intermediate key of another CA",
+			corrupt: func(t *testing.T, dir string) {
+				data, err := os.ReadFile(filepath.Join(other, IntermediateKeyFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(dir, IntermediateKeyFile), data)
+			},
+			want: "the key does not match the certificate's public key",
+		},
+		{
+			name: "intermediate of another CA",
+			corrupt: func(t *testing.T, dir string) {
+				for _, name := range []string{IntermediateCertificateFile, IntermediateKeyFile} {
+					data, err := os.ReadFile(filepath.Join(other, name))
+					if err != nil {
+						t.Fatal(err)
+					}
+					writeFile(t, filepath.Join(dir, name), data)
+				}
+			},
+			want: "not signed by the root",
+		},
+		{
+			name: "intermediate missing with root key offline",
+			corrupt: func(t *testing.T, dir string) {
+				for _, name := range []string{CAKeyFile, IntermediateCertificateFile, IntermediateKeyFile} {
+					if err := os.Remove(filepath.Join(dir, name)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			want: "root key is not in the CA directory",
 		},
 	}
 	for _, tt := range tests {
@@ -197,11 +237,14 @@ func TestIssueServerCertificate(t *testing.T) {
 		t.Fatalf("IssueServerCertificate: %v", err)
 	}
 
-	if len(cert.Certificate) != 2 {
-		t.Fatalf("chain length = %d, want 2 (leaf, root)", len(cert.Certificate))
+	if len(cert.Certificate) != 3 {
+		t.Fatalf("chain length = %d, want 3 (leaf, intermediate, root)", len(cert.Certificate))
 	}
-	if !bytes.Equal(cert.Certificate[1], ca.Root().Raw) {
-		t.Error("second chain element is not the root")
+	if !bytes.Equal(cert.Certificate[1], ca.Intermediate().Raw) {
+		t.Error("second chain element is not the intermediate")
+	}
+	if !bytes.Equal(cert.Certificate[2], ca.Root().Raw) {
+		t.Error("third chain element is not the root")
 	}
 	leaf := cert.Leaf
 	if leaf == nil {
@@ -223,8 +266,14 @@ func TestIssueServerCertificate(t *testing.T) {
 		t.Errorf("NotAfter = %v, want %v", leaf.NotAfter, want)
 	}
 
+	// An agent trusts the root alone and gets the intermediate from the
+	// chain.
+	rootOnly := x509.NewCertPool()
+	rootOnly.AddCert(ca.Root())
+	intermediates := x509.NewCertPool()
+	intermediates.AddCert(ca.Intermediate())
 	for _, name := range []string{"cp.example.test", "127.0.0.1"} {
-		opts := x509.VerifyOptions{Roots: ca.RootPool(), DNSName: name, CurrentTime: testNow}
+		opts := x509.VerifyOptions{Roots: rootOnly, Intermediates: intermediates, DNSName: name, CurrentTime: testNow}
 		if _, err := leaf.Verify(opts); err != nil {
 			t.Errorf("verify for %s: %v", name, err)
 		}
@@ -242,15 +291,18 @@ func TestIssueServerCertificateRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestIssuedLifetimeClampedToRoot(t *testing.T) {
+func TestIssuedLifetimeClampedToIntermediate(t *testing.T) {
 	ca := newTestCA(t, fixedClock)
 
 	cert, err := ca.SignAgentCSR(newCSR(t, nil), testAgentID, "sensor-1", 2*rootLifetime)
 	if err != nil {
 		t.Fatalf("SignAgentCSR: %v", err)
 	}
-	if !cert.NotAfter.Equal(ca.Root().NotAfter) {
-		t.Errorf("NotAfter = %v, want the root's %v", cert.NotAfter, ca.Root().NotAfter)
+	if !cert.NotAfter.Equal(ca.Intermediate().NotAfter) {
+		t.Errorf("NotAfter = %v, want the intermediate's %v", cert.NotAfter, ca.Intermediate().NotAfter)
+	}
+	if !ca.Intermediate().NotAfter.Before(ca.Root().NotAfter) {
+		t.Errorf("intermediate NotAfter %v is not before the root's %v", ca.Intermediate().NotAfter, ca.Root().NotAfter)
 	}
 }
 

@@ -76,7 +76,7 @@ func FetchPinnedRoot(ctx context.Context, addr, serverName string, fingerprint [
 	pool.AddCert(root)
 	conn, err = (&tls.Dialer{Config: AgentTLSConfig(nil, pool, serverName, nil)}).DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s against the pinned CA root: %w", addr, err)
+		return nil, fmt.Errorf("verify %s against the pinned CA root: %w", addr, ExplainNameMismatch(err))
 	}
 	_ = conn.Close()
 	return root, nil

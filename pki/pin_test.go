@@ -101,8 +101,8 @@ func TestFetchPinnedRoot(t *testing.T) {
 		if mismatch.Expected != other.RootFingerprint() {
 			t.Errorf("Expected = %x, want %x", mismatch.Expected, other.RootFingerprint())
 		}
-		want := [][32]byte{leafFingerprint, ca.RootFingerprint()}
-		if len(mismatch.Received) != 2 || mismatch.Received[0] != want[0] || mismatch.Received[1] != want[1] {
+		want := [][32]byte{leafFingerprint, Fingerprint(ca.Intermediate()), ca.RootFingerprint()}
+		if len(mismatch.Received) != 3 || mismatch.Received[0] != want[0] || mismatch.Received[1] != want[1] || mismatch.Received[2] != want[2] {
 			t.Errorf("Received = %x, want %x", mismatch.Received, want)
 		}
 		for _, fp := range [][32]byte{other.RootFingerprint(), ca.RootFingerprint()} {

@@ -1,81 +1,18 @@
 package bus
 
-import (
-	"errors"
-	"fmt"
-	"strings"
-)
-
-// Wildcard tokens of a subscription pattern, as in NATS.
-const (
-	// wildcardOne matches exactly one token.
-	wildcardOne = "*"
-	// wildcardTail matches one or more trailing tokens and must be last.
-	wildcardTail = ">"
-)
+import "github.com/decnet/decnet/subject"
 
 // ErrInvalidSubject is wrapped by the errors of ValidatePattern and
 // ValidateSubject.
-var ErrInvalidSubject = errors.New("invalid subject")
+var ErrInvalidSubject = subject.ErrInvalidSubject
 
-// ValidateSubject checks a subject that events are published on: one or
-// more non-empty tokens separated by '.', none of them a wildcard and none
-// containing whitespace.
-func ValidateSubject(subject string) error {
-	return validate(subject, false)
-}
+// ValidateSubject checks a subject that events are published on, as
+// subject.Validate does.
+func ValidateSubject(s string) error { return subject.Validate(s) }
 
-// ValidatePattern checks a subscription pattern: a subject in which a token
-// may be '*' (any one token) and the last token may be '>' (one or more
-// tokens).
-func ValidatePattern(pattern string) error {
-	return validate(pattern, true)
-}
+// ValidatePattern checks a subscription pattern, as subject.ValidatePattern
+// does.
+func ValidatePattern(pattern string) error { return subject.ValidatePattern(pattern) }
 
-func validate(s string, wildcards bool) error {
-	if s == "" {
-		return fmt.Errorf("%w: empty", ErrInvalidSubject)
-	}
-
-	tokens := strings.Split(s, ".")
-	for i, tok := range tokens {
-		switch {
-		case tok == "":
-			return fmt.Errorf("%w %q: empty token at position %d", ErrInvalidSubject, s, i+1)
-		case strings.ContainsAny(tok, " \t\r\n"):
-			return fmt.Errorf("%w %q: whitespace in token %q", ErrInvalidSubject, s, tok)
-		case tok == wildcardOne || tok == wildcardTail:
-			if !wildcards {
-				return fmt.Errorf("%w %q: wildcard %q is allowed only in subscription patterns", ErrInvalidSubject, s, tok)
-			}
-			if tok == wildcardTail && i != len(tokens)-1 {
-				return fmt.Errorf("%w %q: %q must be the last token", ErrInvalidSubject, s, wildcardTail)
-			}
-		}
-	}
-	return nil
-}
-
-// Match reports whether subject matches pattern. Both are assumed valid.
-// Match does not allocate, since the bus calls it for every subscription
-// on every event.
-func Match(pattern, subject string) bool {
-	for {
-		ptok, prest, pmore := strings.Cut(pattern, ".")
-		if ptok == wildcardTail {
-			return subject != ""
-		}
-		if subject == "" {
-			return false
-		}
-
-		stok, srest, smore := strings.Cut(subject, ".")
-		if ptok != wildcardOne && ptok != stok {
-			return false
-		}
-		if !pmore || !smore {
-			return pmore == smore
-		}
-		pattern, subject = prest, srest
-	}
-}
+// Match reports whether s matches pattern, as subject.Match does.
+func Match(pattern, s string) bool { return subject.Match(pattern, s) }

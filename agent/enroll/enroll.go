@@ -237,7 +237,7 @@ func callEnroll(ctx context.Context, server serverAddress, root *x509.Certificat
 	client := fleetv1connect.NewEnrollmentServiceClient(httpClient, server.base)
 	resp, err := client.Enroll(ctx, connect.NewRequest(&fleetv1.EnrollRequest{Token: token, Csr: csr}))
 	if err != nil {
-		return nil, fmt.Errorf("enroll with %s: %w", server.base, err)
+		return nil, fmt.Errorf("enroll with %s: %w", server.base, pki.ExplainNameMismatch(err))
 	}
 	return resp.Msg, nil
 }

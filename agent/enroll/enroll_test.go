@@ -75,6 +75,13 @@ type controlPlane struct {
 
 func startControlPlane(t *testing.T) *controlPlane {
 	t.Helper()
+	return startControlPlaneFor(t, net.ParseIP("127.0.0.1"))
+}
+
+// startControlPlaneFor serves on 127.0.0.1 with a server certificate for
+// serverIP, which a test can set to another address.
+func startControlPlaneFor(t *testing.T, serverIP net.IP) *controlPlane {
+	t.Helper()
 	ca, err := pki.LoadOrCreateCA(filepath.Join(t.TempDir(), "ca"), nil)
 	if err != nil {
 		t.Fatalf("LoadOrCreateCA: %v", err)
@@ -91,7 +98,7 @@ func startControlPlane(t *testing.T) *controlPlane {
 	if err != nil {
 		t.Fatalf("create enrollment service: %v", err)
 	}
-	serverCert, err := ca.IssueServerCertificate(nil, []net.IP{net.ParseIP("127.0.0.1")}, time.Hour)
+	serverCert, err := ca.IssueServerCertificate(nil, []net.IP{serverIP}, time.Hour)
 	if err != nil {
 		t.Fatalf("IssueServerCertificate: %v", err)
 	}

@@ -42,7 +42,8 @@ func TestSaveCertificateReplacesIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewed := &tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
+	// The server sends the intermediate with the leaf.
+	renewed := &tls.Certificate{Certificate: [][]byte{leaf.Raw, cp.ca.Intermediate().Raw}, PrivateKey: key, Leaf: leaf}
 	if err := enroll.SaveCertificate(dataDir, renewed); err != nil {
 		t.Fatalf("SaveCertificate: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/decnet/decnet/agent"
 	"github.com/decnet/decnet/agent/config"
 	"github.com/decnet/decnet/agent/enroll"
+	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/internal/cli"
 	"github.com/decnet/decnet/internal/endpoints"
 )
@@ -142,6 +143,7 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:9465", "TCP address of /metrics; empty disables it")
 	bridgeAddrs := fs.String("bridge", "", "comma-separated bridge host:port list overriding the enrolled one")
 	spoolMax := fs.Int64("spool-max-bytes", agent.DefaultSpoolMaxBytes, "disk cap of the event spool in bytes")
+	heartbeat := fs.Duration("heartbeat-interval", bridge.DefaultHeartbeatInterval, "time between heartbeats to the control plane")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
 	if err := cli.Parse(fs, args, os.Getenv); err != nil {
@@ -170,15 +172,16 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ag, err := agent.New(agent.Config{
-		DataDir:         *dataDir,
-		Decoys:          decoyConfig,
-		Identity:        identity,
-		BridgeAddresses: overrides,
-		MetricsListen:   *metricsListen,
-		SpoolMaxBytes:   *spoolMax,
-		Version:         version,
-		Logger:          log,
-		Registry:        registry,
+		DataDir:           *dataDir,
+		Decoys:            decoyConfig,
+		Identity:          identity,
+		BridgeAddresses:   overrides,
+		MetricsListen:     *metricsListen,
+		SpoolMaxBytes:     *spoolMax,
+		HeartbeatInterval: *heartbeat,
+		Version:           version,
+		Logger:            log,
+		Registry:          registry,
 	})
 	if err != nil {
 		return err

@@ -19,7 +19,14 @@ Usage:
   decnet server [flags]          run the control plane
   decnet dev [flags]             run control plane, one agent and decoys in one process
   decnet tokens create [flags]   create a single-use bootstrap token for a new agent
-  decnet tokens list [flags]     list bootstrap tokens
+  decnet tokens list [flags]     list bootstrap tokens with labels and state
+  decnet tokens revoke [flags] ID
+                                 revoke the unused token of agent ID
+  decnet ca init [flags]         create the CA (root and intermediate)
+  decnet ca export-root-key [flags]
+                                 move the root key out of the data directory
+  decnet ca rotate-intermediate [flags]
+                                 issue a new intermediate (needs the root key)
   decnet agents list [flags]     list enrolled agents
   decnet agents decommission [flags] ID
                                  revoke an agent: close its connection, refuse it
@@ -67,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTokens(ctx, args[1:], stdout, stderr)
 	case "agents":
 		return runAgents(ctx, args[1:], stdout, stderr)
+	case "ca":
+		return runCA(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "decnet", version)
 		return nil

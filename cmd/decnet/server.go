@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +29,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	agentListen := fs.String("agent-listen", "0.0.0.0:8444", "TCP address of the enrollment endpoint (TLS)")
 	bridgeListen := fs.String("bridge-listen", "0.0.0.0:8444", "UDP address of the QUIC bridge")
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:9464", "TCP address of the Prometheus /metrics endpoint (no authentication); empty disables it")
+	caDir := fs.String("ca-dir", "", "directory of the CA (default <data-dir>/ca); every replica of a deployment uses the same CA")
+	var storeURL, redisURL secretURL
+	fs.Var(&storeURL, "store", "sqlite, postgres or a postgres:// URL; postgres reads the URL from $DECNET_DATABASE_URL or --database-url-file (default: postgres when either is set, else sqlite in --data-dir)")
+	databaseURLFile := fs.String("database-url-file", "", "file holding the PostgreSQL URL, which may carry a password")
+	fs.Var(&redisURL, "redis-url", "redis:// URL of the Redis server that several replicas on one database share")
 	certLifetime := fs.Duration("agent-cert-lifetime", controlplane.DefaultAgentCertLifetime, "validity of agent certificates")
 	fs.Var(&serverNames, "server-name", "DNS name or IP address clients dial, for the server certificate (repeatable)")
 	fs.Var(&advertiseBridge, "advertise-bridge", "bridge host:port given to enrolling agents (repeatable; default: the bridge listener)")
@@ -33,6 +42,10 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
+	databaseURL, err := resolveDatabaseURL(storeURL.value, *databaseURLFile, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -46,6 +59,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ServerNames:       serverNames,
 		AdvertiseBridge:   advertiseBridge,
 		AgentCertLifetime: *certLifetime,
+		DatabaseURL:       databaseURL,
+		RedisURL:          redisURL.value,
+		CADir:             *caDir,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),
@@ -66,4 +82,69 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "Dashboard: %s\nAPI:       %s\nEnroll:    %s\nBridge:    %s (UDP)\nMetrics:   %s\n", ep.Dashboard, ep.API, ep.Enroll, ep.Bridge, ep.Metrics)
 
 	return server.Run(ctx)
+}
+
+// databaseURLEnv holds the PostgreSQL URL. It is read directly rather than
+// through a flag so that the URL, which may carry a password, appears in
+// no flag error and no process list.
+const databaseURLEnv = "DECNET_DATABASE_URL"
+
+// resolveDatabaseURL returns the PostgreSQL URL the server should use, or
+// "" for SQLite. store is the --store value: "", "sqlite", "postgres" or a
+// URL.
+func resolveDatabaseURL(store, file string, getenv func(string) string) (string, error) {
+	fromEnvOrFile := func() (string, error) {
+		if file != "" {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("read database url: %w", err)
+			}
+			return strings.TrimSpace(string(data)), nil
+		}
+		return strings.TrimSpace(getenv(databaseURLEnv)), nil
+	}
+
+	switch {
+	case store == "sqlite":
+		return "", nil
+	case store == "postgres":
+		dsn, err := fromEnvOrFile()
+		if err != nil {
+			return "", err
+		}
+		if dsn == "" {
+			return "", errors.New("--store postgres needs the URL in $" + databaseURLEnv + " or --database-url-file")
+		}
+		return dsn, nil
+	case store == "":
+		return fromEnvOrFile()
+	case strings.HasPrefix(store, "postgres://"), strings.HasPrefix(store, "postgresql://"):
+		return store, nil
+	}
+	return "", errors.New("invalid --store: want sqlite, postgres or a postgres:// URL")
+}
+
+// secretURL is a flag holding a URL that may carry a password: String
+// shows it redacted, so help and flag errors do not print the password.
+type secretURL struct{ value string }
+
+func (u *secretURL) Set(v string) error {
+	u.value = v
+	return nil
+}
+
+func (u *secretURL) String() string {
+	if u == nil || u.value == "" {
+		return ""
+	}
+	parsed, err := url.Parse(u.value)
+	if err != nil || parsed.Scheme == "" {
+		// Not a URL: a keyword such as sqlite, or unparseable and shown
+		// by scheme only.
+		if !strings.Contains(u.value, ":") {
+			return u.value
+		}
+		return "[redacted]"
+	}
+	return parsed.Redacted()
 }

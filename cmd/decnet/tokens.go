@@ -16,22 +16,26 @@ import (
 
 	"github.com/decnet/decnet/controlplane"
 	"github.com/decnet/decnet/controlplane/download"
+	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/store/sqlite"
+	"github.com/decnet/decnet/controlplane/tokens"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
 )
 
 func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("tokens: want a subcommand, create or list: %w", errUsage)
+		return fmt.Errorf("tokens: want a subcommand, create, list or revoke: %w", errUsage)
 	}
 	switch args[0] {
 	case "create":
 		return runTokensCreate(ctx, args[1:], stdout, stderr)
 	case "list":
 		return runTokensList(ctx, args[1:], stdout, stderr)
+	case "revoke":
+		return runTokensRevoke(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("tokens: unknown subcommand %q, want create or list: %w", args[0], errUsage)
+		return fmt.Errorf("tokens: unknown subcommand %q, want create, list or revoke: %w", args[0], errUsage)
 	}
 }
 
@@ -42,8 +46,14 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	ttl := fs.Duration("ttl", controlplane.DefaultTokenTTL, "how long the token stays valid")
 	format := fs.String("format", "text", "output format: text or json")
 	enrollFlag := fs.String("enroll-url", "", "enrollment URL sensors dial, https://host:port, for the printed install command (default: the running server's, from endpoints.json)")
+	var labelArgs listFlag
+	fs.Var(&labelArgs, "label", "label key=value copied to the agent record; repeat or separate with commas")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	labels, err := tokens.ParseLabels(labelArgs)
+	if err != nil {
+		return fmt.Errorf("tokens create: %w", err)
 	}
 	if *name == "" {
 		return errors.New("tokens create: --name is required")
@@ -62,7 +72,7 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
 
-	issued, err := controlplane.CreateToken(ctx, st, ca, *name, *ttl, time.Now())
+	issued, err := tokens.Create(ctx, st, ca.RootFingerprint(), tokens.Request{AgentName: *name, TTL: *ttl, Labels: labels}, time.Now())
 	if err != nil {
 		return err
 	}
@@ -122,22 +132,50 @@ func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
 
-	tokens, err := st.ListTokens(ctx)
+	list, err := st.ListTokens(ctx)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "AGENT ID\tNAME\tSTATE\tEXPIRES")
-	for _, t := range tokens {
-		state := "valid"
-		switch {
-		case !t.UsedAt.IsZero():
-			state = "used"
-		case !now.Before(t.ExpiresAt):
-			state = "expired"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.AgentID, t.AgentName, state, t.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintln(w, "AGENT ID\tNAME\tSTATE\tEXPIRES\tLABELS")
+	for _, t := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.AgentID, t.AgentName, tokens.StateOf(t, now),
+			t.ExpiresAt.Format(time.RFC3339), tokens.FormatLabels(t.Labels))
 	}
 	return w.Flush()
+}
+
+func runTokensRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlagSet("decnet tokens revoke", stderr)
+	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
+	// The id may stand before, between or after the flags.
+	flags, ids := splitPositional(args, "data-dir")
+	if err := parseFlags(fs, flags); err != nil {
+		return err
+	}
+	if len(ids) != 1 || ids[0] == "" {
+		return fmt.Errorf("tokens revoke: want exactly one agent id: %w", errUsage)
+	}
+	id := ids[0]
+	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	now := time.Now()
+	t, err := tokens.Revoke(ctx, st, id, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("tokens revoke: no token for agent %s", id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Token for agent %s (%s) revoked.\n", t.AgentID, t.AgentName)
+	if tokens.StateOf(t, now) == tokens.StateUsed {
+		// Revoking a used token changes nothing for the agent it enrolled.
+		fmt.Fprintf(stderr, "The token was already used; run decnet agents decommission %s to cut the agent off.\n", t.AgentID)
+	}
+	return nil
 }

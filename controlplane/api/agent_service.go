@@ -13,6 +13,14 @@ import (
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
+// AgentStatuses reports the status the control plane derives from agent
+// heartbeats.
+type AgentStatuses interface {
+	// AgentStatus returns the agent's status, when it last changed (zero
+	// if unknown) and its last heartbeat (nil if none).
+	AgentStatus(agentID string) (apiv1.AgentStatus, time.Time, *apiv1.AgentHeartbeat)
+}
+
 type agentService struct{ *API }
 
 var _ apiv1connect.AgentServiceHandler = (*agentService)(nil)
@@ -26,7 +34,13 @@ func (s *agentService) ListAgents(ctx context.Context, req *connect.Request[apiv
 
 	out := make([]*apiv1.Agent, 0, len(agents))
 	for _, a := range agents {
-		out = append(out, s.agentMessage(a))
+		// NOTE: one configuration query per agent; a join in the store
+		// would replace it once fleets reach thousands of agents.
+		cfg, err := s.store.GetAgentConfig(ctx, a.ID)
+		if err != nil {
+			return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+		}
+		out = append(out, s.agentMessage(a, cfg))
 	}
 	return connect.NewResponse(&apiv1.ListAgentsResponse{Agents: out}), nil
 }
@@ -45,11 +59,75 @@ func (s *agentService) DecommissionAgent(ctx context.Context, req *connect.Reque
 	}
 	s.onDecommission(a.ID)
 	s.log.Info().Str(fieldAgentID, a.ID).Str(fieldUser, username(ctx)).Time(fieldRevokedAt, a.RevokedAt).Msg("agent decommissioned")
-	return connect.NewResponse(&apiv1.DecommissionAgentResponse{Agent: s.agentMessage(a)}), nil
+	cfg, err := s.store.GetAgentConfig(ctx, a.ID)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.DecommissionAgentResponse{Agent: s.agentMessage(a, cfg)}), nil
 }
 
-func (s *agentService) agentMessage(a store.Agent) *apiv1.Agent {
+// GetAgent returns one agent with its desired configuration document.
+func (s *agentService) GetAgent(ctx context.Context, req *connect.Request[apiv1.GetAgentRequest]) (*connect.Response[apiv1.GetAgentResponse], error) {
+	id := req.Msg.GetId()
+	if id == "" {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeInvalidArgument, errors.New("id is required")))
+	}
+	a, err := s.store.GetAgent(ctx, id)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	cfg, err := s.store.GetAgentConfig(ctx, id)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.GetAgentResponse{Agent: s.agentMessage(a, cfg), DesiredConfig: cfg.Document}), nil
+}
+
+// SetAgentConfig stores the document as the agent's next desired
+// configuration and pushes it. The agent validates the document because
+// it alone has the decoy implementations. Its verdict appears as the
+// agent's config_error.
+func (s *agentService) SetAgentConfig(ctx context.Context, req *connect.Request[apiv1.SetAgentConfigRequest]) (*connect.Response[apiv1.SetAgentConfigResponse], error) {
+	id := req.Msg.GetAgentId()
+	switch {
+	case id == "":
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeInvalidArgument, errors.New("agent_id is required")))
+	case len(req.Msg.GetDocument()) == 0:
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeInvalidArgument, errors.New("document is required")))
+	}
+	a, err := s.store.GetAgent(ctx, id)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	if a.Revoked() {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeFailedPrecondition, errors.New("agent is decommissioned")))
+	}
+
+	version, err := s.store.SetDesiredConfig(ctx, id, req.Msg.GetDocument(), s.now())
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	s.log.Info().Str(fieldAgentID, id).Str(fieldUser, username(ctx)).Uint64(fieldConfigVersion, version).Msg("agent configuration set")
+	// The version is stored, so a failed push is retried when the agent
+	// next reports another version; the caller still gets the version.
+	if err := s.pushConfig(ctx, id); err != nil {
+		s.log.Warn().Err(err).Str(fieldAgentID, id).Uint64(fieldConfigVersion, version).Msg("push agent configuration failed")
+	}
+	return connect.NewResponse(&apiv1.SetAgentConfigResponse{Version: version}), nil
+}
+
+func (s *agentService) agentMessage(a store.Agent, cfg store.AgentConfig) *apiv1.Agent {
+	status, changedAt, last := apiv1.AgentStatus_AGENT_STATUS_OFFLINE, time.Time{}, (*apiv1.AgentHeartbeat)(nil)
+	if s.statuses != nil {
+		status, changedAt, last = s.statuses.AgentStatus(a.ID)
+	}
 	return &apiv1.Agent{
+		Status:               status,
+		StatusChangedAt:      timestampOrNil(changedAt),
+		LastHeartbeat:        last,
+		DesiredConfigVersion: cfg.DesiredVersion,
+		AppliedConfigVersion: cfg.AppliedVersion,
+		ConfigError:          cfg.ApplyError,
 		Id:                   a.ID,
 		Name:                 a.Name,
 		EnrolledAt:           timestampOrNil(a.EnrolledAt),

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -38,6 +39,14 @@ type Config struct {
 	// OnDecommission, if set, is called after DecommissionAgent revoked an
 	// agent, to close its live connection at once.
 	OnDecommission func(agentID string)
+	// Statuses fills the status and heartbeat fields of Agent. Optional;
+	// nil reports every agent as offline.
+	Statuses AgentStatuses
+	// PushConfig, if set, is called after SetAgentConfig stored a new
+	// desired configuration, to push it to the agent at once.
+	PushConfig func(ctx context.Context, agentID string) error
+	// Tokens, if set, serves the TokenService.
+	Tokens *TokenServiceConfig
 	// Secure marks the session cookie Secure; set it when the API is
 	// served over TLS.
 	Secure bool
@@ -56,6 +65,9 @@ type API struct {
 	presence Presence
 	// onDecommission is never nil.
 	onDecommission func(agentID string)
+	statuses       AgentStatuses
+	pushConfig     func(ctx context.Context, agentID string) error // never nil
+	tokens         *TokenServiceConfig
 	secure         bool
 	log            zerolog.Logger
 	now            func() time.Time
@@ -89,11 +101,18 @@ func New(cfg Config) (*API, error) {
 	if onDecommission == nil {
 		onDecommission = func(string) {}
 	}
+	pushConfig := cfg.PushConfig
+	if pushConfig == nil {
+		pushConfig = func(context.Context, string) error { return nil }
+	}
 	a := &API{
 		store:          cfg.Store,
 		hub:            cfg.Hub,
 		presence:       cfg.Presence,
 		onDecommission: onDecommission,
+		statuses:       cfg.Statuses,
+		pushConfig:     pushConfig,
+		tokens:         cfg.Tokens,
 		secure:         cfg.Secure,
 		log:            log,
 		now:            cfg.Now,
@@ -114,16 +133,21 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewAttackerServiceHandler(&attackerService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
-
-	// The health check needs no session, so that load balancers and
-	// orchestrators can probe it.
-	checker := grpchealth.NewStaticChecker(
+	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
 		apiv1connect.AttackerServiceName,
 		apiv1connect.CredentialServiceName,
 		apiv1connect.AgentServiceName,
-	)
+	}
+	if a.tokens != nil {
+		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))
+		services = append(services, apiv1connect.TokenServiceName)
+	}
+
+	// The health check needs no session, so that load balancers and
+	// orchestrators can probe it.
+	checker := grpchealth.NewStaticChecker(services...)
 	a.mux.Handle(grpchealth.NewHandler(checker, connect.WithReadMaxBytes(maxRequestBytes)))
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

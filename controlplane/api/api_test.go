@@ -77,6 +77,11 @@ type options struct {
 	broker fanout.Broker
 	// onDecommission receives the agents DecommissionAgent revoked.
 	onDecommission func(string)
+	// tokens enables the TokenService.
+	tokens *TokenServiceConfig
+	// statuses and pushConfig are passed to Config as they are.
+	statuses   AgentStatuses
+	pushConfig func(ctx context.Context, agentID string) error
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -123,6 +128,9 @@ func newFixture(t *testing.T, opts options) *fixture {
 		Hub:            broker,
 		Presence:       presence{agentID: true},
 		OnDecommission: opts.onDecommission,
+		Tokens:         opts.tokens,
+		Statuses:       opts.statuses,
+		PushConfig:     opts.pushConfig,
 		Secure:         opts.secure,
 		Logger:         logger,
 		Auth:           authn,
@@ -304,6 +312,8 @@ func TestCallsRequireSession(t *testing.T) {
 		apiv1connect.CredentialServiceListCredentialsProcedure,
 		apiv1connect.AgentServiceListAgentsProcedure,
 		apiv1connect.AgentServiceDecommissionAgentProcedure,
+		apiv1connect.AgentServiceGetAgentProcedure,
+		apiv1connect.AgentServiceSetAgentConfigProcedure,
 		apiv1connect.AuthServiceLogoutProcedure,
 	}
 	credentials := []struct {
@@ -323,8 +333,8 @@ func TestCallsRequireSession(t *testing.T) {
 			if p == apiv1connect.AuthServiceLogoutProcedure && c.want == http.StatusOK {
 				continue // would end the session the other cases use
 			}
-			if p == apiv1connect.AgentServiceDecommissionAgentProcedure && c.want == http.StatusOK {
-				continue // needs an id; TestDecommissionAgent covers the accepted call
+			if needsID(p) && c.want == http.StatusOK {
+				continue // needs an id; TestDecommissionAgent and TestSetAgentConfig cover the accepted calls
 			}
 			t.Run(p+"/"+c.name, func(t *testing.T) {
 				resp, body := f.postJSON(t, p, `{}`, c.header)

@@ -17,6 +17,8 @@ const (
 	fieldUser      = "username"
 	fieldAgentID   = "agent_id"
 	fieldRevokedAt = "revoked_at"
+	// fieldConfigVersion is a desired configuration version.
+	fieldConfigVersion = "config_version"
 )
 
 // toConnectError maps an internal error to the Connect code and message

@@ -4,6 +4,7 @@ package enroll
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -170,6 +171,7 @@ func (s *Service) Enroll(ctx context.Context, req *connect.Request[fleetv1.Enrol
 		EnrolledAt:           now,
 		CertificateSerial:    serial,
 		CertificateExpiresAt: cert.NotAfter,
+		Labels:               nonNil(stored.Labels),
 	})
 	if err != nil {
 		return nil, reject(log, connect.CodeInternal, msgInternal, fmt.Errorf("record enrolled agent: %w", err))
@@ -184,10 +186,29 @@ func (s *Service) Enroll(ctx context.Context, req *connect.Request[fleetv1.Enrol
 	return connect.NewResponse(&fleetv1.EnrollResponse{
 		AgentId:          stored.AgentID,
 		AgentName:        name,
-		CertificateChain: [][]byte{cert.Raw},
+		CertificateChain: chainDER(cert, s.ca.IssuerChain()),
 		RootCertificate:  s.ca.Root().Raw,
 		BridgeAddresses:  slices.Clone(s.bridgeAddresses()),
 	}), nil
+}
+
+// nonNil returns labels, or an empty map for none: at enrollment the
+// token's labels replace whatever an earlier record of the id held.
+func nonNil(labels map[string]string) map[string]string {
+	if labels == nil {
+		return map[string]string{}
+	}
+	return labels
+}
+
+// chainDER returns the leaf and the intermediates above it, which an
+// agent that trusts only the root needs to present and verify the leaf.
+func chainDER(leaf *x509.Certificate, issuers []*x509.Certificate) [][]byte {
+	out := [][]byte{leaf.Raw}
+	for _, c := range issuers {
+		out = append(out, c.Raw)
+	}
+	return out
 }
 
 // agentName picks the certificate's common name: the name given when the

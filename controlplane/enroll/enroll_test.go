@@ -245,8 +245,11 @@ func TestEnrollIssuesCertificate(t *testing.T) {
 	if !bytes.Equal(resp.GetRootCertificate(), f.ca.Root().Raw) {
 		t.Error("root certificate is not the CA root")
 	}
-	if len(resp.GetCertificateChain()) != 1 {
-		t.Fatalf("chain has %d certificates, want 1", len(resp.GetCertificateChain()))
+	if len(resp.GetCertificateChain()) != 2 {
+		t.Fatalf("chain has %d certificates, want 2 (leaf, intermediate)", len(resp.GetCertificateChain()))
+	}
+	if !bytes.Equal(resp.GetCertificateChain()[1], f.ca.Intermediate().Raw) {
+		t.Error("second chain element is not the intermediate")
 	}
 
 	cert, err := x509.ParseCertificate(resp.GetCertificateChain()[0])

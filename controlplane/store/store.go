@@ -15,9 +15,9 @@ import (
 // Sentinel errors. Backends wrap them so callers test with errors.Is.
 var (
 	ErrNotFound = errors.New("not found")
-	// ErrTokenInvalid covers unknown, expired and already used bootstrap
-	// tokens alike; the enrollment endpoint does not tell them apart to
-	// the caller.
+	// ErrTokenInvalid covers unknown, expired, revoked and already used
+	// bootstrap tokens alike; the enrollment endpoint does not tell them
+	// apart to the caller.
 	ErrTokenInvalid = errors.New("bootstrap token invalid, expired or already used")
 	ErrExists       = errors.New("already exists")
 )
@@ -39,10 +39,15 @@ type Store interface {
 	// CreateToken stores a bootstrap token by its hash.
 	CreateToken(ctx context.Context, t Token) error
 	// ConsumeToken marks the token with this hash used and returns it. It
-	// returns ErrTokenInvalid when the token is unknown, expired at now or
-	// used already; at most one caller ever succeeds per token.
+	// returns ErrTokenInvalid when the token is unknown, expired at now,
+	// revoked or used already; at most one caller ever succeeds per token.
 	ConsumeToken(ctx context.Context, hash []byte, now time.Time) (Token, error)
 	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken revokes the token for the agent id at the given time and
+	// returns it. Revoking again keeps the first time, and a used token
+	// can be revoked too (the record says so; the agent is not affected).
+	// It returns ErrNotFound when no token names that agent.
+	RevokeToken(ctx context.Context, agentID string, at time.Time) (Token, error)
 
 	// UpsertAgent records an enrollment or a new certificate.
 	UpsertAgent(ctx context.Context, a Agent) error
@@ -56,6 +61,21 @@ type Store interface {
 	// ErrNotFound for an agent that was never enrolled. Nothing clears a
 	// revocation: the sensor enrolls again under a new id.
 	RevokeAgent(ctx context.Context, id string, at time.Time) (Agent, error)
+
+	// SetDesiredConfig stores document as the agent's desired
+	// configuration under the next version number, starting at 1, and
+	// returns that version. It returns ErrNotFound for an agent that was
+	// never enrolled.
+	SetDesiredConfig(ctx context.Context, agentID string, document []byte, at time.Time) (version uint64, err error)
+	// RecordAppliedConfig records the configuration version the agent
+	// reports as applied and the error of its last rejected push (empty
+	// when none). It returns ErrNotFound for an agent that was never
+	// enrolled.
+	RecordAppliedConfig(ctx context.Context, agentID string, applied uint64, applyError string, at time.Time) error
+	// GetAgentConfig returns the agent's desired and applied
+	// configuration, all zero for an agent that has none yet. It returns
+	// ErrNotFound for an agent that was never enrolled.
+	GetAgentConfig(ctx context.Context, agentID string) (AgentConfig, error)
 
 	// CreateUser returns ErrExists when the name is taken.
 	CreateUser(ctx context.Context, u User) error
@@ -116,6 +136,11 @@ type Token struct {
 	ExpiresAt time.Time
 	// UsedAt is zero until the token is consumed.
 	UsedAt time.Time
+	// RevokedAt is zero unless the token was revoked.
+	RevokedAt time.Time
+	// Labels are copied to the agent when the token enrolls it. Nil and
+	// empty are the same.
+	Labels map[string]string
 }
 
 // Agent is an enrolled agent.
@@ -130,6 +155,24 @@ type Agent struct {
 	// RevokedAt is zero while the agent is active and set once it is
 	// decommissioned.
 	RevokedAt time.Time
+	// Labels come from the bootstrap token. UpsertAgent with nil Labels
+	// keeps the stored ones, so renewals need not carry them.
+	Labels map[string]string
+}
+
+// AgentConfig is the configuration the control plane pushes to an agent
+// and what the agent reported back.
+type AgentConfig struct {
+	AgentID string
+	// DesiredVersion is 0 while no configuration was set.
+	DesiredVersion uint64
+	Document       []byte
+	DesiredAt      time.Time
+	// AppliedVersion is the version the agent last reported as applied.
+	AppliedVersion uint64
+	// ApplyError is the agent's error for the last rejected push, or empty.
+	ApplyError string
+	ReportedAt time.Time
 }
 
 // Revoked reports whether the agent is decommissioned.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,9 +14,13 @@ import (
 // CreateToken stores a bootstrap token. It returns store.ErrExists when a
 // token with the same hash is stored already.
 func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
-	r, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, agent_id, agent_name, created_at, expires_at, used_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
-		t.Hash, t.AgentID, t.AgentName, t.CreatedAt.UnixNano(), t.ExpiresAt.UnixNano(), nanos(t.UsedAt))
+	labels, err := encodeLabels(t.Labels)
+	if err != nil {
+		return fmt.Errorf("create token for agent %s: %w", t.AgentID, err)
+	}
+	r, err := s.write.ExecContext(ctx, `INSERT INTO tokens (hash, agent_id, agent_name, created_at, expires_at, used_at, revoked_at, labels)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+		t.Hash, t.AgentID, t.AgentName, t.CreatedAt.UnixNano(), t.ExpiresAt.UnixNano(), nanos(t.UsedAt), nanos(t.RevokedAt), labels)
 	if err != nil {
 		return fmt.Errorf("create token for agent %s: %w", t.AgentID, err)
 	}
@@ -31,8 +36,8 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 // several concurrent callers exactly one updates the row.
 func (s *Store) ConsumeToken(ctx context.Context, hash []byte, now time.Time) (store.Token, error) {
 	row := s.write.QueryRowContext(ctx, `UPDATE tokens SET used_at = ?1
-		WHERE hash = ?2 AND used_at IS NULL AND expires_at > ?1
-		RETURNING hash, agent_id, agent_name, created_at, expires_at, used_at`,
+		WHERE hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+		RETURNING `+tokenColumns,
 		now.UnixNano(), hash)
 	t, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -46,8 +51,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, now time.Time) (s
 
 // ListTokens returns all bootstrap tokens, oldest first.
 func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT hash, agent_id, agent_name, created_at, expires_at, used_at
-		FROM tokens ORDER BY created_at, agent_id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at, agent_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -67,36 +71,111 @@ func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
 	return out, nil
 }
 
+// RevokeToken sets revoked_at on the agent's tokens unless set already,
+// in one UPDATE, and returns the newest of them.
+func (s *Store) RevokeToken(ctx context.Context, agentID string, at time.Time) (store.Token, error) {
+	rows, err := s.write.QueryContext(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?)
+		WHERE agent_id = ? RETURNING `+tokenColumns, at.UnixNano(), agentID)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("revoke token of agent %s: %w", agentID, err)
+	}
+	defer rows.Close()
+
+	var (
+		newest store.Token
+		found  bool
+	)
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return store.Token{}, fmt.Errorf("revoke token of agent %s: %w", agentID, err)
+		}
+		if !found || t.CreatedAt.After(newest.CreatedAt) {
+			newest, found = t, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Token{}, fmt.Errorf("revoke token of agent %s: %w", agentID, err)
+	}
+	if !found {
+		return store.Token{}, fmt.Errorf("revoke token of agent %s: %w", agentID, store.ErrNotFound)
+	}
+	return newest, nil
+}
+
+// tokenColumns are the columns scanToken reads, in order.
+const tokenColumns = `hash, agent_id, agent_name, created_at, expires_at, used_at, revoked_at, labels`
+
 func scanToken(row scanner) (store.Token, error) {
 	var (
 		t                store.Token
 		created, expires int64
-		used             sql.NullInt64
+		used, revoked    sql.NullInt64
+		labels           string
 	)
-	if err := row.Scan(&t.Hash, &t.AgentID, &t.AgentName, &created, &expires, &used); err != nil {
+	if err := row.Scan(&t.Hash, &t.AgentID, &t.AgentName, &created, &expires, &used, &revoked, &labels); err != nil {
 		return store.Token{}, err
 	}
 	t.CreatedAt = time.Unix(0, created).UTC()
 	t.ExpiresAt = time.Unix(0, expires).UTC()
 	t.UsedAt = fromNanos(used)
+	t.RevokedAt = fromNanos(revoked)
+	var err error
+	if t.Labels, err = decodeLabels(labels); err != nil {
+		return store.Token{}, err
+	}
 	return t, nil
+}
+
+// encodeLabels returns labels as a JSON object; nil encodes as {}.
+func encodeLabels(labels map[string]string) (string, error) {
+	if len(labels) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(labels)
+	if err != nil {
+		return "", fmt.Errorf("encode labels: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeLabels parses a JSON object of strings; {} decodes as nil.
+func decodeLabels(s string) (map[string]string, error) {
+	var labels map[string]string
+	if err := json.Unmarshal([]byte(s), &labels); err != nil {
+		return nil, fmt.Errorf("decode labels: %w", err)
+	}
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	return labels, nil
 }
 
 // UpsertAgent records an enrollment or a new certificate. A known agent
 // keeps its first enrollment time; zero LastSeen and empty Version leave
 // the stored values unchanged.
 func (s *Store) UpsertAgent(ctx context.Context, a store.Agent) error {
+	// NULL labels keep the stored ones on conflict.
+	var labels sql.NullString
+	if a.Labels != nil {
+		encoded, err := encodeLabels(a.Labels)
+		if err != nil {
+			return fmt.Errorf("upsert agent %s: %w", a.ID, err)
+		}
+		labels = sql.NullString{String: encoded, Valid: true}
+	}
 	_, err := s.write.ExecContext(ctx, `INSERT INTO agents
-		(id, name, enrolled_at, last_seen, version, certificate_serial, certificate_expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		(id, name, enrolled_at, last_seen, version, certificate_serial, certificate_expires_at, labels)
+		VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, '{}'))
 		ON CONFLICT (id) DO UPDATE SET
 			name = excluded.name,
 			enrolled_at = COALESCE(agents.enrolled_at, excluded.enrolled_at),
 			last_seen = COALESCE(MAX(agents.last_seen, excluded.last_seen), agents.last_seen, excluded.last_seen),
 			version = CASE WHEN excluded.version = '' THEN agents.version ELSE excluded.version END,
 			certificate_serial = excluded.certificate_serial,
-			certificate_expires_at = excluded.certificate_expires_at`,
-		a.ID, a.Name, nanos(a.EnrolledAt), nanos(a.LastSeen), a.Version, a.CertificateSerial, nanos(a.CertificateExpiresAt))
+			certificate_expires_at = excluded.certificate_expires_at,
+			labels = COALESCE(?8, agents.labels)`,
+		a.ID, a.Name, nanos(a.EnrolledAt), nanos(a.LastSeen), a.Version, a.CertificateSerial, nanos(a.CertificateExpiresAt), labels)
 	if err != nil {
 		return fmt.Errorf("upsert agent %s: %w", a.ID, err)
 	}
@@ -124,7 +203,7 @@ func (s *Store) TouchAgent(ctx context.Context, id, version string, seen time.Ti
 
 // agentColumns are the columns scanAgent reads, in order.
 const agentColumns = `id, name, enrolled_at, last_seen, version,
-	certificate_serial, certificate_expires_at, revoked_at`
+	certificate_serial, certificate_expires_at, revoked_at, labels`
 
 // ListAgents returns every enrolled agent, by name and then id.
 func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
@@ -179,8 +258,13 @@ func scanAgent(row scanner) (store.Agent, error) {
 	var (
 		a                                   store.Agent
 		enrolled, seen, certExpiry, revoked sql.NullInt64
+		labels                              string
 	)
-	if err := row.Scan(&a.ID, &a.Name, &enrolled, &seen, &a.Version, &a.CertificateSerial, &certExpiry, &revoked); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &enrolled, &seen, &a.Version, &a.CertificateSerial, &certExpiry, &revoked, &labels); err != nil {
+		return store.Agent{}, err
+	}
+	var err error
+	if a.Labels, err = decodeLabels(labels); err != nil {
 		return store.Agent{}, err
 	}
 	a.EnrolledAt = fromNanos(enrolled)

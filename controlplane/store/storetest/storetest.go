@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -41,8 +42,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokenConsumeOnce", testTokenConsumeOnce},
 		{"TokenConsumeConcurrent", testTokenConsumeConcurrent},
 		{"TokenRejected", testTokenRejected},
+		{"TokenLabelsAndRevocation", testTokenLabelsAndRevocation},
 		{"Agents", testAgents},
 		{"AgentRevocation", testAgentRevocation},
+		{"AgentConfig", testAgentConfig},
 		{"Users", testUsers},
 		{"APISessions", testAPISessions},
 	}
@@ -841,5 +844,137 @@ func testAPISessions(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteAPISession(ctx, hash[:]); err != nil {
 		t.Errorf("DeleteAPISession twice: %v", err)
+	}
+}
+
+func testAgentConfig(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const unknown = "0195a1b2-0000-7000-8000-0000000000ff"
+	if err := s.UpsertAgent(ctx, store.Agent{ID: testAgent, Name: "edge", EnrolledAt: base}); err != nil {
+		t.Fatalf("UpsertAgent: %v", err)
+	}
+
+	empty, err := s.GetAgentConfig(ctx, testAgent)
+	if err != nil {
+		t.Fatalf("GetAgentConfig before any config: %v", err)
+	}
+	if empty.AgentID != testAgent || empty.DesiredVersion != 0 || empty.AppliedVersion != 0 || len(empty.Document) != 0 {
+		t.Errorf("GetAgentConfig before any config = %+v, want zero versions", empty)
+	}
+
+	// The agent reports its applied version before any desired one is set.
+	if err := s.RecordAppliedConfig(ctx, testAgent, 0, "", base); err != nil {
+		t.Fatalf("RecordAppliedConfig before any config: %v", err)
+	}
+
+	for i, doc := range []string{"deckies: []\n", "deckies: [{}]\n"} {
+		version, err := s.SetDesiredConfig(ctx, testAgent, []byte(doc), base.Add(time.Duration(i+1)*time.Minute))
+		if err != nil {
+			t.Fatalf("SetDesiredConfig %d: %v", i+1, err)
+		}
+		if version != uint64(i+1) {
+			t.Errorf("SetDesiredConfig %d returned version %d, want %d", i+1, version, i+1)
+		}
+	}
+	if err := s.RecordAppliedConfig(ctx, testAgent, 1, "invalid decky", base.Add(3*time.Minute)); err != nil {
+		t.Fatalf("RecordAppliedConfig: %v", err)
+	}
+
+	got, err := s.GetAgentConfig(ctx, testAgent)
+	if err != nil {
+		t.Fatalf("GetAgentConfig: %v", err)
+	}
+	if got.DesiredVersion != 2 {
+		t.Errorf("desired version %d, want 2", got.DesiredVersion)
+	}
+	if string(got.Document) != "deckies: [{}]\n" {
+		t.Errorf("document %q, want the second one", got.Document)
+	}
+	if !got.DesiredAt.Equal(base.Add(2 * time.Minute)) {
+		t.Errorf("desired at %v, want %v", got.DesiredAt, base.Add(2*time.Minute))
+	}
+	if got.AppliedVersion != 1 || got.ApplyError != "invalid decky" {
+		t.Errorf("applied version %d error %q, want 1 and %q", got.AppliedVersion, got.ApplyError, "invalid decky")
+	}
+	if !got.ReportedAt.Equal(base.Add(3 * time.Minute)) {
+		t.Errorf("reported at %v, want %v", got.ReportedAt, base.Add(3*time.Minute))
+	}
+
+	// Recording the applied version leaves the desired one alone.
+	if err := s.RecordAppliedConfig(ctx, testAgent, 2, "", base.Add(4*time.Minute)); err != nil {
+		t.Fatalf("RecordAppliedConfig: %v", err)
+	}
+	got, err = s.GetAgentConfig(ctx, testAgent)
+	if err != nil {
+		t.Fatalf("GetAgentConfig: %v", err)
+	}
+	if got.DesiredVersion != 2 || got.AppliedVersion != 2 || got.ApplyError != "" {
+		t.Errorf("after applying: desired %d applied %d error %q, want 2, 2 and none", got.DesiredVersion, got.AppliedVersion, got.ApplyError)
+	}
+
+	if _, err := s.SetDesiredConfig(ctx, unknown, []byte("x"), base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetDesiredConfig of unknown agent: %v, want ErrNotFound", err)
+	}
+	if err := s.RecordAppliedConfig(ctx, unknown, 1, "", base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RecordAppliedConfig of unknown agent: %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetAgentConfig(ctx, unknown); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAgentConfig of unknown agent: %v, want ErrNotFound", err)
+	}
+}
+
+func testTokenLabelsAndRevocation(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	labels := map[string]string{"site": "paris", "role": "dmz"}
+	tok := newToken("edge-labels", base.Add(time.Hour))
+	tok.Labels = labels
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	list, err := s.ListTokens(ctx)
+	if err != nil {
+		t.Fatalf("ListTokens: %v", err)
+	}
+	if len(list) != 1 || !maps.Equal(list[0].Labels, labels) || !list[0].RevokedAt.IsZero() {
+		t.Fatalf("ListTokens = %+v, want one unrevoked token with labels %v", list, labels)
+	}
+
+	// Revoking twice keeps the first time; a revoked token does not
+	// enroll.
+	revoked, err := s.RevokeToken(ctx, tok.AgentID, base.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if !revoked.RevokedAt.Equal(base.Add(time.Minute)) || !maps.Equal(revoked.Labels, labels) {
+		t.Errorf("RevokeToken = %+v, want revoked at %v with labels", revoked, base.Add(time.Minute))
+	}
+	again, err := s.RevokeToken(ctx, tok.AgentID, base.Add(2*time.Minute))
+	if err != nil {
+		t.Fatalf("second RevokeToken: %v", err)
+	}
+	if !again.RevokedAt.Equal(base.Add(time.Minute)) {
+		t.Errorf("second RevokeToken RevokedAt = %v, want the first time %v", again.RevokedAt, base.Add(time.Minute))
+	}
+	if _, err := s.ConsumeToken(ctx, tok.Hash, base.Add(3*time.Minute)); !errors.Is(err, store.ErrTokenInvalid) {
+		t.Errorf("ConsumeToken(revoked) error = %v, want ErrTokenInvalid", err)
+	}
+	if _, err := s.RevokeToken(ctx, uuid.NewString(), base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeToken(unknown agent) error = %v, want ErrNotFound", err)
+	}
+
+	// Agent labels: set at enrollment, kept by a renewal without labels.
+	id := uuid.NewString()
+	if err := s.UpsertAgent(ctx, store.Agent{ID: id, Name: "edge", EnrolledAt: base, Labels: labels}); err != nil {
+		t.Fatalf("UpsertAgent: %v", err)
+	}
+	if err := s.UpsertAgent(ctx, store.Agent{ID: id, Name: "edge", CertificateSerial: "0c"}); err != nil {
+		t.Fatalf("UpsertAgent(renewal): %v", err)
+	}
+	got, err := s.GetAgent(ctx, id)
+	if err != nil {
+		t.Fatalf("GetAgent: %v", err)
+	}
+	if !maps.Equal(got.Labels, labels) || got.CertificateSerial != "0c" {
+		t.Errorf("agent labels = %v, serial %q; want %v and 0c", got.Labels, got.CertificateSerial, labels)
 	}
 }

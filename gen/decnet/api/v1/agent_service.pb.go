@@ -9,6 +9,7 @@ package apiv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -21,6 +22,265 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// AgentStatus is the health the control plane derives from heartbeats.
+type AgentStatus int32
+
+const (
+	AgentStatus_AGENT_STATUS_UNSPECIFIED AgentStatus = 0
+	// Heartbeats arrive and report no problem.
+	AgentStatus_AGENT_STATUS_ONLINE AgentStatus = 1
+	// Connected, but the last heartbeat reports dropped or evicted events,
+	// an unhealthy decoy or a growing spool backlog.
+	AgentStatus_AGENT_STATUS_DEGRADED AgentStatus = 2
+	// Disconnected, or no heartbeat within three heartbeat intervals.
+	AgentStatus_AGENT_STATUS_OFFLINE AgentStatus = 3
+)
+
+// Enum value maps for AgentStatus.
+var (
+	AgentStatus_name = map[int32]string{
+		0: "AGENT_STATUS_UNSPECIFIED",
+		1: "AGENT_STATUS_ONLINE",
+		2: "AGENT_STATUS_DEGRADED",
+		3: "AGENT_STATUS_OFFLINE",
+	}
+	AgentStatus_value = map[string]int32{
+		"AGENT_STATUS_UNSPECIFIED": 0,
+		"AGENT_STATUS_ONLINE":      1,
+		"AGENT_STATUS_DEGRADED":    2,
+		"AGENT_STATUS_OFFLINE":     3,
+	}
+)
+
+func (x AgentStatus) Enum() *AgentStatus {
+	p := new(AgentStatus)
+	*p = x
+	return p
+}
+
+func (x AgentStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgentStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_api_v1_agent_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AgentStatus) Type() protoreflect.EnumType {
+	return &file_decnet_api_v1_agent_service_proto_enumTypes[0]
+}
+
+func (x AgentStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgentStatus.Descriptor instead.
+func (AgentStatus) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{0}
+}
+
+// AgentHeartbeat is the last heartbeat of an agent.
+type AgentHeartbeat struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	ReceivedAt           *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	Uptime               *durationpb.Duration   `protobuf:"bytes,2,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	Interval             *durationpb.Duration   `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	SpoolPendingEvents   uint64                 `protobuf:"varint,4,opt,name=spool_pending_events,json=spoolPendingEvents,proto3" json:"spool_pending_events,omitempty"`
+	SpoolPendingBytes    uint64                 `protobuf:"varint,5,opt,name=spool_pending_bytes,json=spoolPendingBytes,proto3" json:"spool_pending_bytes,omitempty"`
+	SpoolEvictedEvents   uint64                 `protobuf:"varint,6,opt,name=spool_evicted_events,json=spoolEvictedEvents,proto3" json:"spool_evicted_events,omitempty"`
+	EmitDroppedEvents    uint64                 `protobuf:"varint,7,opt,name=emit_dropped_events,json=emitDroppedEvents,proto3" json:"emit_dropped_events,omitempty"`
+	AppliedConfigVersion uint64                 `protobuf:"varint,8,opt,name=applied_config_version,json=appliedConfigVersion,proto3" json:"applied_config_version,omitempty"`
+	Decoys               []*DecoyHealth         `protobuf:"bytes,9,rep,name=decoys,proto3" json:"decoys,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *AgentHeartbeat) Reset() {
+	*x = AgentHeartbeat{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentHeartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentHeartbeat) ProtoMessage() {}
+
+func (x *AgentHeartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentHeartbeat.ProtoReflect.Descriptor instead.
+func (*AgentHeartbeat) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AgentHeartbeat) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *AgentHeartbeat) GetUptime() *durationpb.Duration {
+	if x != nil {
+		return x.Uptime
+	}
+	return nil
+}
+
+func (x *AgentHeartbeat) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *AgentHeartbeat) GetSpoolPendingEvents() uint64 {
+	if x != nil {
+		return x.SpoolPendingEvents
+	}
+	return 0
+}
+
+func (x *AgentHeartbeat) GetSpoolPendingBytes() uint64 {
+	if x != nil {
+		return x.SpoolPendingBytes
+	}
+	return 0
+}
+
+func (x *AgentHeartbeat) GetSpoolEvictedEvents() uint64 {
+	if x != nil {
+		return x.SpoolEvictedEvents
+	}
+	return 0
+}
+
+func (x *AgentHeartbeat) GetEmitDroppedEvents() uint64 {
+	if x != nil {
+		return x.EmitDroppedEvents
+	}
+	return 0
+}
+
+func (x *AgentHeartbeat) GetAppliedConfigVersion() uint64 {
+	if x != nil {
+		return x.AppliedConfigVersion
+	}
+	return 0
+}
+
+func (x *AgentHeartbeat) GetDecoys() []*DecoyHealth {
+	if x != nil {
+		return x.Decoys
+	}
+	return nil
+}
+
+// DecoyHealth is the state of one decoy service as last reported.
+type DecoyHealth struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Decky               string                 `protobuf:"bytes,1,opt,name=decky,proto3" json:"decky,omitempty"`
+	Service             string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	Address             string                 `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Healthy             bool                   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	LastError           string                 `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	ConnectionsAccepted uint64                 `protobuf:"varint,6,opt,name=connections_accepted,json=connectionsAccepted,proto3" json:"connections_accepted,omitempty"`
+	ConnectionsRejected uint64                 `protobuf:"varint,7,opt,name=connections_rejected,json=connectionsRejected,proto3" json:"connections_rejected,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DecoyHealth) Reset() {
+	*x = DecoyHealth{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecoyHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecoyHealth) ProtoMessage() {}
+
+func (x *DecoyHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecoyHealth.ProtoReflect.Descriptor instead.
+func (*DecoyHealth) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DecoyHealth) GetDecky() string {
+	if x != nil {
+		return x.Decky
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *DecoyHealth) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetConnectionsAccepted() uint64 {
+	if x != nil {
+		return x.ConnectionsAccepted
+	}
+	return 0
+}
+
+func (x *DecoyHealth) GetConnectionsRejected() uint64 {
+	if x != nil {
+		return x.ConnectionsRejected
+	}
+	return 0
+}
 
 type Agent struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -37,13 +297,25 @@ type Agent struct {
 	Revoked bool `protobuf:"varint,9,opt,name=revoked,proto3" json:"revoked,omitempty"`
 	// When the agent was decommissioned; unset while it is active.
 	DecommissionedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=decommissioned_at,json=decommissionedAt,proto3" json:"decommissioned_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	Status           AgentStatus            `protobuf:"varint,11,opt,name=status,proto3,enum=decnet.api.v1.AgentStatus" json:"status,omitempty"`
+	// When status last changed; unset until this control plane process has
+	// seen the agent.
+	StatusChangedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=status_changed_at,json=statusChangedAt,proto3" json:"status_changed_at,omitempty"`
+	// Unset until this control plane process received a heartbeat.
+	LastHeartbeat *AgentHeartbeat `protobuf:"bytes,13,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
+	// Version of the desired configuration; 0 while none is set.
+	DesiredConfigVersion uint64 `protobuf:"varint,14,opt,name=desired_config_version,json=desiredConfigVersion,proto3" json:"desired_config_version,omitempty"`
+	// Version the agent last reported as applied; 0 for none.
+	AppliedConfigVersion uint64 `protobuf:"varint,15,opt,name=applied_config_version,json=appliedConfigVersion,proto3" json:"applied_config_version,omitempty"`
+	// Why the agent rejected the desired configuration; empty otherwise.
+	ConfigError   string `protobuf:"bytes,16,opt,name=config_error,json=configError,proto3" json:"config_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[0]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +327,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[0]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +340,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{0}
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Agent) GetId() string {
@@ -141,6 +413,48 @@ func (x *Agent) GetDecommissionedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Agent) GetStatus() AgentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AgentStatus_AGENT_STATUS_UNSPECIFIED
+}
+
+func (x *Agent) GetStatusChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StatusChangedAt
+	}
+	return nil
+}
+
+func (x *Agent) GetLastHeartbeat() *AgentHeartbeat {
+	if x != nil {
+		return x.LastHeartbeat
+	}
+	return nil
+}
+
+func (x *Agent) GetDesiredConfigVersion() uint64 {
+	if x != nil {
+		return x.DesiredConfigVersion
+	}
+	return 0
+}
+
+func (x *Agent) GetAppliedConfigVersion() uint64 {
+	if x != nil {
+		return x.AppliedConfigVersion
+	}
+	return 0
+}
+
+func (x *Agent) GetConfigError() string {
+	if x != nil {
+		return x.ConfigError
+	}
+	return ""
+}
+
 type ListAgentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -149,7 +463,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +475,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +488,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{1}
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{3}
 }
 
 type ListAgentsResponse struct {
@@ -186,7 +500,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +512,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +525,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{2}
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -230,7 +544,7 @@ type DecommissionAgentRequest struct {
 
 func (x *DecommissionAgentRequest) Reset() {
 	*x = DecommissionAgentRequest{}
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +556,7 @@ func (x *DecommissionAgentRequest) String() string {
 func (*DecommissionAgentRequest) ProtoMessage() {}
 
 func (x *DecommissionAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +569,7 @@ func (x *DecommissionAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionAgentRequest.ProtoReflect.Descriptor instead.
 func (*DecommissionAgentRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{3}
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DecommissionAgentRequest) GetId() string {
@@ -274,7 +588,7 @@ type DecommissionAgentResponse struct {
 
 func (x *DecommissionAgentResponse) Reset() {
 	*x = DecommissionAgentResponse{}
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +600,7 @@ func (x *DecommissionAgentResponse) String() string {
 func (*DecommissionAgentResponse) ProtoMessage() {}
 
 func (x *DecommissionAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +613,7 @@ func (x *DecommissionAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecommissionAgentResponse.ProtoReflect.Descriptor instead.
 func (*DecommissionAgentResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{4}
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DecommissionAgentResponse) GetAgent() *Agent {
@@ -309,11 +623,225 @@ func (x *DecommissionAgentResponse) GetAgent() *Agent {
 	return nil
 }
 
+type GetAgentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgentRequest) Reset() {
+	*x = GetAgentRequest{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgentRequest) ProtoMessage() {}
+
+func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgentRequest.ProtoReflect.Descriptor instead.
+func (*GetAgentRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetAgentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type GetAgentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Agent *Agent                 `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// The desired configuration document; empty while none is set.
+	DesiredConfig []byte `protobuf:"bytes,2,opt,name=desired_config,json=desiredConfig,proto3" json:"desired_config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAgentResponse) Reset() {
+	*x = GetAgentResponse{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAgentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAgentResponse) ProtoMessage() {}
+
+func (x *GetAgentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAgentResponse.ProtoReflect.Descriptor instead.
+func (*GetAgentResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetAgentResponse) GetAgent() *Agent {
+	if x != nil {
+		return x.Agent
+	}
+	return nil
+}
+
+func (x *GetAgentResponse) GetDesiredConfig() []byte {
+	if x != nil {
+		return x.DesiredConfig
+	}
+	return nil
+}
+
+type SetAgentConfigRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	AgentId string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Decoy configuration (YAML). The agent validates it.
+	Document      []byte `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAgentConfigRequest) Reset() {
+	*x = SetAgentConfigRequest{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAgentConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAgentConfigRequest) ProtoMessage() {}
+
+func (x *SetAgentConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAgentConfigRequest.ProtoReflect.Descriptor instead.
+func (*SetAgentConfigRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetAgentConfigRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *SetAgentConfigRequest) GetDocument() []byte {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+type SetAgentConfigResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint64                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAgentConfigResponse) Reset() {
+	*x = SetAgentConfigResponse{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAgentConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAgentConfigResponse) ProtoMessage() {}
+
+func (x *SetAgentConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAgentConfigResponse.ProtoReflect.Descriptor instead.
+func (*SetAgentConfigResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetAgentConfigResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_decnet_api_v1_agent_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n" +
+	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x03\n" +
+	"\x0eAgentHeartbeat\x12;\n" +
+	"\vreceived_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x121\n" +
+	"\x06uptime\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06uptime\x125\n" +
+	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\x120\n" +
+	"\x14spool_pending_events\x18\x04 \x01(\x04R\x12spoolPendingEvents\x12.\n" +
+	"\x13spool_pending_bytes\x18\x05 \x01(\x04R\x11spoolPendingBytes\x120\n" +
+	"\x14spool_evicted_events\x18\x06 \x01(\x04R\x12spoolEvictedEvents\x12.\n" +
+	"\x13emit_dropped_events\x18\a \x01(\x04R\x11emitDroppedEvents\x124\n" +
+	"\x16applied_config_version\x18\b \x01(\x04R\x14appliedConfigVersion\x122\n" +
+	"\x06decoys\x18\t \x03(\v2\x1a.decnet.api.v1.DecoyHealthR\x06decoys\"\xf6\x01\n" +
+	"\vDecoyHealth\x12\x14\n" +
+	"\x05decky\x18\x01 \x01(\tR\x05decky\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x18\n" +
+	"\ahealthy\x18\x04 \x01(\bR\ahealthy\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x121\n" +
+	"\x14connections_accepted\x18\x06 \x01(\x04R\x13connectionsAccepted\x121\n" +
+	"\x14connections_rejected\x18\a \x01(\x04R\x13connectionsRejected\"\x8e\x06\n" +
 	"\x05Agent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
@@ -326,18 +854,41 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\x16certificate_expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x14certificateExpiresAt\x12\x18\n" +
 	"\arevoked\x18\t \x01(\bR\arevoked\x12G\n" +
 	"\x11decommissioned_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x10decommissionedAt\"\x13\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x10decommissionedAt\x122\n" +
+	"\x06status\x18\v \x01(\x0e2\x1a.decnet.api.v1.AgentStatusR\x06status\x12F\n" +
+	"\x11status_changed_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fstatusChangedAt\x12D\n" +
+	"\x0elast_heartbeat\x18\r \x01(\v2\x1d.decnet.api.v1.AgentHeartbeatR\rlastHeartbeat\x124\n" +
+	"\x16desired_config_version\x18\x0e \x01(\x04R\x14desiredConfigVersion\x124\n" +
+	"\x16applied_config_version\x18\x0f \x01(\x04R\x14appliedConfigVersion\x12!\n" +
+	"\fconfig_error\x18\x10 \x01(\tR\vconfigError\"\x13\n" +
 	"\x11ListAgentsRequest\"B\n" +
 	"\x12ListAgentsResponse\x12,\n" +
 	"\x06agents\x18\x01 \x03(\v2\x14.decnet.api.v1.AgentR\x06agents\"*\n" +
 	"\x18DecommissionAgentRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
 	"\x19DecommissionAgentResponse\x12*\n" +
-	"\x05agent\x18\x01 \x01(\v2\x14.decnet.api.v1.AgentR\x05agent2\xcd\x01\n" +
+	"\x05agent\x18\x01 \x01(\v2\x14.decnet.api.v1.AgentR\x05agent\"!\n" +
+	"\x0fGetAgentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"e\n" +
+	"\x10GetAgentResponse\x12*\n" +
+	"\x05agent\x18\x01 \x01(\v2\x14.decnet.api.v1.AgentR\x05agent\x12%\n" +
+	"\x0edesired_config\x18\x02 \x01(\fR\rdesiredConfig\"N\n" +
+	"\x15SetAgentConfigRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
+	"\bdocument\x18\x02 \x01(\fR\bdocument\"2\n" +
+	"\x16SetAgentConfigResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion*y\n" +
+	"\vAgentStatus\x12\x1c\n" +
+	"\x18AGENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13AGENT_STATUS_ONLINE\x10\x01\x12\x19\n" +
+	"\x15AGENT_STATUS_DEGRADED\x10\x02\x12\x18\n" +
+	"\x14AGENT_STATUS_OFFLINE\x10\x032\xfd\x02\n" +
 	"\fAgentService\x12S\n" +
 	"\n" +
 	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\x00\x12h\n" +
-	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x00\x12M\n" +
+	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\x00\x12_\n" +
+	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_agent_service_proto_rawDescOnce sync.Once
@@ -351,31 +902,52 @@ func file_decnet_api_v1_agent_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_agent_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_decnet_api_v1_agent_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_decnet_api_v1_agent_service_proto_goTypes = []any{
-	(*Agent)(nil),                     // 0: decnet.api.v1.Agent
-	(*ListAgentsRequest)(nil),         // 1: decnet.api.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 2: decnet.api.v1.ListAgentsResponse
-	(*DecommissionAgentRequest)(nil),  // 3: decnet.api.v1.DecommissionAgentRequest
-	(*DecommissionAgentResponse)(nil), // 4: decnet.api.v1.DecommissionAgentResponse
-	(*timestamppb.Timestamp)(nil),     // 5: google.protobuf.Timestamp
+	(AgentStatus)(0),                  // 0: decnet.api.v1.AgentStatus
+	(*AgentHeartbeat)(nil),            // 1: decnet.api.v1.AgentHeartbeat
+	(*DecoyHealth)(nil),               // 2: decnet.api.v1.DecoyHealth
+	(*Agent)(nil),                     // 3: decnet.api.v1.Agent
+	(*ListAgentsRequest)(nil),         // 4: decnet.api.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),        // 5: decnet.api.v1.ListAgentsResponse
+	(*DecommissionAgentRequest)(nil),  // 6: decnet.api.v1.DecommissionAgentRequest
+	(*DecommissionAgentResponse)(nil), // 7: decnet.api.v1.DecommissionAgentResponse
+	(*GetAgentRequest)(nil),           // 8: decnet.api.v1.GetAgentRequest
+	(*GetAgentResponse)(nil),          // 9: decnet.api.v1.GetAgentResponse
+	(*SetAgentConfigRequest)(nil),     // 10: decnet.api.v1.SetAgentConfigRequest
+	(*SetAgentConfigResponse)(nil),    // 11: decnet.api.v1.SetAgentConfigResponse
+	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 13: google.protobuf.Duration
 }
 var file_decnet_api_v1_agent_service_proto_depIdxs = []int32{
-	5, // 0: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
-	5, // 1: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
-	5, // 2: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
-	5, // 3: decnet.api.v1.Agent.decommissioned_at:type_name -> google.protobuf.Timestamp
-	0, // 4: decnet.api.v1.ListAgentsResponse.agents:type_name -> decnet.api.v1.Agent
-	0, // 5: decnet.api.v1.DecommissionAgentResponse.agent:type_name -> decnet.api.v1.Agent
-	1, // 6: decnet.api.v1.AgentService.ListAgents:input_type -> decnet.api.v1.ListAgentsRequest
-	3, // 7: decnet.api.v1.AgentService.DecommissionAgent:input_type -> decnet.api.v1.DecommissionAgentRequest
-	2, // 8: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
-	4, // 9: decnet.api.v1.AgentService.DecommissionAgent:output_type -> decnet.api.v1.DecommissionAgentResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	12, // 0: decnet.api.v1.AgentHeartbeat.received_at:type_name -> google.protobuf.Timestamp
+	13, // 1: decnet.api.v1.AgentHeartbeat.uptime:type_name -> google.protobuf.Duration
+	13, // 2: decnet.api.v1.AgentHeartbeat.interval:type_name -> google.protobuf.Duration
+	2,  // 3: decnet.api.v1.AgentHeartbeat.decoys:type_name -> decnet.api.v1.DecoyHealth
+	12, // 4: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
+	12, // 5: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
+	12, // 6: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
+	12, // 7: decnet.api.v1.Agent.decommissioned_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: decnet.api.v1.Agent.status:type_name -> decnet.api.v1.AgentStatus
+	12, // 9: decnet.api.v1.Agent.status_changed_at:type_name -> google.protobuf.Timestamp
+	1,  // 10: decnet.api.v1.Agent.last_heartbeat:type_name -> decnet.api.v1.AgentHeartbeat
+	3,  // 11: decnet.api.v1.ListAgentsResponse.agents:type_name -> decnet.api.v1.Agent
+	3,  // 12: decnet.api.v1.DecommissionAgentResponse.agent:type_name -> decnet.api.v1.Agent
+	3,  // 13: decnet.api.v1.GetAgentResponse.agent:type_name -> decnet.api.v1.Agent
+	4,  // 14: decnet.api.v1.AgentService.ListAgents:input_type -> decnet.api.v1.ListAgentsRequest
+	6,  // 15: decnet.api.v1.AgentService.DecommissionAgent:input_type -> decnet.api.v1.DecommissionAgentRequest
+	8,  // 16: decnet.api.v1.AgentService.GetAgent:input_type -> decnet.api.v1.GetAgentRequest
+	10, // 17: decnet.api.v1.AgentService.SetAgentConfig:input_type -> decnet.api.v1.SetAgentConfigRequest
+	5,  // 18: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
+	7,  // 19: decnet.api.v1.AgentService.DecommissionAgent:output_type -> decnet.api.v1.DecommissionAgentResponse
+	9,  // 20: decnet.api.v1.AgentService.GetAgent:output_type -> decnet.api.v1.GetAgentResponse
+	11, // 21: decnet.api.v1.AgentService.SetAgentConfig:output_type -> decnet.api.v1.SetAgentConfigResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_agent_service_proto_init() }
@@ -388,13 +960,14 @@ func file_decnet_api_v1_agent_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_agent_service_proto_rawDesc), len(file_decnet_api_v1_agent_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_decnet_api_v1_agent_service_proto_goTypes,
 		DependencyIndexes: file_decnet_api_v1_agent_service_proto_depIdxs,
+		EnumInfos:         file_decnet_api_v1_agent_service_proto_enumTypes,
 		MessageInfos:      file_decnet_api_v1_agent_service_proto_msgTypes,
 	}.Build()
 	File_decnet_api_v1_agent_service_proto = out.File

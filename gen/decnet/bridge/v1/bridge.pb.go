@@ -86,6 +86,58 @@ func (RenewErrorReason) EnumDescriptor() ([]byte, []int) {
 	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{0}
 }
 
+// CommandKind names a one-shot command.
+type CommandKind int32
+
+const (
+	CommandKind_COMMAND_KIND_UNSPECIFIED CommandKind = 0
+	// Send a heartbeat now instead of at the next interval.
+	CommandKind_COMMAND_KIND_SEND_HEARTBEAT CommandKind = 1
+	// Read and validate the applied configuration again.
+	CommandKind_COMMAND_KIND_RELOAD CommandKind = 2
+)
+
+// Enum value maps for CommandKind.
+var (
+	CommandKind_name = map[int32]string{
+		0: "COMMAND_KIND_UNSPECIFIED",
+		1: "COMMAND_KIND_SEND_HEARTBEAT",
+		2: "COMMAND_KIND_RELOAD",
+	}
+	CommandKind_value = map[string]int32{
+		"COMMAND_KIND_UNSPECIFIED":    0,
+		"COMMAND_KIND_SEND_HEARTBEAT": 1,
+		"COMMAND_KIND_RELOAD":         2,
+	}
+)
+
+func (x CommandKind) Enum() *CommandKind {
+	p := new(CommandKind)
+	*p = x
+	return p
+}
+
+func (x CommandKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommandKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_bridge_v1_bridge_proto_enumTypes[1].Descriptor()
+}
+
+func (CommandKind) Type() protoreflect.EnumType {
+	return &file_decnet_bridge_v1_bridge_proto_enumTypes[1]
+}
+
+func (x CommandKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommandKind.Descriptor instead.
+func (CommandKind) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{1}
+}
+
 // AgentFrame is a message from the agent.
 type AgentFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -94,6 +146,9 @@ type AgentFrame struct {
 	//	*AgentFrame_Hello
 	//	*AgentFrame_Batch
 	//	*AgentFrame_Renew
+	//	*AgentFrame_Heartbeat
+	//	*AgentFrame_ConfigAck
+	//	*AgentFrame_CommandAck
 	Frame         isAgentFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -163,6 +218,33 @@ func (x *AgentFrame) GetRenew() *RenewRequest {
 	return nil
 }
 
+func (x *AgentFrame) GetHeartbeat() *Heartbeat {
+	if x != nil {
+		if x, ok := x.Frame.(*AgentFrame_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+func (x *AgentFrame) GetConfigAck() *ConfigAck {
+	if x != nil {
+		if x, ok := x.Frame.(*AgentFrame_ConfigAck); ok {
+			return x.ConfigAck
+		}
+	}
+	return nil
+}
+
+func (x *AgentFrame) GetCommandAck() *CommandAck {
+	if x != nil {
+		if x, ok := x.Frame.(*AgentFrame_CommandAck); ok {
+			return x.CommandAck
+		}
+	}
+	return nil
+}
+
 type isAgentFrame_Frame interface {
 	isAgentFrame_Frame()
 }
@@ -179,11 +261,29 @@ type AgentFrame_Renew struct {
 	Renew *RenewRequest `protobuf:"bytes,3,opt,name=renew,proto3,oneof"`
 }
 
+type AgentFrame_Heartbeat struct {
+	Heartbeat *Heartbeat `protobuf:"bytes,4,opt,name=heartbeat,proto3,oneof"`
+}
+
+type AgentFrame_ConfigAck struct {
+	ConfigAck *ConfigAck `protobuf:"bytes,5,opt,name=config_ack,json=configAck,proto3,oneof"`
+}
+
+type AgentFrame_CommandAck struct {
+	CommandAck *CommandAck `protobuf:"bytes,6,opt,name=command_ack,json=commandAck,proto3,oneof"`
+}
+
 func (*AgentFrame_Hello) isAgentFrame_Frame() {}
 
 func (*AgentFrame_Batch) isAgentFrame_Frame() {}
 
 func (*AgentFrame_Renew) isAgentFrame_Frame() {}
+
+func (*AgentFrame_Heartbeat) isAgentFrame_Frame() {}
+
+func (*AgentFrame_ConfigAck) isAgentFrame_Frame() {}
+
+func (*AgentFrame_CommandAck) isAgentFrame_Frame() {}
 
 // ServerFrame is a message from the control plane.
 type ServerFrame struct {
@@ -194,6 +294,8 @@ type ServerFrame struct {
 	//	*ServerFrame_Ack
 	//	*ServerFrame_Renewed
 	//	*ServerFrame_RenewError
+	//	*ServerFrame_Config
+	//	*ServerFrame_Command
 	Frame         isServerFrame_Frame `protobuf_oneof:"frame"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -272,6 +374,24 @@ func (x *ServerFrame) GetRenewError() *RenewError {
 	return nil
 }
 
+func (x *ServerFrame) GetConfig() *DesiredConfig {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Config); ok {
+			return x.Config
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetCommand() *Command {
+	if x != nil {
+		if x, ok := x.Frame.(*ServerFrame_Command); ok {
+			return x.Command
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Frame interface {
 	isServerFrame_Frame()
 }
@@ -292,6 +412,14 @@ type ServerFrame_RenewError struct {
 	RenewError *RenewError `protobuf:"bytes,4,opt,name=renew_error,json=renewError,proto3,oneof"`
 }
 
+type ServerFrame_Config struct {
+	Config *DesiredConfig `protobuf:"bytes,5,opt,name=config,proto3,oneof"`
+}
+
+type ServerFrame_Command struct {
+	Command *Command `protobuf:"bytes,6,opt,name=command,proto3,oneof"`
+}
+
 func (*ServerFrame_Welcome) isServerFrame_Frame() {}
 
 func (*ServerFrame_Ack) isServerFrame_Frame() {}
@@ -299,6 +427,10 @@ func (*ServerFrame_Ack) isServerFrame_Frame() {}
 func (*ServerFrame_Renewed) isServerFrame_Frame() {}
 
 func (*ServerFrame_RenewError) isServerFrame_Frame() {}
+
+func (*ServerFrame_Config) isServerFrame_Frame() {}
+
+func (*ServerFrame_Command) isServerFrame_Frame() {}
 
 // Hello opens a bridge session.
 type Hello struct {
@@ -668,23 +800,468 @@ func (x *RenewError) GetMessage() string {
 	return ""
 }
 
+// Heartbeat reports the agent's state on the control stream.
+type Heartbeat struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Agent software version.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Time since the agent process started, in milliseconds.
+	UptimeMs uint64 `protobuf:"varint,2,opt,name=uptime_ms,json=uptimeMs,proto3" json:"uptime_ms,omitempty"`
+	// Interval until the next heartbeat, in milliseconds. The control plane
+	// marks the agent offline after three intervals without one.
+	IntervalMs uint64 `protobuf:"varint,3,opt,name=interval_ms,json=intervalMs,proto3" json:"interval_ms,omitempty"`
+	// Events in the spool not yet acknowledged.
+	SpoolPendingEvents uint64 `protobuf:"varint,4,opt,name=spool_pending_events,json=spoolPendingEvents,proto3" json:"spool_pending_events,omitempty"`
+	// Size of the spool segments on disk. A segment is deleted only once
+	// all its events are acknowledged, so this can include some that are.
+	SpoolPendingBytes uint64 `protobuf:"varint,5,opt,name=spool_pending_bytes,json=spoolPendingBytes,proto3" json:"spool_pending_bytes,omitempty"`
+	// Events the spool evicted unsent to stay within its size limit, since
+	// the agent started.
+	SpoolEvictedEvents uint64 `protobuf:"varint,6,opt,name=spool_evicted_events,json=spoolEvictedEvents,proto3" json:"spool_evicted_events,omitempty"`
+	// Events dropped because the emitter queue was full, since the agent
+	// started.
+	EmitDroppedEvents uint64 `protobuf:"varint,7,opt,name=emit_dropped_events,json=emitDroppedEvents,proto3" json:"emit_dropped_events,omitempty"`
+	// Version of the last configuration the agent applied; 0 for none.
+	AppliedConfigVersion uint64         `protobuf:"varint,8,opt,name=applied_config_version,json=appliedConfigVersion,proto3" json:"applied_config_version,omitempty"`
+	Decoys               []*DecoyHealth `protobuf:"bytes,9,rep,name=decoys,proto3" json:"decoys,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *Heartbeat) Reset() {
+	*x = Heartbeat{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Heartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Heartbeat) ProtoMessage() {}
+
+func (x *Heartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
+func (*Heartbeat) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Heartbeat) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Heartbeat) GetUptimeMs() uint64 {
+	if x != nil {
+		return x.UptimeMs
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetIntervalMs() uint64 {
+	if x != nil {
+		return x.IntervalMs
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetSpoolPendingEvents() uint64 {
+	if x != nil {
+		return x.SpoolPendingEvents
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetSpoolPendingBytes() uint64 {
+	if x != nil {
+		return x.SpoolPendingBytes
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetSpoolEvictedEvents() uint64 {
+	if x != nil {
+		return x.SpoolEvictedEvents
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetEmitDroppedEvents() uint64 {
+	if x != nil {
+		return x.EmitDroppedEvents
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetAppliedConfigVersion() uint64 {
+	if x != nil {
+		return x.AppliedConfigVersion
+	}
+	return 0
+}
+
+func (x *Heartbeat) GetDecoys() []*DecoyHealth {
+	if x != nil {
+		return x.Decoys
+	}
+	return nil
+}
+
+// DecoyHealth is the state of one decoy service.
+type DecoyHealth struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Decky   string                 `protobuf:"bytes,1,opt,name=decky,proto3" json:"decky,omitempty"`
+	Service string                 `protobuf:"bytes,2,opt,name=service,proto3" json:"service,omitempty"`
+	// Listening address, host:port.
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Healthy bool   `protobuf:"varint,4,opt,name=healthy,proto3" json:"healthy,omitempty"`
+	// Last error of the service; empty while healthy.
+	LastError string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// Connections accepted and rejected (over a limit) since the agent
+	// started; 0 where the agent does not count them.
+	ConnectionsAccepted uint64 `protobuf:"varint,6,opt,name=connections_accepted,json=connectionsAccepted,proto3" json:"connections_accepted,omitempty"`
+	ConnectionsRejected uint64 `protobuf:"varint,7,opt,name=connections_rejected,json=connectionsRejected,proto3" json:"connections_rejected,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DecoyHealth) Reset() {
+	*x = DecoyHealth{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecoyHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecoyHealth) ProtoMessage() {}
+
+func (x *DecoyHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecoyHealth.ProtoReflect.Descriptor instead.
+func (*DecoyHealth) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DecoyHealth) GetDecky() string {
+	if x != nil {
+		return x.Decky
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetHealthy() bool {
+	if x != nil {
+		return x.Healthy
+	}
+	return false
+}
+
+func (x *DecoyHealth) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *DecoyHealth) GetConnectionsAccepted() uint64 {
+	if x != nil {
+		return x.ConnectionsAccepted
+	}
+	return 0
+}
+
+func (x *DecoyHealth) GetConnectionsRejected() uint64 {
+	if x != nil {
+		return x.ConnectionsRejected
+	}
+	return 0
+}
+
+// DesiredConfig is the configuration the control plane wants the agent to
+// run. Versions increase per agent; applying the version already applied
+// is a no-op that is acknowledged again.
+type DesiredConfig struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version uint64                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The decoy configuration document (YAML).
+	Document      []byte `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DesiredConfig) Reset() {
+	*x = DesiredConfig{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DesiredConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DesiredConfig) ProtoMessage() {}
+
+func (x *DesiredConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DesiredConfig.ProtoReflect.Descriptor instead.
+func (*DesiredConfig) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DesiredConfig) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DesiredConfig) GetDocument() []byte {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+// ConfigAck answers DesiredConfig.
+type ConfigAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Version of the DesiredConfig this answers.
+	Version uint64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// Empty when the version was applied; otherwise why it was rejected.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigAck) Reset() {
+	*x = ConfigAck{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigAck) ProtoMessage() {}
+
+func (x *ConfigAck) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigAck.ProtoReflect.Descriptor instead.
+func (*ConfigAck) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ConfigAck) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ConfigAck) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Command is a one-shot command.
+type Command struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the control plane, unique within the connection; CommandAck
+	// repeats it.
+	Id            uint64      `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Kind          CommandKind `protobuf:"varint,2,opt,name=kind,proto3,enum=decnet.bridge.v1.CommandKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Command) Reset() {
+	*x = Command{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Command) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Command) ProtoMessage() {}
+
+func (x *Command) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Command.ProtoReflect.Descriptor instead.
+func (*Command) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Command) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Command) GetKind() CommandKind {
+	if x != nil {
+		return x.Kind
+	}
+	return CommandKind_COMMAND_KIND_UNSPECIFIED
+}
+
+// CommandAck answers Command.
+type CommandAck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Empty on success; otherwise why the command failed.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandAck) Reset() {
+	*x = CommandAck{}
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandAck) ProtoMessage() {}
+
+func (x *CommandAck) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_bridge_v1_bridge_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandAck.ProtoReflect.Descriptor instead.
+func (*CommandAck) Descriptor() ([]byte, []int) {
+	return file_decnet_bridge_v1_bridge_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CommandAck) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CommandAck) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_decnet_bridge_v1_bridge_proto protoreflect.FileDescriptor
 
 const file_decnet_bridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
-	"\x1ddecnet/bridge/v1/bridge.proto\x12\x10decnet.bridge.v1\x1a\x1bdecnet/event/v1/event.proto\"\xaf\x01\n" +
+	"\x1ddecnet/bridge/v1/bridge.proto\x12\x10decnet.bridge.v1\x1a\x1bdecnet/event/v1/event.proto\"\xeb\x02\n" +
 	"\n" +
 	"AgentFrame\x12/\n" +
 	"\x05hello\x18\x01 \x01(\v2\x17.decnet.bridge.v1.HelloH\x00R\x05hello\x12/\n" +
 	"\x05batch\x18\x02 \x01(\v2\x17.decnet.bridge.v1.BatchH\x00R\x05batch\x126\n" +
-	"\x05renew\x18\x03 \x01(\v2\x1e.decnet.bridge.v1.RenewRequestH\x00R\x05renewB\a\n" +
-	"\x05frame\"\xf6\x01\n" +
+	"\x05renew\x18\x03 \x01(\v2\x1e.decnet.bridge.v1.RenewRequestH\x00R\x05renew\x12;\n" +
+	"\theartbeat\x18\x04 \x01(\v2\x1b.decnet.bridge.v1.HeartbeatH\x00R\theartbeat\x12<\n" +
+	"\n" +
+	"config_ack\x18\x05 \x01(\v2\x1b.decnet.bridge.v1.ConfigAckH\x00R\tconfigAck\x12?\n" +
+	"\vcommand_ack\x18\x06 \x01(\v2\x1c.decnet.bridge.v1.CommandAckH\x00R\n" +
+	"commandAckB\a\n" +
+	"\x05frame\"\xe8\x02\n" +
 	"\vServerFrame\x125\n" +
 	"\awelcome\x18\x01 \x01(\v2\x19.decnet.bridge.v1.WelcomeH\x00R\awelcome\x12)\n" +
 	"\x03ack\x18\x02 \x01(\v2\x15.decnet.bridge.v1.AckH\x00R\x03ack\x12;\n" +
 	"\arenewed\x18\x03 \x01(\v2\x1f.decnet.bridge.v1.RenewResponseH\x00R\arenewed\x12?\n" +
 	"\vrenew_error\x18\x04 \x01(\v2\x1c.decnet.bridge.v1.RenewErrorH\x00R\n" +
-	"renewErrorB\a\n" +
+	"renewError\x129\n" +
+	"\x06config\x18\x05 \x01(\v2\x1f.decnet.bridge.v1.DesiredConfigH\x00R\x06config\x125\n" +
+	"\acommand\x18\x06 \x01(\v2\x19.decnet.bridge.v1.CommandH\x00R\acommandB\a\n" +
 	"\x05frame\"5\n" +
 	"\x05Hello\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x12\n" +
@@ -707,14 +1284,51 @@ const file_decnet_bridge_v1_bridge_proto_rawDesc = "" +
 	"\n" +
 	"RenewError\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".decnet.bridge.v1.RenewErrorReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage*\xe5\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x94\x03\n" +
+	"\tHeartbeat\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1b\n" +
+	"\tuptime_ms\x18\x02 \x01(\x04R\buptimeMs\x12\x1f\n" +
+	"\vinterval_ms\x18\x03 \x01(\x04R\n" +
+	"intervalMs\x120\n" +
+	"\x14spool_pending_events\x18\x04 \x01(\x04R\x12spoolPendingEvents\x12.\n" +
+	"\x13spool_pending_bytes\x18\x05 \x01(\x04R\x11spoolPendingBytes\x120\n" +
+	"\x14spool_evicted_events\x18\x06 \x01(\x04R\x12spoolEvictedEvents\x12.\n" +
+	"\x13emit_dropped_events\x18\a \x01(\x04R\x11emitDroppedEvents\x124\n" +
+	"\x16applied_config_version\x18\b \x01(\x04R\x14appliedConfigVersion\x125\n" +
+	"\x06decoys\x18\t \x03(\v2\x1d.decnet.bridge.v1.DecoyHealthR\x06decoys\"\xf6\x01\n" +
+	"\vDecoyHealth\x12\x14\n" +
+	"\x05decky\x18\x01 \x01(\tR\x05decky\x12\x18\n" +
+	"\aservice\x18\x02 \x01(\tR\aservice\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x18\n" +
+	"\ahealthy\x18\x04 \x01(\bR\ahealthy\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x121\n" +
+	"\x14connections_accepted\x18\x06 \x01(\x04R\x13connectionsAccepted\x121\n" +
+	"\x14connections_rejected\x18\a \x01(\x04R\x13connectionsRejected\"E\n" +
+	"\rDesiredConfig\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
+	"\bdocument\x18\x02 \x01(\fR\bdocument\";\n" +
+	"\tConfigAck\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"L\n" +
+	"\aCommand\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x121\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1d.decnet.bridge.v1.CommandKindR\x04kind\"2\n" +
+	"\n" +
+	"CommandAck\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error*\xe5\x01\n" +
 	"\x10RenewErrorReason\x12\"\n" +
 	"\x1eRENEW_ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aRENEW_ERROR_REASON_REVOKED\x10\x01\x12$\n" +
 	" RENEW_ERROR_REASON_UNKNOWN_AGENT\x10\x02\x12\"\n" +
 	"\x1eRENEW_ERROR_REASON_BAD_REQUEST\x10\x03\x12\x1f\n" +
 	"\x1bRENEW_ERROR_REASON_INTERNAL\x10\x04\x12\"\n" +
-	"\x1eRENEW_ERROR_REASON_UNAVAILABLE\x10\x05B8Z6github.com/decnet/decnet/gen/decnet/bridge/v1;bridgev1b\x06proto3"
+	"\x1eRENEW_ERROR_REASON_UNAVAILABLE\x10\x05*e\n" +
+	"\vCommandKind\x12\x1c\n" +
+	"\x18COMMAND_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bCOMMAND_KIND_SEND_HEARTBEAT\x10\x01\x12\x17\n" +
+	"\x13COMMAND_KIND_RELOAD\x10\x02B8Z6github.com/decnet/decnet/gen/decnet/bridge/v1;bridgev1b\x06proto3"
 
 var (
 	file_decnet_bridge_v1_bridge_proto_rawDescOnce sync.Once
@@ -728,36 +1342,50 @@ func file_decnet_bridge_v1_bridge_proto_rawDescGZIP() []byte {
 	return file_decnet_bridge_v1_bridge_proto_rawDescData
 }
 
-var file_decnet_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_decnet_bridge_v1_bridge_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_decnet_bridge_v1_bridge_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_decnet_bridge_v1_bridge_proto_goTypes = []any{
 	(RenewErrorReason)(0), // 0: decnet.bridge.v1.RenewErrorReason
-	(*AgentFrame)(nil),    // 1: decnet.bridge.v1.AgentFrame
-	(*ServerFrame)(nil),   // 2: decnet.bridge.v1.ServerFrame
-	(*Hello)(nil),         // 3: decnet.bridge.v1.Hello
-	(*Welcome)(nil),       // 4: decnet.bridge.v1.Welcome
-	(*Batch)(nil),         // 5: decnet.bridge.v1.Batch
-	(*Ack)(nil),           // 6: decnet.bridge.v1.Ack
-	(*RenewRequest)(nil),  // 7: decnet.bridge.v1.RenewRequest
-	(*RenewResponse)(nil), // 8: decnet.bridge.v1.RenewResponse
-	(*RenewError)(nil),    // 9: decnet.bridge.v1.RenewError
-	(*v1.Event)(nil),      // 10: decnet.event.v1.Event
+	(CommandKind)(0),      // 1: decnet.bridge.v1.CommandKind
+	(*AgentFrame)(nil),    // 2: decnet.bridge.v1.AgentFrame
+	(*ServerFrame)(nil),   // 3: decnet.bridge.v1.ServerFrame
+	(*Hello)(nil),         // 4: decnet.bridge.v1.Hello
+	(*Welcome)(nil),       // 5: decnet.bridge.v1.Welcome
+	(*Batch)(nil),         // 6: decnet.bridge.v1.Batch
+	(*Ack)(nil),           // 7: decnet.bridge.v1.Ack
+	(*RenewRequest)(nil),  // 8: decnet.bridge.v1.RenewRequest
+	(*RenewResponse)(nil), // 9: decnet.bridge.v1.RenewResponse
+	(*RenewError)(nil),    // 10: decnet.bridge.v1.RenewError
+	(*Heartbeat)(nil),     // 11: decnet.bridge.v1.Heartbeat
+	(*DecoyHealth)(nil),   // 12: decnet.bridge.v1.DecoyHealth
+	(*DesiredConfig)(nil), // 13: decnet.bridge.v1.DesiredConfig
+	(*ConfigAck)(nil),     // 14: decnet.bridge.v1.ConfigAck
+	(*Command)(nil),       // 15: decnet.bridge.v1.Command
+	(*CommandAck)(nil),    // 16: decnet.bridge.v1.CommandAck
+	(*v1.Event)(nil),      // 17: decnet.event.v1.Event
 }
 var file_decnet_bridge_v1_bridge_proto_depIdxs = []int32{
-	3,  // 0: decnet.bridge.v1.AgentFrame.hello:type_name -> decnet.bridge.v1.Hello
-	5,  // 1: decnet.bridge.v1.AgentFrame.batch:type_name -> decnet.bridge.v1.Batch
-	7,  // 2: decnet.bridge.v1.AgentFrame.renew:type_name -> decnet.bridge.v1.RenewRequest
-	4,  // 3: decnet.bridge.v1.ServerFrame.welcome:type_name -> decnet.bridge.v1.Welcome
-	6,  // 4: decnet.bridge.v1.ServerFrame.ack:type_name -> decnet.bridge.v1.Ack
-	8,  // 5: decnet.bridge.v1.ServerFrame.renewed:type_name -> decnet.bridge.v1.RenewResponse
-	9,  // 6: decnet.bridge.v1.ServerFrame.renew_error:type_name -> decnet.bridge.v1.RenewError
-	10, // 7: decnet.bridge.v1.Batch.events:type_name -> decnet.event.v1.Event
-	0,  // 8: decnet.bridge.v1.RenewError.reason:type_name -> decnet.bridge.v1.RenewErrorReason
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 0: decnet.bridge.v1.AgentFrame.hello:type_name -> decnet.bridge.v1.Hello
+	6,  // 1: decnet.bridge.v1.AgentFrame.batch:type_name -> decnet.bridge.v1.Batch
+	8,  // 2: decnet.bridge.v1.AgentFrame.renew:type_name -> decnet.bridge.v1.RenewRequest
+	11, // 3: decnet.bridge.v1.AgentFrame.heartbeat:type_name -> decnet.bridge.v1.Heartbeat
+	14, // 4: decnet.bridge.v1.AgentFrame.config_ack:type_name -> decnet.bridge.v1.ConfigAck
+	16, // 5: decnet.bridge.v1.AgentFrame.command_ack:type_name -> decnet.bridge.v1.CommandAck
+	5,  // 6: decnet.bridge.v1.ServerFrame.welcome:type_name -> decnet.bridge.v1.Welcome
+	7,  // 7: decnet.bridge.v1.ServerFrame.ack:type_name -> decnet.bridge.v1.Ack
+	9,  // 8: decnet.bridge.v1.ServerFrame.renewed:type_name -> decnet.bridge.v1.RenewResponse
+	10, // 9: decnet.bridge.v1.ServerFrame.renew_error:type_name -> decnet.bridge.v1.RenewError
+	13, // 10: decnet.bridge.v1.ServerFrame.config:type_name -> decnet.bridge.v1.DesiredConfig
+	15, // 11: decnet.bridge.v1.ServerFrame.command:type_name -> decnet.bridge.v1.Command
+	17, // 12: decnet.bridge.v1.Batch.events:type_name -> decnet.event.v1.Event
+	0,  // 13: decnet.bridge.v1.RenewError.reason:type_name -> decnet.bridge.v1.RenewErrorReason
+	12, // 14: decnet.bridge.v1.Heartbeat.decoys:type_name -> decnet.bridge.v1.DecoyHealth
+	1,  // 15: decnet.bridge.v1.Command.kind:type_name -> decnet.bridge.v1.CommandKind
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_decnet_bridge_v1_bridge_proto_init() }
@@ -769,20 +1397,25 @@ func file_decnet_bridge_v1_bridge_proto_init() {
 		(*AgentFrame_Hello)(nil),
 		(*AgentFrame_Batch)(nil),
 		(*AgentFrame_Renew)(nil),
+		(*AgentFrame_Heartbeat)(nil),
+		(*AgentFrame_ConfigAck)(nil),
+		(*AgentFrame_CommandAck)(nil),
 	}
 	file_decnet_bridge_v1_bridge_proto_msgTypes[1].OneofWrappers = []any{
 		(*ServerFrame_Welcome)(nil),
 		(*ServerFrame_Ack)(nil),
 		(*ServerFrame_Renewed)(nil),
 		(*ServerFrame_RenewError)(nil),
+		(*ServerFrame_Config)(nil),
+		(*ServerFrame_Command)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_bridge_v1_bridge_proto_rawDesc), len(file_decnet_bridge_v1_bridge_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   9,
+			NumEnums:      2,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -38,6 +38,11 @@ const (
 	// AgentServiceDecommissionAgentProcedure is the fully-qualified name of the AgentService's
 	// DecommissionAgent RPC.
 	AgentServiceDecommissionAgentProcedure = "/decnet.api.v1.AgentService/DecommissionAgent"
+	// AgentServiceGetAgentProcedure is the fully-qualified name of the AgentService's GetAgent RPC.
+	AgentServiceGetAgentProcedure = "/decnet.api.v1.AgentService/GetAgent"
+	// AgentServiceSetAgentConfigProcedure is the fully-qualified name of the AgentService's
+	// SetAgentConfig RPC.
+	AgentServiceSetAgentConfigProcedure = "/decnet.api.v1.AgentService/SetAgentConfig"
 )
 
 // AgentServiceClient is a client for the decnet.api.v1.AgentService service.
@@ -47,6 +52,13 @@ type AgentServiceClient interface {
 	// connection is closed and it can neither reconnect nor renew. It cannot
 	// be undone; enroll the sensor again with a new token instead.
 	DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error)
+	// GetAgent returns one agent with its desired and applied configuration
+	// versions.
+	GetAgent(context.Context, *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error)
+	// SetAgentConfig stores a new desired decoy configuration for the agent
+	// under the next version number and pushes it if the agent is
+	// connected; an agent that is not receives it when it reconnects.
+	SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error)
 }
 
 // NewAgentServiceClient constructs a client for the decnet.api.v1.AgentService service. By default,
@@ -72,6 +84,18 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(agentServiceMethods.ByName("DecommissionAgent")),
 			connect.WithClientOptions(opts...),
 		),
+		getAgent: connect.NewClient[v1.GetAgentRequest, v1.GetAgentResponse](
+			httpClient,
+			baseURL+AgentServiceGetAgentProcedure,
+			connect.WithSchema(agentServiceMethods.ByName("GetAgent")),
+			connect.WithClientOptions(opts...),
+		),
+		setAgentConfig: connect.NewClient[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse](
+			httpClient,
+			baseURL+AgentServiceSetAgentConfigProcedure,
+			connect.WithSchema(agentServiceMethods.ByName("SetAgentConfig")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -79,6 +103,8 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type agentServiceClient struct {
 	listAgents        *connect.Client[v1.ListAgentsRequest, v1.ListAgentsResponse]
 	decommissionAgent *connect.Client[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse]
+	getAgent          *connect.Client[v1.GetAgentRequest, v1.GetAgentResponse]
+	setAgentConfig    *connect.Client[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse]
 }
 
 // ListAgents calls decnet.api.v1.AgentService.ListAgents.
@@ -91,6 +117,16 @@ func (c *agentServiceClient) DecommissionAgent(ctx context.Context, req *connect
 	return c.decommissionAgent.CallUnary(ctx, req)
 }
 
+// GetAgent calls decnet.api.v1.AgentService.GetAgent.
+func (c *agentServiceClient) GetAgent(ctx context.Context, req *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error) {
+	return c.getAgent.CallUnary(ctx, req)
+}
+
+// SetAgentConfig calls decnet.api.v1.AgentService.SetAgentConfig.
+func (c *agentServiceClient) SetAgentConfig(ctx context.Context, req *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error) {
+	return c.setAgentConfig.CallUnary(ctx, req)
+}
+
 // AgentServiceHandler is an implementation of the decnet.api.v1.AgentService service.
 type AgentServiceHandler interface {
 	ListAgents(context.Context, *connect.Request[v1.ListAgentsRequest]) (*connect.Response[v1.ListAgentsResponse], error)
@@ -98,6 +134,13 @@ type AgentServiceHandler interface {
 	// connection is closed and it can neither reconnect nor renew. It cannot
 	// be undone; enroll the sensor again with a new token instead.
 	DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error)
+	// GetAgent returns one agent with its desired and applied configuration
+	// versions.
+	GetAgent(context.Context, *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error)
+	// SetAgentConfig stores a new desired decoy configuration for the agent
+	// under the next version number and pushes it if the agent is
+	// connected; an agent that is not receives it when it reconnects.
+	SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error)
 }
 
 // NewAgentServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -119,12 +162,28 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(agentServiceMethods.ByName("DecommissionAgent")),
 		connect.WithHandlerOptions(opts...),
 	)
+	agentServiceGetAgentHandler := connect.NewUnaryHandler(
+		AgentServiceGetAgentProcedure,
+		svc.GetAgent,
+		connect.WithSchema(agentServiceMethods.ByName("GetAgent")),
+		connect.WithHandlerOptions(opts...),
+	)
+	agentServiceSetAgentConfigHandler := connect.NewUnaryHandler(
+		AgentServiceSetAgentConfigProcedure,
+		svc.SetAgentConfig,
+		connect.WithSchema(agentServiceMethods.ByName("SetAgentConfig")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.AgentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AgentServiceListAgentsProcedure:
 			agentServiceListAgentsHandler.ServeHTTP(w, r)
 		case AgentServiceDecommissionAgentProcedure:
 			agentServiceDecommissionAgentHandler.ServeHTTP(w, r)
+		case AgentServiceGetAgentProcedure:
+			agentServiceGetAgentHandler.ServeHTTP(w, r)
+		case AgentServiceSetAgentConfigProcedure:
+			agentServiceSetAgentConfigHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -140,4 +199,12 @@ func (UnimplementedAgentServiceHandler) ListAgents(context.Context, *connect.Req
 
 func (UnimplementedAgentServiceHandler) DecommissionAgent(context.Context, *connect.Request[v1.DecommissionAgentRequest]) (*connect.Response[v1.DecommissionAgentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.DecommissionAgent is not implemented"))
+}
+
+func (UnimplementedAgentServiceHandler) GetAgent(context.Context, *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.GetAgent is not implemented"))
+}
+
+func (UnimplementedAgentServiceHandler) SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.SetAgentConfig is not implemented"))
 }

@@ -2,17 +2,125 @@
 // @generated from file decnet/api/v1/agent_service.proto (package decnet.api.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file decnet/api/v1/agent_service.proto.
  */
 export const file_decnet_api_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFkZWNuZXQvYXBpL3YxL2FnZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEixQIKBUFnZW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSLwoLZW5yb2xsZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY29ubmVjdGVkGAUgASgIEg8KB3ZlcnNpb24YBiABKAkSGgoSY2VydGlmaWNhdGVfc2VyaWFsGAcgASgJEjoKFmNlcnRpZmljYXRlX2V4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3Jldm9rZWQYCSABKAgSNQoRZGVjb21taXNzaW9uZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhMKEUxpc3RBZ2VudHNSZXF1ZXN0IjoKEkxpc3RBZ2VudHNSZXNwb25zZRIkCgZhZ2VudHMYASADKAsyFC5kZWNuZXQuYXBpLnYxLkFnZW50IiYKGERlY29tbWlzc2lvbkFnZW50UmVxdWVzdBIKCgJpZBgBIAEoCSJAChlEZWNvbW1pc3Npb25BZ2VudFJlc3BvbnNlEiMKBWFnZW50GAEgASgLMhQuZGVjbmV0LmFwaS52MS5BZ2VudDLNAQoMQWdlbnRTZXJ2aWNlElMKCkxpc3RBZ2VudHMSIC5kZWNuZXQuYXBpLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiABJoChFEZWNvbW1pc3Npb25BZ2VudBInLmRlY25ldC5hcGkudjEuRGVjb21taXNzaW9uQWdlbnRSZXF1ZXN0GiguZGVjbmV0LmFwaS52MS5EZWNvbW1pc3Npb25BZ2VudFJlc3BvbnNlIgBCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiFkZWNuZXQvYXBpL3YxL2FnZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi2wIKDkFnZW50SGVhcnRiZWF0Ei8KC3JlY2VpdmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgZ1cHRpbWUYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIaW50ZXJ2YWwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHAoUc3Bvb2xfcGVuZGluZ19ldmVudHMYBCABKAQSGwoTc3Bvb2xfcGVuZGluZ19ieXRlcxgFIAEoBBIcChRzcG9vbF9ldmljdGVkX2V2ZW50cxgGIAEoBBIbChNlbWl0X2Ryb3BwZWRfZXZlbnRzGAcgASgEEh4KFmFwcGxpZWRfY29uZmlnX3ZlcnNpb24YCCABKAQSKgoGZGVjb3lzGAkgAygLMhouZGVjbmV0LmFwaS52MS5EZWNveUhlYWx0aCKfAQoLRGVjb3lIZWFsdGgSDQoFZGVja3kYASABKAkSDwoHc2VydmljZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB2hlYWx0aHkYBCABKAgSEgoKbGFzdF9lcnJvchgFIAEoCRIcChRjb25uZWN0aW9uc19hY2NlcHRlZBgGIAEoBBIcChRjb25uZWN0aW9uc19yZWplY3RlZBgHIAEoBCK1BAoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIvCgtlbnJvbGxlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljb25uZWN0ZWQYBSABKAgSDwoHdmVyc2lvbhgGIAEoCRIaChJjZXJ0aWZpY2F0ZV9zZXJpYWwYByABKAkSOgoWY2VydGlmaWNhdGVfZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcmV2b2tlZBgJIAEoCBI1ChFkZWNvbW1pc3Npb25lZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGc3RhdHVzGAsgASgOMhouZGVjbmV0LmFwaS52MS5BZ2VudFN0YXR1cxI1ChFzdGF0dXNfY2hhbmdlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoObGFzdF9oZWFydGJlYXQYDSABKAsyHS5kZWNuZXQuYXBpLnYxLkFnZW50SGVhcnRiZWF0Eh4KFmRlc2lyZWRfY29uZmlnX3ZlcnNpb24YDiABKAQSHgoWYXBwbGllZF9jb25maWdfdmVyc2lvbhgPIAEoBBIUCgxjb25maWdfZXJyb3IYECABKAkiEwoRTGlzdEFnZW50c1JlcXVlc3QiOgoSTGlzdEFnZW50c1Jlc3BvbnNlEiQKBmFnZW50cxgBIAMoCzIULmRlY25ldC5hcGkudjEuQWdlbnQiJgoYRGVjb21taXNzaW9uQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIkAKGURlY29tbWlzc2lvbkFnZW50UmVzcG9uc2USIwoFYWdlbnQYASABKAsyFC5kZWNuZXQuYXBpLnYxLkFnZW50Ih0KD0dldEFnZW50UmVxdWVzdBIKCgJpZBgBIAEoCSJPChBHZXRBZ2VudFJlc3BvbnNlEiMKBWFnZW50GAEgASgLMhQuZGVjbmV0LmFwaS52MS5BZ2VudBIWCg5kZXNpcmVkX2NvbmZpZxgCIAEoDCI7ChVTZXRBZ2VudENvbmZpZ1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEAoIZG9jdW1lbnQYAiABKAwiKQoWU2V0QWdlbnRDb25maWdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgEKnkKC0FnZW50U3RhdHVzEhwKGEFHRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0FHRU5UX1NUQVRVU19PTkxJTkUQARIZChVBR0VOVF9TVEFUVVNfREVHUkFERUQQAhIYChRBR0VOVF9TVEFUVVNfT0ZGTElORRADMv0CCgxBZ2VudFNlcnZpY2USUwoKTGlzdEFnZW50cxIgLmRlY25ldC5hcGkudjEuTGlzdEFnZW50c1JlcXVlc3QaIS5kZWNuZXQuYXBpLnYxLkxpc3RBZ2VudHNSZXNwb25zZSIAEmgKEURlY29tbWlzc2lvbkFnZW50EicuZGVjbmV0LmFwaS52MS5EZWNvbW1pc3Npb25BZ2VudFJlcXVlc3QaKC5kZWNuZXQuYXBpLnYxLkRlY29tbWlzc2lvbkFnZW50UmVzcG9uc2UiABJNCghHZXRBZ2VudBIeLmRlY25ldC5hcGkudjEuR2V0QWdlbnRSZXF1ZXN0Gh8uZGVjbmV0LmFwaS52MS5HZXRBZ2VudFJlc3BvbnNlIgASXwoOU2V0QWdlbnRDb25maWcSJC5kZWNuZXQuYXBpLnYxLlNldEFnZW50Q29uZmlnUmVxdWVzdBolLmRlY25ldC5hcGkudjEuU2V0QWdlbnRDb25maWdSZXNwb25zZSIAQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+
+/**
+ * AgentHeartbeat is the last heartbeat of an agent.
+ *
+ * @generated from message decnet.api.v1.AgentHeartbeat
+ */
+export type AgentHeartbeat = Message<"decnet.api.v1.AgentHeartbeat"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp received_at = 1;
+   */
+  receivedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration uptime = 2;
+   */
+  uptime?: Duration | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration interval = 3;
+   */
+  interval?: Duration | undefined;
+
+  /**
+   * @generated from field: uint64 spool_pending_events = 4;
+   */
+  spoolPendingEvents: bigint;
+
+  /**
+   * @generated from field: uint64 spool_pending_bytes = 5;
+   */
+  spoolPendingBytes: bigint;
+
+  /**
+   * @generated from field: uint64 spool_evicted_events = 6;
+   */
+  spoolEvictedEvents: bigint;
+
+  /**
+   * @generated from field: uint64 emit_dropped_events = 7;
+   */
+  emitDroppedEvents: bigint;
+
+  /**
+   * @generated from field: uint64 applied_config_version = 8;
+   */
+  appliedConfigVersion: bigint;
+
+  /**
+   * @generated from field: repeated decnet.api.v1.DecoyHealth decoys = 9;
+   */
+  decoys: DecoyHealth[];
+};
+
+/**
+ * Describes the message decnet.api.v1.AgentHeartbeat.
+ * Use `create(AgentHeartbeatSchema)` to create a new message.
+ */
+export const AgentHeartbeatSchema: GenMessage<AgentHeartbeat> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 0);
+
+/**
+ * DecoyHealth is the state of one decoy service as last reported.
+ *
+ * @generated from message decnet.api.v1.DecoyHealth
+ */
+export type DecoyHealth = Message<"decnet.api.v1.DecoyHealth"> & {
+  /**
+   * @generated from field: string decky = 1;
+   */
+  decky: string;
+
+  /**
+   * @generated from field: string service = 2;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string address = 3;
+   */
+  address: string;
+
+  /**
+   * @generated from field: bool healthy = 4;
+   */
+  healthy: boolean;
+
+  /**
+   * @generated from field: string last_error = 5;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: uint64 connections_accepted = 6;
+   */
+  connectionsAccepted: bigint;
+
+  /**
+   * @generated from field: uint64 connections_rejected = 7;
+   */
+  connectionsRejected: bigint;
+};
+
+/**
+ * Describes the message decnet.api.v1.DecoyHealth.
+ * Use `create(DecoyHealthSchema)` to create a new message.
+ */
+export const DecoyHealthSchema: GenMessage<DecoyHealth> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 1);
 
 /**
  * @generated from message decnet.api.v1.Agent
@@ -73,6 +181,47 @@ export type Agent = Message<"decnet.api.v1.Agent"> & {
    * @generated from field: google.protobuf.Timestamp decommissioned_at = 10;
    */
   decommissionedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: decnet.api.v1.AgentStatus status = 11;
+   */
+  status: AgentStatus;
+
+  /**
+   * When status last changed; unset until this control plane process has
+   * seen the agent.
+   *
+   * @generated from field: google.protobuf.Timestamp status_changed_at = 12;
+   */
+  statusChangedAt?: Timestamp | undefined;
+
+  /**
+   * Unset until this control plane process received a heartbeat.
+   *
+   * @generated from field: decnet.api.v1.AgentHeartbeat last_heartbeat = 13;
+   */
+  lastHeartbeat?: AgentHeartbeat | undefined;
+
+  /**
+   * Version of the desired configuration; 0 while none is set.
+   *
+   * @generated from field: uint64 desired_config_version = 14;
+   */
+  desiredConfigVersion: bigint;
+
+  /**
+   * Version the agent last reported as applied; 0 for none.
+   *
+   * @generated from field: uint64 applied_config_version = 15;
+   */
+  appliedConfigVersion: bigint;
+
+  /**
+   * Why the agent rejected the desired configuration; empty otherwise.
+   *
+   * @generated from field: string config_error = 16;
+   */
+  configError: string;
 };
 
 /**
@@ -80,7 +229,7 @@ export type Agent = Message<"decnet.api.v1.Agent"> & {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_agent_service, 0);
+  messageDesc(file_decnet_api_v1_agent_service, 2);
 
 /**
  * @generated from message decnet.api.v1.ListAgentsRequest
@@ -93,7 +242,7 @@ export type ListAgentsRequest = Message<"decnet.api.v1.ListAgentsRequest"> & {
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_agent_service, 1);
+  messageDesc(file_decnet_api_v1_agent_service, 3);
 
 /**
  * @generated from message decnet.api.v1.ListAgentsResponse
@@ -110,7 +259,7 @@ export type ListAgentsResponse = Message<"decnet.api.v1.ListAgentsResponse"> & {
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_agent_service, 2);
+  messageDesc(file_decnet_api_v1_agent_service, 4);
 
 /**
  * @generated from message decnet.api.v1.DecommissionAgentRequest
@@ -127,7 +276,7 @@ export type DecommissionAgentRequest = Message<"decnet.api.v1.DecommissionAgentR
  * Use `create(DecommissionAgentRequestSchema)` to create a new message.
  */
 export const DecommissionAgentRequestSchema: GenMessage<DecommissionAgentRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_agent_service, 3);
+  messageDesc(file_decnet_api_v1_agent_service, 5);
 
 /**
  * @generated from message decnet.api.v1.DecommissionAgentResponse
@@ -144,7 +293,129 @@ export type DecommissionAgentResponse = Message<"decnet.api.v1.DecommissionAgent
  * Use `create(DecommissionAgentResponseSchema)` to create a new message.
  */
 export const DecommissionAgentResponseSchema: GenMessage<DecommissionAgentResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_agent_service, 4);
+  messageDesc(file_decnet_api_v1_agent_service, 6);
+
+/**
+ * @generated from message decnet.api.v1.GetAgentRequest
+ */
+export type GetAgentRequest = Message<"decnet.api.v1.GetAgentRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.GetAgentRequest.
+ * Use `create(GetAgentRequestSchema)` to create a new message.
+ */
+export const GetAgentRequestSchema: GenMessage<GetAgentRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 7);
+
+/**
+ * @generated from message decnet.api.v1.GetAgentResponse
+ */
+export type GetAgentResponse = Message<"decnet.api.v1.GetAgentResponse"> & {
+  /**
+   * @generated from field: decnet.api.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+
+  /**
+   * The desired configuration document; empty while none is set.
+   *
+   * @generated from field: bytes desired_config = 2;
+   */
+  desiredConfig: Uint8Array;
+};
+
+/**
+ * Describes the message decnet.api.v1.GetAgentResponse.
+ * Use `create(GetAgentResponseSchema)` to create a new message.
+ */
+export const GetAgentResponseSchema: GenMessage<GetAgentResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 8);
+
+/**
+ * @generated from message decnet.api.v1.SetAgentConfigRequest
+ */
+export type SetAgentConfigRequest = Message<"decnet.api.v1.SetAgentConfigRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * Decoy configuration (YAML). The agent validates it.
+   *
+   * @generated from field: bytes document = 2;
+   */
+  document: Uint8Array;
+};
+
+/**
+ * Describes the message decnet.api.v1.SetAgentConfigRequest.
+ * Use `create(SetAgentConfigRequestSchema)` to create a new message.
+ */
+export const SetAgentConfigRequestSchema: GenMessage<SetAgentConfigRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 9);
+
+/**
+ * @generated from message decnet.api.v1.SetAgentConfigResponse
+ */
+export type SetAgentConfigResponse = Message<"decnet.api.v1.SetAgentConfigResponse"> & {
+  /**
+   * @generated from field: uint64 version = 1;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message decnet.api.v1.SetAgentConfigResponse.
+ * Use `create(SetAgentConfigResponseSchema)` to create a new message.
+ */
+export const SetAgentConfigResponseSchema: GenMessage<SetAgentConfigResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_agent_service, 10);
+
+/**
+ * AgentStatus is the health the control plane derives from heartbeats.
+ *
+ * @generated from enum decnet.api.v1.AgentStatus
+ */
+export enum AgentStatus {
+  /**
+   * @generated from enum value: AGENT_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Heartbeats arrive and report no problem.
+   *
+   * @generated from enum value: AGENT_STATUS_ONLINE = 1;
+   */
+  ONLINE = 1,
+
+  /**
+   * Connected, but the last heartbeat reports dropped or evicted events,
+   * an unhealthy decoy or a growing spool backlog.
+   *
+   * @generated from enum value: AGENT_STATUS_DEGRADED = 2;
+   */
+  DEGRADED = 2,
+
+  /**
+   * Disconnected, or no heartbeat within three heartbeat intervals.
+   *
+   * @generated from enum value: AGENT_STATUS_OFFLINE = 3;
+   */
+  OFFLINE = 3,
+}
+
+/**
+ * Describes the enum decnet.api.v1.AgentStatus.
+ */
+export const AgentStatusSchema: GenEnum<AgentStatus> = /*@__PURE__*/
+  enumDesc(file_decnet_api_v1_agent_service, 0);
 
 /**
  * AgentService reads and decommissions the enrolled agents.
@@ -171,6 +442,29 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof DecommissionAgentRequestSchema;
     output: typeof DecommissionAgentResponseSchema;
+  },
+  /**
+   * GetAgent returns one agent with its desired and applied configuration
+   * versions.
+   *
+   * @generated from rpc decnet.api.v1.AgentService.GetAgent
+   */
+  getAgent: {
+    methodKind: "unary";
+    input: typeof GetAgentRequestSchema;
+    output: typeof GetAgentResponseSchema;
+  },
+  /**
+   * SetAgentConfig stores a new desired decoy configuration for the agent
+   * under the next version number and pushes it if the agent is
+   * connected; an agent that is not receives it when it reconnects.
+   *
+   * @generated from rpc decnet.api.v1.AgentService.SetAgentConfig
+   */
+  setAgentConfig: {
+    methodKind: "unary";
+    input: typeof SetAgentConfigRequestSchema;
+    output: typeof SetAgentConfigResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_agent_service, 0);
