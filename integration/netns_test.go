@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -111,11 +113,14 @@ func TestNetnsFleet(t *testing.T) {
 		if out, err := a.enroll(expired.Token, t.TempDir()); err == nil {
 			t.Errorf("enrollment with an expired token succeeded: %s", out)
 		}
+		// A valid token rewritten to name another agent's id: the
+		// secret matches, but the agent id bound to it does not.
+		fresh := mainFleet.createToken(t, decnet, "sensor-rebound", "")
+		rebound := rebindToken(t, fresh.Token, agents[1].id)
+		if out, err := a.enroll(rebound, t.TempDir()); err == nil {
+			t.Errorf("enrollment with a token rebound to agent %s succeeded: %s", agents[1].id, out)
+		}
 		// A token of one control plane is unknown to another.
-		// NOTE: a token bound to one agent presented by another is not
-		// tested: `decnet tokens create` binds a token to a name and a
-		// new agent id, and `decnet-agent enroll --name` is ignored for
-		// a named token, so the CLI cannot express that case.
 		foreign := renewFleet.createToken(t, decnet, "sensor-foreign", "")
 		if out, err := a.enrollAt(mainFleet, foreign.Token, t.TempDir()); err == nil {
 			t.Errorf("enrollment at the main control plane with the renewal one's token succeeded: %s", out)
@@ -789,4 +794,21 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// rebindToken replaces the agent id inside an encoded bootstrap token
+// (DNT1. + base64url of agent UUID, secret and root fingerprint) with
+// another agent's id, keeping the secret.
+func rebindToken(t *testing.T, token, agentID string) string {
+	t.Helper()
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, "DNT1."))
+	if err != nil || len(payload) < 16 {
+		t.Fatalf("decode token: %v", err)
+	}
+	id, err := uuid.Parse(agentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(payload[:16], id[:])
+	return "DNT1." + base64.RawURLEncoding.EncodeToString(payload)
 }
