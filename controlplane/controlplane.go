@@ -32,6 +32,7 @@ import (
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
 	"github.com/decnet/decnet/controlplane/replica"
+	"github.com/decnet/decnet/controlplane/retention"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/topics"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
@@ -84,6 +85,10 @@ type Config struct {
 	RedisURL string
 	// CADir holds the CA; default DataDir/ca. Replicas share one CA.
 	CADir string
+	// Retention is how long raw events are kept, by event time; older
+	// ones are pruned at start and every hour. Zero keeps them forever.
+	// Attacker and credential aggregates are never pruned.
+	Retention time.Duration
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -111,6 +116,7 @@ type Server struct {
 	statuses        *statusBoard
 	control         *control
 	fleet           *fleet
+	retention       *retention.Worker
 
 	// Shared state of several replicas; see replicas.go.
 	redis    *redis.Client
@@ -169,6 +175,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if err := s.buildServers(); err != nil {
 		return nil, err
+	}
+	if cfg.Retention > 0 {
+		if s.retention, err = retention.New(retention.Config{
+			Store: s.store, Keep: cfg.Retention, Logger: cfg.Logger, Now: cfg.Now,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 
@@ -431,6 +444,9 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.bridge.Run(ctx) })
 	g.Go(func() error { return s.fleet.watchRevocations(ctx) })
 	s.runShared(ctx, g)
+	if s.retention != nil {
+		g.Go(func() error { return s.retention.Run(ctx) })
+	}
 	g.Go(func() error { return s.statuses.watch(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })

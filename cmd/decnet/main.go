@@ -30,6 +30,9 @@ Usage:
   decnet agents list [flags]     list enrolled agents
   decnet agents decommission [flags] ID
                                  revoke an agent: close its connection, refuse it
+  decnet retention [flags]       prune raw events older than --older-than
+  decnet backup [flags]          archive the store, the CA and keys while the server runs
+  decnet restore [flags]         unpack a backup into a new data directory
   decnet version                 print the version
 
 Run "decnet COMMAND -h" for a command's flags. Every flag can also be set
@@ -76,6 +79,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAgents(ctx, args[1:], stdout, stderr)
 	case "ca":
 		return runCA(ctx, args[1:], stdout, stderr)
+	case "retention":
+		return runRetention(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "decnet", version)
 		return nil

@@ -37,9 +37,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	certLifetime := fs.Duration("agent-cert-lifetime", controlplane.DefaultAgentCertLifetime, "validity of agent certificates")
 	fs.Var(&serverNames, "server-name", "DNS name or IP address clients dial, for the server certificate (repeatable)")
 	fs.Var(&advertiseBridge, "advertise-bridge", "bridge host:port given to enrolling agents (repeatable; default: the bridge listener)")
+	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
 	logs.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *retentionPeriod < 0 {
+		return fmt.Errorf("server: invalid --retention %v: want 0 or more: %w", *retentionPeriod, errUsage)
 	}
 	log, err := logs.logger(stderr)
 	if err != nil {
@@ -62,6 +66,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		DatabaseURL:       databaseURL,
 		RedisURL:          redisURL.value,
 		CADir:             *caDir,
+		Retention:         *retentionPeriod,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),

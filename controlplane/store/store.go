@@ -88,6 +88,14 @@ type Store interface {
 	GetAPISession(ctx context.Context, tokenHash []byte, now time.Time) (APISession, error)
 	DeleteAPISession(ctx context.Context, tokenHash []byte) error
 
+	// PruneEvents deletes the raw events whose event time is before the
+	// cutoff, or with dryRun only counts them. Aggregates stay: attackers
+	// keep their counters, first and last seen, addresses and targets, and
+	// credentials keep their rows, which then name an event id that is no
+	// longer stored. An event id pruned once is stored again if an agent
+	// sends it again.
+	PruneEvents(ctx context.Context, before time.Time, dryRun bool) (PruneReport, error)
+
 	Close() error
 }
 
@@ -97,6 +105,20 @@ type IngestResult struct {
 	// attacker id, in batch order.
 	Stored     []*apiv1.StoredEvent
 	Duplicates int
+}
+
+// PruneReport counts what PruneEvents deleted, or on a dry run what it
+// would delete.
+type PruneReport struct {
+	Before time.Time
+	DryRun bool
+	// Rows maps a table name to the number of rows deleted from it. Every
+	// table PruneEvents deletes from has an entry, zero included.
+	Rows map[string]int64
+	// Partitions names the whole day partitions of the events table that
+	// were dropped (PostgreSQL only). Their rows are counted in
+	// Rows["events"].
+	Partitions []string
 }
 
 // Page is one page of a list. NextPageToken is empty on the last page.

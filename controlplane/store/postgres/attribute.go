@@ -431,7 +431,8 @@ func queueCredentials(batch *pgx.Batch, agent uuid.UUID, stored []*eventRow, att
 		FROM unnest($2::uuid[], $3::timestamptz[], $4::uuid[], $5::timestamptz[], $6::text[], $7::text[],
 			$8::text[], $9::text[], $10::text[], $11::bytea[], $12::bytea[], $13::integer[], $14::text[], $15::text[], $16::text[])
 			AS u(event_id, event_id_time, attacker_id, time, decky, service,
-				principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)`,
+				principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)
+		ON CONFLICT (event_id) DO NOTHING`,
 		pgUUID(agent), eventIDs, idTimes, attackerIDs, times, deckies, services,
 		principals, kinds, mechanisms, secrets, sums, outcomes, sources, keyTypes, fingerprints)
 }

@@ -75,7 +75,22 @@ func (s *Store) IngestEvents(ctx context.Context, agentID string, events []*even
 			return err
 		})
 		var pgErr *pgconn.PgError
-		if err == nil || attempt == ingestAttempts || !errors.As(err, &pgErr) || pgErr.Code != deadlockDetected {
+		if err == nil || attempt == ingestAttempts || !errors.As(err, &pgErr) {
+			break
+		}
+		if pgErr.Code == checkViolation {
+			// Retention on another replica dropped a day partition this
+			// process still has cached: forget the batch's days and
+			// create their partitions again.
+			s.forgetPartitions(days)
+			if perr := s.ensurePartitions(ctx, days); perr != nil {
+				err = perr
+				break
+			}
+			s.log.Warn().Err(err).Int("attempt", attempt).Msg("retrying ingest after missing partition")
+			continue
+		}
+		if pgErr.Code != deadlockDetected {
 			break
 		}
 		s.log.Warn().Err(err).Int("attempt", attempt).Msg("retrying ingest after deadlock")
@@ -88,6 +103,10 @@ func (s *Store) IngestEvents(ctx context.Context, agentID string, events []*even
 
 // deadlockDetected is PostgreSQL's SQLSTATE for a deadlock victim.
 const deadlockDetected = "40P01"
+
+// checkViolation is PostgreSQL's SQLSTATE for a failed check constraint,
+// which is also what an insert gets when no partition covers its row.
+const checkViolation = "23514"
 
 // prepareRows validates and marshals the batch, marks ids repeated within
 // it and returns the days its events partition must cover.

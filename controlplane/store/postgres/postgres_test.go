@@ -483,3 +483,50 @@ func TestIngestDeletesUnusedAttacker(t *testing.T) {
 		t.Errorf("%d addresses, want 0", addresses)
 	}
 }
+
+// Retention drops a day partition whose events are all before the
+// cutoff, and a replica that still has that day cached recreates it for
+// a late event instead of failing the batch.
+func TestPruneDropsPartitions(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, pgtest.NewDatabase(t))
+	closeStore(t, s)
+	other := openDSN(t, s.pool.Config().ConnString())
+	closeStore(t, other)
+
+	at := func(ts time.Time) *eventv1.Event {
+		ev := benchEvent(t, 2, 0)
+		ev.Id = uuidAt(t, ts).String()
+		ev.Time = timestamppb.New(ts)
+		return ev
+	}
+	day1 := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
+	day2 := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	if _, err := s.IngestEvents(ctx, benchAgent, []*eventv1.Event{at(day1), at(day2)}, time.Now()); err != nil {
+		t.Fatalf("IngestEvents: %v", err)
+	}
+	// The other replica caches day 1's partition.
+	if _, err := other.IngestEvents(ctx, benchAgent, []*eventv1.Event{at(day1.Add(time.Hour))}, time.Now()); err != nil {
+		t.Fatalf("IngestEvents on the other store: %v", err)
+	}
+
+	report, err := s.PruneEvents(ctx, day2.Add(-6*time.Hour), false)
+	if err != nil {
+		t.Fatalf("PruneEvents: %v", err)
+	}
+	if report.Rows["events"] != 2 || fmt.Sprint(report.Partitions) != "[events_p20250301]" {
+		t.Errorf("report = %+v, want 2 events in partition events_p20250301", report)
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM pg_class WHERE relname = 'events_p20250301'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("events_p20250301 still exists (%d, %v)", n, err)
+	}
+
+	res, err := other.IngestEvents(ctx, benchAgent, []*eventv1.Event{at(day1.Add(2 * time.Hour))}, time.Now())
+	if err != nil {
+		t.Fatalf("IngestEvents into a dropped day on the other store: %v", err)
+	}
+	if len(res.Stored) != 1 {
+		t.Errorf("stored %d events into the dropped day, want 1", len(res.Stored))
+	}
+}

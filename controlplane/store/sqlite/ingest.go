@@ -57,7 +57,8 @@ func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStatements, error) {
 			SET first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)`},
 		{&st.insertCredential, `INSERT INTO credentials (event_id, attacker_id, time, agent_id, decky, service,
 			principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (event_id) DO NOTHING`},
 	}
 	for _, tgt := range targets {
 		stmt, err := tx.PrepareContext(ctx, tgt.query)

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AgentConfig", testAgentConfig},
 		{"Users", testUsers},
 		{"APISessions", testAPISessions},
+		{"PruneEvents", testPruneEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -977,4 +978,160 @@ func testTokenLabelsAndRevocation(t *testing.T, s store.Store) {
 	if !maps.Equal(got.Labels, labels) || got.CertificateSerial != "0c" {
 		t.Errorf("agent labels = %v, serial %q; want %v and 0c", got.Labels, got.CertificateSerial, labels)
 	}
+}
+
+// withIDTime gives ev a UUIDv7 id whose timestamp is its event time, as
+// an agent's ids have, so the PostgreSQL backend files it in that day's
+// partition.
+func withIDTime(t *testing.T, ev *eventv1.Event) *eventv1.Event {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatalf("generate event id: %v", err)
+	}
+	ms := uint64(ev.GetTime().AsTime().UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (8 * (5 - i)))
+	}
+	ev.Id = id.String()
+	ev.SessionId = id.String()
+	return ev
+}
+
+func testPruneEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	cutoff := base
+	old := []*eventv1.Event{
+		// Two days before the cutoff: a whole day partition.
+		withIDTime(t, newEvent(t, "127.0.0.2", -48*time.Hour)),
+		withIDTime(t, newAuthEvent(t, "127.0.0.2", -47*time.Hour, "root", "hunter2")),
+		// The cutoff's own day, before it.
+		withIDTime(t, newAuthEvent(t, "127.0.0.3", -time.Hour, "admin", "admin")),
+		// An id time far from the event time.
+		newEvent(t, "127.0.0.3", -2*time.Hour),
+	}
+	kept := []*eventv1.Event{
+		withIDTime(t, newAuthEvent(t, "127.0.0.2", time.Hour, "root", "toor")),
+		// Exactly at the cutoff, which is not before it.
+		withIDTime(t, newEvent(t, "127.0.0.3", 0)),
+	}
+	res := ingest(t, s, append(append([]*eventv1.Event{}, old...), kept...)...)
+	if len(res.Stored) != len(old)+len(kept) {
+		t.Fatalf("stored %d events, want %d", len(res.Stored), len(old)+len(kept))
+	}
+
+	attackersBefore := listAttackers(t, s)
+	credsBefore := listCredentialIDs(t, s)
+	if len(credsBefore) != 3 {
+		t.Fatalf("credentials before prune = %d, want 3", len(credsBefore))
+	}
+
+	dry, err := s.PruneEvents(ctx, cutoff, true)
+	if err != nil {
+		t.Fatalf("PruneEvents(dry run): %v", err)
+	}
+	if !dry.DryRun || !dry.Before.Equal(cutoff) {
+		t.Errorf("dry run report = %+v, want DryRun and Before %v", dry, cutoff)
+	}
+	if got := dry.Rows["events"]; got != int64(len(old)) {
+		t.Errorf("dry run events = %d, want %d", got, len(old))
+	}
+	if got := len(listEventIDs(t, s)); got != len(old)+len(kept) {
+		t.Errorf("events after dry run = %d, want %d", got, len(old)+len(kept))
+	}
+
+	done, err := s.PruneEvents(ctx, cutoff, false)
+	if err != nil {
+		t.Fatalf("PruneEvents: %v", err)
+	}
+	if done.DryRun {
+		t.Errorf("report of a real run says DryRun")
+	}
+	if !maps.Equal(done.Rows, dry.Rows) {
+		t.Errorf("real run rows = %v, dry run rows = %v, want equal", done.Rows, dry.Rows)
+	}
+	if fmt.Sprint(done.Partitions) != fmt.Sprint(dry.Partitions) {
+		t.Errorf("real run partitions = %v, dry run partitions = %v, want equal", done.Partitions, dry.Partitions)
+	}
+
+	wantIDs := make(map[string]bool)
+	for _, ev := range kept {
+		wantIDs[ev.GetId()] = true
+	}
+	gotIDs := listEventIDs(t, s)
+	if len(gotIDs) != len(kept) {
+		t.Errorf("events after prune = %v, want %d", gotIDs, len(kept))
+	}
+	for _, id := range gotIDs {
+		if !wantIDs[id] {
+			t.Errorf("event %s survived the prune", id)
+		}
+	}
+
+	attackersAfter := listAttackers(t, s)
+	if len(attackersAfter) != len(attackersBefore) {
+		t.Fatalf("attackers after prune = %d, want %d", len(attackersAfter), len(attackersBefore))
+	}
+	for i := range attackersBefore {
+		if !proto.Equal(attackersBefore[i], attackersAfter[i]) {
+			t.Errorf("attacker changed by prune:\nbefore %v\nafter  %v", attackersBefore[i], attackersAfter[i])
+		}
+	}
+	if got := listCredentialIDs(t, s); fmt.Sprint(got) != fmt.Sprint(credsBefore) {
+		t.Errorf("credentials after prune = %v, want %v", got, credsBefore)
+	}
+
+	again, err := s.PruneEvents(ctx, cutoff, false)
+	if err != nil {
+		t.Fatalf("PruneEvents again: %v", err)
+	}
+	if got := again.Rows["events"]; got != 0 || len(again.Partitions) != 0 {
+		t.Errorf("second prune = %+v, want nothing deleted", again)
+	}
+
+	// A day whose partition was dropped takes events again, and an auth
+	// event sent again after its event was pruned is stored without
+	// failing on its credential.
+	late := withIDTime(t, newEvent(t, "127.0.0.4", -48*time.Hour))
+	if got := len(ingest(t, s, late, old[1]).Stored); got != 2 {
+		t.Errorf("ingest after prune stored %d events, want 2", got)
+	}
+	if got := len(listCredentialIDs(t, s)); got != 3 {
+		t.Errorf("credentials after ingest again = %d, want 3", got)
+	}
+}
+
+func listEventIDs(t *testing.T, s store.Store) []string {
+	t.Helper()
+	page, err := s.ListEvents(context.Background(), store.EventQuery{PageSize: store.MaxPageSize})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	var ids []string
+	for _, e := range page.Items {
+		ids = append(ids, e.GetEvent().GetId())
+	}
+	return ids
+}
+
+func listCredentialIDs(t *testing.T, s store.Store) []string {
+	t.Helper()
+	page, err := s.ListCredentials(context.Background(), store.CredentialQuery{PageSize: store.MaxPageSize})
+	if err != nil {
+		t.Fatalf("ListCredentials: %v", err)
+	}
+	var ids []string
+	for _, c := range page.Items {
+		ids = append(ids, c.GetEventId())
+	}
+	return ids
+}
+
+func listAttackers(t *testing.T, s store.Store) []*apiv1.Attacker {
+	t.Helper()
+	page, err := s.ListAttackers(context.Background(), store.AttackerQuery{PageSize: store.MaxPageSize})
+	if err != nil {
+		t.Fatalf("ListAttackers: %v", err)
+	}
+	return page.Items
 }
