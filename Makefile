@@ -85,6 +85,7 @@ test: test-deps ## Run unit and integration tests (installs what they need)
 	go build -o bin/decnet ./cmd/decnet
 	go build -o bin/decnet-agent ./cmd/decnet-agent
 	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -tags integration -timeout 30m $(GO_PACKAGES)
+	cd deploy/helm/chartcheck && go test -count=1 ./...
 
 .PHONY: test-race
 test-race: ## Run the unit tests under the race detector
@@ -99,6 +100,15 @@ lint: tools $(TOOLS_BIN)/golangci-lint breaking ## Run golangci-lint, buf lint a
 bench: build-go ## Run the benchmarks and the memory harness (results in docs/benchmarks.md)
 	go test -run '^$$' -bench . -benchmem -count 5 $(GO_PACKAGES)
 	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -v -tags 'integration bench' -run TestDevMemory -timeout 20m ./integration/
+	go test -count=1 -v -tags 'integration bench' -timeout 30m ./integration/bench/
+
+.PHONY: images
+images: ## Build the control-plane and agent container images (needs a Docker engine)
+	deploy/container/build-images.sh $(or $(VERSION),dev)
+
+.PHONY: soak
+soak: build-go ## Stop the control plane for 5 minutes under attack and check the agent's memory and delivery (about 15 minutes)
+	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -v -tags 'integration soak' -run TestStalledServerSoak -timeout 40m ./integration/
 
 .PHONY: clean
 clean: ## Remove build output

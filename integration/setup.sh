@@ -3,7 +3,7 @@
 # Debian's packages. Runs as root; does nothing when all are present.
 set -euo pipefail
 
-packages=(openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd postgresql redis-server)
+packages=(openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd postgresql redis-server docker.io docker-compose)
 
 missing=()
 for p in "${packages[@]}"; do
