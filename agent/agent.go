@@ -41,9 +41,19 @@ const (
 	// DefaultQueueSize is the emitter queue between decoys and the bus. It
 	// absorbs bursts while the spool fsyncs.
 	DefaultQueueSize = 8192
+	// maxSpoolSegmentBytes is the largest spool segment, the unit of
+	// eviction when the spool is full.
+	maxSpoolSegmentBytes = 16 << 20
 	// eventSubject matches every decoy event on the bus.
 	eventSubject = "event.>"
 )
+
+// spoolSegmentBytes returns the segment size for a spool of maxBytes: the
+// spool's 16 MiB default, or a quarter of maxBytes when that is smaller, so
+// that a small spool still opens and evicts a quarter of itself at a time.
+func spoolSegmentBytes(maxBytes int64) int64 {
+	return min(maxSpoolSegmentBytes, maxBytes/4)
+}
 
 // Factory builds one decoy service.
 type Factory func(decoys.Config) (decoys.Service, error)
@@ -145,10 +155,11 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.spool, err = spool.Open(spool.Config{
-		Dir:        filepath.Join(cfg.DataDir, "spool"),
-		MaxBytes:   cfg.SpoolMaxBytes,
-		Registerer: cfg.Registry,
-		Logger:     cfg.Logger,
+		Dir:          filepath.Join(cfg.DataDir, "spool"),
+		MaxBytes:     cfg.SpoolMaxBytes,
+		SegmentBytes: spoolSegmentBytes(cfg.SpoolMaxBytes),
+		Registerer:   cfg.Registry,
+		Logger:       cfg.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,9 @@ type fakeIngester struct {
 	mu       sync.Mutex
 	seen     map[string]int
 	agentIDs map[string]bool
+	// order lists the ids of every successful call in call order,
+	// duplicates included.
+	order []string
 	// failures is how many Ingest calls fail before the next succeeds.
 	failures int
 	// onIngest runs after each successful call with the number of
@@ -57,6 +60,7 @@ func (f *fakeIngester) Ingest(_ context.Context, agentID string, events []*event
 		}
 		f.seen[ev.Id]++
 		f.agentIDs[ev.AgentId] = true
+		f.order = append(f.order, ev.Id)
 	}
 	if agentID != testAgentID {
 		f.agentIDs["call:"+agentID] = true

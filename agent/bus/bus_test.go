@@ -3,11 +3,13 @@ package bus
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
@@ -189,6 +191,40 @@ func TestEmitterDropsWhenQueueFull(t *testing.T) {
 	}
 	if got := gatherValue(t, reg, DroppedMetricName, StageQueue); got != 8 {
 		t.Errorf("dropped counter = %v, want 8", got)
+	}
+}
+
+func TestEmitterDropsWhenQueueBytesFull(t *testing.T) {
+	b := New(zerolog.Nop())
+	ev := func() *eventv1.Event {
+		return &eventv1.Event{Id: "x", Service: "http", Kind: "http.request", Source: &eventv1.Endpoint{Address: strings.Repeat("a", 1000)}}
+	}
+	size := int64(proto.Size(ev()))
+	// Room for three events by bytes and for a hundred by count.
+	e, err := NewEmitter(EmitterConfig{Bus: b, QueueSize: 100, QueueBytes: 3*size + size/2, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for range 10 {
+		e.Emit(ev())
+	}
+	if got := e.Dropped(); got != 7 {
+		t.Errorf("Dropped() = %d, want 7", got)
+	}
+
+	// Publishing frees the bytes of the queued events, so the queue takes
+	// three more.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+	for range 4 {
+		e.Emit(ev())
+	}
+	if got := e.Dropped(); got != 8 {
+		t.Errorf("Dropped() after the queue drained = %d, want 8", got)
 	}
 }
 

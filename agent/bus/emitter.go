@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
@@ -28,6 +29,11 @@ const dropLogEvery = 1000
 // (an estimate, not a measurement) while the publisher catches up.
 const defaultQueueSize = 4096
 
+// defaultQueueBytes bounds the encoded size of the queued events. An
+// http.request event can reach about 40 KiB, so without a byte bound a
+// full queue of large events would hold hundreds of MiB.
+const defaultQueueBytes = 16 << 20
+
 // EmitterConfig configures NewEmitter.
 type EmitterConfig struct {
 	// Bus receives the events. Required.
@@ -35,6 +41,10 @@ type EmitterConfig struct {
 	// QueueSize bounds the events waiting for Run. When it is full, Emit
 	// drops. Zero selects 4096.
 	QueueSize int
+	// QueueBytes bounds the encoded size (proto.Size) of the queued
+	// events. An event that would exceed it is dropped like one that
+	// finds the queue full. Zero selects 16 MiB.
+	QueueBytes int64
 	// AgentID is stamped on events that carry none. The control plane
 	// overwrites it with the id from the agent certificate, so it only
 	// helps local subscribers.
@@ -53,8 +63,13 @@ type Emitter struct {
 	bus     *Bus
 	agentID string
 	log     zerolog.Logger
-	queue   chan *eventv1.Event
+	queue   chan queuedEvent
 	running atomic.Bool
+
+	// queuedBytes is the encoded size of the events in queue, at most
+	// maxQueueBytes.
+	queuedBytes   atomic.Int64
+	maxQueueBytes int64
 
 	dropped        atomic.Uint64
 	droppedCounter prometheus.Counter
@@ -66,11 +81,14 @@ func NewEmitter(cfg EmitterConfig) (*Emitter, error) {
 	if cfg.Bus == nil {
 		return nil, errors.New("create emitter: bus is nil")
 	}
-	if cfg.QueueSize < 0 {
-		return nil, errors.New("create emitter: queue size is negative")
+	if cfg.QueueSize < 0 || cfg.QueueBytes < 0 {
+		return nil, errors.New("create emitter: queue size or queue bytes is negative")
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = defaultQueueSize
+	}
+	if cfg.QueueBytes == 0 {
+		cfg.QueueBytes = defaultQueueBytes
 	}
 
 	dropped, err := RegisterDroppedCounter(cfg.Registerer)
@@ -91,34 +109,55 @@ func NewEmitter(cfg EmitterConfig) (*Emitter, error) {
 		bus:            cfg.Bus,
 		agentID:        cfg.AgentID,
 		log:            cfg.Logger.With().Str("component", "emitter").Logger(),
-		queue:          make(chan *eventv1.Event, cfg.QueueSize),
+		queue:          make(chan queuedEvent, cfg.QueueSize),
+		maxQueueBytes:  cfg.QueueBytes,
 		droppedCounter: dropped.WithLabelValues(StageQueue),
 		emitted:        emitted,
 	}, nil
 }
 
+// queuedEvent is an event in the queue with its encoded size.
+type queuedEvent struct {
+	ev   *eventv1.Event
+	size int64
+}
+
 // Emit queues ev for publication, or drops and counts it when the queue is
-// full. It never blocks and takes ownership of ev.
+// full in events or in bytes. It never blocks and takes ownership of ev.
 func (e *Emitter) Emit(ev *eventv1.Event) {
 	if ev == nil {
 		return
 	}
 
+	size := int64(proto.Size(ev))
+	if e.queuedBytes.Add(size) > e.maxQueueBytes {
+		e.queuedBytes.Add(-size)
+		e.drop(ev)
+		return
+	}
 	select {
-	case e.queue <- ev:
+	case e.queue <- queuedEvent{ev: ev, size: size}:
 	default:
-		n := e.dropped.Add(1)
-		e.droppedCounter.Inc()
-		if n == 1 || n%dropLogEvery == 0 {
-			e.log.Warn().
-				Uint64(fieldDropped, n).
-				Str(fieldEventID, ev.GetId()).
-				Msg("emitter queue full, event dropped")
-		}
+		e.queuedBytes.Add(-size)
+		e.drop(ev)
 	}
 }
 
-// Dropped returns the number of events dropped because the queue was full.
+// drop counts ev as dropped and logs the first drop and every
+// dropLogEvery-th.
+func (e *Emitter) drop(ev *eventv1.Event) {
+	n := e.dropped.Add(1)
+	e.droppedCounter.Inc()
+	if n == 1 || n%dropLogEvery == 0 {
+		e.log.Warn().
+			Uint64(fieldDropped, n).
+			Str(fieldEventID, ev.GetId()).
+			Msg("emitter queue full, event dropped")
+	}
+}
+
+// Dropped returns the number of events dropped because the queue was full
+// in events or in bytes.
 func (e *Emitter) Dropped() uint64 {
 	return e.dropped.Load()
 }
@@ -134,8 +173,8 @@ func (e *Emitter) Run(ctx context.Context) error {
 
 	for {
 		select {
-		case ev := <-e.queue:
-			e.publish(ev)
+		case q := <-e.queue:
+			e.publish(q)
 		case <-ctx.Done():
 			e.drain()
 			return nil
@@ -148,15 +187,17 @@ func (e *Emitter) Run(ctx context.Context) error {
 func (e *Emitter) drain() {
 	for range cap(e.queue) {
 		select {
-		case ev := <-e.queue:
-			e.publish(ev)
+		case q := <-e.queue:
+			e.publish(q)
 		default:
 			return
 		}
 	}
 }
 
-func (e *Emitter) publish(ev *eventv1.Event) {
+func (e *Emitter) publish(q queuedEvent) {
+	e.queuedBytes.Add(-q.size)
+	ev := q.ev
 	if ev.AgentId == "" {
 		ev.AgentId = e.agentID
 	}
