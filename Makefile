@@ -78,8 +78,12 @@ run: build ## Run decnet dev: control plane, agent and decoys in one process
 test-deps: ## Install the clients and daemons the tests use (Debian, as root)
 	bash integration/setup.sh
 
+.PHONY: ui-test
+ui-test: ui/node_modules ## Typecheck the dashboard and run its unit tests
+	cd ui && npm run typecheck && npm test
+
 .PHONY: test
-test: test-deps ## Run unit and integration tests (installs what they need)
+test: test-deps ui-test ## Run unit and integration tests (installs what they need)
 	go vet $(GO_PACKAGES)
 	go vet -tags integration $(GO_PACKAGES)
 	go build -o bin/decnet ./cmd/decnet
