@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,16 +21,12 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/rs/zerolog"
 
-	"github.com/decnet/decnet/controlplane"
-	"github.com/decnet/decnet/controlplane/store/postgres"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/internal/pgtest"
 	"github.com/decnet/decnet/internal/redistest"
-	"github.com/decnet/decnet/pki"
 )
 
 // replica is one decnet server of a multi-replica deployment.
@@ -167,20 +164,20 @@ func TestReplicas(t *testing.T) {
 	b := startReplica(t, "replica-b", dirB, caDir, dsnFile, rds.URL())
 	roots := loadRoots(t, filepath.Join(caDir, "ca.crt"))
 
-	// The token is created in the shared database with the shared CA, as
-	// any replica would.
-	st, err := postgres.Open(ctx, dsn, zerolog.Nop())
+	// The token is created with the CLI in the shared database with the
+	// shared CA, as an operator would, so no replica's data dir is used.
+	out, err := exec.Command(decnet, "tokens", "create", "--data-dir", t.TempDir(),
+		"--store", "postgres", "--database-url-file", dsnFile, "--ca-dir", caDir,
+		"--name", "sensor-replicas", "--ttl", "1h", "--format", "json").Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("tokens create against PostgreSQL: %v", err)
 	}
-	ca, err := pki.LoadOrCreateCA(caDir, time.Now)
-	if err != nil {
-		t.Fatal(err)
+	var issued struct {
+		Token   string `json:"token"`
+		AgentID string `json:"agent_id"`
 	}
-	issued, err := controlplane.CreateToken(ctx, st, ca, "sensor-replicas", time.Hour, time.Now())
-	_ = st.Close()
-	if err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(out, &issued); err != nil || issued.Token == "" {
+		t.Fatalf("tokens create output %q: %v", out, err)
 	}
 	agentDir := t.TempDir()
 	tokenFile := filepath.Join(t.TempDir(), "token")

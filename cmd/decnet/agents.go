@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/decnet/decnet/controlplane/store"
-	"github.com/decnet/decnet/controlplane/store/sqlite"
 )
 
 func runAgents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,11 +30,13 @@ func runAgents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func runAgentsList(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet agents list", stderr)
+	var sf storeFlags
+	sf.register(fs)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	st, err := sf.open(ctx, *dataDir, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -75,6 +74,8 @@ func formatTime(t time.Time) string {
 // connection; this command does not need to reach it.
 func runAgentsDecommission(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet agents decommission", stderr)
+	var sf storeFlags
+	sf.register(fs)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	// The id may stand before, between or after the flags.
 	flags, ids := splitPositional(args, "data-dir")
@@ -86,7 +87,7 @@ func runAgentsDecommission(ctx context.Context, args []string, stdout, stderr io
 	}
 	id := ids[0]
 
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	st, err := sf.open(ctx, *dataDir, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -8,16 +8,14 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/decnet/decnet/controlplane"
 	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/store"
-	"github.com/decnet/decnet/controlplane/store/sqlite"
 	"github.com/decnet/decnet/controlplane/tokens"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -41,6 +39,9 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet tokens create", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	caDir := fs.String("ca-dir", "", "directory of the CA the token pins (default: <data-dir>/ca), as for decnet server")
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	name := fs.String("name", "", "name of the agent the token enrolls (required)")
 	ttl := fs.Duration("ttl", controlplane.DefaultTokenTTL, "how long the token stays valid")
@@ -62,11 +63,15 @@ func runTokensCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("tokens create: invalid --format %q: want text or json", *format)
 	}
 
-	ca, err := pki.LoadOrCreateCA(filepath.Join(*dataDir, "ca"), time.Now)
+	caPath := *caDir
+	if caPath == "" {
+		caPath = filepath.Join(*dataDir, "ca")
+	}
+	ca, err := pki.LoadOrCreateCA(caPath, time.Now)
 	if err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	st, err := sf.open(ctx, *dataDir, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -122,11 +127,13 @@ func enrollURLFor(flagValue, dataDir string) string {
 
 func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet tokens list", stderr)
+	var sf storeFlags
+	sf.register(fs)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	st, err := sf.open(ctx, *dataDir, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -148,6 +155,8 @@ func runTokensList(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 func runTokensRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("decnet tokens revoke", stderr)
+	var sf storeFlags
+	sf.register(fs)
 	dataDir := fs.String("data-dir", "/var/lib/decnet", "control plane data directory")
 	// The id may stand before, between or after the flags.
 	flags, ids := splitPositional(args, "data-dir")
@@ -158,7 +167,7 @@ func runTokensRevoke(ctx context.Context, args []string, stdout, stderr io.Write
 		return fmt.Errorf("tokens revoke: want exactly one agent id: %w", errUsage)
 	}
 	id := ids[0]
-	st, err := sqlite.Open(ctx, filepath.Join(*dataDir, "decnet.db"), zerolog.Nop())
+	st, err := sf.open(ctx, *dataDir, os.Getenv)
 	if err != nil {
 		return err
 	}
