@@ -362,25 +362,61 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
-	t.Run("DecommissionOnOtherReplica", func(t *testing.T) {
-		// The agent now holds a connection to B only. A restarted A
-		// revokes it; B's revocation watcher must close that connection.
-		a.start(t, "replica-a-restarted")
+	top := t
+	t.Run("StopOtherReplicaLosesNothing", func(t *testing.T) {
+		// Now the other way round: A comes back, B stops, and the agent
+		// fails over from B to A.
+		// Started with the parent test, so the restarted replica outlives
+		// this subtest's cleanup.
+		a.start(top, "replica-a-restarted")
 		apiA = newAPIClient(a.ep.API, roots)
 		apiA.login(t, "admin", strings.TrimSpace(string(password)))
-		if connected, err := apiB.agentConnected(ctx, issued.AgentID); err != nil || !connected {
-			t.Fatalf("agent not on replica B before the decommission (connected %v, %v)", connected, err)
+		stopStream()
+		<-stream.done
+		b.proc.stop(syscall.SIGTERM)
+		attack(2*perPhase, 3*perPhase)
+
+		eventually(t, 60*time.Second, func() error {
+			creds, err := apiA.credentials(ctx)
+			if err != nil {
+				return err
+			}
+			if len(creds) < 3*perPhase {
+				return fmt.Errorf("%d of %d credentials stored", len(creds), 3*perPhase)
+			}
+			return nil
+		})
+		creds, err := apiA.credentials(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := apiA.call(ctx, "decnet.api.v1.AgentService/DecommissionAgent",
-			&apiv1.DecommissionAgentRequest{Id: issued.AgentID}, &apiv1.DecommissionAgentResponse{}); err != nil {
-			t.Fatalf("decommission through A: %v", err)
+		for i := 0; i < 3*perPhase; i++ {
+			w := wantCredential{source: "127.0.0.4", service: "http", principal: "admin", secretKind: "plaintext", mechanism: "http_basic", secret: []byte(fmt.Sprintf("replica-%03d", i))}
+			if n := countMatches(creds, w); n != 1 {
+				t.Errorf("credential %q stored %d times, want 1", w.secret, n)
+			}
 		}
-		eventually(t, 5*time.Second, func() error { return metricIs(agentEP.Metrics, "decnet_bridge_client_connected", 0) })
-		if connected, err := apiB.agentConnected(ctx, issued.AgentID); err != nil || connected {
-			t.Errorf("replica B still lists the agent connected (%v, %v)", connected, err)
+		if err := metricIs(agentEP.Metrics, "decnet_agent_events_dropped_total", 0); err != nil {
+			t.Error(err)
 		}
 	})
 
-	stopStream()
-	<-stream.done
+	t.Run("DecommissionOnOtherReplica", func(t *testing.T) {
+		// The agent now holds a connection to A only. A restarted B
+		// revokes it; A's revocation watcher must close that connection.
+		b.start(top, "replica-b-restarted")
+		apiB = newAPIClient(b.ep.API, roots)
+		apiB.login(t, "admin", strings.TrimSpace(string(password)))
+		if connected, err := apiA.agentConnected(ctx, issued.AgentID); err != nil || !connected {
+			t.Fatalf("agent not on replica A before the decommission (connected %v, %v)", connected, err)
+		}
+		if err := apiB.call(ctx, "decnet.api.v1.AgentService/DecommissionAgent",
+			&apiv1.DecommissionAgentRequest{Id: issued.AgentID}, &apiv1.DecommissionAgentResponse{}); err != nil {
+			t.Fatalf("decommission through B: %v", err)
+		}
+		eventually(t, 5*time.Second, func() error { return metricIs(agentEP.Metrics, "decnet_bridge_client_connected", 0) })
+		if connected, err := apiA.agentConnected(ctx, issued.AgentID); err != nil || connected {
+			t.Errorf("replica A still lists the agent connected (%v, %v)", connected, err)
+		}
+	})
 }
