@@ -205,8 +205,7 @@ func addToArchive(tw *tar.Writer, e backupEntry) error {
 // dumpPostgres runs pg_dump in its custom format into dest. The password
 // goes through PGPASSWORD, so it appears in no process list.
 //
-// NOTE: no test runs this path yet, and pg_dump must be the same major
-// version as the server or newer.
+// pg_dump must be the same major version as the server or newer.
 func dumpPostgres(ctx context.Context, pgDump, dsn, dest string) error {
 	bin, err := exec.LookPath(pgDump)
 	if err != nil {
