@@ -383,8 +383,26 @@ func queueTargetUpserts(batch *pgx.Batch, spans map[targetKey]*span) {
 		ids[i], deckies[i], services[i] = pgUUID(k.attacker), k.decky, k.service
 		firsts[i], lasts[i] = spans[k].first, spans[k].last
 	}
-	batch.Queue(`INSERT INTO attacker_targets (attacker_id, decky, service, first_seen, last_seen)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+	// Most targets exist already. A plain UPDATE writes one new row
+	// version each, where ON CONFLICT DO UPDATE also locks every row
+	// first, one more WAL record per target. Only the targets it did not find go through the
+	// upsert, which still handles a concurrent insert of the same target.
+	batch.Queue(`WITH u AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+				AS u(attacker_id, decky, service, first_seen, last_seen)
+		), updated AS (
+			UPDATE attacker_targets AS t SET
+				first_seen = LEAST(t.first_seen, u.first_seen),
+				last_seen = GREATEST(t.last_seen, u.last_seen)
+			FROM u
+			WHERE t.attacker_id = u.attacker_id AND t.decky = u.decky AND t.service = u.service
+			RETURNING t.attacker_id, t.decky, t.service
+		)
+		INSERT INTO attacker_targets (attacker_id, decky, service, first_seen, last_seen)
+		SELECT u.attacker_id, u.decky, u.service, u.first_seen, u.last_seen FROM u
+		WHERE NOT EXISTS (SELECT 1 FROM updated AS d
+			WHERE d.attacker_id = u.attacker_id AND d.decky = u.decky AND d.service = u.service)
+		ORDER BY u.attacker_id, u.decky, u.service
 		ON CONFLICT (attacker_id, decky, service) DO UPDATE SET
 			first_seen = LEAST(attacker_targets.first_seen, excluded.first_seen),
 			last_seen = GREATEST(attacker_targets.last_seen, excluded.last_seen)`,
