@@ -291,13 +291,11 @@ func (c *Client) renewLoop(ctx context.Context) {
 				return
 			}
 			c.metrics.renewFailures.Inc()
-			ev := c.log.Warn()
-			msg := "bridge certificate renewal failed"
+			level, msg := zerolog.WarnLevel, "bridge certificate renewal failed"
 			if errors.Is(err, ErrAgentRevoked) {
-				ev = c.log.Error()
-				msg = "bridge certificate renewal rejected: certificate revoked, agent decommissioned"
+				level, msg = zerolog.ErrorLevel, "bridge certificate renewal rejected: certificate revoked, agent decommissioned"
 			}
-			ev.Err(err).Time(fieldNotAfter, leaf.NotAfter).Msg(msg)
+			c.log.WithLevel(level).Err(err).Time(fieldNotAfter, leaf.NotAfter).Msg(msg)
 			if err := c.cfg.Sleep(ctx, renewRetryDelay(leaf, r.Now(), c.cfg.BackoffMax)); err != nil {
 				return
 			}

@@ -95,7 +95,7 @@ func TestRefusalReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := refusalReason(tt.err); got != tt.want {
+			if got := refusalReason(tt.err); got != tt.want { //nolint:errorlint // refusalReason must return the sentinel itself, unwrapped
 				t.Errorf("refusalReason = %v, want %v", got, tt.want)
 			}
 		})
@@ -109,7 +109,7 @@ func TestAlertForMatchesRefusalReason(t *testing.T) {
 			t.Errorf("alertFor(%v) = %v, %v, want %v", r.reason, alert, ok, r.alert)
 		}
 		back := refusalReason(&quic.TransportError{Remote: true, ErrorCode: quic.TransportErrorCode(0x100 + uint64(alert))})
-		if back != r.reason {
+		if back != r.reason { //nolint:errorlint // refusalReason must return the sentinel itself, unwrapped
 			t.Errorf("alert %v maps back to %v, want %v", alert, back, r.reason)
 		}
 		if refusalMessages[r.reason].server == refusalMessages[r.reason].client {

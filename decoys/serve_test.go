@@ -2,6 +2,7 @@ package decoys
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -112,7 +113,7 @@ func TestServeConnsPerSourceLimit(t *testing.T) {
 	// A second connection from the same source is closed at once.
 	second := dialFrom(t, "127.0.0.2", addr)
 	_ = second.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := second.Read(make([]byte, 1)); err != io.EOF || n != 0 {
+	if n, err := second.Read(make([]byte, 1)); !errors.Is(err, io.EOF) || n != 0 {
 		t.Fatalf("second connection from 127.0.0.2: read %d bytes, err %v; want EOF", n, err)
 	}
 

@@ -280,7 +280,7 @@ func TestNameMismatchNamesBothSides(t *testing.T) {
 	if !errors.As(ExplainNameMismatch(err), &mismatch) {
 		t.Errorf("ExplainNameMismatch(%v) is not a *NameMismatchError", err)
 	}
-	if other := errors.New("other"); ExplainNameMismatch(other) != other {
+	if other := errors.New("other"); ExplainNameMismatch(other) != other { //nolint:errorlint // an unrelated error must come back as the same value
 		t.Error("ExplainNameMismatch changed an unrelated error")
 	}
 }

@@ -221,7 +221,7 @@ func (s *Server) openBinary(platform string) (*os.File, fs.FileInfo, error) {
 		candidates = append(candidates, binaryName)
 	}
 	for _, name := range candidates {
-		f, err := os.Open(filepath.Join(s.dir, name))
+		f, err := os.Open(filepath.Join(s.dir, name)) //nolint:gosec // G304: platform matched platformPattern, so name has no separator or dot
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

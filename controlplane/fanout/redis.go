@@ -163,7 +163,7 @@ func (r *Redis) send(ctx context.Context) error {
 		err := r.client.Publish(ctx, r.channel, msg).Err()
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return nil
+			return nil //nolint:nilerr // a publish error after cancellation is the shutdown itself
 		case err != nil && !failing:
 			r.log.Warn().Err(err).Msg("publish events to redis failed")
 			failing = true
@@ -181,7 +181,7 @@ func (r *Redis) receive(ctx context.Context, pubsub *redis.PubSub) error {
 		m, err := pubsub.Receive(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // a receive error after cancellation is the shutdown itself
 			}
 			if !failing {
 				r.log.Warn().Err(err).Msg("receive events from redis failed")

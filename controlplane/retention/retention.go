@@ -72,7 +72,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	tick, stop := w.cfg.Tick(w.cfg.Interval)
 	defer stop()
 	for {
-		w.PruneOnce(ctx)
+		_, _ = w.PruneOnce(ctx) // PruneOnce logs a failure, and the next tick retries
 		select {
 		case <-ctx.Done():
 			return nil

@@ -67,7 +67,7 @@ func checkLabelValue(k, v string) error {
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !isLowerAlnum(c) && !('A' <= c && c <= 'Z') && c != '.' && c != '_' && c != '-' {
+		if !isLowerAlnum(c) && (c < 'A' || c > 'Z') && c != '.' && c != '_' && c != '-' {
 			return fmt.Errorf("%w: value of label %q may contain only letters, digits, '.', '_' and '-'", ErrInvalid, k)
 		}
 	}

@@ -170,7 +170,7 @@ func (s *Server) adminExec(ctx context.Context, sql string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }() // the Exec error is the one that matters
 	_, err = conn.Exec(ctx, sql)
 	return err
 }
@@ -219,7 +219,7 @@ func start(opts Options) (*Server, error) {
 	}
 
 	data := filepath.Join(dir, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", superuser,
+	initdb := exec.CommandContext(context.Background(), filepath.Join(bin, "initdb"), "-D", data, "-U", superuser,
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if out, err := initdb.CombinedOutput(); err != nil {
@@ -259,13 +259,15 @@ func launch(bin, dir string, cred *syscall.Credential, opts Options) (*Server, e
 	}
 
 	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644) //nolint:gosec // G302: a throwaway test server's log, left readable for debugging
 	if err != nil {
 		return nil, fmt.Errorf("create server log: %w", err)
 	}
-	defer logFile.Close()
+	// The child has its own copy of the descriptor, so closing ours loses no output.
+	defer func() { _ = logFile.Close() }()
 
-	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	// The server outlives this call, so Stop ends it rather than a context.
+	cmd := exec.CommandContext(context.Background(), filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
@@ -304,7 +306,7 @@ func (s *Server) waitReady() error {
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("postgres exited: %v", s.waitErr)
+			return fmt.Errorf("postgres exited: %v", s.waitErr) //nolint:errorlint // waitErr is nil after exit status 0, which %w would print as %!w(<nil>)
 		case <-ctx.Done():
 			return fmt.Errorf("server not ready after %s: %w", readyTimeout, err)
 		case <-tick.C:
@@ -359,10 +361,11 @@ func serverCredential() (*syscall.Credential, error) {
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -6,6 +6,7 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -105,7 +106,8 @@ func start(bin, dir string) (*Server, error) {
 		return nil, fmt.Errorf("write redis config: %w", err)
 	}
 
-	cmd := exec.Command(bin, confPath, "--save", "", "--appendonly", "no")
+	// The server outlives this call, so Stop ends it rather than a context.
+	cmd := exec.CommandContext(context.Background(), bin, confPath, "--save", "", "--appendonly", "no")
 	// A test binary that panics on a timeout runs no cleanup; the kernel
 	// then ends the server with it instead of leaving it orphaned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -144,11 +146,12 @@ func (s *Server) waitReady() error {
 }
 
 func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	d := net.Dialer{Timeout: time.Second}
+	conn, err := d.DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return err
@@ -164,10 +167,11 @@ func ping(addr string) error {
 }
 
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find free port: %w", err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }

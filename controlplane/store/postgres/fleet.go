@@ -114,7 +114,7 @@ func (s *Store) RevokeToken(ctx context.Context, agentID string, at time.Time) (
 }
 
 // tokenColumns are the columns scanToken reads, in order.
-const tokenColumns = `hash, agent_id::text, agent_name, created_at, expires_at, used_at, revoked_at, labels::text`
+const tokenColumns = `hash, agent_id::text, agent_name, created_at, expires_at, used_at, revoked_at, labels::text` //nolint:gosec // G101: column names, not a credential
 
 func scanToken(row pgx.Row) (store.Token, error) {
 	var (

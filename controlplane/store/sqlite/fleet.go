@@ -104,7 +104,7 @@ func (s *Store) RevokeToken(ctx context.Context, agentID string, at time.Time) (
 }
 
 // tokenColumns are the columns scanToken reads, in order.
-const tokenColumns = `hash, agent_id, agent_name, created_at, expires_at, used_at, revoked_at, labels`
+const tokenColumns = `hash, agent_id, agent_name, created_at, expires_at, used_at, revoked_at, labels` //nolint:gosec // G101: column names, not a credential
 
 func scanToken(row scanner) (store.Token, error) {
 	var (

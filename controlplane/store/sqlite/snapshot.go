@@ -38,7 +38,7 @@ func Snapshot(ctx context.Context, path, dest string) error {
 	if err != nil {
 		return fmt.Errorf("snapshot sqlite store %q: %w", path, err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // read-only
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
 		return fmt.Errorf("snapshot sqlite store %q: %w", path, err)
 	}
