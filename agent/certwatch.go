@@ -24,7 +24,7 @@ func checkCertificate(leaf *x509.Certificate, now time.Time) error {
 		return fmt.Errorf("agent certificate missing: enroll again")
 	}
 	if !now.Before(leaf.NotAfter) {
-		return fmt.Errorf("agent certificate expired at %s: the control plane refuses it; remove the identity files and enroll again with a new bootstrap token",
+		return fmt.Errorf("agent certificate expired at %s: the control plane rejects it; remove the identity files and enroll again with a new bootstrap token",
 			leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return nil

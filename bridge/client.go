@@ -267,8 +267,8 @@ func (c *Client) Run(ctx context.Context) error {
 	for i := 0; ; i = (i + 1) % len(c.cfg.Addresses) {
 		addr := c.cfg.Addresses[i]
 		established, err := c.connect(ctx, addr)
-		// A server certificate without the dialled name: say which names
-		// it has.
+		// For a server certificate without the dialled name, the error
+		// lists the names it carries.
 		err = pki.ExplainNameMismatch(err)
 		if ctx.Err() != nil {
 			return nil //nolint:nilerr // a connection error after cancellation is the shutdown itself

@@ -142,7 +142,7 @@ type clientControl struct {
 	c      *Client
 	stream *quic.Stream
 	mu     sync.Mutex // serializes writes
-	// now asks the heartbeat loop for an extra heartbeat.
+	// now requests an extra heartbeat from the heartbeat loop.
 	now chan struct{}
 }
 
@@ -167,7 +167,7 @@ func (cc *clientControl) sendHeartbeat() error {
 }
 
 // heartbeats sends a heartbeat at once, which opens the stream on the
-// server, and then every interval or when a command asks for one.
+// server, and then every interval or when a command requests one.
 func (cc *clientControl) heartbeats(ctx context.Context) error {
 	ticker := time.NewTicker(cc.c.cfg.HeartbeatInterval)
 	defer ticker.Stop()
@@ -185,7 +185,7 @@ func (cc *clientControl) heartbeats(ctx context.Context) error {
 }
 
 // receive applies the configurations and runs the commands the server
-// sends, one at a time, and answers each.
+// sends, one at a time, and acknowledges each.
 func (cc *clientControl) receive(ctx context.Context) error {
 	for {
 		var frame bridgev1.ServerFrame
@@ -203,7 +203,7 @@ func (cc *clientControl) receive(ctx context.Context) error {
 			return fmt.Errorf("read control stream: frame is %T", frame.GetFrame())
 		}
 		if err := cc.write(reply); err != nil {
-			return fmt.Errorf("answer control frame: %w", err)
+			return fmt.Errorf("acknowledge control frame: %w", err)
 		}
 	}
 }

@@ -58,7 +58,7 @@ type Renewer interface {
 	Renew(ctx context.Context, agentID string, csrDER []byte) ([]*x509.Certificate, error)
 }
 
-// serveStreams answers the streams the agent opens after the session
+// serveStreams serves the streams the agent opens after the session
 // stream until the connection ends: renewal streams one at a time, and
 // the control stream, recognized by its first frame being a Heartbeat,
 // in a goroutine of its own. expiry is reset to each new certificate's
@@ -102,8 +102,8 @@ func readFirstFrame(stream *quic.Stream) (*bridgev1.AgentFrame, error) {
 	return &frame, nil
 }
 
-// serveRenewal answers a renewal stream whose first frame (or the error
-// reading it) is given.
+// serveRenewal responds to a renewal stream, given its first frame or the
+// error from reading it.
 func (s *Server) serveRenewal(ctx context.Context, stream *quic.Stream, frame *bridgev1.AgentFrame, err error, agentID string, expiry *time.Timer, log zerolog.Logger) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -173,8 +173,8 @@ func (s *Server) renew(ctx context.Context, agentID string, req *bridgev1.RenewR
 	}}
 }
 
-// renewRefusal maps a Renewer error to the reason and the message the
-// agent sees. Internal causes stay in the server's log.
+// renewRefusal maps a Renewer error to the reason and message sent to the
+// agent. Internal causes go only to the server's log.
 func renewRefusal(err error) (bridgev1.RenewErrorReason, string) {
 	switch {
 	case errors.Is(err, ErrAgentRevoked):

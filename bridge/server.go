@@ -106,7 +106,7 @@ type ServerConfig struct {
 	// IdleTimeout closes a connection without traffic for this long.
 	// Zero selects 30 s.
 	IdleTimeout time.Duration
-	// StatelessResetKey, when set, lets a restarted server answer packets
+	// StatelessResetKey, when set, lets a restarted server respond to packets
 	// of connections it no longer knows with a stateless reset, so agents
 	// reconnect at once instead of after the idle timeout. It must be the
 	// same across restarts and secret; nil disables stateless resets.

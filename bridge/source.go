@@ -11,7 +11,7 @@ import (
 // the Source's own.
 type Position uint64
 
-// Source is where the client reads the events it sends: on the agent, the
+// Source is the origin of the events the client sends: on the agent, the
 // disk spool. Delivery is at-least-once. Events read but not committed are
 // read again after Rewind.
 type Source interface {

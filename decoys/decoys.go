@@ -66,7 +66,7 @@ type Service interface {
 	Serve(ctx context.Context, ln net.Listener) error
 }
 
-// Config is what every service constructor receives.
+// Config is the input of every service constructor.
 type Config struct {
 	// Decky is the name of the fake host the service belongs to.
 	Decky string

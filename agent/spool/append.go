@@ -144,7 +144,7 @@ func (s *Spool) flushLoop() {
 	}
 }
 
-// segmentWrite is what one flush added to one segment.
+// segmentWrite is the span that one flush added to one segment.
 type segmentWrite struct {
 	seg   *segment
 	count uint64

@@ -75,15 +75,15 @@ func listSegments(dir string) ([]*segment, error) {
 	return segs, nil
 }
 
-// scanResult is what scanSegment found in one file.
+// scanResult is the outcome of scanSegment on one file.
 type scanResult struct {
 	count uint64
 	// size is the byte offset after the last valid record kept.
 	size int64
 	// fileSize is the size of the file on disk.
 	fileSize int64
-	// stop is why the scan ended before the end of the file: a torn or
-	// corrupt record, or nil.
+	// stop is the torn or corrupt record that ended the scan before the
+	// end of the file, or nil.
 	stop error
 }
 

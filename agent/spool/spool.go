@@ -331,8 +331,9 @@ func (s *Spool) removeOldest() error {
 		s.closeReader()
 	}
 
-	// The spool forgets the segment even if the file stays: it is outside
-	// every position still in use, and the next Open deletes it.
+	// The segment leaves the spool's list even if removing the file fails,
+	// because no position still in use points into it. The next Open
+	// deletes the file.
 	if err := os.Remove(old.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove segment: %w", err)
 	}

@@ -28,16 +28,19 @@ func seedDataDir(t *testing.T, eventTime time.Time) string {
 	if _, err := pki.LoadOrCreateCA(filepath.Join(dir, "ca"), time.Now); err != nil {
 		t.Fatalf("create CA: %v", err)
 	}
+
 	for name, mode := range map[string]os.FileMode{"bridge-reset.key": 0o600, "admin-password": 0o600} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(name+" secret"), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
+
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "decnet.db"), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+
 	id, err := uuid.NewV7()
 	if err != nil {
 		t.Fatal(err)

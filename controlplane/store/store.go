@@ -45,7 +45,8 @@ type Store interface {
 	ListTokens(ctx context.Context) ([]Token, error)
 	// RevokeToken revokes the token for the agent id at the given time and
 	// returns it. Revoking again keeps the first time, and a used token
-	// can be revoked too (the record says so; the agent is not affected).
+	// can be revoked too: the record shows it, and the agent is not
+	// affected.
 	// It returns ErrNotFound when no token names that agent.
 	RevokeToken(ctx context.Context, agentID string, at time.Time) (Token, error)
 

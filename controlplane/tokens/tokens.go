@@ -22,7 +22,7 @@ const DefaultTTL = 15 * time.Minute
 // that enrolls a sensor into the fleet.
 const MaxTTL = 7 * 24 * time.Hour
 
-// State is where a token is in its life.
+// State is a token's stage in its life: valid, used, expired or revoked.
 type State string
 
 // Token states, in the order State checks them.

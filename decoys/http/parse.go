@@ -58,8 +58,8 @@ type dialect struct {
 	// scheme://host) before the version, as nginx's incremental parser
 	// meets it first: "PRI * HTTP/2.0" is a 400, not a 505.
 	targetFormFirst bool
-	// rejectUnknownExpect answers an Expect other than 100-continue with
-	// 417, as Apache does; nginx ignores such a value.
+	// rejectUnknownExpect responds to an Expect other than 100-continue
+	// with 417, as Apache does. nginx ignores such a value.
 	rejectUnknownExpect bool
 	// closeUnmetExpect closes the connection after a final response to a
 	// request with Expect: 100-continue that got no 100, as Apache does,
@@ -140,7 +140,7 @@ type request struct {
 	// request is still worth an event.
 	lineSeen bool
 	// lineRead marks a request line read up to its line ending, which
-	// decides whether Apache answers a header timeout with 408.
+	// decides whether Apache responds to a header timeout with 408.
 	lineRead bool
 }
 

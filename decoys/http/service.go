@@ -4,7 +4,7 @@
 // differs so that it does not shadow net/http in importers.
 //
 // The decoy parses requests itself instead of using net/http's server, so
-// that it controls every byte an observer sees (status lines, header order,
+// that it controls every byte an observer receives (status lines, header order,
 // error pages, connection handling) and enforces its own limits.
 package httpdecoy
 
