@@ -20,6 +20,12 @@ const (
 	KindAuthAttempt      = "auth.attempt"
 	KindCommand          = "command"
 	KindHTTPRequest      = "http.request"
+	KindFileCaptured     = "file.captured"
+	KindFileRequested    = "file.requested"
+	KindDownload         = "download.requested"
+	KindSessionRecorded  = "session.recorded"
+	KindForward          = "forward.requested"
+	KindMailReceived     = "mail.received"
 )
 
 // Secret kinds: the form of the secret bytes of an authentication attempt.
@@ -34,6 +40,12 @@ const (
 	SecretHTTPDigestMD5       = "http_digest_md5"        //nolint:gosec // G101: a kind name, not a credential
 	SecretHTTPDigestSHA256    = "http_digest_sha256"     //nolint:gosec // G101: a kind name, not a credential
 	SecretHTTPDigestSHA512256 = "http_digest_sha512_256" //nolint:gosec // G101: a kind name, not a credential
+
+	// The secret of a SASL CRAM-MD5 attempt (RFC 2195) is the challenge
+	// and the client's response joined by a space, enough to test a
+	// password guess offline. POP3 APOP carries the same pair.
+	SecretCRAMMD5 = "cram_md5" //nolint:gosec // G101: a kind name, not a credential
+	SecretAPOP    = "apop_md5" //nolint:gosec // G101: a kind name, not a credential
 )
 
 // Mechanisms: the carrier of an authentication attempt.
@@ -50,6 +62,17 @@ const (
 	MechanismHTTPJSON = "http_json"
 	// MechanismHTTPDigest is an Authorization: Digest header (RFC 7616).
 	MechanismHTTPDigest = "http_digest"
+	MechanismFTPPass    = "ftp_pass"
+	MechanismTelnet     = "telnet_login"
+	// SASL mechanisms, whatever protocol carried them (SMTP AUTH, IMAP
+	// AUTHENTICATE, POP3 AUTH).
+	MechanismSASLPlain   = "sasl_plain"
+	MechanismSASLLogin   = "sasl_login"
+	MechanismSASLCRAMMD5 = "sasl_cram_md5"
+	// Plain-text logins of the mail protocols themselves.
+	MechanismPOP3Pass  = "pop3_pass"
+	MechanismPOP3APOP  = "pop3_apop"
+	MechanismIMAPLogin = "imap_login"
 )
 
 // Emitter receives the events a decoy produces. Emit must never block the

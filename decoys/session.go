@@ -118,6 +118,48 @@ func (s *Session) HTTPRequest(r *eventv1.HTTPRequest) {
 	s.Emitter.Emit(ev)
 }
 
+// FileCaptured emits file.captured.
+func (s *Session) FileCaptured(f *eventv1.FileCaptured) {
+	ev := s.Event(KindFileCaptured)
+	ev.Payload = &eventv1.Event_FileCaptured{FileCaptured: f}
+	s.Emitter.Emit(ev)
+}
+
+// FileRequested emits file.requested.
+func (s *Session) FileRequested(f *eventv1.FileRequested) {
+	ev := s.Event(KindFileRequested)
+	ev.Payload = &eventv1.Event_FileRequested{FileRequested: f}
+	s.Emitter.Emit(ev)
+}
+
+// Download emits download.requested.
+func (s *Session) Download(d *eventv1.DownloadRequested) {
+	ev := s.Event(KindDownload)
+	ev.Payload = &eventv1.Event_DownloadRequested{DownloadRequested: d}
+	s.Emitter.Emit(ev)
+}
+
+// Recorded emits session.recorded.
+func (s *Session) Recorded(r *eventv1.SessionRecorded) {
+	ev := s.Event(KindSessionRecorded)
+	ev.Payload = &eventv1.Event_SessionRecorded{SessionRecorded: r}
+	s.Emitter.Emit(ev)
+}
+
+// Forward emits forward.requested.
+func (s *Session) Forward(f *eventv1.ForwardRequested) {
+	ev := s.Event(KindForward)
+	ev.Payload = &eventv1.Event_ForwardRequested{ForwardRequested: f}
+	s.Emitter.Emit(ev)
+}
+
+// Mail emits mail.received.
+func (s *Session) Mail(m *eventv1.MailReceived) {
+	ev := s.Event(KindMailReceived)
+	ev.Payload = &eventv1.Event_MailReceived{MailReceived: m}
+	s.Emitter.Emit(ev)
+}
+
 func endpointOf(addr net.Addr) *eventv1.Endpoint {
 	if addr == nil {
 		return &eventv1.Endpoint{}

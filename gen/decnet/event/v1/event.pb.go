@@ -101,6 +101,12 @@ type Event struct {
 	//	*Event_AuthAttempt
 	//	*Event_Command
 	//	*Event_HttpRequest
+	//	*Event_FileCaptured
+	//	*Event_DownloadRequested
+	//	*Event_SessionRecorded
+	//	*Event_ForwardRequested
+	//	*Event_MailReceived
+	//	*Event_FileRequested
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -251,6 +257,60 @@ func (x *Event) GetHttpRequest() *HTTPRequest {
 	return nil
 }
 
+func (x *Event) GetFileCaptured() *FileCaptured {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_FileCaptured); ok {
+			return x.FileCaptured
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDownloadRequested() *DownloadRequested {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_DownloadRequested); ok {
+			return x.DownloadRequested
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetSessionRecorded() *SessionRecorded {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_SessionRecorded); ok {
+			return x.SessionRecorded
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetForwardRequested() *ForwardRequested {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ForwardRequested); ok {
+			return x.ForwardRequested
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetMailReceived() *MailReceived {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_MailReceived); ok {
+			return x.MailReceived
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetFileRequested() *FileRequested {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_FileRequested); ok {
+			return x.FileRequested
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -275,6 +335,30 @@ type Event_HttpRequest struct {
 	HttpRequest *HTTPRequest `protobuf:"bytes,24,opt,name=http_request,json=httpRequest,proto3,oneof"`
 }
 
+type Event_FileCaptured struct {
+	FileCaptured *FileCaptured `protobuf:"bytes,25,opt,name=file_captured,json=fileCaptured,proto3,oneof"`
+}
+
+type Event_DownloadRequested struct {
+	DownloadRequested *DownloadRequested `protobuf:"bytes,26,opt,name=download_requested,json=downloadRequested,proto3,oneof"`
+}
+
+type Event_SessionRecorded struct {
+	SessionRecorded *SessionRecorded `protobuf:"bytes,27,opt,name=session_recorded,json=sessionRecorded,proto3,oneof"`
+}
+
+type Event_ForwardRequested struct {
+	ForwardRequested *ForwardRequested `protobuf:"bytes,28,opt,name=forward_requested,json=forwardRequested,proto3,oneof"`
+}
+
+type Event_MailReceived struct {
+	MailReceived *MailReceived `protobuf:"bytes,29,opt,name=mail_received,json=mailReceived,proto3,oneof"`
+}
+
+type Event_FileRequested struct {
+	FileRequested *FileRequested `protobuf:"bytes,30,opt,name=file_requested,json=fileRequested,proto3,oneof"`
+}
+
 func (*Event_ConnectionOpened) isEvent_Payload() {}
 
 func (*Event_ConnectionClosed) isEvent_Payload() {}
@@ -284,6 +368,18 @@ func (*Event_AuthAttempt) isEvent_Payload() {}
 func (*Event_Command) isEvent_Payload() {}
 
 func (*Event_HttpRequest) isEvent_Payload() {}
+
+func (*Event_FileCaptured) isEvent_Payload() {}
+
+func (*Event_DownloadRequested) isEvent_Payload() {}
+
+func (*Event_SessionRecorded) isEvent_Payload() {}
+
+func (*Event_ForwardRequested) isEvent_Payload() {}
+
+func (*Event_MailReceived) isEvent_Payload() {}
+
+func (*Event_FileRequested) isEvent_Payload() {}
 
 // Endpoint is one side of a connection.
 type Endpoint struct {
@@ -778,11 +874,546 @@ func (x *Header) GetValue() string {
 	return ""
 }
 
+// FileCaptured is a file an attacker sent to a decoy (an FTP or TFTP
+// upload, an SFTP or SCP write, the standard input of an exec request, a
+// fetched download). The content is kept in the agent's quarantine under
+// its SHA-256, never executed; the event carries only its digest.
+type FileCaptured struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SHA-256 of the bytes kept. When truncated is set it covers only the
+	// first bytes up to the cap.
+	Sha256 []byte `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Bytes received from the attacker, including any beyond the cap.
+	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// The size cap was reached and the rest was discarded.
+	Truncated bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// File name or path as the attacker gave it, capped by the decoy.
+	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// How the file arrived: "ftp_stor", "tftp_write", "sftp", "scp",
+	// "exec_stdin" or "download".
+	Channel string `protobuf:"bytes,5,opt,name=channel,proto3" json:"channel,omitempty"`
+	// Source URL, set for downloads.
+	Url string `protobuf:"bytes,6,opt,name=url,proto3" json:"url,omitempty"`
+	// The content is in the quarantine. False when the quarantine refused it
+	// (full disk or total cap); the digest is still computed.
+	Stored        bool `protobuf:"varint,7,opt,name=stored,proto3" json:"stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileCaptured) Reset() {
+	*x = FileCaptured{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileCaptured) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileCaptured) ProtoMessage() {}
+
+func (x *FileCaptured) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileCaptured.ProtoReflect.Descriptor instead.
+func (*FileCaptured) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FileCaptured) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *FileCaptured) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileCaptured) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *FileCaptured) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileCaptured) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *FileCaptured) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *FileCaptured) GetStored() bool {
+	if x != nil {
+		return x.Stored
+	}
+	return false
+}
+
+// DownloadRequested is a URL an attacker asked an emulated shell to fetch
+// (wget, curl, tftp). The URL is always recorded; the agent fetches it only
+// when the operator enabled fetching.
+type DownloadRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The URL as the attacker typed it, capped by the decoy.
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// The command that asked: "wget", "curl" or "tftp".
+	Tool string `protobuf:"bytes,2,opt,name=tool,proto3" json:"tool,omitempty"`
+	// "not_fetched" (fetching is off), "fetched", "refused_address" (the
+	// private-address guard refused the destination), "too_large" or
+	// "failed".
+	Outcome string `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// SHA-256 and size of the fetched content, set when outcome is
+	// "fetched".
+	Sha256        []byte `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Size          uint64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DownloadRequested) Reset() {
+	*x = DownloadRequested{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DownloadRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DownloadRequested) ProtoMessage() {}
+
+func (x *DownloadRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DownloadRequested.ProtoReflect.Descriptor instead.
+func (*DownloadRequested) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DownloadRequested) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DownloadRequested) GetTool() string {
+	if x != nil {
+		return x.Tool
+	}
+	return ""
+}
+
+func (x *DownloadRequested) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *DownloadRequested) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *DownloadRequested) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+// SessionRecorded is sent when an interactive session closes. It carries
+// the whole recording, so the control plane can replay it.
+type SessionRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recording in asciinema v2 format: a JSON header line, then one
+	// JSON array per event ([time, "o"|"i"|"r", data]).
+	Cast       []byte `protobuf:"bytes,1,opt,name=cast,proto3" json:"cast,omitempty"`
+	DurationMs uint64 `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// The per-session cap or the free-disk floor was reached; the recording
+	// ends with a marker event that says so.
+	Truncated bool   `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	Width     uint32 `protobuf:"varint,4,opt,name=width,proto3" json:"width,omitempty"`
+	Height    uint32 `protobuf:"varint,5,opt,name=height,proto3" json:"height,omitempty"`
+	// Bytes the attacker typed and bytes the session printed, including any
+	// beyond the cap.
+	InputBytes    uint64 `protobuf:"varint,6,opt,name=input_bytes,json=inputBytes,proto3" json:"input_bytes,omitempty"`
+	OutputBytes   uint64 `protobuf:"varint,7,opt,name=output_bytes,json=outputBytes,proto3" json:"output_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionRecorded) Reset() {
+	*x = SessionRecorded{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionRecorded) ProtoMessage() {}
+
+func (x *SessionRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionRecorded.ProtoReflect.Descriptor instead.
+func (*SessionRecorded) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SessionRecorded) GetCast() []byte {
+	if x != nil {
+		return x.Cast
+	}
+	return nil
+}
+
+func (x *SessionRecorded) GetDurationMs() uint64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *SessionRecorded) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *SessionRecorded) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *SessionRecorded) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *SessionRecorded) GetInputBytes() uint64 {
+	if x != nil {
+		return x.InputBytes
+	}
+	return 0
+}
+
+func (x *SessionRecorded) GetOutputBytes() uint64 {
+	if x != nil {
+		return x.OutputBytes
+	}
+	return 0
+}
+
+// ForwardRequested is a port-forwarding or tunnel request, recorded and
+// refused.
+type ForwardRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "direct-tcpip" (local forward), "tcpip-forward" (remote forward) or
+	// "streamlocal".
+	Type          string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Host          string `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	Port          uint32 `protobuf:"varint,3,opt,name=port,proto3" json:"port,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardRequested) Reset() {
+	*x = ForwardRequested{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardRequested) ProtoMessage() {}
+
+func (x *ForwardRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardRequested.ProtoReflect.Descriptor instead.
+func (*ForwardRequested) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ForwardRequested) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ForwardRequested) GetHost() string {
+	if x != nil {
+		return x.Host
+	}
+	return ""
+}
+
+func (x *ForwardRequested) GetPort() uint32 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+// MailReceived is a message an attacker submitted to a mail decoy. The
+// message itself is kept in the quarantine under its SHA-256.
+type MailReceived struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Helo     string                 `protobuf:"bytes,1,opt,name=helo,proto3" json:"helo,omitempty"`
+	MailFrom string                 `protobuf:"bytes,2,opt,name=mail_from,json=mailFrom,proto3" json:"mail_from,omitempty"`
+	RcptTo   []string               `protobuf:"bytes,3,rep,name=rcpt_to,json=rcptTo,proto3" json:"rcpt_to,omitempty"`
+	// Bytes of message data received, including any beyond the cap.
+	Size      uint64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256    []byte `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Truncated bool   `protobuf:"varint,6,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// Subject header, capped by the decoy.
+	Subject       string `protobuf:"bytes,7,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailReceived) Reset() {
+	*x = MailReceived{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailReceived) ProtoMessage() {}
+
+func (x *MailReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailReceived.ProtoReflect.Descriptor instead.
+func (*MailReceived) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *MailReceived) GetHelo() string {
+	if x != nil {
+		return x.Helo
+	}
+	return ""
+}
+
+func (x *MailReceived) GetMailFrom() string {
+	if x != nil {
+		return x.MailFrom
+	}
+	return ""
+}
+
+func (x *MailReceived) GetRcptTo() []string {
+	if x != nil {
+		return x.RcptTo
+	}
+	return nil
+}
+
+func (x *MailReceived) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *MailReceived) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *MailReceived) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *MailReceived) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+// FileRequested is a download an attacker asked of a decoy's file service
+// (FTP RETR, TFTP read request).
+type FileRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File name or path as the attacker gave it, capped by the decoy.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "ftp_retr" or "tftp_read".
+	Channel string `protobuf:"bytes,2,opt,name=channel,proto3" json:"channel,omitempty"`
+	// Transfer mode where the protocol has one ("octet", "netascii",
+	// "binary", "ascii").
+	Mode string `protobuf:"bytes,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The decoy had content to send; false when it answered "not found".
+	Served        bool   `protobuf:"varint,4,opt,name=served,proto3" json:"served,omitempty"`
+	Size          uint64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileRequested) Reset() {
+	*x = FileRequested{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileRequested) ProtoMessage() {}
+
+func (x *FileRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileRequested.ProtoReflect.Descriptor instead.
+func (*FileRequested) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FileRequested) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileRequested) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *FileRequested) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *FileRequested) GetServed() bool {
+	if x != nil {
+		return x.Served
+	}
+	return false
+}
+
+func (x *FileRequested) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 var File_decnet_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
+	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\b\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
@@ -798,7 +1429,13 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\x11connection_closed\x18\x15 \x01(\v2!.decnet.event.v1.ConnectionClosedH\x00R\x10connectionClosed\x12A\n" +
 	"\fauth_attempt\x18\x16 \x01(\v2\x1c.decnet.event.v1.AuthAttemptH\x00R\vauthAttempt\x124\n" +
 	"\acommand\x18\x17 \x01(\v2\x18.decnet.event.v1.CommandH\x00R\acommand\x12A\n" +
-	"\fhttp_request\x18\x18 \x01(\v2\x1c.decnet.event.v1.HTTPRequestH\x00R\vhttpRequestB\t\n" +
+	"\fhttp_request\x18\x18 \x01(\v2\x1c.decnet.event.v1.HTTPRequestH\x00R\vhttpRequest\x12D\n" +
+	"\rfile_captured\x18\x19 \x01(\v2\x1d.decnet.event.v1.FileCapturedH\x00R\ffileCaptured\x12S\n" +
+	"\x12download_requested\x18\x1a \x01(\v2\".decnet.event.v1.DownloadRequestedH\x00R\x11downloadRequested\x12M\n" +
+	"\x10session_recorded\x18\x1b \x01(\v2 .decnet.event.v1.SessionRecordedH\x00R\x0fsessionRecorded\x12P\n" +
+	"\x11forward_requested\x18\x1c \x01(\v2!.decnet.event.v1.ForwardRequestedH\x00R\x10forwardRequested\x12D\n" +
+	"\rmail_received\x18\x1d \x01(\v2\x1d.decnet.event.v1.MailReceivedH\x00R\fmailReceived\x12G\n" +
+	"\x0efile_requested\x18\x1e \x01(\v2\x1e.decnet.event.v1.FileRequestedH\x00R\rfileRequestedB\t\n" +
 	"\apayload\"8\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
@@ -837,7 +1474,49 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\x06status\x18\b \x01(\rR\x06status\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value*a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xb0\x01\n" +
+	"\fFileCaptured\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x1c\n" +
+	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x18\n" +
+	"\achannel\x18\x05 \x01(\tR\achannel\x12\x10\n" +
+	"\x03url\x18\x06 \x01(\tR\x03url\x12\x16\n" +
+	"\x06stored\x18\a \x01(\bR\x06stored\"\x7f\n" +
+	"\x11DownloadRequested\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x12\n" +
+	"\x04tool\x18\x02 \x01(\tR\x04tool\x12\x18\n" +
+	"\aoutcome\x18\x03 \x01(\tR\aoutcome\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x04R\x04size\"\xd6\x01\n" +
+	"\x0fSessionRecorded\x12\x12\n" +
+	"\x04cast\x18\x01 \x01(\fR\x04cast\x12\x1f\n" +
+	"\vduration_ms\x18\x02 \x01(\x04R\n" +
+	"durationMs\x12\x1c\n" +
+	"\ttruncated\x18\x03 \x01(\bR\ttruncated\x12\x14\n" +
+	"\x05width\x18\x04 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\rR\x06height\x12\x1f\n" +
+	"\vinput_bytes\x18\x06 \x01(\x04R\n" +
+	"inputBytes\x12!\n" +
+	"\foutput_bytes\x18\a \x01(\x04R\voutputBytes\"N\n" +
+	"\x10ForwardRequested\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
+	"\x04host\x18\x02 \x01(\tR\x04host\x12\x12\n" +
+	"\x04port\x18\x03 \x01(\rR\x04port\"\xbc\x01\n" +
+	"\fMailReceived\x12\x12\n" +
+	"\x04helo\x18\x01 \x01(\tR\x04helo\x12\x1b\n" +
+	"\tmail_from\x18\x02 \x01(\tR\bmailFrom\x12\x17\n" +
+	"\arcpt_to\x18\x03 \x03(\tR\x06rcptTo\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\fR\x06sha256\x12\x1c\n" +
+	"\ttruncated\x18\x06 \x01(\bR\ttruncated\x12\x18\n" +
+	"\asubject\x18\a \x01(\tR\asubject\"}\n" +
+	"\rFileRequested\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\achannel\x18\x02 \x01(\tR\achannel\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\tR\x04mode\x12\x16\n" +
+	"\x06served\x18\x04 \x01(\bR\x06served\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x04R\x04size*a\n" +
 	"\vAuthOutcome\x12\x1c\n" +
 	"\x18AUTH_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15AUTH_OUTCOME_REJECTED\x10\x01\x12\x19\n" +
@@ -856,7 +1535,7 @@ func file_decnet_event_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_decnet_event_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_decnet_event_v1_event_proto_goTypes = []any{
 	(AuthOutcome)(0),              // 0: decnet.event.v1.AuthOutcome
 	(*Event)(nil),                 // 1: decnet.event.v1.Event
@@ -867,10 +1546,16 @@ var file_decnet_event_v1_event_proto_goTypes = []any{
 	(*Command)(nil),               // 6: decnet.event.v1.Command
 	(*HTTPRequest)(nil),           // 7: decnet.event.v1.HTTPRequest
 	(*Header)(nil),                // 8: decnet.event.v1.Header
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*FileCaptured)(nil),          // 9: decnet.event.v1.FileCaptured
+	(*DownloadRequested)(nil),     // 10: decnet.event.v1.DownloadRequested
+	(*SessionRecorded)(nil),       // 11: decnet.event.v1.SessionRecorded
+	(*ForwardRequested)(nil),      // 12: decnet.event.v1.ForwardRequested
+	(*MailReceived)(nil),          // 13: decnet.event.v1.MailReceived
+	(*FileRequested)(nil),         // 14: decnet.event.v1.FileRequested
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_decnet_event_v1_event_proto_depIdxs = []int32{
-	9,  // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
+	15, // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: decnet.event.v1.Event.source:type_name -> decnet.event.v1.Endpoint
 	2,  // 2: decnet.event.v1.Event.destination:type_name -> decnet.event.v1.Endpoint
 	3,  // 3: decnet.event.v1.Event.connection_opened:type_name -> decnet.event.v1.ConnectionOpened
@@ -878,13 +1563,19 @@ var file_decnet_event_v1_event_proto_depIdxs = []int32{
 	5,  // 5: decnet.event.v1.Event.auth_attempt:type_name -> decnet.event.v1.AuthAttempt
 	6,  // 6: decnet.event.v1.Event.command:type_name -> decnet.event.v1.Command
 	7,  // 7: decnet.event.v1.Event.http_request:type_name -> decnet.event.v1.HTTPRequest
-	0,  // 8: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
-	8,  // 9: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 8: decnet.event.v1.Event.file_captured:type_name -> decnet.event.v1.FileCaptured
+	10, // 9: decnet.event.v1.Event.download_requested:type_name -> decnet.event.v1.DownloadRequested
+	11, // 10: decnet.event.v1.Event.session_recorded:type_name -> decnet.event.v1.SessionRecorded
+	12, // 11: decnet.event.v1.Event.forward_requested:type_name -> decnet.event.v1.ForwardRequested
+	13, // 12: decnet.event.v1.Event.mail_received:type_name -> decnet.event.v1.MailReceived
+	14, // 13: decnet.event.v1.Event.file_requested:type_name -> decnet.event.v1.FileRequested
+	0,  // 14: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
+	8,  // 15: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_decnet_event_v1_event_proto_init() }
@@ -898,6 +1589,12 @@ func file_decnet_event_v1_event_proto_init() {
 		(*Event_AuthAttempt)(nil),
 		(*Event_Command)(nil),
 		(*Event_HttpRequest)(nil),
+		(*Event_FileCaptured)(nil),
+		(*Event_DownloadRequested)(nil),
+		(*Event_SessionRecorded)(nil),
+		(*Event_ForwardRequested)(nil),
+		(*Event_MailReceived)(nil),
+		(*Event_FileRequested)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -905,7 +1602,7 @@ func file_decnet_event_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_event_v1_event_proto_rawDesc), len(file_decnet_event_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/event/v1/event.proto.
  */
 export const file_decnet_event_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChtkZWNuZXQvZXZlbnQvdjEvZXZlbnQucHJvdG8SD2RlY25ldC5ldmVudC52MSKQBAoFRXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWdlbnRfaWQYAyABKAkSDQoFZGVja3kYBCABKAkSDwoHc2VydmljZRgFIAEoCRIMCgRraW5kGAYgASgJEikKBnNvdXJjZRgHIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBIuCgtkZXN0aW5hdGlvbhgIIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBISCgpzZXNzaW9uX2lkGAkgASgJEj4KEWNvbm5lY3Rpb25fb3BlbmVkGBQgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkNvbm5lY3Rpb25PcGVuZWRIABI+ChFjb25uZWN0aW9uX2Nsb3NlZBgVIAEoCzIhLmRlY25ldC5ldmVudC52MS5Db25uZWN0aW9uQ2xvc2VkSAASNAoMYXV0aF9hdHRlbXB0GBYgASgLMhwuZGVjbmV0LmV2ZW50LnYxLkF1dGhBdHRlbXB0SAASKwoHY29tbWFuZBgXIAEoCzIYLmRlY25ldC5ldmVudC52MS5Db21tYW5kSAASNAoMaHR0cF9yZXF1ZXN0GBggASgLMhwuZGVjbmV0LmV2ZW50LnYxLkhUVFBSZXF1ZXN0SABCCQoHcGF5bG9hZCIpCghFbmRwb2ludBIPCgdhZGRyZXNzGAEgASgJEgwKBHBvcnQYAiABKA0iJQoQQ29ubmVjdGlvbk9wZW5lZBIRCgl0cmFuc3BvcnQYASABKAkiYwoQQ29ubmVjdGlvbkNsb3NlZBITCgtkdXJhdGlvbl9tcxgBIAEoBBIWCg5ieXRlc19yZWNlaXZlZBgCIAEoBBISCgpieXRlc19zZW50GAMgASgEEg4KBnJlYXNvbhgEIAEoCSLJAQoLQXV0aEF0dGVtcHQSEQoJcHJpbmNpcGFsGAEgASgJEhMKC3NlY3JldF9raW5kGAIgASgJEhEKCW1lY2hhbmlzbRgDIAEoCRIOCgZzZWNyZXQYBCABKAwSFQoNc2VjcmV0X3NoYTI1NhgFIAEoDBItCgdvdXRjb21lGAYgASgOMhwuZGVjbmV0LmV2ZW50LnYxLkF1dGhPdXRjb21lEhAKCGtleV90eXBlGAcgASgJEhcKD2tleV9maW5nZXJwcmludBgIIAEoCSIoCgdDb21tYW5kEgwKBGxpbmUYASABKAkSDwoHY2hhbm5lbBgCIAEoCSKuAQoLSFRUUFJlcXVlc3QSDgoGbWV0aG9kGAEgASgJEg4KBnRhcmdldBgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRob3N0GAQgASgJEhIKCnVzZXJfYWdlbnQYBSABKAkSKAoHaGVhZGVycxgGIAMoCzIXLmRlY25ldC5ldmVudC52MS5IZWFkZXISEQoJYm9keV9zaXplGAcgASgEEg4KBnN0YXR1cxgIIAEoDSIlCgZIZWFkZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSphCgtBdXRoT3V0Y29tZRIcChhBVVRIX09VVENPTUVfVU5TUEVDSUZJRUQQABIZChVBVVRIX09VVENPTUVfUkVKRUNURUQQARIZChVBVVRIX09VVENPTUVfQUNDRVBURUQQAkI2WjRnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9ldmVudC92MTtldmVudHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChtkZWNuZXQvZXZlbnQvdjEvZXZlbnQucHJvdG8SD2RlY25ldC5ldmVudC52MSL6BgoFRXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWdlbnRfaWQYAyABKAkSDQoFZGVja3kYBCABKAkSDwoHc2VydmljZRgFIAEoCRIMCgRraW5kGAYgASgJEikKBnNvdXJjZRgHIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBIuCgtkZXN0aW5hdGlvbhgIIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBISCgpzZXNzaW9uX2lkGAkgASgJEj4KEWNvbm5lY3Rpb25fb3BlbmVkGBQgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkNvbm5lY3Rpb25PcGVuZWRIABI+ChFjb25uZWN0aW9uX2Nsb3NlZBgVIAEoCzIhLmRlY25ldC5ldmVudC52MS5Db25uZWN0aW9uQ2xvc2VkSAASNAoMYXV0aF9hdHRlbXB0GBYgASgLMhwuZGVjbmV0LmV2ZW50LnYxLkF1dGhBdHRlbXB0SAASKwoHY29tbWFuZBgXIAEoCzIYLmRlY25ldC5ldmVudC52MS5Db21tYW5kSAASNAoMaHR0cF9yZXF1ZXN0GBggASgLMhwuZGVjbmV0LmV2ZW50LnYxLkhUVFBSZXF1ZXN0SAASNgoNZmlsZV9jYXB0dXJlZBgZIAEoCzIdLmRlY25ldC5ldmVudC52MS5GaWxlQ2FwdHVyZWRIABJAChJkb3dubG9hZF9yZXF1ZXN0ZWQYGiABKAsyIi5kZWNuZXQuZXZlbnQudjEuRG93bmxvYWRSZXF1ZXN0ZWRIABI8ChBzZXNzaW9uX3JlY29yZGVkGBsgASgLMiAuZGVjbmV0LmV2ZW50LnYxLlNlc3Npb25SZWNvcmRlZEgAEj4KEWZvcndhcmRfcmVxdWVzdGVkGBwgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkZvcndhcmRSZXF1ZXN0ZWRIABI2Cg1tYWlsX3JlY2VpdmVkGB0gASgLMh0uZGVjbmV0LmV2ZW50LnYxLk1haWxSZWNlaXZlZEgAEjgKDmZpbGVfcmVxdWVzdGVkGB4gASgLMh4uZGVjbmV0LmV2ZW50LnYxLkZpbGVSZXF1ZXN0ZWRIAEIJCgdwYXlsb2FkIikKCEVuZHBvaW50Eg8KB2FkZHJlc3MYASABKAkSDAoEcG9ydBgCIAEoDSIlChBDb25uZWN0aW9uT3BlbmVkEhEKCXRyYW5zcG9ydBgBIAEoCSJjChBDb25uZWN0aW9uQ2xvc2VkEhMKC2R1cmF0aW9uX21zGAEgASgEEhYKDmJ5dGVzX3JlY2VpdmVkGAIgASgEEhIKCmJ5dGVzX3NlbnQYAyABKAQSDgoGcmVhc29uGAQgASgJIskBCgtBdXRoQXR0ZW1wdBIRCglwcmluY2lwYWwYASABKAkSEwoLc2VjcmV0X2tpbmQYAiABKAkSEQoJbWVjaGFuaXNtGAMgASgJEg4KBnNlY3JldBgEIAEoDBIVCg1zZWNyZXRfc2hhMjU2GAUgASgMEi0KB291dGNvbWUYBiABKA4yHC5kZWNuZXQuZXZlbnQudjEuQXV0aE91dGNvbWUSEAoIa2V5X3R5cGUYByABKAkSFwoPa2V5X2ZpbmdlcnByaW50GAggASgJIigKB0NvbW1hbmQSDAoEbGluZRgBIAEoCRIPCgdjaGFubmVsGAIgASgJIq4BCgtIVFRQUmVxdWVzdBIOCgZtZXRob2QYASABKAkSDgoGdGFyZ2V0GAIgASgJEhAKCHByb3RvY29sGAMgASgJEgwKBGhvc3QYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIoCgdoZWFkZXJzGAYgAygLMhcuZGVjbmV0LmV2ZW50LnYxLkhlYWRlchIRCglib2R5X3NpemUYByABKAQSDgoGc3RhdHVzGAggASgNIiUKBkhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJInsKDEZpbGVDYXB0dXJlZBIOCgZzaGEyNTYYASABKAwSDAoEc2l6ZRgCIAEoBBIRCgl0cnVuY2F0ZWQYAyABKAgSDAoEbmFtZRgEIAEoCRIPCgdjaGFubmVsGAUgASgJEgsKA3VybBgGIAEoCRIOCgZzdG9yZWQYByABKAgiXQoRRG93bmxvYWRSZXF1ZXN0ZWQSCwoDdXJsGAEgASgJEgwKBHRvb2wYAiABKAkSDwoHb3V0Y29tZRgDIAEoCRIOCgZzaGEyNTYYBCABKAwSDAoEc2l6ZRgFIAEoBCKRAQoPU2Vzc2lvblJlY29yZGVkEgwKBGNhc3QYASABKAwSEwoLZHVyYXRpb25fbXMYAiABKAQSEQoJdHJ1bmNhdGVkGAMgASgIEg0KBXdpZHRoGAQgASgNEg4KBmhlaWdodBgFIAEoDRITCgtpbnB1dF9ieXRlcxgGIAEoBBIUCgxvdXRwdXRfYnl0ZXMYByABKAQiPAoQRm9yd2FyZFJlcXVlc3RlZBIMCgR0eXBlGAEgASgJEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoDSKCAQoMTWFpbFJlY2VpdmVkEgwKBGhlbG8YASABKAkSEQoJbWFpbF9mcm9tGAIgASgJEg8KB3JjcHRfdG8YAyADKAkSDAoEc2l6ZRgEIAEoBBIOCgZzaGEyNTYYBSABKAwSEQoJdHJ1bmNhdGVkGAYgASgIEg8KB3N1YmplY3QYByABKAkiWgoNRmlsZVJlcXVlc3RlZBIMCgRuYW1lGAEgASgJEg8KB2NoYW5uZWwYAiABKAkSDAoEbW9kZRgDIAEoCRIOCgZzZXJ2ZWQYBCABKAgSDAoEc2l6ZRgFIAEoBCphCgtBdXRoT3V0Y29tZRIcChhBVVRIX09VVENPTUVfVU5TUEVDSUZJRUQQABIZChVBVVRIX09VVENPTUVfUkVKRUNURUQQARIZChVBVVRIX09VVENPTUVfQUNDRVBURUQQAkI2WjRnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9ldmVudC92MTtldmVudHYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Event is the envelope of everything an agent observes. The agent assigns
@@ -114,6 +114,42 @@ export type Event = Message<"decnet.event.v1.Event"> & {
      */
     value: HTTPRequest;
     case: "httpRequest";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.FileCaptured file_captured = 25;
+     */
+    value: FileCaptured;
+    case: "fileCaptured";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.DownloadRequested download_requested = 26;
+     */
+    value: DownloadRequested;
+    case: "downloadRequested";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.SessionRecorded session_recorded = 27;
+     */
+    value: SessionRecorded;
+    case: "sessionRecorded";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.ForwardRequested forward_requested = 28;
+     */
+    value: ForwardRequested;
+    case: "forwardRequested";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.MailReceived mail_received = 29;
+     */
+    value: MailReceived;
+    case: "mailReceived";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.FileRequested file_requested = 30;
+     */
+    value: FileRequested;
+    case: "fileRequested";
   } | { case: undefined; value?: undefined };
 };
 
@@ -387,6 +423,322 @@ export type Header = Message<"decnet.event.v1.Header"> & {
  */
 export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
   messageDesc(file_decnet_event_v1_event, 7);
+
+/**
+ * FileCaptured is a file an attacker sent to a decoy (an FTP or TFTP
+ * upload, an SFTP or SCP write, the standard input of an exec request, a
+ * fetched download). The content is kept in the agent's quarantine under
+ * its SHA-256, never executed; the event carries only its digest.
+ *
+ * @generated from message decnet.event.v1.FileCaptured
+ */
+export type FileCaptured = Message<"decnet.event.v1.FileCaptured"> & {
+  /**
+   * SHA-256 of the bytes kept. When truncated is set it covers only the
+   * first bytes up to the cap.
+   *
+   * @generated from field: bytes sha256 = 1;
+   */
+  sha256: Uint8Array;
+
+  /**
+   * Bytes received from the attacker, including any beyond the cap.
+   *
+   * @generated from field: uint64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * The size cap was reached and the rest was discarded.
+   *
+   * @generated from field: bool truncated = 3;
+   */
+  truncated: boolean;
+
+  /**
+   * File name or path as the attacker gave it, capped by the decoy.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * How the file arrived: "ftp_stor", "tftp_write", "sftp", "scp",
+   * "exec_stdin" or "download".
+   *
+   * @generated from field: string channel = 5;
+   */
+  channel: string;
+
+  /**
+   * Source URL, set for downloads.
+   *
+   * @generated from field: string url = 6;
+   */
+  url: string;
+
+  /**
+   * The content is in the quarantine. False when the quarantine refused it
+   * (full disk or total cap); the digest is still computed.
+   *
+   * @generated from field: bool stored = 7;
+   */
+  stored: boolean;
+};
+
+/**
+ * Describes the message decnet.event.v1.FileCaptured.
+ * Use `create(FileCapturedSchema)` to create a new message.
+ */
+export const FileCapturedSchema: GenMessage<FileCaptured> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 8);
+
+/**
+ * DownloadRequested is a URL an attacker asked an emulated shell to fetch
+ * (wget, curl, tftp). The URL is always recorded; the agent fetches it only
+ * when the operator enabled fetching.
+ *
+ * @generated from message decnet.event.v1.DownloadRequested
+ */
+export type DownloadRequested = Message<"decnet.event.v1.DownloadRequested"> & {
+  /**
+   * The URL as the attacker typed it, capped by the decoy.
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * The command that asked: "wget", "curl" or "tftp".
+   *
+   * @generated from field: string tool = 2;
+   */
+  tool: string;
+
+  /**
+   * "not_fetched" (fetching is off), "fetched", "refused_address" (the
+   * private-address guard refused the destination), "too_large" or
+   * "failed".
+   *
+   * @generated from field: string outcome = 3;
+   */
+  outcome: string;
+
+  /**
+   * SHA-256 and size of the fetched content, set when outcome is
+   * "fetched".
+   *
+   * @generated from field: bytes sha256 = 4;
+   */
+  sha256: Uint8Array;
+
+  /**
+   * @generated from field: uint64 size = 5;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message decnet.event.v1.DownloadRequested.
+ * Use `create(DownloadRequestedSchema)` to create a new message.
+ */
+export const DownloadRequestedSchema: GenMessage<DownloadRequested> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 9);
+
+/**
+ * SessionRecorded is sent when an interactive session closes. It carries
+ * the whole recording, so the control plane can replay it.
+ *
+ * @generated from message decnet.event.v1.SessionRecorded
+ */
+export type SessionRecorded = Message<"decnet.event.v1.SessionRecorded"> & {
+  /**
+   * The recording in asciinema v2 format: a JSON header line, then one
+   * JSON array per event ([time, "o"|"i"|"r", data]).
+   *
+   * @generated from field: bytes cast = 1;
+   */
+  cast: Uint8Array;
+
+  /**
+   * @generated from field: uint64 duration_ms = 2;
+   */
+  durationMs: bigint;
+
+  /**
+   * The per-session cap or the free-disk floor was reached; the recording
+   * ends with a marker event that says so.
+   *
+   * @generated from field: bool truncated = 3;
+   */
+  truncated: boolean;
+
+  /**
+   * @generated from field: uint32 width = 4;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 5;
+   */
+  height: number;
+
+  /**
+   * Bytes the attacker typed and bytes the session printed, including any
+   * beyond the cap.
+   *
+   * @generated from field: uint64 input_bytes = 6;
+   */
+  inputBytes: bigint;
+
+  /**
+   * @generated from field: uint64 output_bytes = 7;
+   */
+  outputBytes: bigint;
+};
+
+/**
+ * Describes the message decnet.event.v1.SessionRecorded.
+ * Use `create(SessionRecordedSchema)` to create a new message.
+ */
+export const SessionRecordedSchema: GenMessage<SessionRecorded> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 10);
+
+/**
+ * ForwardRequested is a port-forwarding or tunnel request, recorded and
+ * refused.
+ *
+ * @generated from message decnet.event.v1.ForwardRequested
+ */
+export type ForwardRequested = Message<"decnet.event.v1.ForwardRequested"> & {
+  /**
+   * "direct-tcpip" (local forward), "tcpip-forward" (remote forward) or
+   * "streamlocal".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string host = 2;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message decnet.event.v1.ForwardRequested.
+ * Use `create(ForwardRequestedSchema)` to create a new message.
+ */
+export const ForwardRequestedSchema: GenMessage<ForwardRequested> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 11);
+
+/**
+ * MailReceived is a message an attacker submitted to a mail decoy. The
+ * message itself is kept in the quarantine under its SHA-256.
+ *
+ * @generated from message decnet.event.v1.MailReceived
+ */
+export type MailReceived = Message<"decnet.event.v1.MailReceived"> & {
+  /**
+   * @generated from field: string helo = 1;
+   */
+  helo: string;
+
+  /**
+   * @generated from field: string mail_from = 2;
+   */
+  mailFrom: string;
+
+  /**
+   * @generated from field: repeated string rcpt_to = 3;
+   */
+  rcptTo: string[];
+
+  /**
+   * Bytes of message data received, including any beyond the cap.
+   *
+   * @generated from field: uint64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: bytes sha256 = 5;
+   */
+  sha256: Uint8Array;
+
+  /**
+   * @generated from field: bool truncated = 6;
+   */
+  truncated: boolean;
+
+  /**
+   * Subject header, capped by the decoy.
+   *
+   * @generated from field: string subject = 7;
+   */
+  subject: string;
+};
+
+/**
+ * Describes the message decnet.event.v1.MailReceived.
+ * Use `create(MailReceivedSchema)` to create a new message.
+ */
+export const MailReceivedSchema: GenMessage<MailReceived> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 12);
+
+/**
+ * FileRequested is a download an attacker asked of a decoy's file service
+ * (FTP RETR, TFTP read request).
+ *
+ * @generated from message decnet.event.v1.FileRequested
+ */
+export type FileRequested = Message<"decnet.event.v1.FileRequested"> & {
+  /**
+   * File name or path as the attacker gave it, capped by the decoy.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "ftp_retr" or "tftp_read".
+   *
+   * @generated from field: string channel = 2;
+   */
+  channel: string;
+
+  /**
+   * Transfer mode where the protocol has one ("octet", "netascii",
+   * "binary", "ascii").
+   *
+   * @generated from field: string mode = 3;
+   */
+  mode: string;
+
+  /**
+   * The decoy had content to send; false when it answered "not found".
+   *
+   * @generated from field: bool served = 4;
+   */
+  served: boolean;
+
+  /**
+   * @generated from field: uint64 size = 5;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message decnet.event.v1.FileRequested.
+ * Use `create(FileRequestedSchema)` to create a new message.
+ */
+export const FileRequestedSchema: GenMessage<FileRequested> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 13);
 
 /**
  * AuthOutcome is what the decoy answered to an authentication attempt.
