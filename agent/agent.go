@@ -26,6 +26,7 @@ import (
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/decoys"
 	httpdecoy "github.com/decnet/decnet/decoys/http"
+	"github.com/decnet/decnet/decoys/quarantine"
 	sshdecoy "github.com/decnet/decnet/decoys/ssh"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
@@ -78,7 +79,10 @@ type Config struct {
 	// MetricsListen is the TCP address of /metrics; empty serves none.
 	MetricsListen string
 	SpoolMaxBytes int64
-	QueueSize     int
+	// Quarantine bounds the store of files attackers send; zero fields
+	// take the quarantine package's defaults.
+	Quarantine quarantine.Options
+	QueueSize  int
 	// HeartbeatInterval is the time between heartbeats to the control
 	// plane. Zero selects bridge.DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
@@ -101,8 +105,9 @@ type Agent struct {
 	started time.Time
 	applier *applier
 
-	services []runningDecoy
-	metrics  net.Listener
+	services   []runningDecoy
+	metrics    net.Listener
+	quarantine *quarantine.Store
 }
 
 type runningDecoy struct {
@@ -162,6 +167,10 @@ func New(cfg Config) (*Agent, error) {
 		Logger:       cfg.Logger,
 	})
 	if err != nil {
+		return nil, err
+	}
+
+	if a.quarantine, err = quarantine.Open(filepath.Join(cfg.DataDir, "quarantine"), cfg.Quarantine); err != nil {
 		return nil, err
 	}
 
@@ -237,12 +246,14 @@ func (a *Agent) buildDecoys() error {
 				return fmt.Errorf("decky %q: unknown service %q", d.Name, s.Name)
 			}
 			svc, err := factory(decoys.Config{
-				Decky:   d.Name,
-				Seed:    seed,
-				Persona: s.Persona,
-				Emitter: a.emitter,
-				Logger:  a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
-				Metrics: metrics,
+				Decky:      d.Name,
+				Seed:       seed,
+				Persona:    s.Persona,
+				Emitter:    a.emitter,
+				Logger:     a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
+				Metrics:    metrics,
+				Quarantine: a.quarantine,
+				Options:    s.Options,
 			})
 			if err != nil {
 				return fmt.Errorf("decky %q service %q: %w", d.Name, s.Name, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/decnet/decnet/decoys/quarantine"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -105,4 +106,10 @@ type Config struct {
 	Limits  Limits
 	// Metrics counts connections; nil counts nothing.
 	Metrics *Metrics
+	// Quarantine keeps the files attackers send; nil only hashes them.
+	Quarantine *quarantine.Store
+	// Options are the service's own settings from the decoy configuration
+	// (for example an FTP server's advertised address). Each service
+	// documents the keys it reads and rejects keys it does not know.
+	Options map[string]string
 }

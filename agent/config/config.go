@@ -42,6 +42,9 @@ type Service struct {
 	Persona string `yaml:"persona"`
 	// Listen is host:port; port 0 picks a free port.
 	Listen string `yaml:"listen"`
+	// Options are settings of the service itself, documented by each
+	// service (for example advertised_address for FTP behind NAT).
+	Options map[string]string `yaml:"options,omitempty"`
 }
 
 // minSeedBytes is the shortest seed accepted: 128 bits, so that two
