@@ -27,6 +27,7 @@ import (
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/controlplane/api"
 	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/fanout"
@@ -224,7 +225,13 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	s.presence = newPresence(s.store, s.cfg.Now, s.log)
-	s.statuses = newStatusBoard(s.cfg.Now, topics.New[StatusChange](), s.log)
+	var sharedStatuses cache.Cache
+	if s.redis != nil {
+		if sharedStatuses, err = cache.NewRedis(cache.RedisConfig{Client: s.redis}); err != nil {
+			return err
+		}
+	}
+	s.statuses = newStatusBoard(s.cfg.Now, topics.New[StatusChange](), sharedStatuses, s.log)
 	s.control = newControl(s.store, s.statuses, s.cfg.Now, s.log)
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,

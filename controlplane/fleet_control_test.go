@@ -162,7 +162,7 @@ func newControlFixture(t *testing.T) *controlFixture {
 	if _, err := publisher.Subscribe(StatusSubject(fleetAgent), func(_ string, c StatusChange) { f.changes <- c }); err != nil {
 		t.Fatal(err)
 	}
-	f.board = newStatusBoard(time.Now, publisher, zerolog.Nop())
+	f.board = newStatusBoard(time.Now, publisher, nil, zerolog.Nop())
 	f.control = newControl(st, f.board, time.Now, zerolog.Nop())
 	f.bridge, err = bridge.NewServer(bridge.ServerConfig{
 		Addr: "127.0.0.1:0",
@@ -311,7 +311,8 @@ func TestStatusOverBridge(t *testing.T) {
 	if offline.Reason != "disconnected" || offline.Previous != apiv1.AgentStatus_AGENT_STATUS_DEGRADED {
 		t.Errorf("offline change = %+v, want disconnected after degraded", offline)
 	}
-	status, _, last := f.board.AgentStatus(fleetAgent)
+	state := f.board.AgentStatus(context.Background(), fleetAgent)
+	status, last := state.Status, state.Heartbeat
 	if status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || last.GetEmitDroppedEvents() != 4 {
 		t.Errorf("AgentStatus = %s with last heartbeat %v, want offline with 4 dropped events", status, last)
 	}

@@ -2,14 +2,18 @@ package controlplane
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/decnet/decnet/bridge"
+	"github.com/decnet/decnet/controlplane/api"
+	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
@@ -114,19 +118,32 @@ type agentState struct {
 // statusBoard keeps the latest heartbeat and the derived status of every
 // agent in memory and publishes each status change.
 //
-// NOTE: the board is per process. With several control plane replicas,
-// only the replica holding an agent's connection reports it online.
+// With several replicas, the replica holding an agent's connection also
+// writes the agent's status to the shared cache on every connection
+// change, heartbeat and status change; the other replicas read it from
+// there. An entry expires when the agent would count as offline anyway,
+// so a replica that dies without saying so leaves no agent online.
 type statusBoard struct {
 	now       func() time.Time
 	publisher *topics.Publisher[StatusChange]
 	log       zerolog.Logger
+	// shared is the cache replicas exchange statuses through; nil for a
+	// single replica.
+	shared cache.Cache
 
 	mu     sync.Mutex
 	agents map[string]*agentState
 }
 
-func newStatusBoard(now func() time.Time, publisher *topics.Publisher[StatusChange], log zerolog.Logger) *statusBoard {
-	return &statusBoard{now: now, publisher: publisher, log: log, agents: map[string]*agentState{}}
+// sharedStatusTimeout bounds one cache write or read of a status, so a
+// slow Redis delays the bridge callback or API call only that long.
+const sharedStatusTimeout = 2 * time.Second
+
+// sharedStatusPrefix prefixes the cache keys of agent statuses.
+const sharedStatusPrefix = "agent-status:"
+
+func newStatusBoard(now func() time.Time, publisher *topics.Publisher[StatusChange], shared cache.Cache, log zerolog.Logger) *statusBoard {
+	return &statusBoard{now: now, publisher: publisher, shared: shared, log: log, agents: map[string]*agentState{}}
 }
 
 func (b *statusBoard) state(agentID string) *agentState {
@@ -141,7 +158,7 @@ func (b *statusBoard) state(agentID string) *agentState {
 // connected records a new bridge connection. Heartbeats of an earlier
 // connection are kept for the API but no longer compared against.
 func (b *statusBoard) connected(agentID string) {
-	b.update(agentID, func(st *agentState, now time.Time) {
+	b.update(agentID, true, func(st *agentState, now time.Time) {
 		st.conns++
 		st.connectedAt = now
 		st.prev, st.lastAt = nil, time.Time{}
@@ -149,7 +166,7 @@ func (b *statusBoard) connected(agentID string) {
 }
 
 func (b *statusBoard) disconnected(agentID string) {
-	b.update(agentID, func(st *agentState, _ time.Time) {
+	b.update(agentID, true, func(st *agentState, _ time.Time) {
 		if st.conns > 0 {
 			st.conns--
 		}
@@ -157,7 +174,7 @@ func (b *statusBoard) disconnected(agentID string) {
 }
 
 func (b *statusBoard) heartbeat(agentID string, hb *bridgev1.Heartbeat) {
-	b.update(agentID, func(st *agentState, now time.Time) {
+	b.update(agentID, true, func(st *agentState, now time.Time) {
 		if !st.lastAt.IsZero() {
 			st.prev = st.cur
 		}
@@ -176,13 +193,15 @@ func (b *statusBoard) sweep() {
 	b.mu.Unlock()
 
 	for _, id := range ids {
-		b.update(id, func(*agentState, time.Time) {})
+		b.update(id, false, func(*agentState, time.Time) {})
 	}
 }
 
 // update applies change to the agent's state, derives its status and
 // publishes a change outside the lock, so subscribers may read the board.
-func (b *statusBoard) update(agentID string, change func(st *agentState, now time.Time)) {
+// share writes the state to the shared cache even when the status did not
+// change, which connection changes and heartbeats do.
+func (b *statusBoard) update(agentID string, share bool, change func(st *agentState, now time.Time)) {
 	now := b.now()
 	b.mu.Lock()
 	st := b.state(agentID)
@@ -200,8 +219,15 @@ func (b *statusBoard) update(agentID string, change func(st *agentState, now tim
 	if changed {
 		st.status, st.changedAt = status, now
 	}
+	var snapshot *apiv1.Agent
+	if b.shared != nil && (share || changed) {
+		snapshot = stateSnapshot(st)
+	}
 	b.mu.Unlock()
 
+	if snapshot != nil {
+		b.writeShared(agentID, snapshot)
+	}
 	if !changed {
 		return
 	}
@@ -221,21 +247,90 @@ func curOnConnection(st *agentState) *bridgev1.Heartbeat {
 	return st.cur
 }
 
-// AgentStatus returns the agent's status, when it last changed and its
-// last heartbeat, for the API. An agent not seen since this process
-// started is offline with no change time.
-func (b *statusBoard) AgentStatus(agentID string) (apiv1.AgentStatus, time.Time, *apiv1.AgentHeartbeat) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	st := b.agents[agentID]
-	if st == nil {
-		return apiv1.AgentStatus_AGENT_STATUS_OFFLINE, time.Time{}, nil
+// stateSnapshot returns the part of an agent's state other replicas show,
+// in the fields of the API's Agent message. The caller holds b.mu.
+func stateSnapshot(st *agentState) *apiv1.Agent {
+	out := &apiv1.Agent{Status: st.status, Connected: st.conns > 0}
+	if !st.changedAt.IsZero() {
+		out.StatusChangedAt = timestamppb.New(st.changedAt)
 	}
-	var last *apiv1.AgentHeartbeat
 	if st.cur != nil {
-		last = heartbeatMessage(st.cur, st.lastAt)
+		out.LastHeartbeat = heartbeatMessage(st.cur, st.lastAt)
 	}
-	return st.status, st.changedAt, last
+	return out
+}
+
+// sharedTTL is how long a shared status stays valid: as long as the agent
+// may go without a heartbeat before it counts as offline, plus one sweep.
+func sharedTTL(snapshot *apiv1.Agent) time.Duration {
+	interval := snapshot.GetLastHeartbeat().GetInterval().AsDuration()
+	if interval <= 0 {
+		interval = bridge.DefaultHeartbeatInterval
+	}
+	return missedHeartbeats*interval + statusSweepInterval
+}
+
+func (b *statusBoard) writeShared(agentID string, snapshot *apiv1.Agent) {
+	value, err := proto.Marshal(snapshot)
+	if err != nil {
+		b.log.Warn().Err(err).Str(fieldAgentID, agentID).Msg("encode shared agent status failed")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedStatusTimeout)
+	defer cancel()
+	if err := b.shared.Set(ctx, sharedStatusPrefix+agentID, value, sharedTTL(snapshot)); err != nil {
+		b.log.Warn().Err(err).Str(fieldAgentID, agentID).Msg("share agent status failed")
+	}
+}
+
+// readShared returns the status another replica wrote, or nil.
+func (b *statusBoard) readShared(ctx context.Context, agentID string) *apiv1.Agent {
+	if b.shared == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, sharedStatusTimeout)
+	defer cancel()
+	value, err := b.shared.Get(ctx, sharedStatusPrefix+agentID)
+	if err != nil {
+		if !errors.Is(err, cache.ErrNotFound) {
+			b.log.Warn().Err(err).Str(fieldAgentID, agentID).Msg("read shared agent status failed")
+		}
+		return nil
+	}
+	snapshot := &apiv1.Agent{}
+	if err := proto.Unmarshal(value, snapshot); err != nil {
+		b.log.Warn().Err(err).Str(fieldAgentID, agentID).Msg("decode shared agent status failed")
+		return nil
+	}
+	return snapshot
+}
+
+// AgentStatus returns the agent's status, when it last changed and its
+// last heartbeat, for the API. The replica holding the agent's connection
+// answers from memory; the others read what it shared. An agent nobody
+// reports is offline, with the change time this process saw, if any.
+func (b *statusBoard) AgentStatus(ctx context.Context, agentID string) api.AgentState {
+	b.mu.Lock()
+	st := b.agents[agentID]
+	var local *apiv1.Agent
+	if st != nil {
+		local = stateSnapshot(st)
+	}
+	b.mu.Unlock()
+
+	if local == nil || !local.GetConnected() {
+		if shared := b.readShared(ctx, agentID); shared != nil {
+			local = shared
+		}
+	}
+	if local == nil {
+		return api.AgentState{Status: apiv1.AgentStatus_AGENT_STATUS_OFFLINE}
+	}
+	state := api.AgentState{Status: local.GetStatus(), Heartbeat: local.GetLastHeartbeat(), Connected: local.GetConnected()}
+	if local.GetStatusChangedAt() != nil {
+		state.ChangedAt = local.GetStatusChangedAt().AsTime()
+	}
+	return state
 }
 
 func heartbeatMessage(hb *bridgev1.Heartbeat, at time.Time) *apiv1.AgentHeartbeat {

@@ -1,12 +1,14 @@
 package controlplane
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
@@ -180,7 +182,7 @@ func TestStatusBoardPublishesChanges(t *testing.T) {
 	if _, err := publisher.Subscribe("agent.*.status", func(_ string, c StatusChange) { changes = append(changes, c) }); err != nil {
 		t.Fatal(err)
 	}
-	board := newStatusBoard(clock.Now, publisher, zerolog.Nop())
+	board := newStatusBoard(clock.Now, publisher, nil, zerolog.Nop())
 	hb := func(dropped uint64) *bridgev1.Heartbeat {
 		return &bridgev1.Heartbeat{IntervalMs: 10_000, EmitDroppedEvents: dropped}
 	}
@@ -226,14 +228,59 @@ func TestStatusBoardPublishesChanges(t *testing.T) {
 		previous = w.status
 	}
 
-	status, changedAt, last := board.AgentStatus("a1")
+	state := board.AgentStatus(context.Background(), "a1")
+	status, changedAt, last := state.Status, state.ChangedAt, state.Heartbeat
 	if status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || !changedAt.Equal(statusBase.Add(61*time.Second)) {
 		t.Errorf("AgentStatus = %s changed at %v, want offline at %v", status, changedAt, statusBase.Add(61*time.Second))
 	}
 	if last == nil || last.GetEmitDroppedEvents() != 3 || !last.GetReceivedAt().AsTime().Equal(statusBase.Add(61*time.Second)) {
 		t.Errorf("last heartbeat = %v, want 3 dropped events received at %v", last, statusBase.Add(61*time.Second))
 	}
-	if status, changedAt, last := board.AgentStatus("unknown"); status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || !changedAt.IsZero() || last != nil {
-		t.Errorf("AgentStatus of an unseen agent = %s, %v, %v, want offline and nothing else", status, changedAt, last)
+	if st := board.AgentStatus(context.Background(), "unknown"); st.Status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || !st.ChangedAt.IsZero() || st.Heartbeat != nil || st.Connected {
+		t.Errorf("AgentStatus of an unseen agent = %+v, want offline and nothing else", st)
+	}
+}
+
+// Two boards on one cache stand for two replicas: the agent connects to
+// A, and B reports what A sees until the entry expires.
+func TestStatusBoardSharesAcrossReplicas(t *testing.T) {
+	clock := &fakeClock{now: statusBase}
+	shared := cache.NewMemory(cache.MemoryConfig{Now: clock.Now})
+	a := newStatusBoard(clock.Now, topics.New[StatusChange](), shared, zerolog.Nop())
+	b := newStatusBoard(clock.Now, topics.New[StatusChange](), shared, zerolog.Nop())
+	ctx := context.Background()
+
+	a.connected("a1")
+	a.heartbeat("a1", &bridgev1.Heartbeat{IntervalMs: 10_000, SpoolPendingEvents: 7})
+	got := b.AgentStatus(ctx, "a1")
+	if got.Status != apiv1.AgentStatus_AGENT_STATUS_ONLINE || !got.Connected || got.Heartbeat.GetSpoolPendingEvents() != 7 || !got.ChangedAt.Equal(statusBase) {
+		t.Fatalf("B sees %+v, want online and connected with A's heartbeat", got)
+	}
+
+	// A disconnects: B sees it at once.
+	a.disconnected("a1")
+	if got := b.AgentStatus(ctx, "a1"); got.Status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || got.Connected {
+		t.Fatalf("after disconnect B sees %+v, want offline", got)
+	}
+
+	// The agent fails over to B, and A's late writes cannot override B's
+	// own connection.
+	b.connected("a1")
+	b.heartbeat("a1", &bridgev1.Heartbeat{IntervalMs: 10_000})
+	if got := b.AgentStatus(ctx, "a1"); got.Status != apiv1.AgentStatus_AGENT_STATUS_ONLINE || !got.Connected {
+		t.Fatalf("B with the connection sees %+v", got)
+	}
+	if got := a.AgentStatus(ctx, "a1"); got.Status != apiv1.AgentStatus_AGENT_STATUS_ONLINE || !got.Connected {
+		t.Fatalf("A without the connection sees %+v, want B's view", got)
+	}
+
+	// A replica that dies silently stops writing; its entry expires when
+	// the agent would have missed three heartbeats.
+	c := newStatusBoard(clock.Now, topics.New[StatusChange](), shared, zerolog.Nop())
+	c.connected("a2")
+	c.heartbeat("a2", &bridgev1.Heartbeat{IntervalMs: 10_000})
+	clock.Advance(31 * time.Second)
+	if got := a.AgentStatus(ctx, "a2"); got.Status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || got.Connected {
+		t.Fatalf("expired entry seen as %+v, want offline", got)
 	}
 }

@@ -128,16 +128,21 @@ func apiClientFrom(base string, roots *x509.CertPool, source string) *apiClient 
 }
 
 func (c *apiClient) agentConnected(ctx context.Context, id string) (bool, error) {
+	a, err := c.agent(ctx, id)
+	return a.GetConnected(), err
+}
+
+func (c *apiClient) agent(ctx context.Context, id string) (*apiv1.Agent, error) {
 	var resp apiv1.ListAgentsResponse
 	if err := c.call(ctx, "decnet.api.v1.AgentService/ListAgents", &apiv1.ListAgentsRequest{}, &resp); err != nil {
-		return false, err
+		return nil, err
 	}
 	for _, a := range resp.GetAgents() {
 		if a.GetId() == id {
-			return a.GetConnected(), nil
+			return a, nil
 		}
 	}
-	return false, fmt.Errorf("agent %s not listed", id)
+	return nil, fmt.Errorf("agent %s not listed", id)
 }
 
 // TestReplicas runs two control plane replicas on one PostgreSQL database
@@ -219,6 +224,21 @@ func TestReplicas(t *testing.T) {
 			err = errors.New("agent not connected to replica A")
 		}
 		return err
+	})
+
+	t.Run("StatusAcrossReplicas", func(t *testing.T) {
+		// Replica B holds no connection of the agent and reports what A
+		// shares: connected, online, with A's last heartbeat.
+		eventually(t, 30*time.Second, func() error {
+			onB, err := apiB.agent(ctx, issued.AgentID)
+			if err != nil {
+				return err
+			}
+			if !onB.GetConnected() || onB.GetStatus() != apiv1.AgentStatus_AGENT_STATUS_ONLINE || onB.GetLastHeartbeat() == nil {
+				return fmt.Errorf("replica B shows connected=%v status=%s heartbeat=%v", onB.GetConnected(), onB.GetStatus(), onB.GetLastHeartbeat())
+			}
+			return nil
+		})
 	})
 
 	t.Run("LoginRateLimitShared", func(t *testing.T) {

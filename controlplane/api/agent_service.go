@@ -17,8 +17,20 @@ import (
 // heartbeats.
 type AgentStatuses interface {
 	// AgentStatus returns the agent's status, when it last changed (zero
-	// if unknown) and its last heartbeat (nil if none).
-	AgentStatus(agentID string) (apiv1.AgentStatus, time.Time, *apiv1.AgentHeartbeat)
+	// if unknown) and its last heartbeat (nil if none). Connected reports
+	// whether the agent holds a bridge connection to any replica; ok is
+	// false when nothing is known beyond this process.
+	AgentStatus(ctx context.Context, agentID string) AgentState
+}
+
+// AgentState is what AgentStatuses knows of one agent.
+type AgentState struct {
+	Status    apiv1.AgentStatus
+	ChangedAt time.Time
+	Heartbeat *apiv1.AgentHeartbeat
+	// Connected is set when the agent holds a connection to this or
+	// another replica.
+	Connected bool
 }
 
 type agentService struct{ *API }
@@ -40,7 +52,7 @@ func (s *agentService) ListAgents(ctx context.Context, req *connect.Request[apiv
 		if err != nil {
 			return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 		}
-		out = append(out, s.agentMessage(a, cfg))
+		out = append(out, s.agentMessage(ctx, a, cfg))
 	}
 	return connect.NewResponse(&apiv1.ListAgentsResponse{Agents: out}), nil
 }
@@ -63,7 +75,7 @@ func (s *agentService) DecommissionAgent(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}
-	return connect.NewResponse(&apiv1.DecommissionAgentResponse{Agent: s.agentMessage(a, cfg)}), nil
+	return connect.NewResponse(&apiv1.DecommissionAgentResponse{Agent: s.agentMessage(ctx, a, cfg)}), nil
 }
 
 // GetAgent returns one agent with its desired configuration document.
@@ -80,7 +92,7 @@ func (s *agentService) GetAgent(ctx context.Context, req *connect.Request[apiv1.
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}
-	return connect.NewResponse(&apiv1.GetAgentResponse{Agent: s.agentMessage(a, cfg), DesiredConfig: cfg.Document}), nil
+	return connect.NewResponse(&apiv1.GetAgentResponse{Agent: s.agentMessage(ctx, a, cfg), DesiredConfig: cfg.Document}), nil
 }
 
 // SetAgentConfig stores the document as the agent's next desired
@@ -116,15 +128,15 @@ func (s *agentService) SetAgentConfig(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(&apiv1.SetAgentConfigResponse{Version: version}), nil
 }
 
-func (s *agentService) agentMessage(a store.Agent, cfg store.AgentConfig) *apiv1.Agent {
-	status, changedAt, last := apiv1.AgentStatus_AGENT_STATUS_OFFLINE, time.Time{}, (*apiv1.AgentHeartbeat)(nil)
+func (s *agentService) agentMessage(ctx context.Context, a store.Agent, cfg store.AgentConfig) *apiv1.Agent {
+	state := AgentState{Status: apiv1.AgentStatus_AGENT_STATUS_OFFLINE}
 	if s.statuses != nil {
-		status, changedAt, last = s.statuses.AgentStatus(a.ID)
+		state = s.statuses.AgentStatus(ctx, a.ID)
 	}
 	return &apiv1.Agent{
-		Status:               status,
-		StatusChangedAt:      timestampOrNil(changedAt),
-		LastHeartbeat:        last,
+		Status:               state.Status,
+		StatusChangedAt:      timestampOrNil(state.ChangedAt),
+		LastHeartbeat:        state.Heartbeat,
 		DesiredConfigVersion: cfg.DesiredVersion,
 		AppliedConfigVersion: cfg.AppliedVersion,
 		ConfigError:          cfg.ApplyError,
@@ -132,7 +144,7 @@ func (s *agentService) agentMessage(a store.Agent, cfg store.AgentConfig) *apiv1
 		Name:                 a.Name,
 		EnrolledAt:           timestampOrNil(a.EnrolledAt),
 		LastSeen:             timestampOrNil(a.LastSeen),
-		Connected:            s.presence != nil && s.presence.Connected(a.ID),
+		Connected:            state.Connected || (s.presence != nil && s.presence.Connected(a.ID)),
 		Version:              a.Version,
 		CertificateSerial:    a.CertificateSerial,
 		CertificateExpiresAt: timestampOrNil(a.CertificateExpiresAt),

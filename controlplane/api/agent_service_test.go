@@ -31,8 +31,8 @@ type fixedStatuses struct {
 	last      *apiv1.AgentHeartbeat
 }
 
-func (f fixedStatuses) AgentStatus(string) (apiv1.AgentStatus, time.Time, *apiv1.AgentHeartbeat) {
-	return f.status, f.changedAt, f.last
+func (f fixedStatuses) AgentStatus(context.Context, string) AgentState {
+	return AgentState{Status: f.status, ChangedAt: f.changedAt, Heartbeat: f.last}
 }
 
 func TestListAgentsStatus(t *testing.T) {
