@@ -252,24 +252,28 @@ func TestContainerImages(t *testing.T) {
 	})
 }
 
-// testControlPlaneContainer runs the control plane image in the host
-// network namespace with every listener on 127.0.0.1, and checks /healthz
-// over TLS pinned to the CA the container created.
+// testControlPlaneContainer runs the control plane image on a bridge
+// network of the test's own, with the API published on 127.0.0.1 only,
+// and checks /healthz over TLS pinned to the CA the container created.
+// The engine's userland proxy carries the connection from 127.0.0.1 to
+// the container, so the test dials loopback and nothing else.
 func testControlPlaneContainer(t *testing.T, engine *dockerEngine, image string) {
 	dataDir := t.TempDir()
 	if err := os.Chown(dataDir, runtimeUID, runtimeUID); err != nil {
 		t.Fatal(err)
 	}
-	apiPort, agentPort := freePort(t), freePort(t)
+	apiPort := freePort(t)
 	name := fmt.Sprintf("decnet-test-%d", os.Getpid())
+	network := createTestNetwork(t, engine, name)
 
 	engine.mustRun(t, "run", "--detach", "--name", name,
-		"--network", "host", "--read-only", "--cap-drop", "ALL",
+		"--network", network, "--read-only", "--cap-drop", "ALL",
+		"--publish", fmt.Sprintf("127.0.0.1:%d:8443/tcp", apiPort),
 		"--volume", dataDir+":/data",
 		image, "server", "--data-dir", "/data",
-		"--api-listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
-		"--agent-listen", fmt.Sprintf("127.0.0.1:%d", agentPort),
-		"--bridge-listen", fmt.Sprintf("127.0.0.1:%d", agentPort),
+		"--api-listen", "0.0.0.0:8443",
+		"--agent-listen", "0.0.0.0:8444",
+		"--bridge-listen", "0.0.0.0:8444",
 		"--metrics-listen", "",
 		"--server-name", "127.0.0.1",
 	)
@@ -282,6 +286,10 @@ func testControlPlaneContainer(t *testing.T, engine *dockerEngine, image string)
 			t.Errorf("remove container: %v", err)
 		}
 	})
+	published := engine.mustRun(t, "port", name, "8443/tcp")
+	if want := fmt.Sprintf("127.0.0.1:%d", apiPort); strings.TrimSpace(published) != want {
+		t.Fatalf("API published on %q, want only %s", published, want)
+	}
 
 	url := fmt.Sprintf("https://127.0.0.1:%d/healthz", apiPort)
 	deadline := time.Now().Add(dockerStartTimeout)
@@ -302,6 +310,23 @@ func testControlPlaneContainer(t *testing.T, engine *dockerEngine, image string)
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("GET %s: no response within %v: %v", url, dockerStartTimeout, lastErr)
+}
+
+// createTestNetwork creates a bridge network for one test and removes it
+// afterwards. Its subnet is taken from 198.18.0.0/15, the range RFC 2544
+// sets aside for network tests, so it cannot shadow a route of the
+// machine's own networks.
+func createTestNetwork(t *testing.T, engine *dockerEngine, name string) string {
+	t.Helper()
+	third := os.Getpid() % 256
+	subnet := fmt.Sprintf("198.18.%d.0/24", third)
+	engine.mustRun(t, "network", "create", "--driver", "bridge", "--subnet", subnet, name)
+	t.Cleanup(func() {
+		if _, err := engine.run(context.Background(), "network", "rm", name); err != nil {
+			t.Errorf("remove network: %v", err)
+		}
+	})
+	return name
 }
 
 // getPinned sends GET url trusting only the root certificate in rootPath,
