@@ -26,6 +26,9 @@ const attackerColumns = `a.id::text, a.first_seen, a.last_seen, a.event_count, a
 // forward as attackers act, so an attacker seen again while a client pages
 // can appear on an earlier page and be missed on later ones.
 func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store.Page[*apiv1.Attacker], error) {
+	if err := s.syncAggregates(ctx); err != nil {
+		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
+	}
 	size := store.ClampPageSize(q.PageSize)
 
 	var w where
@@ -69,6 +72,9 @@ func (s *Store) GetAttacker(ctx context.Context, id string) (*apiv1.Attacker, er
 	parsed, err := uuid.Parse(id)
 	if err != nil {
 		return nil, fmt.Errorf("get attacker %q: %w", id, store.ErrNotFound)
+	}
+	if err := s.syncAggregates(ctx); err != nil {
+		return nil, fmt.Errorf("get attacker %s: %w", id, err)
 	}
 	row := s.pool.QueryRow(ctx, `SELECT `+attackerColumns+` FROM attackers a WHERE a.id = $1`, pgUUID(parsed))
 	a, err := scanAttacker(row)

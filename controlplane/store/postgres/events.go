@@ -28,7 +28,13 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 	w.addIf("service", f.GetService())
 	w.addIf("decky", f.GetDecky())
 	w.addUUIDIf("agent_id", f.GetAgentId())
-	w.addIf("src_addr", normalizeAddress(f.GetSourceAddress()))
+	if src := normalizeAddress(f.GetSourceAddress()); src != "" {
+		// Every event of an address carries the attacker of that
+		// address, so the attacker's index finds them; events has no
+		// index of its own on the address.
+		arg := w.arg(src)
+		w.add("attacker_id = (SELECT attacker_id FROM attacker_addresses WHERE address = " + arg + ") AND src_addr = " + arg)
+	}
 	w.addUUIDIf("attacker_id", f.GetAttackerId())
 	if f.GetSince() != nil {
 		w.add("time >= " + w.arg(f.GetSince().AsTime()))

@@ -67,11 +67,14 @@ func (s *Store) IngestEvents(ctx context.Context, agentID string, events []*even
 		return store.IngestResult{}, fmt.Errorf("ingest %d events: %w", len(events), err)
 	}
 
-	var res store.IngestResult
+	var (
+		res       store.IngestResult
+		attackers map[string]*attackerRef
+	)
 	for attempt := 1; ; attempt++ {
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
 			var err error
-			res, err = ingestTx(ctx, tx, agent, rows, received)
+			res, attackers, err = ingestTx(ctx, tx, agent, rows, received, s.addresses)
 			return err
 		})
 		var pgErr *pgconn.PgError
@@ -97,6 +100,10 @@ func (s *Store) IngestEvents(ctx context.Context, agentID string, events []*even
 	}
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("ingest %d events: %w", len(events), err)
+	}
+	if len(res.Stored) > 0 {
+		s.addresses.remember(res.Stored, attackers)
+		s.batchIngested()
 	}
 	return res, nil
 }
@@ -145,16 +152,17 @@ func prepareRows(agentID string, events []*eventv1.Event) ([]eventRow, []int64, 
 	return rows, days, nil
 }
 
-// ingestTx runs the statements of one batch inside its transaction.
-func ingestTx(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, received time.Time) (store.IngestResult, error) {
-	attackers, err := resolveAttackers(ctx, tx, rows, received)
+// ingestTx runs the statements of one batch inside its transaction and
+// returns the attackers of its source addresses.
+func ingestTx(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, received time.Time, known *addressCache) (store.IngestResult, map[string]*attackerRef, error) {
+	attackers, err := resolveAttackers(ctx, tx, rows, known)
 	if err != nil {
-		return store.IngestResult{}, err
+		return store.IngestResult{}, nil, err
 	}
 
 	stored, err := insertEvents(ctx, tx, agent, rows, attackers, received)
 	if err != nil {
-		return store.IngestResult{}, err
+		return store.IngestResult{}, nil, err
 	}
 
 	var res store.IngestResult
@@ -178,9 +186,9 @@ func ingestTx(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, 
 	}
 
 	if err := writeDerived(ctx, tx, agent, storedRows, attackers); err != nil {
-		return store.IngestResult{}, err
+		return store.IngestResult{}, nil, err
 	}
-	return res, nil
+	return res, attackers, nil
 }
 
 // uuidV7Time returns the Unix millisecond timestamp in the first 48 bits

@@ -27,6 +27,10 @@ type Store struct {
 	// only for a day it has not touched before.
 	partitionsMu sync.Mutex
 	partitions   map[int64]struct{}
+
+	flusher *deltaFlusher
+	// addresses maps source addresses to their attackers.
+	addresses *addressCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,17 +61,22 @@ func Open(ctx context.Context, dsn string, logger zerolog.Logger) (*Store, error
 		pool:       pool,
 		log:        logger.With().Str("component", "store.postgres").Logger(),
 		partitions: make(map[int64]struct{}),
+		addresses:  newAddressCache(addressCacheEntries),
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
+	s.startFlusher()
+	// Deltas a previous process committed but did not apply.
+	s.batchIngested()
 	return s, nil
 }
 
-// Close closes the connection pool, waiting for connections in use to be
-// released.
+// Close applies pending aggregate changes and closes the connection pool,
+// waiting for connections in use to be released.
 func (s *Store) Close() error {
+	s.stopFlusher()
 	s.pool.Close()
 	return nil
 }

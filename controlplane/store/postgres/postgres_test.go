@@ -240,6 +240,12 @@ func TestIngestConcurrentDuplicates(t *testing.T) {
 		t.Errorf("replicas counted %d duplicates, want %d", duplicates, (replicas-1)*len(batch))
 	}
 
+	// The aggregates are applied after the batches commit.
+	for _, s := range stores {
+		if err := s.applyDeltas(ctx); err != nil {
+			t.Fatalf("apply deltas: %v", err)
+		}
+	}
 	var attackers, events, addresses int64
 	err := stores[0].pool.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM attackers), (SELECT COALESCE(SUM(event_count), 0) FROM attackers),
 		(SELECT COUNT(*) FROM attacker_addresses)`).Scan(&attackers, &events, &addresses)

@@ -71,3 +71,54 @@ func TestUUIDFilterMatchesNothing(t *testing.T) {
 		t.Errorf("addUUIDIf(non-UUID) bound %d arguments, want 0", len(w.args))
 	}
 }
+
+func TestAggregateDeltasRoundTrip(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 123000, time.UTC)
+	a, b := uuid.New(), uuid.New()
+	d := newAggregateDeltas()
+	d.addEvent(a, "192.0.2.1", "web-01", "ssh", at, true)
+	d.addEvent(a, "192.0.2.1", "web-01", "http", at.Add(time.Minute), false)
+	d.addEvent(b, "2001:db8::1", "db-01", "ssh", at.Add(-time.Hour), false)
+
+	merged := newAggregateDeltas()
+	if err := decodeDeltas(d.encode(), merged); err != nil {
+		t.Fatal(err)
+	}
+	if err := decodeDeltas(d.encode(), merged); err != nil {
+		t.Fatal(err)
+	}
+	ta := merged.attackers[a]
+	if ta == nil || ta.events != 4 || ta.authAttempts != 2 || !ta.first.Equal(at) || !ta.last.Equal(at.Add(time.Minute)) {
+		t.Fatalf("attacker a = %+v", ta)
+	}
+	if tb := merged.attackers[b]; tb == nil || tb.events != 2 || !tb.first.Equal(at.Add(-time.Hour)) {
+		t.Fatalf("attacker b = %+v", tb)
+	}
+	if sp := merged.addresses["2001:db8::1"]; sp == nil || !sp.last.Equal(at.Add(-time.Hour)) {
+		t.Fatalf("address span = %+v", sp)
+	}
+	if len(merged.targets) != 3 {
+		t.Fatalf("targets = %d, want 3", len(merged.targets))
+	}
+	if sp := merged.targets[targetKey{attacker: a, decky: "web-01", service: "http"}]; sp == nil || !sp.first.Equal(at.Add(time.Minute)) {
+		t.Fatalf("target span = %+v", sp)
+	}
+}
+
+func TestDecodeDeltasRejectsMalformed(t *testing.T) {
+	d := newAggregateDeltas()
+	d.addEvent(uuid.New(), "192.0.2.1", "web-01", "ssh", time.Now(), false)
+	good := d.encode()
+	for n := range len(good) {
+		if err := decodeDeltas(good[:n], newAggregateDeltas()); err == nil {
+			t.Fatalf("truncated to %d bytes: no error", n)
+		}
+	}
+	if err := decodeDeltas(append(append([]byte(nil), good...), 0), newAggregateDeltas()); err == nil {
+		t.Fatal("trailing byte: no error")
+	}
+	// A count far beyond the buffer is refused before any allocation.
+	if err := decodeDeltas([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, newAggregateDeltas()); err == nil {
+		t.Fatal("huge count: no error")
+	}
+}
