@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +50,9 @@ func Open(ctx context.Context, dsn string, logger zerolog.Logger) (*Store, error
 		return nil, errors.New("open postgres store: invalid dsn")
 	}
 
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns()
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
@@ -71,6 +76,14 @@ func Open(ctx context.Context, dsn string, logger zerolog.Logger) (*Store, error
 	// Deltas a previous process committed but did not apply.
 	s.batchIngested()
 	return s, nil
+}
+
+// defaultMaxConns is the pool size when the DSN sets none. pgxpool's own
+// default, the number of CPUs and at least 4, left API reads queueing for
+// a connection while PostgreSQL had cores idle: a request mostly waits on
+// the network and the disk, not on a CPU.
+func defaultMaxConns() int32 {
+	return int32(max(16, 4*runtime.NumCPU())) //nolint:gosec // G115: CPU counts fit in int32
 }
 
 // Close applies pending aggregate changes and closes the connection pool,
