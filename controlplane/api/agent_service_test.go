@@ -18,7 +18,8 @@ func needsID(procedure string) bool {
 	switch procedure {
 	case apiv1connect.AgentServiceDecommissionAgentProcedure,
 		apiv1connect.AgentServiceGetAgentProcedure,
-		apiv1connect.AgentServiceSetAgentConfigProcedure:
+		apiv1connect.AgentServiceSetAgentConfigProcedure,
+		apiv1connect.SessionServiceGetSessionRecordingProcedure:
 		return true
 	}
 	return false

@@ -133,12 +133,14 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewAttackerServiceHandler(&attackerService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
 		apiv1connect.AttackerServiceName,
 		apiv1connect.CredentialServiceName,
 		apiv1connect.AgentServiceName,
+		apiv1connect.SessionServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

@@ -314,6 +314,8 @@ func TestCallsRequireSession(t *testing.T) {
 		apiv1connect.AgentServiceDecommissionAgentProcedure,
 		apiv1connect.AgentServiceGetAgentProcedure,
 		apiv1connect.AgentServiceSetAgentConfigProcedure,
+		apiv1connect.SessionServiceListSessionRecordingsProcedure,
+		apiv1connect.SessionServiceGetSessionRecordingProcedure,
 		apiv1connect.AuthServiceLogoutProcedure,
 	}
 	credentials := []struct {

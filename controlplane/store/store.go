@@ -35,6 +35,12 @@ type Store interface {
 	// GetAttacker returns ErrNotFound for an unknown id.
 	GetAttacker(ctx context.Context, id string) (*apiv1.Attacker, error)
 	ListCredentials(ctx context.Context, q CredentialQuery) (Page[*apiv1.Credential], error)
+	// ListRecordings returns session recordings without their content,
+	// newest first.
+	ListRecordings(ctx context.Context, q RecordingQuery) (Page[*apiv1.SessionRecording], error)
+	// GetRecording returns a session's recording and its content, or
+	// ErrNotFound.
+	GetRecording(ctx context.Context, sessionID string) (*apiv1.SessionRecording, []byte, error)
 
 	// CreateToken stores a bootstrap token by its hash.
 	CreateToken(ctx context.Context, t Token) error
@@ -148,6 +154,30 @@ type CredentialQuery struct {
 	Principal  string
 	PageSize   int
 	PageToken  string
+}
+
+// RecordingQuery selects session recordings, newest first.
+type RecordingQuery struct {
+	AttackerID string
+	PageSize   int
+	PageToken  string
+}
+
+// TakeCast removes the recording from a session.recorded event and returns
+// it, nil for any other event. Stores keep recordings apart from the
+// events, so that event lists and live streams do not carry them; the
+// event keeps the recording's metadata.
+func TakeCast(ev *eventv1.Event) []byte {
+	rec := ev.GetSessionRecorded()
+	if rec == nil {
+		return nil
+	}
+	cast := rec.GetCast()
+	rec.Cast = nil
+	if cast == nil {
+		cast = []byte{}
+	}
+	return cast
 }
 
 // Token is a bootstrap token as stored: only the SHA-256 of its secret.

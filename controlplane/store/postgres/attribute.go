@@ -337,6 +337,7 @@ func writeDerived(ctx context.Context, tx pgx.Tx, agent uuid.UUID, stored []*eve
 		batch.Queue(`INSERT INTO attacker_deltas (deltas) VALUES ($1)`, deltas.encode())
 	}
 	queueCredentials(&batch, agent, stored, attackers)
+	queueRecordings(&batch, agent, stored, attackers)
 	queueUnusedAttackerDeletes(&batch, deltas.attackers, attackers)
 	if batch.Len() == 0 {
 		return nil
@@ -345,6 +346,29 @@ func writeDerived(ctx context.Context, tx pgx.Tx, agent uuid.UUID, stored []*eve
 		return fmt.Errorf("record aggregates of %d events: %w", len(stored), err)
 	}
 	return nil
+}
+
+// queueRecordings inserts the session recordings of stored
+// session.recorded events, one statement each: recordings are few and
+// large.
+func queueRecordings(batch *pgx.Batch, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) {
+	for _, r := range stored {
+		if r.cast == nil {
+			continue
+		}
+		var attackerID pgtype.UUID
+		if a, ok := attackers[r.src]; ok {
+			attackerID = pgUUID(a.id)
+		}
+		rec := r.ev.GetSessionRecorded()
+		batch.Queue(`INSERT INTO recordings (event_id, session_id, attacker_id, agent_id, decky, service, source_address,
+				time, duration_ms, truncated, width, height, input_bytes, output_bytes, cast_data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ON CONFLICT (event_id) DO NOTHING`,
+			pgUUID(r.id), r.ev.GetSessionId(), attackerID, pgUUID(agent), r.ev.GetDecky(), r.ev.GetService(), r.src,
+			r.at, int64(rec.GetDurationMs()), rec.GetTruncated(), int32(rec.GetWidth()), int32(rec.GetHeight()), //nolint:gosec // G115: recorder values are far below the limits
+			int64(rec.GetInputBytes()), int64(rec.GetOutputBytes()), r.cast) //nolint:gosec // G115: byte counts of one session fit in int64
+	}
 }
 
 func queueCredentials(batch *pgx.Batch, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) {

@@ -37,6 +37,9 @@ type eventRow struct {
 	// payload is the marshalled event; nil marks a repeat of an id seen
 	// earlier in the same batch, which is a duplicate without a query.
 	payload []byte
+	// cast is the session recording a session.recorded event carried,
+	// taken out of payload.
+	cast []byte
 }
 
 // IngestEvents stores a batch in one transaction. Each event's AgentId is
@@ -138,6 +141,7 @@ func prepareRows(agentID string, events []*eventv1.Event) ([]eventRow, []int64, 
 		}
 		seen[id] = struct{}{}
 
+		r.cast = store.TakeCast(ev)
 		r.payload, err = proto.Marshal(ev)
 		if err != nil {
 			return nil, nil, fmt.Errorf("marshal event %s: %w", ev.GetId(), err)

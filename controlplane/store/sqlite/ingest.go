@@ -29,6 +29,7 @@ type ingestStatements struct {
 	countAttacker    *sql.Stmt
 	touchTarget      *sql.Stmt
 	insertCredential *sql.Stmt
+	insertRecording  *sql.Stmt
 }
 
 func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStatements, error) {
@@ -57,6 +58,10 @@ func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStatements, error) {
 			SET first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen)`},
 		{&st.insertCredential, `INSERT INTO credentials (event_id, attacker_id, time, agent_id, decky, service,
 			principal, secret_kind, mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (event_id) DO NOTHING`},
+		{&st.insertRecording, `INSERT INTO recordings (event_id, session_id, attacker_id, agent_id, decky, service,
+			source_address, time, duration_ms, truncated, width, height, input_bytes, output_bytes, cast_data)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (event_id) DO NOTHING`},
 	}
@@ -114,6 +119,7 @@ func (s *Store) ingestOne(ctx context.Context, st *ingestStatements, attackers m
 		return nil, errors.New("store event: empty id")
 	}
 	ev.AgentId = agentID
+	cast := store.TakeCast(ev)
 	payload, err := proto.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("marshal event %s: %w", ev.GetId(), err)
@@ -138,17 +144,26 @@ func (s *Store) ingestOne(ctx context.Context, st *ingestStatements, attackers m
 	}
 
 	out := &apiv1.StoredEvent{Event: ev}
+	var attackerID string
+	if src != "" {
+		// An event without a peer, such as a sensor event, has no
+		// attacker.
+		if attackerID, err = s.attributeEvent(ctx, st, attackers, ev, src, at); err != nil {
+			return nil, err
+		}
+		out.AttackerId = attackerID
+	}
+	if cast != nil {
+		rec := ev.GetSessionRecorded()
+		if _, err := st.insertRecording.ExecContext(ctx, ev.GetId(), ev.GetSessionId(), nullString(attackerID), agentID,
+			ev.GetDecky(), ev.GetService(), src, at, rec.GetDurationMs(), rec.GetTruncated(), rec.GetWidth(), rec.GetHeight(),
+			rec.GetInputBytes(), rec.GetOutputBytes(), cast); err != nil {
+			return nil, fmt.Errorf("insert recording of event %s: %w", ev.GetId(), err)
+		}
+	}
 	if src == "" {
-		// Nothing to attribute the event to, such as a sensor event
-		// without a peer.
 		return out, nil
 	}
-
-	attackerID, err := s.attributeEvent(ctx, st, attackers, ev, src, at)
-	if err != nil {
-		return nil, err
-	}
-	out.AttackerId = attackerID
 
 	if auth := ev.GetAuthAttempt(); auth != nil {
 		if _, err := st.insertCredential.ExecContext(ctx, ev.GetId(), attackerID, at, agentID,

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
+		{"Recordings", testRecordings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1134,4 +1135,89 @@ func listAttackers(t *testing.T, s store.Store) []*apiv1.Attacker {
 		t.Fatalf("ListAttackers: %v", err)
 	}
 	return page.Items
+}
+
+// newRecordedEvent returns a session.recorded event of a session from src
+// carrying cast.
+func newRecordedEvent(t *testing.T, src string, offset time.Duration, cast string) *eventv1.Event {
+	t.Helper()
+	ev := newEvent(t, src, offset)
+	ev.Kind = "session.recorded"
+	ev.Payload = &eventv1.Event_SessionRecorded{SessionRecorded: &eventv1.SessionRecorded{
+		Cast: []byte(cast), DurationMs: 4200, Truncated: true, Width: 120, Height: 40, InputBytes: 17, OutputBytes: 900,
+	}}
+	return ev
+}
+
+func testRecordings(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const castA = `{"version": 2, "width": 120, "height": 40}` + "\n" + `[0.5, "o", "root@web-01:~# "]` + "\n"
+	const castB = `{"version": 2, "width": 80, "height": 24}` + "\n"
+	a := newRecordedEvent(t, "127.0.0.2", 0, castA)
+	b := newRecordedEvent(t, "127.0.0.3", time.Minute, castB)
+	other := newEvent(t, "127.0.0.2", time.Second)
+	res := ingest(t, s, a, other, b)
+	if len(res.Stored) != 3 {
+		t.Fatalf("stored %d events, want 3", len(res.Stored))
+	}
+	// Event pages and live streams carry the metadata, not the recording.
+	for _, st := range res.Stored {
+		if rec := st.GetEvent().GetSessionRecorded(); rec != nil && (len(rec.GetCast()) != 0 || rec.GetWidth() == 0) {
+			t.Errorf("stored event carries cast of %d bytes, width %d", len(rec.GetCast()), rec.GetWidth())
+		}
+	}
+	events, err := s.ListEvents(ctx, store.EventQuery{Filter: &apiv1.EventFilter{Kind: "session.recorded"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events.Items) != 2 || len(events.Items[0].GetEvent().GetSessionRecorded().GetCast()) != 0 {
+		t.Errorf("listed %d recorded events, want 2 without cast", len(events.Items))
+	}
+
+	rec, cast, err := s.GetRecording(ctx, a.GetSessionId())
+	if err != nil {
+		t.Fatalf("GetRecording: %v", err)
+	}
+	if string(cast) != castA {
+		t.Errorf("cast = %q, want %q", cast, castA)
+	}
+	attackerA := res.Stored[0].GetAttackerId()
+	if rec.GetSessionId() != a.GetSessionId() || rec.GetEventId() != a.GetId() || rec.GetAttackerId() != attackerA ||
+		rec.GetAgentId() != testAgent || rec.GetDecky() != "web-01" || rec.GetService() != "ssh" ||
+		rec.GetSourceAddress() != "127.0.0.2" || !rec.GetTime().AsTime().Equal(base) || rec.GetDurationMs() != 4200 ||
+		!rec.GetTruncated() || rec.GetWidth() != 120 || rec.GetHeight() != 40 || rec.GetInputBytes() != 17 ||
+		rec.GetOutputBytes() != 900 || rec.GetCastBytes() != uint64(len(castA)) {
+		t.Errorf("recording = %+v", rec)
+	}
+
+	if _, _, err := s.GetRecording(ctx, other.GetSessionId()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRecording of a session without one: %v, want ErrNotFound", err)
+	}
+
+	// Sent again, the event changes nothing.
+	if again := ingest(t, s, proto.Clone(a).(*eventv1.Event)); again.Duplicates != 1 {
+		t.Errorf("second ingest duplicates = %d, want 1", again.Duplicates)
+	}
+
+	all, err := s.ListRecordings(ctx, store.RecordingQuery{PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 1 || all.Items[0].GetSessionId() != b.GetSessionId() || all.NextPageToken == "" {
+		t.Fatalf("first page = %+v", all)
+	}
+	next, err := s.ListRecordings(ctx, store.RecordingQuery{PageSize: 1, PageToken: all.NextPageToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Items) != 1 || next.Items[0].GetSessionId() != a.GetSessionId() {
+		t.Fatalf("second page = %+v", next)
+	}
+	byAttacker, err := s.ListRecordings(ctx, store.RecordingQuery{AttackerID: attackerA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byAttacker.Items) != 1 || byAttacker.Items[0].GetSessionId() != a.GetSessionId() {
+		t.Errorf("by attacker = %+v", byAttacker.Items)
+	}
 }
