@@ -9,8 +9,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -56,8 +58,17 @@ func spoolSegmentBytes(maxBytes int64) int64 {
 	return min(maxSpoolSegmentBytes, maxBytes/4)
 }
 
-// Factory builds one decoy service.
+// Factory builds one decoy service that listens on TCP.
 type Factory func(decoys.Config) (decoys.Service, error)
+
+// PacketFactory builds one decoy service that listens on UDP.
+type PacketFactory func(decoys.Config) (decoys.PacketService, error)
+
+// PacketBuiltins lists the UDP decoy services, by service name. A name is
+// in Builtins or here, never both.
+func PacketBuiltins() map[string]PacketFactory {
+	return map[string]PacketFactory{}
+}
 
 // Builtins lists the decoy services this agent can run, by service name.
 func Builtins() map[string]Factory {
@@ -108,12 +119,16 @@ type Agent struct {
 	services   []runningDecoy
 	metrics    net.Listener
 	quarantine *quarantine.Store
+	// recordingDir holds the recordings of live sessions.
+	recordingDir string
 }
 
 type runningDecoy struct {
 	endpoint endpoints.Decoy
-	service  decoys.Service
-	listener net.Listener
+	// serve runs the service until ctx ends.
+	serve func(ctx context.Context) error
+	// listener is the TCP listener or UDP socket, closed on shutdown.
+	listener io.Closer
 	health   *decoyHealth
 }
 
@@ -173,6 +188,10 @@ func New(cfg Config) (*Agent, error) {
 	if a.quarantine, err = quarantine.Open(filepath.Join(cfg.DataDir, "quarantine"), cfg.Quarantine); err != nil {
 		return nil, err
 	}
+	a.recordingDir = filepath.Join(cfg.DataDir, "recordings")
+	if err := os.MkdirAll(a.recordingDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create recordings directory: %w", err)
+	}
 
 	addresses := cfg.BridgeAddresses
 	if len(addresses) == 0 {
@@ -230,7 +249,7 @@ func New(cfg Config) (*Agent, error) {
 
 func (a *Agent) buildDecoys() error {
 	var lc net.ListenConfig
-	factories := Builtins()
+	factories, packetFactories := Builtins(), PacketBuiltins()
 	metrics, err := decoys.NewMetrics(a.cfg.Registry)
 	if err != nil {
 		return err
@@ -241,36 +260,63 @@ func (a *Agent) buildDecoys() error {
 			return fmt.Errorf("decky %q: %w", d.Name, err)
 		}
 		for _, s := range d.Services {
-			factory, ok := factories[s.Name]
-			if !ok {
-				return fmt.Errorf("decky %q: unknown service %q", d.Name, s.Name)
+			cfg := decoys.Config{
+				Decky:        d.Name,
+				Seed:         seed,
+				Persona:      s.Persona,
+				Emitter:      a.emitter,
+				Logger:       a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
+				Metrics:      metrics,
+				Quarantine:   a.quarantine,
+				RecordingDir: a.recordingDir,
+				Options:      s.Options,
 			}
-			svc, err := factory(decoys.Config{
-				Decky:      d.Name,
-				Seed:       seed,
-				Persona:    s.Persona,
-				Emitter:    a.emitter,
-				Logger:     a.cfg.Logger.With().Str(decoys.FieldDecky, d.Name).Str(decoys.FieldService, s.Name).Logger(),
-				Metrics:    metrics,
-				Quarantine: a.quarantine,
-				Options:    s.Options,
-			})
+			running, err := startDecoy(&lc, s, cfg, factories, packetFactories)
 			if err != nil {
-				return fmt.Errorf("decky %q service %q: %w", d.Name, s.Name, err)
+				return fmt.Errorf("decky %q: %w", d.Name, err)
 			}
-			ln, err := lc.Listen(context.Background(), "tcp", s.Listen)
-			if err != nil {
-				return fmt.Errorf("decky %q service %q: listen: %w", d.Name, s.Name, err)
-			}
-			a.services = append(a.services, runningDecoy{
-				endpoint: endpoints.Decoy{Decky: d.Name, Service: s.Name, Persona: s.Persona, Address: ln.Addr().String()},
-				service:  svc,
-				listener: ln,
-				health:   &decoyHealth{},
-			})
+			running.endpoint.Decky, running.endpoint.Service, running.endpoint.Persona = d.Name, s.Name, s.Persona
+			a.services = append(a.services, running)
 		}
 	}
 	return nil
+}
+
+// startDecoy builds the service and binds its TCP listener or UDP socket.
+func startDecoy(lc *net.ListenConfig, s config.Service, cfg decoys.Config, factories map[string]Factory, packetFactories map[string]PacketFactory) (runningDecoy, error) {
+	if factory, ok := factories[s.Name]; ok {
+		svc, err := factory(cfg)
+		if err != nil {
+			return runningDecoy{}, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		ln, err := lc.Listen(context.Background(), "tcp", s.Listen)
+		if err != nil {
+			return runningDecoy{}, fmt.Errorf("service %q: listen: %w", s.Name, err)
+		}
+		return runningDecoy{
+			endpoint: endpoints.Decoy{Address: ln.Addr().String()},
+			serve:    func(ctx context.Context) error { return svc.Serve(ctx, ln) },
+			listener: ln,
+			health:   &decoyHealth{},
+		}, nil
+	}
+	if factory, ok := packetFactories[s.Name]; ok {
+		svc, err := factory(cfg)
+		if err != nil {
+			return runningDecoy{}, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		pc, err := lc.ListenPacket(context.Background(), "udp", s.Listen)
+		if err != nil {
+			return runningDecoy{}, fmt.Errorf("service %q: listen: %w", s.Name, err)
+		}
+		return runningDecoy{
+			endpoint: endpoints.Decoy{Address: pc.LocalAddr().String(), Transport: "udp"},
+			serve:    func(ctx context.Context) error { return svc.ServePacket(ctx, pc) },
+			listener: pc,
+			health:   &decoyHealth{},
+		}, nil
+	}
+	return runningDecoy{}, fmt.Errorf("unknown service %q", s.Name)
 }
 
 // Decoys returns the listening decoys.
@@ -327,7 +373,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	for _, s := range a.services {
 		g.Go(func() error {
 			s.health.set(true, nil)
-			err := s.service.Serve(gctx, s.listener)
+			err := s.serve(gctx)
 			s.health.set(false, err)
 			if err != nil {
 				return fmt.Errorf("decoy %s/%s: %w", s.endpoint.Decky, s.endpoint.Service, err)

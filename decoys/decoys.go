@@ -90,6 +90,13 @@ type Service interface {
 	Serve(ctx context.Context, ln net.Listener) error
 }
 
+// PacketService is a datagram protocol implementation (TFTP, and later
+// DNS or SNMP). ServePacket reads from pc until ctx ends, then closes pc
+// and returns nil; it returns an error only when pc fails for good.
+type PacketService interface {
+	ServePacket(ctx context.Context, pc net.PacketConn) error
+}
+
 // Config is the input of every service constructor.
 type Config struct {
 	// Decky is the name of the fake host the service belongs to.
@@ -108,6 +115,10 @@ type Config struct {
 	Metrics *Metrics
 	// Quarantine keeps the files attackers send; nil only hashes them.
 	Quarantine *quarantine.Store
+	// RecordingDir holds the recordings of live interactive sessions, so
+	// a crash leaves partial recordings on disk; empty records in memory
+	// only.
+	RecordingDir string
 	// Options are the service's own settings from the decoy configuration
 	// (for example an FTP server's advertised address). Each service
 	// documents the keys it reads and rejects keys it does not know.

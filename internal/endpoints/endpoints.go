@@ -36,6 +36,8 @@ type Decoy struct {
 	Persona string `json:"persona,omitempty"`
 	// Address is host:port.
 	Address string `json:"address"`
+	// Transport is "udp" for datagram services; empty means TCP.
+	Transport string `json:"transport,omitempty"`
 }
 
 // Write replaces dataDir/endpoints.json atomically, so a reader sees the
