@@ -134,6 +134,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewUserServiceHandler(&userService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -141,6 +142,7 @@ func (a *API) mount() {
 		apiv1connect.CredentialServiceName,
 		apiv1connect.AgentServiceName,
 		apiv1connect.SessionServiceName,
+		apiv1connect.UserServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

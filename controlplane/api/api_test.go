@@ -61,6 +61,8 @@ type fixture struct {
 	ingester      *ingest.Ingester
 	logs          *syncBuffer
 	adminPassword string
+	// auth is the API's authenticator.
+	auth *auth.Authenticator
 	// h1 speaks HTTP/1.1; h2c speaks HTTP/2 without TLS.
 	h1  *http.Client
 	h2c *http.Client
@@ -138,6 +140,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	f.auth = a.Authenticator()
 
 	f.srv = httptest.NewUnstartedServer(a.Handler())
 	var protocols http.Protocols

@@ -34,6 +34,9 @@ func (s *authService) Login(ctx context.Context, req *connect.Request[apiv1.Logi
 		Token:     token.Reveal(),
 		ExpiresAt: timestamppb.New(sess.ExpiresAt),
 		Username:  sess.Username,
+		Role:      sess.Role,
+
+		PasswordChangeRequired: sess.PasswordChangeRequired,
 	})
 	resp.Header().Add("Set-Cookie", auth.SessionCookie(token, sess.ExpiresAt, s.secure).String())
 	return resp, nil

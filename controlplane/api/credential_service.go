@@ -5,6 +5,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -15,7 +16,8 @@ type credentialService struct{ *API }
 var _ apiv1connect.CredentialServiceHandler = (*credentialService)(nil)
 
 // ListCredentials returns captured credentials, newest first. They are
-// attacker data, returned in full to any logged-in user.
+// attacker data: analysts and admins get the secret values, viewers get
+// everything but them.
 func (s *credentialService) ListCredentials(ctx context.Context, req *connect.Request[apiv1.ListCredentialsRequest]) (*connect.Response[apiv1.ListCredentialsResponse], error) {
 	procedure := req.Spec().Procedure
 	attackerID, err := normalizeUUID(req.Msg.GetAttackerId(), "attacker_id")
@@ -31,6 +33,11 @@ func (s *credentialService) ListCredentials(ctx context.Context, req *connect.Re
 	})
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
+	}
+	if sess, _ := auth.SessionFromContext(ctx); !auth.Allows(sess.Role, apiv1.Access_ACCESS_ANALYST) {
+		for _, c := range page.Items {
+			c.Secret, c.SecretMasked = nil, true
+		}
 	}
 	return connect.NewResponse(&apiv1.ListCredentialsResponse{Credentials: page.Items, NextPageToken: page.NextPageToken}), nil
 }

@@ -55,6 +55,9 @@ func classify(err error) (connect.Code, string) {
 		return connect.CodeUnauthenticated, auth.ErrInvalidCredentials.Error()
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return connect.CodeUnauthenticated, auth.ErrUnauthenticated.Error()
+	case errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrInvalidUsername),
+		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf):
+		return connect.CodeInvalidArgument, err.Error()
 	case errors.Is(err, auth.ErrRateLimited):
 		return connect.CodeResourceExhausted, "too many login attempts; retry in a minute"
 	case errors.Is(err, context.Canceled):

@@ -49,7 +49,7 @@ func EnsureAdmin(ctx context.Context, st store.Store, dataDir string) (password 
 		return "", false, fmt.Errorf("ensure admin user: %w", err)
 	}
 
-	err = st.CreateUser(ctx, store.User{Username: AdminUsername, PasswordHash: hash, Role: AdminRole, CreatedAt: time.Now()})
+	err = st.CreateUser(ctx, store.User{Username: AdminUsername, PasswordHash: hash, Role: AdminRole, CreatedAt: time.Now(), MustChangePassword: true})
 	if errors.Is(err, store.ErrExists) {
 		// Another replica created the admin first; its password file is
 		// the valid one, and this one would mislead.

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/controlplane/store"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
 // Sentinel errors. The API maps them to Connect codes.
@@ -58,9 +59,6 @@ type Config struct {
 	// Limiter slows password guessing per source address. Default: a
 	// TokenBucket with its default sizes on the same clock.
 	Limiter Limiter
-	// PublicProcedures need no session. Default: Login only; the health
-	// check is mounted without the interceptor.
-	PublicProcedures []string
 }
 
 // Authenticator logs users in and checks sessions.
@@ -70,7 +68,6 @@ type Authenticator struct {
 	now      func() time.Time
 	lifetime time.Duration
 	limiter  Limiter
-	public   map[string]bool
 
 	// dummyHash is verified when the user does not exist, so that an
 	// unknown name costs the same time as a wrong password.
@@ -94,8 +91,12 @@ const (
 // Session is an authenticated API session.
 type Session struct {
 	Username  string
+	Role      apiv1.Role
 	ExpiresAt time.Time
-	tokenHash []byte
+	// PasswordChangeRequired is set when the user still has a password
+	// someone else chose.
+	PasswordChangeRequired bool
+	tokenHash              []byte
 }
 
 // New returns an Authenticator.
@@ -112,21 +113,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Limiter == nil {
 		cfg.Limiter = NewTokenBucket(TokenBucketConfig{Now: cfg.Now})
 	}
-	if cfg.PublicProcedures == nil {
-		cfg.PublicProcedures = []string{loginProcedure}
-	}
-
-	public := make(map[string]bool, len(cfg.PublicProcedures))
-	for _, p := range cfg.PublicProcedures {
-		public[p] = true
-	}
 	return &Authenticator{
 		store:     cfg.Store,
 		log:       cfg.Logger.With().Str("component", "auth").Logger(),
 		now:       cfg.Now,
 		lifetime:  cfg.SessionLifetime,
 		limiter:   cfg.Limiter,
-		public:    public,
 		hashSlots: make(chan struct{}, maxConcurrentHashes),
 		slotWait:  hashSlotWait,
 	}, nil
@@ -192,7 +184,10 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	}
 
 	log.Info().Time("expires_at", stored.ExpiresAt).Msg("login succeeded")
-	return token, Session{Username: stored.Username, ExpiresAt: stored.ExpiresAt, tokenHash: stored.TokenHash}, nil
+	return token, Session{
+		Username: stored.Username, Role: ParseRole(user.Role), ExpiresAt: stored.ExpiresAt, tokenHash: stored.TokenHash,
+		PasswordChangeRequired: user.MustChangePassword,
+	}, nil
 }
 
 // burnTime verifies password against a throwaway hash.
@@ -230,7 +225,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, token Secret) (Session
 	if err != nil {
 		return Session{}, fmt.Errorf("authenticate session: %w", err)
 	}
-	return Session{Username: s.Username, ExpiresAt: s.ExpiresAt, tokenHash: hash}, nil
+	// The role is read on every call, so a role change or a deleted user
+	// takes effect at once.
+	u, err := a.store.GetUser(ctx, s.Username)
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("authenticate session: %w", err)
+	}
+	return Session{Username: s.Username, Role: ParseRole(u.Role), ExpiresAt: s.ExpiresAt, PasswordChangeRequired: u.MustChangePassword, tokenHash: hash}, nil
 }
 
 func newToken() (Secret, error) {

@@ -8,10 +8,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
-
-const loginProcedure = apiv1connect.AuthServiceLoginProcedure
 
 // TokenFromHeader returns the bearer token of an "Authorization: Bearer"
 // header, or else the session cookie's value, or "".
@@ -77,13 +75,23 @@ func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 }
 
 // authorize returns ctx with the caller's session, or a Connect error.
+// Procedures of the API carry their access rule; any other path needs a
+// session of any role.
 func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
-	if a.public[procedure] {
+	access := apiv1.Access_ACCESS_VIEWER
+	if isAPIProcedure(procedure) {
+		access = AccessOf(procedure)
+	}
+	if access == apiv1.Access_ACCESS_PUBLIC {
 		return ctx, nil
 	}
 	s, err := a.Authenticate(ctx, TokenFromHeader(h))
 	if err != nil {
 		return ctx, a.connectError(procedure, err)
+	}
+	if !Allows(s.Role, access) {
+		a.log.Info().Str(fieldUser, s.Username).Str(fieldProcedure, procedure).Str("role", RoleName(s.Role)).Msg("call refused: role too low")
+		return ctx, connect.NewError(connect.CodePermissionDenied, ErrPermissionDenied)
 	}
 	return WithSession(ctx, s), nil
 }

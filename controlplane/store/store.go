@@ -89,6 +89,17 @@ type Store interface {
 	// GetUser returns ErrNotFound for an unknown name.
 	GetUser(ctx context.Context, username string) (User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// ListUsers returns every user by name.
+	ListUsers(ctx context.Context) ([]User, error)
+	// SetUserRole changes a user's role; ErrNotFound for an unknown name.
+	SetUserRole(ctx context.Context, username, role string) error
+	// SetUserPassword replaces a user's password hash and must-change
+	// flag and deletes the user's sessions except the one whose token
+	// hash is keep (nil keeps none). ErrNotFound for an unknown name.
+	SetUserPassword(ctx context.Context, username, passwordHash string, mustChange bool, keep []byte) error
+	// DeleteUser deletes a user and their sessions; ErrNotFound for an
+	// unknown name.
+	DeleteUser(ctx context.Context, username string) error
 
 	CreateAPISession(ctx context.Context, s APISession) error
 	// GetAPISession returns ErrNotFound for an unknown or expired hash.
@@ -238,6 +249,9 @@ type User struct {
 	PasswordHash string `json:"-"`
 	Role         string
 	CreatedAt    time.Time
+	// MustChangePassword is set while the user still has a password
+	// someone else chose.
+	MustChangePassword bool
 }
 
 // APISession is a logged-in session, stored by the SHA-256 of its bearer

@@ -13,9 +13,9 @@ import (
 
 // CreateUser returns store.ErrExists when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO users (username, password_hash, role, created_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING`,
-		u.Username, u.PasswordHash, u.Role, u.CreatedAt)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt, u.MustChangePassword)
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -31,8 +31,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created time.Time
 	)
-	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at FROM users WHERE username = $1`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created)
+	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users WHERE username = $1`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -98,6 +98,72 @@ func (s *Store) GetAPISession(ctx context.Context, tokenHash []byte, now time.Ti
 func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM api_sessions WHERE token_hash = $1`, tokenHash); err != nil {
 		return fmt.Errorf("delete api session: %w", err)
+	}
+	return nil
+}
+
+// ListUsers returns every user by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		var u store.User
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &u.CreatedAt, &u.MustChangePassword); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		u.CreatedAt = u.CreatedAt.UTC()
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// SetUserRole changes a user's role.
+func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1 WHERE username = $2`, role, username)
+	if err != nil {
+		return fmt.Errorf("set role of user %q: %w", username, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set role of user %q: %w", username, store.ErrNotFound)
+	}
+	return nil
+}
+
+// SetUserPassword replaces the password and ends the user's other
+// sessions in one transaction.
+func (s *Store) SetUserPassword(ctx context.Context, username, passwordHash string, mustChange bool, keep []byte) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, must_change_password = $2 WHERE username = $3`,
+			passwordHash, mustChange, username)
+		if err != nil {
+			return fmt.Errorf("set password of user %q: %w", username, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("set password of user %q: %w", username, store.ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM api_sessions WHERE username = $1 AND token_hash IS DISTINCT FROM $2`, username, keep); err != nil {
+			return fmt.Errorf("end sessions of user %q: %w", username, err)
+		}
+		return nil
+	})
+}
+
+// DeleteUser deletes a user; their sessions go with them (ON DELETE
+// CASCADE).
+func (s *Store) DeleteUser(ctx context.Context, username string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE username = $1`, username)
+	if err != nil {
+		return fmt.Errorf("delete user %q: %w", username, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete user %q: %w", username, store.ErrNotFound)
 	}
 	return nil
 }

@@ -12,9 +12,9 @@ import (
 
 // CreateUser returns store.ErrExists when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	r, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
-		u.Username, u.PasswordHash, u.Role, u.CreatedAt.UnixNano())
+	r, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt.UnixNano(), u.MustChangePassword)
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -32,8 +32,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at FROM users WHERE username = ?`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created)
+	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users WHERE username = ?`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -101,6 +101,85 @@ func (s *Store) GetAPISession(ctx context.Context, tokenHash []byte, now time.Ti
 func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 	if _, err := s.write.ExecContext(ctx, `DELETE FROM api_sessions WHERE token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("delete api session: %w", err)
+	}
+	return nil
+}
+
+// ListUsers returns every user by name.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		var (
+			u       store.User
+			created int64
+		)
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		u.CreatedAt = time.Unix(0, created).UTC()
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// SetUserRole changes a user's role.
+func (s *Store) SetUserRole(ctx context.Context, username, role string) error {
+	r, err := s.write.ExecContext(ctx, `UPDATE users SET role = ? WHERE username = ?`, role, username)
+	if err != nil {
+		return fmt.Errorf("set role of user %q: %w", username, err)
+	}
+	return affectedOne(r, fmt.Sprintf("set role of user %q", username))
+}
+
+// SetUserPassword replaces the password and ends the user's other
+// sessions in one transaction.
+func (s *Store) SetUserPassword(ctx context.Context, username, passwordHash string, mustChange bool, keep []byte) error {
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, must_change_password = ? WHERE username = ?`,
+			passwordHash, mustChange, username)
+		if err != nil {
+			return fmt.Errorf("set password of user %q: %w", username, err)
+		}
+		if err := affectedOne(r, fmt.Sprintf("set password of user %q", username)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_sessions WHERE username = ? AND token_hash IS NOT ?`, username, keep); err != nil {
+			return fmt.Errorf("end sessions of user %q: %w", username, err)
+		}
+		return nil
+	})
+}
+
+// DeleteUser deletes a user and their sessions.
+func (s *Store) DeleteUser(ctx context.Context, username string) error {
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_sessions WHERE username = ?`, username); err != nil {
+			return fmt.Errorf("delete user %q: %w", username, err)
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM users WHERE username = ?`, username)
+		if err != nil {
+			return fmt.Errorf("delete user %q: %w", username, err)
+		}
+		return affectedOne(r, fmt.Sprintf("delete user %q", username))
+	})
+}
+
+// affectedOne returns store.ErrNotFound when r changed no row.
+func affectedOne(r sql.Result, what string) error {
+	n, err := r.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	return nil
 }

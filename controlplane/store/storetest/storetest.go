@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AgentRevocation", testAgentRevocation},
 		{"AgentConfig", testAgentConfig},
 		{"Users", testUsers},
+		{"UserManagement", testUserManagement},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
@@ -1219,5 +1220,79 @@ func testRecordings(t *testing.T, s store.Store) {
 	}
 	if len(byAttacker.Items) != 1 || byAttacker.Items[0].GetSessionId() != a.GetSessionId() {
 		t.Errorf("by attacker = %+v", byAttacker.Items)
+	}
+}
+
+func testUserManagement(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, u := range []store.User{
+		{Username: "zoe", PasswordHash: "h1", Role: "viewer", CreatedAt: base, MustChangePassword: true},
+		{Username: "amir", PasswordHash: "h2", Role: "analyst", CreatedAt: base.Add(time.Second)},
+	} {
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%s): %v", u.Username, err)
+		}
+	}
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 2 || users[0].Username != "amir" || users[1].Username != "zoe" || !users[1].MustChangePassword || users[0].MustChangePassword {
+		t.Fatalf("ListUsers = %+v, want amir then zoe (must change)", users)
+	}
+
+	if err := s.SetUserRole(ctx, "zoe", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, "zoe"); got.Role != "admin" {
+		t.Errorf("role after SetUserRole = %q", got.Role)
+	}
+	if err := s.SetUserRole(ctx, "nobody", "admin"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetUserRole(unknown) = %v, want ErrNotFound", err)
+	}
+
+	// Changing the password ends every session but the one kept.
+	future := base.Add(time.Hour)
+	for _, h := range [][]byte{[]byte("session-a"), []byte("session-b")} {
+		if err := s.CreateAPISession(ctx, store.APISession{TokenHash: h, Username: "zoe", CreatedAt: base, ExpiresAt: future}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetUserPassword(ctx, "zoe", "h3", false, []byte("session-a")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, "zoe"); got.PasswordHash != "h3" || got.MustChangePassword {
+		t.Errorf("after SetUserPassword: %+v", got)
+	}
+	if _, err := s.GetAPISession(ctx, []byte("session-a"), base); err != nil {
+		t.Errorf("kept session gone: %v", err)
+	}
+	if _, err := s.GetAPISession(ctx, []byte("session-b"), base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("other session after password change: %v, want ErrNotFound", err)
+	}
+	if err := s.SetUserPassword(ctx, "zoe", "h4", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetAPISession(ctx, []byte("session-a"), base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session after a reset keeping none: %v, want ErrNotFound", err)
+	}
+	if err := s.SetUserPassword(ctx, "nobody", "h", false, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetUserPassword(unknown) = %v, want ErrNotFound", err)
+	}
+
+	if err := s.CreateAPISession(ctx, store.APISession{TokenHash: []byte("session-c"), Username: "amir", CreatedAt: base, ExpiresAt: future}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "amir"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx, "amir"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetUser after delete = %v", err)
+	}
+	if _, err := s.GetAPISession(ctx, []byte("session-c"), base); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("session of a deleted user: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, "amir"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteUser again = %v, want ErrNotFound", err)
 	}
 }

@@ -821,7 +821,7 @@ var File_decnet_api_v1_agent_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x03\n" +
+	"!decnet/api/v1/agent_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x03\n" +
 	"\x0eAgentHeartbeat\x12;\n" +
 	"\vreceived_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x121\n" +
@@ -882,13 +882,13 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\x18AGENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AGENT_STATUS_ONLINE\x10\x01\x12\x19\n" +
 	"\x15AGENT_STATUS_DEGRADED\x10\x02\x12\x18\n" +
-	"\x14AGENT_STATUS_OFFLINE\x10\x032\xfd\x02\n" +
-	"\fAgentService\x12S\n" +
+	"\x14AGENT_STATUS_OFFLINE\x10\x032\x8d\x03\n" +
+	"\fAgentService\x12W\n" +
 	"\n" +
-	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\x00\x12h\n" +
-	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x00\x12M\n" +
-	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\x00\x12_\n" +
-	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\x04\xa0\xbb\x18\x02\x12l\n" +
+	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x04\xa0\xbb\x18\x04\x12Q\n" +
+	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\x04\xa0\xbb\x18\x02\x12c\n" +
+	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_agent_service_proto_rawDescOnce sync.Once
@@ -955,6 +955,7 @@ func file_decnet_api_v1_agent_service_proto_init() {
 	if File_decnet_api_v1_agent_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

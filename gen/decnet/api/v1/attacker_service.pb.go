@@ -328,7 +328,7 @@ var File_decnet_api_v1_attacker_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n" +
+	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n" +
 	"\bAttacker\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x129\n" +
@@ -351,10 +351,10 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\x12GetAttackerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"J\n" +
 	"\x13GetAttackerResponse\x123\n" +
-	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker2\xc7\x01\n" +
-	"\x0fAttackerService\x12\\\n" +
-	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\x00\x12V\n" +
-	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker2\xcf\x01\n" +
+	"\x0fAttackerService\x12`\n" +
+	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\x04\xa0\xbb\x18\x02\x12Z\n" +
+	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_attacker_service_proto_rawDescOnce sync.Once
@@ -398,6 +398,7 @@ func file_decnet_api_v1_attacker_service_proto_init() {
 	if File_decnet_api_v1_attacker_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

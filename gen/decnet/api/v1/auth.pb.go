@@ -77,11 +77,16 @@ func (x *LoginRequest) GetPassword() string {
 type LoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Bearer token for the Authorization header. Returned only here.
-	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	Username      string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Token     string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Username  string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
+	// The password was chosen by someone else (the first admin's, or one
+	// an admin set): change it with UserService.ChangePassword before
+	// anything else. The dashboard shows nothing else until then.
+	PasswordChangeRequired bool `protobuf:"varint,4,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
+	Role                   Role `protobuf:"varint,5,opt,name=role,proto3,enum=decnet.api.v1.Role" json:"role,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *LoginResponse) Reset() {
@@ -133,6 +138,20 @@ func (x *LoginResponse) GetUsername() string {
 		return x.Username
 	}
 	return ""
+}
+
+func (x *LoginResponse) GetPasswordChangeRequired() bool {
+	if x != nil {
+		return x.PasswordChangeRequired
+	}
+	return false
+}
+
+func (x *LoginResponse) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
 }
 
 type LogoutRequest struct {
@@ -211,20 +230,22 @@ var File_decnet_api_v1_auth_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n" +
+	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n" +
 	"\fLoginRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"|\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\"\xdf\x01\n" +
 	"\rLoginResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
 	"\n" +
 	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
-	"\busername\x18\x03 \x01(\tR\busername\"\x0f\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x128\n" +
+	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\x12'\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
-	"\x0eLogoutResponse2\x9c\x01\n" +
-	"\vAuthService\x12D\n" +
-	"\x05Login\x12\x1b.decnet.api.v1.LoginRequest\x1a\x1c.decnet.api.v1.LoginResponse\"\x00\x12G\n" +
-	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eLogoutResponse2\xa4\x01\n" +
+	"\vAuthService\x12H\n" +
+	"\x05Login\x12\x1b.decnet.api.v1.LoginRequest\x1a\x1c.decnet.api.v1.LoginResponse\"\x04\xa0\xbb\x18\x01\x12K\n" +
+	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_auth_proto_rawDescOnce sync.Once
@@ -245,18 +266,20 @@ var file_decnet_api_v1_auth_proto_goTypes = []any{
 	(*LogoutRequest)(nil),         // 2: decnet.api.v1.LogoutRequest
 	(*LogoutResponse)(nil),        // 3: decnet.api.v1.LogoutResponse
 	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(Role)(0),                     // 5: decnet.api.v1.Role
 }
 var file_decnet_api_v1_auth_proto_depIdxs = []int32{
 	4, // 0: decnet.api.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
-	0, // 1: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
-	2, // 2: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
-	1, // 3: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
-	3, // 4: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 1: decnet.api.v1.LoginResponse.role:type_name -> decnet.api.v1.Role
+	0, // 2: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
+	2, // 3: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
+	1, // 4: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
+	3, // 5: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_auth_proto_init() }
@@ -264,6 +287,7 @@ func file_decnet_api_v1_auth_proto_init() {
 	if File_decnet_api_v1_auth_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -41,8 +41,11 @@ type Credential struct {
 	SourceAddress  string                 `protobuf:"bytes,13,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
 	KeyType        string                 `protobuf:"bytes,14,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
 	KeyFingerprint string                 `protobuf:"bytes,15,opt,name=key_fingerprint,json=keyFingerprint,proto3" json:"key_fingerprint,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The caller's role does not show secret values: secret is empty, the
+	// digest and every other field are set.
+	SecretMasked  bool `protobuf:"varint,16,opt,name=secret_masked,json=secretMasked,proto3" json:"secret_masked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Credential) Reset() {
@@ -180,6 +183,13 @@ func (x *Credential) GetKeyFingerprint() string {
 	return ""
 }
 
+func (x *Credential) GetSecretMasked() bool {
+	if x != nil {
+		return x.SecretMasked
+	}
+	return false
+}
+
 type ListCredentialsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -304,7 +314,7 @@ var File_decnet_api_v1_credential_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\n" +
-	"&decnet/api/v1/credential_service.proto\x12\rdecnet.api.v1\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x04\n" +
+	"&decnet/api/v1/credential_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
 	"\n" +
 	"Credential\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
@@ -324,7 +334,8 @@ const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\aoutcome\x18\f \x01(\x0e2\x1c.decnet.event.v1.AuthOutcomeR\aoutcome\x12%\n" +
 	"\x0esource_address\x18\r \x01(\tR\rsourceAddress\x12\x19\n" +
 	"\bkey_type\x18\x0e \x01(\tR\akeyType\x12'\n" +
-	"\x0fkey_fingerprint\x18\x0f \x01(\tR\x0ekeyFingerprint\"\x93\x01\n" +
+	"\x0fkey_fingerprint\x18\x0f \x01(\tR\x0ekeyFingerprint\x12#\n" +
+	"\rsecret_masked\x18\x10 \x01(\bR\fsecretMasked\"\x93\x01\n" +
 	"\x16ListCredentialsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -334,9 +345,9 @@ const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"~\n" +
 	"\x17ListCredentialsResponse\x12;\n" +
 	"\vcredentials\x18\x01 \x03(\v2\x19.decnet.api.v1.CredentialR\vcredentials\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2w\n" +
-	"\x11CredentialService\x12b\n" +
-	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2{\n" +
+	"\x11CredentialService\x12f\n" +
+	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_credential_service_proto_rawDescOnce sync.Once
@@ -376,6 +387,7 @@ func file_decnet_api_v1_credential_service_proto_init() {
 	if File_decnet_api_v1_credential_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -383,7 +383,7 @@ var File_decnet_api_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/event_service.proto\x12\rdecnet.api.v1\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n" +
+	"!decnet/api/v1/event_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n" +
 	"\vEventFilter\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x14\n" +
@@ -410,11 +410,11 @@ const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\x13StreamEventsRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.decnet.api.v1.EventFilterR\x06filter\"H\n" +
 	"\x14StreamEventsResponse\x120\n" +
-	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event2\xc0\x01\n" +
-	"\fEventService\x12S\n" +
+	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event2\xc8\x01\n" +
+	"\fEventService\x12W\n" +
 	"\n" +
-	"ListEvents\x12 .decnet.api.v1.ListEventsRequest\x1a!.decnet.api.v1.ListEventsResponse\"\x00\x12[\n" +
-	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\x000\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"ListEvents\x12 .decnet.api.v1.ListEventsRequest\x1a!.decnet.api.v1.ListEventsResponse\"\x04\xa0\xbb\x18\x02\x12_\n" +
+	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\x04\xa0\xbb\x18\x020\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_event_service_proto_rawDescOnce sync.Once
@@ -463,6 +463,7 @@ func file_decnet_api_v1_event_service_proto_init() {
 	if File_decnet_api_v1_event_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

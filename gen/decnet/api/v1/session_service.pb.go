@@ -398,7 +398,7 @@ var File_decnet_api_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_session_service_proto_rawDesc = "" +
 	"\n" +
-	"#decnet/api/v1/session_service.proto\x12\rdecnet.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n" +
+	"#decnet/api/v1/session_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n" +
 	"\x10SessionRecording\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x19\n" +
@@ -437,10 +437,10 @@ const file_decnet_api_v1_session_service_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"p\n" +
 	"\x1bGetSessionRecordingResponse\x12=\n" +
 	"\trecording\x18\x01 \x01(\v2\x1f.decnet.api.v1.SessionRecordingR\trecording\x12\x12\n" +
-	"\x04cast\x18\x02 \x01(\fR\x04cast2\xf6\x01\n" +
-	"\x0eSessionService\x12t\n" +
-	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\x00\x12n\n" +
-	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x04cast\x18\x02 \x01(\fR\x04cast2\xfe\x01\n" +
+	"\x0eSessionService\x12x\n" +
+	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\x04\xa0\xbb\x18\x02\x12r\n" +
+	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\x04\xa0\xbb\x18\x03B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_session_service_proto_rawDescOnce sync.Once
@@ -483,6 +483,7 @@ func file_decnet_api_v1_session_service_proto_init() {
 	if File_decnet_api_v1_session_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -487,7 +487,7 @@ var File_decnet_api_v1_token_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_token_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/token_service.proto\x12\rdecnet.api.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n" +
+	"!decnet/api/v1/token_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n" +
 	"\tTokenInfo\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1d\n" +
 	"\n" +
@@ -529,12 +529,12 @@ const file_decnet_api_v1_token_service_proto_rawDesc = "" +
 	"\x11TOKEN_STATE_VALID\x10\x01\x12\x14\n" +
 	"\x10TOKEN_STATE_USED\x10\x02\x12\x17\n" +
 	"\x13TOKEN_STATE_EXPIRED\x10\x03\x12\x17\n" +
-	"\x13TOKEN_STATE_REVOKED\x10\x042\x93\x02\n" +
-	"\fTokenService\x12V\n" +
-	"\vCreateToken\x12!.decnet.api.v1.CreateTokenRequest\x1a\".decnet.api.v1.CreateTokenResponse\"\x00\x12S\n" +
+	"\x13TOKEN_STATE_REVOKED\x10\x042\x9f\x02\n" +
+	"\fTokenService\x12Z\n" +
+	"\vCreateToken\x12!.decnet.api.v1.CreateTokenRequest\x1a\".decnet.api.v1.CreateTokenResponse\"\x04\xa0\xbb\x18\x04\x12W\n" +
 	"\n" +
-	"ListTokens\x12 .decnet.api.v1.ListTokensRequest\x1a!.decnet.api.v1.ListTokensResponse\"\x00\x12V\n" +
-	"\vRevokeToken\x12!.decnet.api.v1.RevokeTokenRequest\x1a\".decnet.api.v1.RevokeTokenResponse\"\x00B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"ListTokens\x12 .decnet.api.v1.ListTokensRequest\x1a!.decnet.api.v1.ListTokensResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
+	"\vRevokeToken\x12!.decnet.api.v1.RevokeTokenRequest\x1a\".decnet.api.v1.RevokeTokenResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_token_service_proto_rawDescOnce sync.Once
@@ -594,6 +594,7 @@ func file_decnet_api_v1_token_service_proto_init() {
 	if File_decnet_api_v1_token_service_proto != nil {
 		return
 	}
+	file_decnet_api_v1_access_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

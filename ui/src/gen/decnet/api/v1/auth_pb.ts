@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Role } from "./access_pb";
+import { file_decnet_api_v1_access } from "./access_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/auth.proto.
  */
 export const file_decnet_api_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiMgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJImAKDUxvZ2luUmVzcG9uc2USDQoFdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdXNlcm5hbWUYAyABKAkiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZTKcAQoLQXV0aFNlcnZpY2USRAoFTG9naW4SGy5kZWNuZXQuYXBpLnYxLkxvZ2luUmVxdWVzdBocLmRlY25ldC5hcGkudjEuTG9naW5SZXNwb25zZSIAEkcKBkxvZ291dBIcLmRlY25ldC5hcGkudjEuTG9nb3V0UmVxdWVzdBodLmRlY25ldC5hcGkudjEuTG9nb3V0UmVzcG9uc2UiAEIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiMgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIqUBCg1Mb2dpblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHVzZXJuYW1lGAMgASgJEiAKGHBhc3N3b3JkX2NoYW5nZV9yZXF1aXJlZBgEIAEoCBIhCgRyb2xlGAUgASgOMhMuZGVjbmV0LmFwaS52MS5Sb2xlIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UypAEKC0F1dGhTZXJ2aWNlEkgKBUxvZ2luEhsuZGVjbmV0LmFwaS52MS5Mb2dpblJlcXVlc3QaHC5kZWNuZXQuYXBpLnYxLkxvZ2luUmVzcG9uc2UiBKC7GAESSwoGTG9nb3V0EhwuZGVjbmV0LmFwaS52MS5Mb2dvdXRSZXF1ZXN0Gh0uZGVjbmV0LmFwaS52MS5Mb2dvdXRSZXNwb25zZSIEoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.LoginRequest
@@ -56,6 +58,20 @@ export type LoginResponse = Message<"decnet.api.v1.LoginResponse"> & {
    * @generated from field: string username = 3;
    */
   username: string;
+
+  /**
+   * The password was chosen by someone else (the first admin's, or one
+   * an admin set): change it with UserService.ChangePassword before
+   * anything else. The dashboard shows nothing else until then.
+   *
+   * @generated from field: bool password_change_required = 4;
+   */
+  passwordChangeRequired: boolean;
+
+  /**
+   * @generated from field: decnet.api.v1.Role role = 5;
+   */
+  role: Role;
 };
 
 /**

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_decnet_api_v1_access } from "./access_pb";
 import type { AuthOutcome } from "../../event/v1/event_pb";
 import { file_decnet_event_v1_event } from "../../event/v1/event_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/credential_service.proto.
  */
 export const file_decnet_api_v1_credential_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZkZWNuZXQvYXBpL3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSLjAgoKQ3JlZGVudGlhbBIQCghldmVudF9pZBgBIAEoCRITCgthdHRhY2tlcl9pZBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZ2VudF9pZBgEIAEoCRINCgVkZWNreRgFIAEoCRIPCgdzZXJ2aWNlGAYgASgJEhEKCXByaW5jaXBhbBgHIAEoCRITCgtzZWNyZXRfa2luZBgIIAEoCRIRCgltZWNoYW5pc20YCSABKAkSDgoGc2VjcmV0GAogASgMEhUKDXNlY3JldF9zaGEyNTYYCyABKAwSLQoHb3V0Y29tZRgMIAEoDjIcLmRlY25ldC5ldmVudC52MS5BdXRoT3V0Y29tZRIWCg5zb3VyY2VfYWRkcmVzcxgNIAEoCRIQCghrZXlfdHlwZRgOIAEoCRIXCg9rZXlfZmluZ2VycHJpbnQYDyABKAkiZwoWTGlzdENyZWRlbnRpYWxzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRITCgthdHRhY2tlcl9pZBgDIAEoCRIRCglwcmluY2lwYWwYBCABKAkiYgoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USLgoLY3JlZGVudGlhbHMYASADKAsyGS5kZWNuZXQuYXBpLnYxLkNyZWRlbnRpYWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMncKEUNyZWRlbnRpYWxTZXJ2aWNlEmIKD0xpc3RDcmVkZW50aWFscxIlLmRlY25ldC5hcGkudjEuTGlzdENyZWRlbnRpYWxzUmVxdWVzdBomLmRlY25ldC5hcGkudjEuTGlzdENyZWRlbnRpYWxzUmVzcG9uc2UiAEIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_event_v1_event, file_google_protobuf_timestamp]);
+  fileDesc("CiZkZWNuZXQvYXBpL3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSL6AgoKQ3JlZGVudGlhbBIQCghldmVudF9pZBgBIAEoCRITCgthdHRhY2tlcl9pZBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZ2VudF9pZBgEIAEoCRINCgVkZWNreRgFIAEoCRIPCgdzZXJ2aWNlGAYgASgJEhEKCXByaW5jaXBhbBgHIAEoCRITCgtzZWNyZXRfa2luZBgIIAEoCRIRCgltZWNoYW5pc20YCSABKAkSDgoGc2VjcmV0GAogASgMEhUKDXNlY3JldF9zaGEyNTYYCyABKAwSLQoHb3V0Y29tZRgMIAEoDjIcLmRlY25ldC5ldmVudC52MS5BdXRoT3V0Y29tZRIWCg5zb3VyY2VfYWRkcmVzcxgNIAEoCRIQCghrZXlfdHlwZRgOIAEoCRIXCg9rZXlfZmluZ2VycHJpbnQYDyABKAkSFQoNc2VjcmV0X21hc2tlZBgQIAEoCCJnChZMaXN0Q3JlZGVudGlhbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJEhEKCXByaW5jaXBhbBgEIAEoCSJiChdMaXN0Q3JlZGVudGlhbHNSZXNwb25zZRIuCgtjcmVkZW50aWFscxgBIAMoCzIZLmRlY25ldC5hcGkudjEuQ3JlZGVudGlhbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyewoRQ3JlZGVudGlhbFNlcnZpY2USZgoPTGlzdENyZWRlbnRpYWxzEiUuZGVjbmV0LmFwaS52MS5MaXN0Q3JlZGVudGlhbHNSZXF1ZXN0GiYuZGVjbmV0LmFwaS52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZSIEoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_event_v1_event, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Credential
@@ -96,6 +97,14 @@ export type Credential = Message<"decnet.api.v1.Credential"> & {
    * @generated from field: string key_fingerprint = 15;
    */
   keyFingerprint: string;
+
+  /**
+   * The caller's role does not show secret values: secret is empty, the
+   * digest and every other field are set.
+   *
+   * @generated from field: bool secret_masked = 16;
+   */
+  secretMasked: boolean;
 };
 
 /**

@@ -1,0 +1,276 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/decnet/decnet/controlplane/auth"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+)
+
+// apiProcedure is one method of the API with its declared access.
+type apiProcedure struct {
+	path      string
+	streaming bool
+	access    apiv1.Access
+}
+
+// apiProcedures walks the generated descriptors of the API package.
+func apiProcedures(t *testing.T) []apiProcedure {
+	t.Helper()
+	var out []apiProcedure
+	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			svc := fd.Services().Get(i)
+			for j := range svc.Methods().Len() {
+				m := svc.Methods().Get(j)
+				out = append(out, apiProcedure{
+					path:      "/" + string(svc.FullName()) + "/" + string(m.Name()),
+					streaming: m.IsStreamingClient() || m.IsStreamingServer(),
+					access:    auth.MethodAccess(m),
+				})
+			}
+		}
+		return true
+	})
+	if len(out) < 20 {
+		t.Fatalf("found %d procedures in the API descriptors; the generated files are not registered", len(out))
+	}
+	return out
+}
+
+// Every procedure declares its access rule; one without is refused to
+// everyone, so forgetting it shows here rather than as a locked-out
+// feature.
+func TestEveryProcedureDeclaresAccess(t *testing.T) {
+	for _, p := range apiProcedures(t) {
+		if p.access == apiv1.Access_ACCESS_UNSPECIFIED {
+			t.Errorf("%s has no (decnet.api.v1.access) option", p.path)
+		}
+		if got := auth.AccessOf(p.path); got != p.access {
+			t.Errorf("AccessOf(%s) = %v, want %v", p.path, got, p.access)
+		}
+	}
+}
+
+// Each role gets exactly the procedures its access allows, every other
+// call fails with PermissionDenied, and a caller without a session gets
+// Unauthenticated everywhere but the public procedures.
+func TestRolesGetExactlyTheirProcedures(t *testing.T) {
+	f := newFixture(t, options{tokens: &TokenServiceConfig{}})
+	ctx := context.Background()
+	tokens := map[apiv1.Role]string{apiv1.Role_ROLE_ADMIN: f.login(t)}
+	for _, role := range []apiv1.Role{apiv1.Role_ROLE_VIEWER, apiv1.Role_ROLE_ANALYST} {
+		name := auth.RoleName(role) + "-user"
+		password, err := f.auth.CreateUser(ctx, name, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
+			connect.NewRequest(&apiv1.LoginRequest{Username: name, Password: password.Reveal()}))
+		if err != nil {
+			t.Fatalf("login %s: %v", name, err)
+		}
+		if !resp.Msg.GetPasswordChangeRequired() || resp.Msg.GetRole() != role {
+			t.Errorf("login of a created user: change required %v, role %v", resp.Msg.GetPasswordChangeRequired(), resp.Msg.GetRole())
+		}
+		tokens[role] = resp.Msg.GetToken()
+	}
+
+	for _, p := range apiProcedures(t) {
+		// Logging out would end the session the other calls use; its
+		// accepted case is TestLogout's.
+		skipAllowed := p.path == apiv1connect.AuthServiceLogoutProcedure
+		t.Run(strings.TrimPrefix(p.path, "/decnet.api.v1."), func(t *testing.T) {
+			if got := callCode(t, f, p, ""); p.access == apiv1.Access_ACCESS_PUBLIC {
+				if got == connect.CodeUnauthenticated && p.path != apiv1connect.AuthServiceLoginProcedure {
+					t.Errorf("public procedure without session: %v", got)
+				}
+			} else if got != connect.CodeUnauthenticated {
+				t.Errorf("without a session: %v, want unauthenticated", got)
+			}
+			for role, token := range tokens {
+				allowed := auth.Allows(role, p.access)
+				if allowed && skipAllowed {
+					continue
+				}
+				got := callCode(t, f, p, token)
+				switch {
+				case allowed && (got == connect.CodePermissionDenied || got == connect.CodeUnauthenticated):
+					t.Errorf("%s: %v, want the call to reach the handler", auth.RoleName(role), got)
+				case !allowed && got != connect.CodePermissionDenied:
+					t.Errorf("%s: %v, want permission_denied", auth.RoleName(role), got)
+				}
+			}
+		})
+	}
+}
+
+// callCode calls the procedure with an empty request and returns the
+// error code, 0 for success.
+func callCode(t *testing.T, f *fixture, p apiProcedure, token string) connect.Code {
+	t.Helper()
+	if p.streaming {
+		if p.path != apiv1connect.EventServiceStreamEventsProcedure {
+			t.Fatalf("%s: a streaming procedure this test does not know how to call", p.path)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		req := connect.NewRequest(&apiv1.StreamEventsRequest{})
+		if token != "" {
+			req.Header().Set("Authorization", "Bearer "+token)
+		}
+		stream, err := apiv1connect.NewEventServiceClient(f.h1, f.srv.URL).StreamEvents(ctx, req)
+		if err != nil {
+			return connect.CodeOf(err)
+		}
+		defer stream.Close()
+		if stream.Receive() {
+			return 0
+		}
+		if err := stream.Err(); err != nil && connect.CodeOf(err) != connect.CodeDeadlineExceeded {
+			return connect.CodeOf(err)
+		}
+		return 0
+	}
+	var header http.Header
+	if token != "" {
+		header = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	resp, body := f.postJSON(t, p.path, `{}`, header)
+	if resp.StatusCode == http.StatusOK {
+		return 0
+	}
+	for code := connect.Code(1); code <= connect.CodeUnauthenticated; code++ {
+		if strings.Contains(string(body), `"code":"`+code.String()+`"`) {
+			return code
+		}
+	}
+	t.Fatalf("%s: status %d with body %s", p.path, resp.StatusCode, body)
+	return 0
+}
+
+// Viewers read credentials without their secret values; analysts get
+// them.
+func TestViewerSeesMaskedSecrets(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	f.ingest(t, newEvent("127.0.0.2", "auth.attempt"))
+
+	tokens := map[apiv1.Role]string{}
+	for _, role := range []apiv1.Role{apiv1.Role_ROLE_VIEWER, apiv1.Role_ROLE_ANALYST} {
+		name := auth.RoleName(role) + "-user"
+		password, err := f.auth.CreateUser(ctx, name, role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
+			connect.NewRequest(&apiv1.LoginRequest{Username: name, Password: password.Reveal()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[role] = resp.Msg.GetToken()
+	}
+	creds := apiv1connect.NewCredentialServiceClient(f.h1, f.srv.URL)
+	viewer, err := creds.ListCredentials(ctx, withToken(&apiv1.ListCredentialsRequest{}, tokens[apiv1.Role_ROLE_VIEWER]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := viewer.Msg.GetCredentials(); len(c) != 1 || len(c[0].GetSecret()) != 0 || !c[0].GetSecretMasked() ||
+		c[0].GetPrincipal() != "root" || c[0].GetMechanism() != "ssh_password" {
+		t.Errorf("viewer sees %v, want the credential with its secret masked", c)
+	}
+	analyst, err := creds.ListCredentials(ctx, withToken(&apiv1.ListCredentialsRequest{}, tokens[apiv1.Role_ROLE_ANALYST]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := analyst.Msg.GetCredentials(); len(c) != 1 || string(c[0].GetSecret()) != "toor" || c[0].GetSecretMasked() {
+		t.Errorf("analyst sees %v, want the secret", c)
+	}
+}
+
+// A password change ends the user's other sessions and clears the
+// must-change flag; a role change applies to the next call.
+func TestPasswordAndRoleChanges(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	created, err := users.CreateUser(ctx, withToken(&apiv1.CreateUserRequest{Username: "mia", Role: apiv1.Role_ROLE_VIEWER}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := created.Msg.GetPassword()
+	if len(password) < auth.MinPasswordLength || !created.Msg.GetUser().GetPasswordChangeRequired() {
+		t.Fatalf("created user %v with a password of %d characters", created.Msg.GetUser(), len(password))
+	}
+	login := func(pw string) (string, error) {
+		resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx, connect.NewRequest(&apiv1.LoginRequest{Username: "mia", Password: pw}))
+		return resp.Msg.GetToken(), err
+	}
+	first, err := login(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := login(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := users.ChangePassword(ctx, withToken(&apiv1.ChangePasswordRequest{CurrentPassword: password, NewPassword: "short"}, first)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("weak password: %v, want invalid_argument", err)
+	}
+	if _, err := users.ChangePassword(ctx, withToken(&apiv1.ChangePasswordRequest{CurrentPassword: "wrong-password", NewPassword: "a much longer passphrase"}, first)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("wrong current password: %v, want invalid_argument", err)
+	}
+	if _, err := users.ChangePassword(ctx, withToken(&apiv1.ChangePasswordRequest{CurrentPassword: password, NewPassword: "a much longer passphrase"}, first)); err != nil {
+		t.Fatalf("ChangePassword: %v", err)
+	}
+	me, err := users.GetCurrentUser(ctx, withToken(&apiv1.GetCurrentUserRequest{}, first))
+	if err != nil || me.Msg.GetUser().GetPasswordChangeRequired() {
+		t.Errorf("after the change: %v, %v", me.Msg.GetUser(), err)
+	}
+	if _, err := users.GetCurrentUser(ctx, withToken(&apiv1.GetCurrentUserRequest{}, second)); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("other session after the change: %v, want unauthenticated", err)
+	}
+
+	// Promoted to admin, the same session may list users at once.
+	list := func() error {
+		_, err := users.ListUsers(ctx, withToken(&apiv1.ListUsersRequest{}, first))
+		return err
+	}
+	if err := list(); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("viewer ListUsers: %v", err)
+	}
+	if _, err := users.SetUserRole(ctx, withToken(&apiv1.SetUserRoleRequest{Username: "mia", Role: apiv1.Role_ROLE_ADMIN}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if err := list(); err != nil {
+		t.Errorf("ListUsers after promotion: %v", err)
+	}
+
+	// A reset ends every session; a deleted user's session ends too.
+	if _, err := users.ResetUserPassword(ctx, withToken(&apiv1.ResetUserPasswordRequest{Username: "mia"}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if err := list(); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("session after reset: %v, want unauthenticated", err)
+	}
+	if _, err := users.DeleteUser(ctx, withToken(&apiv1.DeleteUserRequest{Username: "admin"}, admin)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("admin deleting themselves: %v, want invalid_argument", err)
+	}
+	if _, err := users.DeleteUser(ctx, withToken(&apiv1.DeleteUserRequest{Username: "mia"}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.GetUser(ctx, "mia"); err == nil {
+		t.Error("deleted user still stored")
+	}
+}

@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"errors"
+	"strings"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+)
+
+// Role names as stored with each user.
+const (
+	RoleViewer  = "viewer"
+	RoleAnalyst = "analyst"
+	RoleAdmin   = "admin"
+)
+
+// ErrPermissionDenied is returned for a caller whose role is below what a
+// procedure requires.
+var ErrPermissionDenied = errors.New("permission denied: your role does not allow this call")
+
+// ParseRole maps a stored role name to its Role. Unknown names map to
+// ROLE_UNSPECIFIED, which no procedure accepts.
+func ParseRole(name string) apiv1.Role {
+	switch name {
+	case RoleViewer:
+		return apiv1.Role_ROLE_VIEWER
+	case RoleAnalyst:
+		return apiv1.Role_ROLE_ANALYST
+	case RoleAdmin:
+		return apiv1.Role_ROLE_ADMIN
+	}
+	return apiv1.Role_ROLE_UNSPECIFIED
+}
+
+// RoleName is the stored name of r, or "" for ROLE_UNSPECIFIED.
+func RoleName(r apiv1.Role) string {
+	switch r {
+	case apiv1.Role_ROLE_VIEWER:
+		return RoleViewer
+	case apiv1.Role_ROLE_ANALYST:
+		return RoleAnalyst
+	case apiv1.Role_ROLE_ADMIN:
+		return RoleAdmin
+	}
+	return ""
+}
+
+// Allows reports whether role may call a procedure with rule access.
+func Allows(role apiv1.Role, access apiv1.Access) bool {
+	switch access {
+	case apiv1.Access_ACCESS_PUBLIC:
+		return true
+	case apiv1.Access_ACCESS_VIEWER:
+		return role >= apiv1.Role_ROLE_VIEWER
+	case apiv1.Access_ACCESS_ANALYST:
+		return role >= apiv1.Role_ROLE_ANALYST
+	case apiv1.Access_ACCESS_ADMIN:
+		return role >= apiv1.Role_ROLE_ADMIN
+	}
+	return false
+}
+
+var (
+	accessOnce  sync.Once
+	accessRules map[string]apiv1.Access
+)
+
+// AccessOf returns the access rule declared on the procedure
+// ("/decnet.api.v1.EventService/ListEvents"), or ACCESS_UNSPECIFIED for a
+// procedure that declares none or is unknown.
+func AccessOf(procedure string) apiv1.Access {
+	accessOnce.Do(func() { accessRules = loadAccessRules() })
+	return accessRules[procedure]
+}
+
+// loadAccessRules reads the access option of every method of the API
+// package from the registered descriptors.
+func loadAccessRules() map[string]apiv1.Access {
+	rules := make(map[string]apiv1.Access)
+	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
+		services := fd.Services()
+		for i := range services.Len() {
+			svc := services.Get(i)
+			methods := svc.Methods()
+			for j := range methods.Len() {
+				m := methods.Get(j)
+				procedure := "/" + string(svc.FullName()) + "/" + string(m.Name())
+				rules[procedure] = MethodAccess(m)
+			}
+		}
+		return true
+	})
+	return rules
+}
+
+// MethodAccess returns the access option of one method descriptor.
+func MethodAccess(m protoreflect.MethodDescriptor) apiv1.Access {
+	opts, ok := m.Options().(*descriptorpb.MethodOptions)
+	if !ok || opts == nil {
+		return apiv1.Access_ACCESS_UNSPECIFIED
+	}
+	access, ok := proto.GetExtension(opts, apiv1.E_Access).(apiv1.Access)
+	if !ok {
+		return apiv1.Access_ACCESS_UNSPECIFIED
+	}
+	return access
+}
+
+// isAPIProcedure reports whether the procedure belongs to the API package,
+// whose procedures all carry access rules.
+func isAPIProcedure(procedure string) bool {
+	return strings.HasPrefix(procedure, "/decnet.api.v1.")
+}
