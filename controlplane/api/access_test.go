@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/decnet/decnet/controlplane/auth"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -272,5 +274,81 @@ func TestPasswordAndRoleChanges(t *testing.T) {
 	}
 	if _, err := f.store.GetUser(ctx, "mia"); err == nil {
 		t.Error("deleted user still stored")
+	}
+}
+
+// Calls that change something leave one audit entry each, with the
+// outcome and without secret fields; reads leave none.
+func TestAuditLog(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	if _, err := users.ListUsers(ctx, withToken(&apiv1.ListUsersRequest{}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.CreateUser(ctx, withToken(&apiv1.CreateUserRequest{Username: "noor", Role: apiv1.Role_ROLE_ANALYST}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.SetUserRole(ctx, withToken(&apiv1.SetUserRoleRequest{Username: "ghost", Role: apiv1.Role_ROLE_ADMIN}, admin)); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("SetUserRole(unknown) = %v", err)
+	}
+	const secret = "correct horse battery staple"
+	if _, err := users.ChangePassword(ctx, withToken(&apiv1.ChangePasswordRequest{CurrentPassword: f.adminPassword, NewPassword: secret}, admin)); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := apiv1connect.NewAuditServiceClient(f.h1, f.srv.URL).ListAuditLog(ctx, withToken(&apiv1.ListAuditLogRequest{}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := resp.Msg.GetEntries()
+	want := []struct{ procedure, outcome, contains string }{
+		{apiv1connect.UserServiceChangePasswordProcedure, "ok", "{}"},
+		{apiv1connect.UserServiceSetUserRoleProcedure, "not_found", `"username":"ghost"`},
+		{apiv1connect.UserServiceCreateUserProcedure, "ok", `"username":"noor"`},
+	}
+	if len(entries) != len(want) {
+		t.Fatalf("%d audit entries, want %d: %v", len(entries), len(want), entries)
+	}
+	for i, w := range want {
+		e := entries[i]
+		if e.GetProcedure() != w.procedure || e.GetOutcome() != w.outcome || !strings.Contains(e.GetRequest(), w.contains) ||
+			e.GetUsername() != "admin" || e.GetRole() != apiv1.Role_ROLE_ADMIN || e.GetSource() == "" {
+			t.Errorf("entry %d = %v, want %s %s containing %s", i, e, w.procedure, w.outcome, w.contains)
+		}
+		if strings.Contains(e.GetRequest(), secret) || strings.Contains(e.GetRequest(), f.adminPassword) {
+			t.Errorf("entry %d keeps a password: %s", i, e.GetRequest())
+		}
+	}
+}
+
+// Every procedure is either declared read-only or audited; this lists
+// the audited ones so that a new procedure is a conscious choice.
+func TestAuditedProcedures(t *testing.T) {
+	var audited []string
+	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			svc := fd.Services().Get(i)
+			for j := range svc.Methods().Len() {
+				m := svc.Methods().Get(j)
+				opts, _ := m.Options().(*descriptorpb.MethodOptions)
+				if opts.GetIdempotencyLevel() != descriptorpb.MethodOptions_NO_SIDE_EFFECTS {
+					audited = append(audited, string(svc.Name())+"."+string(m.Name()))
+				}
+			}
+		}
+		return true
+	})
+	slices.Sort(audited)
+	want := []string{
+		"AgentService.DecommissionAgent", "AgentService.SetAgentConfig",
+		"AuthService.Login", "AuthService.Logout",
+		"TokenService.CreateToken", "TokenService.RevokeToken",
+		"UserService.ChangePassword", "UserService.CreateUser", "UserService.DeleteUser",
+		"UserService.ResetUserPassword", "UserService.SetUserRole",
+	}
+	if !slices.Equal(audited, want) {
+		t.Errorf("audited procedures = %v, want %v", audited, want)
 	}
 }

@@ -125,7 +125,9 @@ func New(cfg Config) (*API, error) {
 
 func (a *API) mount() {
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(a.auth.Interceptor()),
+		// The audit interceptor runs inside the auth one, so it sees the
+		// caller's session.
+		connect.WithInterceptors(a.auth.Interceptor(), auditInterceptor{a}),
 		connect.WithReadMaxBytes(maxRequestBytes),
 	}
 	a.mux.Handle(apiv1connect.NewAuthServiceHandler(&authService{a}, opts...))
@@ -135,6 +137,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewUserServiceHandler(&userService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -143,6 +146,7 @@ func (a *API) mount() {
 		apiv1connect.AgentServiceName,
 		apiv1connect.SessionServiceName,
 		apiv1connect.UserServiceName,
+		apiv1connect.AuditServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

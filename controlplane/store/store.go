@@ -101,6 +101,11 @@ type Store interface {
 	// unknown name.
 	DeleteUser(ctx context.Context, username string) error
 
+	// AppendAudit records one audit entry; its id is a UUIDv7.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit returns audit entries newest first.
+	ListAudit(ctx context.Context, q AuditQuery) (Page[AuditEntry], error)
+
 	CreateAPISession(ctx context.Context, s APISession) error
 	// GetAPISession returns ErrNotFound for an unknown or expired hash.
 	GetAPISession(ctx context.Context, tokenHash []byte, now time.Time) (APISession, error)
@@ -165,6 +170,27 @@ type CredentialQuery struct {
 	Principal  string
 	PageSize   int
 	PageToken  string
+}
+
+// AuditEntry is one change made through the API.
+type AuditEntry struct {
+	ID        string
+	Time      time.Time
+	Username  string
+	Role      string
+	Procedure string
+	// Request is the request as JSON without its secret fields.
+	Request string
+	// Outcome is "ok" or the error code returned.
+	Outcome string
+	Source  string
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	Username  string
+	PageSize  int
+	PageToken string
 }
 
 // RecordingQuery selects session recordings, newest first.

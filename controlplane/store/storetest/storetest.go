@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AgentConfig", testAgentConfig},
 		{"Users", testUsers},
 		{"UserManagement", testUserManagement},
+		{"AuditLog", testAuditLog},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
@@ -1294,5 +1295,50 @@ func testUserManagement(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteUser(ctx, "amir"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteUser again = %v, want ErrNotFound", err)
+	}
+}
+
+func testAuditLog(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var want []store.AuditEntry
+	for i, user := range []string{"admin", "amir", "admin"} {
+		id, err := uuid.NewV7()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := store.AuditEntry{
+			ID: id.String(), Time: base.Add(time.Duration(i) * time.Second), Username: user, Role: "admin",
+			Procedure: "/decnet.api.v1.UserService/CreateUser", Request: `{"username":"zoe"}`, Outcome: "ok", Source: "127.0.0.2",
+		}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+		want = append(want, e)
+	}
+	page, err := s.ListAudit(ctx, store.AuditQuery{PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 2 || page.Items[0].ID != want[2].ID || page.Items[1].ID != want[1].ID || page.NextPageToken == "" {
+		t.Fatalf("first page = %+v", page)
+	}
+	got := page.Items[0]
+	if got.Username != "admin" || got.Role != "admin" || got.Procedure != want[2].Procedure || got.Request != want[2].Request ||
+		got.Outcome != "ok" || got.Source != "127.0.0.2" || !got.Time.Equal(want[2].Time) {
+		t.Errorf("entry = %+v, want %+v", got, want[2])
+	}
+	next, err := s.ListAudit(ctx, store.AuditQuery{PageSize: 2, PageToken: page.NextPageToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Items) != 1 || next.Items[0].ID != want[0].ID {
+		t.Fatalf("second page = %+v", next)
+	}
+	byUser, err := s.ListAudit(ctx, store.AuditQuery{Username: "amir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byUser.Items) != 1 || byUser.Items[0].ID != want[1].ID {
+		t.Errorf("by user = %+v", byUser.Items)
 	}
 }

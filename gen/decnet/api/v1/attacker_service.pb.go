@@ -351,10 +351,10 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\x12GetAttackerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"J\n" +
 	"\x13GetAttackerResponse\x123\n" +
-	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker2\xcf\x01\n" +
-	"\x0fAttackerService\x12`\n" +
-	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\x04\xa0\xbb\x18\x02\x12Z\n" +
-	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker2\xd5\x01\n" +
+	"\x0fAttackerService\x12c\n" +
+	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
+	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_attacker_service_proto_rawDescOnce sync.Once

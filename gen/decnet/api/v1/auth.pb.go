@@ -230,12 +230,12 @@ var File_decnet_api_v1_auth_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n" +
+	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n" +
 	"\fLoginRequest\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"\xdf\x01\n" +
-	"\rLoginResponse\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\"\xe4\x01\n" +
+	"\rLoginResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x129\n" +
 	"\n" +
 	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x128\n" +

@@ -345,9 +345,9 @@ const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"~\n" +
 	"\x17ListCredentialsResponse\x12;\n" +
 	"\vcredentials\x18\x01 \x03(\v2\x19.decnet.api.v1.CredentialR\vcredentials\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2{\n" +
-	"\x11CredentialService\x12f\n" +
-	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2~\n" +
+	"\x11CredentialService\x12i\n" +
+	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_credential_service_proto_rawDescOnce sync.Once

@@ -437,10 +437,10 @@ const file_decnet_api_v1_session_service_proto_rawDesc = "" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\"p\n" +
 	"\x1bGetSessionRecordingResponse\x12=\n" +
 	"\trecording\x18\x01 \x01(\v2\x1f.decnet.api.v1.SessionRecordingR\trecording\x12\x12\n" +
-	"\x04cast\x18\x02 \x01(\fR\x04cast2\xfe\x01\n" +
-	"\x0eSessionService\x12x\n" +
-	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\x04\xa0\xbb\x18\x02\x12r\n" +
-	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\x04\xa0\xbb\x18\x03B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x04cast\x18\x02 \x01(\fR\x04cast2\x84\x02\n" +
+	"\x0eSessionService\x12{\n" +
+	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12u\n" +
+	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_session_service_proto_rawDescOnce sync.Once

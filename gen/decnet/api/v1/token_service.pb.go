@@ -511,11 +511,11 @@ const file_decnet_api_v1_token_service_proto_rawDesc = "" +
 	"\x06labels\x18\x03 \x03(\v2-.decnet.api.v1.CreateTokenRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
-	"\x13CreateTokenResponse\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12,\n" +
-	"\x04info\x18\x02 \x01(\v2\x18.decnet.api.v1.TokenInfoR\x04info\x12'\n" +
-	"\x0finstall_command\x18\x03 \x01(\tR\x0einstallCommand\"\x13\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x01\n" +
+	"\x13CreateTokenResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x12,\n" +
+	"\x04info\x18\x02 \x01(\v2\x18.decnet.api.v1.TokenInfoR\x04info\x12,\n" +
+	"\x0finstall_command\x18\x03 \x01(\tB\x03\x80\x01\x01R\x0einstallCommand\"\x13\n" +
 	"\x11ListTokensRequest\"F\n" +
 	"\x12ListTokensResponse\x120\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x18.decnet.api.v1.TokenInfoR\x06tokens\"/\n" +
@@ -529,11 +529,11 @@ const file_decnet_api_v1_token_service_proto_rawDesc = "" +
 	"\x11TOKEN_STATE_VALID\x10\x01\x12\x14\n" +
 	"\x10TOKEN_STATE_USED\x10\x02\x12\x17\n" +
 	"\x13TOKEN_STATE_EXPIRED\x10\x03\x12\x17\n" +
-	"\x13TOKEN_STATE_REVOKED\x10\x042\x9f\x02\n" +
+	"\x13TOKEN_STATE_REVOKED\x10\x042\xa2\x02\n" +
 	"\fTokenService\x12Z\n" +
-	"\vCreateToken\x12!.decnet.api.v1.CreateTokenRequest\x1a\".decnet.api.v1.CreateTokenResponse\"\x04\xa0\xbb\x18\x04\x12W\n" +
+	"\vCreateToken\x12!.decnet.api.v1.CreateTokenRequest\x1a\".decnet.api.v1.CreateTokenResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
 	"\n" +
-	"ListTokens\x12 .decnet.api.v1.ListTokensRequest\x1a!.decnet.api.v1.ListTokensResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
+	"ListTokens\x12 .decnet.api.v1.ListTokensRequest\x1a!.decnet.api.v1.ListTokensResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x12Z\n" +
 	"\vRevokeToken\x12!.decnet.api.v1.RevokeTokenRequest\x1a\".decnet.api.v1.RevokeTokenResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (

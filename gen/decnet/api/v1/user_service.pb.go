@@ -724,36 +724,36 @@ const file_decnet_api_v1_user_service_proto_rawDesc = "" +
 	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\"\x17\n" +
 	"\x15GetCurrentUserRequest\"A\n" +
 	"\x16GetCurrentUserResponse\x12'\n" +
-	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\"e\n" +
-	"\x15ChangePasswordRequest\x12)\n" +
-	"\x10current_password\x18\x01 \x01(\tR\x0fcurrentPassword\x12!\n" +
-	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"\x18\n" +
+	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\"o\n" +
+	"\x15ChangePasswordRequest\x12.\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x03\x80\x01\x01R\x0fcurrentPassword\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\x80\x01\x01R\vnewPassword\"\x18\n" +
 	"\x16ChangePasswordResponse\"\x12\n" +
 	"\x10ListUsersRequest\">\n" +
 	"\x11ListUsersResponse\x12)\n" +
 	"\x05users\x18\x01 \x03(\v2\x13.decnet.api.v1.UserR\x05users\"X\n" +
 	"\x11CreateUserRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12'\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\"Y\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\"^\n" +
 	"\x12CreateUserResponse\x12'\n" +
-	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"Y\n" +
+	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\"Y\n" +
 	"\x12SetUserRoleRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12'\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\">\n" +
 	"\x13SetUserRoleResponse\x12'\n" +
 	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\"6\n" +
 	"\x18ResetUserPasswordRequest\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\"7\n" +
-	"\x19ResetUserPasswordResponse\x12\x1a\n" +
-	"\bpassword\x18\x01 \x01(\tR\bpassword\"/\n" +
+	"\busername\x18\x01 \x01(\tR\busername\"<\n" +
+	"\x19ResetUserPasswordResponse\x12\x1f\n" +
+	"\bpassword\x18\x01 \x01(\tB\x03\x80\x01\x01R\bpassword\"/\n" +
 	"\x11DeleteUserRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\"\x14\n" +
-	"\x12DeleteUserResponse2\xa9\x05\n" +
-	"\vUserService\x12c\n" +
-	"\x0eGetCurrentUser\x12$.decnet.api.v1.GetCurrentUserRequest\x1a%.decnet.api.v1.GetCurrentUserResponse\"\x04\xa0\xbb\x18\x02\x12c\n" +
-	"\x0eChangePassword\x12$.decnet.api.v1.ChangePasswordRequest\x1a%.decnet.api.v1.ChangePasswordResponse\"\x04\xa0\xbb\x18\x02\x12T\n" +
-	"\tListUsers\x12\x1f.decnet.api.v1.ListUsersRequest\x1a .decnet.api.v1.ListUsersResponse\"\x04\xa0\xbb\x18\x04\x12W\n" +
+	"\x12DeleteUserResponse2\xaf\x05\n" +
+	"\vUserService\x12f\n" +
+	"\x0eGetCurrentUser\x12$.decnet.api.v1.GetCurrentUserRequest\x1a%.decnet.api.v1.GetCurrentUserResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
+	"\x0eChangePassword\x12$.decnet.api.v1.ChangePasswordRequest\x1a%.decnet.api.v1.ChangePasswordResponse\"\x04\xa0\xbb\x18\x02\x12W\n" +
+	"\tListUsers\x12\x1f.decnet.api.v1.ListUsersRequest\x1a .decnet.api.v1.ListUsersResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x12W\n" +
 	"\n" +
 	"CreateUser\x12 .decnet.api.v1.CreateUserRequest\x1a!.decnet.api.v1.CreateUserResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
 	"\vSetUserRole\x12!.decnet.api.v1.SetUserRoleRequest\x1a\".decnet.api.v1.SetUserRoleResponse\"\x04\xa0\xbb\x18\x04\x12l\n" +

@@ -76,6 +76,7 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+AgentServiceListAgentsProcedure,
 			connect.WithSchema(agentServiceMethods.ByName("ListAgents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		decommissionAgent: connect.NewClient[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse](
@@ -88,6 +89,7 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+AgentServiceGetAgentProcedure,
 			connect.WithSchema(agentServiceMethods.ByName("GetAgent")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		setAgentConfig: connect.NewClient[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse](
@@ -154,6 +156,7 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 		AgentServiceListAgentsProcedure,
 		svc.ListAgents,
 		connect.WithSchema(agentServiceMethods.ByName("ListAgents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	agentServiceDecommissionAgentHandler := connect.NewUnaryHandler(
@@ -166,6 +169,7 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 		AgentServiceGetAgentProcedure,
 		svc.GetAgent,
 		connect.WithSchema(agentServiceMethods.ByName("GetAgent")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	agentServiceSetAgentConfigHandler := connect.NewUnaryHandler(

@@ -63,12 +63,14 @@ func NewAttackerServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			httpClient,
 			baseURL+AttackerServiceListAttackersProcedure,
 			connect.WithSchema(attackerServiceMethods.ByName("ListAttackers")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		getAttacker: connect.NewClient[v1.GetAttackerRequest, v1.GetAttackerResponse](
 			httpClient,
 			baseURL+AttackerServiceGetAttackerProcedure,
 			connect.WithSchema(attackerServiceMethods.ByName("GetAttacker")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -108,12 +110,14 @@ func NewAttackerServiceHandler(svc AttackerServiceHandler, opts ...connect.Handl
 		AttackerServiceListAttackersProcedure,
 		svc.ListAttackers,
 		connect.WithSchema(attackerServiceMethods.ByName("ListAttackers")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	attackerServiceGetAttackerHandler := connect.NewUnaryHandler(
 		AttackerServiceGetAttackerProcedure,
 		svc.GetAttacker,
 		connect.WithSchema(attackerServiceMethods.ByName("GetAttacker")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/decnet.api.v1.AttackerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,7 @@ func NewCredentialServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			httpClient,
 			baseURL+CredentialServiceListCredentialsProcedure,
 			connect.WithSchema(credentialServiceMethods.ByName("ListCredentials")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -91,6 +92,7 @@ func NewCredentialServiceHandler(svc CredentialServiceHandler, opts ...connect.H
 		CredentialServiceListCredentialsProcedure,
 		svc.ListCredentials,
 		connect.WithSchema(credentialServiceMethods.ByName("ListCredentials")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/decnet.api.v1.CredentialService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

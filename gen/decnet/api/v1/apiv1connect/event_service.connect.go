@@ -63,12 +63,14 @@ func NewEventServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+EventServiceListEventsProcedure,
 			connect.WithSchema(eventServiceMethods.ByName("ListEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		streamEvents: connect.NewClient[v1.StreamEventsRequest, v1.StreamEventsResponse](
 			httpClient,
 			baseURL+EventServiceStreamEventsProcedure,
 			connect.WithSchema(eventServiceMethods.ByName("StreamEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -109,12 +111,14 @@ func NewEventServiceHandler(svc EventServiceHandler, opts ...connect.HandlerOpti
 		EventServiceListEventsProcedure,
 		svc.ListEvents,
 		connect.WithSchema(eventServiceMethods.ByName("ListEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	eventServiceStreamEventsHandler := connect.NewServerStreamHandler(
 		EventServiceStreamEventsProcedure,
 		svc.StreamEvents,
 		connect.WithSchema(eventServiceMethods.ByName("StreamEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/decnet.api.v1.EventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

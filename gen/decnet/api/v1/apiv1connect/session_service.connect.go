@@ -66,12 +66,14 @@ func NewSessionServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			httpClient,
 			baseURL+SessionServiceListSessionRecordingsProcedure,
 			connect.WithSchema(sessionServiceMethods.ByName("ListSessionRecordings")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 		getSessionRecording: connect.NewClient[v1.GetSessionRecordingRequest, v1.GetSessionRecordingResponse](
 			httpClient,
 			baseURL+SessionServiceGetSessionRecordingProcedure,
 			connect.WithSchema(sessionServiceMethods.ByName("GetSessionRecording")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -114,12 +116,14 @@ func NewSessionServiceHandler(svc SessionServiceHandler, opts ...connect.Handler
 		SessionServiceListSessionRecordingsProcedure,
 		svc.ListSessionRecordings,
 		connect.WithSchema(sessionServiceMethods.ByName("ListSessionRecordings")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	sessionServiceGetSessionRecordingHandler := connect.NewUnaryHandler(
 		SessionServiceGetSessionRecordingProcedure,
 		svc.GetSessionRecording,
 		connect.WithSchema(sessionServiceMethods.ByName("GetSessionRecording")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/decnet.api.v1.SessionService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
