@@ -343,6 +343,7 @@ func TestAuditedProcedures(t *testing.T) {
 	slices.Sort(audited)
 	want := []string{
 		"AgentService.DecommissionAgent", "AgentService.SetAgentConfig",
+		"ApiTokenService.CreateApiToken", "ApiTokenService.RevokeApiToken",
 		"AuthService.Login", "AuthService.Logout",
 		"TokenService.CreateToken", "TokenService.RevokeToken",
 		"UserService.ChangePassword", "UserService.CreateUser", "UserService.DeleteUser",
@@ -350,5 +351,48 @@ func TestAuditedProcedures(t *testing.T) {
 	}
 	if !slices.Equal(audited, want) {
 		t.Errorf("audited procedures = %v, want %v", audited, want)
+	}
+}
+
+// An API token acts as its user with at most its own role, and stops
+// working when revoked.
+func TestAPITokens(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	tokens := apiv1connect.NewApiTokenServiceClient(f.h1, f.srv.URL)
+	created, err := tokens.CreateApiToken(ctx, withToken(&apiv1.CreateApiTokenRequest{Name: "siem", Role: apiv1.Role_ROLE_VIEWER}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := created.Msg.GetSecret()
+	if !strings.HasPrefix(secret, auth.APITokenPrefix) || created.Msg.GetToken().GetRole() != apiv1.Role_ROLE_VIEWER ||
+		created.Msg.GetToken().GetUsername() != "admin" {
+		t.Fatalf("created %v", created.Msg.GetToken())
+	}
+	f.recordToken(secret)
+
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	me, err := users.GetCurrentUser(ctx, withToken(&apiv1.GetCurrentUserRequest{}, secret))
+	if err != nil || me.Msg.GetUser().GetUsername() != "admin" {
+		t.Fatalf("GetCurrentUser with the token: %v, %v", me, err)
+	}
+	// The token is a viewer although its user is an admin.
+	if _, err := users.ListUsers(ctx, withToken(&apiv1.ListUsersRequest{}, secret)); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("ListUsers with a viewer token: %v, want permission_denied", err)
+	}
+	if _, err := tokens.CreateApiToken(ctx, withToken(&apiv1.CreateApiTokenRequest{Name: "escalate", Role: apiv1.Role_ROLE_ADMIN}, secret)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("a viewer token minting an admin token: %v, want invalid_argument", err)
+	}
+
+	if _, err := tokens.RevokeApiToken(ctx, withToken(&apiv1.RevokeApiTokenRequest{Id: created.Msg.GetToken().GetId()}, admin)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.GetCurrentUser(ctx, withToken(&apiv1.GetCurrentUserRequest{}, secret)); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("revoked token: %v, want unauthenticated", err)
+	}
+	list, err := tokens.ListApiTokens(ctx, withToken(&apiv1.ListApiTokensRequest{}, admin))
+	if err != nil || len(list.Msg.GetTokens()) != 1 || list.Msg.GetTokens()[0].GetRevokedAt() == nil {
+		t.Errorf("ListApiTokens = %v, %v", list, err)
 	}
 }

@@ -138,6 +138,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewUserServiceHandler(&userService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -147,6 +148,7 @@ func (a *API) mount() {
 		apiv1connect.SessionServiceName,
 		apiv1connect.UserServiceName,
 		apiv1connect.AuditServiceName,
+		apiv1connect.ApiTokenServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

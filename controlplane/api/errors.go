@@ -56,7 +56,8 @@ func classify(err error) (connect.Code, string) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return connect.CodeUnauthenticated, auth.ErrUnauthenticated.Error()
 	case errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrInvalidUsername),
-		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf):
+		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf),
+		errors.Is(err, auth.ErrTokenRoleTooHigh), errors.Is(err, auth.ErrTokenTTL), errors.Is(err, auth.ErrTokenName):
 		return connect.CodeInvalidArgument, err.Error()
 	case errors.Is(err, auth.ErrRateLimited):
 		return connect.CodeResourceExhausted, "too many login attempts; retry in a minute"

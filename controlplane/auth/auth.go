@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,7 +97,10 @@ type Session struct {
 	// PasswordChangeRequired is set when the user still has a password
 	// someone else chose.
 	PasswordChangeRequired bool
-	tokenHash              []byte
+	// APITokenID is set when the caller used an API token rather than a
+	// login session.
+	APITokenID string
+	tokenHash  []byte
 }
 
 // New returns an Authenticator.
@@ -216,6 +220,9 @@ func (a *Authenticator) Logout(ctx context.Context, s Session) error {
 func (a *Authenticator) Authenticate(ctx context.Context, token Secret) (Session, error) {
 	if token.Empty() {
 		return Session{}, ErrUnauthenticated
+	}
+	if strings.HasPrefix(token.Reveal(), APITokenPrefix) {
+		return a.authenticateAPIToken(ctx, token)
 	}
 	hash := hashToken(token)
 	s, err := a.store.GetAPISession(ctx, hash, a.now())

@@ -101,6 +101,18 @@ type Store interface {
 	// unknown name.
 	DeleteUser(ctx context.Context, username string) error
 
+	// CreateAPIToken stores a token by the hash of its secret.
+	CreateAPIToken(ctx context.Context, t APIToken) error
+	// GetAPITokenByHash returns the live token (not revoked, not expired
+	// at now) with this hash, or ErrNotFound.
+	GetAPITokenByHash(ctx context.Context, hash []byte, now time.Time) (APIToken, error)
+	// ListAPITokens returns the tokens of username, or of every user when
+	// username is empty, newest first.
+	ListAPITokens(ctx context.Context, username string) ([]APIToken, error)
+	// RevokeAPIToken revokes the token at the given time (the first
+	// revocation time stays) and returns it; ErrNotFound for an unknown id.
+	RevokeAPIToken(ctx context.Context, id string, at time.Time) (APIToken, error)
+
 	// AppendAudit records one audit entry; its id is a UUIDv7.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// ListAudit returns audit entries newest first.
@@ -170,6 +182,20 @@ type CredentialQuery struct {
 	Principal  string
 	PageSize   int
 	PageToken  string
+}
+
+// APIToken is a token for automation, stored by the SHA-256 of its
+// secret.
+type APIToken struct {
+	ID        string
+	Hash      []byte `json:"-"`
+	Name      string
+	Username  string
+	Role      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// RevokedAt is zero unless revoked.
+	RevokedAt time.Time
 }
 
 // AuditEntry is one change made through the API.

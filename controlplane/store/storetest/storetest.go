@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"UserManagement", testUserManagement},
 		{"AuditLog", testAuditLog},
+		{"APITokens", testAPITokens},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
@@ -1340,5 +1341,71 @@ func testAuditLog(t *testing.T, s store.Store) {
 	}
 	if len(byUser.Items) != 1 || byUser.Items[0].ID != want[1].ID {
 		t.Errorf("by user = %+v", byUser.Items)
+	}
+}
+
+func testAPITokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, store.User{Username: "ops", PasswordHash: "x", Role: "analyst", CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	newID := func() string { return uuid.Must(uuid.NewV7()).String() }
+	live := store.APIToken{ID: newID(), Hash: []byte("hash-live"), Name: "siem", Username: "ops", Role: "viewer",
+		CreatedAt: base, ExpiresAt: base.Add(24 * time.Hour)}
+	expired := store.APIToken{ID: newID(), Hash: []byte("hash-old"), Name: "old", Username: "ops", Role: "viewer",
+		CreatedAt: base.Add(time.Second), ExpiresAt: base.Add(time.Minute)}
+	for _, tok := range []store.APIToken{live, expired} {
+		if err := s.CreateAPIToken(ctx, tok); err != nil {
+			t.Fatalf("CreateAPIToken: %v", err)
+		}
+	}
+	if err := s.CreateAPIToken(ctx, store.APIToken{ID: newID(), Hash: []byte("h"), Username: "nobody", Role: "viewer", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of an unknown user: %v, want ErrNotFound", err)
+	}
+
+	now := base.Add(time.Hour)
+	got, err := s.GetAPITokenByHash(ctx, []byte("hash-live"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != live.ID || got.Name != "siem" || got.Username != "ops" || got.Role != "viewer" ||
+		!got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(live.ExpiresAt) || !got.RevokedAt.IsZero() {
+		t.Errorf("GetAPITokenByHash = %+v", got)
+	}
+	if _, err := s.GetAPITokenByHash(ctx, []byte("hash-old"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired token: %v, want ErrNotFound", err)
+	}
+
+	list, err := s.ListAPITokens(ctx, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != expired.ID {
+		t.Errorf("ListAPITokens = %+v", list)
+	}
+	if all, _ := s.ListAPITokens(ctx, ""); len(all) != 2 {
+		t.Errorf("all tokens = %d", len(all))
+	}
+
+	revoked, err := s.RevokeAPIToken(ctx, live.ID, now)
+	if err != nil || !revoked.RevokedAt.Equal(now) {
+		t.Fatalf("RevokeAPIToken = %+v, %v", revoked, err)
+	}
+	if again, _ := s.RevokeAPIToken(ctx, live.ID, now.Add(time.Hour)); !again.RevokedAt.Equal(now) {
+		t.Errorf("second revocation moved the time to %v", again.RevokedAt)
+	}
+	if _, err := s.GetAPITokenByHash(ctx, []byte("hash-live"), now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoked token: %v, want ErrNotFound", err)
+	}
+	if _, err := s.RevokeAPIToken(ctx, newID(), now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoke unknown: %v, want ErrNotFound", err)
+	}
+
+	// Deleting the user deletes the tokens.
+	if err := s.DeleteUser(ctx, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.ListAPITokens(ctx, "ops"); len(left) != 0 {
+		t.Errorf("%d tokens left after the user was deleted", len(left))
 	}
 }
