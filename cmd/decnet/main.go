@@ -35,6 +35,23 @@ Usage:
   decnet restore [flags]         unpack a backup into a new data directory
   decnet version                 print the version
 
+Client commands (through the API of a running control plane, as the user
+whose API token they carry; flags --server, --ca-file, --config, --output
+table|json; the token comes from DECNET_TOKEN or the file decnet login
+writes):
+  decnet login --server URL --username NAME
+                                 read the password from standard input and
+                                 save an API token for this machine
+  decnet events list|tail [flags]
+                                 list recent events, or follow new ones
+  decnet attackers list|show ID|export ID
+                                 attackers; export writes JSON lines
+  decnet credentials list [flags]
+                                 captured credentials
+  decnet users list|create NAME|set-role NAME|reset-password NAME|delete NAME
+                                 manage users (admin)
+  decnet completion bash|zsh     print a shell completion script
+
 Run "decnet COMMAND -h" for a command's flags. Every flag can also be set
 through the environment: --data-dir reads DECNET_DATA_DIR.
 `
@@ -85,6 +102,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return runRestore(ctx, args[1:], stdout, stderr)
+	case "login":
+		return runLogin(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "events":
+		return runEvents(ctx, args[1:], stdout, stderr)
+	case "attackers":
+		return runAttackers(ctx, args[1:], stdout, stderr)
+	case "credentials":
+		return runCredentials(ctx, args[1:], stdout, stderr)
+	case "users":
+		return runUsers(ctx, args[1:], stdout, stderr)
+	case "completion":
+		return runCompletion(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "decnet", version)
 		return nil

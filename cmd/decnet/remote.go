@@ -1,0 +1,530 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/decnet/decnet/controlplane/auth"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+	"github.com/decnet/decnet/internal/cli"
+)
+
+// Client commands talk to a control plane through the API, as the user
+// whose token they carry, so the server enforces that user's role.
+
+// clientTokenTTL is the lifetime of the token decnet login saves.
+const clientTokenTTL = 90 * 24 * time.Hour
+
+// clientCommand is one parsed client command.
+type clientCommand struct {
+	flags  cli.ClientFlags
+	cfg    cli.ClientConfig
+	client *cli.Client
+	args   []string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// parseClient parses the connection flags plus the command's own, which
+// register adds, and connects. valueFlags lists the command's flags that
+// take a value, so positional arguments may stand among the flags.
+func parseClient(name string, args []string, stdout, stderr io.Writer, register func(fs *flag.FlagSet), valueFlags ...string) (*clientCommand, error) {
+	fs := newFlagSet(name, stderr)
+	c := &clientCommand{stdout: stdout, stderr: stderr}
+	c.flags.Register(fs)
+	if register != nil {
+		register(fs)
+	}
+	flags, positional := splitPositional(args, append(valueFlags, "server", "ca-file", "config", "output")...)
+	if err := parseFlags(fs, flags); err != nil {
+		return nil, err
+	}
+	c.args = positional
+	cfg, err := c.flags.Resolve(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg = cfg
+	if c.client, err = cli.NewClient(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *clientCommand) json() bool { return c.flags.Output == "json" }
+
+func (c *clientCommand) oneArg(what string) (string, error) {
+	if len(c.args) != 1 || c.args[0] == "" {
+		return "", fmt.Errorf("want exactly one %s: %w", what, errUsage)
+	}
+	return c.args[0], nil
+}
+
+func (c *clientCommand) noArgs() error {
+	if len(c.args) != 0 {
+		return fmt.Errorf("unexpected argument %q: %w", c.args[0], errUsage)
+	}
+	return nil
+}
+
+// runLogin logs in with a password read from standard input, creates an
+// API token for this machine and saves it in the client configuration.
+func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var username string
+	c, err := parseClient("decnet login", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "user name (required); the password is read from standard input")
+	}, "username")
+	if err != nil {
+		return err
+	}
+	if username == "" {
+		return fmt.Errorf("login: --username is required: %w", errUsage)
+	}
+	fmt.Fprint(stderr, "Password: ")
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("login: read password: %w", err)
+	}
+	fmt.Fprintln(stderr)
+	password := strings.TrimRight(line, "\r\n")
+
+	authClient := apiv1connect.NewAuthServiceClient(c.client.HTTP, c.client.BaseURL)
+	login, err := authClient.Login(ctx, connect.NewRequest(&apiv1.LoginRequest{Username: username, Password: password}))
+	if err != nil {
+		return fmt.Errorf("login: %w", cli.ExplainError(err))
+	}
+	if login.Msg.GetPasswordChangeRequired() {
+		return errors.New("login: this password must be changed first: log in to the dashboard, change it, then run decnet login again")
+	}
+	hostname, _ := os.Hostname()
+	tokens := apiv1connect.NewApiTokenServiceClient(c.client.HTTP, c.client.BaseURL)
+	req := connect.NewRequest(&apiv1.CreateApiTokenRequest{Name: "cli@" + hostname, Ttl: durationpb.New(clientTokenTTL)})
+	req.Header().Set("Authorization", "Bearer "+login.Msg.GetToken())
+	created, err := tokens.CreateApiToken(ctx, req)
+	if err != nil {
+		return fmt.Errorf("login: create API token: %w", cli.ExplainError(err))
+	}
+	// The browser-style session is not needed any more.
+	logout := connect.NewRequest(&apiv1.LogoutRequest{})
+	logout.Header().Set("Authorization", "Bearer "+login.Msg.GetToken())
+	_, _ = authClient.Logout(ctx, logout)
+
+	path, err := c.flags.ConfigPath()
+	if err != nil {
+		return err
+	}
+	cfg := cli.ClientConfig{Server: c.cfg.Server, CAFile: c.cfg.CAFile, Token: created.Msg.GetSecret()}
+	if err := cli.SaveClientConfig(path, cfg); err != nil {
+		return err
+	}
+	t := created.Msg.GetToken()
+	fmt.Fprintf(stdout, "Logged in to %s as %s (%s). API token %s saved to %s; it expires %s.\n",
+		c.cfg.Server, t.GetUsername(), auth.RoleName(t.GetRole()), t.GetId(), path, cli.FormatTime(t.GetExpiresAt().AsTime()))
+	return nil
+}
+
+func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("events: want a subcommand, list or tail: %w", errUsage)
+	}
+	var filter apiv1.EventFilter
+	var limit int
+	register := func(fs *flag.FlagSet) {
+		fs.StringVar(&filter.Kind, "kind", "", "only events of this kind, such as auth.attempt")
+		fs.StringVar(&filter.Service, "service", "", "only events of this service, such as ssh")
+		fs.StringVar(&filter.Decky, "decky", "", "only events of this decky")
+		fs.StringVar(&filter.SourceAddress, "source", "", "only events from this address")
+		fs.StringVar(&filter.AttackerId, "attacker", "", "only events of this attacker id")
+		fs.IntVar(&limit, "limit", 100, "list: events to print (at most 1000)")
+	}
+	values := []string{"kind", "service", "decky", "source", "attacker", "limit"}
+	switch args[0] {
+	case "list":
+		c, err := parseClient("decnet events list", args[1:], stdout, stderr, register, values...)
+		if err != nil {
+			return err
+		}
+		if err := c.noArgs(); err != nil {
+			return err
+		}
+		client := apiv1connect.NewEventServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		resp, err := client.ListEvents(ctx, connect.NewRequest(&apiv1.ListEventsRequest{Filter: &filter, PageSize: int32(min(max(limit, 1), 1000))})) //nolint:gosec // G115: bounded above
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		return c.printEvents(resp.Msg.GetEvents())
+	case "tail":
+		c, err := parseClient("decnet events tail", args[1:], stdout, stderr, register, values...)
+		if err != nil {
+			return err
+		}
+		if err := c.noArgs(); err != nil {
+			return err
+		}
+		client := apiv1connect.NewEventServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		stream, err := client.StreamEvents(ctx, connect.NewRequest(&apiv1.StreamEventsRequest{Filter: &filter}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		defer stream.Close()
+		if !c.json() {
+			fmt.Fprintln(stderr, "Following new events; press Ctrl-C to stop.")
+		}
+		for stream.Receive() {
+			if err := c.printEvents([]*apiv1.StoredEvent{stream.Msg().GetEvent()}); err != nil {
+				return err
+			}
+		}
+		if err := stream.Err(); err != nil && ctx.Err() == nil {
+			return cli.ExplainError(err)
+		}
+		return nil
+	}
+	return fmt.Errorf("events: unknown subcommand %q, want list or tail: %w", args[0], errUsage)
+}
+
+func (c *clientCommand) printEvents(events []*apiv1.StoredEvent) error {
+	if c.json() {
+		for _, e := range events {
+			if err := cli.WriteJSON(c.stdout, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	for _, e := range events {
+		ev := e.GetEvent()
+		fmt.Fprintf(w, "%s\t%s\t%s/%s\t%s\t%s\n", cli.FormatTime(ev.GetTime().AsTime()), ev.GetKind(), ev.GetDecky(), ev.GetService(),
+			ev.GetSource().GetAddress(), eventDetail(ev))
+	}
+	return w.Flush()
+}
+
+// eventDetail summarises the payload on one line. Secret values are not
+// printed in tables; --output json has them for roles that see them.
+func eventDetail(ev *eventv1.Event) string {
+	switch {
+	case ev.GetAuthAttempt() != nil:
+		a := ev.GetAuthAttempt()
+		return fmt.Sprintf("%s %s %s", a.GetMechanism(), a.GetPrincipal(), a.GetOutcome().String())
+	case ev.GetCommand() != nil:
+		return ev.GetCommand().GetLine()
+	case ev.GetHttpRequest() != nil:
+		r := ev.GetHttpRequest()
+		return fmt.Sprintf("%s %s %d", r.GetMethod(), r.GetTarget(), r.GetStatus())
+	case ev.GetDownloadRequested() != nil:
+		return ev.GetDownloadRequested().GetUrl()
+	case ev.GetFileCaptured() != nil:
+		return fmt.Sprintf("%s %x", ev.GetFileCaptured().GetName(), ev.GetFileCaptured().GetSha256())
+	}
+	return ""
+}
+
+func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("attackers: want a subcommand, list, show or export: %w", errUsage)
+	}
+	switch args[0] {
+	case "list":
+		var address string
+		var limit int
+		c, err := parseClient("decnet attackers list", args[1:], stdout, stderr, func(fs *flag.FlagSet) {
+			fs.StringVar(&address, "address", "", "only attackers that used this address")
+			fs.IntVar(&limit, "limit", 100, "attackers to print (at most 1000)")
+		}, "address", "limit")
+		if err != nil {
+			return err
+		}
+		if err := c.noArgs(); err != nil {
+			return err
+		}
+		client := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		resp, err := client.ListAttackers(ctx, connect.NewRequest(&apiv1.ListAttackersRequest{Address: address, PageSize: int32(min(max(limit, 1), 1000))})) //nolint:gosec // G115: bounded above
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		return c.printAttackers(resp.Msg.GetAttackers())
+	case "show":
+		c, err := parseClient("decnet attackers show", args[1:], stdout, stderr, nil)
+		if err != nil {
+			return err
+		}
+		id, err := c.oneArg("attacker id")
+		if err != nil {
+			return err
+		}
+		client := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		resp, err := client.GetAttacker(ctx, connect.NewRequest(&apiv1.GetAttackerRequest{Id: id}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		return c.printAttackers([]*apiv1.Attacker{resp.Msg.GetAttacker()})
+	case "export":
+		return runAttackersExport(ctx, args[1:], stdout, stderr)
+	}
+	return fmt.Errorf("attackers: unknown subcommand %q, want list, show or export: %w", args[0], errUsage)
+}
+
+func (c *clientCommand) printAttackers(attackers []*apiv1.Attacker) error {
+	if c.json() {
+		for _, a := range attackers {
+			if err := cli.WriteJSON(c.stdout, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ATTACKER ID\tADDRESSES\tEVENTS\tAUTH ATTEMPTS\tSERVICES\tFIRST SEEN\tLAST SEEN")
+	for _, a := range attackers {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", a.GetId(), strings.Join(a.GetAddresses(), ","), a.GetEventCount(),
+			a.GetAuthAttemptCount(), strings.Join(a.GetServices(), ","), cli.FormatTime(a.GetFirstSeen().AsTime()), cli.FormatTime(a.GetLastSeen().AsTime()))
+	}
+	return w.Flush()
+}
+
+// runAttackersExport writes one attacker with all its events and
+// credentials as JSON lines: the attacker first, then each event, then
+// each credential, each line an object with one key naming its type.
+// Progress goes to standard error.
+func runAttackersExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseClient("decnet attackers export", args, stdout, stderr, nil)
+	if err != nil {
+		return err
+	}
+	id, err := c.oneArg("attacker id")
+	if err != nil {
+		return err
+	}
+	attackers := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	got, err := attackers.GetAttacker(ctx, connect.NewRequest(&apiv1.GetAttackerRequest{Id: id}))
+	if err != nil {
+		return cli.ExplainError(err)
+	}
+	if err := writeTagged(stdout, "attacker", got.Msg.GetAttacker()); err != nil {
+		return err
+	}
+
+	events := apiv1connect.NewEventServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	progress := &cli.Progress{W: stderr, What: "events exported"}
+	token := ""
+	for {
+		resp, err := events.ListEvents(ctx, connect.NewRequest(&apiv1.ListEventsRequest{
+			Filter: &apiv1.EventFilter{AttackerId: id}, PageSize: 1000, PageToken: token,
+		}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		for _, e := range resp.Msg.GetEvents() {
+			if err := writeTagged(stdout, "event", e); err != nil {
+				return err
+			}
+		}
+		progress.Add(len(resp.Msg.GetEvents()))
+		if token = resp.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	progress.Done()
+
+	creds := apiv1connect.NewCredentialServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	progress = &cli.Progress{W: stderr, What: "credentials exported"}
+	token = ""
+	for {
+		resp, err := creds.ListCredentials(ctx, connect.NewRequest(&apiv1.ListCredentialsRequest{AttackerId: id, PageSize: 1000, PageToken: token}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		for _, cr := range resp.Msg.GetCredentials() {
+			if err := writeTagged(stdout, "credential", cr); err != nil {
+				return err
+			}
+		}
+		progress.Add(len(resp.Msg.GetCredentials()))
+		if token = resp.Msg.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	progress.Done()
+	return nil
+}
+
+// writeTagged prints {"<tag>": <message>} on one line.
+func writeTagged(w io.Writer, tag string, m proto.Message) error {
+	data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "{%q:%s}\n", tag, data)
+	return err
+}
+
+func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "list" {
+		return fmt.Errorf("credentials: want the subcommand list: %w", errUsage)
+	}
+	var attacker, principal string
+	var limit int
+	c, err := parseClient("decnet credentials list", args[1:], stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&attacker, "attacker", "", "only credentials of this attacker id")
+		fs.StringVar(&principal, "principal", "", "only credentials for this user name")
+		fs.IntVar(&limit, "limit", 100, "credentials to print (at most 1000)")
+	}, "attacker", "principal", "limit")
+	if err != nil {
+		return err
+	}
+	if err := c.noArgs(); err != nil {
+		return err
+	}
+	client := apiv1connect.NewCredentialServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	resp, err := client.ListCredentials(ctx, connect.NewRequest(&apiv1.ListCredentialsRequest{
+		AttackerId: attacker, Principal: principal, PageSize: int32(min(max(limit, 1), 1000)), //nolint:gosec // G115: bounded above
+	}))
+	if err != nil {
+		return cli.ExplainError(err)
+	}
+	if c.json() {
+		for _, cr := range resp.Msg.GetCredentials() {
+			if err := cli.WriteJSON(stdout, cr); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TIME\tSOURCE\tDECKY/SERVICE\tMECHANISM\tPRINCIPAL\tSECRET")
+	for _, cr := range resp.Msg.GetCredentials() {
+		secret := fmt.Sprintf("%q", cr.GetSecret())
+		switch {
+		case cr.GetSecretMasked():
+			secret = "(hidden for your role)"
+		case cr.GetSecretKind() != "plaintext":
+			secret = cr.GetSecretKind() + " " + cr.GetKeyFingerprint()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", cli.FormatTime(cr.GetTime().AsTime()), cr.GetSourceAddress(),
+			cr.GetDecky(), cr.GetService(), cr.GetMechanism(), cr.GetPrincipal(), secret)
+	}
+	return w.Flush()
+}
+
+func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const want = "list, create, set-role, reset-password or delete"
+	if len(args) == 0 {
+		return fmt.Errorf("users: want a subcommand, %s: %w", want, errUsage)
+	}
+	var role string
+	withRole := func(fs *flag.FlagSet) {
+		fs.StringVar(&role, "role", "viewer", "role: viewer, analyst or admin")
+	}
+	parse := func(register func(*flag.FlagSet), values ...string) (*clientCommand, apiv1connect.UserServiceClient, error) {
+		c, err := parseClient("decnet users "+args[0], args[1:], stdout, stderr, register, values...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, apiv1connect.NewUserServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...), nil
+	}
+	switch args[0] {
+	case "list":
+		c, users, err := parse(nil)
+		if err != nil {
+			return err
+		}
+		resp, err := users.ListUsers(ctx, connect.NewRequest(&apiv1.ListUsersRequest{}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		return c.printUsers(resp.Msg.GetUsers())
+	case "create":
+		c, users, err := parse(withRole, "role")
+		if err != nil {
+			return err
+		}
+		name, err := c.oneArg("user name")
+		if err != nil {
+			return err
+		}
+		resp, err := users.CreateUser(ctx, connect.NewRequest(&apiv1.CreateUserRequest{Username: name, Role: auth.ParseRole(role)}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		fmt.Fprintf(stdout, "Created %s (%s). One-time password, to be changed at the first login:\n%s\n", name, role, resp.Msg.GetPassword())
+		return nil
+	case "set-role":
+		c, users, err := parse(withRole, "role")
+		if err != nil {
+			return err
+		}
+		name, err := c.oneArg("user name")
+		if err != nil {
+			return err
+		}
+		resp, err := users.SetUserRole(ctx, connect.NewRequest(&apiv1.SetUserRoleRequest{Username: name, Role: auth.ParseRole(role)}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		return c.printUsers([]*apiv1.User{resp.Msg.GetUser()})
+	case "reset-password":
+		c, users, err := parse(nil)
+		if err != nil {
+			return err
+		}
+		name, err := c.oneArg("user name")
+		if err != nil {
+			return err
+		}
+		resp, err := users.ResetUserPassword(ctx, connect.NewRequest(&apiv1.ResetUserPasswordRequest{Username: name}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		fmt.Fprintf(stdout, "Sessions of %s ended. One-time password, to be changed at the next login:\n%s\n", name, resp.Msg.GetPassword())
+		return nil
+	case "delete":
+		c, users, err := parse(nil)
+		if err != nil {
+			return err
+		}
+		name, err := c.oneArg("user name")
+		if err != nil {
+			return err
+		}
+		if _, err := users.DeleteUser(ctx, connect.NewRequest(&apiv1.DeleteUserRequest{Username: name})); err != nil {
+			return cli.ExplainError(err)
+		}
+		fmt.Fprintf(stdout, "Deleted %s and ended their sessions.\n", name)
+		return nil
+	}
+	return fmt.Errorf("users: unknown subcommand %q, want %s: %w", args[0], want, errUsage)
+}
+
+func (c *clientCommand) printUsers(users []*apiv1.User) error {
+	if c.json() {
+		for _, u := range users {
+			if err := cli.WriteJSON(c.stdout, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "USER\tROLE\tCREATED\tPASSWORD CHANGE REQUIRED")
+	for _, u := range users {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", u.GetUsername(), auth.RoleName(u.GetRole()), cli.FormatTime(u.GetCreatedAt().AsTime()), u.GetPasswordChangeRequired())
+	}
+	return w.Flush()
+}
