@@ -32,10 +32,12 @@ import (
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
+	"github.com/decnet/decnet/controlplane/notices"
 	"github.com/decnet/decnet/controlplane/replica"
 	"github.com/decnet/decnet/controlplane/retention"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/topics"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -115,9 +117,13 @@ type Server struct {
 	bridge          *bridge.Server
 	presence        *presence
 	statuses        *statusBoard
-	control         *control
-	fleet           *fleet
-	retention       *retention.Worker
+	// notices carries what the control plane concludes (credential
+	// captures and reuse) to webhooks and exports.
+	notices   *topics.Publisher[*apiv1.Notice]
+	notifier  *notices.Notifier
+	control   *control
+	fleet     *fleet
+	retention *retention.Worker
 
 	// Shared state of several replicas; see replicas.go.
 	redis    *redis.Client
@@ -233,9 +239,16 @@ func (s *Server) buildServers() error {
 	}
 	s.statuses = newStatusBoard(s.cfg.Now, topics.New[StatusChange](), sharedStatuses, s.log)
 	s.control = newControl(s.store, s.statuses, s.cfg.Now, s.log)
+	s.notices = topics.New[*apiv1.Notice]()
+	if s.notifier, err = notices.New(notices.Config{
+		Store: s.store, Publisher: s.notices, Logger: s.cfg.Logger, Registerer: s.cfg.Registry, Now: s.cfg.Now,
+	}); err != nil {
+		return err
+	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
 		Hub:        hub,
+		Observe:    s.notifier.Observe,
 		Registerer: s.cfg.Registry,
 		Logger:     s.cfg.Logger,
 		Now:        s.cfg.Now,
@@ -455,6 +468,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.retention.Run(ctx) })
 	}
 	g.Go(func() error { return s.statuses.watch(ctx) })
+	g.Go(func() error { return s.notifier.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

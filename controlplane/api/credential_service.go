@@ -41,3 +41,14 @@ func (s *credentialService) ListCredentials(ctx context.Context, req *connect.Re
 	}
 	return connect.NewResponse(&apiv1.ListCredentialsResponse{Credentials: page.Items, NextPageToken: page.NextPageToken}), nil
 }
+
+// ListCredentialReuse returns credentials tried on two or more targets.
+// It carries digests and principals, never secret values, so every role
+// sees it whole.
+func (s *credentialService) ListCredentialReuse(ctx context.Context, req *connect.Request[apiv1.ListCredentialReuseRequest]) (*connect.Response[apiv1.ListCredentialReuseResponse], error) {
+	reuse, err := s.store.ListCredentialReuse(ctx, int(req.Msg.GetPageSize()))
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.ListCredentialReuseResponse{Reuse: reuse}), nil
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/store"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -49,15 +50,20 @@ type Config struct {
 	Logger     zerolog.Logger
 	// Now is the clock that stamps received_at. Defaults to time.Now.
 	Now func() time.Time
+	// Observe receives each batch of newly stored events after the
+	// commit, for the workers that derive notices. It must not block.
+	// Optional.
+	Observe func([]*apiv1.StoredEvent)
 }
 
 // Ingester stores batches from the bridge server. It is safe for
 // concurrent use.
 type Ingester struct {
-	store store.Store
-	hub   fanout.Broker
-	log   zerolog.Logger
-	now   func() time.Time
+	store   store.Store
+	hub     fanout.Broker
+	observe func([]*apiv1.StoredEvent)
+	log     zerolog.Logger
+	now     func() time.Time
 
 	stored     prometheus.Counter
 	duplicates prometheus.Counter
@@ -78,10 +84,11 @@ func New(cfg Config) (*Ingester, error) {
 	}
 
 	in := &Ingester{
-		store: cfg.Store,
-		hub:   cfg.Hub,
-		log:   cfg.Logger.With().Str("component", "ingest").Logger(),
-		now:   cfg.Now,
+		store:   cfg.Store,
+		hub:     cfg.Hub,
+		observe: cfg.Observe,
+		log:     cfg.Logger.With().Str("component", "ingest").Logger(),
+		now:     cfg.Now,
 		stored: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "decnet", Subsystem: "ingest", Name: "events_stored_total",
 			Help: "Events stored for the first time.",
@@ -145,6 +152,9 @@ func (in *Ingester) Ingest(ctx context.Context, agentID string, events []*eventv
 		in.duplicates.Add(float64(duplicates))
 		if in.hub != nil {
 			in.hub.Publish(res.Stored)
+		}
+		if in.observe != nil && len(res.Stored) > 0 {
+			in.observe(res.Stored)
 		}
 	}
 

@@ -35,6 +35,13 @@ type Store interface {
 	// GetAttacker returns ErrNotFound for an unknown id.
 	GetAttacker(ctx context.Context, id string) (*apiv1.Attacker, error)
 	ListCredentials(ctx context.Context, q CredentialQuery) (Page[*apiv1.Credential], error)
+	// CredentialTargets returns, for each key, the decky and service
+	// targets its credentials were tried on. Keys without credentials are
+	// absent from the map.
+	CredentialTargets(ctx context.Context, keys []CredentialKey) (map[CredentialKey][]*apiv1.CredentialTarget, error)
+	// ListCredentialReuse returns up to limit credentials tried on two or
+	// more targets, most recently used first.
+	ListCredentialReuse(ctx context.Context, limit int) ([]*apiv1.CredentialReuse, error)
 	// ListRecordings returns session recordings without their content,
 	// newest first.
 	ListRecordings(ctx context.Context, q RecordingQuery) (Page[*apiv1.SessionRecording], error)
@@ -219,6 +226,16 @@ type AuditQuery struct {
 	PageToken string
 }
 
+// CredentialKey identifies one credential whatever carried it: reuse is
+// the same key on two or more targets.
+type CredentialKey struct {
+	// SHA256 is the digest as a string of 32 bytes, so the key can be a
+	// map key.
+	SHA256     string
+	SecretKind string
+	Principal  string
+}
+
 // RecordingQuery selects session recordings, newest first.
 type RecordingQuery struct {
 	AttackerID string
@@ -331,4 +348,18 @@ func ClampPageSize(n int) int {
 	default:
 		return n
 	}
+}
+
+// ReuseGroups builds the reuse records of keys from their targets, in the
+// order of keys, keeping only keys with two or more targets.
+func ReuseGroups(keys []CredentialKey, targets map[CredentialKey][]*apiv1.CredentialTarget) []*apiv1.CredentialReuse {
+	var out []*apiv1.CredentialReuse
+	for _, k := range keys {
+		t := targets[k]
+		if len(t) < 2 {
+			continue
+		}
+		out = append(out, &apiv1.CredentialReuse{SecretSha256: []byte(k.SHA256), SecretKind: k.SecretKind, Principal: k.Principal, Targets: t})
+	}
+	return out
 }

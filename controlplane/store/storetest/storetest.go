@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UserManagement", testUserManagement},
 		{"AuditLog", testAuditLog},
 		{"APITokens", testAPITokens},
+		{"CredentialReuse", testCredentialReuse},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
@@ -1407,5 +1408,62 @@ func testAPITokens(t *testing.T, s store.Store) {
 	}
 	if left, _ := s.ListAPITokens(ctx, "ops"); len(left) != 0 {
 		t.Errorf("%d tokens left after the user was deleted", len(left))
+	}
+}
+
+func testCredentialReuse(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	on := func(ev *eventv1.Event, decky, service, mechanism string) *eventv1.Event {
+		ev.Decky, ev.Service = decky, service
+		ev.GetAuthAttempt().Mechanism = mechanism
+		return ev
+	}
+	// One password sprayed by two sources over SSH on two deckies and
+	// HTTP Basic on one; another password on one target only.
+	res := ingest(t, s,
+		on(newAuthEvent(t, "127.0.0.2", 0, "root", "Spring2026!"), "web-01", "ssh", "ssh_password"),
+		on(newAuthEvent(t, "127.0.0.2", time.Second, "root", "Spring2026!"), "web-01", "ssh", "ssh_password"),
+		on(newAuthEvent(t, "127.0.0.3", 2*time.Second, "root", "Spring2026!"), "db-01", "ssh", "ssh_password"),
+		on(newAuthEvent(t, "127.0.0.3", 3*time.Second, "root", "Spring2026!"), "web-01", "http", "http_basic"),
+		on(newAuthEvent(t, "127.0.0.2", 4*time.Second, "root", "other"), "web-01", "ssh", "ssh_password"),
+		on(newAuthEvent(t, "127.0.0.2", 5*time.Second, "admin", "Spring2026!"), "web-01", "ssh", "ssh_password"),
+	)
+	sum := sha256.Sum256([]byte("Spring2026!"))
+	key := store.CredentialKey{SHA256: string(sum[:]), SecretKind: "plaintext", Principal: "root"}
+	other := sha256.Sum256([]byte("other"))
+	otherKey := store.CredentialKey{SHA256: string(other[:]), SecretKind: "plaintext", Principal: "root"}
+	unknown := store.CredentialKey{SHA256: string(other[:]), SecretKind: "plaintext", Principal: "nobody"}
+
+	targets, err := s.CredentialTargets(ctx, []store.CredentialKey{key, otherKey, unknown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := targets[key]
+	if len(got) != 3 {
+		t.Fatalf("targets = %v, want 3", got)
+	}
+	first := got[0]
+	if first.GetDecky() != "web-01" || first.GetService() != "ssh" || first.GetAttempts() != 2 ||
+		!first.GetFirstSeen().AsTime().Equal(base) || !first.GetLastSeen().AsTime().Equal(base.Add(time.Second)) ||
+		len(first.GetAttackerIds()) != 1 || first.GetAttackerIds()[0] != res.Stored[0].GetAttackerId() ||
+		fmt.Sprint(first.GetMechanisms()) != "[ssh_password]" {
+		t.Errorf("first target = %v", first)
+	}
+	if got[1].GetDecky() != "db-01" || got[2].GetService() != "http" || fmt.Sprint(got[2].GetMechanisms()) != "[http_basic]" {
+		t.Errorf("targets in first-seen order = %v", got)
+	}
+	if len(targets[otherKey]) != 1 {
+		t.Errorf("other key targets = %v", targets[otherKey])
+	}
+	if _, ok := targets[unknown]; ok {
+		t.Errorf("unknown key has targets")
+	}
+
+	reuse, err := s.ListCredentialReuse(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reuse) != 1 || string(reuse[0].GetSecretSha256()) != key.SHA256 || reuse[0].GetPrincipal() != "root" || len(reuse[0].GetTargets()) != 3 {
+		t.Errorf("ListCredentialReuse = %v, want the one sprayed root password", reuse)
 	}
 }

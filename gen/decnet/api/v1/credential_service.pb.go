@@ -310,11 +310,100 @@ func (x *ListCredentialsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ListCredentialReuseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum groups to return; 0 means 100, values above 1000 are capped.
+	PageSize      int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCredentialReuseRequest) Reset() {
+	*x = ListCredentialReuseRequest{}
+	mi := &file_decnet_api_v1_credential_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCredentialReuseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCredentialReuseRequest) ProtoMessage() {}
+
+func (x *ListCredentialReuseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_credential_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCredentialReuseRequest.ProtoReflect.Descriptor instead.
+func (*ListCredentialReuseRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_credential_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListCredentialReuseRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListCredentialReuseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reuse         []*CredentialReuse     `protobuf:"bytes,1,rep,name=reuse,proto3" json:"reuse,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCredentialReuseResponse) Reset() {
+	*x = ListCredentialReuseResponse{}
+	mi := &file_decnet_api_v1_credential_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCredentialReuseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCredentialReuseResponse) ProtoMessage() {}
+
+func (x *ListCredentialReuseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_credential_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCredentialReuseResponse.ProtoReflect.Descriptor instead.
+func (*ListCredentialReuseResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_credential_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListCredentialReuseResponse) GetReuse() []*CredentialReuse {
+	if x != nil {
+		return x.Reuse
+	}
+	return nil
+}
+
 var File_decnet_api_v1_credential_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\n" +
-	"&decnet/api/v1/credential_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
+	"&decnet/api/v1/credential_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1adecnet/api/v1/notice.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
 	"\n" +
 	"Credential\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1f\n" +
@@ -345,8 +434,13 @@ const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\tprincipal\x18\x04 \x01(\tR\tprincipal\"~\n" +
 	"\x17ListCredentialsResponse\x12;\n" +
 	"\vcredentials\x18\x01 \x03(\v2\x19.decnet.api.v1.CredentialR\vcredentials\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2~\n" +
-	"\x11CredentialService\x12i\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"9\n" +
+	"\x1aListCredentialReuseRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\"S\n" +
+	"\x1bListCredentialReuseResponse\x124\n" +
+	"\x05reuse\x18\x01 \x03(\v2\x1e.decnet.api.v1.CredentialReuseR\x05reuse2\xf5\x01\n" +
+	"\x11CredentialService\x12u\n" +
+	"\x13ListCredentialReuse\x12).decnet.api.v1.ListCredentialReuseRequest\x1a*.decnet.api.v1.ListCredentialReuseResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12i\n" +
 	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
@@ -361,25 +455,31 @@ func file_decnet_api_v1_credential_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_credential_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_credential_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_decnet_api_v1_credential_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_decnet_api_v1_credential_service_proto_goTypes = []any{
-	(*Credential)(nil),              // 0: decnet.api.v1.Credential
-	(*ListCredentialsRequest)(nil),  // 1: decnet.api.v1.ListCredentialsRequest
-	(*ListCredentialsResponse)(nil), // 2: decnet.api.v1.ListCredentialsResponse
-	(*timestamppb.Timestamp)(nil),   // 3: google.protobuf.Timestamp
-	(v1.AuthOutcome)(0),             // 4: decnet.event.v1.AuthOutcome
+	(*Credential)(nil),                  // 0: decnet.api.v1.Credential
+	(*ListCredentialsRequest)(nil),      // 1: decnet.api.v1.ListCredentialsRequest
+	(*ListCredentialsResponse)(nil),     // 2: decnet.api.v1.ListCredentialsResponse
+	(*ListCredentialReuseRequest)(nil),  // 3: decnet.api.v1.ListCredentialReuseRequest
+	(*ListCredentialReuseResponse)(nil), // 4: decnet.api.v1.ListCredentialReuseResponse
+	(*timestamppb.Timestamp)(nil),       // 5: google.protobuf.Timestamp
+	(v1.AuthOutcome)(0),                 // 6: decnet.event.v1.AuthOutcome
+	(*CredentialReuse)(nil),             // 7: decnet.api.v1.CredentialReuse
 }
 var file_decnet_api_v1_credential_service_proto_depIdxs = []int32{
-	3, // 0: decnet.api.v1.Credential.time:type_name -> google.protobuf.Timestamp
-	4, // 1: decnet.api.v1.Credential.outcome:type_name -> decnet.event.v1.AuthOutcome
+	5, // 0: decnet.api.v1.Credential.time:type_name -> google.protobuf.Timestamp
+	6, // 1: decnet.api.v1.Credential.outcome:type_name -> decnet.event.v1.AuthOutcome
 	0, // 2: decnet.api.v1.ListCredentialsResponse.credentials:type_name -> decnet.api.v1.Credential
-	1, // 3: decnet.api.v1.CredentialService.ListCredentials:input_type -> decnet.api.v1.ListCredentialsRequest
-	2, // 4: decnet.api.v1.CredentialService.ListCredentials:output_type -> decnet.api.v1.ListCredentialsResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	7, // 3: decnet.api.v1.ListCredentialReuseResponse.reuse:type_name -> decnet.api.v1.CredentialReuse
+	3, // 4: decnet.api.v1.CredentialService.ListCredentialReuse:input_type -> decnet.api.v1.ListCredentialReuseRequest
+	1, // 5: decnet.api.v1.CredentialService.ListCredentials:input_type -> decnet.api.v1.ListCredentialsRequest
+	4, // 6: decnet.api.v1.CredentialService.ListCredentialReuse:output_type -> decnet.api.v1.ListCredentialReuseResponse
+	2, // 7: decnet.api.v1.CredentialService.ListCredentials:output_type -> decnet.api.v1.ListCredentialsResponse
+	6, // [6:8] is the sub-list for method output_type
+	4, // [4:6] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_credential_service_proto_init() }
@@ -388,13 +488,14 @@ func file_decnet_api_v1_credential_service_proto_init() {
 		return
 	}
 	file_decnet_api_v1_access_proto_init()
+	file_decnet_api_v1_notice_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_credential_service_proto_rawDesc), len(file_decnet_api_v1_credential_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,9 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// CredentialServiceListCredentialReuseProcedure is the fully-qualified name of the
+	// CredentialService's ListCredentialReuse RPC.
+	CredentialServiceListCredentialReuseProcedure = "/decnet.api.v1.CredentialService/ListCredentialReuse"
 	// CredentialServiceListCredentialsProcedure is the fully-qualified name of the CredentialService's
 	// ListCredentials RPC.
 	CredentialServiceListCredentialsProcedure = "/decnet.api.v1.CredentialService/ListCredentials"
@@ -41,6 +44,9 @@ const (
 // CredentialServiceClient is a client for the decnet.api.v1.CredentialService service.
 type CredentialServiceClient interface {
 	// ListCredentials returns captured credentials, newest first.
+	// ListCredentialReuse returns the credentials tried against two or more
+	// decky and service targets, most recently used first.
+	ListCredentialReuse(context.Context, *connect.Request[v1.ListCredentialReuseRequest]) (*connect.Response[v1.ListCredentialReuseResponse], error)
 	ListCredentials(context.Context, *connect.Request[v1.ListCredentialsRequest]) (*connect.Response[v1.ListCredentialsResponse], error)
 }
 
@@ -55,6 +61,13 @@ func NewCredentialServiceClient(httpClient connect.HTTPClient, baseURL string, o
 	baseURL = strings.TrimRight(baseURL, "/")
 	credentialServiceMethods := v1.File_decnet_api_v1_credential_service_proto.Services().ByName("CredentialService").Methods()
 	return &credentialServiceClient{
+		listCredentialReuse: connect.NewClient[v1.ListCredentialReuseRequest, v1.ListCredentialReuseResponse](
+			httpClient,
+			baseURL+CredentialServiceListCredentialReuseProcedure,
+			connect.WithSchema(credentialServiceMethods.ByName("ListCredentialReuse")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		listCredentials: connect.NewClient[v1.ListCredentialsRequest, v1.ListCredentialsResponse](
 			httpClient,
 			baseURL+CredentialServiceListCredentialsProcedure,
@@ -67,7 +80,13 @@ func NewCredentialServiceClient(httpClient connect.HTTPClient, baseURL string, o
 
 // credentialServiceClient implements CredentialServiceClient.
 type credentialServiceClient struct {
-	listCredentials *connect.Client[v1.ListCredentialsRequest, v1.ListCredentialsResponse]
+	listCredentialReuse *connect.Client[v1.ListCredentialReuseRequest, v1.ListCredentialReuseResponse]
+	listCredentials     *connect.Client[v1.ListCredentialsRequest, v1.ListCredentialsResponse]
+}
+
+// ListCredentialReuse calls decnet.api.v1.CredentialService.ListCredentialReuse.
+func (c *credentialServiceClient) ListCredentialReuse(ctx context.Context, req *connect.Request[v1.ListCredentialReuseRequest]) (*connect.Response[v1.ListCredentialReuseResponse], error) {
+	return c.listCredentialReuse.CallUnary(ctx, req)
 }
 
 // ListCredentials calls decnet.api.v1.CredentialService.ListCredentials.
@@ -78,6 +97,9 @@ func (c *credentialServiceClient) ListCredentials(ctx context.Context, req *conn
 // CredentialServiceHandler is an implementation of the decnet.api.v1.CredentialService service.
 type CredentialServiceHandler interface {
 	// ListCredentials returns captured credentials, newest first.
+	// ListCredentialReuse returns the credentials tried against two or more
+	// decky and service targets, most recently used first.
+	ListCredentialReuse(context.Context, *connect.Request[v1.ListCredentialReuseRequest]) (*connect.Response[v1.ListCredentialReuseResponse], error)
 	ListCredentials(context.Context, *connect.Request[v1.ListCredentialsRequest]) (*connect.Response[v1.ListCredentialsResponse], error)
 }
 
@@ -88,6 +110,13 @@ type CredentialServiceHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewCredentialServiceHandler(svc CredentialServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	credentialServiceMethods := v1.File_decnet_api_v1_credential_service_proto.Services().ByName("CredentialService").Methods()
+	credentialServiceListCredentialReuseHandler := connect.NewUnaryHandler(
+		CredentialServiceListCredentialReuseProcedure,
+		svc.ListCredentialReuse,
+		connect.WithSchema(credentialServiceMethods.ByName("ListCredentialReuse")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	credentialServiceListCredentialsHandler := connect.NewUnaryHandler(
 		CredentialServiceListCredentialsProcedure,
 		svc.ListCredentials,
@@ -97,6 +126,8 @@ func NewCredentialServiceHandler(svc CredentialServiceHandler, opts ...connect.H
 	)
 	return "/decnet.api.v1.CredentialService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case CredentialServiceListCredentialReuseProcedure:
+			credentialServiceListCredentialReuseHandler.ServeHTTP(w, r)
 		case CredentialServiceListCredentialsProcedure:
 			credentialServiceListCredentialsHandler.ServeHTTP(w, r)
 		default:
@@ -107,6 +138,10 @@ func NewCredentialServiceHandler(svc CredentialServiceHandler, opts ...connect.H
 
 // UnimplementedCredentialServiceHandler returns CodeUnimplemented from all methods.
 type UnimplementedCredentialServiceHandler struct{}
+
+func (UnimplementedCredentialServiceHandler) ListCredentialReuse(context.Context, *connect.Request[v1.ListCredentialReuseRequest]) (*connect.Response[v1.ListCredentialReuseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.CredentialService.ListCredentialReuse is not implemented"))
+}
 
 func (UnimplementedCredentialServiceHandler) ListCredentials(context.Context, *connect.Request[v1.ListCredentialsRequest]) (*connect.Response[v1.ListCredentialsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.CredentialService.ListCredentials is not implemented"))

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_decnet_api_v1_access } from "./access_pb";
+import type { CredentialReuse } from "./notice_pb";
+import { file_decnet_api_v1_notice } from "./notice_pb";
 import type { AuthOutcome } from "../../event/v1/event_pb";
 import { file_decnet_event_v1_event } from "../../event/v1/event_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -15,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/credential_service.proto.
  */
 export const file_decnet_api_v1_credential_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZkZWNuZXQvYXBpL3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSL6AgoKQ3JlZGVudGlhbBIQCghldmVudF9pZBgBIAEoCRITCgthdHRhY2tlcl9pZBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZ2VudF9pZBgEIAEoCRINCgVkZWNreRgFIAEoCRIPCgdzZXJ2aWNlGAYgASgJEhEKCXByaW5jaXBhbBgHIAEoCRITCgtzZWNyZXRfa2luZBgIIAEoCRIRCgltZWNoYW5pc20YCSABKAkSDgoGc2VjcmV0GAogASgMEhUKDXNlY3JldF9zaGEyNTYYCyABKAwSLQoHb3V0Y29tZRgMIAEoDjIcLmRlY25ldC5ldmVudC52MS5BdXRoT3V0Y29tZRIWCg5zb3VyY2VfYWRkcmVzcxgNIAEoCRIQCghrZXlfdHlwZRgOIAEoCRIXCg9rZXlfZmluZ2VycHJpbnQYDyABKAkSFQoNc2VjcmV0X21hc2tlZBgQIAEoCCJnChZMaXN0Q3JlZGVudGlhbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJEhEKCXByaW5jaXBhbBgEIAEoCSJiChdMaXN0Q3JlZGVudGlhbHNSZXNwb25zZRIuCgtjcmVkZW50aWFscxgBIAMoCzIZLmRlY25ldC5hcGkudjEuQ3JlZGVudGlhbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyfgoRQ3JlZGVudGlhbFNlcnZpY2USaQoPTGlzdENyZWRlbnRpYWxzEiUuZGVjbmV0LmFwaS52MS5MaXN0Q3JlZGVudGlhbHNSZXF1ZXN0GiYuZGVjbmV0LmFwaS52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZSIHkAIBoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_event_v1_event, file_google_protobuf_timestamp]);
+  fileDesc("CiZkZWNuZXQvYXBpL3YxL2NyZWRlbnRpYWxfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSL6AgoKQ3JlZGVudGlhbBIQCghldmVudF9pZBgBIAEoCRITCgthdHRhY2tlcl9pZBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhZ2VudF9pZBgEIAEoCRINCgVkZWNreRgFIAEoCRIPCgdzZXJ2aWNlGAYgASgJEhEKCXByaW5jaXBhbBgHIAEoCRITCgtzZWNyZXRfa2luZBgIIAEoCRIRCgltZWNoYW5pc20YCSABKAkSDgoGc2VjcmV0GAogASgMEhUKDXNlY3JldF9zaGEyNTYYCyABKAwSLQoHb3V0Y29tZRgMIAEoDjIcLmRlY25ldC5ldmVudC52MS5BdXRoT3V0Y29tZRIWCg5zb3VyY2VfYWRkcmVzcxgNIAEoCRIQCghrZXlfdHlwZRgOIAEoCRIXCg9rZXlfZmluZ2VycHJpbnQYDyABKAkSFQoNc2VjcmV0X21hc2tlZBgQIAEoCCJnChZMaXN0Q3JlZGVudGlhbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJEhEKCXByaW5jaXBhbBgEIAEoCSJiChdMaXN0Q3JlZGVudGlhbHNSZXNwb25zZRIuCgtjcmVkZW50aWFscxgBIAMoCzIZLmRlY25ldC5hcGkudjEuQ3JlZGVudGlhbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoaTGlzdENyZWRlbnRpYWxSZXVzZVJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFIkwKG0xpc3RDcmVkZW50aWFsUmV1c2VSZXNwb25zZRItCgVyZXVzZRgBIAMoCzIeLmRlY25ldC5hcGkudjEuQ3JlZGVudGlhbFJldXNlMvUBChFDcmVkZW50aWFsU2VydmljZRJ1ChNMaXN0Q3JlZGVudGlhbFJldXNlEikuZGVjbmV0LmFwaS52MS5MaXN0Q3JlZGVudGlhbFJldXNlUmVxdWVzdBoqLmRlY25ldC5hcGkudjEuTGlzdENyZWRlbnRpYWxSZXVzZVJlc3BvbnNlIgeQAgGguxgCEmkKD0xpc3RDcmVkZW50aWFscxIlLmRlY25ldC5hcGkudjEuTGlzdENyZWRlbnRpYWxzUmVxdWVzdBomLmRlY25ldC5hcGkudjEuTGlzdENyZWRlbnRpYWxzUmVzcG9uc2UiB5ACAaC7GAJCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_decnet_api_v1_notice, file_decnet_event_v1_event, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Credential
@@ -169,6 +171,42 @@ export const ListCredentialsResponseSchema: GenMessage<ListCredentialsResponse> 
   messageDesc(file_decnet_api_v1_credential_service, 2);
 
 /**
+ * @generated from message decnet.api.v1.ListCredentialReuseRequest
+ */
+export type ListCredentialReuseRequest = Message<"decnet.api.v1.ListCredentialReuseRequest"> & {
+  /**
+   * Maximum groups to return; 0 means 100, values above 1000 are capped.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message decnet.api.v1.ListCredentialReuseRequest.
+ * Use `create(ListCredentialReuseRequestSchema)` to create a new message.
+ */
+export const ListCredentialReuseRequestSchema: GenMessage<ListCredentialReuseRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_credential_service, 3);
+
+/**
+ * @generated from message decnet.api.v1.ListCredentialReuseResponse
+ */
+export type ListCredentialReuseResponse = Message<"decnet.api.v1.ListCredentialReuseResponse"> & {
+  /**
+   * @generated from field: repeated decnet.api.v1.CredentialReuse reuse = 1;
+   */
+  reuse: CredentialReuse[];
+};
+
+/**
+ * Describes the message decnet.api.v1.ListCredentialReuseResponse.
+ * Use `create(ListCredentialReuseResponseSchema)` to create a new message.
+ */
+export const ListCredentialReuseResponseSchema: GenMessage<ListCredentialReuseResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_credential_service, 4);
+
+/**
  * CredentialService reads credentials captured from attackers. They are
  * data, returned to the roles allowed to see them.
  *
@@ -177,7 +215,17 @@ export const ListCredentialsResponseSchema: GenMessage<ListCredentialsResponse> 
 export const CredentialService: GenService<{
   /**
    * ListCredentials returns captured credentials, newest first.
+   * ListCredentialReuse returns the credentials tried against two or more
+   * decky and service targets, most recently used first.
    *
+   * @generated from rpc decnet.api.v1.CredentialService.ListCredentialReuse
+   */
+  listCredentialReuse: {
+    methodKind: "unary";
+    input: typeof ListCredentialReuseRequestSchema;
+    output: typeof ListCredentialReuseResponseSchema;
+  },
+  /**
    * @generated from rpc decnet.api.v1.CredentialService.ListCredentials
    */
   listCredentials: {
