@@ -29,7 +29,9 @@ import (
 	"github.com/decnet/decnet/decoys"
 	httpdecoy "github.com/decnet/decnet/decoys/http"
 	"github.com/decnet/decnet/decoys/quarantine"
+	smtpdecoy "github.com/decnet/decnet/decoys/smtp"
 	sshdecoy "github.com/decnet/decnet/decoys/ssh"
+	telnetdecoy "github.com/decnet/decnet/decoys/telnet"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -77,6 +79,8 @@ func Builtins() map[string]Factory {
 		"http": func(c decoys.Config) (decoys.Service, error) {
 			return httpdecoy.New(c)
 		},
+		"smtp":   func(c decoys.Config) (decoys.Service, error) { return smtpdecoy.New(c) },
+		"telnet": func(c decoys.Config) (decoys.Service, error) { return telnetdecoy.New(c) },
 	}
 }
 

@@ -3,7 +3,13 @@
 # Debian's packages. Runs as root; does nothing when all are present.
 set -euo pipefail
 
-packages=(openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd postgresql redis-server docker.io docker-compose)
+packages=(
+  openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd
+  postgresql redis-server docker.io docker-compose
+  # Oracles and clients of the decoys.
+  postfix dovecot-imapd dovecot-pop3d swaks vsftpd lftp ftp tftp-hpa tftpd-hpa
+  telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget
+)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,5 +36,8 @@ fi
 trap '[ "$created_policy" -eq 1 ] && rm -f "$policy"' EXIT
 
 export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how mail leaves the host; the tests run it by hand.
+echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+echo "postfix postfix/mailname string decnet-test.invalid" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

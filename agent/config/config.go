@@ -168,6 +168,8 @@ func DevDefault() (*Decoys, error) {
 		Services: []Service{
 			{Name: "ssh", Persona: "openssh-9.2p1-debian12", Listen: "127.0.0.1:0"},
 			{Name: "http", Persona: "nginx-1.22.1-debian12", Listen: "127.0.0.1:0"},
+			{Name: "smtp", Persona: "postfix-3.7-debian12", Listen: "127.0.0.1:0"},
+			{Name: "telnet", Persona: "debian12-telnetd", Listen: "127.0.0.1:0", Options: map[string]string{"login": "after:3"}},
 		},
 	}}}, nil
 }

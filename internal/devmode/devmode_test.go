@@ -17,6 +17,7 @@ import (
 
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+	"github.com/decnet/decnet/agent/config"
 	"github.com/decnet/decnet/internal/endpoints"
 )
 
@@ -30,10 +31,15 @@ func startDev(t *testing.T, dataDir string) (endpoints.Endpoints, func()) {
 		done <- Run(ctx, Config{DataDir: dataDir, APIListen: "127.0.0.1:0", Logger: zerolog.Nop(), Out: &out})
 	}()
 
+	defaults, err := config.DevDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDecoys := len(defaults.Deckies[0].Services)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ep, err := endpoints.Read(dataDir)
-		if err == nil && len(ep.Decoys) == 2 {
+		if err == nil && len(ep.Decoys) == wantDecoys {
 			stop := func() {
 				cancel()
 				select {
