@@ -27,6 +27,7 @@ import (
 	"github.com/decnet/decnet/agent/spool"
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/fetch"
 	httpdecoy "github.com/decnet/decnet/decoys/http"
 	"github.com/decnet/decnet/decoys/quarantine"
 	smtpdecoy "github.com/decnet/decnet/decoys/smtp"
@@ -97,7 +98,11 @@ type Config struct {
 	// Quarantine bounds the store of files attackers send; zero fields
 	// take the quarantine package's defaults.
 	Quarantine quarantine.Options
-	QueueSize  int
+	// FetchDownloads lets emulated shells fetch the URLs attackers ask
+	// for, into the quarantine, through the private-address guard. Off,
+	// the URLs are only recorded.
+	FetchDownloads bool
+	QueueSize      int
 	// HeartbeatInterval is the time between heartbeats to the control
 	// plane. Zero selects bridge.DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
@@ -125,6 +130,8 @@ type Agent struct {
 	quarantine *quarantine.Store
 	// recordingDir holds the recordings of live sessions.
 	recordingDir string
+	// fetcher downloads for emulated shells; nil records URLs only.
+	fetcher *fetch.Fetcher
 }
 
 type runningDecoy struct {
@@ -191,6 +198,9 @@ func New(cfg Config) (*Agent, error) {
 
 	if a.quarantine, err = quarantine.Open(filepath.Join(cfg.DataDir, "quarantine"), cfg.Quarantine); err != nil {
 		return nil, err
+	}
+	if cfg.FetchDownloads {
+		a.fetcher = fetch.New(fetch.Options{Quarantine: a.quarantine})
 	}
 	a.recordingDir = filepath.Join(cfg.DataDir, "recordings")
 	if err := os.MkdirAll(a.recordingDir, 0o700); err != nil {
@@ -273,6 +283,7 @@ func (a *Agent) buildDecoys() error {
 				Metrics:      metrics,
 				Quarantine:   a.quarantine,
 				RecordingDir: a.recordingDir,
+				Fetcher:      a.fetcher,
 				Options:      s.Options,
 			}
 			running, err := startDecoy(&lc, s, cfg, factories, packetFactories)

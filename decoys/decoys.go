@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/decnet/decnet/decoys/fetch"
 	"github.com/decnet/decnet/decoys/quarantine"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
@@ -119,6 +120,9 @@ type Config struct {
 	// a crash leaves partial recordings on disk; empty records in memory
 	// only.
 	RecordingDir string
+	// Fetcher downloads what attackers ask emulated shells to fetch; nil,
+	// the default, records the URLs without fetching them.
+	Fetcher *fetch.Fetcher
 	// Options are the service's own settings from the decoy configuration
 	// (for example an FTP server's advertised address). Each service
 	// documents the keys it reads and rejects keys it does not know.

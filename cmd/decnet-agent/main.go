@@ -143,6 +143,7 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsListen := fs.String("metrics-listen", "127.0.0.1:9465", "TCP address of /metrics; empty disables it")
 	bridgeAddrs := fs.String("bridge", "", "comma-separated bridge host:port list overriding the enrolled one")
 	spoolMax := fs.Int64("spool-max-bytes", agent.DefaultSpoolMaxBytes, "disk cap of the event spool in bytes")
+	fetchDownloads := fs.Bool("fetch-downloads", false, "fetch the URLs attackers ask emulated shells to download into the quarantine (public addresses only); off records the URLs only")
 	heartbeat := fs.Duration("heartbeat-interval", bridge.DefaultHeartbeatInterval, "time between heartbeats to the control plane")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	logFormat := fs.String("log-format", "console", "log format: console or json")
@@ -178,6 +179,7 @@ func runAgent(ctx context.Context, args []string, stderr io.Writer) error {
 		BridgeAddresses:   overrides,
 		MetricsListen:     *metricsListen,
 		SpoolMaxBytes:     *spoolMax,
+		FetchDownloads:    *fetchDownloads,
 		HeartbeatInterval: *heartbeat,
 		Version:           version,
 		Logger:            log,

@@ -19,8 +19,8 @@ import (
 
 	"github.com/decnet/decnet/controlplane/auth"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
-	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 	"github.com/decnet/decnet/internal/cli"
 )
 

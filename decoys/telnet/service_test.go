@@ -296,8 +296,8 @@ func TestSuccessfulLoginRecordsSession(t *testing.T) {
 	shell := &fakeShell{}
 	ts := startService(t, "", map[string]string{OptionRecordingDir: t.TempDir()}, func(s *Service) {
 		s.allow = func(_ netip.Addr, user string, pw []byte) bool { return user == "root" && string(pw) == "toor" }
-		s.newShell = func(user string, onCommand func(string)) Shell {
-			shell.cmd = onCommand
+		s.newShell = func(user string, session *decoys.Session) Shell {
+			shell.cmd = func(line string) { session.Command(strings.ToValidUTF8(line, "\uFFFD"), "shell") }
 			return shell
 		}
 	})

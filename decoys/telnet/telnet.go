@@ -33,6 +33,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/fetch"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/recording"
 	"github.com/decnet/decnet/decoys/shell"
@@ -76,9 +77,9 @@ type Shell interface {
 // Authenticator decides whether a login succeeds.
 type Authenticator func(source netip.Addr, user string, password []byte) bool
 
-// shellFactory starts the shell of one session for user; onCommand
-// receives each command line.
-type shellFactory func(user string, onCommand func(line string)) Shell
+// shellFactory starts the shell of one session for user; its command
+// lines and download requests become the session's events.
+type shellFactory func(user string, session *decoys.Session) Shell
 
 // Service is the Telnet decoy of one decky. It implements decoys.Service.
 type Service struct {
@@ -96,6 +97,7 @@ type Service struct {
 
 	allow    Authenticator
 	newShell shellFactory
+	fetcher  *fetch.Fetcher
 
 	// pts numbers the pseudo-terminals of live sessions, as the kernel
 	// hands out the lowest free one.
@@ -156,6 +158,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		metrics:      cfg.Metrics,
 		persona:      p,
 		recordingDir: cfg.RecordingDir,
+		fetcher:      cfg.Fetcher,
 		allow:        policy.Allow,
 		ptsUsed:      make(map[int]bool),
 		lastLogins:   make(map[string]lastLogin),
@@ -207,14 +210,13 @@ func uniformDelay(r delayRange) time.Duration {
 	return r.min + rand.N(r.max-r.min) //nolint:gosec // G404: timing jitter, not a secret
 }
 
-func (s *Service) linuxShell(user string, onCommand func(string)) Shell {
-	return shell.New(shell.Config{
-		OS:        shell.OSDebian12,
-		Seed:      s.seed,
-		Hostname:  s.hostname,
-		User:      user,
-		OnCommand: onCommand,
-	})
+func (s *Service) linuxShell(user string, session *decoys.Session) Shell {
+	return shell.New(shell.ForSession(shell.Config{
+		OS:       shell.OSDebian12,
+		Seed:     s.seed,
+		Hostname: s.hostname,
+		User:     user,
+	}, session, "shell", s.fetcher))
 }
 
 // Serve accepts telnet connections on ln until ctx ends, then returns nil.
@@ -311,7 +313,7 @@ func (s *Service) runShell(ctx context.Context, t *tconn, session *decoys.Sessio
 	rec := recording.Start(recording.Options{Dir: s.recordingDir}, width, height, termType, s.now)
 	defer func() { session.Recorded(rec.Close()) }()
 
-	sh := s.newShell(user, func(line string) { session.Command(strings.ToValidUTF8(line, "\uFFFD"), "shell") })
+	sh := s.newShell(user, session)
 	sh.Resize(width, height)
 	t.onResize = func(w, h int) {
 		sh.Resize(w, h)
