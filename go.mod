@@ -48,7 +48,7 @@ require (
 	github.com/spf13/cast v1.7.0 // indirect
 	go.step.sm/crypto v0.92.0
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0 // indirect
 	modernc.org/libc v1.80.1 // indirect

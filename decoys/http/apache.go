@@ -23,6 +23,9 @@ type apache struct {
 	serverName string
 	// allow is the Allow value of 405, 501 and OPTIONS responses.
 	allow string
+	// defaultPort is the port the signature names when the Host has
+	// none: 443 over TLS, else 80.
+	defaultPort int
 }
 
 // apacheAllowMethods are the methods of the login application's Allow
@@ -142,6 +145,8 @@ func apacheMessage(p pageInfo) string {
 			return "<p>Your browser sent a request that this server could not understand.<br />\nSize of a request header field exceeds server limit.</p>\n"
 		case variantTooManyHeaders:
 			return "<p>Your browser sent a request that this server could not understand.<br />\nThe number of request header fields exceeds this server's limit.</p>\n"
+		case variantPlainHTTP:
+			return apachePlainHTTPMessage
 		}
 		return "<p>Your browser sent a request that this server could not understand.<br />\n</p>\n"
 	case 401:
@@ -186,6 +191,9 @@ func (a apache) errorResponse(p pageInfo) *response {
 		host = a.serverName
 	}
 	if port == 0 {
+		port = a.defaultPort
+	}
+	if port == 0 {
 		port = 80
 	}
 	r.body = fmt.Appendf(nil, "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n"+
@@ -219,18 +227,37 @@ func (a apache) errorResponse(p pageInfo) *response {
 	return r
 }
 
-func (apache) appResponse(_ *request, body []byte) *response {
+func (apache) reason(status int) string {
+	switch status {
+	case 200:
+		return "OK"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 303:
+		return "See Other"
+	case 403:
+		return "Forbidden"
+	}
+	if r, ok := apacheStatus[status]; ok {
+		return r
+	}
+	return "OK"
+}
+
+func (a apache) appResponse(_ *request, reply appReply) *response {
+	extra := append([]header(nil), reply.headers...)
+	if len(reply.body) > 0 {
+		// mod_deflate adds Vary to every compressible response.
+		extra = append(extra, header{name: "Vary", value: "Accept-Encoding"})
+	}
 	return &response{
-		status:      200,
-		reason:      "OK",
-		contentType: "text/html; charset=UTF-8",
-		body:        body,
-		extra: []header{
-			{name: "Cache-Control", value: "no-store, no-cache, must-revalidate"},
-			{name: "Pragma", value: "no-cache"},
-			// mod_deflate adds Vary to every compressible response.
-			{name: "Vary", value: "Accept-Encoding"},
-		},
+		status:      reply.status,
+		reason:      a.reason(reply.status),
+		contentType: reply.contentType,
+		body:        reply.body,
+		extra:       extra,
 	}
 }
 

@@ -28,7 +28,7 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, p := range []persona{nginx{}, apache{serverName: "h"}} {
+		for _, p := range []persona{nginx{}, apache{serverName: "h"}, iis{}} {
 			br := bufio.NewReaderSize(bytes.NewReader(data), 64)
 			req, err := parseRequest(br, p.dialect(), fuzzLimits)
 			if req == nil {
@@ -40,7 +40,7 @@ func FuzzParseRequest(f *testing.F) {
 					t.Fatalf("status %d out of range", perr.status)
 				}
 				// Every failure must have a page in both personas.
-				resp := p.errorResponse(pageInfo{status: perr.status, variant: perr.variant, method: req.method, host: req.host})
+				resp := p.errorResponse(pageInfo{status: perr.status, variant: perr.variant, method: req.method, host: req.host, httpSys: p.dialect().httpSys})
 				if resp.status != perr.status && perr.status != 505 {
 					t.Fatalf("persona %s has no page for %d", p.id(), perr.status)
 				}
@@ -290,4 +290,23 @@ func TestNormalizePath(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzXMLRPCCredentials(f *testing.F) {
+	for _, seed := range []string{
+		"<methodCall><methodName>wp.getUsersBlogs</methodName><params><param><value><string>admin</string></value></param>" +
+			"<param><value><string>pa&amp;ss</string></value></param></params></methodCall>",
+		"<string>a</string><string>b</string><string>c</string>", "<string>", "<string>x</string", "",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		user, password, ok := xmlrpcCredentials(body)
+		if !ok && (user != "" || password != "") {
+			t.Fatalf("no credential but %q/%q", user, password)
+		}
+		if len(user) > len(body) || len(password) > len(body) {
+			t.Fatalf("credential longer than the body")
+		}
+	})
 }

@@ -95,11 +95,14 @@ func (nginx) errorResponse(p pageInfo) *response {
 	r := &response{status: p.status, reason: texts[0], contentType: "text/html"}
 
 	var body bytes.Buffer
-	if p.variant == variantHeaderTooLarge || p.variant == variantTooManyHeaders {
+	switch {
+	case p.variant == variantPlainHTTP:
+		body.WriteString(nginxPlainHTTPPage)
+	case p.variant == variantHeaderTooLarge || p.variant == variantTooManyHeaders:
 		// nginx sends its internal 494 as status 400 with this page.
 		body.WriteString("<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n" +
 			"<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n")
-	} else {
+	default:
 		body.WriteString("<html>\r\n<head><title>" + texts[1] + "</title></head>\r\n<body>\r\n<center><h1>" + texts[1] + "</h1></center>\r\n")
 	}
 	body.WriteString(nginxPageTail)
@@ -121,16 +124,33 @@ func (nginx) errorResponse(p pageInfo) *response {
 	return r
 }
 
-func (nginx) appResponse(req *request, body []byte) *response {
+// nginxAppStatus holds the status texts nginx 1.22 sends for an
+// upstream's statuses beyond its own error pages.
+var nginxAppStatus = map[int]string{
+	200: "OK",
+	301: "Moved Permanently",
+	302: "Moved Temporarily",
+	303: "See Other",
+	403: "Forbidden",
+}
+
+func (nginx) reason(status int) string {
+	if r, ok := nginxAppStatus[status]; ok {
+		return r
+	}
+	if t, ok := nginxStatus[status]; ok {
+		return t[0]
+	}
+	return "OK"
+}
+
+func (n nginx) appResponse(req *request, a appReply) *response {
 	r := &response{
-		status:      200,
-		reason:      "OK",
-		contentType: "text/html; charset=UTF-8",
-		body:        body,
-		extra: []header{
-			{name: "Cache-Control", value: "no-store, no-cache, must-revalidate"},
-			{name: "Pragma", value: "no-cache"},
-		},
+		status:      a.status,
+		reason:      n.reason(a.status),
+		contentType: a.contentType,
+		body:        a.body,
+		extra:       a.headers,
 	}
 	// A FastCGI response has no length, so nginx chunks it for HTTP/1.1 and
 	// closes the connection for HTTP/1.0. A HEAD response has neither.

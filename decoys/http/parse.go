@@ -15,6 +15,12 @@ const (
 	variantNone           = ""
 	variantHeaderTooLarge = "header_too_large"
 	variantTooManyHeaders = "too_many_headers"
+
+	// HTTP.sys names the part of the request at fault.
+	variantInvalidHostname = "invalid_hostname"
+	variantInvalidURL      = "invalid_url"
+	variantInvalidHeader   = "invalid_header"
+	variantInvalidVerb     = "invalid_verb"
 )
 
 // protocolError is a malformed or unsupported request. Status is the code
@@ -33,6 +39,12 @@ func (e *protocolError) Error() string { return "invalid request: " + e.reason }
 
 func badRequest(reason string) *protocolError {
 	return &protocolError{status: 400, reason: reason}
+}
+
+// badRequestVariant is a 400 whose page differs by cause in some
+// product (HTTP.sys names the host, URL, header or verb at fault).
+func badRequestVariant(variant, reason string) *protocolError {
+	return &protocolError{status: 400, variant: variant, reason: reason}
 }
 
 // dialect holds the parsing rules on which nginx and Apache disagree, as
@@ -84,6 +96,9 @@ type dialect struct {
 	// headerNameNoColonIgnored keeps a header line without a colon as an
 	// ignored header instead of rejecting the request.
 	headerNameNoColonIgnored bool
+	// httpSys parses as Windows' HTTP.sys: the strict version syntax of
+	// Apache, but any major version above 1 is a 505.
+	httpSys bool
 }
 
 // parseLimits bound what the parser reads for one request.
@@ -295,7 +310,7 @@ func parseRequestLine(line []byte, d dialect, req *request) *protocolError {
 
 	for i := 0; i < len(req.method); i++ {
 		if !isMethodByte(req.method[i], d) {
-			return badRequest("invalid method")
+			return badRequestVariant(variantInvalidVerb, "invalid method")
 		}
 	}
 
@@ -332,7 +347,13 @@ func parseRequestLine(line []byte, d dialect, req *request) *protocolError {
 	if d.nginxVersion {
 		return parseVersionNginx(version, req)
 	}
-	return parseVersionStrict(version, req)
+	if perr := parseVersionStrict(version, req); perr != nil {
+		return perr
+	}
+	if d.httpSys && req.major > 1 {
+		return &protocolError{status: 505, reason: "unsupported version"}
+	}
+	return nil
 }
 
 // checkTargetForm rejects a target that is neither a path nor
@@ -343,7 +364,7 @@ func checkTargetForm(target string) *protocolError {
 	}
 	scheme, rest, ok := strings.Cut(target, "://")
 	if !ok || scheme == "" || !isScheme(scheme) {
-		return badRequest("target is neither a path nor an absolute URI")
+		return badRequestVariant(variantInvalidURL, "target is neither a path nor an absolute URI")
 	}
 	authority, _, _ := strings.Cut(rest, "/")
 	if _, _, ok := splitHost(authority); !ok {
@@ -356,6 +377,9 @@ func checkTargetForm(target string) *protocolError {
 // upper-case letters, '_' and '-'; Apache takes any token character
 // (RFC 9110 section 5.6.2) and rejects unknown methods with 501 later.
 func isMethodByte(b byte, d dialect) bool {
+	if d.httpSys {
+		return isTokenByte(b)
+	}
 	if d.knownMethods == nil {
 		return b >= 'A' && b <= 'Z' || b == '_' || b == '-'
 	}
@@ -446,7 +470,7 @@ func parseTarget(req *request) *protocolError {
 	if !strings.HasPrefix(t, "/") {
 		scheme, rest, ok := strings.Cut(t, "://")
 		if !ok || scheme == "" || !isScheme(scheme) {
-			return badRequest("target is neither a path nor an absolute URI")
+			return badRequestVariant(variantInvalidURL, "target is neither a path nor an absolute URI")
 		}
 		authority, path, _ := strings.Cut(rest, "/")
 		host, port, ok := splitHost(authority)
@@ -463,7 +487,7 @@ func parseTarget(req *request) *protocolError {
 	}
 	path, ok := normalizePath(t)
 	if !ok {
-		return badRequest("invalid path")
+		return badRequestVariant(variantInvalidURL, "invalid path")
 	}
 	req.path = path
 	return nil
@@ -588,7 +612,7 @@ func parseHeaderLine(line []byte, d dialect) (header, *protocolError) {
 		return header{}, badRequest("header line without a colon")
 	}
 	if colon == 0 {
-		return header{}, badRequest("empty header name")
+		return header{}, badRequestVariant(variantInvalidHeader, "empty header name")
 	}
 
 	name := line[:colon]
@@ -597,11 +621,11 @@ func parseHeaderLine(line []byte, d dialect) (header, *protocolError) {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-':
 		case c <= ' ' || c == 0x7f:
-			return header{}, badRequest("invalid byte in header name")
+			return header{}, badRequestVariant(variantInvalidHeader, "invalid byte in header name")
 		case d.invalidHeaderNamesIgnored:
 			h.ignored = true
 		case !isTokenByte(c):
-			return header{}, badRequest("invalid byte in header name")
+			return header{}, badRequestVariant(variantInvalidHeader, "invalid byte in header name")
 		}
 	}
 
@@ -629,12 +653,12 @@ func applyHeaders(req *request, d dialect) *protocolError {
 		switch strings.ToLower(h.name) {
 		case "host":
 			if sawHost {
-				return badRequest("duplicate Host header")
+				return badRequestVariant(variantInvalidHostname, "duplicate Host header")
 			}
 			sawHost = true
 			host, port, ok := splitHost(h.value)
 			if !ok {
-				return badRequest("invalid Host header")
+				return badRequestVariant(variantInvalidHostname, "invalid Host header")
 			}
 			if req.host == "" {
 				req.host, req.port = host, port
@@ -695,7 +719,7 @@ func applyHeaders(req *request, d dialect) *protocolError {
 		return badRequest("chunked body with Content-Length or in HTTP/1.0")
 	}
 	if !sawHost && (req.major > 1 || req.major == 1 && req.minor >= 1) && req.target != "" && !isAbsoluteTarget(req.target) {
-		return badRequest("missing Host header")
+		return badRequestVariant(variantInvalidHostname, "missing Host header")
 	}
 	return nil
 }

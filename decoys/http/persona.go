@@ -14,6 +14,7 @@ import (
 const (
 	PersonaNginx  = "nginx-1.22.1-debian12"
 	PersonaApache = "apache-2.4.58-ubuntu24.04"
+	PersonaIIS    = "iis-10.0-windows2019"
 
 	// DefaultPersona is used when decoys.Config.Persona is empty.
 	DefaultPersona = PersonaNginx
@@ -24,7 +25,7 @@ var ErrUnknownPersona = errors.New("unknown persona")
 
 // Personas returns the ids New accepts, sorted.
 func Personas() []string {
-	ids := []string{PersonaNginx, PersonaApache}
+	ids := []string{PersonaNginx, PersonaApache, PersonaIIS}
 	sort.Strings(ids)
 	return ids
 }
@@ -49,6 +50,18 @@ type response struct {
 	omitLength bool
 	// close ends the connection after this response.
 	close bool
+	// server, when set, replaces the persona's Server value; IIS uses it
+	// for the pages HTTP.sys sends itself.
+	server string
+}
+
+// appReply is one page of a login application before the persona frames
+// it: the application decides status, type, its own headers and body.
+type appReply struct {
+	status      int
+	contentType string
+	headers     []header
+	body        []byte
 }
 
 // pageInfo is the request data an error page depends on.
@@ -66,6 +79,9 @@ type pageInfo struct {
 	msie bool
 	// expect is the Expect value Apache's 417 page quotes.
 	expect string
+	// httpSys marks a failure found by the parser, which IIS leaves to
+	// HTTP.sys.
+	httpSys bool
 }
 
 // keepAlive is the connection state a persona needs for its Connection
@@ -107,7 +123,9 @@ type persona interface {
 	errorResponse(pageInfo) *response
 	// appResponse wraps a page of the login application as the product
 	// serves it.
-	appResponse(req *request, body []byte) *response
+	appResponse(req *request, a appReply) *response
+	// reason is the status line text the product sends for status.
+	reason(status int) string
 	// optionsResponse returns the response to OPTIONS on the application's
 	// paths, or nil when the product responds 405.
 	optionsResponse() *response
@@ -123,6 +141,8 @@ func newPersona(id, serverName string, seed []byte) (persona, error) {
 		return nginx{}, nil
 	case PersonaApache:
 		return newApache(serverName, seed), nil
+	case PersonaIIS:
+		return iis{}, nil
 	}
 	return nil, fmt.Errorf("select persona %q (known: %s): %w", id, strings.Join(Personas(), ", "), ErrUnknownPersona)
 }

@@ -21,11 +21,16 @@ func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request,
 		return s.persona.errorResponse(page)
 	}
 
-	switch {
-	case req.path == "*":
-		// Only Apache accepts OPTIONS *, with an empty 200 that names no
-		// methods.
+	if req.path == "*" {
+		// Only Apache and IIS accept OPTIONS *, with an empty 200 that
+		// names no methods.
 		return &response{status: 200, reason: "OK"}
+	}
+	if s.app != nil {
+		return s.routeApp(ctx, sess, req, body, page)
+	}
+
+	switch {
 	case req.path == "/admin" || strings.HasPrefix(req.path, "/admin/"):
 		return s.unauthorized(page)
 	case req.path == "/" || req.path == "/login":
@@ -38,6 +43,9 @@ func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request,
 // routesToApp reports whether route hands req to the login application
 // instead of answering with one of the product's own pages.
 func (s *Service) routesToApp(req *request) bool {
+	if s.app != nil {
+		return s.app.handles(req)
+	}
 	if req.path != "/" && req.path != "/login" {
 		return false
 	}
@@ -57,16 +65,16 @@ func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *re
 			return s.unauthorized(page)
 		}
 		if s.handleQueryLogin(ctx, sess, req) {
-			return s.persona.appResponse(req, s.portal.loginPage(true))
+			return s.persona.appResponse(req, s.portalReply(true))
 		}
-		return s.persona.appResponse(req, s.portal.loginPage(false))
+		return s.persona.appResponse(req, s.portalReply(false))
 	case "POST":
 		if basic {
 			return s.unauthorized(page)
 		}
 		s.handleQueryLogin(ctx, sess, req)
 		s.handleLogin(ctx, sess, req, body)
-		return s.persona.appResponse(req, s.portal.loginPage(true))
+		return s.persona.appResponse(req, s.portalReply(true))
 	case "OPTIONS":
 		if resp := s.persona.optionsResponse(); resp != nil {
 			return resp
@@ -74,6 +82,19 @@ func (s *Service) servePortal(ctx context.Context, sess *decoys.Session, req *re
 	}
 	page.status = 405
 	return s.persona.errorResponse(page)
+}
+
+// portalReply is the portal's login page as its PHP script sends it.
+func (s *Service) portalReply(failed bool) appReply {
+	return appReply{
+		status:      200,
+		contentType: "text/html; charset=UTF-8",
+		headers: []header{
+			{name: "Cache-Control", value: "no-store, no-cache, must-revalidate"},
+			{name: "Pragma", value: "no-cache"},
+		},
+		body: s.portal.loginPage(failed),
+	}
 }
 
 // handleLogin records the credential of a form or JSON post and waits as

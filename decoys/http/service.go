@@ -1,23 +1,37 @@
-// Package httpdecoy is the HTTP/1.1 decoy: a device login portal behind a
-// web server persona (nginx or Apache) that records every request and every
-// credential sent to it. The directory is decoys/http; the package name
+// Package httpdecoy is the HTTP decoy: a login application behind a web
+// server persona (nginx, Apache or IIS) that records every request and
+// every credential sent to it, over plain HTTP/1.1 or over TLS with
+// HTTP/1.1 and HTTP/2. The directory is decoys/http; the package name
 // differs so that it does not shadow net/http in importers.
 //
-// The decoy parses requests itself instead of using net/http's server, so
-// that it controls every byte an observer receives (status lines, header order,
-// error pages, connection handling) and enforces its own limits.
+// The decoy parses HTTP/1.x requests itself instead of using net/http's
+// server, so that it controls every byte an observer receives (status
+// lines, header order, error pages, connection handling) and enforces
+// its own limits. HTTP/2, where header order is not observable the same
+// way, runs on golang.org/x/net/http2 with the same routes.
+//
+// Options (decoys.Config.Options; unknown keys are rejected):
+//
+//	tls       "true" serves HTTPS with a certificate derived from the seed
+//	http2     "true"/"false": offer h2 in ALPN (default on for nginx and
+//	          IIS, off for Apache as Ubuntu ships it)
+//	app       "portal" (default), "router", "wordpress", "grafana",
+//	          "phpmyadmin" or "owa"
+//	hostname  host name for the certificate and Apache's signature
 package httpdecoy
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -77,6 +91,11 @@ type Service struct {
 	metrics *decoys.Metrics
 	persona persona
 	portal  portal
+	// app is the login application; nil serves the portal.
+	app application
+	// tlsConfig, when set, serves HTTPS; h2 is in its ALPN list when
+	// HTTP/2 is on.
+	tlsConfig *tls.Config
 
 	// now stamps events and Date headers; tests replace it.
 	now func() time.Time
@@ -93,20 +112,62 @@ func New(cfg decoys.Config) (*Service, error) {
 	if cfg.Emitter == nil {
 		return nil, errors.New("create http decoy: missing emitter")
 	}
-	p, err := newPersona(cfg.Persona, serverName(cfg.Decky), cfg.Seed)
+	personaID := cfg.Persona
+	if personaID == "" {
+		personaID = DefaultPersona
+	}
+	opts, err := parseOptions(cfg.Options, personaID)
 	if err != nil {
 		return nil, fmt.Errorf("create http decoy: %w", err)
 	}
+	host := serverName(cfg.Decky)
+	if opts.hostname != "" {
+		host = opts.hostname
+	}
+	p, err := newPersona(cfg.Persona, host, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("create http decoy: %w", err)
+	}
+	app, err := newApp(opts.app, cfg.Seed, host)
+	if err != nil {
+		return nil, fmt.Errorf("create http decoy: %w", err)
+	}
+	var tlsConfig *tls.Config
+	if opts.tls {
+		if a, ok := p.(apache); ok {
+			a.defaultPort = 443
+			p = a
+		}
+		certHost := host
+		if p.id() == PersonaIIS {
+			certHost = iisHostName(cfg.Decky, cfg.Seed)
+			if opts.hostname != "" {
+				certHost = strings.ToUpper(opts.hostname)
+			}
+		}
+		set := tlsFor(p, certHost)
+		cert, err := deriveCertificate(cfg.Seed, set.profile)
+		if err != nil {
+			return nil, fmt.Errorf("create http decoy: %w", err)
+		}
+		alpn := []string{"http/1.1"}
+		if opts.http2 {
+			alpn = []string{"h2", "http/1.1"}
+		}
+		tlsConfig = newTLSConfig(set, cert, alpn)
+	}
 
 	return &Service{
-		decky:   cfg.Decky,
-		emitter: cfg.Emitter,
-		log:     cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
-		limits:  cfg.Limits.WithDefaults(),
-		metrics: cfg.Metrics,
-		persona: p,
-		portal:  newPortal(cfg.Seed, cfg.Decky),
-		now:     time.Now,
+		app:       app,
+		tlsConfig: tlsConfig,
+		decky:     cfg.Decky,
+		emitter:   cfg.Emitter,
+		log:       cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
+		limits:    cfg.Limits.WithDefaults(),
+		metrics:   cfg.Metrics,
+		persona:   p,
+		portal:    newPortal(cfg.Seed, cfg.Decky),
+		now:       time.Now,
 		failDelay: func() time.Duration {
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
@@ -127,6 +188,14 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve http decoy: %w", err)
 	}
 	return nil
+}
+
+// scheme is the URL scheme the decoy serves.
+func (s *Service) scheme() string {
+	if s.tlsConfig != nil {
+		return "https"
+	}
+	return "http"
 }
 
 // serverName is the host name Apache prints when a request has no usable
@@ -153,16 +222,22 @@ func (s *Service) handleConn(ctx context.Context, conn net.Conn) {
 	started := s.now()
 	sess.Opened()
 
-	reason := s.serveConn(ctx, counted, sess)
+	var reason string
+	if s.tlsConfig != nil {
+		reason = s.serveTLS(ctx, counted, sess)
+	} else {
+		reason = s.serveConn(ctx, counted, sess, false)
+	}
 
-	sess.Closed(started, counted.received, counted.sent, reason)
+	sess.Closed(started, counted.received.Load(), counted.sent.Load(), reason)
 	s.log.Debug().Str(decoys.FieldSession, sess.ID).Str(decoys.FieldSource, conn.RemoteAddr().String()).
 		Str("reason", reason).Msg("http connection closed")
 }
 
 // serveConn runs the request loop of one connection and returns the reason
-// it ended.
-func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoys.Session) string {
+// it ended. PlainOnTLS marks plain HTTP sent to the TLS port, which the
+// product answers with its own 400 for every request.
+func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoys.Session, plainOnTLS bool) string {
 	br := bufio.NewReaderSize(conn, 4<<10)
 	d := s.persona.dialect()
 	lim := parseLimits{
@@ -204,6 +279,10 @@ func (s *Service) serveConn(ctx context.Context, conn *countingConn, sess *decoy
 			return closeReason(ctx, err)
 		}
 
+		if plainOnTLS {
+			s.respondPlainOnTLS(ctx, conn, sess, req, n)
+			return reasonProtocolError
+		}
 		keep, reason := s.serveRequest(ctx, conn, br, sess, req, n)
 		if !keep {
 			return reason
@@ -226,10 +305,12 @@ func (s *Service) serveRequest(ctx context.Context, conn *countingConn, br *bufi
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		page.status = 413
+		page.httpSys = s.persona.dialect().httpSys
 		s.finish(ctx, conn, sess, req, s.persona.errorResponse(page), int64(len(body)), n)
 		return false, reasonLimit
 	case errors.Is(err, errBadChunk):
 		page.status = 400
+		page.httpSys = s.persona.dialect().httpSys
 		resp := s.persona.errorResponse(page)
 		if s.persona.id() == PersonaApache {
 			// Apache finds the bad chunk in its input filter and
@@ -317,6 +398,7 @@ func (s *Service) respondProtocolError(ctx context.Context, conn *countingConn, 
 	page := pageInfoFor(req)
 	page.status = perr.status
 	page.variant = perr.variant
+	page.httpSys = s.persona.dialect().httpSys
 	if !perr.headRead {
 		// The product fails before it has a Host to name.
 		page.host, page.port = "", 0
@@ -495,23 +577,23 @@ func capText(s string, n int) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// countingConn counts the bytes of one connection. Only the connection's
-// goroutine reads and writes it.
+// countingConn counts the bytes of one connection. The HTTP/2 server
+// reads and writes from different goroutines, hence the atomics.
 type countingConn struct {
 	net.Conn
-	received uint64
-	sent     uint64
+	received atomic.Uint64
+	sent     atomic.Uint64
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.received += uint64(n)
+	c.received.Add(uint64(n))
 	return n, err
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	c.sent += uint64(n)
+	c.sent.Add(uint64(n))
 	return n, err
 }
 
