@@ -28,11 +28,13 @@ import (
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/fetch"
+	ftpdecoy "github.com/decnet/decnet/decoys/ftp"
 	httpdecoy "github.com/decnet/decnet/decoys/http"
 	"github.com/decnet/decnet/decoys/quarantine"
 	smtpdecoy "github.com/decnet/decnet/decoys/smtp"
 	sshdecoy "github.com/decnet/decnet/decoys/ssh"
 	telnetdecoy "github.com/decnet/decnet/decoys/telnet"
+	tftpdecoy "github.com/decnet/decnet/decoys/tftp"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/pki"
@@ -70,7 +72,9 @@ type PacketFactory func(decoys.Config) (decoys.PacketService, error)
 // PacketBuiltins lists the UDP decoy services, by service name. A name is
 // in Builtins or here, never both.
 func PacketBuiltins() map[string]PacketFactory {
-	return map[string]PacketFactory{}
+	return map[string]PacketFactory{
+		"tftp": func(c decoys.Config) (decoys.PacketService, error) { return tftpdecoy.New(c) },
+	}
 }
 
 // Builtins lists the decoy services this agent can run, by service name.
@@ -80,6 +84,7 @@ func Builtins() map[string]Factory {
 		"http": func(c decoys.Config) (decoys.Service, error) {
 			return httpdecoy.New(c)
 		},
+		"ftp":    func(c decoys.Config) (decoys.Service, error) { return ftpdecoy.New(c) },
 		"smtp":   func(c decoys.Config) (decoys.Service, error) { return smtpdecoy.New(c) },
 		"telnet": func(c decoys.Config) (decoys.Service, error) { return telnetdecoy.New(c) },
 	}

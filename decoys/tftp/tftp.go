@@ -1,0 +1,508 @@
+// Package tftp is the TFTP decoy: a tftpd-hpa 5.2 persona on UDP that
+// serves a per-decky boot and configuration root, records every read and
+// write request, and keeps written files in the quarantine. Each transfer
+// runs on its own ephemeral port, as the real daemon's forked child does.
+//
+// TFTP is UDP, so the service has ServePacket instead of the TCP Serve of
+// decoys.Service.
+package tftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/quarantine"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// ServiceName is the service name in every event of this decoy.
+const ServiceName = "tftp"
+
+// Persona ids.
+const (
+	PersonaTftpdHPA = "tftpd-hpa-5.2-debian12"
+	DefaultPersona  = PersonaTftpdHPA
+)
+
+// ErrUnknownPersona is returned by New for a persona id it does not know.
+var ErrUnknownPersona = errors.New("unknown tftp persona")
+
+// Option keys.
+const (
+	// OptCreate "false" refuses writes of new files as Debian's stock
+	// TFTP_OPTIONS="--secure" does; the default "true" behaves as
+	// "--secure --create" so that uploads are captured.
+	OptCreate = "create"
+	// OptMaxUploadBytes caps one write; beyond it the transfer ends with
+	// "Disk full or allocation exceeded". Default 32 MiB, the most a
+	// transfer of 65535 blocks of 512 bytes can carry.
+	OptMaxUploadBytes = "max_upload_bytes"
+)
+
+const defaultMaxUploadBytes = 32 << 20
+
+// maxRequestBytes is the receive buffer of the main socket: the largest
+// UDP payload. tftpd-hpa reads requests into a buffer of this order.
+const maxRequestBytes = 65536
+
+// retransmitLimit ends a transfer after the waits 1, 2, 4, 8, 16 and 32
+// times the retransmission timeout without a reply, as measured
+// against in.tftpd (a packet at 0, 1, 3, 7, 15 and 31 s, then silence).
+const retransmitLimit = 6
+
+// Caps on what one event carries.
+const maxEventName = 1 << 10
+
+// Service is the TFTP decoy.
+type Service struct {
+	decky      string
+	emitter    decoys.Emitter
+	log        zerolog.Logger
+	limits     decoys.Limits
+	quarantine *quarantine.Store
+	files      *store
+
+	create         bool
+	maxUploadBytes int64
+
+	now func() time.Time
+
+	mu      sync.Mutex
+	active  map[netip.Addr]int
+	running int
+	wg      sync.WaitGroup
+}
+
+// Keys returns the option keys New reads.
+func Keys() []string { return []string{OptCreate, OptMaxUploadBytes} }
+
+// New returns the TFTP decoy for cfg.
+func New(cfg decoys.Config) (*Service, error) {
+	if cfg.Emitter == nil {
+		return nil, errors.New("create tftp decoy: missing emitter")
+	}
+	if cfg.Persona != "" && cfg.Persona != PersonaTftpdHPA {
+		return nil, fmt.Errorf("create tftp decoy: %w %q (known: %s)", ErrUnknownPersona, cfg.Persona, PersonaTftpdHPA)
+	}
+	s := &Service{
+		decky:          cfg.Decky,
+		emitter:        cfg.Emitter,
+		log:            cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
+		limits:         cfg.Limits.WithDefaults(),
+		quarantine:     cfg.Quarantine,
+		files:          newStore(seeder{cfg.Seed}),
+		create:         true,
+		maxUploadBytes: defaultMaxUploadBytes,
+		now:            time.Now,
+		active:         make(map[netip.Addr]int),
+	}
+	for k, v := range cfg.Options {
+		switch k {
+		case OptCreate:
+			if v != "true" && v != "false" {
+				return nil, fmt.Errorf("create tftp decoy: option %s: %q is not true or false", k, v)
+			}
+			s.create = v == "true"
+		case OptMaxUploadBytes:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("create tftp decoy: option %s: %q is not a positive byte count", k, v)
+			}
+			s.maxUploadBytes = n
+		default:
+			return nil, fmt.Errorf("create tftp decoy: unknown option %q (known: %s)", k, strings.Join(Keys(), ", "))
+		}
+	}
+	return s, nil
+}
+
+// ServePacket reads requests from pc until ctx ends, then closes pc, waits
+// for running transfers and returns nil. It returns an error only when pc
+// fails for good. Each accepted request is served from a new socket on
+// pc's address and an ephemeral port.
+func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
+	s.log.Info().Str("persona", PersonaTftpdHPA).Str("address", pc.LocalAddr().String()).Msg("tftp decoy serving")
+	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
+	defer stop()
+	defer s.wg.Wait()
+
+	local := addrPortOf(pc.LocalAddr())
+	buf := make([]byte, maxRequestBytes)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("serve tftp decoy: %w", err)
+		}
+		peer := addrPortOf(from)
+		if !peer.IsValid() || peer.Port() == 0 {
+			continue
+		}
+		req, rerr, ok := parseRequest(buf[:n])
+		if !ok {
+			// tftpd-hpa's parent forks only for RRQ and WRQ; anything
+			// else sent to port 69 is dropped unanswered.
+			continue
+		}
+		if !s.acquire(peer.Addr()) {
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.release(peer.Addr())
+			s.serveTransfer(ctx, local, peer, req, rerr)
+		}()
+	}
+}
+
+// acquire takes a transfer slot for source under the per-source and total
+// limits. Requests over a limit are dropped: the client retries, as it
+// would against a loaded server.
+func (s *Service) acquire(source netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running >= s.limits.MaxConns || s.active[source] >= s.limits.MaxConnsPerSource {
+		return false
+	}
+	s.active[source]++
+	s.running++
+	return true
+}
+
+func (s *Service) release(source netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running--
+	if s.active[source] <= 1 {
+		delete(s.active, source)
+		return
+	}
+	s.active[source]--
+}
+
+// transfer is one request's exchange on its own socket.
+type transfer struct {
+	s    *Service
+	conn *net.UDPConn
+	sess *decoys.Session
+	// rexmt is the current first retransmission wait.
+	rexmt    time.Duration
+	sent     uint64
+	received uint64
+	buf      []byte
+}
+
+func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort, req request, rerr *requestError) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error().Interface("panic", r).Str(decoys.FieldSource, peer.String()).Msg("tftp transfer panicked")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, s.limits.SessionTimeout)
+	defer cancel()
+
+	sess := &decoys.Session{
+		ID:          decoys.NewEventID(),
+		Decky:       s.decky,
+		Service:     ServiceName,
+		Source:      &eventv1.Endpoint{Address: peer.Addr().String(), Port: uint32(peer.Port())},
+		Destination: &eventv1.Endpoint{Address: local.Addr().String(), Port: uint32(local.Port())},
+		Emitter:     s.emitter,
+		Now:         s.now,
+	}
+	started := s.now()
+	opened := sess.Event(decoys.KindConnectionOpened)
+	opened.Time = timestamppb.New(started)
+	opened.Payload = &eventv1.Event_ConnectionOpened{ConnectionOpened: &eventv1.ConnectionOpened{Transport: "udp"}}
+	s.emitter.Emit(opened)
+	sess.Command(truncateString(requestLine(req), maxEventName), ServiceName)
+
+	laddr := &net.UDPAddr{IP: local.Addr().AsSlice()}
+	if local.Addr().IsUnspecified() {
+		laddr = nil
+	}
+	conn, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(peer))
+	if err != nil {
+		s.log.Warn().Err(err).Str(decoys.FieldSource, peer.String()).Msg("tftp transfer socket failed")
+		sess.Closed(started, 0, 0, "error")
+		return
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+
+	t := &transfer{s: s, conn: conn, sess: sess, rexmt: time.Second, buf: make([]byte, maxBlksize+4)}
+	reason := "error_sent"
+	switch {
+	case rerr != nil:
+		t.send(errorPacket(rerr.code, rerr.msg))
+	case req.write:
+		reason = t.receive(ctx, req)
+	default:
+		reason = t.sendFile(ctx, req)
+	}
+	sess.Closed(started, t.received, t.sent, reason)
+}
+
+// requestLine renders a request for the command event.
+func requestLine(req request) string {
+	var b strings.Builder
+	if req.write {
+		b.WriteString("WRQ ")
+	} else {
+		b.WriteString("RRQ ")
+	}
+	b.WriteString(strconv.Quote(req.filename))
+	b.WriteString(" ")
+	b.WriteString(req.mode)
+	for _, o := range req.options {
+		b.WriteString(" ")
+		b.WriteString(o[0])
+		b.WriteString("=")
+		b.WriteString(o[1])
+	}
+	return b.String()
+}
+
+func (t *transfer) send(p []byte) bool {
+	_ = t.conn.SetWriteDeadline(time.Now().Add(t.s.limits.WriteTimeout))
+	n, err := t.conn.Write(p)
+	t.sent += uint64(n) //nolint:gosec // G115: n is never negative
+	return err == nil
+}
+
+// exchange sends p and waits for a packet that accept takes, resending p
+// with doubling waits. Packets accept refuses are ignored without a
+// resend, which avoids the Sorcerer's Apprentice bug (RFC 1123 4.2.3.1).
+// It returns the accepted packet, or nil on give-up, an ERROR from the
+// peer or the end of ctx.
+func (t *transfer) exchange(ctx context.Context, p []byte, accept func(pkt []byte) bool) []byte {
+	wait := t.rexmt
+	for range retransmitLimit {
+		if !t.send(p) {
+			return nil
+		}
+		deadline := time.Now().Add(wait)
+		for {
+			if ctx.Err() != nil {
+				return nil
+			}
+			_ = t.conn.SetReadDeadline(deadline)
+			n, err := t.conn.Read(t.buf)
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					break
+				}
+				// ICMP port unreachable and closed sockets end the
+				// transfer, as tftpd-hpa's recv error does.
+				return nil
+			}
+			t.received += uint64(n) //nolint:gosec // G115: n is never negative
+			pkt := t.buf[:n]
+			if n >= 2 && pkt[1] == opERROR && pkt[0] == 0 {
+				return nil
+			}
+			if accept(pkt) {
+				return pkt
+			}
+		}
+		wait *= 2
+	}
+	return nil
+}
+
+func isPacket(pkt []byte, op byte, block uint16) bool {
+	return len(pkt) >= 4 && pkt[0] == 0 && pkt[1] == op && uint16(pkt[2])<<8|uint16(pkt[3]) == block
+}
+
+// sendFile serves an RRQ.
+func (t *transfer) sendFile(ctx context.Context, req request) string {
+	name := cleanPath(req.filename)
+	f := t.s.files.lookup(name)
+	fr := &eventv1.FileRequested{Name: truncateString(req.filename, maxEventName), Channel: "tftp_read", Mode: req.mode}
+	switch {
+	case f == nil:
+		t.sess.FileRequested(fr)
+		t.send(errorPacket(errNotFound, "File not found"))
+		return "not_found"
+	case f.dir:
+		t.sess.FileRequested(fr)
+		t.send(errorPacket(errUndefined, "Is a directory"))
+		return "not_found"
+	}
+	fr.Served = true
+	fr.Size = uint64(f.size) //nolint:gosec // G115: sizes are never negative
+	t.sess.FileRequested(fr)
+
+	neg, nerr := negotiate(req.options, false, f.size, req.mode == "octet")
+	if nerr != nil {
+		t.send(errorPacket(nerr.code, nerr.msg))
+		return "option_refused"
+	}
+	t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+	if len(neg.oack) > 0 {
+		if t.exchange(ctx, oackPacket(neg.oack), func(p []byte) bool { return isPacket(p, opACK, 0) }) == nil {
+			return "timeout"
+		}
+	}
+
+	var r io.Reader = io.LimitReader(f.content(), f.size)
+	if req.mode == "netascii" {
+		r = netascii(r)
+	}
+	block := uint16(1)
+	chunk := make([]byte, neg.blksize)
+	for {
+		n, err := io.ReadFull(r, chunk)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return "error"
+		}
+		b := block
+		if t.exchange(ctx, dataPacket(b, chunk[:n]), func(p []byte) bool { return isPacket(p, opACK, b) }) == nil {
+			return "timeout"
+		}
+		if n < neg.blksize {
+			return "complete"
+		}
+		block++
+	}
+}
+
+// receive serves a WRQ.
+func (t *transfer) receive(ctx context.Context, req request) string {
+	name := cleanPath(req.filename)
+	existing := t.s.files.lookup(name)
+	parent := t.s.files.lookup(pathDir(name))
+	switch {
+	case existing != nil && existing.dir:
+		t.send(errorPacket(errUndefined, "Is a directory"))
+		return "refused"
+	case existing != nil && !existing.uploaded:
+		// The seeded files belong to root with mode 0644; the daemon runs
+		// as the tftp user.
+		t.send(errorPacket(errUndefined, "Permission denied"))
+		return "refused"
+	case existing == nil && (!t.s.create || parent == nil || !parent.dir):
+		t.send(errorPacket(errNotFound, "File not found"))
+		return "refused"
+	}
+
+	neg, nerr := negotiate(req.options, true, 0, true)
+	if nerr != nil {
+		t.send(errorPacket(nerr.code, nerr.msg))
+		return "option_refused"
+	}
+	t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+
+	qf := t.s.quarantine.NewFile()
+	var kept []byte
+	var total int64
+	reason := t.receiveBlocks(ctx, neg, func(data []byte) bool {
+		total += int64(len(data))
+		_, _ = qf.Write(data)
+		if int64(len(kept))+int64(len(data)) <= maxKeptFileBytes {
+			kept = append(kept, data...)
+		}
+		return total <= t.s.maxUploadBytes
+	})
+	res := qf.Close()
+	t.sess.FileCaptured(&eventv1.FileCaptured{
+		Sha256:    res.SHA256,
+		Size:      res.Size,
+		Truncated: res.Truncated,
+		Name:      truncateString(req.filename, maxEventName),
+		Channel:   "tftp_write",
+		Stored:    res.Stored,
+	})
+	if int64(len(kept)) != total {
+		kept = nil
+	}
+	t.s.files.keep(name, kept, total)
+	return reason
+}
+
+// receiveBlocks acknowledges DATA blocks until a short one, handing each
+// new block to write. write returning false ends the transfer with the
+// disk-full error.
+func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write func([]byte) bool) string {
+	var ack []byte
+	if len(neg.oack) > 0 {
+		ack = oackPacket(neg.oack)
+	} else {
+		ack = ackPacket(0)
+	}
+	block := uint16(1)
+	for {
+		b := block
+		pkt := t.exchange(ctx, ack, func(p []byte) bool { return isPacket(p, opDATA, b) })
+		if pkt == nil {
+			return "timeout"
+		}
+		data := pkt[4:]
+		if !write(data) {
+			t.send(errorPacket(errDiskFull, "Disk full or allocation exceeded"))
+			return "limit"
+		}
+		ack = ackPacket(b)
+		if len(data) < neg.blksize {
+			break
+		}
+		block++
+	}
+
+	// The final ACK, sent again once if the peer repeats the last block
+	// because the first was lost.
+	t.send(ack)
+	_ = t.conn.SetReadDeadline(time.Now().Add(t.rexmt))
+	if n, err := t.conn.Read(t.buf); err == nil && isPacket(t.buf[:n], opDATA, block) {
+		t.send(ack)
+	}
+	return "complete"
+}
+
+func pathDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return p[:i]
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	if ua, ok := a.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
