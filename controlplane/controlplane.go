@@ -92,6 +92,9 @@ type Config struct {
 	// ones are pruned at start and every hour. Zero keeps them forever.
 	// Attacker and credential aggregates are never pruned.
 	Retention time.Duration
+	// RequireAdminTOTP makes every admin enroll a TOTP authenticator
+	// before doing anything else.
+	RequireAdminTOTP bool
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -311,10 +314,12 @@ func (s *Server) buildServers() error {
 		EnrollURL:       func() string { return s.Endpoints().Enroll },
 	}
 	apiHandler, err := api.New(api.Config{
-		Store:    s.store,
-		Hub:      hub,
-		Auth:     authn,
-		Presence: s.presence,
+		Store: s.store,
+		Hub:   hub,
+		Auth:  authn,
+
+		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
+		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.
 		OnDecommission: s.fleet.decommissioned,

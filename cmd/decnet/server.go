@@ -37,6 +37,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	certLifetime := fs.Duration("agent-cert-lifetime", controlplane.DefaultAgentCertLifetime, "validity of agent certificates")
 	fs.Var(&serverNames, "server-name", "DNS name or IP address clients dial, for the server certificate (repeatable)")
 	fs.Var(&advertiseBridge, "advertise-bridge", "bridge host:port given to enrolling agents (repeatable; default: the bridge listener)")
+	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
 	logs.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -67,6 +68,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		RedisURL:          redisURL.value,
 		CADir:             *caDir,
 		Retention:         *retentionPeriod,
+		RequireAdminTOTP:  *requireAdminTOTP,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),

@@ -346,8 +346,9 @@ func TestAuditedProcedures(t *testing.T) {
 		"ApiTokenService.CreateApiToken", "ApiTokenService.RevokeApiToken",
 		"AuthService.Login", "AuthService.Logout",
 		"TokenService.CreateToken", "TokenService.RevokeToken",
-		"UserService.ChangePassword", "UserService.CreateUser", "UserService.DeleteUser",
-		"UserService.ResetUserPassword", "UserService.SetUserRole",
+		"UserService.BeginTotpEnrollment", "UserService.ChangePassword", "UserService.ConfirmTotpEnrollment",
+		"UserService.CreateUser", "UserService.DeleteUser", "UserService.DisableTotp",
+		"UserService.ResetUserPassword", "UserService.ResetUserTotp", "UserService.SetUserRole",
 	}
 	if !slices.Equal(audited, want) {
 		t.Errorf("audited procedures = %v, want %v", audited, want)
@@ -394,5 +395,85 @@ func TestAPITokens(t *testing.T) {
 	list, err := tokens.ListApiTokens(ctx, withToken(&apiv1.ListApiTokensRequest{}, admin))
 	if err != nil || len(list.Msg.GetTokens()) != 1 || list.Msg.GetTokens()[0].GetRevokedAt() == nil {
 		t.Errorf("ListApiTokens = %v, %v", list, err)
+	}
+}
+
+// A user who enables TOTP needs a fresh code at every login, and an
+// operator can require admins to enroll before anything else.
+func TestTOTP(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	authClient := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL)
+
+	begin, err := users.BeginTotpEnrollment(ctx, withToken(&apiv1.BeginTotpEnrollmentRequest{}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := begin.Msg.GetSecret()
+	if !strings.HasPrefix(begin.Msg.GetUrl(), "otpauth://totp/DECNET:admin?") {
+		t.Errorf("url = %s", begin.Msg.GetUrl())
+	}
+	if _, err := users.ConfirmTotpEnrollment(ctx, withToken(&apiv1.ConfirmTotpEnrollmentRequest{Code: "000000"}, admin)); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("wrong confirmation code: %v", err)
+	}
+	// The confirming code belongs to the previous step, so the login
+	// below can use the current one.
+	prev, _ := auth.TOTPCode(secret, time.Now().Add(-30*time.Second))
+	if _, err := users.ConfirmTotpEnrollment(ctx, withToken(&apiv1.ConfirmTotpEnrollmentRequest{Code: prev}, admin)); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+
+	login := func(code string) error {
+		_, err := authClient.Login(ctx, connect.NewRequest(&apiv1.LoginRequest{Username: "admin", Password: f.adminPassword, TotpCode: code}))
+		return err
+	}
+	if err := login(""); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+		t.Errorf("login without a code: %v, want failed_precondition", err)
+	}
+	if err := login("123456"); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("login with a wrong code: %v, want unauthenticated", err)
+	}
+	now, _ := auth.TOTPCode(secret, time.Now())
+	if err := login(now); err != nil {
+		t.Fatalf("login with the current code: %v", err)
+	}
+	if err := login(now); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("replayed code: %v, want unauthenticated", err)
+	}
+	me, err := users.GetCurrentUser(ctx, withToken(&apiv1.GetCurrentUserRequest{}, admin))
+	if err != nil || !me.Msg.GetUser().GetTotpEnabled() {
+		t.Errorf("current user = %v, %v", me, err)
+	}
+}
+
+func TestAdminTOTPRequired(t *testing.T) {
+	f := newFixture(t, options{requireAdminTOTP: true})
+	ctx := context.Background()
+	resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
+		connect.NewRequest(&apiv1.LoginRequest{Username: "admin", Password: f.adminPassword}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.Msg.GetTotpEnrollmentRequired() {
+		t.Fatal("login does not report the required enrollment")
+	}
+	token := resp.Msg.GetToken()
+	f.recordToken(token)
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	if _, err := users.ListUsers(ctx, withToken(&apiv1.ListUsersRequest{}, token)); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Errorf("ListUsers before enrolling: %v, want permission_denied", err)
+	}
+	begin, err := users.BeginTotpEnrollment(ctx, withToken(&apiv1.BeginTotpEnrollmentRequest{}, token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := auth.TOTPCode(begin.Msg.GetSecret(), time.Now())
+	if _, err := users.ConfirmTotpEnrollment(ctx, withToken(&apiv1.ConfirmTotpEnrollmentRequest{Code: code}, token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.ListUsers(ctx, withToken(&apiv1.ListUsersRequest{}, token)); err != nil {
+		t.Errorf("ListUsers after enrolling: %v", err)
 	}
 }

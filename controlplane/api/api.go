@@ -56,6 +56,9 @@ type Config struct {
 	// Auth checks logins and sessions. Optional; nil builds one on Store
 	// with the defaults of auth.Config.
 	Auth *auth.Authenticator
+	// RequireAdminTOTP is passed to the authenticator the API builds when
+	// Auth is nil.
+	RequireAdminTOTP bool
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -91,7 +94,7 @@ func New(cfg Config) (*API, error) {
 	authn := cfg.Auth
 	if authn == nil {
 		var err error
-		authn, err = auth.New(auth.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now})
+		authn, err = auth.New(auth.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, RequireAdminTOTP: cfg.RequireAdminTOTP})
 		if err != nil {
 			return nil, err
 		}

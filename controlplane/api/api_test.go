@@ -84,6 +84,8 @@ type options struct {
 	// statuses and pushConfig are passed to Config as they are.
 	statuses   AgentStatuses
 	pushConfig func(ctx context.Context, agentID string) error
+	// requireAdminTOTP is passed to Config.
+	requireAdminTOTP bool
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -136,6 +138,8 @@ func newFixture(t *testing.T, opts options) *fixture {
 		Secure:         opts.secure,
 		Logger:         logger,
 		Auth:           authn,
+
+		RequireAdminTOTP: opts.requireAdminTOTP,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -25,7 +25,7 @@ func (s *authService) Login(ctx context.Context, req *connect.Request[apiv1.Logi
 
 	// NOTE: the rate limit keys on the TCP peer, so behind a reverse
 	// proxy every client shares the proxy's budget.
-	token, sess, err := s.auth.Login(ctx, req.Msg.GetUsername(), auth.Secret(req.Msg.GetPassword()), req.Peer().Addr)
+	token, sess, err := s.auth.LoginTOTP(ctx, req.Msg.GetUsername(), auth.Secret(req.Msg.GetPassword()), auth.Secret(req.Msg.GetTotpCode()), req.Peer().Addr)
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
@@ -37,6 +37,7 @@ func (s *authService) Login(ctx context.Context, req *connect.Request[apiv1.Logi
 		Role:      sess.Role,
 
 		PasswordChangeRequired: sess.PasswordChangeRequired,
+		TotpEnrollmentRequired: sess.TOTPEnrollmentRequired,
 	})
 	resp.Header().Add("Set-Cookie", auth.SessionCookie(token, sess.ExpiresAt, s.secure).String())
 	return resp, nil

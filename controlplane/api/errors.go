@@ -59,6 +59,11 @@ func classify(err error) (connect.Code, string) {
 		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf),
 		errors.Is(err, auth.ErrTokenRoleTooHigh), errors.Is(err, auth.ErrTokenTTL), errors.Is(err, auth.ErrTokenName):
 		return connect.CodeInvalidArgument, err.Error()
+	case errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrTOTPNotPending), errors.Is(err, auth.ErrTOTPNotEnabled),
+		errors.Is(err, auth.ErrTOTPWithAPIToken):
+		return connect.CodeFailedPrecondition, err.Error()
+	case errors.Is(err, auth.ErrTOTPCode):
+		return connect.CodeInvalidArgument, err.Error()
 	case errors.Is(err, auth.ErrRateLimited):
 		return connect.CodeResourceExhausted, "too many login attempts; retry in a minute"
 	case errors.Is(err, context.Canceled):

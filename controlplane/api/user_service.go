@@ -110,3 +110,40 @@ func (s *userService) DeleteUser(ctx context.Context, req *connect.Request[apiv1
 	s.log.Info().Str(fieldUser, username(ctx)).Str("target_user", req.Msg.GetUsername()).Msg("user deleted")
 	return connect.NewResponse(&apiv1.DeleteUserResponse{}), nil
 }
+
+// BeginTotpEnrollment returns a new TOTP key for the caller, once.
+func (s *userService) BeginTotpEnrollment(ctx context.Context, req *connect.Request[apiv1.BeginTotpEnrollmentRequest]) (*connect.Response[apiv1.BeginTotpEnrollmentResponse], error) {
+	sess, _ := auth.SessionFromContext(ctx)
+	secret, url, err := s.auth.BeginTOTPEnrollment(ctx, sess)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.BeginTotpEnrollmentResponse{Secret: secret, Url: url}), nil
+}
+
+// ConfirmTotpEnrollment activates the caller's pending TOTP key.
+func (s *userService) ConfirmTotpEnrollment(ctx context.Context, req *connect.Request[apiv1.ConfirmTotpEnrollmentRequest]) (*connect.Response[apiv1.ConfirmTotpEnrollmentResponse], error) {
+	sess, _ := auth.SessionFromContext(ctx)
+	if err := s.auth.ConfirmTOTPEnrollment(ctx, sess, auth.Secret(req.Msg.GetCode())); err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.ConfirmTotpEnrollmentResponse{}), nil
+}
+
+// DisableTotp turns the caller's TOTP off after checking a code.
+func (s *userService) DisableTotp(ctx context.Context, req *connect.Request[apiv1.DisableTotpRequest]) (*connect.Response[apiv1.DisableTotpResponse], error) {
+	sess, _ := auth.SessionFromContext(ctx)
+	if err := s.auth.DisableTOTP(ctx, sess, auth.Secret(req.Msg.GetCode())); err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.DisableTotpResponse{}), nil
+}
+
+// ResetUserTotp turns another user's TOTP off and ends their sessions.
+func (s *userService) ResetUserTotp(ctx context.Context, req *connect.Request[apiv1.ResetUserTotpRequest]) (*connect.Response[apiv1.ResetUserTotpResponse], error) {
+	if err := s.auth.ResetTOTP(ctx, req.Msg.GetUsername()); err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	s.log.Info().Str(fieldUser, username(ctx)).Str("target_user", req.Msg.GetUsername()).Msg("user totp reset; sessions ended")
+	return connect.NewResponse(&apiv1.ResetUserTotpResponse{}), nil
+}

@@ -28,6 +28,9 @@ var (
 	// alike, so a caller cannot probe for user names.
 	ErrInvalidCredentials = errors.New("invalid user name or password")
 	ErrRateLimited        = errors.New("too many login attempts")
+	// ErrTOTPRequired is returned by a login with the right password but
+	// no TOTP code, for a user who enabled TOTP.
+	ErrTOTPRequired = errors.New("a TOTP code is required for this user")
 	// ErrUnauthenticated covers a missing, unknown and expired session.
 	ErrUnauthenticated = errors.New("missing, invalid or expired session")
 )
@@ -60,6 +63,9 @@ type Config struct {
 	// Limiter slows password guessing per source address. Default: a
 	// TokenBucket with its default sizes on the same clock.
 	Limiter Limiter
+	// RequireAdminTOTP makes admins without a TOTP authenticator enroll
+	// one before they can call anything else.
+	RequireAdminTOTP bool
 }
 
 // Authenticator logs users in and checks sessions.
@@ -69,6 +75,8 @@ type Authenticator struct {
 	now      func() time.Time
 	lifetime time.Duration
 	limiter  Limiter
+	// requireAdminTOTP is Config.RequireAdminTOTP.
+	requireAdminTOTP bool
 
 	// dummyHash is verified when the user does not exist, so that an
 	// unknown name costs the same time as a wrong password.
@@ -100,7 +108,10 @@ type Session struct {
 	// APITokenID is set when the caller used an API token rather than a
 	// login session.
 	APITokenID string
-	tokenHash  []byte
+	// TOTPEnrollmentRequired is set for an admin without TOTP when the
+	// operator requires it: the session may only enroll.
+	TOTPEnrollmentRequired bool
+	tokenHash              []byte
 }
 
 // New returns an Authenticator.
@@ -118,13 +129,15 @@ func New(cfg Config) (*Authenticator, error) {
 		cfg.Limiter = NewTokenBucket(TokenBucketConfig{Now: cfg.Now})
 	}
 	return &Authenticator{
-		store:     cfg.Store,
-		log:       cfg.Logger.With().Str("component", "auth").Logger(),
-		now:       cfg.Now,
-		lifetime:  cfg.SessionLifetime,
-		limiter:   cfg.Limiter,
-		hashSlots: make(chan struct{}, maxConcurrentHashes),
-		slotWait:  hashSlotWait,
+		store:    cfg.Store,
+		log:      cfg.Logger.With().Str("component", "auth").Logger(),
+		now:      cfg.Now,
+		lifetime: cfg.SessionLifetime,
+		limiter:  cfg.Limiter,
+
+		requireAdminTOTP: cfg.RequireAdminTOTP,
+		hashSlots:        make(chan struct{}, maxConcurrentHashes),
+		slotWait:         hashSlotWait,
 	}, nil
 }
 
@@ -132,6 +145,14 @@ func New(cfg Config) (*Authenticator, error) {
 // client's address ("host:port" or a host) for the rate limit. It returns
 // ErrRateLimited or ErrInvalidCredentials when the login is refused.
 func (a *Authenticator) Login(ctx context.Context, username string, password Secret, source string) (Secret, Session, error) {
+	return a.LoginTOTP(ctx, username, password, "", source)
+}
+
+// LoginTOTP is Login with the code of the user's authenticator app, which
+// users who enabled TOTP must give: without it the login fails with
+// ErrTOTPRequired, and with a wrong or replayed code like a wrong
+// password.
+func (a *Authenticator) LoginTOTP(ctx context.Context, username string, password, totp Secret, source string) (Secret, Session, error) {
 	log := a.log.With().Str(fieldUser, username).Str(fieldSource, source).Logger()
 	if !a.limiter.Allow(sourceKey(source)) {
 		log.Warn().Msg("login rate limited")
@@ -171,6 +192,22 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 		log.Info().Msg("login failed")
 		return "", Session{}, ErrInvalidCredentials
 	}
+	if user.TOTPSecret != "" {
+		if totp.Empty() {
+			log.Info().Msg("login needs a TOTP code")
+			return "", Session{}, ErrTOTPRequired
+		}
+		step, valid := verifyTOTP(user.TOTPSecret, totp.Reveal(), a.now(), user.TOTPLastStep)
+		if valid {
+			if valid, err = a.store.UseTOTPStep(ctx, user.Username, step); err != nil {
+				return "", Session{}, fmt.Errorf("log in %q: %w", username, err)
+			}
+		}
+		if !valid {
+			log.Info().Msg("login failed: wrong TOTP code")
+			return "", Session{}, ErrInvalidCredentials
+		}
+	}
 
 	token, err := newToken()
 	if err != nil {
@@ -191,7 +228,14 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 	return token, Session{
 		Username: stored.Username, Role: ParseRole(user.Role), ExpiresAt: stored.ExpiresAt, tokenHash: stored.TokenHash,
 		PasswordChangeRequired: user.MustChangePassword,
+		TOTPEnrollmentRequired: a.totpEnrollmentRequired(user),
 	}, nil
+}
+
+// totpEnrollmentRequired reports whether the operator requires TOTP of
+// this user and the user has none.
+func (a *Authenticator) totpEnrollmentRequired(u store.User) bool {
+	return a.requireAdminTOTP && ParseRole(u.Role) == apiv1.Role_ROLE_ADMIN && u.TOTPSecret == ""
 }
 
 // burnTime verifies password against a throwaway hash.
@@ -241,7 +285,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, token Secret) (Session
 	if err != nil {
 		return Session{}, fmt.Errorf("authenticate session: %w", err)
 	}
-	return Session{Username: s.Username, Role: ParseRole(u.Role), ExpiresAt: s.ExpiresAt, PasswordChangeRequired: u.MustChangePassword, tokenHash: hash}, nil
+	return Session{
+		Username: s.Username, Role: ParseRole(u.Role), ExpiresAt: s.ExpiresAt, PasswordChangeRequired: u.MustChangePassword,
+		TOTPEnrollmentRequired: a.totpEnrollmentRequired(u), tokenHash: hash,
+	}, nil
 }
 
 func newToken() (Secret, error) {

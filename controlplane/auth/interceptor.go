@@ -89,6 +89,9 @@ func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.
 	if err != nil {
 		return ctx, a.connectError(procedure, err)
 	}
+	if s.TOTPEnrollmentRequired && !enrollmentProcedures[procedure] {
+		return ctx, connect.NewError(connect.CodePermissionDenied, ErrTOTPEnrollFirst)
+	}
 	if !Allows(s.Role, access) {
 		a.log.Info().Str(fieldUser, s.Username).Str(fieldProcedure, procedure).Str("role", RoleName(s.Role)).Msg("call refused: role too low")
 		return ctx, connect.NewError(connect.CodePermissionDenied, ErrPermissionDenied)

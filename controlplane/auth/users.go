@@ -113,5 +113,6 @@ func UserMessage(u store.User) *apiv1.User {
 		Role:                   ParseRole(u.Role),
 		CreatedAt:              timestamppb.New(u.CreatedAt),
 		PasswordChangeRequired: u.MustChangePassword,
+		TotpEnabled:            u.TOTPSecret != "",
 	}
 }

@@ -107,6 +107,13 @@ type Store interface {
 	// DeleteUser deletes a user and their sessions; ErrNotFound for an
 	// unknown name.
 	DeleteUser(ctx context.Context, username string) error
+	// SetUserTOTP stores the user's active and pending TOTP keys (empty
+	// for none) and resets the last step; ErrNotFound for an unknown name.
+	SetUserTOTP(ctx context.Context, username, secret, pending string) error
+	// UseTOTPStep records step as the user's last TOTP step if it is later
+	// than the stored one and reports whether it was; two concurrent
+	// logins with one code cannot both succeed.
+	UseTOTPStep(ctx context.Context, username string, step uint64) (bool, error)
 
 	// CreateAPIToken stores a token by the hash of its secret.
 	CreateAPIToken(ctx context.Context, t APIToken) error
@@ -321,6 +328,12 @@ type User struct {
 	// MustChangePassword is set while the user still has a password
 	// someone else chose.
 	MustChangePassword bool
+	// TOTPSecret is the active TOTP key in base32; empty when the second
+	// factor is off. TOTPPending is a key being enrolled.
+	TOTPSecret  string `json:"-"`
+	TOTPPending string `json:"-"`
+	// TOTPLastStep is the last TOTP time step accepted.
+	TOTPLastStep uint64
 }
 
 // APISession is a logged-in session, stored by the SHA-256 of its bearer

@@ -31,8 +31,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created time.Time
 	)
-	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users WHERE username = $1`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword)
+	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users WHERE username = $1`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -104,7 +104,7 @@ func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users ORDER BY username`)
+	rows, err := s.pool.Query(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	var out []store.User
 	for rows.Next() {
 		var u store.User
-		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &u.CreatedAt, &u.MustChangePassword); err != nil {
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &u.CreatedAt, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.CreatedAt = u.CreatedAt.UTC()
@@ -166,4 +166,27 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 		return fmt.Errorf("delete user %q: %w", username, store.ErrNotFound)
 	}
 	return nil
+}
+
+// SetUserTOTP stores the user's TOTP keys and resets the last step.
+func (s *Store) SetUserTOTP(ctx context.Context, username, secret, pending string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET totp_secret = $1, totp_pending = $2, totp_last_step = 0 WHERE username = $3`,
+		secret, pending, username)
+	if err != nil {
+		return fmt.Errorf("set totp of user %q: %w", username, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set totp of user %q: %w", username, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UseTOTPStep records a later TOTP step and reports whether it was later.
+func (s *Store) UseTOTPStep(ctx context.Context, username string, step uint64) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE username = $2 AND totp_last_step < $1`,
+		int64(step), username) //nolint:gosec // G115: time steps fit in int64
+	if err != nil {
+		return false, fmt.Errorf("use totp step of user %q: %w", username, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -32,8 +32,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users WHERE username = ?`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword)
+	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users WHERE username = ?`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -107,7 +107,7 @@ func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password FROM users ORDER BY username`)
+	rows, err := s.read.QueryContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 			u       store.User
 			created int64
 		)
-		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword); err != nil {
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.CreatedAt = time.Unix(0, created).UTC()
@@ -182,4 +182,28 @@ func affectedOne(r sql.Result, what string) error {
 		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	return nil
+}
+
+// SetUserTOTP stores the user's TOTP keys and resets the last step.
+func (s *Store) SetUserTOTP(ctx context.Context, username, secret, pending string) error {
+	r, err := s.write.ExecContext(ctx, `UPDATE users SET totp_secret = ?, totp_pending = ?, totp_last_step = 0 WHERE username = ?`,
+		secret, pending, username)
+	if err != nil {
+		return fmt.Errorf("set totp of user %q: %w", username, err)
+	}
+	return affectedOne(r, fmt.Sprintf("set totp of user %q", username))
+}
+
+// UseTOTPStep records a later TOTP step and reports whether it was later.
+func (s *Store) UseTOTPStep(ctx context.Context, username string, step uint64) (bool, error) {
+	r, err := s.write.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE username = ? AND totp_last_step < ?`,
+		step, username, step)
+	if err != nil {
+		return false, fmt.Errorf("use totp step of user %q: %w", username, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("use totp step of user %q: %w", username, err)
+	}
+	return n == 1, nil
 }

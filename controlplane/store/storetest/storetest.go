@@ -1254,6 +1254,27 @@ func testUserManagement(t *testing.T, s store.Store) {
 		t.Errorf("SetUserRole(unknown) = %v, want ErrNotFound", err)
 	}
 
+	if err := s.SetUserTOTP(ctx, "zoe", "", "PENDINGKEY"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserTOTP(ctx, "zoe", "ACTIVEKEY", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		step uint64
+		want bool
+	}{{100, true}, {100, false}, {99, false}, {101, true}} {
+		if ok, err := s.UseTOTPStep(ctx, "zoe", tc.step); err != nil || ok != tc.want {
+			t.Errorf("UseTOTPStep(%d) = %v, %v, want %v", tc.step, ok, err, tc.want)
+		}
+	}
+	if got, _ := s.GetUser(ctx, "zoe"); got.TOTPSecret != "ACTIVEKEY" || got.TOTPPending != "" || got.TOTPLastStep != 101 {
+		t.Errorf("totp fields = %q %q %d", got.TOTPSecret, got.TOTPPending, got.TOTPLastStep)
+	}
+	if err := s.SetUserTOTP(ctx, "nobody", "", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetUserTOTP(unknown) = %v, want ErrNotFound", err)
+	}
+
 	// Changing the password ends every session but the one kept.
 	future := base.Add(time.Hour)
 	for _, h := range [][]byte{[]byte("session-a"), []byte("session-b")} {

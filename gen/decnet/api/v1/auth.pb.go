@@ -23,9 +23,12 @@ const (
 )
 
 type LoginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
-	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Username string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Password string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// The current code of the user's authenticator app, when the user
+	// enabled TOTP. Login without it fails with FailedPrecondition.
+	TotpCode      string `protobuf:"bytes,3,opt,name=totp_code,json=totpCode,proto3" json:"totp_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -74,6 +77,13 @@ func (x *LoginRequest) GetPassword() string {
 	return ""
 }
 
+func (x *LoginRequest) GetTotpCode() string {
+	if x != nil {
+		return x.TotpCode
+	}
+	return ""
+}
+
 type LoginResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Bearer token for the Authorization header. Returned only here.
@@ -85,6 +95,9 @@ type LoginResponse struct {
 	// anything else. The dashboard shows nothing else until then.
 	PasswordChangeRequired bool `protobuf:"varint,4,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
 	Role                   Role `protobuf:"varint,5,opt,name=role,proto3,enum=decnet.api.v1.Role" json:"role,omitempty"`
+	// The operator requires TOTP for admins and this admin has none yet:
+	// enroll with UserService.BeginTotpEnrollment before anything else.
+	TotpEnrollmentRequired bool `protobuf:"varint,6,opt,name=totp_enrollment_required,json=totpEnrollmentRequired,proto3" json:"totp_enrollment_required,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -152,6 +165,13 @@ func (x *LoginResponse) GetRole() Role {
 		return x.Role
 	}
 	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *LoginResponse) GetTotpEnrollmentRequired() bool {
+	if x != nil {
+		return x.TotpEnrollmentRequired
+	}
+	return false
 }
 
 type LogoutRequest struct {
@@ -230,17 +250,19 @@ var File_decnet_api_v1_auth_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n" +
+	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n" +
 	"\fLoginRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1f\n" +
-	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\"\xe4\x01\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\x12 \n" +
+	"\ttotp_code\x18\x03 \x01(\tB\x03\x80\x01\x01R\btotpCode\"\x9e\x02\n" +
 	"\rLoginResponse\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x129\n" +
 	"\n" +
 	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x128\n" +
 	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\x12'\n" +
-	"\x04role\x18\x05 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\"\x0f\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\x128\n" +
+	"\x18totp_enrollment_required\x18\x06 \x01(\bR\x16totpEnrollmentRequired\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
 	"\x0eLogoutResponse2\xa4\x01\n" +
 	"\vAuthService\x12H\n" +

@@ -29,6 +29,7 @@ type User struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The user has not yet replaced a password someone else chose.
 	PasswordChangeRequired bool `protobuf:"varint,4,opt,name=password_change_required,json=passwordChangeRequired,proto3" json:"password_change_required,omitempty"`
+	TotpEnabled            bool `protobuf:"varint,5,opt,name=totp_enabled,json=totpEnabled,proto3" json:"totp_enabled,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -87,6 +88,13 @@ func (x *User) GetCreatedAt() *timestamppb.Timestamp {
 func (x *User) GetPasswordChangeRequired() bool {
 	if x != nil {
 		return x.PasswordChangeRequired
+	}
+	return false
+}
+
+func (x *User) GetTotpEnabled() bool {
+	if x != nil {
+		return x.TotpEnabled
 	}
 	return false
 }
@@ -711,17 +719,348 @@ func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
 	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{14}
 }
 
+type BeginTotpEnrollmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeginTotpEnrollmentRequest) Reset() {
+	*x = BeginTotpEnrollmentRequest{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeginTotpEnrollmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeginTotpEnrollmentRequest) ProtoMessage() {}
+
+func (x *BeginTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeginTotpEnrollmentRequest.ProtoReflect.Descriptor instead.
+func (*BeginTotpEnrollmentRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{15}
+}
+
+type BeginTotpEnrollmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key in base32, for typing into an authenticator app.
+	Secret string `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// otpauth:// URL for a QR code; it contains the key.
+	Url           string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BeginTotpEnrollmentResponse) Reset() {
+	*x = BeginTotpEnrollmentResponse{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BeginTotpEnrollmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BeginTotpEnrollmentResponse) ProtoMessage() {}
+
+func (x *BeginTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BeginTotpEnrollmentResponse.ProtoReflect.Descriptor instead.
+func (*BeginTotpEnrollmentResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *BeginTotpEnrollmentResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *BeginTotpEnrollmentResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+type ConfirmTotpEnrollmentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpEnrollmentRequest) Reset() {
+	*x = ConfirmTotpEnrollmentRequest{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpEnrollmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpEnrollmentRequest) ProtoMessage() {}
+
+func (x *ConfirmTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpEnrollmentRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpEnrollmentRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ConfirmTotpEnrollmentRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+type ConfirmTotpEnrollmentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmTotpEnrollmentResponse) Reset() {
+	*x = ConfirmTotpEnrollmentResponse{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmTotpEnrollmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmTotpEnrollmentResponse) ProtoMessage() {}
+
+func (x *ConfirmTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmTotpEnrollmentResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmTotpEnrollmentResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{18}
+}
+
+type DisableTotpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpRequest) Reset() {
+	*x = DisableTotpRequest{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpRequest) ProtoMessage() {}
+
+func (x *DisableTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpRequest.ProtoReflect.Descriptor instead.
+func (*DisableTotpRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DisableTotpRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+type DisableTotpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisableTotpResponse) Reset() {
+	*x = DisableTotpResponse{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisableTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisableTotpResponse) ProtoMessage() {}
+
+func (x *DisableTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisableTotpResponse.ProtoReflect.Descriptor instead.
+func (*DisableTotpResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{20}
+}
+
+type ResetUserTotpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetUserTotpRequest) Reset() {
+	*x = ResetUserTotpRequest{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetUserTotpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetUserTotpRequest) ProtoMessage() {}
+
+func (x *ResetUserTotpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetUserTotpRequest.ProtoReflect.Descriptor instead.
+func (*ResetUserTotpRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ResetUserTotpRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+type ResetUserTotpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResetUserTotpResponse) Reset() {
+	*x = ResetUserTotpResponse{}
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetUserTotpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetUserTotpResponse) ProtoMessage() {}
+
+func (x *ResetUserTotpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_user_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetUserTotpResponse.ProtoReflect.Descriptor instead.
+func (*ResetUserTotpResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_user_service_proto_rawDescGZIP(), []int{22}
+}
+
 var File_decnet_api_v1_user_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_user_service_proto_rawDesc = "" +
 	"\n" +
-	" decnet/api/v1/user_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc0\x01\n" +
+	" decnet/api/v1/user_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
 	"\x04User\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12'\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\x129\n" +
 	"\n" +
 	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x128\n" +
-	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\"\x17\n" +
+	"\x18password_change_required\x18\x04 \x01(\bR\x16passwordChangeRequired\x12!\n" +
+	"\ftotp_enabled\x18\x05 \x01(\bR\vtotpEnabled\"\x17\n" +
 	"\x15GetCurrentUserRequest\"A\n" +
 	"\x16GetCurrentUserResponse\x12'\n" +
 	"\x04user\x18\x01 \x01(\v2\x13.decnet.api.v1.UserR\x04user\"o\n" +
@@ -749,10 +1088,27 @@ const file_decnet_api_v1_user_service_proto_rawDesc = "" +
 	"\bpassword\x18\x01 \x01(\tB\x03\x80\x01\x01R\bpassword\"/\n" +
 	"\x11DeleteUserRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\"\x14\n" +
-	"\x12DeleteUserResponse2\xaf\x05\n" +
+	"\x12DeleteUserResponse\"\x1c\n" +
+	"\x1aBeginTotpEnrollmentRequest\"Q\n" +
+	"\x1bBeginTotpEnrollmentResponse\x12\x1b\n" +
+	"\x06secret\x18\x01 \x01(\tB\x03\x80\x01\x01R\x06secret\x12\x15\n" +
+	"\x03url\x18\x02 \x01(\tB\x03\x80\x01\x01R\x03url\"7\n" +
+	"\x1cConfirmTotpEnrollmentRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\x80\x01\x01R\x04code\"\x1f\n" +
+	"\x1dConfirmTotpEnrollmentResponse\"-\n" +
+	"\x12DisableTotpRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\x80\x01\x01R\x04code\"\x15\n" +
+	"\x13DisableTotpResponse\"2\n" +
+	"\x14ResetUserTotpRequest\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\"\x17\n" +
+	"\x15ResetUserTotpResponse2\xdb\b\n" +
 	"\vUserService\x12f\n" +
 	"\x0eGetCurrentUser\x12$.decnet.api.v1.GetCurrentUserRequest\x1a%.decnet.api.v1.GetCurrentUserResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
-	"\x0eChangePassword\x12$.decnet.api.v1.ChangePasswordRequest\x1a%.decnet.api.v1.ChangePasswordResponse\"\x04\xa0\xbb\x18\x02\x12W\n" +
+	"\x0eChangePassword\x12$.decnet.api.v1.ChangePasswordRequest\x1a%.decnet.api.v1.ChangePasswordResponse\"\x04\xa0\xbb\x18\x02\x12r\n" +
+	"\x13BeginTotpEnrollment\x12).decnet.api.v1.BeginTotpEnrollmentRequest\x1a*.decnet.api.v1.BeginTotpEnrollmentResponse\"\x04\xa0\xbb\x18\x02\x12x\n" +
+	"\x15ConfirmTotpEnrollment\x12+.decnet.api.v1.ConfirmTotpEnrollmentRequest\x1a,.decnet.api.v1.ConfirmTotpEnrollmentResponse\"\x04\xa0\xbb\x18\x02\x12Z\n" +
+	"\vDisableTotp\x12!.decnet.api.v1.DisableTotpRequest\x1a\".decnet.api.v1.DisableTotpResponse\"\x04\xa0\xbb\x18\x02\x12`\n" +
+	"\rResetUserTotp\x12#.decnet.api.v1.ResetUserTotpRequest\x1a$.decnet.api.v1.ResetUserTotpResponse\"\x04\xa0\xbb\x18\x04\x12W\n" +
 	"\tListUsers\x12\x1f.decnet.api.v1.ListUsersRequest\x1a .decnet.api.v1.ListUsersResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x12W\n" +
 	"\n" +
 	"CreateUser\x12 .decnet.api.v1.CreateUserRequest\x1a!.decnet.api.v1.CreateUserResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
@@ -773,51 +1129,67 @@ func file_decnet_api_v1_user_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_user_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_decnet_api_v1_user_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_decnet_api_v1_user_service_proto_goTypes = []any{
-	(*User)(nil),                      // 0: decnet.api.v1.User
-	(*GetCurrentUserRequest)(nil),     // 1: decnet.api.v1.GetCurrentUserRequest
-	(*GetCurrentUserResponse)(nil),    // 2: decnet.api.v1.GetCurrentUserResponse
-	(*ChangePasswordRequest)(nil),     // 3: decnet.api.v1.ChangePasswordRequest
-	(*ChangePasswordResponse)(nil),    // 4: decnet.api.v1.ChangePasswordResponse
-	(*ListUsersRequest)(nil),          // 5: decnet.api.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),         // 6: decnet.api.v1.ListUsersResponse
-	(*CreateUserRequest)(nil),         // 7: decnet.api.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),        // 8: decnet.api.v1.CreateUserResponse
-	(*SetUserRoleRequest)(nil),        // 9: decnet.api.v1.SetUserRoleRequest
-	(*SetUserRoleResponse)(nil),       // 10: decnet.api.v1.SetUserRoleResponse
-	(*ResetUserPasswordRequest)(nil),  // 11: decnet.api.v1.ResetUserPasswordRequest
-	(*ResetUserPasswordResponse)(nil), // 12: decnet.api.v1.ResetUserPasswordResponse
-	(*DeleteUserRequest)(nil),         // 13: decnet.api.v1.DeleteUserRequest
-	(*DeleteUserResponse)(nil),        // 14: decnet.api.v1.DeleteUserResponse
-	(Role)(0),                         // 15: decnet.api.v1.Role
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
+	(*User)(nil),                          // 0: decnet.api.v1.User
+	(*GetCurrentUserRequest)(nil),         // 1: decnet.api.v1.GetCurrentUserRequest
+	(*GetCurrentUserResponse)(nil),        // 2: decnet.api.v1.GetCurrentUserResponse
+	(*ChangePasswordRequest)(nil),         // 3: decnet.api.v1.ChangePasswordRequest
+	(*ChangePasswordResponse)(nil),        // 4: decnet.api.v1.ChangePasswordResponse
+	(*ListUsersRequest)(nil),              // 5: decnet.api.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),             // 6: decnet.api.v1.ListUsersResponse
+	(*CreateUserRequest)(nil),             // 7: decnet.api.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),            // 8: decnet.api.v1.CreateUserResponse
+	(*SetUserRoleRequest)(nil),            // 9: decnet.api.v1.SetUserRoleRequest
+	(*SetUserRoleResponse)(nil),           // 10: decnet.api.v1.SetUserRoleResponse
+	(*ResetUserPasswordRequest)(nil),      // 11: decnet.api.v1.ResetUserPasswordRequest
+	(*ResetUserPasswordResponse)(nil),     // 12: decnet.api.v1.ResetUserPasswordResponse
+	(*DeleteUserRequest)(nil),             // 13: decnet.api.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),            // 14: decnet.api.v1.DeleteUserResponse
+	(*BeginTotpEnrollmentRequest)(nil),    // 15: decnet.api.v1.BeginTotpEnrollmentRequest
+	(*BeginTotpEnrollmentResponse)(nil),   // 16: decnet.api.v1.BeginTotpEnrollmentResponse
+	(*ConfirmTotpEnrollmentRequest)(nil),  // 17: decnet.api.v1.ConfirmTotpEnrollmentRequest
+	(*ConfirmTotpEnrollmentResponse)(nil), // 18: decnet.api.v1.ConfirmTotpEnrollmentResponse
+	(*DisableTotpRequest)(nil),            // 19: decnet.api.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),           // 20: decnet.api.v1.DisableTotpResponse
+	(*ResetUserTotpRequest)(nil),          // 21: decnet.api.v1.ResetUserTotpRequest
+	(*ResetUserTotpResponse)(nil),         // 22: decnet.api.v1.ResetUserTotpResponse
+	(Role)(0),                             // 23: decnet.api.v1.Role
+	(*timestamppb.Timestamp)(nil),         // 24: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_user_service_proto_depIdxs = []int32{
-	15, // 0: decnet.api.v1.User.role:type_name -> decnet.api.v1.Role
-	16, // 1: decnet.api.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	23, // 0: decnet.api.v1.User.role:type_name -> decnet.api.v1.Role
+	24, // 1: decnet.api.v1.User.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: decnet.api.v1.GetCurrentUserResponse.user:type_name -> decnet.api.v1.User
 	0,  // 3: decnet.api.v1.ListUsersResponse.users:type_name -> decnet.api.v1.User
-	15, // 4: decnet.api.v1.CreateUserRequest.role:type_name -> decnet.api.v1.Role
+	23, // 4: decnet.api.v1.CreateUserRequest.role:type_name -> decnet.api.v1.Role
 	0,  // 5: decnet.api.v1.CreateUserResponse.user:type_name -> decnet.api.v1.User
-	15, // 6: decnet.api.v1.SetUserRoleRequest.role:type_name -> decnet.api.v1.Role
+	23, // 6: decnet.api.v1.SetUserRoleRequest.role:type_name -> decnet.api.v1.Role
 	0,  // 7: decnet.api.v1.SetUserRoleResponse.user:type_name -> decnet.api.v1.User
 	1,  // 8: decnet.api.v1.UserService.GetCurrentUser:input_type -> decnet.api.v1.GetCurrentUserRequest
 	3,  // 9: decnet.api.v1.UserService.ChangePassword:input_type -> decnet.api.v1.ChangePasswordRequest
-	5,  // 10: decnet.api.v1.UserService.ListUsers:input_type -> decnet.api.v1.ListUsersRequest
-	7,  // 11: decnet.api.v1.UserService.CreateUser:input_type -> decnet.api.v1.CreateUserRequest
-	9,  // 12: decnet.api.v1.UserService.SetUserRole:input_type -> decnet.api.v1.SetUserRoleRequest
-	11, // 13: decnet.api.v1.UserService.ResetUserPassword:input_type -> decnet.api.v1.ResetUserPasswordRequest
-	13, // 14: decnet.api.v1.UserService.DeleteUser:input_type -> decnet.api.v1.DeleteUserRequest
-	2,  // 15: decnet.api.v1.UserService.GetCurrentUser:output_type -> decnet.api.v1.GetCurrentUserResponse
-	4,  // 16: decnet.api.v1.UserService.ChangePassword:output_type -> decnet.api.v1.ChangePasswordResponse
-	6,  // 17: decnet.api.v1.UserService.ListUsers:output_type -> decnet.api.v1.ListUsersResponse
-	8,  // 18: decnet.api.v1.UserService.CreateUser:output_type -> decnet.api.v1.CreateUserResponse
-	10, // 19: decnet.api.v1.UserService.SetUserRole:output_type -> decnet.api.v1.SetUserRoleResponse
-	12, // 20: decnet.api.v1.UserService.ResetUserPassword:output_type -> decnet.api.v1.ResetUserPasswordResponse
-	14, // 21: decnet.api.v1.UserService.DeleteUser:output_type -> decnet.api.v1.DeleteUserResponse
-	15, // [15:22] is the sub-list for method output_type
-	8,  // [8:15] is the sub-list for method input_type
+	15, // 10: decnet.api.v1.UserService.BeginTotpEnrollment:input_type -> decnet.api.v1.BeginTotpEnrollmentRequest
+	17, // 11: decnet.api.v1.UserService.ConfirmTotpEnrollment:input_type -> decnet.api.v1.ConfirmTotpEnrollmentRequest
+	19, // 12: decnet.api.v1.UserService.DisableTotp:input_type -> decnet.api.v1.DisableTotpRequest
+	21, // 13: decnet.api.v1.UserService.ResetUserTotp:input_type -> decnet.api.v1.ResetUserTotpRequest
+	5,  // 14: decnet.api.v1.UserService.ListUsers:input_type -> decnet.api.v1.ListUsersRequest
+	7,  // 15: decnet.api.v1.UserService.CreateUser:input_type -> decnet.api.v1.CreateUserRequest
+	9,  // 16: decnet.api.v1.UserService.SetUserRole:input_type -> decnet.api.v1.SetUserRoleRequest
+	11, // 17: decnet.api.v1.UserService.ResetUserPassword:input_type -> decnet.api.v1.ResetUserPasswordRequest
+	13, // 18: decnet.api.v1.UserService.DeleteUser:input_type -> decnet.api.v1.DeleteUserRequest
+	2,  // 19: decnet.api.v1.UserService.GetCurrentUser:output_type -> decnet.api.v1.GetCurrentUserResponse
+	4,  // 20: decnet.api.v1.UserService.ChangePassword:output_type -> decnet.api.v1.ChangePasswordResponse
+	16, // 21: decnet.api.v1.UserService.BeginTotpEnrollment:output_type -> decnet.api.v1.BeginTotpEnrollmentResponse
+	18, // 22: decnet.api.v1.UserService.ConfirmTotpEnrollment:output_type -> decnet.api.v1.ConfirmTotpEnrollmentResponse
+	20, // 23: decnet.api.v1.UserService.DisableTotp:output_type -> decnet.api.v1.DisableTotpResponse
+	22, // 24: decnet.api.v1.UserService.ResetUserTotp:output_type -> decnet.api.v1.ResetUserTotpResponse
+	6,  // 25: decnet.api.v1.UserService.ListUsers:output_type -> decnet.api.v1.ListUsersResponse
+	8,  // 26: decnet.api.v1.UserService.CreateUser:output_type -> decnet.api.v1.CreateUserResponse
+	10, // 27: decnet.api.v1.UserService.SetUserRole:output_type -> decnet.api.v1.SetUserRoleResponse
+	12, // 28: decnet.api.v1.UserService.ResetUserPassword:output_type -> decnet.api.v1.ResetUserPasswordResponse
+	14, // 29: decnet.api.v1.UserService.DeleteUser:output_type -> decnet.api.v1.DeleteUserResponse
+	19, // [19:30] is the sub-list for method output_type
+	8,  // [8:19] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -835,7 +1207,7 @@ func file_decnet_api_v1_user_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_user_service_proto_rawDesc), len(file_decnet_api_v1_user_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

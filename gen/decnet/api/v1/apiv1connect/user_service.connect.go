@@ -39,6 +39,17 @@ const (
 	// UserServiceChangePasswordProcedure is the fully-qualified name of the UserService's
 	// ChangePassword RPC.
 	UserServiceChangePasswordProcedure = "/decnet.api.v1.UserService/ChangePassword"
+	// UserServiceBeginTotpEnrollmentProcedure is the fully-qualified name of the UserService's
+	// BeginTotpEnrollment RPC.
+	UserServiceBeginTotpEnrollmentProcedure = "/decnet.api.v1.UserService/BeginTotpEnrollment"
+	// UserServiceConfirmTotpEnrollmentProcedure is the fully-qualified name of the UserService's
+	// ConfirmTotpEnrollment RPC.
+	UserServiceConfirmTotpEnrollmentProcedure = "/decnet.api.v1.UserService/ConfirmTotpEnrollment"
+	// UserServiceDisableTotpProcedure is the fully-qualified name of the UserService's DisableTotp RPC.
+	UserServiceDisableTotpProcedure = "/decnet.api.v1.UserService/DisableTotp"
+	// UserServiceResetUserTotpProcedure is the fully-qualified name of the UserService's ResetUserTotp
+	// RPC.
+	UserServiceResetUserTotpProcedure = "/decnet.api.v1.UserService/ResetUserTotp"
 	// UserServiceListUsersProcedure is the fully-qualified name of the UserService's ListUsers RPC.
 	UserServiceListUsersProcedure = "/decnet.api.v1.UserService/ListUsers"
 	// UserServiceCreateUserProcedure is the fully-qualified name of the UserService's CreateUser RPC.
@@ -59,6 +70,16 @@ type UserServiceClient interface {
 	// ChangePassword replaces the caller's password after checking the
 	// current one, and ends the caller's other sessions.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// BeginTotpEnrollment creates a TOTP key for the caller and returns it
+	// once; it becomes active when ConfirmTotpEnrollment gets a valid code.
+	BeginTotpEnrollment(context.Context, *connect.Request[v1.BeginTotpEnrollmentRequest]) (*connect.Response[v1.BeginTotpEnrollmentResponse], error)
+	ConfirmTotpEnrollment(context.Context, *connect.Request[v1.ConfirmTotpEnrollmentRequest]) (*connect.Response[v1.ConfirmTotpEnrollmentResponse], error)
+	// DisableTotp turns the caller's second factor off; it needs a current
+	// code.
+	DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error)
+	// ResetUserTotp turns another user's second factor off, for a lost
+	// device, and ends their sessions.
+	ResetUserTotp(context.Context, *connect.Request[v1.ResetUserTotpRequest]) (*connect.Response[v1.ResetUserTotpResponse], error)
 	ListUsers(context.Context, *connect.Request[v1.ListUsersRequest]) (*connect.Response[v1.ListUsersResponse], error)
 	// CreateUser creates a user with a generated password, returned only in
 	// this response, which the user must change at the first login.
@@ -97,6 +118,30 @@ func NewUserServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(userServiceMethods.ByName("ChangePassword")),
 			connect.WithClientOptions(opts...),
 		),
+		beginTotpEnrollment: connect.NewClient[v1.BeginTotpEnrollmentRequest, v1.BeginTotpEnrollmentResponse](
+			httpClient,
+			baseURL+UserServiceBeginTotpEnrollmentProcedure,
+			connect.WithSchema(userServiceMethods.ByName("BeginTotpEnrollment")),
+			connect.WithClientOptions(opts...),
+		),
+		confirmTotpEnrollment: connect.NewClient[v1.ConfirmTotpEnrollmentRequest, v1.ConfirmTotpEnrollmentResponse](
+			httpClient,
+			baseURL+UserServiceConfirmTotpEnrollmentProcedure,
+			connect.WithSchema(userServiceMethods.ByName("ConfirmTotpEnrollment")),
+			connect.WithClientOptions(opts...),
+		),
+		disableTotp: connect.NewClient[v1.DisableTotpRequest, v1.DisableTotpResponse](
+			httpClient,
+			baseURL+UserServiceDisableTotpProcedure,
+			connect.WithSchema(userServiceMethods.ByName("DisableTotp")),
+			connect.WithClientOptions(opts...),
+		),
+		resetUserTotp: connect.NewClient[v1.ResetUserTotpRequest, v1.ResetUserTotpResponse](
+			httpClient,
+			baseURL+UserServiceResetUserTotpProcedure,
+			connect.WithSchema(userServiceMethods.ByName("ResetUserTotp")),
+			connect.WithClientOptions(opts...),
+		),
 		listUsers: connect.NewClient[v1.ListUsersRequest, v1.ListUsersResponse](
 			httpClient,
 			baseURL+UserServiceListUsersProcedure,
@@ -133,13 +178,17 @@ func NewUserServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 
 // userServiceClient implements UserServiceClient.
 type userServiceClient struct {
-	getCurrentUser    *connect.Client[v1.GetCurrentUserRequest, v1.GetCurrentUserResponse]
-	changePassword    *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
-	listUsers         *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
-	createUser        *connect.Client[v1.CreateUserRequest, v1.CreateUserResponse]
-	setUserRole       *connect.Client[v1.SetUserRoleRequest, v1.SetUserRoleResponse]
-	resetUserPassword *connect.Client[v1.ResetUserPasswordRequest, v1.ResetUserPasswordResponse]
-	deleteUser        *connect.Client[v1.DeleteUserRequest, v1.DeleteUserResponse]
+	getCurrentUser        *connect.Client[v1.GetCurrentUserRequest, v1.GetCurrentUserResponse]
+	changePassword        *connect.Client[v1.ChangePasswordRequest, v1.ChangePasswordResponse]
+	beginTotpEnrollment   *connect.Client[v1.BeginTotpEnrollmentRequest, v1.BeginTotpEnrollmentResponse]
+	confirmTotpEnrollment *connect.Client[v1.ConfirmTotpEnrollmentRequest, v1.ConfirmTotpEnrollmentResponse]
+	disableTotp           *connect.Client[v1.DisableTotpRequest, v1.DisableTotpResponse]
+	resetUserTotp         *connect.Client[v1.ResetUserTotpRequest, v1.ResetUserTotpResponse]
+	listUsers             *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
+	createUser            *connect.Client[v1.CreateUserRequest, v1.CreateUserResponse]
+	setUserRole           *connect.Client[v1.SetUserRoleRequest, v1.SetUserRoleResponse]
+	resetUserPassword     *connect.Client[v1.ResetUserPasswordRequest, v1.ResetUserPasswordResponse]
+	deleteUser            *connect.Client[v1.DeleteUserRequest, v1.DeleteUserResponse]
 }
 
 // GetCurrentUser calls decnet.api.v1.UserService.GetCurrentUser.
@@ -150,6 +199,26 @@ func (c *userServiceClient) GetCurrentUser(ctx context.Context, req *connect.Req
 // ChangePassword calls decnet.api.v1.UserService.ChangePassword.
 func (c *userServiceClient) ChangePassword(ctx context.Context, req *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return c.changePassword.CallUnary(ctx, req)
+}
+
+// BeginTotpEnrollment calls decnet.api.v1.UserService.BeginTotpEnrollment.
+func (c *userServiceClient) BeginTotpEnrollment(ctx context.Context, req *connect.Request[v1.BeginTotpEnrollmentRequest]) (*connect.Response[v1.BeginTotpEnrollmentResponse], error) {
+	return c.beginTotpEnrollment.CallUnary(ctx, req)
+}
+
+// ConfirmTotpEnrollment calls decnet.api.v1.UserService.ConfirmTotpEnrollment.
+func (c *userServiceClient) ConfirmTotpEnrollment(ctx context.Context, req *connect.Request[v1.ConfirmTotpEnrollmentRequest]) (*connect.Response[v1.ConfirmTotpEnrollmentResponse], error) {
+	return c.confirmTotpEnrollment.CallUnary(ctx, req)
+}
+
+// DisableTotp calls decnet.api.v1.UserService.DisableTotp.
+func (c *userServiceClient) DisableTotp(ctx context.Context, req *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error) {
+	return c.disableTotp.CallUnary(ctx, req)
+}
+
+// ResetUserTotp calls decnet.api.v1.UserService.ResetUserTotp.
+func (c *userServiceClient) ResetUserTotp(ctx context.Context, req *connect.Request[v1.ResetUserTotpRequest]) (*connect.Response[v1.ResetUserTotpResponse], error) {
+	return c.resetUserTotp.CallUnary(ctx, req)
 }
 
 // ListUsers calls decnet.api.v1.UserService.ListUsers.
@@ -184,6 +253,16 @@ type UserServiceHandler interface {
 	// ChangePassword replaces the caller's password after checking the
 	// current one, and ends the caller's other sessions.
 	ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error)
+	// BeginTotpEnrollment creates a TOTP key for the caller and returns it
+	// once; it becomes active when ConfirmTotpEnrollment gets a valid code.
+	BeginTotpEnrollment(context.Context, *connect.Request[v1.BeginTotpEnrollmentRequest]) (*connect.Response[v1.BeginTotpEnrollmentResponse], error)
+	ConfirmTotpEnrollment(context.Context, *connect.Request[v1.ConfirmTotpEnrollmentRequest]) (*connect.Response[v1.ConfirmTotpEnrollmentResponse], error)
+	// DisableTotp turns the caller's second factor off; it needs a current
+	// code.
+	DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error)
+	// ResetUserTotp turns another user's second factor off, for a lost
+	// device, and ends their sessions.
+	ResetUserTotp(context.Context, *connect.Request[v1.ResetUserTotpRequest]) (*connect.Response[v1.ResetUserTotpResponse], error)
 	ListUsers(context.Context, *connect.Request[v1.ListUsersRequest]) (*connect.Response[v1.ListUsersResponse], error)
 	// CreateUser creates a user with a generated password, returned only in
 	// this response, which the user must change at the first login.
@@ -216,6 +295,30 @@ func NewUserServiceHandler(svc UserServiceHandler, opts ...connect.HandlerOption
 		UserServiceChangePasswordProcedure,
 		svc.ChangePassword,
 		connect.WithSchema(userServiceMethods.ByName("ChangePassword")),
+		connect.WithHandlerOptions(opts...),
+	)
+	userServiceBeginTotpEnrollmentHandler := connect.NewUnaryHandler(
+		UserServiceBeginTotpEnrollmentProcedure,
+		svc.BeginTotpEnrollment,
+		connect.WithSchema(userServiceMethods.ByName("BeginTotpEnrollment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	userServiceConfirmTotpEnrollmentHandler := connect.NewUnaryHandler(
+		UserServiceConfirmTotpEnrollmentProcedure,
+		svc.ConfirmTotpEnrollment,
+		connect.WithSchema(userServiceMethods.ByName("ConfirmTotpEnrollment")),
+		connect.WithHandlerOptions(opts...),
+	)
+	userServiceDisableTotpHandler := connect.NewUnaryHandler(
+		UserServiceDisableTotpProcedure,
+		svc.DisableTotp,
+		connect.WithSchema(userServiceMethods.ByName("DisableTotp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	userServiceResetUserTotpHandler := connect.NewUnaryHandler(
+		UserServiceResetUserTotpProcedure,
+		svc.ResetUserTotp,
+		connect.WithSchema(userServiceMethods.ByName("ResetUserTotp")),
 		connect.WithHandlerOptions(opts...),
 	)
 	userServiceListUsersHandler := connect.NewUnaryHandler(
@@ -255,6 +358,14 @@ func NewUserServiceHandler(svc UserServiceHandler, opts ...connect.HandlerOption
 			userServiceGetCurrentUserHandler.ServeHTTP(w, r)
 		case UserServiceChangePasswordProcedure:
 			userServiceChangePasswordHandler.ServeHTTP(w, r)
+		case UserServiceBeginTotpEnrollmentProcedure:
+			userServiceBeginTotpEnrollmentHandler.ServeHTTP(w, r)
+		case UserServiceConfirmTotpEnrollmentProcedure:
+			userServiceConfirmTotpEnrollmentHandler.ServeHTTP(w, r)
+		case UserServiceDisableTotpProcedure:
+			userServiceDisableTotpHandler.ServeHTTP(w, r)
+		case UserServiceResetUserTotpProcedure:
+			userServiceResetUserTotpHandler.ServeHTTP(w, r)
 		case UserServiceListUsersProcedure:
 			userServiceListUsersHandler.ServeHTTP(w, r)
 		case UserServiceCreateUserProcedure:
@@ -280,6 +391,22 @@ func (UnimplementedUserServiceHandler) GetCurrentUser(context.Context, *connect.
 
 func (UnimplementedUserServiceHandler) ChangePassword(context.Context, *connect.Request[v1.ChangePasswordRequest]) (*connect.Response[v1.ChangePasswordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.UserService.ChangePassword is not implemented"))
+}
+
+func (UnimplementedUserServiceHandler) BeginTotpEnrollment(context.Context, *connect.Request[v1.BeginTotpEnrollmentRequest]) (*connect.Response[v1.BeginTotpEnrollmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.UserService.BeginTotpEnrollment is not implemented"))
+}
+
+func (UnimplementedUserServiceHandler) ConfirmTotpEnrollment(context.Context, *connect.Request[v1.ConfirmTotpEnrollmentRequest]) (*connect.Response[v1.ConfirmTotpEnrollmentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.UserService.ConfirmTotpEnrollment is not implemented"))
+}
+
+func (UnimplementedUserServiceHandler) DisableTotp(context.Context, *connect.Request[v1.DisableTotpRequest]) (*connect.Response[v1.DisableTotpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.UserService.DisableTotp is not implemented"))
+}
+
+func (UnimplementedUserServiceHandler) ResetUserTotp(context.Context, *connect.Request[v1.ResetUserTotpRequest]) (*connect.Response[v1.ResetUserTotpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.UserService.ResetUserTotp is not implemented"))
 }
 
 func (UnimplementedUserServiceHandler) ListUsers(context.Context, *connect.Request[v1.ListUsersRequest]) (*connect.Response[v1.ListUsersResponse], error) {

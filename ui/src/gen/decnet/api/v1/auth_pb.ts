@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/auth.proto.
  */
 export const file_decnet_api_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiNwoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhUKCHBhc3N3b3JkGAIgASgJQgOAAQEiqgEKDUxvZ2luUmVzcG9uc2USEgoFdG9rZW4YASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh1c2VybmFtZRgDIAEoCRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYBCABKAgSIQoEcm9sZRgFIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZSIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlMqQBCgtBdXRoU2VydmljZRJICgVMb2dpbhIbLmRlY25ldC5hcGkudjEuTG9naW5SZXF1ZXN0GhwuZGVjbmV0LmFwaS52MS5Mb2dpblJlc3BvbnNlIgSguxgBEksKBkxvZ291dBIcLmRlY25ldC5hcGkudjEuTG9nb3V0UmVxdWVzdBodLmRlY25ldC5hcGkudjEuTG9nb3V0UmVzcG9uc2UiBKC7GAJCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiTwoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhUKCHBhc3N3b3JkGAIgASgJQgOAAQESFgoJdG90cF9jb2RlGAMgASgJQgOAAQEizAEKDUxvZ2luUmVzcG9uc2USEgoFdG9rZW4YASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh1c2VybmFtZRgDIAEoCRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYBCABKAgSIQoEcm9sZRgFIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIgChh0b3RwX2Vucm9sbG1lbnRfcmVxdWlyZWQYBiABKAgiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZTKkAQoLQXV0aFNlcnZpY2USSAoFTG9naW4SGy5kZWNuZXQuYXBpLnYxLkxvZ2luUmVxdWVzdBocLmRlY25ldC5hcGkudjEuTG9naW5SZXNwb25zZSIEoLsYARJLCgZMb2dvdXQSHC5kZWNuZXQuYXBpLnYxLkxvZ291dFJlcXVlc3QaHS5kZWNuZXQuYXBpLnYxLkxvZ291dFJlc3BvbnNlIgSguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.LoginRequest
@@ -29,6 +29,14 @@ export type LoginRequest = Message<"decnet.api.v1.LoginRequest"> & {
    * @generated from field: string password = 2;
    */
   password: string;
+
+  /**
+   * The current code of the user's authenticator app, when the user
+   * enabled TOTP. Login without it fails with FailedPrecondition.
+   *
+   * @generated from field: string totp_code = 3;
+   */
+  totpCode: string;
 };
 
 /**
@@ -72,6 +80,14 @@ export type LoginResponse = Message<"decnet.api.v1.LoginResponse"> & {
    * @generated from field: decnet.api.v1.Role role = 5;
    */
   role: Role;
+
+  /**
+   * The operator requires TOTP for admins and this admin has none yet:
+   * enroll with UserService.BeginTotpEnrollment before anything else.
+   *
+   * @generated from field: bool totp_enrollment_required = 6;
+   */
+  totpEnrollmentRequired: boolean;
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/user_service.proto.
  */
 export const file_decnet_api_v1_user_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBkZWNuZXQvYXBpL3YxL3VzZXJfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSKNAQoEVXNlchIQCgh1c2VybmFtZRgBIAEoCRIhCgRyb2xlGAIgASgOMhMuZGVjbmV0LmFwaS52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKGHBhc3N3b3JkX2NoYW5nZV9yZXF1aXJlZBgEIAEoCCIXChVHZXRDdXJyZW50VXNlclJlcXVlc3QiOwoWR2V0Q3VycmVudFVzZXJSZXNwb25zZRIhCgR1c2VyGAEgASgLMhMuZGVjbmV0LmFwaS52MS5Vc2VyIlEKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIdChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgOAAQESGQoMbmV3X3Bhc3N3b3JkGAIgASgJQgOAAQEiGAoWQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSISChBMaXN0VXNlcnNSZXF1ZXN0IjcKEUxpc3RVc2Vyc1Jlc3BvbnNlEiIKBXVzZXJzGAEgAygLMhMuZGVjbmV0LmFwaS52MS5Vc2VyIkgKEUNyZWF0ZVVzZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEiEKBHJvbGUYAiABKA4yEy5kZWNuZXQuYXBpLnYxLlJvbGUiTgoSQ3JlYXRlVXNlclJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5kZWNuZXQuYXBpLnYxLlVzZXISFQoIcGFzc3dvcmQYAiABKAlCA4ABASJJChJTZXRVc2VyUm9sZVJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSIQoEcm9sZRgCIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZSI4ChNTZXRVc2VyUm9sZVJlc3BvbnNlEiEKBHVzZXIYASABKAsyEy5kZWNuZXQuYXBpLnYxLlVzZXIiLAoYUmVzZXRVc2VyUGFzc3dvcmRSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJIjIKGVJlc2V0VXNlclBhc3N3b3JkUmVzcG9uc2USFQoIcGFzc3dvcmQYASABKAlCA4ABASIlChFEZWxldGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCSIUChJEZWxldGVVc2VyUmVzcG9uc2UyrwUKC1VzZXJTZXJ2aWNlEmYKDkdldEN1cnJlbnRVc2VyEiQuZGVjbmV0LmFwaS52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2UiB5ACAaC7GAISYwoOQ2hhbmdlUGFzc3dvcmQSJC5kZWNuZXQuYXBpLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBolLmRlY25ldC5hcGkudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZSIEoLsYAhJXCglMaXN0VXNlcnMSHy5kZWNuZXQuYXBpLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIC5kZWNuZXQuYXBpLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgeQAgGguxgEElcKCkNyZWF0ZVVzZXISIC5kZWNuZXQuYXBpLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5DcmVhdGVVc2VyUmVzcG9uc2UiBKC7GAQSWgoLU2V0VXNlclJvbGUSIS5kZWNuZXQuYXBpLnYxLlNldFVzZXJSb2xlUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuU2V0VXNlclJvbGVSZXNwb25zZSIEoLsYBBJsChFSZXNldFVzZXJQYXNzd29yZBInLmRlY25ldC5hcGkudjEuUmVzZXRVc2VyUGFzc3dvcmRSZXF1ZXN0GiguZGVjbmV0LmFwaS52MS5SZXNldFVzZXJQYXNzd29yZFJlc3BvbnNlIgSguxgEElcKCkRlbGV0ZVVzZXISIC5kZWNuZXQuYXBpLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5EZWxldGVVc2VyUmVzcG9uc2UiBKC7GARCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiBkZWNuZXQvYXBpL3YxL3VzZXJfc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSKjAQoEVXNlchIQCgh1c2VybmFtZRgBIAEoCRIhCgRyb2xlGAIgASgOMhMuZGVjbmV0LmFwaS52MS5Sb2xlEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKGHBhc3N3b3JkX2NoYW5nZV9yZXF1aXJlZBgEIAEoCBIUCgx0b3RwX2VuYWJsZWQYBSABKAgiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjsKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIQoEdXNlchgBIAEoCzITLmRlY25ldC5hcGkudjEuVXNlciJRChVDaGFuZ2VQYXNzd29yZFJlcXVlc3QSHQoQY3VycmVudF9wYXNzd29yZBgBIAEoCUIDgAEBEhkKDG5ld19wYXNzd29yZBgCIAEoCUIDgAEBIhgKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiEgoQTGlzdFVzZXJzUmVxdWVzdCI3ChFMaXN0VXNlcnNSZXNwb25zZRIiCgV1c2VycxgBIAMoCzITLmRlY25ldC5hcGkudjEuVXNlciJIChFDcmVhdGVVc2VyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIhCgRyb2xlGAIgASgOMhMuZGVjbmV0LmFwaS52MS5Sb2xlIk4KEkNyZWF0ZVVzZXJSZXNwb25zZRIhCgR1c2VyGAEgASgLMhMuZGVjbmV0LmFwaS52MS5Vc2VyEhUKCHBhc3N3b3JkGAIgASgJQgOAAQEiSQoSU2V0VXNlclJvbGVSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEiEKBHJvbGUYAiABKA4yEy5kZWNuZXQuYXBpLnYxLlJvbGUiOAoTU2V0VXNlclJvbGVSZXNwb25zZRIhCgR1c2VyGAEgASgLMhMuZGVjbmV0LmFwaS52MS5Vc2VyIiwKGFJlc2V0VXNlclBhc3N3b3JkUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCSIyChlSZXNldFVzZXJQYXNzd29yZFJlc3BvbnNlEhUKCHBhc3N3b3JkGAEgASgJQgOAAQEiJQoRRGVsZXRlVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlIhwKGkJlZ2luVG90cEVucm9sbG1lbnRSZXF1ZXN0IkQKG0JlZ2luVG90cEVucm9sbG1lbnRSZXNwb25zZRITCgZzZWNyZXQYASABKAlCA4ABARIQCgN1cmwYAiABKAlCA4ABASIxChxDb25maXJtVG90cEVucm9sbG1lbnRSZXF1ZXN0EhEKBGNvZGUYASABKAlCA4ABASIfCh1Db25maXJtVG90cEVucm9sbG1lbnRSZXNwb25zZSInChJEaXNhYmxlVG90cFJlcXVlc3QSEQoEY29kZRgBIAEoCUIDgAEBIhUKE0Rpc2FibGVUb3RwUmVzcG9uc2UiKAoUUmVzZXRVc2VyVG90cFJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiFwoVUmVzZXRVc2VyVG90cFJlc3BvbnNlMtsICgtVc2VyU2VydmljZRJmCg5HZXRDdXJyZW50VXNlchIkLmRlY25ldC5hcGkudjEuR2V0Q3VycmVudFVzZXJSZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5HZXRDdXJyZW50VXNlclJlc3BvbnNlIgeQAgGguxgCEmMKDkNoYW5nZVBhc3N3b3JkEiQuZGVjbmV0LmFwaS52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UiBKC7GAIScgoTQmVnaW5Ub3RwRW5yb2xsbWVudBIpLmRlY25ldC5hcGkudjEuQmVnaW5Ub3RwRW5yb2xsbWVudFJlcXVlc3QaKi5kZWNuZXQuYXBpLnYxLkJlZ2luVG90cEVucm9sbG1lbnRSZXNwb25zZSIEoLsYAhJ4ChVDb25maXJtVG90cEVucm9sbG1lbnQSKy5kZWNuZXQuYXBpLnYxLkNvbmZpcm1Ub3RwRW5yb2xsbWVudFJlcXVlc3QaLC5kZWNuZXQuYXBpLnYxLkNvbmZpcm1Ub3RwRW5yb2xsbWVudFJlc3BvbnNlIgSguxgCEloKC0Rpc2FibGVUb3RwEiEuZGVjbmV0LmFwaS52MS5EaXNhYmxlVG90cFJlcXVlc3QaIi5kZWNuZXQuYXBpLnYxLkRpc2FibGVUb3RwUmVzcG9uc2UiBKC7GAISYAoNUmVzZXRVc2VyVG90cBIjLmRlY25ldC5hcGkudjEuUmVzZXRVc2VyVG90cFJlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLlJlc2V0VXNlclRvdHBSZXNwb25zZSIEoLsYBBJXCglMaXN0VXNlcnMSHy5kZWNuZXQuYXBpLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIC5kZWNuZXQuYXBpLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgeQAgGguxgEElcKCkNyZWF0ZVVzZXISIC5kZWNuZXQuYXBpLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5DcmVhdGVVc2VyUmVzcG9uc2UiBKC7GAQSWgoLU2V0VXNlclJvbGUSIS5kZWNuZXQuYXBpLnYxLlNldFVzZXJSb2xlUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuU2V0VXNlclJvbGVSZXNwb25zZSIEoLsYBBJsChFSZXNldFVzZXJQYXNzd29yZBInLmRlY25ldC5hcGkudjEuUmVzZXRVc2VyUGFzc3dvcmRSZXF1ZXN0GiguZGVjbmV0LmFwaS52MS5SZXNldFVzZXJQYXNzd29yZFJlc3BvbnNlIgSguxgEElcKCkRlbGV0ZVVzZXISIC5kZWNuZXQuYXBpLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5EZWxldGVVc2VyUmVzcG9uc2UiBKC7GARCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.User
@@ -41,6 +41,11 @@ export type User = Message<"decnet.api.v1.User"> & {
    * @generated from field: bool password_change_required = 4;
    */
   passwordChangeRequired: boolean;
+
+  /**
+   * @generated from field: bool totp_enabled = 5;
+   */
+  totpEnabled: boolean;
 };
 
 /**
@@ -301,6 +306,135 @@ export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PUR
   messageDesc(file_decnet_api_v1_user_service, 14);
 
 /**
+ * @generated from message decnet.api.v1.BeginTotpEnrollmentRequest
+ */
+export type BeginTotpEnrollmentRequest = Message<"decnet.api.v1.BeginTotpEnrollmentRequest"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.BeginTotpEnrollmentRequest.
+ * Use `create(BeginTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentRequestSchema: GenMessage<BeginTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 15);
+
+/**
+ * @generated from message decnet.api.v1.BeginTotpEnrollmentResponse
+ */
+export type BeginTotpEnrollmentResponse = Message<"decnet.api.v1.BeginTotpEnrollmentResponse"> & {
+  /**
+   * The key in base32, for typing into an authenticator app.
+   *
+   * @generated from field: string secret = 1;
+   */
+  secret: string;
+
+  /**
+   * otpauth:// URL for a QR code; it contains the key.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.BeginTotpEnrollmentResponse.
+ * Use `create(BeginTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const BeginTotpEnrollmentResponseSchema: GenMessage<BeginTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 16);
+
+/**
+ * @generated from message decnet.api.v1.ConfirmTotpEnrollmentRequest
+ */
+export type ConfirmTotpEnrollmentRequest = Message<"decnet.api.v1.ConfirmTotpEnrollmentRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ConfirmTotpEnrollmentRequest.
+ * Use `create(ConfirmTotpEnrollmentRequestSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentRequestSchema: GenMessage<ConfirmTotpEnrollmentRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 17);
+
+/**
+ * @generated from message decnet.api.v1.ConfirmTotpEnrollmentResponse
+ */
+export type ConfirmTotpEnrollmentResponse = Message<"decnet.api.v1.ConfirmTotpEnrollmentResponse"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.ConfirmTotpEnrollmentResponse.
+ * Use `create(ConfirmTotpEnrollmentResponseSchema)` to create a new message.
+ */
+export const ConfirmTotpEnrollmentResponseSchema: GenMessage<ConfirmTotpEnrollmentResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 18);
+
+/**
+ * @generated from message decnet.api.v1.DisableTotpRequest
+ */
+export type DisableTotpRequest = Message<"decnet.api.v1.DisableTotpRequest"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.DisableTotpRequest.
+ * Use `create(DisableTotpRequestSchema)` to create a new message.
+ */
+export const DisableTotpRequestSchema: GenMessage<DisableTotpRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 19);
+
+/**
+ * @generated from message decnet.api.v1.DisableTotpResponse
+ */
+export type DisableTotpResponse = Message<"decnet.api.v1.DisableTotpResponse"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.DisableTotpResponse.
+ * Use `create(DisableTotpResponseSchema)` to create a new message.
+ */
+export const DisableTotpResponseSchema: GenMessage<DisableTotpResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 20);
+
+/**
+ * @generated from message decnet.api.v1.ResetUserTotpRequest
+ */
+export type ResetUserTotpRequest = Message<"decnet.api.v1.ResetUserTotpRequest"> & {
+  /**
+   * @generated from field: string username = 1;
+   */
+  username: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ResetUserTotpRequest.
+ * Use `create(ResetUserTotpRequestSchema)` to create a new message.
+ */
+export const ResetUserTotpRequestSchema: GenMessage<ResetUserTotpRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 21);
+
+/**
+ * @generated from message decnet.api.v1.ResetUserTotpResponse
+ */
+export type ResetUserTotpResponse = Message<"decnet.api.v1.ResetUserTotpResponse"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.ResetUserTotpResponse.
+ * Use `create(ResetUserTotpResponseSchema)` to create a new message.
+ */
+export const ResetUserTotpResponseSchema: GenMessage<ResetUserTotpResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_user_service, 22);
+
+/**
  * UserService manages dashboard and API users. Every user may read their
  * own account and change their password; the rest is for admins.
  *
@@ -327,6 +461,47 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof ChangePasswordRequestSchema;
     output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * BeginTotpEnrollment creates a TOTP key for the caller and returns it
+   * once; it becomes active when ConfirmTotpEnrollment gets a valid code.
+   *
+   * @generated from rpc decnet.api.v1.UserService.BeginTotpEnrollment
+   */
+  beginTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof BeginTotpEnrollmentRequestSchema;
+    output: typeof BeginTotpEnrollmentResponseSchema;
+  },
+  /**
+   * @generated from rpc decnet.api.v1.UserService.ConfirmTotpEnrollment
+   */
+  confirmTotpEnrollment: {
+    methodKind: "unary";
+    input: typeof ConfirmTotpEnrollmentRequestSchema;
+    output: typeof ConfirmTotpEnrollmentResponseSchema;
+  },
+  /**
+   * DisableTotp turns the caller's second factor off; it needs a current
+   * code.
+   *
+   * @generated from rpc decnet.api.v1.UserService.DisableTotp
+   */
+  disableTotp: {
+    methodKind: "unary";
+    input: typeof DisableTotpRequestSchema;
+    output: typeof DisableTotpResponseSchema;
+  },
+  /**
+   * ResetUserTotp turns another user's second factor off, for a lost
+   * device, and ends their sessions.
+   *
+   * @generated from rpc decnet.api.v1.UserService.ResetUserTotp
+   */
+  resetUserTotp: {
+    methodKind: "unary";
+    input: typeof ResetUserTotpRequestSchema;
+    output: typeof ResetUserTotpResponseSchema;
   },
   /**
    * @generated from rpc decnet.api.v1.UserService.ListUsers
