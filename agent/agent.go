@@ -30,6 +30,8 @@ import (
 	"github.com/decnet/decnet/decoys/fetch"
 	ftpdecoy "github.com/decnet/decnet/decoys/ftp"
 	httpdecoy "github.com/decnet/decnet/decoys/http"
+	imapdecoy "github.com/decnet/decnet/decoys/imap"
+	pop3decoy "github.com/decnet/decnet/decoys/pop3"
 	"github.com/decnet/decnet/decoys/quarantine"
 	smtpdecoy "github.com/decnet/decnet/decoys/smtp"
 	sshdecoy "github.com/decnet/decnet/decoys/ssh"
@@ -85,6 +87,8 @@ func Builtins() map[string]Factory {
 			return httpdecoy.New(c)
 		},
 		"ftp":    func(c decoys.Config) (decoys.Service, error) { return ftpdecoy.New(c) },
+		"imap":   func(c decoys.Config) (decoys.Service, error) { return imapdecoy.New(c) },
+		"pop3":   func(c decoys.Config) (decoys.Service, error) { return pop3decoy.New(c) },
 		"smtp":   func(c decoys.Config) (decoys.Service, error) { return smtpdecoy.New(c) },
 		"telnet": func(c decoys.Config) (decoys.Service, error) { return telnetdecoy.New(c) },
 	}

@@ -166,11 +166,13 @@ func DevDefault() (*Decoys, error) {
 		Name: "dev-01",
 		Seed: seed,
 		Services: []Service{
-			{Name: "ssh", Persona: "openssh-9.2p1-debian12", Listen: "127.0.0.1:0"},
+			{Name: "ssh", Persona: "openssh-9.2p1-debian12", Listen: "127.0.0.1:0", Options: map[string]string{"login": "after:3"}},
 			{Name: "http", Persona: "nginx-1.22.1-debian12", Listen: "127.0.0.1:0"},
 			{Name: "smtp", Persona: "postfix-3.7-debian12", Listen: "127.0.0.1:0"},
 			{Name: "telnet", Persona: "debian12-telnetd", Listen: "127.0.0.1:0", Options: map[string]string{"login": "after:3"}},
 			{Name: "ftp", Persona: "vsftpd-3.0.3-debian12", Listen: "127.0.0.1:0"},
+			{Name: "pop3", Persona: "dovecot-2.3-debian12", Listen: "127.0.0.1:0"},
+			{Name: "imap", Persona: "dovecot-2.3-debian12", Listen: "127.0.0.1:0"},
 			{Name: "tftp", Persona: "tftpd-hpa-5.2-debian12", Listen: "127.0.0.1:0"},
 		},
 	}}}, nil

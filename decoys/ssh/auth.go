@@ -2,91 +2,125 @@ package ssh
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/ssh/sshserver"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
-// errRejected is the error every authentication callback returns, because
-// no login succeeds yet.
-// TODO: consult a login policy once there is one.
-var errRejected = errors.New("authentication rejected")
-
 // authRecorder turns the authentication requests of one connection into
-// auth.attempt events and delays rejections as the persona's daemon does.
-// x/crypto/ssh calls its methods from the connection's handler goroutine
-// only, so it needs no lock.
+// auth.attempt events, asks the accept hook, and delays rejections as the
+// persona's daemon does. sshserver calls it from the connection's reader
+// goroutine only, so it needs no lock.
 type authRecorder struct {
 	ctx     context.Context
 	session *decoys.Session
 	persona *persona
 	delay   func(delayRange) time.Duration
+	// accept decides whether a login succeeds; nil rejects all.
+	accept func(user, method string, secret []byte) bool
 	// seenKeys holds principal NUL key-blob for each public key already
-	// recorded. x/crypto/ssh caps a connection at 128 authentication
+	// recorded. sshserver caps a connection at 1024 authentication
 	// requests, which bounds this map.
 	seenKeys map[string]struct{}
+	// user is the principal of the last accepted login.
+	user string
+	// rootPasswordDenied is sshd's PermitRootLogin prohibit-password.
+	rootPasswordDenied bool
 }
 
-func (a *authRecorder) password(conn ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
+// auth is the sshserver.Config.Auth callback.
+func (a *authRecorder) auth(_ context.Context, _ *sshserver.ConnMeta, req *sshserver.AuthRequest) bool {
+	ok := false
+	switch req.Method {
+	case sshserver.MethodPassword:
+		ok = a.password(req)
+	case sshserver.MethodKeyboardInteractive:
+		ok = a.secret(req, decoys.MechanismSSHKeyboardInteractive, a.persona.kbdFailureDelay)
+	case sshserver.MethodPublicKey:
+		ok = a.publicKey(req)
+	}
+	if ok {
+		a.user = req.User
+	}
+	return ok
+}
+
+func (a *authRecorder) password(req *sshserver.AuthRequest) bool {
+	if req.PasswordChange {
+		// sshd refuses a password change without asking PAM, so it
+		// answers at once.
+		a.record(req.User, decoys.MechanismSSHPassword, req.Secret, false)
+		return false
+	}
+	return a.secret(req, decoys.MechanismSSHPassword, a.persona.passwordFailureDelay)
+}
+
+// secret records a password or keyboard-interactive answer and delays a
+// rejection by the persona's PAM delay.
+func (a *authRecorder) secret(req *sshserver.AuthRequest, mechanism string, delay delayRange) bool {
+	ok := a.accept != nil && a.accept(req.User, req.Method, req.Secret)
+	if ok && req.User == "root" && a.rootPasswordDenied {
+		// PAM accepted the password, so no PAM delay; then sshd's
+		// auth_root_allowed turns the login down.
+		a.record(req.User, mechanism, req.Secret, false)
+		return false
+	}
+	a.record(req.User, mechanism, req.Secret, ok)
+	if !ok {
+		a.wait(delay)
+	}
+	return ok
+}
+
+func (a *authRecorder) record(user, mechanism string, secret []byte, ok bool) {
+	outcome := eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED
+	if ok {
+		outcome = eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED
+	}
 	a.session.AuthAttempt(&eventv1.AuthAttempt{
-		Principal:  conn.User(),
+		Principal:  user,
 		SecretKind: decoys.SecretPlaintext,
-		Mechanism:  decoys.MechanismSSHPassword,
-		Secret:     password,
-		Outcome:    eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,
+		Mechanism:  mechanism,
+		Secret:     secret,
+		Outcome:    outcome,
 	})
-	a.wait(a.persona.passwordFailureDelay)
-	return nil, errRejected
 }
 
-// keyboardInteractive sends the one prompt pam_unix sends and records the
-// answer as a password.
-func (a *authRecorder) keyboardInteractive(conn ssh.ConnMetadata, challenge ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
-	answers, err := challenge("", "", []string{a.persona.kbdPrompt}, []bool{a.persona.kbdEcho})
-	if err != nil {
-		return nil, err
+// publicKey records each (principal, key) pair once per connection: a
+// query without signature and the signed request that may follow carry
+// the same key. A rejected key costs sshd no PAM call, so the rejection
+// is immediate (apart from sshd's per-user minimum, which sshserver
+// applies).
+func (a *authRecorder) publicKey(req *sshserver.AuthRequest) bool {
+	ok := a.accept != nil && a.accept(req.User, req.Method, req.KeyBlob)
+	if ok && !req.Signed {
+		// PK_OK goes out; the signed request that follows is recorded.
+		return true
 	}
-	for _, answer := range answers {
-		a.session.AuthAttempt(&eventv1.AuthAttempt{
-			Principal:  conn.User(),
-			SecretKind: decoys.SecretPlaintext,
-			Mechanism:  decoys.MechanismSSHKeyboardInteractive,
-			Secret:     []byte(answer),
-			Outcome:    eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,
-		})
-	}
-	a.wait(a.persona.kbdFailureDelay)
-	return nil, errRejected
-}
-
-// publicKey records each (principal, key) pair once per connection.
-// x/crypto/ssh calls it for a key query without a signature as well as for
-// a signed request, and again for a key it has evicted from its one-entry
-// cache. A rejected key costs sshd no PAM call, so the rejection is
-// immediate.
-func (a *authRecorder) publicKey(conn ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	blob := key.Marshal()
-	seen := conn.User() + "\x00" + string(blob)
-	if _, ok := a.seenKeys[seen]; ok {
-		return nil, errRejected
+	seen := req.User + "\x00" + string(req.KeyBlob)
+	if _, dup := a.seenKeys[seen]; dup {
+		return ok
 	}
 	a.seenKeys[seen] = struct{}{}
-
+	outcome := eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED
+	if ok {
+		outcome = eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED
+	}
 	a.session.AuthAttempt(&eventv1.AuthAttempt{
-		Principal:      conn.User(),
+		Principal:      req.User,
 		SecretKind:     decoys.SecretSSHPublicKey,
 		Mechanism:      decoys.MechanismSSHPublicKey,
-		Secret:         blob,
-		Outcome:        eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED,
-		KeyType:        key.Type(),
-		KeyFingerprint: ssh.FingerprintSHA256(key),
+		Secret:         req.KeyBlob,
+		Outcome:        outcome,
+		KeyType:        req.PublicKey.Type(),
+		KeyFingerprint: ssh.FingerprintSHA256(req.PublicKey),
 	})
-	return nil, errRejected
+	return ok
 }
 
 // wait sleeps for a delay drawn from r, or until the connection ends.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +292,70 @@ func TestUniformDelayWithinRange(t *testing.T) {
 	}
 	if d := uniformDelay(delayRange{}); d != 0 {
 		t.Errorf("uniformDelay(zero) = %v, want 0", d)
+	}
+}
+
+func TestForwardRequestRecorded(t *testing.T) {
+	ts := startService(t, func(s *Service) {
+		s.Accept = func(user, method string, secret []byte) bool { return string(secret) == "ok" }
+	})
+	client, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User:            "root",
+		Auth:            []ssh.AuthMethod{ssh.Password("ok")},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatalf("accepted login failed: %v", err)
+	}
+	defer client.Close()
+
+	if _, err := client.Dial("tcp", "192.0.2.10:3306"); err == nil {
+		t.Fatal("direct-tcpip accepted, want refused")
+	}
+	forwards := ts.emitter.waitFor(t, decoys.KindForward, 1)
+	f := forwards[0].GetForwardRequested()
+	if f.GetType() != "direct-tcpip" || f.GetHost() != "192.0.2.10" || f.GetPort() != 3306 {
+		t.Errorf("forward = %v, want direct-tcpip 192.0.2.10:3306", f)
+	}
+	attempts := ts.emitter.ofKind(decoys.KindAuthAttempt)
+	if len(attempts) != 1 || attempts[0].GetAuthAttempt().GetOutcome() != eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED {
+		t.Errorf("attempts = %v, want one accepted", attempts)
+	}
+}
+
+func TestProhibitPasswordRejectsRoot(t *testing.T) {
+	ts := startService(t, func(s *Service) {
+		s.PermitRootLogin = "prohibit-password"
+		s.Accept = func(user, method string, secret []byte) bool { return string(secret) == "toor" }
+	})
+	err := dial(t, ts.addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.Password("toor")}})
+	if !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("root login error = %v, want an authentication failure", err)
+	}
+	attempts := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 1)
+	if got := attempts[0].GetAuthAttempt().GetOutcome(); got != eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED {
+		t.Errorf("root outcome = %v, want REJECTED", got)
+	}
+
+	client, err := ssh.Dial("tcp", ts.addr, &ssh.ClientConfig{
+		User: "admin", Auth: []ssh.AuthMethod{ssh.Password("toor")}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	_ = client.Close()
+}
+
+func TestAcceptFromSeesSource(t *testing.T) {
+	sources := make(chan netip.Addr, 1)
+	ts := startService(t, func(s *Service) {
+		s.AcceptFrom = func(source netip.Addr, user, method string, secret []byte) bool {
+			sources <- source
+			return false
+		}
+	})
+	_ = dial(t, ts.addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.Password("x")}})
+	if got := <-sources; got != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("source = %v, want 127.0.0.1", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 )
@@ -126,60 +125,4 @@ func FuzzClientVersion(f *testing.F) {
 			t.Fatalf("unexpected error %v", err)
 		}
 	})
-}
-
-// FuzzHandoffConn checks that the wrapper handed to x/crypto/ssh swallows
-// exactly the server identification, however the writes are split, and
-// replays the client line followed by the remaining input.
-func FuzzHandoffConn(f *testing.F) {
-	f.Add([]byte("SSH-2.0-x"), []byte("rest"), uint8(5), []byte("payload"))
-	f.Add([]byte("SSH-2.0-OpenSSH_9.6"), []byte{}, uint8(0), []byte{})
-	const serverLine = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10"
-	f.Fuzz(func(t *testing.T, clientLine, rest []byte, split uint8, payload []byte) {
-		server, peer := net.Pipe()
-		defer server.Close()
-		defer peer.Close()
-
-		c := newHandoffConn(server, serverLine, clientLine, bytes.NewReader(rest))
-
-		got, err := io.ReadAll(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := append(append(append([]byte{}, clientLine...), '\r', '\n'), rest...)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("read %q, want %q", got, want)
-		}
-
-		// x/crypto/ssh writes the identification, then packets; split it at
-		// an arbitrary point and append the payload to the second write.
-		ident := []byte(serverLine + "\r\n")
-		cut := int(split) % (len(ident) + 1)
-		received := make(chan []byte, 1)
-		go func() {
-			b, _ := io.ReadAll(peer)
-			received <- b
-		}()
-		if n, err := c.Write(ident[:cut]); err != nil || n != cut {
-			t.Fatalf("first write = %d, %v, want %d, nil", n, err, cut)
-		}
-		second := append(append([]byte{}, ident[cut:]...), payload...)
-		if n, err := c.Write(second); err != nil || n != len(second) {
-			t.Fatalf("second write = %d, %v, want %d, nil", n, err, len(second))
-		}
-		_ = server.Close()
-		if b := <-received; !bytes.Equal(b, payload) {
-			t.Fatalf("wire got %q, want only %q", b, payload)
-		}
-	})
-}
-
-func TestHandoffConnRejectsOtherIdentification(t *testing.T) {
-	server, peer := net.Pipe()
-	defer server.Close()
-	defer peer.Close()
-	c := newHandoffConn(server, "SSH-2.0-A", []byte("SSH-2.0-client"), bytes.NewReader(nil))
-	if _, err := c.Write([]byte("SSH-2.0-B\r\n")); !errors.Is(err, errBannerMismatch) {
-		t.Errorf("error = %v, want errBannerMismatch", err)
-	}
 }

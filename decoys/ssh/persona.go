@@ -3,6 +3,7 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"github.com/decnet/decnet/decoys/shell"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ var ErrUnknownPersona = errors.New("unknown ssh persona")
 // this table stays correct when the transport changes.
 type persona struct {
 	id string
+	// shellOS is the emulated shell's operating system (decoys/shell).
+	shellOS string
 	// banner is the identification string without the trailing CR LF.
 	banner string
 
@@ -170,6 +173,7 @@ func personas() []persona {
 	// archive as of 1:9.2p1-2+deb12u10 (apt-cache policy openssh-server).
 	debian.banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10"
 	debian.keyExchanges = slices.Clone(debian12KeyExchanges)
+	debian.shellOS = shell.OSDebian12
 
 	ubuntu := base
 	ubuntu.id = "openssh-9.6p1-ubuntu24.04"
@@ -177,6 +181,7 @@ func personas() []persona {
 	// not checked against the Ubuntu archive.
 	ubuntu.banner = "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.19"
 	ubuntu.keyExchanges = slices.Clone(openssh96KeyExchanges)
+	ubuntu.shellOS = shell.OSUbuntu2404
 
 	return []persona{debian, ubuntu}
 }

@@ -1,13 +1,15 @@
-// Package ssh is the SSH decoy. It imitates an OpenSSH server persona up to
-// and including authentication. It sends the persona's identification
-// string and algorithm lists, replies to bad identification lines with
-// sshd's texts, records every password, keyboard-interactive answer and
-// public key as an auth.attempt event, rejects them with sshd's delays,
-// and disconnects after MaxAuthTries failures.
+// Package ssh is the SSH decoy. It imitates an OpenSSH server persona: the
+// identification string, the KEXINIT algorithm lists in the real daemon's
+// order (every algorithm implemented), sshd's replies to bad input, and
+// its authentication bookkeeping. It records every password,
+// keyboard-interactive answer and public key as an auth.attempt event,
+// rejects them with sshd's delays unless the Accept hook allows them, and
+// disconnects after MaxAuthTries failures. After an accepted login the
+// Session hook serves session channels; without one, sftp uploads go to
+// the quarantine and every other session ends at once with status 0.
 //
-// The persona data lives in persona.go; transport.go adapts it to
-// golang.org/x/crypto/ssh and lists where that library differs from
-// OpenSSH.
+// The persona data lives in persona.go; transport.go adapts it to the
+// protocol implementation in package sshserver.
 package ssh
 
 import (
@@ -16,12 +18,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/fetch"
+	"github.com/decnet/decnet/decoys/login"
+	"github.com/decnet/decnet/decoys/quarantine"
+	"github.com/decnet/decnet/decoys/ssh/sshserver"
 )
 
 // ServiceName is the service name in events and logs.
@@ -48,6 +55,34 @@ type Service struct {
 	metrics *decoys.Metrics
 	persona persona
 	keys    *hostKeys
+	server  *sshserver.Config
+	// quarantine keeps uploaded files; nil only hashes them.
+	quarantine *quarantine.Store
+	// seed derives the emulated shell's host; fetcher and recordingDir
+	// come from decoys.Config.
+	seed         []byte
+	fetcher      *fetch.Fetcher
+	recordingDir string
+
+	// Accept decides whether a login succeeds: method is "password",
+	// "keyboard-interactive" or "publickey", secret the password, answer
+	// or public key blob. Nil, the default, rejects every login. Set it
+	// before Serve.
+	Accept func(user, method string, secret []byte) bool
+	// AcceptFrom is Accept with the client's address, as the login
+	// policy needs it; when set it is used instead of Accept.
+	AcceptFrom func(source netip.Addr, user, method string, secret []byte) bool
+	// PermitRootLogin is sshd's option of that name: "yes" lets Accept
+	// admit root with a password; "prohibit-password", Debian's and
+	// Ubuntu's default, rejects root password and keyboard-interactive
+	// logins even when Accept allows them, at once and without the PAM
+	// delay, as sshd does after PAM succeeded. Empty means "yes". Set it
+	// before Serve.
+	PermitRootLogin string
+	// Session serves a session channel after a successful login. Nil runs
+	// a placeholder that prints nothing and exits with status 0. Set it
+	// before Serve.
+	Session func(ctx context.Context, ch *sshserver.Channel)
 
 	// now stamps events; tests replace it.
 	now func() time.Time
@@ -75,12 +110,22 @@ func New(cfg decoys.Config) (*Service, error) {
 		return nil, fmt.Errorf("create ssh decoy: %w", err)
 	}
 
+	server, err := serverConfig(p, keys, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("create ssh decoy: %w", err)
+	}
+
 	log := cfg.Logger.With().
 		Str(decoys.FieldService, ServiceName).
 		Str(decoys.FieldDecky, cfg.Decky).
 		Str(fieldPersona, p.id).
 		Logger()
-	return &Service{
+	for k := range cfg.Options {
+		if !slices.Contains(login.Keys(), k) {
+			return nil, fmt.Errorf("create ssh decoy: unknown option %q: want one of %v", k, login.Keys())
+		}
+	}
+	svc := &Service{
 		decky:        cfg.Decky,
 		emitter:      cfg.Emitter,
 		log:          log,
@@ -88,9 +133,18 @@ func New(cfg decoys.Config) (*Service, error) {
 		metrics:      cfg.Metrics,
 		persona:      p,
 		keys:         keys,
+		server:       server,
+		quarantine:   cfg.Quarantine,
+		seed:         cfg.Seed,
+		fetcher:      cfg.Fetcher,
+		recordingDir: cfg.RecordingDir,
 		now:          time.Now,
 		failureDelay: uniformDelay,
-	}, nil
+	}
+	if err := svc.applyLoginPolicy(cfg.Options, cfg.Seed); err != nil {
+		return nil, fmt.Errorf("create ssh decoy: %w", err)
+	}
+	return svc, nil
 }
 
 // Serve accepts SSH connections on ln until ctx ends, then returns nil. It
@@ -168,31 +222,49 @@ func (s *Service) converse(ctx context.Context, conn *meteredConn, session *deco
 	case err != nil:
 		return nil, closeReason(err), err
 	}
-	if len(clientLine) > maxTransportIdentBytes {
-		return clientLine, reasonIdentTooLong, fmt.Errorf("client identification has %d bytes, transport reads at most %d", len(clientLine), maxTransportIdentBytes)
-	}
 
 	auth := &authRecorder{
-		ctx:      ctx,
-		session:  session,
-		persona:  p,
-		delay:    s.failureDelay,
-		seenKeys: make(map[string]struct{}),
+		ctx:                ctx,
+		session:            session,
+		persona:            p,
+		delay:              s.failureDelay,
+		accept:             s.acceptFor(conn.RemoteAddr()),
+		rootPasswordDenied: s.PermitRootLogin != "" && s.PermitRootLogin != "yes",
+		seenKeys:           make(map[string]struct{}),
 	}
-	cfg := transportConfig(*p, s.keys, auth)
-	sshConn, channels, requests, err := ssh.NewServerConn(newHandoffConn(conn, p.banner, clientLine, buffered), cfg)
-	if err != nil {
-		return clientLine, closeReason(err), err
-	}
-
-	// Unreachable while every login is rejected. Should a callback ever
-	// accept one, the connection is closed at once.
-	go ssh.DiscardRequests(requests)
-	go func() {
-		for ch := range channels {
-			_ = ch.Reject(ssh.Prohibited, "")
+	cfg := *s.server
+	cfg.ServerVersion = p.banner
+	cfg.Algorithms = personaAlgorithms(*p)
+	cfg.MaxAuthTries = p.maxAuthTries
+	cfg.Auth = auth.auth
+	cfg.Session = s.Session
+	if cfg.Session == nil {
+		cfg.Session = func(ctx context.Context, ch *sshserver.Channel) {
+			s.shellSession(session, auth.user)(ctx, ch)
 		}
-	}()
-	_ = sshConn.Close()
-	return clientLine, reasonServerClosed, errors.New("authentication accepted without a login policy")
+	}
+	cfg.Now = s.now
+	cfg.OnForward = func(meta *sshserver.ConnMeta, f sshserver.Forward) {
+		session.Forward(forwardEvent(f))
+	}
+	if p.keyboardInteractive && !slices.Contains(cfg.AuthMethods, sshserver.MethodKeyboardInteractive) {
+		cfg.AuthMethods = append(slices.Clone(cfg.AuthMethods), sshserver.MethodKeyboardInteractive)
+	}
+	err = sshserver.ServeConn(ctx, conn, buffered, clientLine, &cfg)
+	return clientLine, closeReason(err), err
+}
+
+// acceptFor returns the accept decision for one connection from remote,
+// or nil when no hook is set.
+func (s *Service) acceptFor(remote net.Addr) func(user, method string, secret []byte) bool {
+	if s.AcceptFrom == nil {
+		return s.Accept
+	}
+	var source netip.Addr
+	if tcp, ok := remote.(*net.TCPAddr); ok {
+		source = tcp.AddrPort().Addr().Unmap()
+	}
+	return func(user, method string, secret []byte) bool {
+		return s.AcceptFrom(source, user, method, secret)
+	}
 }

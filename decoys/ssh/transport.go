@@ -1,112 +1,119 @@
 package ssh
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"slices"
-	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/decnet/decnet/decoys/ssh/sshserver"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
-// This file adapts the persona to golang.org/x/crypto/ssh. Everything the
-// library cannot do the way OpenSSH does is listed here.
+// This file adapts the persona to the sshserver package. A name that
+// sshserver.Supported rejects is left out of the KEXINIT. Today sshserver
+// implements every name of both personas.
+
+// serverSigAlgs is the server-sig-algs extension OpenSSH 9.2p1 sends
+// (sshkey_alg_list with certificates excluded), captured from
+// openssh-server 1:9.2p1-2+deb12u10.
 //
-// Algorithms the personas list that x/crypto/ssh v0.59 does not implement,
-// and which are left out of the KEXINIT, so its HASSHServer differs from
-// the real daemon's:
-//   - KEX: sntrup761x25519-sha512 under both names, because the library has
-//     no Streamlined NTRU Prime. diffie-hellman-group18-sha512, because it
-//     lacks that group. ext-info-s (OpenSSH 9.6), because the library sends
-//     EXT_INFO when the client asks but never advertises the marker. The
-//     library appends kex-strict-s-v00@openssh.com itself.
-//   - MAC: umac-64-etm, umac-128-etm, umac-64, umac-128 (no UMAC) and
-//     hmac-sha1-etm@openssh.com (SHA-1 only without encrypt-then-MAC).
-//   - Compression: zlib@openssh.com (none only).
-//
-// Further differences, all fixed only by a transport of our own:
-//   - Host keys: the RSA key is advertised as "rsa-sha2-256,rsa-sha2-512";
-//     OpenSSH sends rsa-sha2-512 first. The library fixes that order.
-//   - The USERAUTH_FAILURE method list is "password,publickey" (plus
-//     "keyboard-interactive"); OpenSSH sends "publickey,password".
-//   - After MaxAuthTries failures the library disconnects with reason 2
-//     (SSH_DISCONNECT_PROTOCOL_ERROR, as OpenSSH) but the text "too many
-//     authentication failures"; OpenSSH capitalises it ("Too many
-//     authentication failures").
-//   - OpenSSH counts every rejected public-key query toward MaxAuthTries;
-//     the library lets MaxAuthTries rejected queries go uncounted first.
-//   - Identification lines of 255 bytes or more are valid for OpenSSH (up
-//     to 8192) but overflow the library's reader, so such clients are
-//     disconnected after the identification exchange.
+// NOTE: the Ubuntu 24.04 persona (OpenSSH 9.6) gets the same EXT_INFO,
+// but 9.6 also offers ping@openssh.com and sends EXT_INFO again after
+// authentication; that persona's EXT_INFO is not checked against a real
+// host.
+const serverSigAlgs = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," +
+	"ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com,webauthn-sk-ecdsa-sha2-nistp256@openssh.com," +
+	"ssh-dss,ssh-rsa,rsa-sha2-256,rsa-sha2-512"
 
-// maxTransportIdentBytes is the longest client identification line, CR LF
-// excluded, that x/crypto/ssh reads (its maxVersionStringBytes, 255, minus
-// one for the LF it must see before the count reaches 255).
-const maxTransportIdentBytes = 254
+// Label of the per-decky secret behind sshd's per-user failure delay
+// (sshd's options.timing_secret, random per host).
+const infoTimingSecret = "decnet decoys/ssh timing secret"
 
-// transportConfig returns the x/crypto/ssh server configuration for p,
-// with the host keys in the order of p's host-key list. auth supplies the
-// authentication callbacks.
-func transportConfig(p persona, keys *hostKeys, auth *authRecorder) *ssh.ServerConfig {
-	supported := ssh.SupportedAlgorithms()
-	insecure := ssh.InsecureAlgorithms()
+// Bounds of sshd's user_specific_delay: MIN_FAIL_DELAY_SECONDS (5 ms)
+// plus up to 4.29 ms derived from the user name and a per-host secret.
+const (
+	minFailureDelay     = 5 * time.Millisecond
+	userDelayNanosRange = 4_294_967 // 2^32 / 1000, in ns: at most ~4.29 ms
+)
 
-	cfg := &ssh.ServerConfig{
-		Config: ssh.Config{
-			KeyExchanges: implemented(p.keyExchanges, supported.KeyExchanges, insecure.KeyExchanges),
-			Ciphers:      implemented(p.ciphers, supported.Ciphers, insecure.Ciphers),
-			MACs:         implemented(p.macs, supported.MACs, insecure.MACs),
-		},
-		MaxAuthTries:      p.maxAuthTries,
-		ServerVersion:     p.banner,
-		PasswordCallback:  auth.password,
-		PublicKeyCallback: auth.publicKey,
+// serverConfig returns the sshserver configuration for p. Auth and
+// Session are filled per connection.
+func serverConfig(p persona, keys *hostKeys, seed []byte) (*sshserver.Config, error) {
+	timing, err := hkdf.Key(sha256.New, seed, nil, infoTimingSecret, 32)
+	if err != nil {
+		return nil, err
 	}
+	methods := []string{sshserver.MethodPublicKey, sshserver.MethodPassword}
 	if p.keyboardInteractive {
-		cfg.KeyboardInteractiveCallback = auth.keyboardInteractive
+		methods = append(methods, sshserver.MethodKeyboardInteractive)
 	}
-
-	for _, signer := range orderedHostKeys(p.hostKeyAlgorithms, keys) {
-		cfg.AddHostKey(signer)
-	}
-	return cfg
+	return &sshserver.Config{
+		ServerVersion:      p.banner,
+		Algorithms:         personaAlgorithms(p),
+		HostKeys:           orderedHostKeys(p.hostKeyAlgorithms, keys),
+		ServerSigAlgs:      serverSigAlgs,
+		PublickeyHostbound: true,
+		AuthMethods:        methods,
+		MaxAuthTries:       p.maxAuthTries,
+		KbdPrompt:          p.kbdPrompt,
+		KbdEcho:            p.kbdEcho,
+		Subsystems:         []string{"sftp"},
+		AuthorizedKeysFile: func(user string) string { return homeDir(user) + "/.ssh/authorized_keys" },
+		// sshd's default LoginGraceTime.
+		LoginGraceTime: 120 * time.Second,
+		MinFailureDelay: func(user string) time.Duration {
+			mac := sha256.Sum256(append(append([]byte(nil), timing...), user...))
+			return minFailureDelay + time.Duration(binary.BigEndian.Uint32(mac[:])%userDelayNanosRange)
+		},
+	}, nil
 }
 
-// implemented returns the entries of want that the library implements,
-// in want's order. The library's own name "curve25519-sha256@libssh.org"
-// stays where the persona puts it.
-func implemented(want []string, lists ...[]string) []string {
-	var out []string
-	for _, name := range want {
-		if name == "curve25519-sha256@libssh.org" || slices.ContainsFunc(lists, func(l []string) bool { return slices.Contains(l, name) }) {
-			out = append(out, name)
-		}
+// personaAlgorithms returns p's KEXINIT lists, less what sshserver lacks.
+func personaAlgorithms(p persona) sshserver.Algorithms {
+	return sshserver.Algorithms{
+		KeyExchanges: implemented(p.keyExchanges),
+		HostKeys:     implemented(p.hostKeyAlgorithms),
+		Ciphers:      implemented(p.ciphers),
+		MACs:         implemented(p.macs),
+		Compressions: implemented(p.compressions),
 	}
-	return out
 }
 
-// orderedHostKeys returns one signer per key type, in the order in which
-// each type first appears in algorithms.
+// forwardEvent is the forward.requested payload of a refused forward.
+func forwardEvent(f sshserver.Forward) *eventv1.ForwardRequested {
+	kind := f.Kind
+	if kind == "streamlocal-forward@openssh.com" || kind == "direct-streamlocal@openssh.com" {
+		kind = "streamlocal"
+	}
+	return &eventv1.ForwardRequested{Type: kind, Host: f.Host, Port: f.Port}
+}
+
+// implemented returns the entries of want that sshserver implements, in
+// want's order.
+func implemented(want []string) []string {
+	return slices.DeleteFunc(slices.Clone(want), func(name string) bool { return !sshserver.Supported(name) })
+}
+
+// orderedHostKeys returns one signer per key type, in the order sshd
+// loads the default host keys (RSA, ECDSA, Ed25519), which is also the
+// order of hostkeys-00@openssh.com.
 func orderedHostKeys(algorithms []string, keys *hostKeys) []ssh.Signer {
 	var out []ssh.Signer
-	added := make(map[string]bool)
-	for _, algorithm := range algorithms {
-		var signer ssh.Signer
-		switch {
-		case strings.HasPrefix(algorithm, "rsa-sha2-"):
-			signer = keys.rsa
-		case algorithm == ssh.KeyAlgoECDSA256:
-			signer = keys.ecdsa
-		case algorithm == ssh.KeyAlgoED25519:
-			signer = keys.ed25519
+	for _, signer := range []ssh.Signer{keys.rsa, keys.ecdsa, keys.ed25519} {
+		t := signer.PublicKey().Type()
+		if slices.ContainsFunc(algorithms, func(a string) bool {
+			return a == t || (t == ssh.KeyAlgoRSA && (a == ssh.KeyAlgoRSASHA256 || a == ssh.KeyAlgoRSASHA512))
+		}) {
+			out = append(out, signer)
 		}
-		if signer == nil || added[signer.PublicKey().Type()] {
-			continue
-		}
-		added[signer.PublicKey().Type()] = true
-		out = append(out, signer)
 	}
 	return out
 }
@@ -120,27 +127,28 @@ const (
 	reasonShutdown       = "shutdown"
 	reasonInvalidIdent   = "invalid_identification"
 	reasonVersion        = "version_mismatch"
-	reasonIdentTooLong   = "identification_too_long"
 	reasonProtocolError  = "protocol_error"
 	reasonServerClosed   = "server_closed"
 )
 
-// closeReason names why the handshake with x/crypto/ssh ended.
+// closeReason names why the SSH conversation ended.
 func closeReason(err error) string {
-	var authErr *ssh.ServerAuthError
-	if errors.As(err, &authErr) {
-		// The library returns ServerAuthError both when the client gave up
-		// (EOF) and when it sent the MaxAuthTries disconnect, which it
-		// appends to Errors as its unexported disconnect message type.
-		if n := len(authErr.Errors); n > 0 && authErr.Errors[n-1] != nil &&
-			strings.HasPrefix(authErr.Errors[n-1].Error(), "ssh: disconnect") {
+	var disc *sshserver.DisconnectError
+	if errors.As(err, &disc) {
+		if disc.Message == "Too many authentication failures" {
 			return reasonAuthExhausted
 		}
-		return reasonClientClosed
+		return reasonProtocolError
 	}
 
 	var netErr net.Error
 	switch {
+	case err == nil:
+		return reasonServerClosed
+	case errors.Is(err, sshserver.ErrLoginGraceTime):
+		return reasonTimeout
+	case errors.Is(err, sshserver.ErrDisconnected):
+		return reasonClientClosed
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return reasonTimeout
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),

@@ -1,0 +1,174 @@
+package imap
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+)
+
+// Persona ids.
+const (
+	PersonaDovecot  = "dovecot-2.3-debian12"
+	PersonaExchange = "exchange-2019"
+)
+
+// ErrUnknownPersona is returned by New for a persona id it does not know.
+var ErrUnknownPersona = errors.New("unknown imap persona")
+
+// persona is the set of texts and rules that differ between IMAP servers. The Dovecot
+// texts come from src/imap-login and src/imap of Dovecot 2.3.19.1 and were
+// checked against Debian 12's dovecot-imapd; the Exchange texts from
+// nmap-service-probes and published transcripts.
+type persona struct {
+	id       string
+	greeting func(host string) string
+	// preCaps is the login process's capability list before STARTTLS,
+	// LOGINDISABLED and AUTH= are added.
+	preCaps string
+	// postCaps is the capability list after login.
+	postCaps string
+	// exchange selects Exchange's capability layout (AUTH= entries
+	// first) and its untagged greeting and login replies.
+	exchange bool
+	// saslExtra are mechanisms advertised besides the configured ones.
+	saslExtra []string
+
+	capabilityDone   string
+	invalidCommand   string // BAD text for a bad command before login
+	tooManyBad       string
+	maxBad           int
+	plaintextAlert   string // untagged BAD [ALERT] after LOGIN before TLS
+	plaintextDenied  string // tagged reply to LOGIN before TLS
+	mechDenied       string
+	unsupportedMech  string
+	authFailed       string
+	loginFailed      string
+	aborted          string
+	badBase64IR      string
+	badBase64        string
+	starttls         string
+	logoutBye        string
+	logoutDone       string
+	noopDone         string
+	idDone           string
+	inputBufferFull  string
+	loggedIn         string
+	maxLoginLine     int
+	maxLoginToken    int
+	timing           bool // Dovecot appends "(x + y secs)" after login
+	postBadPrefix    string
+	postMaxBad       int
+	idleDisconnect   string
+	completedName    func(cmd string) string
+	loginTagHint     bool
+	enableBeforeAuth bool
+}
+
+func lookupPersona(id string) (*persona, error) {
+	switch id {
+	case "", PersonaDovecot:
+		return dovecotPersona(), nil
+	case PersonaExchange:
+		return exchangePersona(), nil
+	}
+	return nil, fmt.Errorf("%w %q (known: %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange)
+}
+
+func dovecotPersona() *persona {
+	return &persona{
+		id:       PersonaDovecot,
+		greeting: func(string) string { return "Dovecot (Debian) ready." },
+		// CAPABILITY_BANNER_STRING plus LITERAL+.
+		preCaps:  "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+",
+		postCaps: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE",
+
+		capabilityDone:  "OK Pre-login capabilities listed, post-login capabilities have more.",
+		invalidCommand:  "BAD Error in IMAP command received by server.",
+		tooManyBad:      "* BYE Too many invalid IMAP commands.",
+		maxBad:          3,
+		plaintextAlert:  "* BAD [ALERT] Plaintext authentication not allowed without SSL/TLS, but your client did it anyway. If anyone was listening, the password was exposed.",
+		plaintextDenied: "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.",
+		mechDenied:      "NO [PRIVACYREQUIRED] Plaintext authentication disabled.",
+		unsupportedMech: "NO [ALERT] Unsupported authentication mechanism.",
+		authFailed:      "NO [AUTHENTICATIONFAILED] Authentication failed.",
+		loginFailed:     "NO [AUTHENTICATIONFAILED] Authentication failed.",
+		aborted:         "BAD Authentication aborted by client.",
+		badBase64IR:     "BAD Invalid base64 data in initial response",
+		badBase64:       "NO [ALERT] Invalid base64 in response",
+		starttls:        "OK Begin TLS negotiation now.",
+		logoutBye:       "* BYE Logging out",
+		logoutDone:      "OK Logout completed.",
+		noopDone:        "OK NOOP completed.",
+		idDone:          "OK ID completed.",
+		inputBufferFull: "* BYE Input buffer full, aborting",
+		loggedIn:        "Logged in",
+		// IMAP_LOGIN_MAX_LINE_LENGTH, and LOGIN_MAX_INBUF_SIZE for one
+		// token, since the parser consumes the line token by token.
+		maxLoginLine:     8192,
+		maxLoginToken:    1026,
+		timing:           true,
+		postMaxBad:       20,
+		idleDisconnect:   "* BYE Disconnected for inactivity.",
+		completedName:    dovecotCompleted,
+		loginTagHint:     true,
+		enableBeforeAuth: true,
+	}
+}
+
+// dovecotCompleted is the word Dovecot's replies use for a command:
+// "Select completed", "Fetch completed", "NOOP completed".
+func dovecotCompleted(cmd string) string {
+	if cmd == "NOOP" || cmd == "ID" || cmd == "" {
+		return cmd
+	}
+	return cmd[:1] + strings.ToLower(cmd[1:])
+}
+
+// exchangePersona is the IMAP4 service of Exchange 2013 to 2019 with the
+// default LoginType SecureLogin.
+func exchangePersona() *persona {
+	return &persona{
+		id: PersonaExchange,
+		greeting: func(host string) string {
+			return "The Microsoft Exchange IMAP4 service is ready. [" + utf16Base64(host) + "]"
+		},
+		preCaps:   "IMAP4 IMAP4rev1",
+		postCaps:  "IMAP4 IMAP4rev1 AUTH=NTLM AUTH=GSSAPI AUTH=PLAIN UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",
+		exchange:  true,
+		saslExtra: []string{"NTLM", "GSSAPI"},
+
+		capabilityDone:  "OK CAPABILITY completed.",
+		invalidCommand:  "BAD Command Error. 10",
+		plaintextDenied: "BAD Command received in Invalid state.",
+		mechDenied:      "BAD Command received in Invalid state.",
+		unsupportedMech: "NO The specified authentication package is not supported.",
+		authFailed:      "NO AUTHENTICATE failed.",
+		loginFailed:     "NO LOGIN failed.",
+		aborted:         "BAD Command Argument Error. 12",
+		badBase64IR:     "NO AUTHENTICATE failed.",
+		badBase64:       "NO AUTHENTICATE failed.",
+		starttls:        "OK Begin TLS negotiation now.",
+		logoutBye:       "* BYE Microsoft Exchange Server IMAP4 server signing off.",
+		logoutDone:      "OK LOGOUT completed.",
+		noopDone:        "OK NOOP completed.",
+		idDone:          "OK ID completed.",
+		inputBufferFull: "* BYE Connection is closed. 13",
+		loggedIn:        "LOGIN completed.",
+		maxLoginLine:    8192,
+		maxLoginToken:   8192,
+		postBadPrefix:   "BAD Command Error. 10",
+		idleDisconnect:  "* BYE Connection is closed. 13",
+		completedName:   func(cmd string) string { return cmd },
+	}
+}
+
+func utf16Base64(s string) string {
+	units := utf16.Encode([]rune(s))
+	b := make([]byte, 0, 2*len(units))
+	for _, u := range units {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
