@@ -83,10 +83,10 @@ ui-test: ui/node_modules ## Typecheck the dashboard and run its unit tests
 	cd ui && npm run typecheck && npm test
 
 .PHONY: test
-test: test-deps ui-test ## Run unit and integration tests (installs what they need)
+test: test-deps ui-test ui ## Run unit and integration tests (installs what they need)
 	go vet $(GO_PACKAGES)
 	go vet -tags integration $(GO_PACKAGES)
-	go build -o bin/decnet ./cmd/decnet
+	go build -tags uidist -o bin/decnet ./cmd/decnet
 	go build -o bin/decnet-agent ./cmd/decnet-agent
 	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -tags integration -timeout 30m $(GO_PACKAGES)
 	cd deploy/helm/chartcheck && go test -count=1 ./...

@@ -32,8 +32,10 @@ const (
 
 // contentSecurityPolicy allows only same-origin scripts, styles and API
 // calls: the built dashboard has no inline script or style and loads nothing
-// from other origins. Images may also be data: URLs.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+// from other origins. Images may also be data: URLs. 'wasm-unsafe-eval'
+// lets the session player compile its WebAssembly terminal emulator; it
+// does not allow eval of JavaScript.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

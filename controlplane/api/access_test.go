@@ -477,3 +477,48 @@ func TestAdminTOTPRequired(t *testing.T) {
 		t.Errorf("ListUsers after enrolling: %v", err)
 	}
 }
+
+// Viewers get events without secret values, listed and streamed.
+func TestViewerEventsMasked(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	password, err := f.auth.CreateUser(ctx, "vera", apiv1.Role_ROLE_VIEWER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx, connect.NewRequest(&apiv1.LoginRequest{Username: "vera", Password: password.Reveal()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := resp.Msg.GetToken()
+	events := apiv1connect.NewEventServiceClient(f.h1, f.srv.URL)
+
+	streamCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	stream, err := events.StreamEvents(streamCtx, withToken(&apiv1.StreamEventsRequest{}, token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	// The call returns once the handler subscribed.
+	f.ingest(t, newEvent("127.0.0.2", "auth.attempt"))
+	if !stream.Receive() {
+		t.Fatalf("stream: %v", stream.Err())
+	}
+	if a := stream.Msg().GetEvent().GetEvent().GetAuthAttempt(); a.GetPrincipal() != "root" || len(a.GetSecret()) != 0 {
+		t.Errorf("streamed attempt = %v, want masked", a)
+	}
+	list, err := events.ListEvents(ctx, withToken(&apiv1.ListEventsRequest{}, token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := list.Msg.GetEvents(); len(evs) != 1 || len(evs[0].GetEvent().GetAuthAttempt().GetSecret()) != 0 {
+		t.Errorf("listed = %v, want the attempt masked", evs)
+	}
+	// Analysts and admins still get the value.
+	admin := f.login(t)
+	list, err = events.ListEvents(ctx, withToken(&apiv1.ListEventsRequest{}, admin))
+	if err != nil || string(list.Msg.GetEvents()[0].GetEvent().GetAuthAttempt().GetSecret()) != "toor" {
+		t.Errorf("admin list = %v, %v", list, err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -42,12 +44,17 @@ func (s *eventService) ListEvents(ctx context.Context, req *connect.Request[apiv
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
+	mask := masksSecrets(ctx)
+	for i, ev := range page.Items {
+		page.Items[i] = maskEvent(ev, mask)
+	}
 	return connect.NewResponse(&apiv1.ListEventsResponse{Events: page.Items, NextPageToken: page.NextPageToken}), nil
 }
 
 // StreamEvents sends each event that matches the filter as it is stored,
 // until the client goes away or falls too far behind.
 func (s *eventService) StreamEvents(ctx context.Context, req *connect.Request[apiv1.StreamEventsRequest], stream *connect.ServerStream[apiv1.StreamEventsResponse]) error {
+	mask := masksSecrets(ctx)
 	procedure := req.Spec().Procedure
 	f, err := normalizeFilter(req.Msg.GetFilter())
 	if err != nil {
@@ -76,7 +83,7 @@ func (s *eventService) StreamEvents(ctx context.Context, req *connect.Request[ap
 			if !matches(f, ev) {
 				continue
 			}
-			if err := stream.Send(&apiv1.StreamEventsResponse{Event: ev}); err != nil {
+			if err := stream.Send(&apiv1.StreamEventsResponse{Event: maskEvent(ev, mask)}); err != nil {
 				// The client went away, so no error can reach it.
 				s.log.Debug().Err(err).Str(fieldProcedure, procedure).Msg("stream send failed")
 				return nil
@@ -164,4 +171,23 @@ func normalizeIP(addr, field string) (string, error) {
 		return "", invalidArgument(field + " must be an IP address")
 	}
 	return ip.Unmap().WithZone("").String(), nil
+}
+
+// masksSecrets reports whether the caller's role gets captured secret
+// values masked: viewers see everything else.
+func masksSecrets(ctx context.Context) bool {
+	sess, _ := auth.SessionFromContext(ctx)
+	return !auth.Allows(sess.Role, apiv1.Access_ACCESS_ANALYST)
+}
+
+// maskEvent returns ev without the secret value of its authentication
+// attempt when mask is set. Stored events are shared between streams, so
+// a masked event is a copy.
+func maskEvent(ev *apiv1.StoredEvent, mask bool) *apiv1.StoredEvent {
+	if !mask || len(ev.GetEvent().GetAuthAttempt().GetSecret()) == 0 {
+		return ev
+	}
+	out := proto.Clone(ev).(*apiv1.StoredEvent)
+	out.GetEvent().GetAuthAttempt().Secret = nil
+	return out
 }

@@ -1,47 +1,67 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { createApi, isCanceled, isUnauthenticated } from "./api";
+import { createApi, describeError, isCanceled, isUnauthenticated } from "./api";
 import { Dashboard } from "./components/Dashboard";
 import { LoginForm } from "./components/LoginForm";
+import { PasswordChangeForm } from "./components/PasswordChangeForm";
+import { Role } from "./gen/decnet/api/v1/access_pb";
+
+interface Account {
+  username: string;
+  role: Role;
+}
 
 type Phase =
   | { name: "checking" }
+  | { name: "unreachable"; error: string }
   | { name: "login"; notice: string }
-  | { name: "dashboard"; username: string };
+  | { name: "change-password"; account: Account; reason: string }
+  | { name: "dashboard"; account: Account };
+
+const firstLoginReason =
+  "Your password was set by someone else. Choose your own before you continue.";
 
 export function App() {
   // The API is served from the same origin as the dashboard.
   const api = useMemo(() => createApi(window.location.origin), []);
   const [phase, setPhase] = useState<Phase>({ name: "checking" });
+  const [attempt, setAttempt] = useState(0);
 
   // The session cookie is HttpOnly, so the only way to learn whether it is
-  // still valid is to make a call with it.
-  useEffect(() => {
-    const abort = new AbortController();
-    api.attackers
-      .listAttackers({ pageSize: 1 }, { signal: abort.signal })
-      .then(() => setPhase({ name: "dashboard", username: "" }))
-      .catch((err: unknown) => {
-        if (abort.signal.aborted || isCanceled(err)) {
+  // still valid, and whose it is, is to ask the server with it.
+  const loadAccount = useCallback(
+    async (signal?: AbortSignal): Promise<void> => {
+      try {
+        const res = await api.users.getCurrentUser({}, { signal });
+        const user = res.user;
+        const account = { username: user?.username ?? "", role: user?.role ?? Role.UNSPECIFIED };
+        if (user?.passwordChangeRequired === true) {
+          setPhase({ name: "change-password", account, reason: firstLoginReason });
+          return;
+        }
+        setPhase({ name: "dashboard", account });
+      } catch (err) {
+        if (signal?.aborted === true || isCanceled(err)) {
           return;
         }
         if (isUnauthenticated(err)) {
           setPhase({ name: "login", notice: "" });
           return;
         }
-        // Any other failure (server down, proxy error) is shown and retried
-        // by the dashboard itself, which returns here on Unauthenticated.
-        setPhase({ name: "dashboard", username: "" });
-      });
+        setPhase({ name: "unreachable", error: describeError(err) });
+      }
+    },
+    [api],
+  );
+
+  useEffect(() => {
+    const abort = new AbortController();
+    void loadAccount(abort.signal);
     return () => abort.abort();
-  }, [api]);
+  }, [loadAccount, attempt]);
 
   const handleUnauthenticated = useCallback(() => {
     setPhase({ name: "login", notice: "Your session has ended. Log in again." });
-  }, []);
-
-  const handleLoggedIn = useCallback((username: string) => {
-    setPhase({ name: "dashboard", username });
   }, []);
 
   const handleLogout = useCallback(async () => {
@@ -56,15 +76,49 @@ export function App() {
   switch (phase.name) {
     case "checking":
       return <div className="splash">Connecting to the control plane…</div>;
+    case "unreachable":
+      return (
+        <div className="splash">
+          <p>The control plane did not answer: {phase.error}</p>
+          <button type="button" onClick={() => setAttempt((a) => a + 1)}>
+            Try again
+          </button>
+        </div>
+      );
     case "login":
-      return <LoginForm api={api} notice={phase.notice} onLoggedIn={handleLoggedIn} />;
+      return (
+        <LoginForm
+          api={api}
+          notice={phase.notice}
+          onLoggedIn={(res) => {
+            const account = { username: res.username, role: res.role };
+            setPhase(
+              res.passwordChangeRequired
+                ? { name: "change-password", account, reason: firstLoginReason }
+                : { name: "dashboard", account },
+            );
+          }}
+        />
+      );
+    case "change-password":
+      return (
+        <PasswordChangeForm
+          api={api}
+          username={phase.account.username}
+          reason={phase.reason}
+          onChanged={() => void loadAccount()}
+          onUnauthenticated={handleUnauthenticated}
+          onLogout={() => void handleLogout()}
+        />
+      );
     case "dashboard":
       return (
         <Dashboard
           api={api}
-          username={phase.username}
+          username={phase.account.username}
+          role={phase.account.role}
           onUnauthenticated={handleUnauthenticated}
-          onLogout={handleLogout}
+          onLogout={() => void handleLogout()}
         />
       );
   }

@@ -9,14 +9,26 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 
+import { AgentService } from "./gen/decnet/api/v1/agent_service_pb";
 import { AttackerService } from "./gen/decnet/api/v1/attacker_service_pb";
+import { AuditService } from "./gen/decnet/api/v1/audit_service_pb";
 import { AuthService } from "./gen/decnet/api/v1/auth_pb";
+import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
+import { SessionService } from "./gen/decnet/api/v1/session_service_pb";
+import { TokenService } from "./gen/decnet/api/v1/token_service_pb";
+import { UserService } from "./gen/decnet/api/v1/user_service_pb";
 
 export interface Api {
   auth: Client<typeof AuthService>;
+  users: Client<typeof UserService>;
   events: Client<typeof EventService>;
   attackers: Client<typeof AttackerService>;
+  credentials: Client<typeof CredentialService>;
+  agents: Client<typeof AgentService>;
+  tokens: Client<typeof TokenService>;
+  sessions: Client<typeof SessionService>;
+  audit: Client<typeof AuditService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -28,8 +40,14 @@ export function createApi(baseUrl: string): Api {
   const transport = createConnectTransport({ baseUrl, fetch: fetchWithCookie });
   return {
     auth: createClient(AuthService, transport),
+    users: createClient(UserService, transport),
     events: createClient(EventService, transport),
     attackers: createClient(AttackerService, transport),
+    credentials: createClient(CredentialService, transport),
+    agents: createClient(AgentService, transport),
+    tokens: createClient(TokenService, transport),
+    sessions: createClient(SessionService, transport),
+    audit: createClient(AuditService, transport),
   };
 }
 
@@ -37,6 +55,12 @@ export function createApi(baseUrl: string): Api {
 // has to log in again.
 export function isUnauthenticated(err: unknown): boolean {
   return ConnectError.from(err).code === Code.Unauthenticated;
+}
+
+// Reports whether err means the caller's role is below the one the
+// procedure needs.
+export function isPermissionDenied(err: unknown): boolean {
+  return ConnectError.from(err).code === Code.PermissionDenied;
 }
 
 // Reports whether err comes from a call that the dashboard cancelled itself.

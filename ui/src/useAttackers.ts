@@ -1,4 +1,7 @@
-// Attacker list, polled and refreshed soon after new events arrive.
+// Attacker list, loaded once and refreshed soon after new events arrive.
+// There is no polling: attacker records change only when events are
+// ingested, and the event stream (with its backfill after each reconnect)
+// reports every one of those.
 
 import { useEffect, useRef, useState } from "react";
 
@@ -11,10 +14,6 @@ export interface AttackersState {
   error: string;
   loaded: boolean;
 }
-
-// Polling catches attackers whose counters changed without an event that
-// this feed saw (for example through a filter or after a reconnect).
-const pollIntervalMs = 5000;
 
 // Delay between the first new event and the refresh it triggers; events
 // arrive in bursts, and one list request per burst is enough.
@@ -32,15 +31,22 @@ export function useAttackers(
   onUnauthenticatedRef.current = onUnauthenticated;
 
   // refresh is replaced on every api change; the ref lets the event-driven
-  // effect below call the current one without restarting the poller.
+  // effect below call the current one without reloading the list.
   const refreshRef = useRef<() => void>(() => {});
 
   useEffect(() => {
     const abort = new AbortController();
     let inFlight = false;
+    // Set when a refresh is asked for while one runs: the running one may
+    // have read the store before the new events were committed.
+    let again = false;
 
     const refresh = async (): Promise<void> => {
-      if (inFlight || abort.signal.aborted) {
+      if (abort.signal.aborted) {
+        return;
+      }
+      if (inFlight) {
+        again = true;
         return;
       }
       inFlight = true;
@@ -59,15 +65,17 @@ export function useAttackers(
       } finally {
         inFlight = false;
       }
+      if (again) {
+        again = false;
+        void refresh();
+      }
     };
 
     refreshRef.current = () => void refresh();
     void refresh();
-    const timer = setInterval(() => void refresh(), pollIntervalMs);
 
     return () => {
       abort.abort();
-      clearInterval(timer);
       refreshRef.current = () => {};
     };
   }, [api]);

@@ -1,15 +1,34 @@
-import { useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 
 import type { Api } from "../api";
+import { Role } from "../gen/decnet/api/v1/access_pb";
+import {
+  activeNavPage,
+  canOpen,
+  parseRoute,
+  roleLabel,
+  routeHash,
+  visibleNavItems,
+  type Route,
+} from "../nav";
+import { AttackerDetailPage } from "../pages/AttackerDetailPage";
+import { AuditPage } from "../pages/AuditPage";
+import { AttackersPage } from "../pages/AttackersPage";
+import { CredentialsPage } from "../pages/CredentialsPage";
+import { EnrollPage } from "../pages/EnrollPage";
+import { FleetPage } from "../pages/FleetPage";
+import { OverviewPage } from "../pages/OverviewPage";
+import { UsersPage } from "../pages/UsersPage";
+import { SessionProvider, type Session } from "../session";
 import { useAttackers } from "../useAttackers";
-import { useEventStream, type StreamStatus } from "../useEventStream";
-import { AttackerList } from "./AttackerList";
-import { EventFeed } from "./EventFeed";
+import { useEventStream, type EventStreamState, type StreamStatus } from "../useEventStream";
+import type { AttackersState } from "../useAttackers";
+import { PermissionNotice } from "./ErrorNotice";
 
 interface DashboardProps {
   api: Api;
-  // Empty when the page was reloaded with an existing session.
   username: string;
+  role: Role;
   onUnauthenticated: () => void;
   onLogout: () => void;
 }
@@ -20,40 +39,124 @@ const statusLabels: Record<StreamStatus, string> = {
   reconnecting: "reconnecting",
 };
 
-export function Dashboard({ api, username, onUnauthenticated, onLogout }: DashboardProps) {
+// The player and its terminal emulator are most of the bundle's weight and
+// only this page needs them, so they load on first use.
+const ReplayPage = lazy(() =>
+  import("../pages/ReplayPage").then((m) => ({ default: m.ReplayPage })),
+);
+
+// Pages that cannot be opened name the role they need.
+const neededRole: Partial<Record<Route["page"], Role>> = {
+  replay: Role.ANALYST,
+  enroll: Role.ADMIN,
+  users: Role.ADMIN,
+  audit: Role.ADMIN,
+};
+
+function useHashRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = (): void => setRoute(parseRoute(window.location.hash));
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: DashboardProps) {
   const stream = useEventStream(api, onUnauthenticated);
   const attackers = useAttackers(api, stream.version, onUnauthenticated);
-  const [selectedAttacker, setSelectedAttacker] = useState("");
+  const route = useHashRoute();
+  const session = useMemo<Session>(
+    () => ({ api, username, role, onUnauthenticated }),
+    [api, username, role, onUnauthenticated],
+  );
+  const active = activeNavPage(route);
+
+  // Moves focus to the page heading on navigation, so keyboard and screen
+  // reader users start at the new content rather than in the menu.
+  useEffect(() => {
+    document.querySelector<HTMLElement>("main h1")?.focus();
+  }, [route]);
 
   return (
-    <div className="dashboard">
-      <header className="topbar">
-        <span className="brand">DECNET</span>
-        <span className={`stream-status status-${stream.status}`} title={stream.error}>
-          <span className="dot" aria-hidden="true" />
-          {statusLabels[stream.status]}
-          {stream.status !== "live" && stream.error !== "" && (
-            <span className="status-error"> — {stream.error}</span>
+    <SessionProvider value={session}>
+      <div className="dashboard">
+        <header className="topbar">
+          <span className="brand">DECNET</span>
+          <nav aria-label="Pages">
+            {visibleNavItems(role).map((item) => (
+              <a
+                key={item.page}
+                href={routeHash({ page: item.page } as Route)}
+                className={item.page === active ? "nav-link active" : "nav-link"}
+                aria-current={item.page === active ? "page" : undefined}
+              >
+                {item.label}
+              </a>
+            ))}
+          </nav>
+          <span className="spacer" />
+          <span className={`stream-status status-${stream.status}`} title={stream.error}>
+            <span className="dot" aria-hidden="true" />
+            {statusLabels[stream.status]}
+            {stream.status !== "live" && stream.error !== "" && (
+              <span className="status-error"> — {stream.error}</span>
+            )}
+          </span>
+          <span className="user">
+            {username} <span className="tag">{roleLabel(role)}</span>
+          </span>
+          <button type="button" className="link" onClick={onLogout}>
+            Log out
+          </button>
+        </header>
+        <main className="page">
+          {canOpen(role, route.page) ? (
+            <PageFor route={route} stream={stream} attackers={attackers} />
+          ) : (
+            <>
+              <h1 tabIndex={-1}>Not available</h1>
+              <PermissionNotice role={role} needed={neededRole[route.page]} />
+            </>
           )}
-        </span>
-        <span className="spacer" />
-        {username !== "" && <span className="user">{username}</span>}
-        <button type="button" className="link" onClick={onLogout}>
-          Log out
-        </button>
-      </header>
-      <div className="panes">
-        <AttackerList
-          state={attackers}
-          selected={selectedAttacker}
-          onSelect={(id) => setSelectedAttacker((cur) => (cur === id ? "" : id))}
-        />
-        <EventFeed
-          events={stream.events}
-          attackerFilter={selectedAttacker}
-          onClearAttackerFilter={() => setSelectedAttacker("")}
-        />
+        </main>
       </div>
-    </div>
+    </SessionProvider>
   );
+}
+
+function PageFor({
+  route,
+  stream,
+  attackers,
+}: {
+  route: Route;
+  stream: EventStreamState;
+  attackers: AttackersState;
+}) {
+  switch (route.page) {
+    case "overview":
+      return <OverviewPage stream={stream} attackers={attackers} />;
+    case "attackers":
+      return <AttackersPage attackers={attackers} />;
+    case "attacker":
+      return <AttackerDetailPage id={route.id} stream={stream} />;
+    case "replay":
+      return (
+        <Suspense fallback={<p className="empty">Loading the player…</p>}>
+          <ReplayPage sessionId={route.sessionId} />
+        </Suspense>
+      );
+    case "credentials":
+      return <CredentialsPage stream={stream} />;
+    case "fleet":
+      return <FleetPage />;
+    case "enroll":
+      return <EnrollPage />;
+    case "users":
+      return <UsersPage />;
+    case "audit":
+      return <AuditPage />;
+  }
 }

@@ -11,6 +11,7 @@ import {
 } from "../format";
 import type { StoredEvent } from "../gen/decnet/api/v1/event_service_pb";
 import type { Event } from "../gen/decnet/event/v1/event_pb";
+import { routeHash } from "../nav";
 import { SecretValue } from "./SecretValue";
 
 interface EventFeedProps {
@@ -18,6 +19,10 @@ interface EventFeedProps {
   // Attacker id to filter on, or "" for all events.
   attackerFilter: string;
   onClearAttackerFilter: () => void;
+  // False when the user's role may not see captured secret values.
+  secretsVisible: boolean;
+  // Heading text of the feed.
+  title?: string;
 }
 
 const kindFilters = [
@@ -35,7 +40,8 @@ function matchesKind(event: Event, filter: string): boolean {
   return filter.endsWith(".") ? event.kind.startsWith(filter) : event.kind === filter;
 }
 
-export function EventFeed({ events, attackerFilter, onClearAttackerFilter }: EventFeedProps) {
+export function EventFeed(props: EventFeedProps) {
+  const { events, attackerFilter, onClearAttackerFilter, secretsVisible, title = "Live events" } = props;
   const [kindFilter, setKindFilter] = useState("");
   // While paused the table shows this snapshot, so rows stop moving under
   // the analyst's pointer; the live list keeps filling behind it.
@@ -55,9 +61,9 @@ export function EventFeed({ events, attackerFilter, onClearAttackerFilter }: Eve
   const newSincePause = frozen === null ? 0 : countNewer(events, frozen);
 
   return (
-    <section className="pane feed" aria-label="Live events">
+    <section className="pane feed" aria-label={title}>
       <h2>
-        Events <span className="count">{visible.length}</span>
+        {title} <span className="count">{visible.length}</span>
         <select
           aria-label="Event kind"
           value={kindFilter}
@@ -97,11 +103,16 @@ export function EventFeed({ events, attackerFilter, onClearAttackerFilter }: Eve
           </thead>
           <tbody>
             {visible.map((s) => (
-              <EventRow key={s.event?.id} stored={s} />
+              <EventRow key={s.event?.id} stored={s} secretsVisible={secretsVisible} />
             ))}
           </tbody>
         </table>
-        {visible.length === 0 && <p className="empty">No events yet.</p>}
+        {visible.length === 0 && (
+          <p className="empty">
+            No events yet. They appear here the moment a decoy sees a connection; try one of the
+            decoy addresses listed on the Fleet page.
+          </p>
+        )}
       </div>
     </section>
   );
@@ -112,7 +123,7 @@ function countNewer(live: StoredEvent[], snapshot: StoredEvent[]): number {
   return live.filter((s) => !known.has(s.event?.id)).length;
 }
 
-function EventRow({ stored }: { stored: StoredEvent }) {
+function EventRow({ stored, secretsVisible }: { stored: StoredEvent; secretsVisible: boolean }) {
   const event = stored.event;
   if (event === undefined) {
     return null;
@@ -128,8 +139,12 @@ function EventRow({ stored }: { stored: StoredEvent }) {
       <td>{escapeControl(event.service)}</td>
       <td>{escapeControl(event.decky)}</td>
       <td className="mono">{formatEndpoint(event.source)}</td>
-      <td className="mono" title={stored.attackerId}>
-        {shortId(stored.attackerId)}
+      <td className="mono">
+        {stored.attackerId !== "" && (
+          <a href={routeHash({ page: "attacker", id: stored.attackerId })} title={stored.attackerId}>
+            {shortId(stored.attackerId)}
+          </a>
+        )}
       </td>
       <td className="detail">
         {payload.case === "authAttempt" ? (
@@ -146,7 +161,7 @@ function EventRow({ stored }: { stored: StoredEvent }) {
             <span className={`outcome outcome-${outcomeLabel(payload.value.outcome)}`}>
               {outcomeLabel(payload.value.outcome)}
             </span>
-            <SecretValue attempt={payload.value} />
+            <SecretValue attempt={payload.value} masked={!secretsVisible} />
           </span>
         ) : (
           <span title={summarizeEvent(event)}>{summarizeEvent(event)}</span>

@@ -4,12 +4,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 import type { Api } from "../api";
 import { describeError } from "../api";
+import type { LoginResponse } from "../gen/decnet/api/v1/auth_pb";
 
 interface LoginFormProps {
   api: Api;
   // Message shown above the form, such as why the user is here again.
   notice: string;
-  onLoggedIn: (username: string) => void;
+  onLoggedIn: (res: LoginResponse) => void;
 }
 
 function loginErrorMessage(err: unknown): string {
@@ -42,7 +43,7 @@ export function LoginForm({ api, notice, onLoggedIn }: LoginFormProps) {
       // dashboard ignores it and relies on the HttpOnly cookie set with it.
       const res = await api.auth.login({ username, password });
       setPassword("");
-      onLoggedIn(res.username || username);
+      onLoggedIn(res.username === "" ? { ...res, username } : res);
     } catch (err) {
       setPassword("");
       setError(loginErrorMessage(err));

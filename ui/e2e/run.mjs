@@ -1,0 +1,492 @@
+// End-to-end walk through the dashboard with a real browser, against a
+// running `decnet dev` whose control plane embeds the built dashboard.
+//
+// integration/ui_e2e_test.go starts the server and runs this script; by hand:
+//
+//   DECNET_UI_URL=http://127.0.0.1:PORT/ DECNET_ADMIN_PASSWORD=... \
+//   DECNET_SSH_ADDR=127.0.0.1:PORT DECNET_ARTIFACTS=/tmp/shots node ui/e2e/run.mjs
+//
+// Environment:
+//   DECNET_UI_URL          dashboard URL (loopback only)
+//   DECNET_ADMIN_PASSWORD  first admin password, from <data-dir>/admin-password
+//   DECNET_SSH_ADDR        host:port of the SSH decoy
+//   DECNET_ARTIFACTS       directory for screenshots
+//   DECNET_RECORDING_SOURCE  source address of an attacker with a session
+//                          recording; empty skips the replay step
+//   CHROMIUM               browser binary (default /usr/bin/chromium)
+//   SSH, SSHPASS           client binaries (default: found on PATH)
+//
+// Output: one line per step, "ok <step>", "skip <step>: <reason>" or
+// "FAIL <step>: <reason>", and "screenshot <path>" per saved page. The exit
+// status is 0 only when no step failed.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { chromium } from "playwright-core";
+
+// Every wait in the script is bounded: a step that hangs fails instead.
+const stepTimeoutMs = 20_000;
+
+// The live-update step waits this long for the attempt to appear without a
+// reload: ingest batches events for well under a second, the stream and
+// the dashboard's 200 ms flush add little to that.
+const liveTimeoutMs = 15_000;
+
+// Launch flags: headless, with background network features off. The browser
+// may only reach loopback. The host resolver rule makes every other name
+// fail to resolve, a second guard next to the request check below.
+const chromiumArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+];
+
+function requireEnv(name) {
+  const value = process.env[name];
+  if (value === undefined || value === "") {
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+}
+
+function isLoopbackUrl(raw) {
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "data:" || url.protocol === "blob:" || url.protocol === "about:") {
+    return true;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const dashboardUrl = requireEnv("DECNET_UI_URL");
+const adminPassword = requireEnv("DECNET_ADMIN_PASSWORD");
+const sshAddr = requireEnv("DECNET_SSH_ADDR");
+const artifacts = requireEnv("DECNET_ARTIFACTS");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const recordingSource = process.env.DECNET_RECORDING_SOURCE || "";
+if (!isLoopbackUrl(dashboardUrl)) {
+  throw new Error(`DECNET_UI_URL ${dashboardUrl} is not a loopback address`);
+}
+
+// Passwords the script sets. Unique per run so a stale store cannot make a
+// step pass by accident.
+const runId = Math.random().toString(36).slice(2, 10);
+const adminNewPassword = `admin-e2e-${runId}-pass`;
+const viewerName = `viewer-${runId}`;
+const viewerNewPassword = `viewer-e2e-${runId}-pass`;
+const attackerSecret = `Summer-${runId}!`;
+
+const results = [];
+let shotIndex = 0;
+
+function report(line) {
+  results.push(line);
+  console.log(line);
+}
+
+async function step(name, fn) {
+  try {
+    const outcome = await fn();
+    if (typeof outcome === "string" && outcome.startsWith("skip:")) {
+      report(`skip ${name}: ${outcome.slice(5).trim()}`);
+    } else {
+      report(`ok ${name}`);
+    }
+    return true;
+  } catch (err) {
+    report(`FAIL ${name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    return false;
+  }
+}
+
+async function screenshot(page, name) {
+  shotIndex++;
+  const path = join(artifacts, `${String(shotIndex).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`screenshot ${path}`);
+}
+
+function expectEqual(got, want, subject) {
+  if (got !== want) {
+    throw new Error(`${subject}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  }
+}
+
+// Runs one password attempt from 127.0.0.2 with the real OpenSSH client.
+// The decoy refuses it, so ssh exits non-zero; only a timeout is an error.
+function sshAttempt() {
+  const [host, port] = [sshAddr.slice(0, sshAddr.lastIndexOf(":")), sshAddr.slice(sshAddr.lastIndexOf(":") + 1)];
+  const args = [
+    "-p", attackerSecret,
+    process.env.SSH || "ssh",
+    "-p", port,
+    "-o", "BindAddress=127.0.0.2",
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "ConnectTimeout=10",
+    "-o", "LogLevel=ERROR",
+    "-o", "PreferredAuthentications=password",
+    "-o", "PubkeyAuthentication=no",
+    "-o", "NumberOfPasswordPrompts=1",
+    `root@${host}`,
+    "true",
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.SSHPASS || "sshpass", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("ssh attempt timed out"));
+    }, stepTimeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        reject(new Error(`ssh with a made-up password logged in: ${output.trim()}`));
+        return;
+      }
+      resolve(output.trim());
+    });
+  });
+}
+
+async function login(page, username, password) {
+  await page.goto(dashboardUrl);
+  await page.getByLabel("User name").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+async function changePassword(page, current, next) {
+  await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+  await page.getByLabel("Current password").fill(current);
+  await page.getByLabel(/^New password/).fill(next);
+  await page.getByLabel("Repeat the new password").fill(next);
+  await page.getByRole("button", { name: "Change password" }).click();
+}
+
+async function openPage(page, label, heading) {
+  await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: label }).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+}
+
+async function logout(page) {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("button", { name: "Log in" }).waitFor();
+}
+
+async function main() {
+  const userDataDir = mkdtempSync(join(tmpdir(), "decnet-ui-e2e-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumArgs,
+    viewport: { width: 1440, height: 900 },
+  });
+  const offLoopback = [];
+  context.on("request", (req) => {
+    if (!isLoopbackUrl(req.url())) {
+      offLoopback.push(req.url());
+    }
+  });
+  const pageErrors = [];
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(stepTimeoutMs);
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => {
+    // Chromium logs every 4xx response as a console error, and the script
+    // causes several on purpose (a wrong password, a rejected call).
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) {
+      pageErrors.push(msg.text());
+    }
+  });
+
+  let attackerSeen = false;
+  let viewerPassword = "";
+
+  try {
+    await step("admin first login shows only the password change", async () => {
+      await login(page, "admin", adminPassword);
+      await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+      const navs = await page.getByRole("navigation", { name: "Pages" }).count();
+      expectEqual(navs, 0, "navigation links before the password change");
+      await screenshot(page, "change-password");
+    });
+
+    await step("server error on a wrong current password is shown", async () => {
+      await changePassword(page, "not-the-current-password", adminNewPassword);
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      const text = await alert.innerText();
+      if (!text.includes("The server refused")) {
+        throw new Error(`alert says ${JSON.stringify(text)}`);
+      }
+    });
+
+    await step("admin changes the first password", async () => {
+      await changePassword(page, adminPassword, adminNewPassword);
+      await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    });
+
+    await step("ssh attempt appears live on the overview", async () => {
+      await page.locator(".stream-status.status-live").waitFor();
+      // A reload would lose this marker, so its survival proves the update
+      // arrived through the stream.
+      await page.evaluate(() => {
+        window.__decnetNoReload = true;
+      });
+      await sshAttempt();
+      const feed = page.getByRole("region", { name: "Live events" });
+      await feed.locator("tr", { hasText: "127.0.0.2" }).filter({ hasText: "root" }).first().waitFor({ timeout: liveTimeoutMs });
+      const marker = await page.evaluate(() => window.__decnetNoReload === true);
+      expectEqual(marker, true, "page state kept (no reload)");
+      const auth = Number(await page.getByTestId("count-auth").innerText());
+      if (!(auth >= 1)) {
+        throw new Error(`auth attempt count ${auth}, want at least 1`);
+      }
+      attackerSeen = true;
+      await screenshot(page, "overview");
+    });
+
+    await step("attacker detail shows the credential", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      await openPage(page, "Attackers", /^Attackers/);
+      await screenshot(page, "attackers");
+      const row = page.locator("table.attackers tr", { hasText: "127.0.0.2" }).first();
+      await row.getByRole("link").click();
+      await page.getByRole("heading", { level: 1, name: /^Attacker / }).waitFor();
+      const addresses = await page.getByTestId("attacker-addresses").innerText();
+      if (!addresses.includes("127.0.0.2")) {
+        throw new Error(`attacker addresses ${JSON.stringify(addresses)}`);
+      }
+      const cred = page.locator("table.credentials tr", { hasText: "root" }).first();
+      await cred.getByRole("button", { name: "show secret" }).click();
+      expectEqual(await cred.locator("code").innerText(), attackerSecret, "revealed secret");
+      await screenshot(page, "attacker-detail");
+    });
+
+    await step("session replay of a recorded shell session", async () => {
+      if (recordingSource === "") {
+        return "skip: no decoy recorded a session (this decnet dev has no Telnet decoy)";
+      }
+      await openPage(page, "Attackers", /^Attackers/);
+      const row = page.locator("table.attackers tr", { hasText: recordingSource }).first();
+      await row.getByRole("link").click();
+      await page.getByRole("heading", { level: 1, name: /^Attacker / }).waitFor();
+      const replay = page.getByRole("link", { name: "Replay" });
+      await replay.first().waitFor();
+      await screenshot(page, "attacker-with-recording");
+      await replay.first().click();
+      await page.getByRole("heading", { level: 1, name: "Session replay" }).waitFor();
+      const player = page.getByTestId("replay-player");
+      try {
+        await player.locator(".ap-wrapper").click();
+        await player.getByText("GNU/Linux").first().waitFor();
+      } catch (err) {
+        await screenshot(page, "replay-failed");
+        if (pageErrors.some((e) => e.includes("WebAssembly") && e.includes("Content Security"))) {
+          throw new Error("the server's Content-Security-Policy blocks the player's WebAssembly: script-src needs 'wasm-unsafe-eval'");
+        }
+        throw err;
+      }
+      await screenshot(page, "replay");
+      return undefined;
+    });
+
+    await step("player plays a stubbed recording under the real Content-Security-Policy", async () => {
+      // The page, its scripts and the CSP header come from the server. Only
+      // the GetSessionRecording response is replaced, because the decoys
+      // produced no recording here. This proves the player runs under the
+      // server's policy, not that the server stores recordings.
+      const cast =
+        '{"version":2,"width":80,"height":24,"timestamp":1764892800}\n' +
+        '[0.1,"o","root@web01:~# "]\n[0.6,"i","id\\r"]\n[0.7,"o","id\\r\\nuid=0(root) gid=0(root) groups=0(root)\\r\\n"]\n';
+      const body = JSON.stringify({
+        recording: { sessionId: "e2e-stub", service: "ssh", decky: "dev-01", sourceAddress: "127.0.0.2", durationMs: "700", width: 80, height: 24, castBytes: String(cast.length) },
+        cast: Buffer.from(cast).toString("base64"),
+      });
+      await page.route("**/decnet.api.v1.SessionService/GetSessionRecording", (route) =>
+        route.fulfill({ status: 200, contentType: "application/json", body }),
+      );
+      try {
+        await page.goto(new URL("#/replay/e2e-stub", dashboardUrl).toString());
+        await page.getByRole("heading", { level: 1, name: "Session replay" }).waitFor();
+        const player = page.getByTestId("replay-player");
+        try {
+          await player.locator(".ap-wrapper").click();
+          await player.getByText("uid=0(root)").waitFor();
+        } catch (err) {
+          await screenshot(page, "replay-stub-failed");
+          // The player's terminal emulator is WebAssembly, which a
+          // script-src without 'wasm-unsafe-eval' forbids.
+          const blocked = pageErrors.some((e) => e.includes("WebAssembly") && e.includes("Content Security"));
+          if (blocked) {
+            throw new Error("the server's Content-Security-Policy blocks the player's WebAssembly: script-src needs 'wasm-unsafe-eval'");
+          }
+          throw err;
+        }
+        await screenshot(page, "replay-stub");
+      } finally {
+        await page.unroute("**/decnet.api.v1.SessionService/GetSessionRecording");
+      }
+    });
+
+    await step("credentials page lists the secret for admins", async () => {
+      await openPage(page, "Credentials", "Credentials");
+      const row = page.locator("table.credentials tr", { hasText: "127.0.0.2" }).first();
+      await row.getByRole("button", { name: "show secret" }).waitFor();
+      await screenshot(page, "credentials-admin");
+    });
+
+    await step("enrollment shows the token and install line once", async () => {
+      await openPage(page, "Enroll", "Enroll a sensor");
+      await page.getByLabel("Agent name").fill(`e2e-sensor-${runId}`);
+      await page.getByLabel(/^Token lifetime/).fill("30");
+      await page.getByLabel(/^Labels/).fill("site=lab, zone=e2e");
+      await page.getByRole("button", { name: "Create token" }).click();
+      const token = (await page.getByTestId("bootstrap-token").innerText()).trim();
+      if (token === "") {
+        throw new Error("empty token");
+      }
+      const install = await page.getByTestId("install-command").innerText();
+      if (!install.includes(token)) {
+        throw new Error(`install line does not carry the token: ${JSON.stringify(install)}`);
+      }
+      await page.getByRole("button", { name: "Copy install line" }).waitFor();
+      await screenshot(page, "enroll-token");
+      await page.getByRole("button", { name: "Done, I have copied it" }).click();
+      const row = page.locator("table.tokens tr", { hasText: `e2e-sensor-${runId}` });
+      await row.getByRole("button", { name: "Revoke…" }).click();
+      await row.getByRole("button", { name: "Revoke", exact: true }).click();
+      await row.getByText("revoked").waitFor();
+      await screenshot(page, "enroll-tokens");
+    });
+
+    await step("fleet lists the dev agent", async () => {
+      await openPage(page, "Fleet", "Fleet");
+      await page.locator("table.agents tbody tr").first().waitFor();
+      await screenshot(page, "fleet");
+    });
+
+    await step("admin creates a viewer", async () => {
+      await openPage(page, "Users", "Users");
+      await page.getByLabel("User name").fill(viewerName);
+      await page.locator("select[name=new-role]").selectOption({ label: "viewer" });
+      await page.getByRole("button", { name: "Create user" }).click();
+      viewerPassword = (await page.getByTestId("issued-password").innerText()).trim();
+      if (viewerPassword.length < 12) {
+        throw new Error(`generated password has ${viewerPassword.length} characters`);
+      }
+      await page.locator("table.users tr", { hasText: viewerName }).waitFor();
+      await screenshot(page, "users");
+    });
+
+    await step("audit log lists the user creation", async () => {
+      await openPage(page, "Audit log", "Audit log");
+      const row = page.locator("table.audit tr", { hasText: "UserService/CreateUser" }).filter({ hasText: viewerName });
+      await row.first().waitFor();
+      expectEqual(await row.first().locator("td").nth(1).innerText(), "admin", "audit entry user");
+      await screenshot(page, "audit");
+    });
+
+    await step("viewer logs in and changes the password", async () => {
+      await logout(page);
+      await login(page, viewerName, viewerPassword);
+      await changePassword(page, viewerPassword, viewerNewPassword);
+      await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+      await screenshot(page, "viewer-overview");
+    });
+
+    await step("viewer sees secrets masked", async () => {
+      await openPage(page, "Credentials", "Credentials");
+      const row = page.locator("table.credentials tr", { hasText: "127.0.0.2" }).first();
+      await row.getByText("hidden for your role").waitFor();
+      expectEqual(await row.getByRole("button", { name: "show secret" }).count(), 0, "reveal buttons for a viewer");
+      const body = await page.locator("main").innerText();
+      if (body.includes(attackerSecret)) {
+        throw new Error("the secret value is on the viewer's page");
+      }
+      await screenshot(page, "viewer-credentials");
+
+      await openPage(page, "Overview", "Overview");
+      const feed = page.getByRole("region", { name: "Live events" });
+      await feed.getByText("hidden for your role").first().waitFor();
+      expectEqual(await page.getByRole("button", { name: "show secret" }).count(), 0, "reveal buttons on the viewer's overview");
+    });
+
+    await step("viewer has no admin pages", async () => {
+      const nav = page.getByRole("navigation", { name: "Pages" });
+      expectEqual(await nav.getByRole("link", { name: "Users" }).count(), 0, "Users link for a viewer");
+      expectEqual(await nav.getByRole("link", { name: "Enroll" }).count(), 0, "Enroll link for a viewer");
+      expectEqual(await nav.getByRole("link", { name: "Audit log" }).count(), 0, "Audit log link for a viewer");
+      await page.goto(new URL("#/users", dashboardUrl).toString());
+      await page.getByText("Not allowed for your role.").waitFor();
+      await screenshot(page, "viewer-users-refused");
+
+      // The server refuses too, not only the menu.
+      const status = await page.evaluate(async () => {
+        const res = await fetch("/decnet.api.v1.UserService/ListUsers", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: "{}",
+          credentials: "same-origin",
+        });
+        const body = await res.json();
+        return body.code;
+      });
+      expectEqual(status, "permission_denied", "ListUsers as a viewer");
+    });
+
+    await step("viewer fleet page has no decommission", async () => {
+      await page.goto(new URL("#/fleet", dashboardUrl).toString());
+      await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
+      await page.locator("table.agents tbody tr").first().waitFor();
+      expectEqual(await page.getByRole("button", { name: "Decommission…" }).count(), 0, "decommission buttons");
+    });
+
+    await step("browser stayed on loopback and raised no errors", async () => {
+      if (offLoopback.length > 0) {
+        throw new Error(`requests off loopback: ${offLoopback.join(", ")}`);
+      }
+      if (pageErrors.length > 0) {
+        throw new Error(`page errors: ${pageErrors.join(" | ")}`);
+      }
+    });
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+
+  const failed = results.filter((r) => r.startsWith("FAIL")).length;
+  console.log(`${results.length} steps, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`FAIL setup: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);
