@@ -1,0 +1,16 @@
+package webhooks
+
+import "time"
+
+// Clock is the dispatcher's time source: expiry, backoff, rate limits and
+// quiet periods all read it, so tests run them without sleeping.
+type Clock interface {
+	Now() time.Time
+	// After behaves as time.After.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
