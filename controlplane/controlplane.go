@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -37,9 +38,11 @@ import (
 	"github.com/decnet/decnet/controlplane/retention"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/topics"
+	"github.com/decnet/decnet/controlplane/webhooks"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	bridgev1 "github.com/decnet/decnet/gen/decnet/bridge/v1"
 	"github.com/decnet/decnet/internal/endpoints"
+	"github.com/decnet/decnet/internal/netguard"
 	"github.com/decnet/decnet/pki"
 )
 
@@ -95,6 +98,12 @@ type Config struct {
 	// RequireAdminTOTP makes every admin enroll a TOTP authenticator
 	// before doing anything else.
 	RequireAdminTOTP bool
+	// WebhookAllow lists private prefixes webhooks may reach (an internal
+	// SIEM or chat server); every other private, loopback, link-local and
+	// metadata address is refused.
+	WebhookAllow []netip.Prefix
+	// WebhookAllowHTTP accepts http:// webhook URLs; https only otherwise.
+	WebhookAllowHTTP bool
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -124,6 +133,7 @@ type Server struct {
 	// captures and reuse) to webhooks and exports.
 	notices   *topics.Publisher[*apiv1.Notice]
 	notifier  *notices.Notifier
+	webhooks  *webhooks.Dispatcher
 	control   *control
 	fleet     *fleet
 	retention *retention.Worker
@@ -248,6 +258,21 @@ func (s *Server) buildServers() error {
 	}); err != nil {
 		return err
 	}
+	key, err := loadOrCreateWebhookKey(s.caDir())
+	if err != nil {
+		return err
+	}
+	if s.webhooks, err = webhooks.New(webhooks.Config{
+		Store:      webhooks.NewDocumentStore(s.store),
+		Publisher:  s.notices,
+		Key:        key,
+		Guard:      &netguard.Guard{Allow: s.cfg.WebhookAllow},
+		AllowHTTP:  s.cfg.WebhookAllowHTTP,
+		Logger:     s.cfg.Logger,
+		Registerer: s.cfg.Registry,
+	}); err != nil {
+		return err
+	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
 		Hub:        hub,
@@ -319,6 +344,7 @@ func (s *Server) buildServers() error {
 		Auth:  authn,
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
+		Webhooks:         s.webhooks,
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.
@@ -474,6 +500,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { return s.statuses.watch(ctx) })
 	g.Go(func() error { return s.notifier.Run(ctx) })
+	g.Go(func() error { return s.webhooks.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -37,6 +38,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	certLifetime := fs.Duration("agent-cert-lifetime", controlplane.DefaultAgentCertLifetime, "validity of agent certificates")
 	fs.Var(&serverNames, "server-name", "DNS name or IP address clients dial, for the server certificate (repeatable)")
 	fs.Var(&advertiseBridge, "advertise-bridge", "bridge host:port given to enrolling agents (repeatable; default: the bridge listener)")
+	var webhookAllow prefixList
+	fs.Var(&webhookAllow, "webhook-allow-cidr", "private network webhooks may reach, such as 10.20.0.0/16 for an internal SIEM (repeatable); other private, loopback and metadata addresses are always refused")
+	webhookAllowHTTP := fs.Bool("webhook-allow-http", false, "accept http:// webhook URLs (https only otherwise)")
 	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
 	logs.register(fs)
@@ -69,6 +73,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		CADir:             *caDir,
 		Retention:         *retentionPeriod,
 		RequireAdminTOTP:  *requireAdminTOTP,
+		WebhookAllow:      webhookAllow,
+		WebhookAllowHTTP:  *webhookAllowHTTP,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),
@@ -154,4 +160,27 @@ func (u *secretURL) String() string {
 		return "[redacted]"
 	}
 	return parsed.Redacted()
+}
+
+// prefixList is a repeatable CIDR flag; the environment form separates
+// prefixes with commas.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	parts := make([]string, len(*p))
+	for i, x := range *p {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		prefix, err := netip.ParsePrefix(strings.TrimSpace(part))
+		if err != nil {
+			return fmt.Errorf("want a CIDR such as 10.20.0.0/16: %w", err)
+		}
+		*p = append(*p, prefix.Masked())
+	}
+	return nil
 }

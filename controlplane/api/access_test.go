@@ -349,6 +349,9 @@ func TestAuditedProcedures(t *testing.T) {
 		"UserService.BeginTotpEnrollment", "UserService.ChangePassword", "UserService.ConfirmTotpEnrollment",
 		"UserService.CreateUser", "UserService.DeleteUser", "UserService.DisableTotp",
 		"UserService.ResetUserPassword", "UserService.ResetUserTotp", "UserService.SetUserRole",
+		"WebhookService.CreateWebhook", "WebhookService.CreateWebhookSuppression", "WebhookService.DeleteWebhook",
+		"WebhookService.DeleteWebhookSuppression", "WebhookService.ReplayWebhookDeadLetters",
+		"WebhookService.RotateWebhookSecret", "WebhookService.TestWebhook", "WebhookService.UpdateWebhook",
 	}
 	if !slices.Equal(audited, want) {
 		t.Errorf("audited procedures = %v, want %v", audited, want)

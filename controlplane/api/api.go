@@ -16,6 +16,7 @@ import (
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/webhooks"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
@@ -59,6 +60,8 @@ type Config struct {
 	// RequireAdminTOTP is passed to the authenticator the API builds when
 	// Auth is nil.
 	RequireAdminTOTP bool
+	// Webhooks serves WebhookService; nil answers that webhooks are off.
+	Webhooks *webhooks.Dispatcher
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -74,6 +77,7 @@ type API struct {
 	secure         bool
 	log            zerolog.Logger
 	now            func() time.Time
+	webhooks       *webhooks.Dispatcher
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
 }
@@ -119,6 +123,7 @@ func New(cfg Config) (*API, error) {
 		secure:         cfg.Secure,
 		log:            log,
 		now:            cfg.Now,
+		webhooks:       cfg.Webhooks,
 		auth:           authn,
 		mux:            http.NewServeMux(),
 	}
@@ -142,6 +147,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewUserServiceHandler(&userService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -152,6 +158,7 @@ func (a *API) mount() {
 		apiv1connect.UserServiceName,
 		apiv1connect.AuditServiceName,
 		apiv1connect.ApiTokenServiceName,
+		apiv1connect.WebhookServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

@@ -63,6 +63,8 @@ type fixture struct {
 	adminPassword string
 	// auth is the API's authenticator.
 	auth *auth.Authenticator
+	// api is the API under test.
+	api *API
 	// h1 speaks HTTP/1.1; h2c speaks HTTP/2 without TLS.
 	h1  *http.Client
 	h2c *http.Client
@@ -145,6 +147,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 		t.Fatalf("New: %v", err)
 	}
 	f.auth = a.Authenticator()
+	f.api = a
 
 	f.srv = httptest.NewUnstartedServer(a.Handler())
 	var protocols http.Protocols

@@ -8,6 +8,7 @@ import (
 
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/webhooks"
 )
 
 // Log field keys.
@@ -64,6 +65,10 @@ func classify(err error) (connect.Code, string) {
 		return connect.CodeFailedPrecondition, err.Error()
 	case errors.Is(err, auth.ErrTOTPCode):
 		return connect.CodeInvalidArgument, err.Error()
+	case errors.Is(err, webhooks.ErrInvalid):
+		return connect.CodeInvalidArgument, err.Error()
+	case errors.Is(err, webhooks.ErrQueueFull):
+		return connect.CodeResourceExhausted, "the webhook queue is full; retry later"
 	case errors.Is(err, auth.ErrRateLimited):
 		return connect.CodeResourceExhausted, "too many login attempts; retry in a minute"
 	case errors.Is(err, context.Canceled):

@@ -127,6 +127,26 @@ type Store interface {
 	// revocation time stays) and returns it; ErrNotFound for an unknown id.
 	RevokeAPIToken(ctx context.Context, id string, at time.Time) (APIToken, error)
 
+	// PutDocument stores or replaces the document (kind, id), in group
+	// grp at time at.
+	PutDocument(ctx context.Context, d Document) error
+	// GetDocument returns ErrNotFound for an unknown document.
+	GetDocument(ctx context.Context, kind, id string) (Document, error)
+	// ListDocuments returns up to limit documents of kind, in group grp
+	// when it is not empty, newest first.
+	ListDocuments(ctx context.Context, kind, grp string, limit int) ([]Document, error)
+	// DeleteDocument returns ErrNotFound for an unknown document.
+	DeleteDocument(ctx context.Context, kind, id string) error
+	// DeleteDocuments deletes every document of kind in group grp.
+	DeleteDocuments(ctx context.Context, kind, grp string) error
+	// TakeDocuments deletes and returns, in one step, the document id of
+	// kind in group grp, or when id is empty up to limit of the group's
+	// oldest first: two replicas never take the same document.
+	TakeDocuments(ctx context.Context, kind, grp, id string, limit int) ([]Document, error)
+	// PruneDocuments deletes the documents of kind older than before and
+	// returns how many.
+	PruneDocuments(ctx context.Context, kind string, before time.Time) (int64, error)
+
 	// AppendAudit records one audit entry; its id is a UUIDv7.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// ListAudit returns audit entries newest first.
@@ -210,6 +230,16 @@ type APIToken struct {
 	ExpiresAt time.Time
 	// RevokedAt is zero unless revoked.
 	RevokedAt time.Time
+}
+
+// Document is a small record kept by features without tables of their
+// own; Data is theirs to encode.
+type Document struct {
+	Kind  string
+	ID    string
+	Group string
+	At    time.Time
+	Data  []byte
 }
 
 // AuditEntry is one change made through the API.

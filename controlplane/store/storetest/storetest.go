@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditLog", testAuditLog},
 		{"APITokens", testAPITokens},
 		{"CredentialReuse", testCredentialReuse},
+		{"Documents", testDocuments},
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
@@ -1486,5 +1487,60 @@ func testCredentialReuse(t *testing.T, s store.Store) {
 	}
 	if len(reuse) != 1 || string(reuse[0].GetSecretSha256()) != key.SHA256 || reuse[0].GetPrincipal() != "root" || len(reuse[0].GetTargets()) != 3 {
 		t.Errorf("ListCredentialReuse = %v, want the one sprayed root password", reuse)
+	}
+}
+
+func testDocuments(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	put := func(id, grp string, offset time.Duration, data string) {
+		t.Helper()
+		if err := s.PutDocument(ctx, store.Document{Kind: "letter", ID: id, Group: grp, At: base.Add(offset), Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a", "g1", 0, "one")
+	put("b", "g1", time.Second, "two")
+	put("c", "g2", 2*time.Second, "three")
+	put("a", "g1", 3*time.Second, "one again")
+
+	got, err := s.GetDocument(ctx, "letter", "a")
+	if err != nil || string(got.Data) != "one again" || got.Group != "g1" || !got.At.Equal(base.Add(3*time.Second)) {
+		t.Fatalf("GetDocument = %+v, %v", got, err)
+	}
+	if _, err := s.GetDocument(ctx, "other", "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetDocument of another kind = %v, want ErrNotFound", err)
+	}
+	ids := func(ds []store.Document) string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	if all, _ := s.ListDocuments(ctx, "letter", "", 0); ids(all) != "[a c b]" {
+		t.Errorf("all newest first = %s", ids(all))
+	}
+	if g1, _ := s.ListDocuments(ctx, "letter", "g1", 1); ids(g1) != "[a]" {
+		t.Errorf("g1 limit 1 = %s", ids(g1))
+	}
+
+	taken, err := s.TakeDocuments(ctx, "letter", "g1", "", 1)
+	if err != nil || ids(taken) != "[b]" {
+		t.Fatalf("take oldest = %s, %v", ids(taken), err)
+	}
+	if again, _ := s.TakeDocuments(ctx, "letter", "g1", "b", 0); len(again) != 0 {
+		t.Errorf("taken twice: %s", ids(again))
+	}
+	if n, err := s.PruneDocuments(ctx, "letter", base.Add(2500*time.Millisecond)); err != nil || n != 1 {
+		t.Errorf("prune = %d, %v, want 1 (c)", n, err)
+	}
+	if err := s.DeleteDocuments(ctx, "letter", "g1"); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.ListDocuments(ctx, "letter", "", 0); len(left) != 0 {
+		t.Errorf("left = %s", ids(left))
+	}
+	if err := s.DeleteDocument(ctx, "letter", "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete missing = %v", err)
 	}
 }
