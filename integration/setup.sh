@@ -8,7 +8,7 @@ packages=(
   postgresql redis-server docker.io docker-compose
   # Oracles and clients of the decoys.
   postfix dovecot-imapd dovecot-pop3d swaks vsftpd lftp ftp tftp-hpa tftpd-hpa
-  telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium
+  telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
 )
 
 missing=()
