@@ -33,6 +33,7 @@ import (
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
+	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/notices"
 	"github.com/decnet/decnet/controlplane/replica"
 	"github.com/decnet/decnet/controlplane/retention"
@@ -104,6 +105,9 @@ type Config struct {
 	WebhookAllow []netip.Prefix
 	// WebhookAllowHTTP accepts http:// webhook URLs; https only otherwise.
 	WebhookAllowHTTP bool
+	// Intel selects the threat-intel providers; the zero value asks none
+	// and sends nothing out.
+	Intel IntelConfig
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -134,6 +138,7 @@ type Server struct {
 	notices   *topics.Publisher[*apiv1.Notice]
 	notifier  *notices.Notifier
 	webhooks  *webhooks.Dispatcher
+	intel     *intel.Enricher
 	control   *control
 	fleet     *fleet
 	retention *retention.Worker
@@ -273,6 +278,9 @@ func (s *Server) buildServers() error {
 	}); err != nil {
 		return err
 	}
+	if s.intel, err = newEnricher(s.cfg.Intel, s.redis, s.cfg.Logger); err != nil {
+		return err
+	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
 		Hub:        hub,
@@ -345,6 +353,7 @@ func (s *Server) buildServers() error {
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
 		Webhooks:         s.webhooks,
+		Intel:            s.intel,
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.
@@ -501,6 +510,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.statuses.watch(ctx) })
 	g.Go(func() error { return s.notifier.Run(ctx) })
 	g.Go(func() error { return s.webhooks.Run(ctx) })
+	g.Go(func() error { return s.intel.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/decnet/decnet/controlplane"
+	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/ui"
 )
@@ -41,9 +42,21 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var webhookAllow prefixList
 	fs.Var(&webhookAllow, "webhook-allow-cidr", "private network webhooks may reach, such as 10.20.0.0/16 for an internal SIEM (repeatable); other private, loopback and metadata addresses are always refused")
 	webhookAllowHTTP := fs.Bool("webhook-allow-http", false, "accept http:// webhook URLs (https only otherwise)")
+	var intelCfg controlplane.IntelConfig
+	fs.BoolVar(&intelCfg.GreyNoise, "intel-greynoise", false, "look attackers up in the GreyNoise community API (key, optional, from DECNET_INTEL_GREYNOISE_KEY)")
+	fs.BoolVar(&intelCfg.Feodo, "intel-feodo", false, "download the abuse.ch Feodo Tracker botnet C2 list")
+	fs.BoolVar(&intelCfg.DROP, "intel-drop", false, "download the Spamhaus DROP list")
+	fs.StringVar(&intelCfg.GeoIPLocation, "intel-geoip-location", "", "MaxMind-format country or city database file")
+	fs.StringVar(&intelCfg.GeoIPASN, "intel-geoip-asn", "", "MaxMind-format ASN database file")
+	fs.BoolVar(&intelCfg.LookupNonPublic, "intel-lookup-non-public", false, "also send private and loopback attacker addresses to the providers")
 	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
 	logs.register(fs)
+	// Provider keys come from the environment only; AbuseIPDB and
+	// ThreatFox are enabled by their key.
+	intelCfg.GreyNoiseKey = intel.Secret(os.Getenv("DECNET_INTEL_GREYNOISE_KEY"))
+	intelCfg.AbuseIPDBKey = intel.Secret(os.Getenv("DECNET_INTEL_ABUSEIPDB_KEY"))
+	intelCfg.ThreatFoxKey = intel.Secret(os.Getenv("DECNET_INTEL_THREATFOX_KEY"))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,6 +88,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		RequireAdminTOTP:  *requireAdminTOTP,
 		WebhookAllow:      webhookAllow,
 		WebhookAllowHTTP:  *webhookAllowHTTP,
+		Intel:             intelCfg,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/fanout"
+	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/webhooks"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -62,6 +63,9 @@ type Config struct {
 	RequireAdminTOTP bool
 	// Webhooks serves WebhookService; nil answers that webhooks are off.
 	Webhooks *webhooks.Dispatcher
+	// Intel looks up attackers' addresses for IntelService; nil reports
+	// that no provider is configured.
+	Intel *intel.Enricher
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -78,6 +82,7 @@ type API struct {
 	log            zerolog.Logger
 	now            func() time.Time
 	webhooks       *webhooks.Dispatcher
+	intel          *intel.Enricher
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
 }
@@ -124,6 +129,7 @@ func New(cfg Config) (*API, error) {
 		log:            log,
 		now:            cfg.Now,
 		webhooks:       cfg.Webhooks,
+		intel:          cfg.Intel,
 		auth:           authn,
 		mux:            http.NewServeMux(),
 	}
@@ -148,6 +154,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -159,6 +166,7 @@ func (a *API) mount() {
 		apiv1connect.AuditServiceName,
 		apiv1connect.ApiTokenServiceName,
 		apiv1connect.WebhookServiceName,
+		apiv1connect.IntelServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))
