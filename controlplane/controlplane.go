@@ -31,6 +31,7 @@ import (
 	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/enroll"
+	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/ingest"
 	"github.com/decnet/decnet/controlplane/intel"
@@ -108,6 +109,10 @@ type Config struct {
 	// Intel selects the threat-intel providers; the zero value asks none
 	// and sends nothing out.
 	Intel IntelConfig
+	// Export lists the SIEM outputs of the events and notices this
+	// replica ingests; ExportAllow the private networks they may reach.
+	Export      []export.OutputConfig
+	ExportAllow []netip.Prefix
 	// UI serves the dashboard at /; nil serves none.
 	UI       http.Handler
 	Logger   zerolog.Logger
@@ -139,6 +144,7 @@ type Server struct {
 	notifier  *notices.Notifier
 	webhooks  *webhooks.Dispatcher
 	intel     *intel.Enricher
+	exporter  *export.Exporter
 	control   *control
 	fleet     *fleet
 	retention *retention.Worker
@@ -281,10 +287,25 @@ func (s *Server) buildServers() error {
 	if s.intel, err = newEnricher(s.cfg.Intel, s.redis, s.cfg.Logger); err != nil {
 		return err
 	}
+	// Each replica exports what it ingests, so replicas never export an
+	// event twice.
+	if s.exporter, err = export.New(export.Config{
+		Outputs:    s.cfg.Export,
+		Notices:    s.notices,
+		Guard:      &netguard.Guard{Allow: s.cfg.ExportAllow},
+		Logger:     s.cfg.Logger,
+		Registerer: s.cfg.Registry,
+	}); err != nil {
+		return err
+	}
+	observe := func(stored []*apiv1.StoredEvent) {
+		s.notifier.Observe(stored)
+		s.exporter.OfferEvents(stored)
+	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
 		Hub:        hub,
-		Observe:    s.notifier.Observe,
+		Observe:    observe,
 		Registerer: s.cfg.Registry,
 		Logger:     s.cfg.Logger,
 		Now:        s.cfg.Now,
@@ -511,6 +532,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.notifier.Run(ctx) })
 	g.Go(func() error { return s.webhooks.Run(ctx) })
 	g.Go(func() error { return s.intel.Run(ctx) })
+	g.Go(func() error { return s.exporter.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

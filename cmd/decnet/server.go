@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/decnet/decnet/controlplane"
+	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/internal/endpoints"
 	"github.com/decnet/decnet/ui"
@@ -49,6 +50,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&intelCfg.GeoIPLocation, "intel-geoip-location", "", "MaxMind-format country or city database file")
 	fs.StringVar(&intelCfg.GeoIPASN, "intel-geoip-asn", "", "MaxMind-format ASN database file")
 	fs.BoolVar(&intelCfg.LookupNonPublic, "intel-lookup-non-public", false, "also send private and loopback attacker addresses to the providers")
+	exportConfig := fs.String("export-config", "", "YAML file of SIEM outputs (syslog, CEF, ECS JSON lines, Splunk HEC, Elasticsearch); see docs/deployment.md")
 	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
 	logs.register(fs)
@@ -59,6 +61,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	intelCfg.ThreatFoxKey = intel.Secret(os.Getenv("DECNET_INTEL_THREATFOX_KEY"))
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var (
+		exportOutputs []export.OutputConfig
+		exportAllow   []netip.Prefix
+	)
+	if *exportConfig != "" {
+		var err error
+		if exportOutputs, exportAllow, err = export.LoadFile(*exportConfig); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
 	}
 	if *retentionPeriod < 0 {
 		return fmt.Errorf("server: invalid --retention %v: want 0 or more: %w", *retentionPeriod, errUsage)
@@ -89,6 +101,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		WebhookAllow:      webhookAllow,
 		WebhookAllowHTTP:  *webhookAllowHTTP,
 		Intel:             intelCfg,
+		Export:            exportOutputs,
+		ExportAllow:       exportAllow,
 		UI:                ui.Handler(),
 		Logger:            log,
 		Registry:          prometheus.NewRegistry(),
