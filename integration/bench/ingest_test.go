@@ -97,8 +97,10 @@ func makeBatches(seed uint64, n int) [][]*eventv1.Event {
 	return out
 }
 
-// TestIngestPostgres compares IngestEvents with COPY of the same rows into
-// a bare table of the same shape.
+// TestIngestPostgres compares IngestEvents with COPY of the same rows
+// into two ceilings: a bare table of the same columns with only the
+// primary key, and a table with the events table's indexes too, which is
+// what storing the rows costs before any processing.
 func TestIngestPostgres(t *testing.T) {
 	ctx := ctxT(t)
 	dsn := startPostgres(t)
@@ -120,20 +122,37 @@ func TestIngestPostgres(t *testing.T) {
 		session_id text NOT NULL, attacker_id uuid, payload bytea NOT NULL, PRIMARY KEY (id, id_time))`); err != nil {
 		t.Fatalf("create bare table: %v", err)
 	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE indexed_events (LIKE bare_events INCLUDING ALL)`); err != nil {
+		t.Fatalf("create indexed table: %v", err)
+	}
+	// The secondary indexes of events (migrations 0001, 0006 and 0007).
+	for _, idx := range []string{
+		`CREATE INDEX ON indexed_events (time DESC, id DESC)`,
+		`CREATE INDEX ON indexed_events (attacker_id, time DESC, id DESC)`,
+		`CREATE INDEX ON indexed_events (kind, time DESC, id DESC)`,
+		`CREATE INDEX ON indexed_events (agent_id, time DESC, id DESC)`,
+	} {
+		if _, err := pool.Exec(ctx, idx); err != nil {
+			t.Fatalf("index the indexed table: %v", err)
+		}
+	}
 
 	batches := makeBatches(1, *flagIngestBatches)
 	// Warm up both paths so the first partition and connection setup do
 	// not land in the measured batches.
 	warm := makeBatches(2, 1)
 	ingestStore(ctx, t, st, warm)
-	copyBatches(ctx, t, pool, warm)
+	copyBatches(ctx, t, pool, "bare_events", warm)
+	copyBatches(ctx, t, pool, "indexed_events", warm)
 
 	got := ingestStore(ctx, t, st, batches)
-	ceiling := copyBatches(ctx, t, pool, batches)
+	ceiling := copyBatches(ctx, t, pool, "bare_events", batches)
+	indexed := copyBatches(ctx, t, pool, "indexed_events", batches)
 	report(t, "postgres", got, ceiling)
+	report(t, "postgres (indexed ceiling)", got, indexed)
 }
 
-func copyBatches(ctx context.Context, t *testing.T, pool *pgxpool.Pool, batches [][]*eventv1.Event) ingestResult {
+func copyBatches(ctx context.Context, t *testing.T, pool *pgxpool.Pool, table string, batches [][]*eventv1.Event) ingestResult {
 	t.Helper()
 	r := ingestResult{}
 	start := time.Now()
@@ -143,7 +162,7 @@ func copyBatches(ctx context.Context, t *testing.T, pool *pgxpool.Pool, batches 
 		for i, ev := range b {
 			rows[i] = rawRow(ev, t0)
 		}
-		n, err := pool.CopyFrom(ctx, pgx.Identifier{"bare_events"}, bareColumns, pgx.CopyFromRows(rows))
+		n, err := pool.CopyFrom(ctx, pgx.Identifier{table}, bareColumns, pgx.CopyFromRows(rows))
 		if err != nil {
 			t.Fatalf("copy: %v", err)
 		}
@@ -179,24 +198,45 @@ func TestIngestSQLite(t *testing.T) {
 		session_id TEXT NOT NULL, attacker_id TEXT, payload BLOB NOT NULL)`); err != nil {
 		t.Fatalf("create bare table: %v", err)
 	}
+	// A second table with the events table's secondary indexes
+	// (migration 0001).
+	if _, err := db.ExecContext(ctx, `CREATE TABLE indexed_events AS SELECT * FROM bare_events WHERE 0`); err != nil {
+		t.Fatalf("create indexed table: %v", err)
+	}
+	for _, idx := range []string{
+		`CREATE UNIQUE INDEX indexed_id ON indexed_events (id)`,
+		`CREATE INDEX indexed_time ON indexed_events (time DESC, id DESC)`,
+		`CREATE INDEX indexed_attacker ON indexed_events (attacker_id, time DESC, id DESC)`,
+		`CREATE INDEX indexed_src ON indexed_events (src_addr, time DESC, id DESC)`,
+		`CREATE INDEX indexed_kind ON indexed_events (kind, time DESC, id DESC)`,
+		`CREATE INDEX indexed_agent ON indexed_events (agent_id, time DESC, id DESC)`,
+		`CREATE INDEX indexed_session ON indexed_events (session_id)`,
+	} {
+		if _, err := db.ExecContext(ctx, idx); err != nil {
+			t.Fatalf("index the indexed table: %v", err)
+		}
+	}
 
 	batches := makeBatches(1, *flagIngestBatches)
 	warm := makeBatches(2, 1)
 	ingestStore(ctx, t, st, warm)
-	insertBatches(ctx, t, db, warm)
+	insertBatches(ctx, t, db, "bare_events", warm)
+	insertBatches(ctx, t, db, "indexed_events", warm)
 
 	got := ingestStore(ctx, t, st, batches)
-	ceiling := insertBatches(ctx, t, db, batches)
+	ceiling := insertBatches(ctx, t, db, "bare_events", batches)
+	indexed := insertBatches(ctx, t, db, "indexed_events", batches)
 	report(t, "sqlite", got, ceiling)
+	report(t, "sqlite (indexed ceiling)", got, indexed)
 }
 
 // insertBatches writes each batch as one multi-row INSERT in its own
 // transaction. 15 columns x 500 rows stays under SQLite's limit of 32,766
 // bound parameters.
-func insertBatches(ctx context.Context, t *testing.T, db *sql.DB, batches [][]*eventv1.Event) ingestResult {
+func insertBatches(ctx context.Context, t *testing.T, db *sql.DB, table string, batches [][]*eventv1.Event) ingestResult {
 	t.Helper()
 	row := "(?" + stringsRepeat(",?", len(bareColumns)-1) + ")"
-	stmt := "INSERT INTO bare_events VALUES " + row + stringsRepeat(","+row, batchSize-1)
+	stmt := "INSERT INTO " + table + " VALUES " + row + stringsRepeat(","+row, batchSize-1)
 	r := ingestResult{}
 	start := time.Now()
 	for _, b := range batches {
