@@ -105,6 +105,7 @@ bench: build-go ## Run the benchmarks and the memory harness (results in docs/be
 	go test -run '^$$' -bench . -benchmem -count 5 $(GO_PACKAGES)
 	DECNET_BIN_DIR=$(CURDIR)/bin go test -count=1 -v -tags 'integration bench' -run TestDevMemory -timeout 20m ./integration/
 	go test -count=1 -v -tags 'integration bench' -timeout 30m ./integration/bench/
+	go test -count=1 -tags bench -run '^$$' -bench Cluster -benchtime 3x ./controlplane/identity/
 
 .PHONY: images
 images: ## Build the control-plane and agent container images (needs a Docker engine)
