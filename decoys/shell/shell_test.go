@@ -335,6 +335,10 @@ func TestInterruptRunningCommand(t *testing.T) {
 	term.ready <- struct{}{}
 	go func() {
 		<-started
+		// OnCommand runs just before the command; the pause lets sleep
+		// begin waiting, so the ^C interrupts a running command rather
+		// than racing its start.
+		time.Sleep(50 * time.Millisecond)
 		term.ready <- struct{}{}
 		term.ready <- struct{}{}
 	}()
