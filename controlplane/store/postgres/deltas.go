@@ -255,31 +255,36 @@ func decodeDeltas(b []byte, d *aggregateDeltas) error {
 
 // deltaFlusher applies pending deltas in the background, and on demand
 // before reads of the aggregates.
+//
+// Batches and flushes are counted: committed counts this process's
+// ingested batches, applied the count a finished flush covered. A reader
+// waits until applied reaches the count at its start, and every reader
+// waiting meanwhile shares one flush, so concurrent reads under ingest
+// cost one flush, not one each.
 type deltaFlusher struct {
-	// mu serialises this process's flushes, so a read waits for one in
-	// flight instead of skipping its locked rows and reading stale totals.
-	mu sync.Mutex
+	mu        sync.Mutex
+	cond      *sync.Cond
+	committed uint64
+	applied   uint64
+	flushing  bool
 	// wake is signalled by every ingested batch.
 	wake chan struct{}
-	// dirty is set by ingest and cleared by a flush that found nothing
-	// more to apply. Only this process's batches set it; other replicas
-	// apply their own.
-	dirtyMu sync.Mutex
-	dirty   bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func (s *Store) startFlusher() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.flusher = &deltaFlusher{wake: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+	f := &deltaFlusher{wake: make(chan struct{}, 1), stop: cancel, done: make(chan struct{})}
+	f.cond = sync.NewCond(&f.mu)
+	s.flusher = f
 	go func() {
-		defer close(s.flusher.done)
+		defer close(f.done)
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.flusher.wake:
+			case <-f.wake:
 			}
 			select {
 			case <-ctx.Done():
@@ -307,42 +312,76 @@ func (s *Store) stopFlusher() {
 	}
 }
 
-// batchIngested marks deltas pending and wakes the flusher.
+// batchIngested counts a committed batch and wakes the flusher.
 func (s *Store) batchIngested() {
-	s.flusher.dirtyMu.Lock()
-	s.flusher.dirty = true
-	s.flusher.dirtyMu.Unlock()
+	f := s.flusher
+	f.mu.Lock()
+	f.committed++
+	f.mu.Unlock()
 	select {
-	case s.flusher.wake <- struct{}{}:
+	case f.wake <- struct{}{}:
 	default:
 	}
 }
 
-// syncAggregates applies this process's pending deltas before a read of
-// the aggregates, so a reader sees every batch this process committed.
+// syncAggregates waits until the batches this process committed before
+// the call are folded into the aggregates, so a reader sees them. Other
+// replicas fold their own within deltaFlushDelay.
 func (s *Store) syncAggregates(ctx context.Context) error {
-	s.flusher.dirtyMu.Lock()
-	dirty := s.flusher.dirty
-	s.flusher.dirtyMu.Unlock()
-	if !dirty {
-		return nil
-	}
-	return s.applyDeltas(ctx)
+	f := s.flusher
+	f.mu.Lock()
+	target := f.committed
+	f.mu.Unlock()
+	return s.flushTo(ctx, target, false)
 }
 
 // applyDeltas folds every pending delta row into the aggregates.
 func (s *Store) applyDeltas(ctx context.Context) error {
-	s.flusher.mu.Lock()
-	defer s.flusher.mu.Unlock()
+	f := s.flusher
+	f.mu.Lock()
+	target := f.committed
+	f.mu.Unlock()
+	// Rows other processes left behind count too, so a flush runs even
+	// when this process's count is reached.
+	return s.flushTo(ctx, target, true)
+}
+
+// flushTo returns once a flush that started after target batches were
+// committed has finished, running one itself when none is in flight.
+// force runs a flush of its own even when target is reached.
+func (s *Store) flushTo(ctx context.Context, target uint64, force bool) error {
+	f := s.flusher
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	forced := force
+	for forced || f.applied < target {
+		if f.flushing {
+			f.cond.Wait()
+			continue
+		}
+		f.flushing = true
+		start := f.committed
+		f.mu.Unlock()
+		err := s.applyAllDeltaRows(ctx)
+		f.mu.Lock()
+		f.flushing = false
+		if err == nil && start > f.applied {
+			f.applied = start
+		}
+		f.cond.Broadcast()
+		if err != nil {
+			return err
+		}
+		forced = false
+	}
+	return nil
+}
+
+// applyAllDeltaRows applies delta rows until none is left.
+func (s *Store) applyAllDeltaRows(ctx context.Context) error {
 	for {
-		s.flusher.dirtyMu.Lock()
-		s.flusher.dirty = false
-		s.flusher.dirtyMu.Unlock()
 		n, err := s.applyDeltaRows(ctx)
 		if err != nil {
-			s.flusher.dirtyMu.Lock()
-			s.flusher.dirty = true
-			s.flusher.dirtyMu.Unlock()
 			return err
 		}
 		if n < deltaRowsPerFlush {
