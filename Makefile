@@ -48,10 +48,11 @@ generate: tools ui/node_modules ## Regenerate Go and TypeScript code from proto/
 	buf lint
 	buf generate
 	buf generate --template ui/buf.gen.yaml
+	PATH=$(TOOLS_BIN):$$PATH go generate ./controlplane/apidoc
 
 .PHONY: generate-check
 generate-check: generate ## Fail when the committed generated code is stale
-	@git diff --exit-code -- gen ui/src/gen || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- gen ui/src/gen controlplane/apidoc/reference.json || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- gen ui/src/gen)" || { git status --porcelain -- gen ui/src/gen; echo "untracked generated files: run make generate and commit"; exit 1; }
 
 .PHONY: breaking

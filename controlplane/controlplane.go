@@ -27,6 +27,7 @@ import (
 
 	"github.com/decnet/decnet/bridge"
 	"github.com/decnet/decnet/controlplane/api"
+	"github.com/decnet/decnet/controlplane/apidoc"
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/download"
@@ -394,6 +395,9 @@ func (s *Server) buildServers() error {
 	metricsMux.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.metricsServer = newHTTPServer(metricsMux, s.cfg.Logger, requestReadTimeout)
 
+	// The API reference, generated from the protos, needs no session:
+	// it says nothing the protos do not.
+	apidoc.Mount(apiHandler.Handle)
 	if s.cfg.UI != nil {
 		apiHandler.Handle("/", s.cfg.UI)
 	}
