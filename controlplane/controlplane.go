@@ -29,6 +29,7 @@ import (
 	"github.com/decnet/decnet/controlplane/api"
 	"github.com/decnet/decnet/controlplane/apidoc"
 	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/auth/oidc"
 	"github.com/decnet/decnet/controlplane/cache"
 	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/enroll"
@@ -110,6 +111,9 @@ type Config struct {
 	// Intel selects the threat-intel providers; the zero value asks none
 	// and sends nothing out.
 	Intel IntelConfig
+	// OIDC enables single sign-on when its Issuer is set; Users,
+	// Sessions and Logger are filled in by the control plane.
+	OIDC oidc.Config
 	// Export lists the SIEM outputs of the events and notices this
 	// replica ingests; ExportAllow the private networks they may reach.
 	Export      []export.OutputConfig
@@ -398,6 +402,15 @@ func (s *Server) buildServers() error {
 	// The API reference, generated from the protos, needs no session:
 	// it says nothing the protos do not.
 	apidoc.Mount(apiHandler.Handle)
+	if s.cfg.OIDC.Issuer != "" {
+		sso := s.cfg.OIDC
+		sso.Users, sso.Sessions, sso.Logger, sso.Now = apiHandler.Authenticator(), apiHandler.Authenticator(), s.cfg.Logger, s.cfg.Now
+		h, err := oidc.New(sso)
+		if err != nil {
+			return err
+		}
+		h.Mount(apiHandler)
+	}
 	if s.cfg.UI != nil {
 		apiHandler.Handle("/", s.cfg.UI)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/decnet/decnet/controlplane"
+	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/auth/oidc"
 	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/internal/endpoints"
@@ -50,6 +52,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&intelCfg.GeoIPLocation, "intel-geoip-location", "", "MaxMind-format country or city database file")
 	fs.StringVar(&intelCfg.GeoIPASN, "intel-geoip-asn", "", "MaxMind-format ASN database file")
 	fs.BoolVar(&intelCfg.LookupNonPublic, "intel-lookup-non-public", false, "also send private and loopback attacker addresses to the providers")
+	var ssoCfg oidc.Config
+	fs.StringVar(&ssoCfg.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL; enables single sign-on (client secret from DECNET_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&ssoCfg.ClientID, "oidc-client-id", "", "OpenID Connect client id")
+	fs.StringVar(&ssoCfg.RedirectURL, "oidc-redirect-url", "", "redirect URL registered at the provider: https://<dashboard>/auth/oidc/callback")
+	fs.StringVar(&ssoCfg.RoleClaim, "oidc-role-claim", "groups", "ID token claim carrying groups or roles (dotted for nested claims)")
+	ssoRoleMap := fs.String("oidc-role-map", "", "claim values to roles, such as soc-admins=admin,soc-analysts=analyst")
+	fs.StringVar(&ssoCfg.DefaultRole, "oidc-default-role", "", "role of users matching no mapped value (viewer, analyst or admin); empty refuses them")
+	fs.StringVar(&ssoCfg.UsernameClaim, "oidc-username-claim", "preferred_username", "claim used as the DECNET user name")
+	ssoDomains := fs.String("oidc-allowed-email-domains", "", "comma-separated email domains allowed to sign in; empty allows any")
 	exportConfig := fs.String("export-config", "", "YAML file of SIEM outputs (syslog, CEF, ECS JSON lines, Splunk HEC, Elasticsearch); see docs/deployment.md")
 	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
@@ -61,6 +72,16 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	intelCfg.ThreatFoxKey = intel.Secret(os.Getenv("DECNET_INTEL_THREATFOX_KEY"))
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if ssoCfg.Issuer != "" {
+		ssoCfg.ClientSecret = auth.Secret(os.Getenv("DECNET_OIDC_CLIENT_SECRET"))
+		var err error
+		if ssoCfg.RoleMap, err = oidc.ParseRoleMap(*ssoRoleMap); err != nil {
+			return fmt.Errorf("server: --oidc-role-map: %w", err)
+		}
+		if *ssoDomains != "" {
+			ssoCfg.AllowedEmailDomains = strings.Split(*ssoDomains, ",")
+		}
 	}
 	var (
 		exportOutputs []export.OutputConfig
@@ -101,6 +122,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		WebhookAllow:      webhookAllow,
 		WebhookAllowHTTP:  *webhookAllowHTTP,
 		Intel:             intelCfg,
+		OIDC:              ssoCfg,
 		Export:            exportOutputs,
 		ExportAllow:       exportAllow,
 		UI:                ui.Handler(),

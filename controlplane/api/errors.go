@@ -60,7 +60,8 @@ func classify(err error) (connect.Code, string) {
 		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf),
 		errors.Is(err, auth.ErrTokenRoleTooHigh), errors.Is(err, auth.ErrTokenTTL), errors.Is(err, auth.ErrTokenName):
 		return connect.CodeInvalidArgument, err.Error()
-	case errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrTOTPNotPending), errors.Is(err, auth.ErrTOTPNotEnabled),
+	case errors.Is(err, auth.ErrSSOUser),
+		errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrTOTPNotPending), errors.Is(err, auth.ErrTOTPNotEnabled),
 		errors.Is(err, auth.ErrTOTPWithAPIToken):
 		return connect.CodeFailedPrecondition, err.Error()
 	case errors.Is(err, auth.ErrTOTPCode):

@@ -92,6 +92,9 @@ func (a *Authenticator) CreateUser(ctx context.Context, username string, role ap
 // ResetPassword gives a user a generated password, which it returns, ends
 // their sessions and makes them change it.
 func (a *Authenticator) ResetPassword(ctx context.Context, username string) (Secret, error) {
+	if u, err := a.store.GetUser(ctx, username); err == nil && u.SSO {
+		return "", ErrSSOUser
+	}
 	password, err := GeneratePassword(generatedPasswordLength)
 	if err != nil {
 		return "", err

@@ -364,6 +364,9 @@ type User struct {
 	TOTPPending string `json:"-"`
 	// TOTPLastStep is the last TOTP time step accepted.
 	TOTPLastStep uint64
+	// SSO marks a user created by single sign-on, who logs in only
+	// through the identity provider.
+	SSO bool
 }
 
 // APISession is a logged-in session, stored by the SHA-256 of its bearer

@@ -13,9 +13,9 @@ import (
 
 // CreateUser returns store.ErrExists when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING`,
-		u.Username, u.PasswordHash, u.Role, u.CreatedAt, u.MustChangePassword)
+	tag, err := s.pool.Exec(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password, sso)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt, u.MustChangePassword, u.SSO)
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -31,8 +31,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created time.Time
 	)
-	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users WHERE username = $1`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep)
+	err := s.pool.QueryRow(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step, sso FROM users WHERE username = $1`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.SSO)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -104,7 +104,7 @@ func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users ORDER BY username`)
+	rows, err := s.pool.Query(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step, sso FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	var out []store.User
 	for rows.Next() {
 		var u store.User
-		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &u.CreatedAt, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep); err != nil {
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &u.CreatedAt, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.SSO); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.CreatedAt = u.CreatedAt.UTC()

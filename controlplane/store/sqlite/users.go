@@ -12,9 +12,9 @@ import (
 
 // CreateUser returns store.ErrExists when the name is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	r, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
-		u.Username, u.PasswordHash, u.Role, u.CreatedAt.UnixNano(), u.MustChangePassword)
+	r, err := s.write.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, created_at, must_change_password, sso)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`,
+		u.Username, u.PasswordHash, u.Role, u.CreatedAt.UnixNano(), u.MustChangePassword, u.SSO)
 	if err != nil {
 		return fmt.Errorf("create user %q: %w", u.Username, err)
 	}
@@ -32,8 +32,8 @@ func (s *Store) GetUser(ctx context.Context, username string) (store.User, error
 		u       store.User
 		created int64
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users WHERE username = ?`,
-		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep)
+	err := s.read.QueryRowContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step, sso FROM users WHERE username = ?`,
+		username).Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.SSO)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, fmt.Errorf("get user %q: %w", username, store.ErrNotFound)
 	}
@@ -107,7 +107,7 @@ func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {
 
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step FROM users ORDER BY username`)
+	rows, err := s.read.QueryContext(ctx, `SELECT username, password_hash, role, created_at, must_change_password, totp_secret, totp_pending, totp_last_step, sso FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 			u       store.User
 			created int64
 		)
-		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep); err != nil {
+		if err := rows.Scan(&u.Username, &u.PasswordHash, &u.Role, &created, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.SSO); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		u.CreatedAt = time.Unix(0, created).UTC()

@@ -1231,7 +1231,7 @@ func testUserManagement(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, u := range []store.User{
 		{Username: "zoe", PasswordHash: "h1", Role: "viewer", CreatedAt: base, MustChangePassword: true},
-		{Username: "amir", PasswordHash: "h2", Role: "analyst", CreatedAt: base.Add(time.Second)},
+		{Username: "amir", PasswordHash: "h2", Role: "analyst", CreatedAt: base.Add(time.Second), SSO: true},
 	} {
 		if err := s.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser(%s): %v", u.Username, err)
@@ -1241,7 +1241,8 @@ func testUserManagement(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(users) != 2 || users[0].Username != "amir" || users[1].Username != "zoe" || !users[1].MustChangePassword || users[0].MustChangePassword {
+	if len(users) != 2 || users[0].Username != "amir" || users[1].Username != "zoe" || !users[1].MustChangePassword || users[0].MustChangePassword ||
+		!users[0].SSO || users[1].SSO {
 		t.Fatalf("ListUsers = %+v, want amir then zoe (must change)", users)
 	}
 

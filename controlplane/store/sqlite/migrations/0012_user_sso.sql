@@ -1,0 +1,3 @@
+-- Users created by single sign-on log in only through their identity
+-- provider; their role follows its claims at every login.
+ALTER TABLE users ADD COLUMN sso INTEGER NOT NULL DEFAULT 0;
