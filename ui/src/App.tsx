@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
-import { createApi, describeError, isCanceled, isUnauthenticated } from "./api";
+import { createApi, describeError, type Api, isCanceled, isUnauthenticated } from "./api";
 import { Dashboard } from "./components/Dashboard";
 import { LoginForm } from "./components/LoginForm";
 import { PasswordChangeForm } from "./components/PasswordChangeForm";
+import { TotpEnrollment } from "./components/TotpEnrollment";
 import { Role } from "./gen/decnet/api/v1/access_pb";
+import { isTotpEnrollFirst } from "./totp";
 
 interface Account {
   username: string;
@@ -16,6 +18,7 @@ type Phase =
   | { name: "unreachable"; error: string }
   | { name: "login"; notice: string }
   | { name: "change-password"; account: Account; reason: string }
+  | { name: "totp-enrollment"; account: Account }
   | { name: "dashboard"; account: Account };
 
 const firstLoginReason =
@@ -37,6 +40,10 @@ export function App() {
         const account = { username: user?.username ?? "", role: user?.role ?? Role.UNSPECIFIED };
         if (user?.passwordChangeRequired === true) {
           setPhase({ name: "change-password", account, reason: firstLoginReason });
+          return;
+        }
+        if (user?.role === Role.ADMIN && !user.totpEnabled && (await mustEnrollTotp(api, signal))) {
+          setPhase({ name: "totp-enrollment", account });
           return;
         }
         setPhase({ name: "dashboard", account });
@@ -92,10 +99,15 @@ export function App() {
           notice={phase.notice}
           onLoggedIn={(res) => {
             const account = { username: res.username, role: res.role };
+            // The password comes first: ChangePassword is allowed to a
+            // session that must still enroll, and the reload after it
+            // finds the enrollment again.
             setPhase(
               res.passwordChangeRequired
                 ? { name: "change-password", account, reason: firstLoginReason }
-                : { name: "dashboard", account },
+                : res.totpEnrollmentRequired
+                  ? { name: "totp-enrollment", account }
+                  : { name: "dashboard", account },
             );
           }}
         />
@@ -111,6 +123,26 @@ export function App() {
           onLogout={() => void handleLogout()}
         />
       );
+    case "totp-enrollment":
+      return (
+        <main className="login">
+          <section className="login-form wide" aria-labelledby="totp-required-title">
+            <h1 id="totp-required-title">Set up two-factor login</h1>
+            <p className="notice">
+              The operator requires every admin to log in with an authenticator app. Set it up for{" "}
+              {phase.account.username} to continue; nothing else is available until then.
+            </p>
+            <TotpEnrollment
+              api={api}
+              onConfirmed={() => void loadAccount()}
+              onUnauthenticated={handleUnauthenticated}
+            />
+            <button type="button" className="link" onClick={() => void handleLogout()}>
+              Log out
+            </button>
+          </section>
+        </main>
+      );
     case "dashboard":
       return (
         <Dashboard
@@ -121,5 +153,25 @@ export function App() {
           onLogout={() => void handleLogout()}
         />
       );
+  }
+}
+
+// Reports whether the session may only enroll TOTP. GetCurrentUser does not
+// return that, and a session restored from the cookie has no LoginResponse,
+// so for an admin without TOTP a cheap admin call is made and its error
+// checked.
+async function mustEnrollTotp(api: Api, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await api.users.listUsers({}, { signal });
+    return false;
+  } catch (err) {
+    if (isTotpEnrollFirst(err)) {
+      return true;
+    }
+    if (signal?.aborted === true || isCanceled(err)) {
+      throw err;
+    }
+    // Any other failure is left to the page that makes the call.
+    return false;
   }
 }

@@ -10,14 +10,17 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-web";
 
 import { AgentService } from "./gen/decnet/api/v1/agent_service_pb";
+import { ApiTokenService } from "./gen/decnet/api/v1/api_token_service_pb";
 import { AttackerService } from "./gen/decnet/api/v1/attacker_service_pb";
 import { AuditService } from "./gen/decnet/api/v1/audit_service_pb";
 import { AuthService } from "./gen/decnet/api/v1/auth_pb";
 import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
+import { IntelService } from "./gen/decnet/api/v1/intel_service_pb";
 import { SessionService } from "./gen/decnet/api/v1/session_service_pb";
 import { TokenService } from "./gen/decnet/api/v1/token_service_pb";
 import { UserService } from "./gen/decnet/api/v1/user_service_pb";
+import { WebhookService } from "./gen/decnet/api/v1/webhook_service_pb";
 
 export interface Api {
   auth: Client<typeof AuthService>;
@@ -29,6 +32,9 @@ export interface Api {
   tokens: Client<typeof TokenService>;
   sessions: Client<typeof SessionService>;
   audit: Client<typeof AuditService>;
+  apiTokens: Client<typeof ApiTokenService>;
+  webhooks: Client<typeof WebhookService>;
+  intel: Client<typeof IntelService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -48,6 +54,9 @@ export function createApi(baseUrl: string): Api {
     tokens: createClient(TokenService, transport),
     sessions: createClient(SessionService, transport),
     audit: createClient(AuditService, transport),
+    apiTokens: createClient(ApiTokenService, transport),
+    webhooks: createClient(WebhookService, transport),
+    intel: createClient(IntelService, transport),
   };
 }
 

@@ -7,8 +7,11 @@ describe("role gating", () => {
   const cases: { role: Role; pages: string[] }[] = [
     { role: Role.UNSPECIFIED, pages: [] },
     { role: Role.VIEWER, pages: ["overview", "attackers", "credentials", "fleet"] },
-    { role: Role.ANALYST, pages: ["overview", "attackers", "credentials", "fleet"] },
-    { role: Role.ADMIN, pages: ["overview", "attackers", "credentials", "fleet", "enroll", "users", "audit"] },
+    { role: Role.ANALYST, pages: ["overview", "attackers", "credentials", "fleet", "webhooks"] },
+    {
+      role: Role.ADMIN,
+      pages: ["overview", "attackers", "credentials", "fleet", "webhooks", "enroll", "users", "audit"],
+    },
   ];
   for (const c of cases) {
     it(`shows ${Role[c.role]} only the pages of its role`, () => {
@@ -27,6 +30,13 @@ describe("role gating", () => {
     expect(canOpen(Role.ANALYST, "audit")).toBe(false);
     expect(canOpen(Role.ADMIN, "users")).toBe(true);
   });
+
+  it("gates webhooks and account pages", () => {
+    expect(canOpen(Role.VIEWER, "webhooks")).toBe(false);
+    expect(canOpen(Role.ANALYST, "webhooks")).toBe(true);
+    expect(canOpen(Role.VIEWER, "account")).toBe(true);
+    expect(canOpen(Role.UNSPECIFIED, "account")).toBe(false);
+  });
 });
 
 describe("hash routes", () => {
@@ -40,6 +50,8 @@ describe("hash routes", () => {
     { page: "enroll" },
     { page: "users" },
     { page: "audit" },
+    { page: "webhooks" },
+    { page: "account" },
   ];
   for (const route of routes) {
     it(`round-trips ${JSON.stringify(route)}`, () => {

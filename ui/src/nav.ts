@@ -13,7 +13,9 @@ export type Route =
   | { page: "fleet" }
   | { page: "enroll" }
   | { page: "users" }
-  | { page: "audit" };
+  | { page: "audit" }
+  | { page: "webhooks" }
+  | { page: "account" };
 
 export type PageName = Route["page"];
 
@@ -30,6 +32,7 @@ export const navItems: readonly NavItem[] = [
   { page: "attackers", label: "Attackers", minRole: Role.VIEWER },
   { page: "credentials", label: "Credentials", minRole: Role.VIEWER },
   { page: "fleet", label: "Fleet", minRole: Role.VIEWER },
+  { page: "webhooks", label: "Webhooks", minRole: Role.ANALYST },
   { page: "enroll", label: "Enroll", minRole: Role.ADMIN },
   { page: "users", label: "Users", minRole: Role.ADMIN },
   { page: "audit", label: "Audit log", minRole: Role.ADMIN },
@@ -47,6 +50,11 @@ const pageMinRole: Record<PageName, Role> = {
   enroll: Role.ADMIN,
   users: Role.ADMIN,
   audit: Role.ADMIN,
+  // Dead letters hold notices, so ListWebhookDeadLetters is for analysts;
+  // the page offers changes to admins only.
+  webhooks: Role.ANALYST,
+  // Everyone manages their own second factor and API tokens.
+  account: Role.VIEWER,
 };
 
 // Reports whether role may open page. Roles compare by rank, so an
@@ -90,6 +98,8 @@ export function parseRoute(hash: string): Route {
     case "enroll":
     case "users":
     case "audit":
+    case "webhooks":
+    case "account":
       return { page: head };
     default:
       return { page: "overview" };

@@ -11,6 +11,7 @@ import {
   visibleNavItems,
   type Route,
 } from "../nav";
+import { AccountPage } from "../pages/AccountPage";
 import { AttackerDetailPage } from "../pages/AttackerDetailPage";
 import { AuditPage } from "../pages/AuditPage";
 import { AttackersPage } from "../pages/AttackersPage";
@@ -19,6 +20,7 @@ import { EnrollPage } from "../pages/EnrollPage";
 import { FleetPage } from "../pages/FleetPage";
 import { OverviewPage } from "../pages/OverviewPage";
 import { UsersPage } from "../pages/UsersPage";
+import { WebhooksPage } from "../pages/WebhooksPage";
 import { SessionProvider, type Session } from "../session";
 import { useAttackers } from "../useAttackers";
 import { useEventStream, type EventStreamState, type StreamStatus } from "../useEventStream";
@@ -51,6 +53,7 @@ const neededRole: Partial<Record<Route["page"], Role>> = {
   enroll: Role.ADMIN,
   users: Role.ADMIN,
   audit: Role.ADMIN,
+  webhooks: Role.ANALYST,
 };
 
 function useHashRoute(): Route {
@@ -104,9 +107,14 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
               <span className="status-error"> — {stream.error}</span>
             )}
           </span>
-          <span className="user">
+          <a
+            className={route.page === "account" ? "user nav-link active" : "user nav-link"}
+            href={routeHash({ page: "account" })}
+            title="Two-factor login and API tokens"
+            aria-current={route.page === "account" ? "page" : undefined}
+          >
             {username} <span className="tag">{roleLabel(role)}</span>
-          </span>
+          </a>
           <button type="button" className="link" onClick={onLogout}>
             Log out
           </button>
@@ -158,5 +166,9 @@ function PageFor({
       return <UsersPage />;
     case "audit":
       return <AuditPage />;
+    case "webhooks":
+      return <WebhooksPage />;
+    case "account":
+      return <AccountPage />;
   }
 }

@@ -1,12 +1,22 @@
 import { describeError, isPermissionDenied } from "../api";
 import { Role } from "../gen/decnet/api/v1/access_pb";
 import { roleLabel } from "../nav";
+import { isTotpEnrollFirst } from "../totp";
 
 // Explains a failed call. A permission_denied error means the caller's role
 // is too low, which no retry fixes, so the message names the role.
 export function ErrorNotice({ error, role }: { error: unknown; role: Role }) {
   if (error === undefined || error === null) {
     return null;
+  }
+  // The operator began to require TOTP for admins during this session: no
+  // role change helps, only enrollment, which the login screen offers.
+  if (isTotpEnrollFirst(error)) {
+    return (
+      <p className="error" role="alert">
+        Two-factor login is now required for admins. Reload the page to set it up.
+      </p>
+    );
   }
   if (isPermissionDenied(error)) {
     return <PermissionNotice role={role} />;

@@ -1,10 +1,8 @@
 import { useState, type FormEvent } from "react";
 
-import { Code, ConnectError } from "@connectrpc/connect";
-
 import type { Api } from "../api";
-import { describeError } from "../api";
 import type { LoginResponse } from "../gen/decnet/api/v1/auth_pb";
+import { initialLogin, loginFailed, parseTotpCode, type LoginState } from "../totp";
 
 interface LoginFormProps {
   api: Api;
@@ -13,80 +11,119 @@ interface LoginFormProps {
   onLoggedIn: (res: LoginResponse) => void;
 }
 
-function loginErrorMessage(err: unknown): string {
-  const connectErr = ConnectError.from(err);
-  switch (connectErr.code) {
-    case Code.Unauthenticated:
-    case Code.PermissionDenied:
-      return "Invalid user name or password.";
-    case Code.ResourceExhausted:
-      return "Too many login attempts. Wait a moment and try again.";
-    case Code.Unavailable:
-      return "The control plane is not reachable. Try again shortly.";
-    default:
-      return `Login failed: ${describeError(err)}`;
-  }
-}
-
 export function LoginForm({ api, notice, onLoggedIn }: LoginFormProps) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState("");
+  const [code, setCode] = useState("");
+  const [state, setState] = useState<LoginState>(initialLogin);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: FormEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
+    let totpCode = "";
+    if (state.step === "code") {
+      const parsed = parseTotpCode(code);
+      if (!parsed.ok) {
+        setState({ step: "code", error: parsed.error });
+        return;
+      }
+      totpCode = parsed.value;
+    }
     setBusy(true);
-    setError("");
+    setState((s) => ({ ...s, error: "" }));
     try {
       // The response also carries a bearer token for API clients. The
       // dashboard ignores it and relies on the HttpOnly cookie set with it.
-      const res = await api.auth.login({ username, password });
+      const res = await api.auth.login({ username, password, totpCode });
       setPassword("");
+      setCode("");
       onLoggedIn(res.username === "" ? { ...res, username } : res);
     } catch (err) {
-      setPassword("");
-      setError(loginErrorMessage(err));
+      const next = loginFailed(state, err);
+      if (next.step === "password") {
+        setPassword("");
+      }
+      setCode("");
+      setState(next);
     } finally {
       setBusy(false);
     }
+  };
+
+  let submitLabel = state.step === "code" ? "Verify" : "Log in";
+  if (busy) {
+    submitLabel = "Logging in…";
+  }
+
+  const back = (): void => {
+    setPassword("");
+    setCode("");
+    setState(initialLogin);
   };
 
   return (
     <main className="login">
       <form className="login-form" onSubmit={(e) => void submit(e)}>
         <h1>DECNET</h1>
-        {notice !== "" && <p className="notice">{notice}</p>}
-        <label>
-          User name
-          <input
-            name="username"
-            autoComplete="username"
-            autoFocus
-            required
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-        </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-        {error !== "" && (
+        {notice !== "" && state.step === "password" && <p className="notice">{notice}</p>}
+        {state.step === "password" ? (
+          <>
+            <label>
+              User name
+              <input
+                name="username"
+                autoComplete="username"
+                autoFocus
+                required
+                value={username}
+                onChange={(e) => setUsername(e.target.value)}
+              />
+            </label>
+            <label>
+              Password
+              <input
+                name="password"
+                type="password"
+                autoComplete="current-password"
+                required
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+              />
+            </label>
+          </>
+        ) : (
+          <>
+            <p className="notice">
+              {username} has two-factor login on. Enter the code your authenticator app shows.
+            </p>
+            <label>
+              Authentication code
+              <input
+                name="totp-code"
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                autoFocus
+                required
+                maxLength={8}
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+              />
+            </label>
+          </>
+        )}
+        {state.error !== "" && (
           <p className="error" role="alert">
-            {error}
+            {state.error}
           </p>
         )}
         <button type="submit" disabled={busy}>
-          {busy ? "Logging in…" : "Log in"}
+          {submitLabel}
         </button>
+        {state.step === "code" && (
+          <button type="button" className="link" onClick={back}>
+            Use another account
+          </button>
+        )}
       </form>
     </main>
   );

@@ -3,6 +3,7 @@ import { useMemo } from "react";
 import { CredentialTable } from "../components/CredentialTable";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { EventFeed } from "../components/EventFeed";
+import { IntelPanel } from "../components/IntelPanel";
 import { mergeEvents } from "../feed";
 import { formatBytes, formatDateTime, formatDuration, shortId } from "../format";
 import { Role } from "../gen/decnet/api/v1/access_pb";
@@ -83,6 +84,8 @@ export function AttackerDetailPage({ id, stream }: { id: string; stream: EventSt
           </dd>
         </dl>
       )}
+
+      <IntelPanel key={id} attackerId={id} />
 
       <section aria-labelledby="attacker-credentials-title">
         <h2 id="attacker-credentials-title">Credentials</h2>

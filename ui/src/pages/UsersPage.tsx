@@ -15,7 +15,19 @@ interface IssuedPassword {
   event: string;
 }
 
-type Pending = { action: "reset" | "delete"; username: string } | undefined;
+type Pending = { action: "reset" | "delete" | "totp"; username: string } | undefined;
+
+const pendingQuestion: Record<NonNullable<Pending>["action"], (username: string) => string> = {
+  delete: (u) => `Delete ${u} and end their sessions?`,
+  reset: (u) => `Replace the password of ${u} and end their sessions?`,
+  totp: (u) => `Turn off two-factor login of ${u}, for a lost device, and end their sessions?`,
+};
+
+const pendingButton: Record<NonNullable<Pending>["action"], string> = {
+  delete: "Delete",
+  reset: "Reset password",
+  totp: "Reset two-factor",
+};
 
 export function UsersPage() {
   const { api, role, username: self } = useSession();
@@ -65,6 +77,12 @@ export function UsersPage() {
     });
   };
 
+  const resetTotp = (username: string): void => {
+    void run(async () => {
+      await api.users.resetUserTotp({ username });
+    });
+  };
+
   const remove = (username: string): void => {
     void run(async () => {
       await api.users.deleteUser({ username });
@@ -79,7 +97,8 @@ export function UsersPage() {
       <p className="hint">
         Viewers read everything with secret values hidden; analysts also see secrets and replay
         sessions; admins also manage users, sensors and tokens. New users and reset passwords get a
-        generated password that must be changed at the next login.
+        generated password that must be changed at the next login. Resetting two-factor login is for a
+        lost authenticator; the user can set it up again from their account page.
       </p>
 
       {issued !== undefined && (
@@ -139,6 +158,7 @@ export function UsersPage() {
               <th>role</th>
               <th>created (UTC)</th>
               <th>password</th>
+              <th>two-factor</th>
               <th />
             </tr>
           </thead>
@@ -165,19 +185,24 @@ export function UsersPage() {
                 </td>
                 <td className="mono">{formatDateTime(u.createdAt)}</td>
                 <td>{u.passwordChangeRequired ? "must change at next login" : "set by the user"}</td>
+                <td data-testid={`totp-${u.username}`}>{u.totpEnabled ? "on" : "off"}</td>
                 <td>
                   {pending?.username === u.username ? (
                     <span className="confirm">
-                      {pending.action === "delete"
-                        ? `Delete ${u.username} and end their sessions?`
-                        : `Replace the password of ${u.username} and end their sessions?`}{" "}
+                      {pendingQuestion[pending.action](u.username)}{" "}
                       <button
                         type="button"
                         className="danger"
                         disabled={busy}
-                        onClick={() => (pending.action === "delete" ? remove(u.username) : reset(u.username))}
+                        onClick={() =>
+                          pending.action === "delete"
+                            ? remove(u.username)
+                            : pending.action === "totp"
+                              ? resetTotp(u.username)
+                              : reset(u.username)
+                        }
                       >
-                        {pending.action === "delete" ? "Delete" : "Reset password"}
+                        {pendingButton[pending.action]}
                       </button>{" "}
                       <button type="button" className="link" onClick={() => setPending(undefined)} autoFocus>
                         Cancel
@@ -189,6 +214,13 @@ export function UsersPage() {
                         <button type="button" onClick={() => setPending({ action: "reset", username: u.username })}>
                           Reset password…
                         </button>{" "}
+                        {u.totpEnabled && (
+                          <>
+                            <button type="button" onClick={() => setPending({ action: "totp", username: u.username })}>
+                              Reset two-factor…
+                            </button>{" "}
+                          </>
+                        )}
                         <button type="button" onClick={() => setPending({ action: "delete", username: u.username })}>
                           Delete…
                         </button>
