@@ -154,6 +154,11 @@ func TestCLIClient(t *testing.T) {
 		t.Errorf("export wrote %v", kinds)
 	}
 
+	out, err = cli("", "attackers", "export", "--format", "stix", attacker.Id)
+	if err != nil || !strings.Contains(out, `"type": "bundle"`) && !strings.Contains(out, `"type":"bundle"`) || strings.Contains(out, "Tiger123") {
+		t.Errorf("attackers export --format stix: %v: %.300s", err, out)
+	}
+
 	// Without a token the server refuses, and the CLI says what to do.
 	cmd := exec.Command(decnet, "users", "list", "--server", server, "--config", filepath.Join(t.TempDir(), "none.json"))
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "decnet login") {

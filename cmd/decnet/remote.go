@@ -304,7 +304,10 @@ func (c *clientCommand) printAttackers(attackers []*apiv1.Attacker) error {
 // each credential, each line an object with one key naming its type.
 // Progress goes to standard error.
 func runAttackersExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, err := parseClient("decnet attackers export", args, stdout, stderr, nil)
+	var format string
+	c, err := parseClient("decnet attackers export", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", "jsonl", "jsonl (attacker, events, credentials), stix (STIX 2.1 bundle) or misp (MISP event)")
+	}, "format")
 	if err != nil {
 		return err
 	}
@@ -313,6 +316,19 @@ func runAttackersExport(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	attackers := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	if format != "jsonl" {
+		formats := map[string]apiv1.ExportFormat{"stix": apiv1.ExportFormat_EXPORT_FORMAT_STIX, "misp": apiv1.ExportFormat_EXPORT_FORMAT_MISP}
+		f, ok := formats[format]
+		if !ok {
+			return fmt.Errorf("attackers export: invalid --format %q: want jsonl, stix or misp: %w", format, errUsage)
+		}
+		resp, err := attackers.ExportAttacker(ctx, connect.NewRequest(&apiv1.ExportAttackerRequest{Id: id, Format: f}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", resp.Msg.GetDocument())
+		return err
+	}
 	got, err := attackers.GetAttacker(ctx, connect.NewRequest(&apiv1.GetAttackerRequest{Id: id}))
 	if err != nil {
 		return cli.ExplainError(err)

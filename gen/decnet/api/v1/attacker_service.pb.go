@@ -22,6 +22,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ExportFormat int32
+
+const (
+	ExportFormat_EXPORT_FORMAT_UNSPECIFIED ExportFormat = 0
+	// A STIX 2.1 bundle (application/stix+json;version=2.1).
+	ExportFormat_EXPORT_FORMAT_STIX ExportFormat = 1
+	// A MISP event (application/json).
+	ExportFormat_EXPORT_FORMAT_MISP ExportFormat = 2
+)
+
+// Enum value maps for ExportFormat.
+var (
+	ExportFormat_name = map[int32]string{
+		0: "EXPORT_FORMAT_UNSPECIFIED",
+		1: "EXPORT_FORMAT_STIX",
+		2: "EXPORT_FORMAT_MISP",
+	}
+	ExportFormat_value = map[string]int32{
+		"EXPORT_FORMAT_UNSPECIFIED": 0,
+		"EXPORT_FORMAT_STIX":        1,
+		"EXPORT_FORMAT_MISP":        2,
+	}
+)
+
+func (x ExportFormat) Enum() *ExportFormat {
+	p := new(ExportFormat)
+	*p = x
+	return p
+}
+
+func (x ExportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_api_v1_attacker_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ExportFormat) Type() protoreflect.EnumType {
+	return &file_decnet_api_v1_attacker_service_proto_enumTypes[0]
+}
+
+func (x ExportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ExportFormat.Descriptor instead.
+func (ExportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{0}
+}
+
 type Attacker struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Id               string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -324,6 +375,110 @@ func (x *GetAttackerResponse) GetAttacker() *Attacker {
 	return nil
 }
 
+type ExportAttackerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Format        ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=decnet.api.v1.ExportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAttackerRequest) Reset() {
+	*x = ExportAttackerRequest{}
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAttackerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAttackerRequest) ProtoMessage() {}
+
+func (x *ExportAttackerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAttackerRequest.ProtoReflect.Descriptor instead.
+func (*ExportAttackerRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ExportAttackerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExportAttackerRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportAttackerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Document      []byte                 `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportAttackerResponse) Reset() {
+	*x = ExportAttackerResponse{}
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportAttackerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportAttackerResponse) ProtoMessage() {}
+
+func (x *ExportAttackerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportAttackerResponse.ProtoReflect.Descriptor instead.
+func (*ExportAttackerResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportAttackerResponse) GetDocument() []byte {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *ExportAttackerResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
 var File_decnet_api_v1_attacker_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
@@ -351,10 +506,21 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\x12GetAttackerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"J\n" +
 	"\x13GetAttackerResponse\x123\n" +
-	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker2\xd5\x01\n" +
+	"\battacker\x18\x01 \x01(\v2\x17.decnet.api.v1.AttackerR\battacker\"\\\n" +
+	"\x15ExportAttackerRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.decnet.api.v1.ExportFormatR\x06format\"W\n" +
+	"\x16ExportAttackerResponse\x12\x1a\n" +
+	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType*]\n" +
+	"\fExportFormat\x12\x1d\n" +
+	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12EXPORT_FORMAT_STIX\x10\x01\x12\x16\n" +
+	"\x12EXPORT_FORMAT_MISP\x10\x022\xbd\x02\n" +
 	"\x0fAttackerService\x12c\n" +
 	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
-	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
+	"\x0eExportAttacker\x12$.decnet.api.v1.ExportAttackerRequest\x1a%.decnet.api.v1.ExportAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_attacker_service_proto_rawDescOnce sync.Once
@@ -368,29 +534,36 @@ func file_decnet_api_v1_attacker_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_attacker_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_attacker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_decnet_api_v1_attacker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_decnet_api_v1_attacker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_decnet_api_v1_attacker_service_proto_goTypes = []any{
-	(*Attacker)(nil),              // 0: decnet.api.v1.Attacker
-	(*ListAttackersRequest)(nil),  // 1: decnet.api.v1.ListAttackersRequest
-	(*ListAttackersResponse)(nil), // 2: decnet.api.v1.ListAttackersResponse
-	(*GetAttackerRequest)(nil),    // 3: decnet.api.v1.GetAttackerRequest
-	(*GetAttackerResponse)(nil),   // 4: decnet.api.v1.GetAttackerResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(ExportFormat)(0),              // 0: decnet.api.v1.ExportFormat
+	(*Attacker)(nil),               // 1: decnet.api.v1.Attacker
+	(*ListAttackersRequest)(nil),   // 2: decnet.api.v1.ListAttackersRequest
+	(*ListAttackersResponse)(nil),  // 3: decnet.api.v1.ListAttackersResponse
+	(*GetAttackerRequest)(nil),     // 4: decnet.api.v1.GetAttackerRequest
+	(*GetAttackerResponse)(nil),    // 5: decnet.api.v1.GetAttackerResponse
+	(*ExportAttackerRequest)(nil),  // 6: decnet.api.v1.ExportAttackerRequest
+	(*ExportAttackerResponse)(nil), // 7: decnet.api.v1.ExportAttackerResponse
+	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_attacker_service_proto_depIdxs = []int32{
-	5, // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
-	5, // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
-	0, // 2: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
-	0, // 3: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
-	1, // 4: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
-	3, // 5: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
-	2, // 6: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
-	4, // 7: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8, // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
+	8, // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
+	1, // 2: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
+	1, // 3: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
+	0, // 4: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
+	2, // 5: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
+	4, // 6: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
+	6, // 7: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
+	3, // 8: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
+	5, // 9: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
+	7, // 10: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_attacker_service_proto_init() }
@@ -404,13 +577,14 @@ func file_decnet_api_v1_attacker_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_attacker_service_proto_rawDesc), len(file_decnet_api_v1_attacker_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_decnet_api_v1_attacker_service_proto_goTypes,
 		DependencyIndexes: file_decnet_api_v1_attacker_service_proto_depIdxs,
+		EnumInfos:         file_decnet_api_v1_attacker_service_proto_enumTypes,
 		MessageInfos:      file_decnet_api_v1_attacker_service_proto_msgTypes,
 	}.Build()
 	File_decnet_api_v1_attacker_service_proto = out.File

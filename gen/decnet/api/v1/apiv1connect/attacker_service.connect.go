@@ -39,6 +39,9 @@ const (
 	// AttackerServiceGetAttackerProcedure is the fully-qualified name of the AttackerService's
 	// GetAttacker RPC.
 	AttackerServiceGetAttackerProcedure = "/decnet.api.v1.AttackerService/GetAttacker"
+	// AttackerServiceExportAttackerProcedure is the fully-qualified name of the AttackerService's
+	// ExportAttacker RPC.
+	AttackerServiceExportAttackerProcedure = "/decnet.api.v1.AttackerService/ExportAttacker"
 )
 
 // AttackerServiceClient is a client for the decnet.api.v1.AttackerService service.
@@ -46,6 +49,11 @@ type AttackerServiceClient interface {
 	// ListAttackers returns attackers, most recently seen first.
 	ListAttackers(context.Context, *connect.Request[v1.ListAttackersRequest]) (*connect.Response[v1.ListAttackersResponse], error)
 	GetAttacker(context.Context, *connect.Request[v1.GetAttackerRequest]) (*connect.Response[v1.GetAttackerResponse], error)
+	// ExportAttacker returns the attacker, its addresses, the principals it
+	// tried, its files and downloads and the ATT&CK techniques its events
+	// match, as a STIX 2.1 bundle or a MISP event. Secret values and their
+	// digests are never exported.
+	ExportAttacker(context.Context, *connect.Request[v1.ExportAttackerRequest]) (*connect.Response[v1.ExportAttackerResponse], error)
 }
 
 // NewAttackerServiceClient constructs a client for the decnet.api.v1.AttackerService service. By
@@ -73,13 +81,21 @@ func NewAttackerServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportAttacker: connect.NewClient[v1.ExportAttackerRequest, v1.ExportAttackerResponse](
+			httpClient,
+			baseURL+AttackerServiceExportAttackerProcedure,
+			connect.WithSchema(attackerServiceMethods.ByName("ExportAttacker")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // attackerServiceClient implements AttackerServiceClient.
 type attackerServiceClient struct {
-	listAttackers *connect.Client[v1.ListAttackersRequest, v1.ListAttackersResponse]
-	getAttacker   *connect.Client[v1.GetAttackerRequest, v1.GetAttackerResponse]
+	listAttackers  *connect.Client[v1.ListAttackersRequest, v1.ListAttackersResponse]
+	getAttacker    *connect.Client[v1.GetAttackerRequest, v1.GetAttackerResponse]
+	exportAttacker *connect.Client[v1.ExportAttackerRequest, v1.ExportAttackerResponse]
 }
 
 // ListAttackers calls decnet.api.v1.AttackerService.ListAttackers.
@@ -92,11 +108,21 @@ func (c *attackerServiceClient) GetAttacker(ctx context.Context, req *connect.Re
 	return c.getAttacker.CallUnary(ctx, req)
 }
 
+// ExportAttacker calls decnet.api.v1.AttackerService.ExportAttacker.
+func (c *attackerServiceClient) ExportAttacker(ctx context.Context, req *connect.Request[v1.ExportAttackerRequest]) (*connect.Response[v1.ExportAttackerResponse], error) {
+	return c.exportAttacker.CallUnary(ctx, req)
+}
+
 // AttackerServiceHandler is an implementation of the decnet.api.v1.AttackerService service.
 type AttackerServiceHandler interface {
 	// ListAttackers returns attackers, most recently seen first.
 	ListAttackers(context.Context, *connect.Request[v1.ListAttackersRequest]) (*connect.Response[v1.ListAttackersResponse], error)
 	GetAttacker(context.Context, *connect.Request[v1.GetAttackerRequest]) (*connect.Response[v1.GetAttackerResponse], error)
+	// ExportAttacker returns the attacker, its addresses, the principals it
+	// tried, its files and downloads and the ATT&CK techniques its events
+	// match, as a STIX 2.1 bundle or a MISP event. Secret values and their
+	// digests are never exported.
+	ExportAttacker(context.Context, *connect.Request[v1.ExportAttackerRequest]) (*connect.Response[v1.ExportAttackerResponse], error)
 }
 
 // NewAttackerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -120,12 +146,21 @@ func NewAttackerServiceHandler(svc AttackerServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	attackerServiceExportAttackerHandler := connect.NewUnaryHandler(
+		AttackerServiceExportAttackerProcedure,
+		svc.ExportAttacker,
+		connect.WithSchema(attackerServiceMethods.ByName("ExportAttacker")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.AttackerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AttackerServiceListAttackersProcedure:
 			attackerServiceListAttackersHandler.ServeHTTP(w, r)
 		case AttackerServiceGetAttackerProcedure:
 			attackerServiceGetAttackerHandler.ServeHTTP(w, r)
+		case AttackerServiceExportAttackerProcedure:
+			attackerServiceExportAttackerHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -141,4 +176,8 @@ func (UnimplementedAttackerServiceHandler) ListAttackers(context.Context, *conne
 
 func (UnimplementedAttackerServiceHandler) GetAttacker(context.Context, *connect.Request[v1.GetAttackerRequest]) (*connect.Response[v1.GetAttackerResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AttackerService.GetAttacker is not implemented"))
+}
+
+func (UnimplementedAttackerServiceHandler) ExportAttacker(context.Context, *connect.Request[v1.ExportAttackerRequest]) (*connect.Response[v1.ExportAttackerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AttackerService.ExportAttacker is not implemented"))
 }

@@ -2,8 +2,8 @@
 // @generated from file decnet/api/v1/attacker_service.proto (package decnet.api.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_decnet_api_v1_access } from "./access_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/attacker_service.proto.
  */
 export const file_decnet_api_v1_attacker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi3AEKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJIk4KFExpc3RBdHRhY2tlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB2FkZHJlc3MYAyABKAkiXAoVTGlzdEF0dGFja2Vyc1Jlc3BvbnNlEioKCWF0dGFja2VycxgBIAMoCzIXLmRlY25ldC5hcGkudjEuQXR0YWNrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkdldEF0dGFja2VyUmVxdWVzdBIKCgJpZBgBIAEoCSJAChNHZXRBdHRhY2tlclJlc3BvbnNlEikKCGF0dGFja2VyGAEgASgLMhcuZGVjbmV0LmFwaS52MS5BdHRhY2tlcjLVAQoPQXR0YWNrZXJTZXJ2aWNlEmMKDUxpc3RBdHRhY2tlcnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0QXR0YWNrZXJzUmVzcG9uc2UiB5ACAaC7GAISXQoLR2V0QXR0YWNrZXISIS5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VyUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXNwb25zZSIHkAIBoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi3AEKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJIk4KFExpc3RBdHRhY2tlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB2FkZHJlc3MYAyABKAkiXAoVTGlzdEF0dGFja2Vyc1Jlc3BvbnNlEioKCWF0dGFja2VycxgBIAMoCzIXLmRlY25ldC5hcGkudjEuQXR0YWNrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkdldEF0dGFja2VyUmVxdWVzdBIKCgJpZBgBIAEoCSJAChNHZXRBdHRhY2tlclJlc3BvbnNlEikKCGF0dGFja2VyGAEgASgLMhcuZGVjbmV0LmFwaS52MS5BdHRhY2tlciJQChVFeHBvcnRBdHRhY2tlclJlcXVlc3QSCgoCaWQYASABKAkSKwoGZm9ybWF0GAIgASgOMhsuZGVjbmV0LmFwaS52MS5FeHBvcnRGb3JtYXQiQAoWRXhwb3J0QXR0YWNrZXJSZXNwb25zZRIQCghkb2N1bWVudBgBIAEoDBIUCgxjb250ZW50X3R5cGUYAiABKAkqXQoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJFWFBPUlRfRk9STUFUX1NUSVgQARIWChJFWFBPUlRfRk9STUFUX01JU1AQAjK9AgoPQXR0YWNrZXJTZXJ2aWNlEmMKDUxpc3RBdHRhY2tlcnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0QXR0YWNrZXJzUmVzcG9uc2UiB5ACAaC7GAISXQoLR2V0QXR0YWNrZXISIS5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VyUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXNwb25zZSIHkAIBoLsYAhJmCg5FeHBvcnRBdHRhY2tlchIkLmRlY25ldC5hcGkudjEuRXhwb3J0QXR0YWNrZXJSZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5FeHBvcnRBdHRhY2tlclJlc3BvbnNlIgeQAgGguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Attacker
@@ -155,6 +155,80 @@ export const GetAttackerResponseSchema: GenMessage<GetAttackerResponse> = /*@__P
   messageDesc(file_decnet_api_v1_attacker_service, 4);
 
 /**
+ * @generated from message decnet.api.v1.ExportAttackerRequest
+ */
+export type ExportAttackerRequest = Message<"decnet.api.v1.ExportAttackerRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: decnet.api.v1.ExportFormat format = 2;
+   */
+  format: ExportFormat;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportAttackerRequest.
+ * Use `create(ExportAttackerRequestSchema)` to create a new message.
+ */
+export const ExportAttackerRequestSchema: GenMessage<ExportAttackerRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_attacker_service, 5);
+
+/**
+ * @generated from message decnet.api.v1.ExportAttackerResponse
+ */
+export type ExportAttackerResponse = Message<"decnet.api.v1.ExportAttackerResponse"> & {
+  /**
+   * @generated from field: bytes document = 1;
+   */
+  document: Uint8Array;
+
+  /**
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportAttackerResponse.
+ * Use `create(ExportAttackerResponseSchema)` to create a new message.
+ */
+export const ExportAttackerResponseSchema: GenMessage<ExportAttackerResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_attacker_service, 6);
+
+/**
+ * @generated from enum decnet.api.v1.ExportFormat
+ */
+export enum ExportFormat {
+  /**
+   * @generated from enum value: EXPORT_FORMAT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A STIX 2.1 bundle (application/stix+json;version=2.1).
+   *
+   * @generated from enum value: EXPORT_FORMAT_STIX = 1;
+   */
+  STIX = 1,
+
+  /**
+   * A MISP event (application/json).
+   *
+   * @generated from enum value: EXPORT_FORMAT_MISP = 2;
+   */
+  MISP = 2,
+}
+
+/**
+ * Describes the enum decnet.api.v1.ExportFormat.
+ */
+export const ExportFormatSchema: GenEnum<ExportFormat> = /*@__PURE__*/
+  enumDesc(file_decnet_api_v1_attacker_service, 0);
+
+/**
  * AttackerService reads attacker records. An attacker is keyed by a UUID;
  * its addresses are values that can change.
  *
@@ -178,6 +252,19 @@ export const AttackerService: GenService<{
     methodKind: "unary";
     input: typeof GetAttackerRequestSchema;
     output: typeof GetAttackerResponseSchema;
+  },
+  /**
+   * ExportAttacker returns the attacker, its addresses, the principals it
+   * tried, its files and downloads and the ATT&CK techniques its events
+   * match, as a STIX 2.1 bundle or a MISP event. Secret values and their
+   * digests are never exported.
+   *
+   * @generated from rpc decnet.api.v1.AttackerService.ExportAttacker
+   */
+  exportAttacker: {
+    methodKind: "unary";
+    input: typeof ExportAttackerRequestSchema;
+    output: typeof ExportAttackerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_attacker_service, 0);
