@@ -41,6 +41,7 @@ import (
 	"github.com/decnet/decnet/controlplane/replica"
 	"github.com/decnet/decnet/controlplane/retention"
 	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/ticket"
 	"github.com/decnet/decnet/controlplane/topics"
 	"github.com/decnet/decnet/controlplane/webhooks"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -155,8 +156,11 @@ type Server struct {
 	retention *retention.Worker
 
 	// Shared state of several replicas; see replicas.go.
-	redis    *redis.Client
-	broker   *fanout.Redis
+	redis  *redis.Client
+	broker *fanout.Redis
+	// tickets are the live stream tickets replicas share; nil keeps them
+	// in process.
+	tickets  ticket.Store
 	dataLock *replica.FileLock
 	dbLock   *replica.DatabaseLock
 }
@@ -379,6 +383,7 @@ func (s *Server) buildServers() error {
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
 		Webhooks:         s.webhooks,
+		Tickets:          s.tickets,
 		Intel:            s.intel,
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher

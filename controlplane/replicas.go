@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/decnet/decnet/controlplane/ticket"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/decnet/decnet/controlplane/auth"
@@ -86,6 +88,9 @@ func (s *Server) sharedState() (fanout.Broker, *auth.Authenticator, error) {
 	}
 	authn, err := auth.New(auth.Config{Store: s.store, Logger: s.cfg.Logger, Now: s.cfg.Now, Limiter: limiter, RequireAdminTOTP: s.cfg.RequireAdminTOTP})
 	if err != nil {
+		return nil, nil, err
+	}
+	if s.tickets, err = ticket.NewRedis(ticket.RedisConfig{Client: s.redis}); err != nil {
 		return nil, nil, err
 	}
 	s.broker = broker

@@ -344,7 +344,7 @@ func TestAuditedProcedures(t *testing.T) {
 	want := []string{
 		"AgentService.DecommissionAgent", "AgentService.SetAgentConfig",
 		"ApiTokenService.CreateApiToken", "ApiTokenService.RevokeApiToken",
-		"AuthService.Login", "AuthService.Logout", "IntelService.RefreshAttackerIntel",
+		"AuthService.IssueStreamTicket", "AuthService.Login", "AuthService.Logout", "IntelService.RefreshAttackerIntel",
 		"TokenService.CreateToken", "TokenService.RevokeToken",
 		"UserService.BeginTotpEnrollment", "UserService.ChangePassword", "UserService.ConfirmTotpEnrollment",
 		"UserService.CreateUser", "UserService.DeleteUser", "UserService.DisableTotp",

@@ -17,6 +17,7 @@ import (
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/ticket"
 	"github.com/decnet/decnet/controlplane/webhooks"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
@@ -66,6 +67,12 @@ type Config struct {
 	// Intel looks up attackers' addresses for IntelService; nil reports
 	// that no provider is configured.
 	Intel *intel.Enricher
+	// Tickets stores live stream tickets; nil keeps them in process, which
+	// serves one replica.
+	Tickets ticket.Store
+	// StreamsPerUser caps one user's open live streams; 0 means
+	// DefaultStreamsPerUser.
+	StreamsPerUser int
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -83,6 +90,8 @@ type API struct {
 	now            func() time.Time
 	webhooks       *webhooks.Dispatcher
 	intel          *intel.Enricher
+	tickets        ticket.Store
+	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
 }
@@ -97,6 +106,12 @@ func New(cfg Config) (*API, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Tickets == nil {
+		cfg.Tickets = ticket.NewMemory(ticket.MemoryConfig{Now: cfg.Now})
+	}
+	if cfg.StreamsPerUser <= 0 {
+		cfg.StreamsPerUser = DefaultStreamsPerUser
 	}
 	log := cfg.Logger.With().Str("component", "api").Logger()
 
@@ -130,6 +145,8 @@ func New(cfg Config) (*API, error) {
 		now:            cfg.Now,
 		webhooks:       cfg.Webhooks,
 		intel:          cfg.Intel,
+		tickets:        cfg.Tickets,
+		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
 	}
@@ -177,6 +194,7 @@ func (a *API) mount() {
 	// orchestrators can probe it.
 	checker := grpchealth.NewStaticChecker(services...)
 	a.mux.Handle(grpchealth.NewHandler(checker, connect.WithReadMaxBytes(maxRequestBytes)))
+	a.mux.HandleFunc("GET "+StreamPath, a.serveTicketStream)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -61,6 +61,13 @@ func (s *eventService) StreamEvents(ctx context.Context, req *connect.Request[ap
 		return s.toConnectError(ctx, procedure, err)
 	}
 
+	sess, _ := auth.SessionFromContext(ctx)
+	release, ok := s.streams.acquire(sess.Username)
+	if !ok {
+		return errTooManyStreams
+	}
+	defer release()
+
 	events, cancel := s.hub.Subscribe(streamBuffer)
 	defer cancel()
 

@@ -246,6 +246,94 @@ func (*LogoutResponse) Descriptor() ([]byte, []int) {
 	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{3}
 }
 
+type IssueStreamTicketRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueStreamTicketRequest) Reset() {
+	*x = IssueStreamTicketRequest{}
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueStreamTicketRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueStreamTicketRequest) ProtoMessage() {}
+
+func (x *IssueStreamTicketRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueStreamTicketRequest.ProtoReflect.Descriptor instead.
+func (*IssueStreamTicketRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{4}
+}
+
+type IssueStreamTicketResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        string                 `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueStreamTicketResponse) Reset() {
+	*x = IssueStreamTicketResponse{}
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueStreamTicketResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueStreamTicketResponse) ProtoMessage() {}
+
+func (x *IssueStreamTicketResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueStreamTicketResponse.ProtoReflect.Descriptor instead.
+func (*IssueStreamTicketResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *IssueStreamTicketResponse) GetTicket() string {
+	if x != nil {
+		return x.Ticket
+	}
+	return ""
+}
+
+func (x *IssueStreamTicketResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_decnet_api_v1_auth_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_auth_proto_rawDesc = "" +
@@ -264,10 +352,16 @@ const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\x04role\x18\x05 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\x128\n" +
 	"\x18totp_enrollment_required\x18\x06 \x01(\bR\x16totpEnrollmentRequired\"\x0f\n" +
 	"\rLogoutRequest\"\x10\n" +
-	"\x0eLogoutResponse2\xa4\x01\n" +
+	"\x0eLogoutResponse\"\x1a\n" +
+	"\x18IssueStreamTicketRequest\"s\n" +
+	"\x19IssueStreamTicketResponse\x12\x1b\n" +
+	"\x06ticket\x18\x01 \x01(\tB\x03\x80\x01\x01R\x06ticket\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\x92\x02\n" +
 	"\vAuthService\x12H\n" +
 	"\x05Login\x12\x1b.decnet.api.v1.LoginRequest\x1a\x1c.decnet.api.v1.LoginResponse\"\x04\xa0\xbb\x18\x01\x12K\n" +
-	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02\x12l\n" +
+	"\x11IssueStreamTicket\x12'.decnet.api.v1.IssueStreamTicketRequest\x1a(.decnet.api.v1.IssueStreamTicketResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_auth_proto_rawDescOnce sync.Once
@@ -281,27 +375,32 @@ func file_decnet_api_v1_auth_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_auth_proto_rawDescData
 }
 
-var file_decnet_api_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_decnet_api_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_decnet_api_v1_auth_proto_goTypes = []any{
-	(*LoginRequest)(nil),          // 0: decnet.api.v1.LoginRequest
-	(*LoginResponse)(nil),         // 1: decnet.api.v1.LoginResponse
-	(*LogoutRequest)(nil),         // 2: decnet.api.v1.LogoutRequest
-	(*LogoutResponse)(nil),        // 3: decnet.api.v1.LogoutResponse
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
-	(Role)(0),                     // 5: decnet.api.v1.Role
+	(*LoginRequest)(nil),              // 0: decnet.api.v1.LoginRequest
+	(*LoginResponse)(nil),             // 1: decnet.api.v1.LoginResponse
+	(*LogoutRequest)(nil),             // 2: decnet.api.v1.LogoutRequest
+	(*LogoutResponse)(nil),            // 3: decnet.api.v1.LogoutResponse
+	(*IssueStreamTicketRequest)(nil),  // 4: decnet.api.v1.IssueStreamTicketRequest
+	(*IssueStreamTicketResponse)(nil), // 5: decnet.api.v1.IssueStreamTicketResponse
+	(*timestamppb.Timestamp)(nil),     // 6: google.protobuf.Timestamp
+	(Role)(0),                         // 7: decnet.api.v1.Role
 }
 var file_decnet_api_v1_auth_proto_depIdxs = []int32{
-	4, // 0: decnet.api.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
-	5, // 1: decnet.api.v1.LoginResponse.role:type_name -> decnet.api.v1.Role
-	0, // 2: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
-	2, // 3: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
-	1, // 4: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
-	3, // 5: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 0: decnet.api.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
+	7, // 1: decnet.api.v1.LoginResponse.role:type_name -> decnet.api.v1.Role
+	6, // 2: decnet.api.v1.IssueStreamTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
+	0, // 3: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
+	2, // 4: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
+	4, // 5: decnet.api.v1.AuthService.IssueStreamTicket:input_type -> decnet.api.v1.IssueStreamTicketRequest
+	1, // 6: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
+	3, // 7: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
+	5, // 8: decnet.api.v1.AuthService.IssueStreamTicket:output_type -> decnet.api.v1.IssueStreamTicketResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_auth_proto_init() }
@@ -316,7 +415,7 @@ func file_decnet_api_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_auth_proto_rawDesc), len(file_decnet_api_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

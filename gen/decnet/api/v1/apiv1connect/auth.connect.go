@@ -37,6 +37,9 @@ const (
 	AuthServiceLoginProcedure = "/decnet.api.v1.AuthService/Login"
 	// AuthServiceLogoutProcedure is the fully-qualified name of the AuthService's Logout RPC.
 	AuthServiceLogoutProcedure = "/decnet.api.v1.AuthService/Logout"
+	// AuthServiceIssueStreamTicketProcedure is the fully-qualified name of the AuthService's
+	// IssueStreamTicket RPC.
+	AuthServiceIssueStreamTicketProcedure = "/decnet.api.v1.AuthService/IssueStreamTicket"
 )
 
 // AuthServiceClient is a client for the decnet.api.v1.AuthService service.
@@ -47,6 +50,11 @@ type AuthServiceClient interface {
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
 	// Logout ends the calling session.
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
+	// IssueStreamTicket returns a single-use ticket, valid for 30 seconds,
+	// that opens one live event stream at GET /api/stream/events?ticket=...
+	// (Server-Sent Events), for clients such as EventSource that cannot send
+	// an Authorization header, so no long-lived token goes into a URL.
+	IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error)
 }
 
 // NewAuthServiceClient constructs a client for the decnet.api.v1.AuthService service. By default,
@@ -72,13 +80,20 @@ func NewAuthServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(authServiceMethods.ByName("Logout")),
 			connect.WithClientOptions(opts...),
 		),
+		issueStreamTicket: connect.NewClient[v1.IssueStreamTicketRequest, v1.IssueStreamTicketResponse](
+			httpClient,
+			baseURL+AuthServiceIssueStreamTicketProcedure,
+			connect.WithSchema(authServiceMethods.ByName("IssueStreamTicket")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // authServiceClient implements AuthServiceClient.
 type authServiceClient struct {
-	login  *connect.Client[v1.LoginRequest, v1.LoginResponse]
-	logout *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	login             *connect.Client[v1.LoginRequest, v1.LoginResponse]
+	logout            *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
+	issueStreamTicket *connect.Client[v1.IssueStreamTicketRequest, v1.IssueStreamTicketResponse]
 }
 
 // Login calls decnet.api.v1.AuthService.Login.
@@ -91,6 +106,11 @@ func (c *authServiceClient) Logout(ctx context.Context, req *connect.Request[v1.
 	return c.logout.CallUnary(ctx, req)
 }
 
+// IssueStreamTicket calls decnet.api.v1.AuthService.IssueStreamTicket.
+func (c *authServiceClient) IssueStreamTicket(ctx context.Context, req *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error) {
+	return c.issueStreamTicket.CallUnary(ctx, req)
+}
+
 // AuthServiceHandler is an implementation of the decnet.api.v1.AuthService service.
 type AuthServiceHandler interface {
 	// Login checks a user name and password. It returns a bearer token for API
@@ -99,6 +119,11 @@ type AuthServiceHandler interface {
 	Login(context.Context, *connect.Request[v1.LoginRequest]) (*connect.Response[v1.LoginResponse], error)
 	// Logout ends the calling session.
 	Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error)
+	// IssueStreamTicket returns a single-use ticket, valid for 30 seconds,
+	// that opens one live event stream at GET /api/stream/events?ticket=...
+	// (Server-Sent Events), for clients such as EventSource that cannot send
+	// an Authorization header, so no long-lived token goes into a URL.
+	IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error)
 }
 
 // NewAuthServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -120,12 +145,20 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(authServiceMethods.ByName("Logout")),
 		connect.WithHandlerOptions(opts...),
 	)
+	authServiceIssueStreamTicketHandler := connect.NewUnaryHandler(
+		AuthServiceIssueStreamTicketProcedure,
+		svc.IssueStreamTicket,
+		connect.WithSchema(authServiceMethods.ByName("IssueStreamTicket")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.AuthService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuthServiceLoginProcedure:
 			authServiceLoginHandler.ServeHTTP(w, r)
 		case AuthServiceLogoutProcedure:
 			authServiceLogoutHandler.ServeHTTP(w, r)
+		case AuthServiceIssueStreamTicketProcedure:
+			authServiceIssueStreamTicketHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -141,4 +174,8 @@ func (UnimplementedAuthServiceHandler) Login(context.Context, *connect.Request[v
 
 func (UnimplementedAuthServiceHandler) Logout(context.Context, *connect.Request[v1.LogoutRequest]) (*connect.Response[v1.LogoutResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AuthService.Logout is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AuthService.IssueStreamTicket is not implemented"))
 }

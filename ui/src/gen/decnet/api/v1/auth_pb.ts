@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/auth.proto.
  */
 export const file_decnet_api_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiTwoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhUKCHBhc3N3b3JkGAIgASgJQgOAAQESFgoJdG90cF9jb2RlGAMgASgJQgOAAQEizAEKDUxvZ2luUmVzcG9uc2USEgoFdG9rZW4YASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh1c2VybmFtZRgDIAEoCRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYBCABKAgSIQoEcm9sZRgFIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIgChh0b3RwX2Vucm9sbG1lbnRfcmVxdWlyZWQYBiABKAgiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZTKkAQoLQXV0aFNlcnZpY2USSAoFTG9naW4SGy5kZWNuZXQuYXBpLnYxLkxvZ2luUmVxdWVzdBocLmRlY25ldC5hcGkudjEuTG9naW5SZXNwb25zZSIEoLsYARJLCgZMb2dvdXQSHC5kZWNuZXQuYXBpLnYxLkxvZ291dFJlcXVlc3QaHS5kZWNuZXQuYXBpLnYxLkxvZ291dFJlc3BvbnNlIgSguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiTwoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhUKCHBhc3N3b3JkGAIgASgJQgOAAQESFgoJdG90cF9jb2RlGAMgASgJQgOAAQEizAEKDUxvZ2luUmVzcG9uc2USEgoFdG9rZW4YASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh1c2VybmFtZRgDIAEoCRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYBCABKAgSIQoEcm9sZRgFIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIgChh0b3RwX2Vucm9sbG1lbnRfcmVxdWlyZWQYBiABKAgiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSIaChhJc3N1ZVN0cmVhbVRpY2tldFJlcXVlc3QiYAoZSXNzdWVTdHJlYW1UaWNrZXRSZXNwb25zZRITCgZ0aWNrZXQYASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKSAgoLQXV0aFNlcnZpY2USSAoFTG9naW4SGy5kZWNuZXQuYXBpLnYxLkxvZ2luUmVxdWVzdBocLmRlY25ldC5hcGkudjEuTG9naW5SZXNwb25zZSIEoLsYARJLCgZMb2dvdXQSHC5kZWNuZXQuYXBpLnYxLkxvZ291dFJlcXVlc3QaHS5kZWNuZXQuYXBpLnYxLkxvZ291dFJlc3BvbnNlIgSguxgCEmwKEUlzc3VlU3RyZWFtVGlja2V0EicuZGVjbmV0LmFwaS52MS5Jc3N1ZVN0cmVhbVRpY2tldFJlcXVlc3QaKC5kZWNuZXQuYXBpLnYxLklzc3VlU3RyZWFtVGlja2V0UmVzcG9uc2UiBKC7GAJCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.LoginRequest
@@ -124,6 +124,41 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_auth, 3);
 
 /**
+ * @generated from message decnet.api.v1.IssueStreamTicketRequest
+ */
+export type IssueStreamTicketRequest = Message<"decnet.api.v1.IssueStreamTicketRequest"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.IssueStreamTicketRequest.
+ * Use `create(IssueStreamTicketRequestSchema)` to create a new message.
+ */
+export const IssueStreamTicketRequestSchema: GenMessage<IssueStreamTicketRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_auth, 4);
+
+/**
+ * @generated from message decnet.api.v1.IssueStreamTicketResponse
+ */
+export type IssueStreamTicketResponse = Message<"decnet.api.v1.IssueStreamTicketResponse"> & {
+  /**
+   * @generated from field: string ticket = 1;
+   */
+  ticket: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message decnet.api.v1.IssueStreamTicketResponse.
+ * Use `create(IssueStreamTicketResponseSchema)` to create a new message.
+ */
+export const IssueStreamTicketResponseSchema: GenMessage<IssueStreamTicketResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_auth, 5);
+
+/**
  * AuthService issues and ends API sessions. Login is the only procedure,
  * with the health check, that needs no session.
  *
@@ -151,6 +186,19 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutRequestSchema;
     output: typeof LogoutResponseSchema;
+  },
+  /**
+   * IssueStreamTicket returns a single-use ticket, valid for 30 seconds,
+   * that opens one live event stream at GET /api/stream/events?ticket=...
+   * (Server-Sent Events), for clients such as EventSource that cannot send
+   * an Authorization header, so no long-lived token goes into a URL.
+   *
+   * @generated from rpc decnet.api.v1.AuthService.IssueStreamTicket
+   */
+  issueStreamTicket: {
+    methodKind: "unary";
+    input: typeof IssueStreamTicketRequestSchema;
+    output: typeof IssueStreamTicketResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_auth, 0);
