@@ -115,6 +115,9 @@ type Config struct {
 	// OIDC enables single sign-on when its Issuer is set; Users,
 	// Sessions and Logger are filled in by the control plane.
 	OIDC oidc.Config
+	// AttackRules is a YAML file of ATT&CK tagging rules, reloaded when it
+	// changes; empty uses the embedded default rules.
+	AttackRules string
 	// Export lists the SIEM outputs of the events and notices this
 	// replica ingests; ExportAllow the private networks they may reach.
 	Export      []export.OutputConfig
@@ -146,14 +149,15 @@ type Server struct {
 	statuses        *statusBoard
 	// notices carries what the control plane concludes (credential
 	// captures and reuse) to webhooks and exports.
-	notices   *topics.Publisher[*apiv1.Notice]
-	notifier  *notices.Notifier
-	webhooks  *webhooks.Dispatcher
-	intel     *intel.Enricher
-	exporter  *export.Exporter
-	control   *control
-	fleet     *fleet
-	retention *retention.Worker
+	notices    *topics.Publisher[*apiv1.Notice]
+	notifier   *notices.Notifier
+	webhooks   *webhooks.Dispatcher
+	intel      *intel.Enricher
+	exporter   *export.Exporter
+	techniques *techniqueTagger
+	control    *control
+	fleet      *fleet
+	retention  *retention.Worker
 
 	// Shared state of several replicas; see replicas.go.
 	redis  *redis.Client
@@ -307,9 +311,13 @@ func (s *Server) buildServers() error {
 	}); err != nil {
 		return err
 	}
+	if s.techniques, err = newTechniqueTagger(s.store, s.notices, s.cfg.AttackRules, s.cfg.Registry, s.cfg.Logger, s.cfg.Now); err != nil {
+		return err
+	}
 	observe := func(stored []*apiv1.StoredEvent) {
 		s.notifier.Observe(stored)
 		s.exporter.OfferEvents(stored)
+		s.techniques.Observe(stored)
 	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
@@ -555,6 +563,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.webhooks.Run(ctx) })
 	g.Go(func() error { return s.intel.Run(ctx) })
 	g.Go(func() error { return s.exporter.Run(ctx) })
+	g.Go(func() error { return s.techniques.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

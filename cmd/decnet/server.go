@@ -61,6 +61,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&ssoCfg.DefaultRole, "oidc-default-role", "", "role of users matching no mapped value (viewer, analyst or admin); empty refuses them")
 	fs.StringVar(&ssoCfg.UsernameClaim, "oidc-username-claim", "preferred_username", "claim used as the DECNET user name")
 	ssoDomains := fs.String("oidc-allowed-email-domains", "", "comma-separated email domains allowed to sign in; empty allows any")
+	attackRules := fs.String("attack-rules", "", "YAML file of ATT&CK tagging rules, reloaded when it changes (default: the embedded rules; see controlplane/attack/README.md)")
 	exportConfig := fs.String("export-config", "", "YAML file of SIEM outputs (syslog, CEF, ECS JSON lines, Splunk HEC, Elasticsearch); see docs/deployment.md")
 	requireAdminTOTP := fs.Bool("require-admin-totp", false, "make every admin enroll a TOTP authenticator app before doing anything else")
 	retentionPeriod := fs.Duration("retention", 0, "keep raw events this long by event time (such as 720h) and prune older ones hourly; 0 keeps them forever")
@@ -123,6 +124,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		WebhookAllowHTTP:  *webhookAllowHTTP,
 		Intel:             intelCfg,
 		OIDC:              ssoCfg,
+		AttackRules:       *attackRules,
 		Export:            exportOutputs,
 		ExportAllow:       exportAllow,
 		UI:                ui.Handler(),

@@ -5,6 +5,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/decnet/decnet/controlplane/attack"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -47,6 +48,9 @@ func (s *attackerService) GetAttacker(ctx context.Context, req *connect.Request[
 
 	a, err := s.store.GetAttacker(ctx, id)
 	if err != nil {
+		return nil, s.toConnectError(ctx, procedure, err)
+	}
+	if a.Techniques, err = attack.AttackerTechniques(ctx, s.store, id); err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
 	return connect.NewResponse(&apiv1.GetAttackerResponse{Attacker: a}), nil

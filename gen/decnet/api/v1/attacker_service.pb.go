@@ -83,8 +83,11 @@ type Attacker struct {
 	AuthAttemptCount uint64                 `protobuf:"varint,6,opt,name=auth_attempt_count,json=authAttemptCount,proto3" json:"auth_attempt_count,omitempty"`
 	Services         []string               `protobuf:"bytes,7,rep,name=services,proto3" json:"services,omitempty"`
 	Deckies          []string               `protobuf:"bytes,8,rep,name=deckies,proto3" json:"deckies,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The ATT&CK techniques the attacker's events matched, set by
+	// GetAttacker.
+	Techniques    []*AttackTechnique `protobuf:"bytes,9,rep,name=techniques,proto3" json:"techniques,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attacker) Reset() {
@@ -173,6 +176,108 @@ func (x *Attacker) GetDeckies() []string {
 	return nil
 }
 
+func (x *Attacker) GetTechniques() []*AttackTechnique {
+	if x != nil {
+		return x.Techniques
+	}
+	return nil
+}
+
+// AttackTechnique is one ATT&CK technique an attacker's events matched.
+type AttackTechnique struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Such as "T1110.001".
+	TechniqueId string `protobuf:"bytes,1,opt,name=technique_id,json=techniqueId,proto3" json:"technique_id,omitempty"`
+	Name        string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Tactic      string `protobuf:"bytes,3,opt,name=tactic,proto3" json:"tactic,omitempty"`
+	// The rule that matched first.
+	RuleId        string                 `protobuf:"bytes,4,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	FirstSeen     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	Count         uint64                 `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttackTechnique) Reset() {
+	*x = AttackTechnique{}
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttackTechnique) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttackTechnique) ProtoMessage() {}
+
+func (x *AttackTechnique) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttackTechnique.ProtoReflect.Descriptor instead.
+func (*AttackTechnique) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AttackTechnique) GetTechniqueId() string {
+	if x != nil {
+		return x.TechniqueId
+	}
+	return ""
+}
+
+func (x *AttackTechnique) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttackTechnique) GetTactic() string {
+	if x != nil {
+		return x.Tactic
+	}
+	return ""
+}
+
+func (x *AttackTechnique) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *AttackTechnique) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *AttackTechnique) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *AttackTechnique) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 type ListAttackersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Maximum attackers to return; 0 means 100, values above 1000 are capped.
@@ -186,7 +291,7 @@ type ListAttackersRequest struct {
 
 func (x *ListAttackersRequest) Reset() {
 	*x = ListAttackersRequest{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +303,7 @@ func (x *ListAttackersRequest) String() string {
 func (*ListAttackersRequest) ProtoMessage() {}
 
 func (x *ListAttackersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +316,7 @@ func (x *ListAttackersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttackersRequest.ProtoReflect.Descriptor instead.
 func (*ListAttackersRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{1}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListAttackersRequest) GetPageSize() int32 {
@@ -245,7 +350,7 @@ type ListAttackersResponse struct {
 
 func (x *ListAttackersResponse) Reset() {
 	*x = ListAttackersResponse{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +362,7 @@ func (x *ListAttackersResponse) String() string {
 func (*ListAttackersResponse) ProtoMessage() {}
 
 func (x *ListAttackersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +375,7 @@ func (x *ListAttackersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAttackersResponse.ProtoReflect.Descriptor instead.
 func (*ListAttackersResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{2}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAttackersResponse) GetAttackers() []*Attacker {
@@ -296,7 +401,7 @@ type GetAttackerRequest struct {
 
 func (x *GetAttackerRequest) Reset() {
 	*x = GetAttackerRequest{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +413,7 @@ func (x *GetAttackerRequest) String() string {
 func (*GetAttackerRequest) ProtoMessage() {}
 
 func (x *GetAttackerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +426,7 @@ func (x *GetAttackerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttackerRequest.ProtoReflect.Descriptor instead.
 func (*GetAttackerRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{3}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetAttackerRequest) GetId() string {
@@ -340,7 +445,7 @@ type GetAttackerResponse struct {
 
 func (x *GetAttackerResponse) Reset() {
 	*x = GetAttackerResponse{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -352,7 +457,7 @@ func (x *GetAttackerResponse) String() string {
 func (*GetAttackerResponse) ProtoMessage() {}
 
 func (x *GetAttackerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -365,7 +470,7 @@ func (x *GetAttackerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttackerResponse.ProtoReflect.Descriptor instead.
 func (*GetAttackerResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{4}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAttackerResponse) GetAttacker() *Attacker {
@@ -385,7 +490,7 @@ type ExportAttackerRequest struct {
 
 func (x *ExportAttackerRequest) Reset() {
 	*x = ExportAttackerRequest{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +502,7 @@ func (x *ExportAttackerRequest) String() string {
 func (*ExportAttackerRequest) ProtoMessage() {}
 
 func (x *ExportAttackerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +515,7 @@ func (x *ExportAttackerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportAttackerRequest.ProtoReflect.Descriptor instead.
 func (*ExportAttackerRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{5}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ExportAttackerRequest) GetId() string {
@@ -437,7 +542,7 @@ type ExportAttackerResponse struct {
 
 func (x *ExportAttackerResponse) Reset() {
 	*x = ExportAttackerResponse{}
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +554,7 @@ func (x *ExportAttackerResponse) String() string {
 func (*ExportAttackerResponse) ProtoMessage() {}
 
 func (x *ExportAttackerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[6]
+	mi := &file_decnet_api_v1_attacker_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +567,7 @@ func (x *ExportAttackerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportAttackerResponse.ProtoReflect.Descriptor instead.
 func (*ExportAttackerResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{6}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExportAttackerResponse) GetDocument() []byte {
@@ -483,7 +588,7 @@ var File_decnet_api_v1_attacker_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x02\n" +
+	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x02\n" +
 	"\bAttacker\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x129\n" +
@@ -494,7 +599,19 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"eventCount\x12,\n" +
 	"\x12auth_attempt_count\x18\x06 \x01(\x04R\x10authAttemptCount\x12\x1a\n" +
 	"\bservices\x18\a \x03(\tR\bservices\x12\x18\n" +
-	"\adeckies\x18\b \x03(\tR\adeckies\"l\n" +
+	"\adeckies\x18\b \x03(\tR\adeckies\x12>\n" +
+	"\n" +
+	"techniques\x18\t \x03(\v2\x1e.decnet.api.v1.AttackTechniqueR\n" +
+	"techniques\"\x83\x02\n" +
+	"\x0fAttackTechnique\x12!\n" +
+	"\ftechnique_id\x18\x01 \x01(\tR\vtechniqueId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06tactic\x18\x03 \x01(\tR\x06tactic\x12\x17\n" +
+	"\arule_id\x18\x04 \x01(\tR\x06ruleId\x129\n" +
+	"\n" +
+	"first_seen\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
+	"\tlast_seen\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
+	"\x05count\x18\a \x01(\x04R\x05count\"l\n" +
 	"\x14ListAttackersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -535,35 +652,39 @@ func file_decnet_api_v1_attacker_service_proto_rawDescGZIP() []byte {
 }
 
 var file_decnet_api_v1_attacker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_api_v1_attacker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_decnet_api_v1_attacker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_decnet_api_v1_attacker_service_proto_goTypes = []any{
 	(ExportFormat)(0),              // 0: decnet.api.v1.ExportFormat
 	(*Attacker)(nil),               // 1: decnet.api.v1.Attacker
-	(*ListAttackersRequest)(nil),   // 2: decnet.api.v1.ListAttackersRequest
-	(*ListAttackersResponse)(nil),  // 3: decnet.api.v1.ListAttackersResponse
-	(*GetAttackerRequest)(nil),     // 4: decnet.api.v1.GetAttackerRequest
-	(*GetAttackerResponse)(nil),    // 5: decnet.api.v1.GetAttackerResponse
-	(*ExportAttackerRequest)(nil),  // 6: decnet.api.v1.ExportAttackerRequest
-	(*ExportAttackerResponse)(nil), // 7: decnet.api.v1.ExportAttackerResponse
-	(*timestamppb.Timestamp)(nil),  // 8: google.protobuf.Timestamp
+	(*AttackTechnique)(nil),        // 2: decnet.api.v1.AttackTechnique
+	(*ListAttackersRequest)(nil),   // 3: decnet.api.v1.ListAttackersRequest
+	(*ListAttackersResponse)(nil),  // 4: decnet.api.v1.ListAttackersResponse
+	(*GetAttackerRequest)(nil),     // 5: decnet.api.v1.GetAttackerRequest
+	(*GetAttackerResponse)(nil),    // 6: decnet.api.v1.GetAttackerResponse
+	(*ExportAttackerRequest)(nil),  // 7: decnet.api.v1.ExportAttackerRequest
+	(*ExportAttackerResponse)(nil), // 8: decnet.api.v1.ExportAttackerResponse
+	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_attacker_service_proto_depIdxs = []int32{
-	8, // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
-	8, // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
-	1, // 2: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
-	1, // 3: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
-	0, // 4: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
-	2, // 5: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
-	4, // 6: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
-	6, // 7: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
-	3, // 8: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
-	5, // 9: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
-	7, // 10: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9,  // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
+	9,  // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
+	2,  // 2: decnet.api.v1.Attacker.techniques:type_name -> decnet.api.v1.AttackTechnique
+	9,  // 3: decnet.api.v1.AttackTechnique.first_seen:type_name -> google.protobuf.Timestamp
+	9,  // 4: decnet.api.v1.AttackTechnique.last_seen:type_name -> google.protobuf.Timestamp
+	1,  // 5: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
+	1,  // 6: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
+	0,  // 7: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
+	3,  // 8: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
+	5,  // 9: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
+	7,  // 10: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
+	4,  // 11: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
+	6,  // 12: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
+	8,  // 13: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_attacker_service_proto_init() }
@@ -578,7 +699,7 @@ func file_decnet_api_v1_attacker_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_attacker_service_proto_rawDesc), len(file_decnet_api_v1_attacker_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/attacker_service.proto.
  */
 export const file_decnet_api_v1_attacker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi3AEKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJIk4KFExpc3RBdHRhY2tlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB2FkZHJlc3MYAyABKAkiXAoVTGlzdEF0dGFja2Vyc1Jlc3BvbnNlEioKCWF0dGFja2VycxgBIAMoCzIXLmRlY25ldC5hcGkudjEuQXR0YWNrZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiAKEkdldEF0dGFja2VyUmVxdWVzdBIKCgJpZBgBIAEoCSJAChNHZXRBdHRhY2tlclJlc3BvbnNlEikKCGF0dGFja2VyGAEgASgLMhcuZGVjbmV0LmFwaS52MS5BdHRhY2tlciJQChVFeHBvcnRBdHRhY2tlclJlcXVlc3QSCgoCaWQYASABKAkSKwoGZm9ybWF0GAIgASgOMhsuZGVjbmV0LmFwaS52MS5FeHBvcnRGb3JtYXQiQAoWRXhwb3J0QXR0YWNrZXJSZXNwb25zZRIQCghkb2N1bWVudBgBIAEoDBIUCgxjb250ZW50X3R5cGUYAiABKAkqXQoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJFWFBPUlRfRk9STUFUX1NUSVgQARIWChJFWFBPUlRfRk9STUFUX01JU1AQAjK9AgoPQXR0YWNrZXJTZXJ2aWNlEmMKDUxpc3RBdHRhY2tlcnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0QXR0YWNrZXJzUmVzcG9uc2UiB5ACAaC7GAISXQoLR2V0QXR0YWNrZXISIS5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VyUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXNwb25zZSIHkAIBoLsYAhJmCg5FeHBvcnRBdHRhY2tlchIkLmRlY25ldC5hcGkudjEuRXhwb3J0QXR0YWNrZXJSZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5FeHBvcnRBdHRhY2tlclJlc3BvbnNlIgeQAgGguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEikAIKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJEjIKCnRlY2huaXF1ZXMYCSADKAsyHi5kZWNuZXQuYXBpLnYxLkF0dGFja1RlY2huaXF1ZSLEAQoPQXR0YWNrVGVjaG5pcXVlEhQKDHRlY2huaXF1ZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnRhY3RpYxgDIAEoCRIPCgdydWxlX2lkGAQgASgJEi4KCmZpcnN0X3NlZW4YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFY291bnQYByABKAQiTgoUTGlzdEF0dGFja2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDwoHYWRkcmVzcxgDIAEoCSJcChVMaXN0QXR0YWNrZXJzUmVzcG9uc2USKgoJYXR0YWNrZXJzGAEgAygLMhcuZGVjbmV0LmFwaS52MS5BdHRhY2tlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSR2V0QXR0YWNrZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkAKE0dldEF0dGFja2VyUmVzcG9uc2USKQoIYXR0YWNrZXIYASABKAsyFy5kZWNuZXQuYXBpLnYxLkF0dGFja2VyIlAKFUV4cG9ydEF0dGFja2VyUmVxdWVzdBIKCgJpZBgBIAEoCRIrCgZmb3JtYXQYAiABKA4yGy5kZWNuZXQuYXBpLnYxLkV4cG9ydEZvcm1hdCJAChZFeHBvcnRBdHRhY2tlclJlc3BvbnNlEhAKCGRvY3VtZW50GAEgASgMEhQKDGNvbnRlbnRfdHlwZRgCIAEoCSpdCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhYKEkVYUE9SVF9GT1JNQVRfU1RJWBABEhYKEkVYUE9SVF9GT1JNQVRfTUlTUBACMr0CCg9BdHRhY2tlclNlcnZpY2USYwoNTGlzdEF0dGFja2VycxIjLmRlY25ldC5hcGkudjEuTGlzdEF0dGFja2Vyc1JlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXNwb25zZSIHkAIBoLsYAhJdCgtHZXRBdHRhY2tlchIhLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRBdHRhY2tlclJlc3BvbnNlIgeQAgGguxgCEmYKDkV4cG9ydEF0dGFja2VyEiQuZGVjbmV0LmFwaS52MS5FeHBvcnRBdHRhY2tlclJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkV4cG9ydEF0dGFja2VyUmVzcG9uc2UiB5ACAaC7GAJCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Attacker
@@ -58,6 +58,14 @@ export type Attacker = Message<"decnet.api.v1.Attacker"> & {
    * @generated from field: repeated string deckies = 8;
    */
   deckies: string[];
+
+  /**
+   * The ATT&CK techniques the attacker's events matched, set by
+   * GetAttacker.
+   *
+   * @generated from field: repeated decnet.api.v1.AttackTechnique techniques = 9;
+   */
+  techniques: AttackTechnique[];
 };
 
 /**
@@ -66,6 +74,59 @@ export type Attacker = Message<"decnet.api.v1.Attacker"> & {
  */
 export const AttackerSchema: GenMessage<Attacker> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_attacker_service, 0);
+
+/**
+ * AttackTechnique is one ATT&CK technique an attacker's events matched.
+ *
+ * @generated from message decnet.api.v1.AttackTechnique
+ */
+export type AttackTechnique = Message<"decnet.api.v1.AttackTechnique"> & {
+  /**
+   * Such as "T1110.001".
+   *
+   * @generated from field: string technique_id = 1;
+   */
+  techniqueId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string tactic = 3;
+   */
+  tactic: string;
+
+  /**
+   * The rule that matched first.
+   *
+   * @generated from field: string rule_id = 4;
+   */
+  ruleId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp first_seen = 5;
+   */
+  firstSeen?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen = 6;
+   */
+  lastSeen?: Timestamp | undefined;
+
+  /**
+   * @generated from field: uint64 count = 7;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message decnet.api.v1.AttackTechnique.
+ * Use `create(AttackTechniqueSchema)` to create a new message.
+ */
+export const AttackTechniqueSchema: GenMessage<AttackTechnique> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_attacker_service, 1);
 
 /**
  * @generated from message decnet.api.v1.ListAttackersRequest
@@ -96,7 +157,7 @@ export type ListAttackersRequest = Message<"decnet.api.v1.ListAttackersRequest">
  * Use `create(ListAttackersRequestSchema)` to create a new message.
  */
 export const ListAttackersRequestSchema: GenMessage<ListAttackersRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 1);
+  messageDesc(file_decnet_api_v1_attacker_service, 2);
 
 /**
  * @generated from message decnet.api.v1.ListAttackersResponse
@@ -118,7 +179,7 @@ export type ListAttackersResponse = Message<"decnet.api.v1.ListAttackersResponse
  * Use `create(ListAttackersResponseSchema)` to create a new message.
  */
 export const ListAttackersResponseSchema: GenMessage<ListAttackersResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 2);
+  messageDesc(file_decnet_api_v1_attacker_service, 3);
 
 /**
  * @generated from message decnet.api.v1.GetAttackerRequest
@@ -135,7 +196,7 @@ export type GetAttackerRequest = Message<"decnet.api.v1.GetAttackerRequest"> & {
  * Use `create(GetAttackerRequestSchema)` to create a new message.
  */
 export const GetAttackerRequestSchema: GenMessage<GetAttackerRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 3);
+  messageDesc(file_decnet_api_v1_attacker_service, 4);
 
 /**
  * @generated from message decnet.api.v1.GetAttackerResponse
@@ -152,7 +213,7 @@ export type GetAttackerResponse = Message<"decnet.api.v1.GetAttackerResponse"> &
  * Use `create(GetAttackerResponseSchema)` to create a new message.
  */
 export const GetAttackerResponseSchema: GenMessage<GetAttackerResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 4);
+  messageDesc(file_decnet_api_v1_attacker_service, 5);
 
 /**
  * @generated from message decnet.api.v1.ExportAttackerRequest
@@ -174,7 +235,7 @@ export type ExportAttackerRequest = Message<"decnet.api.v1.ExportAttackerRequest
  * Use `create(ExportAttackerRequestSchema)` to create a new message.
  */
 export const ExportAttackerRequestSchema: GenMessage<ExportAttackerRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 5);
+  messageDesc(file_decnet_api_v1_attacker_service, 6);
 
 /**
  * @generated from message decnet.api.v1.ExportAttackerResponse
@@ -196,7 +257,7 @@ export type ExportAttackerResponse = Message<"decnet.api.v1.ExportAttackerRespon
  * Use `create(ExportAttackerResponseSchema)` to create a new message.
  */
 export const ExportAttackerResponseSchema: GenMessage<ExportAttackerResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_attacker_service, 6);
+  messageDesc(file_decnet_api_v1_attacker_service, 7);
 
 /**
  * @generated from enum decnet.api.v1.ExportFormat
