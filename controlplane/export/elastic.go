@@ -113,11 +113,14 @@ func (s *elasticSink) Send(ctx context.Context, batch []Record) ([]Record, error
 		return rejectAll(batch, fmt.Errorf("bulk: status %d", status))
 	}
 
+	// Without a result per item nothing is known. Resending is safe
+	// because create rejects duplicates.
 	resp, err := parseBulkResponse(data)
-	if err != nil || len(resp.Items) != len(batch) {
-		// Without a per-item answer nothing is known; resending is
-		// safe because create rejects duplicates.
-		return retryAll(batch, fmt.Errorf("bulk: unreadable response (%d items for %d documents): %v", len(resp.Items), len(batch), err))
+	if err != nil {
+		return retryAll(batch, fmt.Errorf("bulk: unreadable response: %w", err))
+	}
+	if len(resp.Items) != len(batch) {
+		return retryAll(batch, fmt.Errorf("bulk: unreadable response (%d items for %d documents)", len(resp.Items), len(batch)))
 	}
 	if !resp.Errors {
 		return nil, nil

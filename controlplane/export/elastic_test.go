@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -144,7 +144,9 @@ func TestElasticPartialFailureRetriesOnlyFailedItems(t *testing.T) {
 		waitBriefly()
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
 
 	calls := recv.calls()
 	if len(calls) != 2 || strings.Join(calls[0], ",") != "ok,busy,bad,dup" || strings.Join(calls[1], ",") != "busy" {
@@ -182,11 +184,13 @@ func TestElasticBasicAuthAndStatuses(t *testing.T) {
 					t.Errorf("authorization %q", r.Header.Get("Authorization"))
 				}
 				w.WriteHeader(tt.status)
-				if tt.body == "" {
-					fmt.Fprint(w, `{"took":1,"errors":false,"items":[{"create":{"_id":"a","status":201}},{"create":{"_id":"b","status":201}}]}`)
-					return
+				body := tt.body
+				if body == "" {
+					body = `{"took":1,"errors":false,"items":[{"create":{"_id":"a","status":201}},{"create":{"_id":"b","status":201}}]}`
 				}
-				fmt.Fprint(w, tt.body)
+				if _, err := io.WriteString(w, body); err != nil {
+					t.Errorf("write response: %v", err)
+				}
 			}))
 			t.Cleanup(srv.Close)
 			s, err := newElasticSink(ElasticConfig{URL: srv.URL, Username: "decnet", Password: "s3cret"}, loopbackGuard(), testFormatter)

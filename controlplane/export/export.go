@@ -167,10 +167,12 @@ func (e *Exporter) Run(ctx context.Context) error {
 func (e *Exporter) pumpEvents(ctx context.Context) error {
 	for {
 		ch, cancel := e.cfg.Events.Subscribe(e.cfg.EventBuffer)
-		err := e.drain(ctx, ch)
+		e.drain(ctx, ch)
 		cancel()
-		if err != nil {
+		select {
+		case <-ctx.Done():
 			return nil
+		default:
 		}
 		e.log.Warn().Msg("event subscription dropped, resubscribing")
 		select {
@@ -182,14 +184,14 @@ func (e *Exporter) pumpEvents(ctx context.Context) error {
 }
 
 // drain returns ctx.Err() when ctx ends and nil when ch was closed.
-func (e *Exporter) drain(ctx context.Context, ch <-chan *apiv1.StoredEvent) error {
+func (e *Exporter) drain(ctx context.Context, ch <-chan *apiv1.StoredEvent) {
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		case se, ok := <-ch:
 			if !ok {
-				return nil
+				return
 			}
 			if r, ok := EventRecord(se); ok {
 				e.Offer(r)

@@ -77,7 +77,9 @@ func (p *httpPoster) post(ctx context.Context, header http.Header, body []byte) 
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("post %s: %w", redactURL(p.endpoint), err)
 	}
-	defer resp.Body.Close()
+	// The body is read up to its cap below, so a failed close cannot
+	// change the receiver's response.
+	defer func() { _ = resp.Body.Close() }()
 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, p.maxResponse+1))
 	if err != nil {

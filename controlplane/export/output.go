@@ -304,11 +304,11 @@ const logEvery = 100
 // logFailure logs a batch that was given up on.
 func (o *Output) logFailure(attempt, n int, err error) {
 	o.failedRun++
-	ev := o.log.Debug()
+	level := zerolog.DebugLevel
 	if o.failedRun == 1 || o.failedRun%logEvery == 0 {
-		ev = o.log.Warn()
+		level = zerolog.WarnLevel
 	}
-	ev.Err(err).Int(logKeyAttempt, attempt).Int(logKeyRecords, n).Int(logKeyFailedBatches, o.failedRun).Msg("send failed")
+	o.log.WithLevel(level).Err(err).Int(logKeyAttempt, attempt).Int(logKeyRecords, n).Int(logKeyFailedBatches, o.failedRun).Msg("send failed")
 }
 
 // logSuccess ends a run of failures.
@@ -354,7 +354,7 @@ func backoff(attempt int) time.Duration {
 	if attempt < 16 {
 		d = min(backoffBase<<(attempt-1), backoffCap)
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter, not a secret
 }
 
 // retryAll is the retry set of a sink that failed without delivering

@@ -113,9 +113,7 @@ func TestRetryOnlyWhatTheSinkHandsBack(t *testing.T) {
 	for _, id := range []string{"a", "b", "c"} {
 		o.Offer(record(authEvent(id)))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go o.Run(ctx)
+	startOutput(t, o)
 	for range 3 {
 		<-sink.sent
 	}
@@ -149,9 +147,7 @@ func TestGiveUpAfterMaxAttempts(t *testing.T) {
 		return retryAll(batch, errors.New("down"))
 	}
 	o := newOutputWithSink(OutputConfig{Name: "down", MaxAttempts: 4, BatchSize: 1}, sink, instantClock{}, nil, zerolog.Nop())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go o.Run(ctx)
+	startOutput(t, o)
 
 	o.Offer(record(authEvent("a")))
 	for range 4 {
@@ -178,6 +174,21 @@ func TestBackoffBounds(t *testing.T) {
 			t.Errorf("backoff(%d) = %v, want within [%v, %v]", attempt, d, ceiling/2, ceiling)
 		}
 	}
+}
+
+// startOutput runs o until the test ends and fails the test if Run
+// returns an error.
+func startOutput(t *testing.T, o *Output) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
 }
 
 func ids(rs []Record) []string {

@@ -206,7 +206,9 @@ func exportTo(t *testing.T, cfg SyslogConfig, out string, recs []Record) []strin
 		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
 	if len(lines) != len(recs) {
 		t.Fatalf("rsyslog wrote %d lines, want %d (stats %+v):\n%s", len(lines), len(recs), e.Outputs()[0].Stats(), strings.Join(lines, "\n"))
 	}

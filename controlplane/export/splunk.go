@@ -30,8 +30,9 @@ type SplunkConfig struct {
 	Source     string
 	Sourcetype string
 	Host       string
-	// TLS overrides the client TLS configuration, for a private CA.
-	TLS     *tls.Config
+	// TLS overrides the client TLS configuration, for a private CA. It
+	// holds callbacks, which encoding/json cannot encode.
+	TLS     *tls.Config `json:"-"`
 	Timeout time.Duration
 }
 
@@ -145,7 +146,9 @@ func (s *splunkSink) Send(ctx context.Context, batch []Record) ([]Record, error)
 	resp, perr := parseHECResponse(data)
 	switch {
 	case status == http.StatusOK && (perr != nil || resp.Code == hecSuccess):
-		return nil, nil
+		// A 200 means HEC accepted the batch. An unreadable body
+		// does not undo that, and resending would duplicate events.
+		return nil, nil //nolint:nilerr // the status decides, the body only adds detail
 	case retryableStatus(status) || resp.Code == hecServerBusy:
 		return retryAll(batch, fmt.Errorf("hec: status %d code %d: %s", status, resp.Code, resp.Text))
 	}

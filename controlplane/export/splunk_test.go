@@ -84,7 +84,9 @@ func (h *hecReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(a.status)
-	fmt.Fprint(w, a.body)
+	if _, err := io.WriteString(w, a.body); err != nil {
+		h.t.Errorf("write response: %v", err)
+	}
 }
 
 func (h *hecReceiver) requests() [][]map[string]any {
@@ -201,7 +203,9 @@ func TestSplunkRetriesThroughOutput(t *testing.T) {
 		waitBriefly()
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
 	if got := len(h.requests()); got != 3 {
 		t.Errorf("%d requests, want 3", got)
 	}
@@ -214,7 +218,10 @@ func TestSplunkConfigSecretRedacted(t *testing.T) {
 	cfg := SplunkConfig{URL: "https://127.0.0.1:8088", Token: auth.Secret(testHECToken)}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%v %+v %#v", cfg, cfg, cfg)
-	b, _ := json.Marshal(cfg)
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatalf("marshal config: %v", err)
+	}
 	buf.Write(b)
 	if strings.Contains(buf.String(), testHECToken) {
 		t.Errorf("config printing leaks the token: %s", buf.String())
@@ -232,7 +239,9 @@ func TestSplunkConfigSecretRedacted(t *testing.T) {
 // pool.
 func TestSplunkTLSWithPrivateCA(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, hecOK)
+		if _, err := io.WriteString(w, hecOK); err != nil {
+			t.Errorf("write response: %v", err)
+		}
 	}))
 	// The system-roots case fails its handshake on purpose.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)

@@ -118,7 +118,9 @@ func (s *streamConn) write(ctx context.Context, p []byte) error {
 	_, err := conn.Write(p)
 	stop()
 	if err != nil {
-		s.close()
+		// The write error is the one to report. The connection is
+		// dropped either way, and the next write redials.
+		_ = s.close()
 		return fmt.Errorf("write %s: %w", s.address, err)
 	}
 	return nil

@@ -3,12 +3,14 @@ package export
 import (
 	"bufio"
 	"context"
-	"github.com/decnet/decnet/internal/netguard"
+	"errors"
 	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/decnet/decnet/internal/netguard"
 )
 
 func TestSyslogMessage(t *testing.T) {
@@ -48,7 +50,7 @@ func readFrames(t *testing.T, r io.Reader) []string {
 	var out []string
 	for {
 		n, err := br.ReadString(' ')
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

@@ -196,7 +196,7 @@ func digraphSimHash(intervals []float64) uint64 {
 	bucket := func(ms float64) int { return int(math.Floor(math.Log(ms) / logRatio)) }
 	for i := 1; i < len(intervals); i++ {
 		h := fnv.New64a()
-		fmt.Fprintf(h, "%d/%d", bucket(intervals[i-1]), bucket(intervals[i]))
+		_, _ = fmt.Fprintf(h, "%d/%d", bucket(intervals[i-1]), bucket(intervals[i])) // hash.Hash writes never fail
 		v := h.Sum64()
 		for b := range 64 {
 			if v&(1<<b) != 0 {

@@ -68,14 +68,14 @@ func (p *AbuseIPDB) Check(ctx context.Context, addr netip.Addr) (Result, error) 
 		"ipAddress":    {addr.String()},
 		"maxAgeInDays": {strconv.Itoa(abuseMaxAgeDays)},
 	}.Encode()
-	req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return Result{}, fmt.Errorf("build abuseipdb request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Key", p.key.Reveal())
 
-	a, err := do(ctx, p.client, req, maxAnswerBytes)
+	a, err := do(p.client, req, maxAnswerBytes)
 	if err != nil {
 		return Result{}, err
 	}

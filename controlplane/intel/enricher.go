@@ -172,7 +172,7 @@ func (e *Enricher) Lookup(ctx context.Context, addr netip.Addr) (Report, error) 
 
 	if !e.cfg.LookupNonPublic {
 		if err := e.public.Check(addr); err != nil {
-			return Report{Addr: addr, Verdict: VerdictUnknown, CheckedAt: e.cfg.Now(), Skipped: "non-public address"}, nil
+			return Report{Addr: addr, Verdict: VerdictUnknown, CheckedAt: e.cfg.Now(), Skipped: "non-public address"}, nil //nolint:nilerr // a rejected address is skipped, as the report records, not a failed lookup
 		}
 	}
 	if len(e.states) == 0 && e.cfg.GeoIP == nil {

@@ -54,7 +54,7 @@ func (*GreyNoise) Name() string { return "greynoise" }
 // Check looks addr up. 404 ("IP not observed") is a valid result, not
 // an error: GreyNoise has not seen the address, so the verdict is unknown.
 func (g *GreyNoise) Check(ctx context.Context, addr netip.Addr) (Result, error) {
-	req, err := http.NewRequest(http.MethodGet, g.base.JoinPath("v3", "community", addr.String()).String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base.JoinPath("v3", "community", addr.String()).String(), nil)
 	if err != nil {
 		return Result{}, fmt.Errorf("build greynoise request: %w", err)
 	}
@@ -62,7 +62,7 @@ func (g *GreyNoise) Check(ctx context.Context, addr netip.Addr) (Result, error) 
 	if !g.key.Empty() {
 		req.Header.Set("key", g.key.Reveal())
 	}
-	a, err := do(ctx, g.client, req, maxAnswerBytes)
+	a, err := do(g.client, req, maxAnswerBytes)
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,7 +1,6 @@
 package intel
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,8 +98,7 @@ type answer struct {
 
 // do sends req and reads at most limit bytes of the body. A longer body
 // is an error rather than a silently truncated document.
-func do(ctx context.Context, c *http.Client, req *http.Request, limit int64) (answer, error) {
-	req = req.WithContext(ctx)
+func do(c *http.Client, req *http.Request, limit int64) (answer, error) {
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := c.Do(req)
 	if err != nil {

@@ -164,11 +164,11 @@ func (l *List) Len() int {
 func (l *List) Refresh(ctx context.Context) error {
 	var all []listEntry
 	for _, u := range l.urls {
-		req, err := http.NewRequest(http.MethodGet, u.String(), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return fmt.Errorf("build %s request: %w", l.name, err)
 		}
-		a, err := do(ctx, l.client, req, maxListBytes)
+		a, err := do(l.client, req, maxListBytes)
 		if err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func (p *ThreatFox) Check(ctx context.Context, addr netip.Addr) (Result, error) 
 		return Result{}, fmt.Errorf("encode threatfox query: %w", err)
 	}
 	// The trailing slash is part of the documented endpoint.
-	req, err := http.NewRequest(http.MethodPost, p.base.JoinPath("api", "v1").String()+"/", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base.JoinPath("api", "v1").String()+"/", bytes.NewReader(body))
 	if err != nil {
 		return Result{}, fmt.Errorf("build threatfox request: %w", err)
 	}
@@ -75,7 +75,7 @@ func (p *ThreatFox) Check(ctx context.Context, addr netip.Addr) (Result, error) 
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Auth-Key", p.key.Reveal())
 
-	a, err := do(ctx, p.client, req, maxAnswerBytes)
+	a, err := do(p.client, req, maxAnswerBytes)
 	if err != nil {
 		return Result{}, err
 	}

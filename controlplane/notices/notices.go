@@ -24,6 +24,8 @@ import (
 )
 
 // Subjects of the notices this package publishes.
+//
+//nolint:gosec // G101: subject names that mention credentials, not credentials
 const (
 	SubjectCredentialCaptured = "credential.captured"
 	SubjectCredentialReuse    = "credential.reuse.detected"

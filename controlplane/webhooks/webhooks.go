@@ -242,7 +242,7 @@ func New(cfg Config) (*Dispatcher, error) {
 // subscriptions after one outage do not arrive together.
 func equalJitter(d time.Duration) time.Duration {
 	half := d / 2
-	return half + rand.N(d-half+1)
+	return half + rand.N(d-half+1) //nolint:gosec // G404: retry jitter, not a secret
 }
 
 // Run delivers notices until ctx ends. It returns an error only when the

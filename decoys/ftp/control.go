@@ -428,7 +428,7 @@ func (c *control) postLogin(ctx context.Context, verb, arg string) {
 	case "ABOR":
 		c.send(c.p.abor)
 	case "PASV", "EPSV", "PORT", "EPRT":
-		c.cmdDataMode(verb, arg)
+		c.cmdDataMode(ctx, verb, arg)
 	case "LIST", "NLST":
 		c.cmdList(ctx, verb, arg)
 	case "RETR":

@@ -39,14 +39,14 @@ func (c *control) closeData() {
 	c.data = dataMode{}
 }
 
-func (c *control) cmdDataMode(verb, arg string) {
+func (c *control) cmdDataMode(ctx context.Context, verb, arg string) {
 	switch verb {
 	case "PASV":
 		if c.epsvAll {
 			c.send(c.p.pasvAfterAll)
 			return
 		}
-		port, ok := c.listenPassive()
+		port, ok := c.listenPassive(ctx)
 		if !ok {
 			c.send(c.p.noConn)
 			return
@@ -71,7 +71,7 @@ func (c *control) cmdDataMode(verb, arg string) {
 			c.send(c.p.epsvBadNet)
 			return
 		}
-		port, ok := c.listenPassive()
+		port, ok := c.listenPassive(ctx)
 		if !ok {
 			c.send(c.p.noConn)
 			return
@@ -121,7 +121,7 @@ func (c *control) activeAllowed(ap netip.AddrPort) bool {
 
 // listenPassive opens the passive listener on the control connection's
 // local address and returns its port.
-func (c *control) listenPassive() (uint16, bool) {
+func (c *control) listenPassive(ctx context.Context) (uint16, bool) {
 	c.closeData()
 	host := c.local.String()
 	attempts := 1
@@ -133,7 +133,8 @@ func (c *control) listenPassive() (uint16, bool) {
 		if c.s.pasvMin > 0 {
 			port = c.s.pasvMin + rand.N(c.s.pasvMax-c.s.pasvMin+1) //nolint:gosec // G404: a port choice, not a secret
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			continue
 		}
@@ -170,7 +171,9 @@ func (c *control) openData(ctx context.Context) (net.Conn, string) {
 	mode := c.data
 	c.data = dataMode{}
 	if mode.pasv != nil {
-		defer mode.pasv.Close()
+		// One connection per PASV: the listener closes once it has
+		// accepted, and its close error changes nothing for the transfer.
+		defer func() { _ = mode.pasv.Close() }()
 		stop := context.AfterFunc(ctx, func() { _ = mode.pasv.Close() })
 		defer stop()
 		_ = mode.pasv.SetDeadline(time.Now().Add(c.s.acceptTimeout))
@@ -242,7 +245,7 @@ func (c *control) cmdList(ctx context.Context, verb, arg string) {
 		c.send(fail)
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the control reply reports the transfer, and closing only ends it
 	c.send(c.p.listStart)
 	var body strings.Builder
 	for _, l := range lines {
@@ -279,7 +282,7 @@ func (c *control) cmdRetr(ctx context.Context, arg string) {
 		c.send(fail)
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the control reply reports the transfer, and closing only ends it
 	offset := min(c.restAt, n.size)
 	c.restAt = 0
 	c.send(c.p.retrStart(c.binary, arg, n.size))
@@ -334,7 +337,7 @@ func (c *control) cmdStor(ctx context.Context, verb, arg string) {
 		c.send(fail)
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the control reply reports the transfer, and closing only ends it
 	c.send(c.p.storStart(c.binary, name))
 
 	prior := []byte(nil)

@@ -93,7 +93,7 @@ func (c *control) cmdMLSD(ctx context.Context, arg string) {
 		c.send(fail)
 		return
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the control reply reports the transfer, and closing only ends it
 	c.send("150 Opening ASCII mode data connection for MLSD")
 	if !c.writeData(conn, strings.NewReader(strings.Join(lines, "\r\n")+"\r\n")) {
 		c.send(c.p.writeFailed)

@@ -222,7 +222,7 @@ func newPersona(id string) (*persona, error) {
 // vsftpd.conf (anonymous off, local users on, no TLS) and write_enable on.
 // Every text was captured from that daemon on loopback.
 func vsftpdPersona() *persona {
-	return &persona{
+	return &persona{ //nolint:gosec // G101: reply texts about passwords, not credentials
 		id:     PersonaVsftpd,
 		banner: func(netip.Addr) string { return "(vsFTPd 3.0.3)" },
 
@@ -368,7 +368,7 @@ func vsftpdPersona() *persona {
 // from the 1.3.8 sources; the daemon could not be installed beside vsftpd
 // to capture them.
 func proftpdPersona() *persona {
-	return &persona{
+	return &persona{ //nolint:gosec // G101: reply texts about passwords, not credentials
 		id: PersonaProFTPD,
 		banner: func(local netip.Addr) string {
 			a := local
@@ -540,7 +540,7 @@ func proftpdPersona() *persona {
 // default MS-DOS directory listing. The texts follow published transcripts
 // and nmap's match lines; no Windows host was available to capture them.
 func msftpPersona() *persona {
-	return &persona{
+	return &persona{ //nolint:gosec // G101: reply texts about passwords, not credentials
 		id:     PersonaMSFTP,
 		banner: func(netip.Addr) string { return "Microsoft FTP Service" },
 

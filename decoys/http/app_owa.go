@@ -57,8 +57,8 @@ func (a owaApp) headers(extra ...header) []header {
 func (a owaApp) serve(c *appCall) *appReply {
 	req := c.req
 	p := strings.ToLower(req.path)
-	switch {
-	case p == "/" || p == "/owa" || p == "/owa/" || p == "/ecp" || p == "/ecp/":
+	switch p {
+	case "/", "/owa", "/owa/", "/ecp", "/ecp/":
 		if !isRead(req) {
 			return nil
 		}
@@ -67,12 +67,12 @@ func (a owaApp) serve(c *appCall) *appReply {
 			back = c.origin() + "/ecp/"
 		}
 		return a.toLogon(c, back, "0")
-	case p == owaLogon:
+	case owaLogon:
 		if !isRead(req) {
 			return nil
 		}
 		return &appReply{status: 200, contentType: "text/html; charset=utf-8", headers: a.headers(), body: a.logonPage(c)}
-	case p == "/owa/auth.owa":
+	case "/owa/auth.owa":
 		if req.method != "POST" {
 			return nil
 		}

@@ -81,6 +81,7 @@ func (a routerApp) page(errMsg string) *appReply {
 	if errMsg != "" {
 		errMsg = "<div class=\"error\">" + html.EscapeString(errMsg) + "</div>\n"
 	}
+	//nolint:misspell // RouterOS is MikroTik's system, named as its login page names it
 	body := fmt.Appendf(nil, `<!DOCTYPE html>
 <html>
 <head>

@@ -50,7 +50,7 @@ func TestAppPages(t *testing.T) {
 			[]string{"HTTP/1.1 302 Found\r\n", "Location: http://site.test/owa/auth/logon.aspx?url=http%3a%2f%2fsite.test%2fowa%2f&reason=0\r\n", "X-OWA-Version: 15.2.1258.12\r\n"}},
 		{"owa logon", PersonaIIS, AppOWA, get("/owa/auth/logon.aspx?url=http%3a%2f%2fsite.test%2fowa%2f&reason=2"),
 			[]string{"<!-- OwaPage = ASP.auth_logon_aspx -->", `name="username"`, "isn't correct"}},
-		{"router page", PersonaNginx, AppRouter, get("/"), []string{"<title>mikrotik routeros > administration</title>", "configuration page"}},
+		{"router page", PersonaNginx, AppRouter, get("/"), []string{"<title>mikrotik routeros > administration</title>", "configuration page"}}, //nolint:misspell // RouterOS is MikroTik's system
 		{"app leaves other paths", PersonaNginx, AppGrafana, get("/admin"), []string{"HTTP/1.1 404 Not Found\r\n"}},
 	}
 	for _, tt := range tests {

@@ -95,10 +95,10 @@ func (nginx) errorResponse(p pageInfo) *response {
 	r := &response{status: p.status, reason: texts[0], contentType: "text/html"}
 
 	var body bytes.Buffer
-	switch {
-	case p.variant == variantPlainHTTP:
+	switch p.variant {
+	case variantPlainHTTP:
 		body.WriteString(nginxPlainHTTPPage)
-	case p.variant == variantHeaderTooLarge || p.variant == variantTooManyHeaders:
+	case variantHeaderTooLarge, variantTooManyHeaders:
 		// nginx sends its internal 494 as status 400 with this page.
 		body.WriteString("<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n" +
 			"<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n")

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/decnet/decnet/decoys"
 )
 
@@ -160,10 +158,14 @@ func TestTLSNegotiation(t *testing.T) {
 
 func TestHTTP2FormLogin(t *testing.T) {
 	ts := startService(t, decoys.Config{Seed: []byte("s"), Options: tlsOptions()})
-	tr := &http2.Transport{
-		TLSClientConfig: tlsClient("h2"),
-		DialTLSContext: func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
-			d := &tls.Dialer{NetDialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}, Config: cfg}
+	// HTTP/2 only, so a fallback to HTTP/1.1 fails the dial rather
+	// than passing unnoticed.
+	var protocols http.Protocols
+	protocols.SetHTTP2(true)
+	tr := &http.Transport{
+		Protocols: &protocols,
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := &tls.Dialer{NetDialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}, Config: tlsClient("h2")}
 			return d.DialContext(ctx, network, addr)
 		},
 	}

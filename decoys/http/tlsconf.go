@@ -65,11 +65,8 @@ func deriveRSAKey(seed []byte) (*rsa.PrivateKey, error) {
 		p := new(big.Int).SetBytes(raw)
 		pm1 := new(big.Int)
 		gcd := new(big.Int)
-		for {
-			// A prime whose p-1 shares a factor with e gives no d.
-			if p.ProbablyPrime(20) && gcd.GCD(nil, nil, pm1.Sub(p, one), e).Cmp(one) == 0 {
-				break
-			}
+		// A prime whose p-1 shares a factor with e gives no d.
+		for !p.ProbablyPrime(20) || gcd.GCD(nil, nil, pm1.Sub(p, one), e).Cmp(one) != 0 {
 			p.Add(p, big.NewInt(2))
 		}
 		primes[i] = p

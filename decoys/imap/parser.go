@@ -111,20 +111,20 @@ func (s *source) args() ([]arg, error) {
 		}
 
 		c := s.line[s.pos]
-		switch {
-		case c == '"':
+		switch c {
+		case '"':
 			a, err := s.quoted()
 			if err != nil {
 				return nil, err
 			}
 			cur = append(cur, a)
-		case c == '{':
+		case '{':
 			a, err := s.literalArg()
 			if err != nil {
 				return nil, err
 			}
 			cur = append(cur, a)
-		case c == '~':
+		case '~':
 			if s.pos+1 < len(s.line) && s.line[s.pos+1] == '{' {
 				return nil, syntaxError("literal8 not allowed here")
 			}
@@ -133,11 +133,11 @@ func (s *source) args() ([]arg, error) {
 				return nil, err
 			}
 			cur = append(cur, a)
-		case c == '(':
+		case '(':
 			s.pos++
 			stack = append(stack, cur)
 			cur = nil
-		case c == ')':
+		case ')':
 			if len(stack) == 0 {
 				return nil, syntaxError("Unexpected ')'")
 			}
@@ -252,7 +252,7 @@ func (s *source) literalArg() (arg, error) {
 			return arg{}, err
 		}
 	}
-	if rest := s.line[s.pos:]; !(len(rest) == 0 || len(rest) == 1 && rest[0] == '\r') {
+	if rest := s.line[s.pos:]; len(rest) > 0 && string(rest) != "\r" {
 		return arg{}, syntaxError("Missing LF after literal size")
 	}
 	data, next, err := s.literal(size)

@@ -217,7 +217,7 @@ func (c *conn) cmdList(cmd *command, args []arg) error {
 	if len(args) > 0 && args[0].typ == argList {
 		args = args[1:]
 	}
-	if len(args) < 2 || !args[0].isAstring() || !(args[1].isAstring() || args[1].typ == argList) {
+	if len(args) < 2 || !args[0].isAstring() || !args[1].isAstring() && args[1].typ != argList {
 		return c.cmdError(cmd, "Invalid arguments.")
 	}
 	ref := args[0].str()

@@ -228,12 +228,15 @@ func domainOr(domain string) string {
 
 func isAtomText(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+		if !isAtomByte(s[i]) {
 			return false
 		}
 	}
 	return s != ""
+}
+
+func isAtomByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
 }
 
 func displayName(local string) string {

@@ -3,6 +3,7 @@ package mailbox
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -188,7 +189,7 @@ func TestDecodeBase64(t *testing.T) {
 			t.Errorf("%q: %q %v", tc.in, got, err)
 		}
 	}
-	if _, err := DecodePlain([]byte("YWxpY2U=")); err != ErrBadPlain {
+	if _, err := DecodePlain([]byte("YWxpY2U=")); !errors.Is(err, ErrBadPlain) {
 		t.Errorf("PLAIN without NULs: %v", err)
 	}
 }

@@ -333,12 +333,15 @@ func (c *conn) cmdAPOP(args string) (bool, error) {
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F') {
+		if !isHexDigit(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 func (c *conn) cmdSTLS() error {
@@ -456,6 +459,8 @@ func (c *conn) authPlain(ir []byte) (bool, error) {
 }
 
 // Prompts of Dovecot's LOGIN mechanism: "Username:" and "Password:".
+//
+//nolint:gosec // G101: base64 of the prompt text, not a password
 const (
 	loginUserPrompt = "VXNlcm5hbWU6"
 	loginPassPrompt = "UGFzc3dvcmQ6"

@@ -285,7 +285,7 @@ func (r *Recorder) collect() []byte {
 	}
 	name := r.file.Name()
 	_ = r.file.Close()
-	cast, err := os.ReadFile(name)
+	cast, err := os.ReadFile(name) //nolint:gosec // G304: the recorder's own CreateTemp file
 	_ = os.Remove(name)
 	if err != nil {
 		return nil

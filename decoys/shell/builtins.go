@@ -1,7 +1,6 @@
 package shell
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ func builtinCd(sh *Shell, c *call) int {
 		args = args[1:]
 	}
 	if len(args) > 1 {
-		fmt.Fprintf(c.err, "%scd: too many arguments\n", sh.errPrefix())
+		fprintf(c.err, "%scd: too many arguments\n", sh.errPrefix())
 		return 1
 	}
 	target := sh.vars["HOME"]
@@ -41,11 +40,11 @@ func builtinCd(sh *Shell, c *call) int {
 	}
 	if target == "-" {
 		if sh.oldpwd == "" {
-			fmt.Fprintf(c.err, "%scd: OLDPWD not set\n", sh.errPrefix())
+			fprintf(c.err, "%scd: OLDPWD not set\n", sh.errPrefix())
 			return 1
 		}
 		target = sh.oldpwd
-		fmt.Fprintln(c.out, target)
+		fprintln(c.out, target)
 	}
 	if target == "" {
 		return 0
@@ -59,11 +58,11 @@ func builtinCd(sh *Shell, c *call) int {
 		err = errPerm
 	}
 	if err != nil && sh.src.dash {
-		fmt.Fprintf(c.err, "%scd: can't cd to %s\n", sh.errPrefix(), target)
+		fprintf(c.err, "%scd: can't cd to %s\n", sh.errPrefix(), target)
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(c.err, "%scd: %s: %s\n", sh.errPrefix(), target, err)
+		fprintf(c.err, "%scd: %s: %s\n", sh.errPrefix(), target, err)
 		return 1
 	}
 	sh.oldpwd = sh.cwd
@@ -74,7 +73,7 @@ func builtinCd(sh *Shell, c *call) int {
 }
 
 func builtinPwd(sh *Shell, c *call) int {
-	fmt.Fprintln(c.out, sh.cwd)
+	fprintln(c.out, sh.cwd)
 	return 0
 }
 
@@ -105,7 +104,7 @@ func builtinEcho(_ *Shell, c *call) int {
 	if newline {
 		s += "\n"
 	}
-	fmt.Fprint(c.out, s)
+	fprint(c.out, s)
 	return 0
 }
 
@@ -176,7 +175,7 @@ func builtinExport(sh *Shell, c *call) int {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			fmt.Fprintf(c.out, "declare -x %s=%q\n", n, sh.vars[n])
+			fprintf(c.out, "declare -x %s=%q\n", n, sh.vars[n])
 		}
 		return 0
 	}
@@ -184,7 +183,7 @@ func builtinExport(sh *Shell, c *call) int {
 	for _, a := range c.args {
 		name, val, hasVal := strings.Cut(a, "=")
 		if !validName(name) {
-			fmt.Fprintf(c.err, "%sexport: `%s': not a valid identifier\n", sh.errPrefix(), a)
+			fprintf(c.err, "%sexport: `%s': not a valid identifier\n", sh.errPrefix(), a)
 			status = 1
 			continue
 		}
@@ -224,13 +223,13 @@ func builtinExit(sh *Shell, c *call) int {
 	if len(c.args) > 0 {
 		n, err := strconv.Atoi(c.args[0])
 		if err != nil {
-			fmt.Fprintf(c.err, "%sexit: %s: numeric argument required\n", sh.errPrefix(), c.args[0])
+			fprintf(c.err, "%sexit: %s: numeric argument required\n", sh.errPrefix(), c.args[0])
 			n = 2
 		}
 		code = n & 0xff
 	}
 	if sh.interactive {
-		fmt.Fprintln(c.err, "logout")
+		fprintln(c.err, "logout")
 	}
 	sh.exited, sh.exitCode = true, code
 	return code
@@ -238,7 +237,7 @@ func builtinExit(sh *Shell, c *call) int {
 
 func builtinLogout(sh *Shell, c *call) int {
 	if !sh.interactive {
-		fmt.Fprintf(c.err, "%slogout: not login shell: use `exit'\n", sh.errPrefix())
+		fprintf(c.err, "%slogout: not login shell: use `exit'\n", sh.errPrefix())
 		return 1
 	}
 	return builtinExit(sh, c)
@@ -253,7 +252,7 @@ func builtinHistory(sh *Shell, c *call) int {
 		return 0
 	}
 	for i, h := range sh.history {
-		fmt.Fprintf(c.out, "%5d  %s\n", i+1, h)
+		fprintf(c.out, "%5d  %s\n", i+1, h)
 	}
 	return 0
 }
@@ -262,14 +261,14 @@ func builtinType(sh *Shell, c *call) int {
 	status := 0
 	for _, a := range c.args {
 		if _, ok := builtins[a]; ok {
-			fmt.Fprintf(c.out, "%s is a shell builtin\n", a)
+			fprintf(c.out, "%s is a shell builtin\n", a)
 			continue
 		}
 		if p, n := sh.lookPath(a); n != nil {
-			fmt.Fprintf(c.out, "%s is %s\n", a, p)
+			fprintf(c.out, "%s is %s\n", a, p)
 			continue
 		}
-		fmt.Fprintf(c.err, "%stype: %s: not found\n", sh.errPrefix(), a)
+		fprintf(c.err, "%stype: %s: not found\n", sh.errPrefix(), a)
 		status = 1
 	}
 	return status
@@ -277,12 +276,12 @@ func builtinType(sh *Shell, c *call) int {
 
 func builtinSource(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprintf(c.err, "%s%s: filename argument required\n%s: usage: %s filename [arguments]\n", sh.errPrefix(), c.name, c.name, c.name)
+		fprintf(c.err, "%s%s: filename argument required\n%s: usage: %s filename [arguments]\n", sh.errPrefix(), c.name, c.name, c.name)
 		return 2
 	}
 	data, err := sh.readPath(c.args[0])
 	if err != nil {
-		fmt.Fprintf(c.err, "%s%s: %s\n", sh.errPrefix(), c.args[0], err)
+		fprintf(c.err, "%s%s: %s\n", sh.errPrefix(), c.args[0], err)
 		return 1
 	}
 	// A sourced file runs in this shell, under its own name.
@@ -293,18 +292,18 @@ func builtinSource(sh *Shell, c *call) int {
 
 func builtinUlimit(_ *Shell, c *call) int {
 	if len(c.args) > 0 && c.args[0] == "-a" {
-		fmt.Fprint(c.out, "real-time non-blocking time  (microseconds, -R) unlimited\ncore file size              (blocks, -c) 0\ndata seg size               (kbytes, -d) unlimited\nscheduling priority                 (-e) 0\nfile size                   (blocks, -f) unlimited\npending signals                     (-i) 15432\nmax locked memory           (kbytes, -l) 501416\nmax memory size             (kbytes, -m) unlimited\nopen files                          (-n) 1024\npipe size                (512 bytes, -p) 8\nPOSIX message queues         (bytes, -q) 819200\nreal-time priority                  (-r) 0\nstack size                  (kbytes, -s) 8192\ncpu time                   (seconds, -t) unlimited\nmax user processes                  (-u) 15432\nvirtual memory              (kbytes, -v) unlimited\nfile locks                          (-x) unlimited\n")
+		fprint(c.out, "real-time non-blocking time  (microseconds, -R) unlimited\ncore file size              (blocks, -c) 0\ndata seg size               (kbytes, -d) unlimited\nscheduling priority                 (-e) 0\nfile size                   (blocks, -f) unlimited\npending signals                     (-i) 15432\nmax locked memory           (kbytes, -l) 501416\nmax memory size             (kbytes, -m) unlimited\nopen files                          (-n) 1024\npipe size                (512 bytes, -p) 8\nPOSIX message queues         (bytes, -q) 819200\nreal-time priority                  (-r) 0\nstack size                  (kbytes, -s) 8192\ncpu time                   (seconds, -t) unlimited\nmax user processes                  (-u) 15432\nvirtual memory              (kbytes, -v) unlimited\nfile locks                          (-x) unlimited\n")
 		return 0
 	}
 	if len(c.args) == 0 {
-		fmt.Fprintln(c.out, "unlimited")
+		fprintln(c.out, "unlimited")
 	}
 	return 0
 }
 
 func builtinUmask(_ *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprintln(c.out, "0022")
+		fprintln(c.out, "0022")
 	}
 	return 0
 }
@@ -317,7 +316,7 @@ func builtinKill(sh *Shell, c *call) int {
 		}
 		pid, err := strconv.Atoi(a)
 		if err != nil {
-			fmt.Fprintf(c.err, "%skill: %s: arguments must be process or job IDs\n", sh.errPrefix(), a)
+			fprintf(c.err, "%skill: %s: arguments must be process or job IDs\n", sh.errPrefix(), a)
 			status = 1
 			continue
 		}
@@ -328,10 +327,10 @@ func builtinKill(sh *Shell, c *call) int {
 			}
 		}
 		if !found {
-			fmt.Fprintf(c.err, "%skill: (%d) - No such process\n", sh.errPrefix(), pid)
+			fprintf(c.err, "%skill: (%d) - No such process\n", sh.errPrefix(), pid)
 			status = 1
 		} else if sh.uid != 0 {
-			fmt.Fprintf(c.err, "%skill: (%d) - Operation not permitted\n", sh.errPrefix(), pid)
+			fprintf(c.err, "%skill: (%d) - Operation not permitted\n", sh.errPrefix(), pid)
 			status = 1
 		}
 	}
@@ -368,7 +367,7 @@ func builtinRead(sh *Shell, c *call) int {
 
 func builtinPrintf(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprintf(c.err, "%sprintf: usage: printf [-v var] format [arguments]\n", sh.errPrefix())
+		fprintf(c.err, "%sprintf: usage: printf [-v var] format [arguments]\n", sh.errPrefix())
 		return 2
 	}
 	format, _ := unescape(c.args[0])
@@ -393,7 +392,7 @@ func builtinPrintf(sh *Shell, c *call) int {
 			b.WriteByte(format[i])
 		}
 	}
-	fmt.Fprint(c.out, b.String())
+	fprint(c.out, b.String())
 	return 0
 }
 
@@ -404,10 +403,10 @@ func builtinCommand(sh *Shell, c *call) int {
 		status := 1
 		for _, a := range args[1:] {
 			if _, ok := builtins[a]; ok {
-				fmt.Fprintln(c.out, a)
+				fprintln(c.out, a)
 				status = 0
 			} else if p, n := sh.lookPath(a); n != nil {
-				fmt.Fprintln(c.out, p)
+				fprintln(c.out, p)
 				status = 0
 			}
 		}
@@ -419,7 +418,7 @@ func builtinCommand(sh *Shell, c *call) int {
 	sub := *c
 	sub.name, sub.args = args[0], args[1:]
 	if c.name == "nohup" {
-		fmt.Fprintln(c.err, "nohup: ignoring input and appending output to 'nohup.out'")
+		fprintln(c.err, "nohup: ignoring input and appending output to 'nohup.out'")
 	}
 	status := sh.dispatch(&sub, false)
 	if c.name == "exec" {
@@ -449,7 +448,7 @@ func builtinTest(sh *Shell, c *call) int {
 	args := c.args
 	if c.name == "[" {
 		if len(args) == 0 || args[len(args)-1] != "]" {
-			fmt.Fprintf(c.err, "%s[: missing `]'\n", sh.errPrefix())
+			fprintf(c.err, "%s[: missing `]'\n", sh.errPrefix())
 			return 2
 		}
 		args = args[:len(args)-1]
@@ -461,7 +460,7 @@ func builtinTest(sh *Shell, c *call) int {
 	}
 	result, ok := sh.testExpr(args)
 	if !ok {
-		fmt.Fprintf(c.err, "%s%s: too many arguments\n", sh.errPrefix(), c.name)
+		fprintf(c.err, "%s%s: too many arguments\n", sh.errPrefix(), c.name)
 		return 2
 	}
 	if result != negate {

@@ -58,7 +58,7 @@ func progLscpu(sh *Shell, c *call) int {
 		width = max(width, len(r[0])+1)
 	}
 	for _, r := range rows {
-		fmt.Fprintf(c.out, "%-*s %s\n", width, r[0]+":", r[1])
+		fprintf(c.out, "%-*s %s\n", width, r[0]+":", r[1])
 	}
 	return 0
 }
@@ -86,10 +86,10 @@ func progBase64(sh *Shell, c *call) int {
 	if !decode {
 		enc := base64.StdEncoding.EncodeToString([]byte(text))
 		for len(enc) > 76 {
-			fmt.Fprintln(c.out, enc[:76])
+			fprintln(c.out, enc[:76])
 			enc = enc[76:]
 		}
-		fmt.Fprintln(c.out, enc)
+		fprintln(c.out, enc)
 		return 0
 	}
 	clean := strings.Map(func(r rune) rune {
@@ -102,9 +102,9 @@ func progBase64(sh *Shell, c *call) int {
 	if err != nil {
 		data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(clean, "="))
 	}
-	c.out.Write(data)
+	write(c.out, data)
 	if err != nil {
-		fmt.Fprint(c.err, "base64: invalid input\n")
+		fprint(c.err, "base64: invalid input\n")
 		return 1
 	}
 	return 0

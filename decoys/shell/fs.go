@@ -11,6 +11,8 @@ import (
 
 // File system errors, worded as the C library's strerror so commands can
 // print them as coreutils does.
+//
+//nolint:staticcheck // ST1005: the attacker sees these verbatim, capitalised as glibc's
 var (
 	errNotExist = errors.New("No such file or directory")
 	errNotDir   = errors.New("Not a directory")

@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -23,7 +24,8 @@ func FuzzParse(f *testing.F) {
 		}
 		list, err := parse(src)
 		if err != nil {
-			if _, ok := err.(*syntaxError); !ok {
+			var se *syntaxError
+			if !errors.As(err, &se) {
 				t.Fatalf("non-syntax error %T", err)
 			}
 			return

@@ -22,6 +22,21 @@ type call struct {
 
 type cmdFunc func(sh *Shell, c *call) int
 
+// Commands write to a pipe or redirection buffer, which never fails, or
+// through capWriter to the session's terminal. A failed terminal write
+// means the connection is gone: bash's command would die of SIGPIPE with
+// no one left to read its status, and the session ends with the
+// connection. The helpers below therefore drop write errors, in one
+// place rather than at every print.
+
+func fprintf(w io.Writer, format string, a ...any) { _, _ = fmt.Fprintf(w, format, a...) }
+
+func fprint(w io.Writer, a ...any) { _, _ = fmt.Fprint(w, a...) }
+
+func fprintln(w io.Writer, a ...any) { _, _ = fmt.Fprintln(w, a...) }
+
+func write(w io.Writer, p []byte) { _, _ = w.Write(p) }
+
 // script names the source being run, for the shell's own messages.
 type script struct {
 	// name is the name the shell gives the source: "bash" or "sh" for
@@ -80,7 +95,7 @@ func (sh *Shell) runSource(ctx context.Context, src string, stdin []byte, out, e
 
 func (sh *Shell) reportSyntax(se *syntaxError, src string, errw io.Writer) {
 	if sh.interactive {
-		fmt.Fprintf(errw, "-bash: %s\n", se.msg)
+		fprintf(errw, "-bash: %s\n", se.msg)
 		return
 	}
 	line := se.line
@@ -105,21 +120,21 @@ func (sh *Shell) reportSyntax(se *syntaxError, src string, errw io.Writer) {
 		case se.token != "":
 			msg = fmt.Sprintf("%q unexpected", se.token)
 		}
-		fmt.Fprintf(errw, "%s: %d: Syntax error: %s\n", sh.src.name, line, msg)
+		fprintf(errw, "%s: %d: Syntax error: %s\n", sh.src.name, line, msg)
 		return
 	}
 	name := sh.src.name
 	if sh.src.fromC {
 		name += ": -c"
 	}
-	fmt.Fprintf(errw, "%s: line %d: %s\n", name, line, se.msg)
+	fprintf(errw, "%s: line %d: %s\n", name, line, se.msg)
 	if !se.incomplete {
 		lines := strings.Split(src, "\n")
 		text := strings.TrimRight(src, "\n")
 		if line-1 < len(lines) && strings.Count(text, "\n") > 0 {
 			text = lines[line-1]
 		}
-		fmt.Fprintf(errw, "%s: line %d: `%s'\n", name, line, text)
+		fprintf(errw, "%s: line %d: `%s'\n", name, line, text)
 	}
 }
 
@@ -145,7 +160,7 @@ func (sh *Shell) runPipeline(ctx context.Context, pl pipeline, stdin []byte, out
 			return 130
 		}
 		last := i == len(pl.cmds)-1
-		var w io.Writer = out
+		w := out
 		var buf *buffer
 		if !last {
 			buf = &buffer{max: maxPipeBytes}
@@ -210,7 +225,7 @@ func (sh *Shell) runSimple(ctx context.Context, sc simpleCmd, stdin []byte, hasS
 	}
 	for _, s := range sinks {
 		if err := sh.fs.writeFile(s.path, s.buf.b, s.appendF, sh.uid); err != nil {
-			fmt.Fprintf(errw, "%s%s: %s\n", sh.errPrefix(), s.path, err)
+			fprintf(errw, "%s%s: %s\n", sh.errPrefix(), s.path, err)
 		}
 	}
 	return status
@@ -290,7 +305,7 @@ func (sh *Shell) runCompound(ctx context.Context, sc simpleCmd, stdin []byte, ha
 	}
 	for _, s := range sinks {
 		if err := sh.fs.writeFile(s.path, s.buf.b, s.appendF, sh.uid); err != nil {
-			fmt.Fprintf(errw, "%s%s: %s\n", sh.errPrefix(), s.path, err)
+			fprintf(errw, "%s%s: %s\n", sh.errPrefix(), s.path, err)
 		}
 	}
 	return status
@@ -307,7 +322,7 @@ func (sh *Shell) applyRedirect(r redirect, target string, fds *[3]io.Writer, std
 		}
 		if n, err := strconv.Atoi(target); err == nil && r.fd >= 0 && r.fd <= 2 {
 			if n < 1 || n > 2 {
-				fmt.Fprintf(errw, "%s%d: Bad file descriptor\n", sh.errPrefix(), n)
+				fprintf(errw, "%s%d: Bad file descriptor\n", sh.errPrefix(), n)
 				return errBadFD
 			}
 			fds[r.fd] = fds[n]
@@ -318,7 +333,7 @@ func (sh *Shell) applyRedirect(r redirect, target string, fds *[3]io.Writer, std
 	case "<":
 		data, err := sh.readPath(target)
 		if err != nil {
-			fmt.Fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
+			fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
 			return err
 		}
 		*stdin, *hasStdin = data, true
@@ -328,7 +343,7 @@ func (sh *Shell) applyRedirect(r redirect, target string, fds *[3]io.Writer, std
 	var w io.Writer
 	switch p := abs(sh.cwd, target); {
 	case target == "":
-		fmt.Fprintf(errw, "%s: No such file or directory\n", strings.TrimSuffix(sh.errPrefix(), " "))
+		fprintf(errw, "%s: No such file or directory\n", strings.TrimSuffix(sh.errPrefix(), " "))
 		return errNotExist
 	case p == "/dev/null" || p == "/dev/zero" || p == "/dev/full" || p == "/dev/tty":
 		w = io.Discard
@@ -338,12 +353,12 @@ func (sh *Shell) applyRedirect(r redirect, target string, fds *[3]io.Writer, std
 		w = fds[2]
 	default:
 		if err := sh.checkWritable(p); err != nil {
-			fmt.Fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
+			fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
 			return err
 		}
 		s := &fileSink{path: p, appendF: r.op == ">>", buf: buffer{max: maxOverlayBytes}}
 		if err := sh.fs.writeFile(p, nil, s.appendF, sh.uid); err != nil {
-			fmt.Fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
+			fprintf(errw, "%s%s: %s\n", sh.errPrefix(), target, err)
 			return err
 		}
 		*sinks = append(*sinks, s)
@@ -415,11 +430,11 @@ func (sh *Shell) dispatch(c *call, inPipe bool) int {
 		return sh.notFound(c)
 	}
 	if n.isDir() {
-		fmt.Fprintf(c.err, "%s%s: Is a directory\n", sh.errPrefix(), c.name)
+		fprintf(c.err, "%s%s: Is a directory\n", sh.errPrefix(), c.name)
 		return 126
 	}
 	if !canExec(n, sh.uid) {
-		fmt.Fprintf(c.err, "%s%s: Permission denied\n", sh.errPrefix(), c.name)
+		fprintf(c.err, "%s%s: Permission denied\n", sh.errPrefix(), c.name)
 		return 126
 	}
 	base := path.Base(p)
@@ -496,18 +511,18 @@ func (sh *Shell) notFound(c *call) int {
 		sh.reportTftp(c)
 	}
 	if strings.Contains(c.name, "/") {
-		fmt.Fprintf(c.err, "%s%s: No such file or directory\n", sh.errPrefix(), c.name)
+		fprintf(c.err, "%s%s: No such file or directory\n", sh.errPrefix(), c.name)
 		return 127
 	}
 	if sh.interactive && sh.host.persona.notFoundBare {
-		fmt.Fprintf(c.err, "%s: command not found\n", c.name)
+		fprintf(c.err, "%s: command not found\n", c.name)
 		return 127
 	}
 	if sh.src.dash {
-		fmt.Fprintf(c.err, "%s%s: not found\n", sh.errPrefix(), c.name)
+		fprintf(c.err, "%s%s: not found\n", sh.errPrefix(), c.name)
 		return 127
 	}
-	fmt.Fprintf(c.err, "%s%s: command not found\n", sh.errPrefix(), c.name)
+	fprintf(c.err, "%s%s: command not found\n", sh.errPrefix(), c.name)
 	return 127
 }
 

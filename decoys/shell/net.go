@@ -1,7 +1,6 @@
 package shell
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -17,44 +16,44 @@ const maxURLBytes = 2048
 
 func progApt(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprint(c.out, "apt 2.6.1 (amd64)\nUsage: apt [options] command\n")
+		fprint(c.out, "apt 2.6.1 (amd64)\nUsage: apt [options] command\n")
 		return 1
 	}
 	if sh.uid != 0 && c.args[0] != "list" && c.args[0] != "search" && c.args[0] != "show" && c.args[0] != "policy" {
-		fmt.Fprint(c.err, "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?\n")
+		fprint(c.err, "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?\n")
 		return 100
 	}
 	switch c.args[0] {
 	case "update":
 		// The decoy does not reach the mirrors, so it prints what apt
 		// prints on a host without outbound access.
-		fmt.Fprint(c.out, "Ign:1 http://deb.debian.org/debian bookworm InRelease\nIgn:2 http://deb.debian.org/debian bookworm-updates InRelease\nIgn:3 http://security.debian.org/debian-security bookworm-security InRelease\nErr:1 http://deb.debian.org/debian bookworm InRelease\n  Temporary failure resolving 'deb.debian.org'\nReading package lists... Done\n")
-		fmt.Fprint(c.err, "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'\nW: Some index files failed to download. They have been ignored, or old ones used instead.\n")
+		fprint(c.out, "Ign:1 http://deb.debian.org/debian bookworm InRelease\nIgn:2 http://deb.debian.org/debian bookworm-updates InRelease\nIgn:3 http://security.debian.org/debian-security bookworm-security InRelease\nErr:1 http://deb.debian.org/debian bookworm InRelease\n  Temporary failure resolving 'deb.debian.org'\nReading package lists... Done\n")
+		fprint(c.err, "W: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'\nW: Some index files failed to download. They have been ignored, or old ones used instead.\n")
 		return 0
 	case "install", "upgrade", "dist-upgrade", "full-upgrade":
-		fmt.Fprint(c.out, "Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n")
+		fprint(c.out, "Reading package lists... Done\nBuilding dependency tree... Done\nReading state information... Done\n")
 		for _, p := range c.args[1:] {
 			if strings.HasPrefix(p, "-") {
 				continue
 			}
 			if sh.hasPackage(p) {
-				fmt.Fprintf(c.out, "%s is already the newest version (%s).\n", p, sh.packageVersion(p))
+				fprintf(c.out, "%s is already the newest version (%s).\n", p, sh.packageVersion(p))
 				continue
 			}
-			fmt.Fprintf(c.err, "E: Unable to locate package %s\n", p)
+			fprintf(c.err, "E: Unable to locate package %s\n", p)
 			return 100
 		}
-		fmt.Fprint(c.out, "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
+		fprint(c.out, "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n")
 		return 0
 	case "list":
-		fmt.Fprint(c.err, "\nWARNING: apt does not have a stable CLI interface. Use with caution in scripts.\n\n")
-		fmt.Fprint(c.out, "Listing... Done\n")
+		fprint(c.err, "\nWARNING: apt does not have a stable CLI interface. Use with caution in scripts.\n\n")
+		fprint(c.out, "Listing... Done\n")
 		for _, p := range sh.host.persona.packageList(sh.host.kernel) {
-			fmt.Fprintf(c.out, "%s/now %s %s [installed,local]\n", p.base(), p.version, p.arch)
+			fprintf(c.out, "%s/now %s %s [installed,local]\n", p.base(), p.version, p.arch)
 		}
 		return 0
 	}
-	fmt.Fprintf(c.err, "E: Invalid operation %s\n", c.args[0])
+	fprintf(c.err, "E: Invalid operation %s\n", c.args[0])
 	return 100
 }
 
@@ -71,20 +70,20 @@ func (sh *Shell) packageVersion(name string) string {
 
 func progDpkg(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprint(c.err, "dpkg: error: need an action option\n\nType dpkg --help for help about installing and deinstalling packages [*];\nUse 'apt' or 'aptitude' for user-friendly package management;\nType dpkg -Dhelp for a list of dpkg debug flag values;\nType dpkg --force-help for a list of forcing options;\nType dpkg-deb --help for help about manipulating *.deb files;\n\nOptions marked [*] produce a lot of output - pipe it through 'less' or 'more' !\n")
+		fprint(c.err, "dpkg: error: need an action option\n\nType dpkg --help for help about installing and deinstalling packages [*];\nUse 'apt' or 'aptitude' for user-friendly package management;\nType dpkg -Dhelp for a list of dpkg debug flag values;\nType dpkg --force-help for a list of forcing options;\nType dpkg-deb --help for help about manipulating *.deb files;\n\nOptions marked [*] produce a lot of output - pipe it through 'less' or 'more' !\n")
 		return 2
 	}
 	switch c.args[0] {
 	case "-l", "--list":
 		return sh.dpkgList(c, c.args[1:])
 	case "--version":
-		fmt.Fprint(c.out, "Debian 'dpkg' package management program version 1.21.22 (amd64).\n")
+		fprint(c.out, "Debian 'dpkg' package management program version 1.21.22 (amd64).\n")
 		return 0
 	case "--print-architecture":
-		fmt.Fprintln(c.out, "amd64")
+		fprintln(c.out, "amd64")
 		return 0
 	}
-	fmt.Fprintf(c.err, "dpkg: error: unknown option %s\n\nType dpkg --help for help about installing and deinstalling packages [*];\n", c.args[0])
+	fprintf(c.err, "dpkg: error: unknown option %s\n\nType dpkg --help for help about installing and deinstalling packages [*];\n", c.args[0])
 	return 2
 }
 
@@ -105,7 +104,7 @@ func (sh *Shell) dpkgList(c *call, patterns []string) int {
 		}
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(c.err, "dpkg-query: no packages found matching %s\n", strings.Join(patterns, " "))
+		fprintf(c.err, "dpkg-query: no packages found matching %s\n", strings.Join(patterns, " "))
 		return 1
 	}
 	// Off a terminal dpkg sizes the name and version columns to the
@@ -114,15 +113,15 @@ func (sh *Shell) dpkgList(c *call, patterns []string) int {
 	for _, p := range rows {
 		nw, vw = max(nw, len(p.name)), max(vw, len(p.version))
 	}
-	fmt.Fprint(c.out, "Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n")
-	fmt.Fprintf(c.out, "||/ %-*s %-*s %-*s %s\n", nw, "Name", vw, "Version", aw, "Architecture", "Description")
-	fmt.Fprintf(c.out, "+++-%s-%s-%s-%s\n", strings.Repeat("=", nw), strings.Repeat("=", vw), strings.Repeat("=", aw), strings.Repeat("=", dw))
+	fprint(c.out, "Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n")
+	fprintf(c.out, "||/ %-*s %-*s %-*s %s\n", nw, "Name", vw, "Version", aw, "Architecture", "Description")
+	fprintf(c.out, "+++-%s-%s-%s-%s\n", strings.Repeat("=", nw), strings.Repeat("=", vw), strings.Repeat("=", aw), strings.Repeat("=", dw))
 	for _, p := range rows {
 		desc := p.summary
 		if len(desc) > dw {
 			desc = desc[:dw]
 		}
-		fmt.Fprintf(c.out, "ii  %-*s %-*s %-*s %s\n", nw, p.name, vw, p.version, aw, p.arch, desc)
+		fprintf(c.out, "ii  %-*s %-*s %-*s %s\n", nw, p.name, vw, p.version, aw, p.arch, desc)
 	}
 	return 0
 }
@@ -210,13 +209,13 @@ func progWget(sh *Shell, c *call) int {
 		}
 	}
 	if len(urls) == 0 {
-		fmt.Fprint(c.err, "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n")
+		fprint(c.err, "wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\nTry `wget --help' for more options.\n")
 		return 1
 	}
 	status := 0
 	logf := func(format string, args ...any) {
 		if !quiet {
-			fmt.Fprintf(c.err, format, args...)
+			fprintf(c.err, format, args...)
 		}
 	}
 	for _, raw := range urls {
@@ -224,7 +223,7 @@ func progWget(sh *Shell, c *call) int {
 		res := sh.fetchURL(c, "wget", raw)
 		now := sh.now().UTC().Format("2006-01-02 15:04:05")
 		if t.host == "" {
-			fmt.Fprintf(c.err, "%s: Invalid URL %s: Unsupported scheme\n", t.full, raw)
+			fprintf(c.err, "%s: Invalid URL %s: Unsupported scheme\n", t.full, raw)
 			status = 1
 			continue
 		}
@@ -237,7 +236,7 @@ func progWget(sh *Shell, c *call) int {
 			continue
 		default:
 			logf("Resolving %s (%s)... failed: Temporary failure in name resolution.\n", t.host, t.host)
-			fmt.Fprintf(c.err, "wget: unable to resolve host address %s\n", sh.quote(t.host))
+			fprintf(c.err, "wget: unable to resolve host address %s\n", sh.quote(t.host))
 			status = 4
 			continue
 		}
@@ -290,14 +289,14 @@ func progCurl(sh *Shell, c *call) int {
 		}
 	}
 	if len(urls) == 0 {
-		fmt.Fprint(c.err, "curl: try 'curl --help' or 'curl --manual' for more information\n")
+		fprint(c.err, "curl: try 'curl --help' or 'curl --manual' for more information\n")
 		return 2
 	}
 	_, tty := c.out.(*capWriter)
 	meter := !silent && (outFile != "" || remoteName || !tty || !sh.interactive)
 	report := func(format string, args ...any) {
 		if !silent || showErr {
-			fmt.Fprintf(c.err, format, args...)
+			fprintf(c.err, format, args...)
 		}
 	}
 	status := 0
@@ -310,7 +309,7 @@ func progCurl(sh *Shell, c *call) int {
 			continue
 		}
 		if meter {
-			fmt.Fprint(c.err, curlMeter)
+			fprint(c.err, curlMeter)
 		}
 		switch {
 		case res.Outcome == "fetched":

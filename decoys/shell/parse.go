@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -485,7 +486,8 @@ func (p *parser) next() token {
 
 func unexpected(t token) error {
 	err := unexpected1(t)
-	if se, ok := err.(*syntaxError); ok {
+	var se *syntaxError
+	if errors.As(err, &se) {
 		se.line = t.line
 	}
 	return err

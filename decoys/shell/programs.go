@@ -47,7 +47,7 @@ func (sh *Shell) quote(s string) string {
 
 // badOption prints coreutils' complaint about an unknown short option.
 func badOption(c *call, opt byte, status int) int {
-	fmt.Fprintf(c.err, "%s: invalid option -- '%c'\nTry '%s --help' for more information.\n", c.name, opt, c.name)
+	fprintf(c.err, "%s: invalid option -- '%c'\nTry '%s --help' for more information.\n", c.name, opt, c.name)
 	return status
 }
 
@@ -86,12 +86,12 @@ func progUname(sh *Shell, c *call) int {
 		return badOption(c, bad, 1)
 	}
 	if len(ops) > 0 {
-		fmt.Fprintf(c.err, "uname: extra operand '%s'\nTry 'uname --help' for more information.\n", ops[0])
+		fprintf(c.err, "uname: extra operand '%s'\nTry 'uname --help' for more information.\n", ops[0])
 		return 1
 	}
 	h := sh.host
 	if f['a'] {
-		fmt.Fprintf(c.out, "Linux %s %s %s %s\n", h.hostname, h.kernel.abi, h.persona.unameVersion(h.kernel), h.persona.unameTail)
+		fprintf(c.out, "Linux %s %s %s %s\n", h.hostname, h.kernel.abi, h.persona.unameVersion(h.kernel), h.persona.unameTail)
 		return 0
 	}
 	var parts []string
@@ -119,7 +119,7 @@ func progUname(sh *Shell, c *call) int {
 	if f['o'] {
 		parts = append(parts, "GNU/Linux")
 	}
-	fmt.Fprintln(c.out, strings.Join(parts, " "))
+	fprintln(c.out, strings.Join(parts, " "))
 	return 0
 }
 
@@ -129,35 +129,35 @@ func progCat(sh *Shell, c *call) int {
 		return badOption(c, bad, 1)
 	}
 	if len(ops) == 0 {
-		c.out.Write(c.stdin)
+		write(c.out, c.stdin)
 		return 0
 	}
 	status := 0
 	for _, a := range ops {
 		if a == "-" {
-			c.out.Write(c.stdin)
+			write(c.out, c.stdin)
 			continue
 		}
 		data, err := sh.readPath(a)
 		if err != nil {
-			fmt.Fprintf(c.err, "cat: %s: %s\n", a, err)
+			fprintf(c.err, "cat: %s: %s\n", a, err)
 			status = 1
 			continue
 		}
-		c.out.Write(data)
+		write(c.out, data)
 	}
 	return status
 }
 
 func progNproc(sh *Shell, c *call) int {
-	fmt.Fprintln(c.out, sh.host.cpus)
+	fprintln(c.out, sh.host.cpus)
 	return 0
 }
 
 func progFree(sh *Shell, c *call) int {
 	f, _, bad := flags(c, "bkmghwtlv")
 	if bad != 0 {
-		fmt.Fprintf(c.err, "free: invalid option -- '%c'\n\nUsage:\n free [options]\n\nOptions:\n -b, --bytes         show output in bytes\n", bad)
+		fprintf(c.err, "free: invalid option -- '%c'\n\nUsage:\n free [options]\n\nOptions:\n -b, --bytes         show output in bytes\n", bad)
 		return 1
 	}
 	m := sh.mem()
@@ -177,9 +177,9 @@ func progFree(sh *Shell, c *call) int {
 		}
 		return strconv.FormatUint(kb, 10)
 	}
-	fmt.Fprintf(c.out, "%20s %11s %11s %11s %11s %11s\n", "total", "used", "free", "shared", "buff/cache", "available")
-	fmt.Fprintf(c.out, "%-7s %12s %11s %11s %11s %11s %11s\n", "Mem:", format(vals[0]), format(vals[1]), format(vals[2]), format(vals[3]), format(vals[4]), format(vals[5]))
-	fmt.Fprintf(c.out, "%-7s %12s %11s %11s\n", "Swap:", format(0), format(0), format(0))
+	fprintf(c.out, "%20s %11s %11s %11s %11s %11s\n", "total", "used", "free", "shared", "buff/cache", "available")
+	fprintf(c.out, "%-7s %12s %11s %11s %11s %11s %11s\n", "Mem:", format(vals[0]), format(vals[1]), format(vals[2]), format(vals[3]), format(vals[4]), format(vals[5]))
+	fprintf(c.out, "%-7s %12s %11s %11s\n", "Swap:", format(0), format(0), format(0))
 	return 0
 }
 
@@ -229,9 +229,9 @@ func progDf(sh *Shell, c *call) int {
 		}
 	}
 	if f['h'] {
-		fmt.Fprintf(c.out, "%-*s %5s %5s %5s %4s %s\n", width, "Filesystem", "Size", "Used", "Avail", "Use%", "Mounted on")
+		fprintf(c.out, "%-*s %5s %5s %5s %4s %s\n", width, "Filesystem", "Size", "Used", "Avail", "Use%", "Mounted on")
 	} else {
-		fmt.Fprintf(c.out, "%-*s %9s %9s %9s %4s %s\n", width, "Filesystem", "1K-blocks", "Used", "Available", "Use%", "Mounted on")
+		fprintf(c.out, "%-*s %9s %9s %9s %4s %s\n", width, "Filesystem", "1K-blocks", "Used", "Available", "Use%", "Mounted on")
 	}
 	for _, r := range rows {
 		// ext4 keeps 5% for root, so Avail is less than Size - Used.
@@ -244,9 +244,9 @@ func progDf(sh *Shell, c *call) int {
 			pct = strconv.FormatUint((r.used*100+(r.used+avail)-1)/(r.used+avail), 10) + "%"
 		}
 		if f['h'] {
-			fmt.Fprintf(c.out, "%-*s %5s %5s %5s %4s %s\n", width, r.fs, humanDf(r.size), humanDf(r.used), humanDf(avail), pct, r.mountedOn)
+			fprintf(c.out, "%-*s %5s %5s %5s %4s %s\n", width, r.fs, humanDf(r.size), humanDf(r.used), humanDf(avail), pct, r.mountedOn)
 		} else {
-			fmt.Fprintf(c.out, "%-*s %9d %9d %9d %4s %s\n", width, r.fs, r.size, r.used, avail, pct, r.mountedOn)
+			fprintf(c.out, "%-*s %9d %9d %9d %4s %s\n", width, r.fs, r.size, r.used, avail, pct, r.mountedOn)
 		}
 	}
 	return 0
@@ -291,24 +291,24 @@ func progPs(sh *Shell, c *call) int {
 	memTotal := float64(sh.host.memKiB)
 	switch {
 	case bsd:
-		fmt.Fprintln(c.out, "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND")
+		fprintln(c.out, "USER         PID %CPU %MEM    VSZ   RSS TTY      STAT START   TIME COMMAND")
 		for _, p := range rows {
 			// procps divides cpu time by the process's age; a floor on
 			// the age keeps a new process from showing a spike.
 			pcpu := p.cpu.Seconds() / max(now.Sub(p.start).Seconds(), 60) * 100
-			fmt.Fprintf(c.out, "%-8s %7d %4.1f %4.1f %6d %5d %-8s %-4s %5s %6s %s\n", p.user, p.pid, pcpu, float64(p.rss)/memTotal*100, p.vsz, p.rss, p.tty, p.stat, startCol(p.start, now), cpuTime(p.cpu), p.cmd)
+			fprintf(c.out, "%-8s %7d %4.1f %4.1f %6d %5d %-8s %-4s %5s %6s %s\n", p.user, p.pid, pcpu, float64(p.rss)/memTotal*100, p.vsz, p.rss, p.tty, p.stat, startCol(p.start, now), cpuTime(p.cpu), p.cmd)
 		}
 	case full:
-		fmt.Fprintln(c.out, "UID          PID    PPID  C STIME TTY          TIME CMD")
+		fprintln(c.out, "UID          PID    PPID  C STIME TTY          TIME CMD")
 		for _, p := range rows {
 			t := int(p.cpu.Seconds())
-			fmt.Fprintf(c.out, "%-8s %7d %7d  0 %-5s %-8s %02d:%02d:%02d %s\n", p.user, p.pid, p.ppid, startCol(p.start, now), p.tty, t/3600, t/60%60, t%60, p.cmd)
+			fprintf(c.out, "%-8s %7d %7d  0 %-5s %-8s %02d:%02d:%02d %s\n", p.user, p.pid, p.ppid, startCol(p.start, now), p.tty, t/3600, t/60%60, t%60, p.cmd)
 		}
 	default:
-		fmt.Fprintln(c.out, "    PID TTY          TIME CMD")
+		fprintln(c.out, "    PID TTY          TIME CMD")
 		for _, p := range rows {
 			t := int(p.cpu.Seconds())
-			fmt.Fprintf(c.out, "%7d %-8s %02d:%02d:%02d %s\n", p.pid, p.tty, t/3600, t/60%60, t%60, p.comm())
+			fprintf(c.out, "%7d %-8s %02d:%02d:%02d %s\n", p.pid, p.tty, t/3600, t/60%60, t%60, p.comm())
 		}
 	}
 	return 0
@@ -325,22 +325,22 @@ func progIP(sh *Shell, c *call) int {
 	}
 	switch {
 	case obj == "":
-		fmt.Fprint(c.err, "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n       ip [ -force ] -batch filename\nwhere  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |\n                   link | macsec | maddress | monitor | mptcp | mroute | mrule |\n                   neighbor | neighbour | netconf | netns | nexthop | ntable |\n                   ntbl | route | rule | sr | tap | tcpmetrics |\n                   token | tunnel | tuntap | vrf | xfrm }\n")
+		fprint(c.err, "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n       ip [ -force ] -batch filename\nwhere  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |\n                   link | macsec | maddress | monitor | mptcp | mroute | mrule |\n                   neighbor | neighbour | netconf | netns | nexthop | ntable |\n                   ntbl | route | rule | sr | tap | tcpmetrics |\n                   token | tunnel | tuntap | vrf | xfrm }\n")
 		return 255
 	case strings.HasPrefix("address", obj):
-		fmt.Fprintf(c.out, "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n    inet6 ::1/128 scope host noprefixroute \n       valid_lft forever preferred_lft forever\n")
-		fmt.Fprintf(c.out, "2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", h.iface, h.macString())
+		fprintf(c.out, "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n    inet6 ::1/128 scope host noprefixroute \n       valid_lft forever preferred_lft forever\n")
+		fprintf(c.out, "2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", h.iface, h.macString())
 		if alt := altName(h.iface); alt != "" {
-			fmt.Fprintf(c.out, "    altname %s\n", alt)
+			fprintf(c.out, "    altname %s\n", alt)
 		}
-		fmt.Fprintf(c.out, "    inet %s/%d brd %s scope global dynamic %s\n       valid_lft %dsec preferred_lft %dsec\n", h.addr, h.bits, h.broadcast(), h.iface, 86400-int(sh.now().Unix()%86400)/2, 86400-int(sh.now().Unix()%86400)/2)
-		fmt.Fprintf(c.out, "    inet6 %s/64 scope link \n       valid_lft forever preferred_lft forever\n", h.linkLocal())
+		fprintf(c.out, "    inet %s/%d brd %s scope global dynamic %s\n       valid_lft %dsec preferred_lft %dsec\n", h.addr, h.bits, h.broadcast(), h.iface, 86400-int(sh.now().Unix()%86400)/2, 86400-int(sh.now().Unix()%86400)/2)
+		fprintf(c.out, "    inet6 %s/64 scope link \n       valid_lft forever preferred_lft forever\n", h.linkLocal())
 	case strings.HasPrefix("route", obj):
-		fmt.Fprintf(c.out, "default via %s dev %s \n%s dev %s proto kernel scope link src %s \n", h.gateway, h.iface, h.network(), h.iface, h.addr)
+		fprintf(c.out, "default via %s dev %s \n%s dev %s proto kernel scope link src %s \n", h.gateway, h.iface, h.network(), h.iface, h.addr)
 	case strings.HasPrefix("link", obj):
-		fmt.Fprintf(c.out, "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", h.iface, h.macString())
+		fprintf(c.out, "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc pfifo_fast state UP mode DEFAULT group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", h.iface, h.macString())
 	default:
-		fmt.Fprintf(c.err, "Object \"%s\" is unknown, try \"ip help\".\n", obj)
+		fprintf(c.err, "Object \"%s\" is unknown, try \"ip help\".\n", obj)
 		return 1
 	}
 	return 0
@@ -356,15 +356,15 @@ func altName(iface string) string {
 
 func progID(sh *Shell, c *call) int {
 	if len(c.args) > 0 && c.args[0] == "-u" {
-		fmt.Fprintln(c.out, sh.uid)
+		fprintln(c.out, sh.uid)
 		return 0
 	}
 	if sh.uid == 0 {
-		fmt.Fprintln(c.out, "uid=0(root) gid=0(root) groups=0(root)")
+		fprintln(c.out, "uid=0(root) gid=0(root) groups=0(root)")
 		return 0
 	}
 	u := sh.admin
-	fmt.Fprintf(c.out, "uid=1000(%s) gid=1000(%s) groups=1000(%s),24(cdrom),25(floppy),27(sudo),29(audio),30(dip),44(video),46(plugdev),100(users),106(netdev)\n", u, u, u)
+	fprintf(c.out, "uid=1000(%s) gid=1000(%s) groups=1000(%s),24(cdrom),25(floppy),27(sudo),29(audio),30(dip),44(video),46(plugdev),100(users),106(netdev)\n", u, u, u)
 	return 0
 }
 
@@ -401,10 +401,10 @@ func progUptime(sh *Shell, c *call) int {
 			parts = append(parts, plural(hr, "hour"))
 		}
 		parts = append(parts, plural(int(up.Minutes())%60, "minute"))
-		fmt.Fprintln(c.out, "up "+strings.Join(parts, ", "))
+		fprintln(c.out, "up "+strings.Join(parts, ", "))
 		return 0
 	}
-	fmt.Fprintln(c.out, sh.uptimeLine())
+	fprintln(c.out, sh.uptimeLine())
 	return 0
 }
 
@@ -418,9 +418,9 @@ func plural(n int, unit string) string {
 func (sh *Shell) sessionFrom() string { return sh.host.adminFrom }
 
 func progW(sh *Shell, c *call) int {
-	fmt.Fprintln(c.out, sh.uptimeLine())
-	fmt.Fprintln(c.out, "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT")
-	fmt.Fprintf(c.out, "%-8s %-8s %-16s %-7s  0.00s  0.02s  0.00s w\n", truncate(sh.userName(), 8), "pts/0", sh.sessionFrom(), sh.loginTime.Format("15:04"))
+	fprintln(c.out, sh.uptimeLine())
+	fprintln(c.out, "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT")
+	fprintf(c.out, "%-8s %-8s %-16s %-7s  0.00s  0.02s  0.00s w\n", truncate(sh.userName(), 8), "pts/0", sh.sessionFrom(), sh.loginTime.Format("15:04"))
 	return 0
 }
 
@@ -432,25 +432,25 @@ func truncate(s string, n int) string {
 }
 
 func progWho(sh *Shell, c *call) int {
-	fmt.Fprintf(c.out, "%-8s %-12s %s (%s)\n", sh.userName(), "pts/0", sh.loginTime.Format("2006-01-02 15:04"), sh.sessionFrom())
+	fprintf(c.out, "%-8s %-12s %s (%s)\n", sh.userName(), "pts/0", sh.loginTime.Format("2006-01-02 15:04"), sh.sessionFrom())
 	return 0
 }
 
 func progLast(sh *Shell, c *call) int {
 	h := sh.host
 	now := sh.now()
-	fmt.Fprintf(c.out, "%-8s %-12s %-16s %s   still logged in\n", truncate(sh.userName(), 8), "pts/0", sh.sessionFrom(), sh.loginTime.Format("Mon Jan _2 15:04"))
-	fmt.Fprintf(c.out, "%-8s %-12s %-16s %s   still running\n", "reboot", "system boot", h.kernel.abi, h.boot.Format("Mon Jan _2 15:04"))
+	fprintf(c.out, "%-8s %-12s %-16s %s   still logged in\n", truncate(sh.userName(), 8), "pts/0", sh.sessionFrom(), sh.loginTime.Format("Mon Jan _2 15:04"))
+	fprintf(c.out, "%-8s %-12s %-16s %s   still running\n", "reboot", "system boot", h.kernel.abi, h.boot.Format("Mon Jan _2 15:04"))
 	// Earlier admin sessions, before the last boot.
 	t := h.boot.Add(-time.Duration(2+pick(h.seed, "lastsess", 20)) * time.Hour)
 	for i := 0; i < 3; i++ {
 		end := t.Add(time.Duration(5+pick(h.seed, "lastlen"+strconv.Itoa(i), 50)) * time.Minute)
 		dur := end.Sub(t)
-		fmt.Fprintf(c.out, "%-8s %-12s %-16s %s - %s  (%02d:%02d)\n", "root", "pts/0", h.adminFrom, t.Format("Mon Jan _2 15:04"), end.Format("15:04"), int(dur.Hours()), int(dur.Minutes())%60)
+		fprintf(c.out, "%-8s %-12s %-16s %s - %s  (%02d:%02d)\n", "root", "pts/0", h.adminFrom, t.Format("Mon Jan _2 15:04"), end.Format("15:04"), int(dur.Hours()), int(dur.Minutes())%60)
 		t = t.Add(-time.Duration(20+pick(h.seed, "lastgap"+strconv.Itoa(i), 200)) * time.Hour)
 	}
 	_ = now
-	fmt.Fprintf(c.out, "\nwtmp begins %s\n", h.installed.Format("Mon Jan _2 15:04:05 2006"))
+	fprintf(c.out, "\nwtmp begins %s\n", h.installed.Format("Mon Jan _2 15:04:05 2006"))
 	return 0
 }
 
@@ -458,15 +458,15 @@ func progCrontab(sh *Shell, c *call) int {
 	if len(c.args) > 0 && c.args[0] == "-l" {
 		p := "/var/spool/cron/crontabs/" + sh.userName()
 		if data, err := sh.readPath(p); err == nil {
-			c.out.Write(data)
+			write(c.out, data)
 			return 0
 		}
-		fmt.Fprintf(c.err, "no crontab for %s\n", sh.userName())
+		fprintf(c.err, "no crontab for %s\n", sh.userName())
 		return 1
 	}
 	if len(c.args) > 0 && c.args[0] == "-r" {
 		if err := sh.fs.remove("/var/spool/cron/crontabs/"+sh.userName(), 0); err != nil {
-			fmt.Fprintf(c.err, "no crontab for %s\n", sh.userName())
+			fprintf(c.err, "no crontab for %s\n", sh.userName())
 			return 1
 		}
 		return 0
@@ -475,7 +475,7 @@ func progCrontab(sh *Shell, c *call) int {
 	if len(c.args) > 0 && c.args[0] != "-" {
 		d, err := sh.readPath(c.args[len(c.args)-1])
 		if err != nil {
-			fmt.Fprintf(c.err, "%s: %s\n", c.args[len(c.args)-1], err)
+			fprintf(c.err, "%s: %s\n", c.args[len(c.args)-1], err)
 			return 1
 		}
 		data = d
@@ -493,7 +493,7 @@ func progWhich(sh *Shell, c *call) int {
 			continue
 		}
 		if p, n := sh.lookPath(a); n != nil {
-			fmt.Fprintln(c.out, p)
+			fprintln(c.out, p)
 			continue
 		}
 		status = 1
@@ -508,38 +508,38 @@ func progHostname(sh *Shell, c *call) int {
 	if len(c.args) > 0 {
 		switch c.args[0] {
 		case "-I", "--all-ip-addresses":
-			fmt.Fprintf(c.out, "%s \n", sh.host.addr)
+			fprintf(c.out, "%s \n", sh.host.addr)
 			return 0
 		case "-i", "--ip-address":
-			fmt.Fprintln(c.out, "127.0.1.1")
+			fprintln(c.out, "127.0.1.1")
 			return 0
 		case "-f", "--fqdn", "-s", "--short":
-			fmt.Fprintln(c.out, sh.host.hostname)
+			fprintln(c.out, sh.host.hostname)
 			return 0
 		}
 		if !strings.HasPrefix(c.args[0], "-") {
 			if sh.uid != 0 {
-				fmt.Fprintln(c.err, "hostname: you must be root to change the host name")
+				fprintln(c.err, "hostname: you must be root to change the host name")
 				return 1
 			}
 			return 0
 		}
 	}
-	fmt.Fprintln(c.out, sh.host.hostname)
+	fprintln(c.out, sh.host.hostname)
 	return 0
 }
 
 func progWhoami(sh *Shell, c *call) int {
-	fmt.Fprintln(c.out, sh.userName())
+	fprintln(c.out, sh.userName())
 	return 0
 }
 
 func progTty(sh *Shell, c *call) int {
 	if !sh.interactive {
-		fmt.Fprintln(c.out, "not a tty")
+		fprintln(c.out, "not a tty")
 		return 1
 	}
-	fmt.Fprintln(c.out, "/dev/pts/0")
+	fprintln(c.out, "/dev/pts/0")
 	return 0
 }
 
@@ -554,15 +554,15 @@ func progEnv(sh *Shell, c *call) int {
 		if !ok || !sh.exported[c.args[0]] {
 			return 1
 		}
-		fmt.Fprintln(c.out, v)
+		fprintln(c.out, v)
 		return 0
 	}
 	for _, n := range sh.varOrder {
 		if sh.exported[n] {
-			fmt.Fprintf(c.out, "%s=%s\n", n, sh.vars[n])
+			fprintf(c.out, "%s=%s\n", n, sh.vars[n])
 		}
 	}
-	fmt.Fprintf(c.out, "_=/usr/bin/%s\n", c.name)
+	fprintf(c.out, "_=/usr/bin/%s\n", c.name)
 	return 0
 }
 
@@ -572,7 +572,7 @@ func progMkdir(sh *Shell, c *call) int {
 		return badOption(c, bad, 1)
 	}
 	if len(ops) == 0 {
-		fmt.Fprint(c.err, "mkdir: missing operand\nTry 'mkdir --help' for more information.\n")
+		fprint(c.err, "mkdir: missing operand\nTry 'mkdir --help' for more information.\n")
 		return 1
 	}
 	status := 0
@@ -586,7 +586,7 @@ func progMkdir(sh *Shell, c *call) int {
 					continue
 				}
 				if err := sh.fs.mkdir(cur, sh.uid); err != nil {
-					fmt.Fprintf(c.err, "mkdir: cannot create directory %s: %s\n", sh.quote(a), err)
+					fprintf(c.err, "mkdir: cannot create directory %s: %s\n", sh.quote(a), err)
 					status = 1
 					break
 				}
@@ -594,7 +594,7 @@ func progMkdir(sh *Shell, c *call) int {
 			continue
 		}
 		if err := sh.fs.mkdir(p, sh.uid); err != nil {
-			fmt.Fprintf(c.err, "mkdir: cannot create directory %s: %s\n", sh.quote(a), err)
+			fprintf(c.err, "mkdir: cannot create directory %s: %s\n", sh.quote(a), err)
 			status = 1
 		}
 	}
@@ -607,7 +607,7 @@ func progTouch(sh *Shell, c *call) int {
 		return badOption(c, bad, 1)
 	}
 	if len(ops) == 0 {
-		fmt.Fprint(c.err, "touch: missing file operand\nTry 'touch --help' for more information.\n")
+		fprint(c.err, "touch: missing file operand\nTry 'touch --help' for more information.\n")
 		return 1
 	}
 	status := 0
@@ -618,7 +618,7 @@ func progTouch(sh *Shell, c *call) int {
 			continue
 		}
 		if err := sh.fs.writeFile(p, nil, true, sh.uid); err != nil {
-			fmt.Fprintf(c.err, "touch: cannot touch '%s': %s\n", a, err)
+			fprintf(c.err, "touch: cannot touch '%s': %s\n", a, err)
 			status = 1
 		}
 	}
@@ -634,7 +634,7 @@ func progRm(sh *Shell, c *call) int {
 		if f['f'] {
 			return 0
 		}
-		fmt.Fprintf(c.err, "%s: missing operand\nTry '%s --help' for more information.\n", c.name, c.name)
+		fprintf(c.err, "%s: missing operand\nTry '%s --help' for more information.\n", c.name, c.name)
 		return 1
 	}
 	status := 0
@@ -643,34 +643,34 @@ func progRm(sh *Shell, c *call) int {
 		n, err := sh.fs.lookup(p, false)
 		if err != nil {
 			if c.name == "rmdir" {
-				fmt.Fprintf(c.err, "rmdir: failed to remove '%s': %s\n", a, err)
+				fprintf(c.err, "rmdir: failed to remove '%s': %s\n", a, err)
 				status = 1
 			} else if !f['f'] {
-				fmt.Fprintf(c.err, "rm: cannot remove '%s': %s\n", a, err)
+				fprintf(c.err, "rm: cannot remove '%s': %s\n", a, err)
 				status = 1
 			}
 			continue
 		}
 		switch {
 		case c.name == "rmdir" && !n.isDir():
-			fmt.Fprintf(c.err, "rmdir: failed to remove '%s': Not a directory\n", a)
+			fprintf(c.err, "rmdir: failed to remove '%s': Not a directory\n", a)
 			status = 1
 			continue
 		case c.name == "rmdir" && len(n.children) > 0:
-			fmt.Fprintf(c.err, "rmdir: failed to remove '%s': Directory not empty\n", a)
+			fprintf(c.err, "rmdir: failed to remove '%s': Directory not empty\n", a)
 			status = 1
 			continue
 		case c.name == "rm" && n.isDir() && !f['r'] && !f['R']:
-			fmt.Fprintf(c.err, "rm: cannot remove '%s': Is a directory\n", a)
+			fprintf(c.err, "rm: cannot remove '%s': Is a directory\n", a)
 			status = 1
 			continue
 		case p == "/":
-			fmt.Fprint(c.err, "rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe\n")
+			fprint(c.err, "rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe\n")
 			status = 1
 			continue
 		}
 		if err := sh.fs.remove(p, sh.uid); err != nil {
-			fmt.Fprintf(c.err, "%s: cannot remove '%s': %s\n", c.name, a, err)
+			fprintf(c.err, "%s: cannot remove '%s': %s\n", c.name, a, err)
 			status = 1
 		}
 	}
@@ -687,9 +687,9 @@ func copyMove(sh *Shell, c *call, move bool) int {
 	}
 	if len(ops) < 2 {
 		if len(ops) == 0 {
-			fmt.Fprintf(c.err, "%s: missing file operand\nTry '%s --help' for more information.\n", c.name, c.name)
+			fprintf(c.err, "%s: missing file operand\nTry '%s --help' for more information.\n", c.name, c.name)
 		} else {
-			fmt.Fprintf(c.err, "%s: missing destination file operand after '%s'\nTry '%s --help' for more information.\n", c.name, ops[0], c.name)
+			fprintf(c.err, "%s: missing destination file operand after '%s'\nTry '%s --help' for more information.\n", c.name, ops[0], c.name)
 		}
 		return 1
 	}
@@ -700,12 +700,12 @@ func copyMove(sh *Shell, c *call, move bool) int {
 		src := abs(sh.cwd, a)
 		n, err := sh.fs.lookup(src, !move)
 		if err != nil {
-			fmt.Fprintf(c.err, "%s: cannot stat '%s': %s\n", c.name, a, err)
+			fprintf(c.err, "%s: cannot stat '%s': %s\n", c.name, a, err)
 			status = 1
 			continue
 		}
 		if n.isDir() && !move && !f['r'] && !f['R'] && !f['a'] {
-			fmt.Fprintf(c.err, "cp: -r not specified; omitting directory '%s'\n", a)
+			fprintf(c.err, "cp: -r not specified; omitting directory '%s'\n", a)
 			status = 1
 			continue
 		}
@@ -726,7 +726,7 @@ func copyMove(sh *Shell, c *call, move bool) int {
 			if move {
 				verb = "cannot move '" + a + "' to"
 			}
-			fmt.Fprintf(c.err, "%s: %s '%s': %s\n", c.name, verb, ops[len(ops)-1], err)
+			fprintf(c.err, "%s: %s '%s': %s\n", c.name, verb, ops[len(ops)-1], err)
 			status = 1
 			continue
 		}
@@ -749,9 +749,9 @@ func progChmod(sh *Shell, c *call) int {
 	}
 	if len(ops) < 2 {
 		if len(ops) == 0 {
-			fmt.Fprint(c.err, "chmod: missing operand\nTry 'chmod --help' for more information.\n")
+			fprint(c.err, "chmod: missing operand\nTry 'chmod --help' for more information.\n")
 		} else {
-			fmt.Fprintf(c.err, "chmod: missing operand after '%s'\nTry 'chmod --help' for more information.\n", ops[0])
+			fprintf(c.err, "chmod: missing operand after '%s'\nTry 'chmod --help' for more information.\n", ops[0])
 		}
 		return 1
 	}
@@ -760,12 +760,12 @@ func progChmod(sh *Shell, c *call) int {
 	for _, a := range ops[1:] {
 		n, err := sh.fs.lookup(abs(sh.cwd, a), true)
 		if err != nil {
-			fmt.Fprintf(c.err, "chmod: cannot access '%s': %s\n", a, err)
+			fprintf(c.err, "chmod: cannot access '%s': %s\n", a, err)
 			status = 1
 			continue
 		}
 		if sh.uid != 0 && n.uid != sh.uid {
-			fmt.Fprintf(c.err, "chmod: changing permissions of '%s': Operation not permitted\n", a)
+			fprintf(c.err, "chmod: changing permissions of '%s': Operation not permitted\n", a)
 			status = 1
 			continue
 		}
@@ -774,7 +774,7 @@ func progChmod(sh *Shell, c *call) int {
 			continue
 		}
 		if !applySymbolic(n, mode) {
-			fmt.Fprintf(c.err, "chmod: invalid mode: '%s'\nTry 'chmod --help' for more information.\n", mode)
+			fprintf(c.err, "chmod: invalid mode: '%s'\nTry 'chmod --help' for more information.\n", mode)
 			return 1
 		}
 	}
@@ -838,16 +838,16 @@ func progChown(sh *Shell, c *call) int {
 		return badOption(c, bad, 1)
 	}
 	if len(ops) < 2 {
-		fmt.Fprint(c.err, "chown: missing operand\nTry 'chown --help' for more information.\n")
+		fprint(c.err, "chown: missing operand\nTry 'chown --help' for more information.\n")
 		return 1
 	}
 	status := 0
 	for _, a := range ops[1:] {
 		if _, err := sh.fs.lookup(abs(sh.cwd, a), true); err != nil {
-			fmt.Fprintf(c.err, "chown: cannot access '%s': %s\n", a, err)
+			fprintf(c.err, "chown: cannot access '%s': %s\n", a, err)
 			status = 1
 		} else if sh.uid != 0 {
-			fmt.Fprintf(c.err, "chown: changing ownership of '%s': Operation not permitted\n", a)
+			fprintf(c.err, "chown: changing ownership of '%s': Operation not permitted\n", a)
 			status = 1
 		}
 	}
@@ -856,7 +856,7 @@ func progChown(sh *Shell, c *call) int {
 
 func progSudo(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprint(c.err, "usage: sudo -h | -K | -k | -V\nusage: sudo -v [-ABkNnS] [-g group] [-h host] [-p prompt] [-u user]\n")
+		fprint(c.err, "usage: sudo -h | -K | -k | -V\nusage: sudo -v [-ABkNnS] [-g group] [-h host] [-p prompt] [-u user]\n")
 		return 1
 	}
 	args := c.args
@@ -866,7 +866,7 @@ func progSudo(sh *Shell, c *call) int {
 	if sh.uid != 0 {
 		// The attacker's password is unknown to the decoy; the prompt
 		// reads nothing, so sudo fails as after three empty tries.
-		fmt.Fprintf(c.err, "[sudo] password for %s: \nsudo: a password is required\n", sh.admin)
+		fprintf(c.err, "[sudo] password for %s: \nsudo: a password is required\n", sh.admin)
 		return 1
 	}
 	if len(args) == 0 {
@@ -881,24 +881,24 @@ func progSu(sh *Shell, c *call) int {
 	if sh.uid == 0 {
 		return 0
 	}
-	fmt.Fprint(c.err, "Password: \nsu: Authentication failure\n")
+	fprint(c.err, "Password: \nsu: Authentication failure\n")
 	return 1
 }
 
 func progPasswd(sh *Shell, c *call) int {
 	if sh.uid != 0 {
-		fmt.Fprintf(c.out, "Changing password for %s.\nCurrent password: ", sh.admin)
-		fmt.Fprint(c.err, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
+		fprintf(c.out, "Changing password for %s.\nCurrent password: ", sh.admin)
+		fprint(c.err, "passwd: Authentication token manipulation error\npasswd: password unchanged\n")
 		return 10
 	}
-	fmt.Fprint(c.out, "New password: ")
-	fmt.Fprint(c.err, "Password change has been aborted.\npasswd: Authentication token manipulation error\npasswd: password unchanged\n")
+	fprint(c.out, "New password: ")
+	fprint(c.err, "Password change has been aborted.\npasswd: Authentication token manipulation error\npasswd: password unchanged\n")
 	return 10
 }
 
 func progSleep(_ *Shell, c *call) int {
 	if len(c.args) == 0 {
-		fmt.Fprint(c.err, "sleep: missing operand\nTry 'sleep --help' for more information.\n")
+		fprint(c.err, "sleep: missing operand\nTry 'sleep --help' for more information.\n")
 		return 1
 	}
 	var total time.Duration
@@ -914,7 +914,7 @@ func progSleep(_ *Shell, c *call) int {
 		}
 		v, err := strconv.ParseFloat(a, 64)
 		if err != nil || v < 0 {
-			fmt.Fprintf(c.err, "sleep: invalid time interval '%s'\nTry 'sleep --help' for more information.\n", a)
+			fprintf(c.err, "sleep: invalid time interval '%s'\nTry 'sleep --help' for more information.\n", a)
 			return 1
 		}
 		total += time.Duration(v * float64(unit))
@@ -927,15 +927,15 @@ func progDate(sh *Shell, c *call) int {
 	if len(c.args) > 0 && strings.HasPrefix(c.args[0], "+") {
 		f := c.args[0][1:]
 		r := strings.NewReplacer("%Y", now.Format("2006"), "%m", now.Format("01"), "%d", now.Format("02"), "%H", now.Format("15"), "%M", now.Format("04"), "%S", now.Format("05"), "%s", strconv.FormatInt(now.Unix(), 10), "%F", now.Format("2006-01-02"), "%T", now.Format("15:04:05"))
-		fmt.Fprintln(c.out, r.Replace(f))
+		fprintln(c.out, r.Replace(f))
 		return 0
 	}
-	fmt.Fprintln(c.out, now.Format("Mon Jan _2 03:04:05 PM MST 2006"))
+	fprintln(c.out, now.Format("Mon Jan _2 03:04:05 PM MST 2006"))
 	return 0
 }
 
 func progClear(_ *Shell, c *call) int {
-	fmt.Fprint(c.out, "\x1b[H\x1b[2J\x1b[3J")
+	fprint(c.out, "\x1b[H\x1b[2J\x1b[3J")
 	return 0
 }
 
@@ -954,10 +954,10 @@ func progSh(sh *Shell, c *call) int {
 		data, err := sh.readPath(a)
 		switch {
 		case err != nil && dash:
-			fmt.Fprintf(c.err, "%s: 0: cannot open %s: No such file\n", c.name, a)
+			fprintf(c.err, "%s: 0: cannot open %s: No such file\n", c.name, a)
 			return 2
 		case err != nil:
-			fmt.Fprintf(c.err, "%s: %s: %s\n", c.name, a, err)
+			fprintf(c.err, "%s: %s: %s\n", c.name, a, err)
 			return 127
 		}
 		return sh.runScript(c, string(data), script{name: a, dash: dash})

@@ -218,15 +218,19 @@ func (sh *Shell) Interactive(ctx context.Context, term io.ReadWriter) error {
 			// End of input inside an unfinished line makes bash report
 			// what was left open, then log out.
 			var se *syntaxError
+			// Input has ended, so the terminal may be gone too. The
+			// session ends as a shell exit whether or not these land.
 			if _, err := parse(cont.String()); cont.Len() > 0 && errors.As(err, &se) {
-				io.WriteString(out, "-bash: "+se.msg+"\n")
+				_, _ = io.WriteString(out, "-bash: "+se.msg+"\n")
 			}
-			io.WriteString(out, "logout\n")
+			_, _ = io.WriteString(out, "logout\n")
 			return nil
 		case evInterrupt:
 			cont.Reset()
 			sh.status = 130
-			io.WriteString(tw, sh.prompt())
+			// A dead terminal is left to the reader, whose error
+			// tells the caller why the session ended.
+			_, _ = io.WriteString(tw, sh.prompt())
 		case evLine:
 			line := string(ed.buf)
 			ed.buf = ed.buf[:0]
@@ -242,7 +246,7 @@ func (sh *Shell) Interactive(ctx context.Context, term io.ReadWriter) error {
 			// The newline that ended the line is part of what bash
 			// parses: "for" alone is an error, not an open loop.
 			if _, err := parse(src + "\n"); errors.As(err, &se) && se.incomplete {
-				io.WriteString(tw, "> ")
+				_, _ = io.WriteString(tw, "> ") // a dead terminal is left to the reader, as above
 				continue
 			}
 			cont.Reset()
@@ -255,7 +259,7 @@ func (sh *Shell) Interactive(ctx context.Context, term io.ReadWriter) error {
 			if sh.exited || ctx.Err() != nil {
 				return nil
 			}
-			io.WriteString(tw, sh.prompt())
+			_, _ = io.WriteString(tw, sh.prompt()) // a dead terminal is left to the reader, as above
 		}
 	}
 }
@@ -276,7 +280,7 @@ func (sh *Shell) runForeground(ctx context.Context, src string, out, tw io.Write
 	interrupt := func(data []byte) []byte {
 		if i := bytes.IndexByte(data, 0x03); i >= 0 {
 			stop()
-			io.WriteString(tw, "^C\r\n")
+			_, _ = io.WriteString(tw, "^C\r\n") // a dead terminal is left to the reader
 			return data[i+1:]
 		}
 		return data

@@ -20,7 +20,7 @@ func (sh *Shell) input(c *call, files []string) (string, int) {
 	for _, f := range files {
 		data, err := sh.readPath(f)
 		if err != nil {
-			fmt.Fprintf(c.err, "%s: %s: %s\n", c.name, f, err)
+			fprintf(c.err, "%s: %s: %s\n", c.name, f, err)
 			status = 1
 			continue
 		}
@@ -45,13 +45,13 @@ func headTail(sh *Shell, c *call, tail bool) int {
 		switch {
 		case a == "-n" || a == "-c":
 			if i+1 >= len(c.args) {
-				fmt.Fprintf(c.err, "%s: option requires an argument -- 'n'\nTry '%s --help' for more information.\n", c.name, c.name)
+				fprintf(c.err, "%s: option requires an argument -- 'n'\nTry '%s --help' for more information.\n", c.name, c.name)
 				return 1
 			}
 			i++
 			v, err := strconv.Atoi(strings.TrimPrefix(c.args[i], "+"))
 			if err != nil {
-				fmt.Fprintf(c.err, "%s: invalid number of lines: '%s'\n", c.name, c.args[i])
+				fprintf(c.err, "%s: invalid number of lines: '%s'\n", c.name, c.args[i])
 				return 1
 			}
 			n = v
@@ -80,7 +80,7 @@ func headTail(sh *Shell, c *call, tail bool) int {
 		ls = ls[:n]
 	}
 	for _, l := range ls {
-		fmt.Fprintln(c.out, l)
+		fprintln(c.out, l)
 	}
 	return status
 }
@@ -121,7 +121,7 @@ func progGrep(sh *Shell, c *call) int {
 					extended = true
 				case 'w', 'q', 's', 'r', 'a', 'H', 'h', 'o', '-':
 				default:
-					fmt.Fprintf(c.err, "grep: invalid option -- '%c'\nUsage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n", f)
+					fprintf(c.err, "grep: invalid option -- '%c'\nUsage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n", f)
 					return 2
 				}
 			}
@@ -135,7 +135,7 @@ func progGrep(sh *Shell, c *call) int {
 		files = append(files, a)
 	}
 	if pattern == nil {
-		fmt.Fprint(c.err, "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
+		fprint(c.err, "Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
 		return 2
 	}
 	pat := *pattern
@@ -171,18 +171,18 @@ func progGrep(sh *Shell, c *call) int {
 				if number {
 					prefix += strconv.Itoa(i+1) + ":"
 				}
-				fmt.Fprintln(c.out, prefix+l)
+				fprintln(c.out, prefix+l)
 			}
 		}
 		if count {
 			if len(files) > 1 {
-				fmt.Fprintf(c.out, "%s:%d\n", name, n)
+				fprintf(c.out, "%s:%d\n", name, n)
 			} else {
-				fmt.Fprintln(c.out, n)
+				fprintln(c.out, n)
 			}
 		}
 		if onlyName && n > 0 {
-			fmt.Fprintln(c.out, name)
+			fprintln(c.out, name)
 		}
 	}
 	if len(files) == 0 {
@@ -191,7 +191,7 @@ func progGrep(sh *Shell, c *call) int {
 	for _, f := range files {
 		data, err := sh.readPath(f)
 		if err != nil {
-			fmt.Fprintf(c.err, "grep: %s: %s\n", f, err)
+			fprintf(c.err, "grep: %s: %s\n", f, err)
 			status = 2
 			continue
 		}
@@ -277,18 +277,18 @@ func progWc(sh *Shell, c *call) int {
 		return s
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(c.out, format(count(string(c.stdin)), ""))
+		fprintln(c.out, format(count(string(c.stdin)), ""))
 		return 0
 	}
 	status := 0
 	for _, name := range files {
 		data, err := sh.readPath(name)
 		if err != nil {
-			fmt.Fprintf(c.err, "wc: %s: %s\n", name, err)
+			fprintf(c.err, "wc: %s: %s\n", name, err)
 			status = 1
 			continue
 		}
-		fmt.Fprintln(c.out, format(count(string(data)), name))
+		fprintln(c.out, format(count(string(data)), name))
 	}
 	return status
 }
@@ -316,7 +316,7 @@ func progSort(sh *Shell, c *call) int {
 			continue
 		}
 		prev = l
-		fmt.Fprintln(c.out, l)
+		fprintln(c.out, l)
 	}
 	return status
 }
@@ -347,9 +347,9 @@ func progUniq(sh *Shell, c *call) int {
 		switch {
 		case f['d'] && n < 2, f['u'] && n > 1:
 		case f['c']:
-			fmt.Fprintf(c.out, "%7d %s\n", n, ls[i])
+			fprintf(c.out, "%7d %s\n", n, ls[i])
 		default:
-			fmt.Fprintln(c.out, ls[i])
+			fprintln(c.out, ls[i])
 		}
 		i = j
 	}
@@ -378,7 +378,7 @@ func progAwk(sh *Shell, c *call) int {
 		}
 	}
 	if prog == "" {
-		fmt.Fprint(c.err, "usage: mawk [-F value] [-v var=value] [--] 'program text' [file ...]\n")
+		fprint(c.err, "usage: mawk [-F value] [-v var=value] [--] 'program text' [file ...]\n")
 		return 2
 	}
 	text, status := sh.input(c, files)
@@ -408,7 +408,7 @@ func progAwk(sh *Shell, c *call) int {
 			fs = strings.Split(l, sep)
 		}
 		if len(fieldsIdx) == 0 || len(fieldsIdx) == 1 && fieldsIdx[0] == "" {
-			fmt.Fprintln(c.out, l)
+			fprintln(c.out, l)
 			continue
 		}
 		var out []string
@@ -437,7 +437,7 @@ func progAwk(sh *Shell, c *call) int {
 				out = append(out, strings.Trim(f, `"`))
 			}
 		}
-		fmt.Fprintln(c.out, strings.Join(out, " "))
+		fprintln(c.out, strings.Join(out, " "))
 	}
 	return status
 }
@@ -467,7 +467,7 @@ func progCut(sh *Shell, c *call) int {
 		}
 	}
 	if spec == "" {
-		fmt.Fprint(c.err, "cut: you must specify a list of bytes, characters, or fields\nTry 'cut --help' for more information.\n")
+		fprint(c.err, "cut: you must specify a list of bytes, characters, or fields\nTry 'cut --help' for more information.\n")
 		return 1
 	}
 	text, status := sh.input(c, files)
@@ -494,11 +494,11 @@ func progCut(sh *Shell, c *call) int {
 					b.WriteByte(l[i])
 				}
 			}
-			fmt.Fprintln(c.out, b.String())
+			fprintln(c.out, b.String())
 			continue
 		}
 		if !strings.Contains(l, delim) {
-			fmt.Fprintln(c.out, l)
+			fprintln(c.out, l)
 			continue
 		}
 		for i, f := range strings.Split(l, delim) {
@@ -506,7 +506,7 @@ func progCut(sh *Shell, c *call) int {
 				out = append(out, f)
 			}
 		}
-		fmt.Fprintln(c.out, strings.Join(out, delim))
+		fprintln(c.out, strings.Join(out, delim))
 	}
 	return status
 }
@@ -525,7 +525,7 @@ func progLs(sh *Shell, c *call) int {
 	for _, a := range ops {
 		n, err := sh.fs.lookup(abs(sh.cwd, a), !f['l'] || strings.HasSuffix(a, "/"))
 		if err != nil {
-			fmt.Fprintf(c.err, "ls: cannot access '%s': %s\n", a, err)
+			fprintf(c.err, "ls: cannot access '%s': %s\n", a, err)
 			status = 2
 			continue
 		}
@@ -548,12 +548,12 @@ func progLs(sh *Shell, c *call) int {
 		n, _ := sh.fs.lookup(abs(sh.cwd, a), true)
 		if len(ops) > 1 {
 			if i > 0 || len(entries) > 0 {
-				fmt.Fprintln(c.out)
+				fprintln(c.out)
 			}
-			fmt.Fprintf(c.out, "%s:\n", a)
+			fprintf(c.out, "%s:\n", a)
 		}
 		if !canRead(n, sh.uid) {
-			fmt.Fprintf(c.err, "ls: cannot open directory '%s': Permission denied\n", a)
+			fprintf(c.err, "ls: cannot open directory '%s': Permission denied\n", a)
 			status = 2
 			continue
 		}
@@ -618,7 +618,7 @@ func (sh *Shell) lsPrint(c *call, list []lsEntry, long bool, f map[byte]bool, to
 		_, tty := c.out.(*capWriter)
 		if f['1'] || !sh.interactive || !tty {
 			for _, n := range names {
-				fmt.Fprintln(c.out, n)
+				fprintln(c.out, n)
 			}
 			return
 		}
@@ -666,13 +666,13 @@ func (sh *Shell) lsPrint(c *call, list []lsEntry, long bool, f map[byte]bool, to
 	}
 	if total {
 		if f['h'] {
-			fmt.Fprintf(c.out, "total %s\n", humanLs(blocks*1024))
+			fprintf(c.out, "total %s\n", humanLs(blocks*1024))
 		} else {
-			fmt.Fprintf(c.out, "total %d\n", blocks)
+			fprintf(c.out, "total %d\n", blocks)
 		}
 	}
 	for _, r := range rows {
-		fmt.Fprintf(c.out, "%s %*s %-*s %-*s %*s %s %s\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4], r[5], r[6])
+		fprintf(c.out, "%s %*s %-*s %-*s %*s %s %s\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4], r[5], r[6])
 	}
 }
 
@@ -724,7 +724,7 @@ func (sh *Shell) columns(c *call, names []string) {
 				padTo(&b, pos+len(names[i]), pos+widths[col])
 			}
 		}
-		fmt.Fprintln(c.out, b.String())
+		fprintln(c.out, b.String())
 	}
 }
 

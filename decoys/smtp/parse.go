@@ -148,12 +148,6 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
-// address is an envelope address after extraction.
-type address struct {
-	// addr is the internal form: quotes removed, comments dropped.
-	addr string
-}
-
 // extractAddress converts the address word of MAIL, RCPT or VRFY to the
 // internal form. It reports false where smtpd replies "Bad ... address
 // syntax": several addresses, an unterminated quote, an empty domain, or

@@ -15,6 +15,8 @@ import (
 
 // The prompts of Dovecot's LOGIN mechanism, base64 of "Username:" and
 // "Password:".
+//
+//nolint:gosec // G101: base64 of the prompt text, not a password
 const (
 	loginUserPrompt = "VXNlcm5hbWU6"
 	loginPassPrompt = "UGFzc3dvcmQ6"
@@ -243,12 +245,20 @@ func (c *conn) recordAuth(mechanism, kind, principal string, secret []byte) {
 // forwards a response: letters, digits, '+', '/' and '=' only.
 func base64Charset(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '+' || c == '/' || c == '=') {
+		if !isBase64Byte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func isBase64Byte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '+' || c == '/' || c == '='
+}
+
+// isLowerHex accepts the digest digits CRAM-MD5 sends: lower-case only.
+func isLowerHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f'
 }
 
 // decodeSASL decodes a SASL response. "=" is the empty response of
@@ -286,7 +296,7 @@ func parseCRAMMD5(raw []byte) (user, digest string, ok bool) {
 		return "", "", false
 	}
 	for _, c := range d {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if !isLowerHex(c) {
 			return "", "", false
 		}
 	}

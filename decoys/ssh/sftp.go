@@ -12,11 +12,10 @@ import (
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/quarantine"
-	"github.com/decnet/decnet/decoys/ssh/sshserver"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
-// This file is the sftp subsystem of the placeholder session: enough of
+// This file is the sftp subsystem of a session: enough of
 // SFTP version 3 (draft-ietf-secsh-filexfer-02) as OpenSSH 9.2's
 // sftp-server speaks it for sftp and scp (which uses SFTP since OpenSSH
 // 9.0) to upload files, which go to the quarantine and are reported as
@@ -422,28 +421,5 @@ func (s *sftpServer) closeAll() {
 	for handle, h := range s.handles {
 		delete(s.handles, handle)
 		s.finish(h)
-	}
-}
-
-// maxCommandBytes caps an exec command line recorded in a command event;
-// sshd itself takes any line that fits in a packet.
-const maxCommandBytes = 8192
-
-// placeholderSession is the session handler until an emulated shell is
-// plugged in: sftp uploads are captured, everything else ends at once
-// with status 0 and no output.
-func (s *Service) placeholderSession(session *decoys.Session, user string) func(ctx context.Context, ch *sshserver.Channel) {
-	return func(ctx context.Context, ch *sshserver.Channel) {
-		switch {
-		case ch.Request == "subsystem" && ch.Subsystem == "sftp":
-			_ = serveSFTP(ctx, ch, session, s.quarantine, user, s.now)
-		case ch.Request == "exec":
-			line := ch.Command
-			if len(line) > maxCommandBytes {
-				line = line[:maxCommandBytes]
-			}
-			session.Command(line, "exec")
-		}
-		_ = ch.Exit(0)
 	}
 }

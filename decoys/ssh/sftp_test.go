@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -54,7 +55,7 @@ func TestSFTPUploadCaptured(t *testing.T) {
 	rw := &pipeRW{in: bytes.NewReader(in)}
 
 	err := serveSFTP(context.Background(), rw, newTestSession(emitter), nil, "root", time.Now)
-	if err != io.EOF {
+	if !errors.Is(err, io.EOF) {
 		t.Errorf("serveSFTP = %v, want EOF", err)
 	}
 	got := emitter.ofKind(decoys.KindFileCaptured)

@@ -18,6 +18,10 @@ const (
 	defaultRows    = 24
 )
 
+// maxCommandBytes caps an exec command line recorded in a command event;
+// sshd itself takes any line that fits in a packet.
+const maxCommandBytes = 8192
+
 // applyLoginPolicy sets AcceptFrom from the decky's login policy (the
 // service options "login" and "credentials"). Passwords and
 // keyboard-interactive answers count; public keys never log in, since the
@@ -27,7 +31,7 @@ func (s *Service) applyLoginPolicy(opts map[string]string, seed []byte) error {
 	if err != nil {
 		return err
 	}
-	if mode := opts[login.KeyLogin]; mode == "" || mode == login.ModeNever {
+	if mode := opts[login.KeyLogin]; mode == "" || mode == login.ModeNever || s.persona.noLogin {
 		// Nothing logs in; leave the hooks to callers that set them.
 		return nil
 	}

@@ -35,7 +35,7 @@ const serverSigAlgs = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp25
 
 // Label of the per-decky secret behind sshd's per-user failure delay
 // (sshd's options.timing_secret, random per host).
-const infoTimingSecret = "decnet decoys/ssh timing secret"
+const infoTimingSecret = "decnet decoys/ssh timing secret" //nolint:gosec // G101: an HKDF label, not the secret
 
 // Bounds of sshd's user_specific_delay: MIN_FAIL_DELAY_SECONDS (5 ms)
 // plus up to 4.29 ms derived from the user name and a per-host secret.

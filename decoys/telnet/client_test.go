@@ -35,8 +35,6 @@ func optionSet(opts ...byte) map[byte]bool {
 
 // Client policies seen in the wild.
 var (
-	// policySilent answers nothing, like a scanner's NULL probe.
-	policySilent = clientPolicy{name: "silent", silent: true}
 	// policyRefuse refuses every option.
 	policyRefuse = clientPolicy{name: "refuse"}
 	// policyMinimal agrees to the terminal type, window size, SGA and the

@@ -146,25 +146,6 @@ func readUntil(t testing.TB, conn net.Conn, suffix string) []byte {
 	return got
 }
 
-// readIdle reads until the server has been silent for idle, or closed.
-// It returns what was read and whether the connection closed.
-func readIdle(conn net.Conn, idle time.Duration) ([]byte, bool) {
-	var got []byte
-	buf := make([]byte, 4096)
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(idle))
-		n, err := conn.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return got, false
-			}
-			return got, true
-		}
-	}
-}
-
 // mask replaces the parts of a transcript that differ between hosts by
 // design: the kernel release, the host name and the pts number.
 func mask(b []byte, hostnames ...string) string {

@@ -21,6 +21,10 @@ import (
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
+// policySilent answers nothing, like a scanner's NULL probe. Only the
+// runs against a real telnetd use it.
+var policySilent = clientPolicy{name: "silent", silent: true}
+
 const telnetdPath = "/usr/sbin/telnetd"
 
 // startOracle serves the real inetutils telnetd on a loopback port the way

@@ -260,7 +260,9 @@ type fakeShell struct {
 }
 
 func (f *fakeShell) Interactive(ctx context.Context, term io.ReadWriter) error {
-	io.WriteString(term, "$ ")
+	if _, err := io.WriteString(term, "$ "); err != nil {
+		return err
+	}
 	var line []byte
 	buf := make([]byte, 64)
 	for {
@@ -275,10 +277,12 @@ func (f *fakeShell) Interactive(ctx context.Context, term io.ReadWriter) error {
 			}
 			f.cmd(string(line))
 			if string(line) == "exit" {
-				io.WriteString(term, "logout\r\n")
-				return nil
+				_, err := io.WriteString(term, "logout\r\n")
+				return err
 			}
-			io.WriteString(term, "\r\nran: "+string(line)+"\r\n$ ")
+			if _, err := io.WriteString(term, "\r\nran: "+string(line)+"\r\n$ "); err != nil {
+				return err
+			}
 			line = line[:0]
 		}
 	}

@@ -246,7 +246,9 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 		sess.Closed(started, 0, 0, "error")
 		return
 	}
-	defer conn.Close()
+	// The transfer's outcome is already decided when this runs, so a
+	// failed close of the UDP socket changes nothing the peer sees.
+	defer func() { _ = conn.Close() }()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 
@@ -366,7 +368,7 @@ func (t *transfer) sendFile(ctx context.Context, req request) string {
 		}
 	}
 
-	var r io.Reader = io.LimitReader(f.content(), f.size)
+	r := io.LimitReader(f.content(), f.size)
 	if req.mode == "netascii" {
 		r = netascii(r)
 	}

@@ -146,7 +146,7 @@ func (s *Scenario) parseLine(f []string) error {
 		s.Noise = n
 	case "actor":
 		if len(f) < 2 {
-			return errors.New("want: actor LABEL key=value ...")
+			return errors.New("want: actor LABEL followed by key=value pairs")
 		}
 		if len(s.Actors) >= maxActors {
 			return fmt.Errorf("more than %d actors", maxActors)
@@ -158,7 +158,7 @@ func (s *Scenario) parseLine(f []string) error {
 		s.Actors = append(s.Actors, a)
 	case "expect":
 		if len(f) < 3 {
-			return errors.New("want: expect together|apart|alone LABEL ...")
+			return errors.New("want: expect together|apart|alone followed by labels")
 		}
 		e := Expect{Kind: ExpectKind(f[1]), Labels: f[2:]}
 		switch e.Kind {

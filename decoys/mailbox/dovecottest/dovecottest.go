@@ -55,11 +55,11 @@ func Start(t *testing.T, user, password string, box *mailbox.Mailbox, seed []byt
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	// Dovecot's unprivileged processes must reach the directory.
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: see above
 		t.Fatal(err)
 	}
 	for _, d := range []string{"base", "state", "log", "mail"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil { //nolint:gosec // G301: as for dir
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,9 @@ func Start(t *testing.T, user, password string, box *mailbox.Mailbox, seed []byt
 		t.Fatal(err)
 	}
 	writePEM(t, filepath.Join(dir, "key.pem"), "PRIVATE KEY", keyDER)
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(user+":{PLAIN}"+password+"\n"), 0o644); err != nil {
+	// Dovecot reads its passwd file and configuration after it drops
+	// privileges, and both contain only test fixtures.
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(user+":{PLAIN}"+password+"\n"), 0o644); err != nil { //nolint:gosec // G306: see above
 		t.Fatal(err)
 	}
 	deliver(t, filepath.Join(dir, "mail", user), box, uid, gid)
@@ -82,12 +84,12 @@ func Start(t *testing.T, user, password string, box *mailbox.Mailbox, seed []byt
 	pop3Port, imapPort := freePort(t), freePort(t)
 	conf := fmt.Sprintf(config, dir, imapPort, pop3Port)
 	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil { //nolint:gosec // G306: as for passwd
 		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-F", "-c", confPath)
+	cmd := exec.CommandContext(ctx, bin, "-F", "-c", confPath) //nolint:gosec // G204: the installed dovecot on a config of this test's own
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -220,7 +222,7 @@ func deliver(t *testing.T, root string, box *mailbox.Mailbox, uid, gid int) {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, uid, gid)
+		return os.Lchown(p, uid, gid) //nolint:gosec // G122: a temporary tree this package just wrote, and Lchown follows no link
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -240,31 +242,35 @@ func lookupDovecot(t *testing.T) (int, int) {
 
 func writePEM(t *testing.T, path, typ string, der []byte) {
 	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644); err != nil {
+	// Dovecot's login processes read the key after dropping privileges,
+	// and it is a throwaway test key.
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644); err != nil { //nolint:gosec // G306: see above
 		t.Fatal(err)
 	}
 }
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // the port number is all this needs
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func waitListen(t *testing.T, addr, logPath string) {
 	t.Helper()
 	for i := 0; ; i++ {
-		conn, err := net.Dial("tcp", addr)
+		var d net.Dialer
+		conn, err := d.DialContext(t.Context(), "tcp", addr)
 		if err == nil {
 			_ = conn.Close()
 			return
 		}
 		if i == 100 {
-			log, _ := os.ReadFile(logPath)
+			log, _ := os.ReadFile(logPath) //nolint:gosec // G304: the log file of this test's own dovecot
 			t.Fatalf("dovecot did not listen on %s: %v\n%s", addr, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -226,12 +226,12 @@ func (c *conn) publicKey(user, method string, rest []byte) (bool, bool, error) {
 	if err != nil || !algorithmMatchesKey(alg, key) {
 		// sshd rejects unknown algorithms and unparsable keys before it
 		// looks at the key, so nothing is recorded.
-		return false, false, nil
+		return false, false, nil //nolint:nilerr // a bad key fails the attempt, not the connection
 	}
 	if method == methodHostbound {
 		current, err := c.hostSigner(c.hostKeyAlg)
 		if err != nil || !bytes.Equal(current.PublicKey().Marshal(), hostKey) {
-			return false, false, nil
+			return false, false, nil //nolint:nilerr // a key bound to another host fails the attempt, not the connection
 		}
 	}
 	req := &AuthRequest{User: user, Method: MethodPublicKey, PublicKey: key, KeyAlgorithm: alg, KeyBlob: bytes.Clone(blob)}
@@ -259,7 +259,7 @@ func (c *conn) publicKey(user, method string, rest []byte) (bool, bool, error) {
 	}
 	sig := new(ssh.Signature)
 	if err := ssh.Unmarshal(sigBytes, sig); err != nil {
-		return false, false, nil
+		return false, false, nil //nolint:nilerr // a malformed signature fails the attempt, not the connection
 	}
 	signed := appendString(nil, c.sessionID)
 	signed = append(signed, msgUserauthRequest)
@@ -273,7 +273,7 @@ func (c *conn) publicKey(user, method string, rest []byte) (bool, bool, error) {
 		signed = appendString(signed, hostKey)
 	}
 	if key.Verify(signed, sig) != nil {
-		return false, false, nil
+		return false, false, nil //nolint:nilerr // a wrong signature fails the attempt, not the connection
 	}
 	req.Signed = true
 	if !c.ask(req) {

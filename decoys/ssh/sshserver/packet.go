@@ -10,7 +10,7 @@ import (
 	"io"
 
 	"golang.org/x/crypto/chacha20"
-	"golang.org/x/crypto/poly1305"
+	"golang.org/x/crypto/poly1305" //nolint:staticcheck // SA1019: chacha20-poly1305@openssh.com keys raw Poly1305 from the ChaCha20 stream, which the AEAD package cannot express
 )
 
 // maxPacketBytes is OpenSSH's PACKET_MAX_SIZE: the largest packet length

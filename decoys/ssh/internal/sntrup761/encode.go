@@ -35,8 +35,8 @@ func encodeRadix(out []byte, r, m []uint32) int {
 		i := 0
 		for ; i+1 < length; i += 2 {
 			m0 := m[i]
-			rv := r[i] + r[i+1]*m0
-			mv := m[i+1] * m0
+			rv := r[i] + r[i+1]*m0 //nolint:gosec // G602: i+1 < length <= len(r), and m is as long as r
+			mv := m[i+1] * m0      //nolint:gosec // G602: as above
 			for mv >= 16384 {
 				out[n] = byte(rv)
 				n++
@@ -79,7 +79,7 @@ func decodeRadix(out []uint32, s []byte, m []uint32) {
 	bottomT := make([]uint32, length/2)
 	i := 0
 	for ; i+1 < length; i += 2 {
-		mv := m[i] * m[i+1]
+		mv := m[i] * m[i+1] //nolint:gosec // G602: i+1 < length == len(m)
 		switch {
 		case mv > 256*16383:
 			bottomT[i/2] = 256 * 256
@@ -106,7 +106,7 @@ func decodeRadix(out []uint32, s []byte, m []uint32) {
 	for i = 0; i+1 < length; i += 2 {
 		rv := bottomR[i/2] + bottomT[i/2]*r2[i/2]
 		out[i] = rv % m[i]
-		out[i+1] = (rv / m[i]) % m[i+1]
+		out[i+1] = (rv / m[i]) % m[i+1] //nolint:gosec // G602: i+1 < length == len(m), and out is as long as m
 	}
 	if i < length {
 		out[i] = r2[i/2]

@@ -81,16 +81,20 @@ func runInterop(t *testing.T, sshPath, mac string) {
 	}
 	t.Cleanup(func() {
 		cancel()
-		cmd.Wait()
+		_ = cmd.Wait() // cancel killed it, so its exit status means nothing
 	})
 
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(15 * time.Second))
+	if err := ln.(*net.TCPListener).SetDeadline(time.Now().Add(15 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	conn, err := ln.Accept()
 	if err != nil {
 		t.Fatalf("accept: %v (ssh stderr: %s)", err, stderr.String())
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(15 * time.Second))
+	if err := conn.SetDeadline(time.Now().Add(15 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := serveKEX(conn, mac); err != nil {
 		t.Fatalf("%v\nssh stderr: %s", err, stderr.String())
@@ -109,8 +113,11 @@ func serveKEX(conn net.Conn, mac string) error {
 	clientVersion = strings.TrimRight(clientVersion, "\r\n")
 
 	clientInit, err := readPlainPacket(r)
-	if err != nil || clientInit[0] != 20 {
-		return fmt.Errorf("read client KEXINIT: %v", err)
+	if err != nil {
+		return fmt.Errorf("read client KEXINIT: %w", err)
+	}
+	if clientInit[0] != 20 {
+		return fmt.Errorf("read client KEXINIT: message type %d", clientInit[0])
 	}
 	serverInit := kexInit(mac)
 	if err := writePlainPacket(conn, serverInit); err != nil {
@@ -118,8 +125,11 @@ func serveKEX(conn net.Conn, mac string) error {
 	}
 
 	ecdhInit, err := readPlainPacket(r)
-	if err != nil || ecdhInit[0] != 30 {
-		return fmt.Errorf("read KEX_ECDH_INIT: %v", err)
+	if err != nil {
+		return fmt.Errorf("read KEX_ECDH_INIT: %w", err)
+	}
+	if ecdhInit[0] != 30 {
+		return fmt.Errorf("read KEX_ECDH_INIT: message type %d", ecdhInit[0])
 	}
 	qc, _, ok := sshString(ecdhInit[1:])
 	if !ok {

@@ -37,7 +37,9 @@ func katEntries(t *testing.T, n int, wrap func(*katDRBG) io.Reader) []katEntry {
 	entries := make([]katEntry, n)
 	for i := range entries {
 		var seed [48]byte
-		outer.Read(seed[:])
+		if _, err := outer.Read(seed[:]); err != nil {
+			t.Fatal(err)
+		}
 		rng := wrap(newKATDRBG(seed))
 
 		pk, sk, err := GenerateKey(rng)
@@ -87,7 +89,9 @@ func (b *bulkDraws) Read(out []byte) (int, error) {
 	}
 	if len(b.buf) == 0 {
 		b.buf = make([]byte, 4*p)
-		b.d.Read(b.buf)
+		if _, err := b.d.Read(b.buf); err != nil {
+			return 0, err
+		}
 	}
 	n := copy(out, b.buf)
 	b.buf = b.buf[n:]

@@ -126,10 +126,13 @@ func Decapsulate(sk, ct []byte) (ss []byte, err error) {
 	if len(ct) != CiphertextSize {
 		return nil, fmt.Errorf("%w, got %d", ErrCiphertextSize, len(ct))
 	}
+	// An array from here on, so every slice of the key has a length
+	// known at compile time.
+	key := (*[SecretKeySize]byte)(sk)
 
 	var f, gInv [p]int8
-	smallDecode(&f, sk[skF:])
-	smallDecode(&gInv, sk[skGInv:])
+	smallDecode(&f, key[skF:])
+	smallDecode(&gInv, key[skGInv:])
 	var c [p]int16
 	roundedDecode(&c, ct)
 
@@ -156,16 +159,16 @@ func Decapsulate(sk, ct []byte) (ss []byte, err error) {
 	}
 
 	var h [p]int16
-	rqDecode(&h, sk[skPK:skRho])
+	rqDecode(&h, key[skPK:skRho])
 	var cache [hashBytes]byte
-	copy(cache[:], sk[skCache:])
+	copy(cache[:], key[skCache:])
 	var rEnc [smallBytes]byte
 	var cNew [CiphertextSize]byte
 	hide(cNew[:], &rEnc, &r, &h, &cache)
 
 	// On mismatch, hash rho instead of r under prefix 0 instead of 1.
 	differ := byte(subtle.ConstantTimeCompare(ct, cNew[:]) - 1) // 0 or 0xff
-	rho := sk[skRho:skCache]
+	rho := key[skRho:skCache]
 	for i := range rEnc {
 		rEnc[i] ^= differ & (rEnc[i] ^ rho[i])
 	}

@@ -122,7 +122,7 @@ func TestRecips(t *testing.T) {
 	for i := range p {
 		want := int16(0)
 		if i == 0 {
-			want = int16(recipQ(3))
+			want = recipQ(3)
 		}
 		if prod[i] != want {
 			t.Fatalf("coefficient %d of f * 1/(3f) = %d, want %d", i, prod[i], want)
