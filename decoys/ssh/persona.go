@@ -3,10 +3,11 @@ package ssh
 import (
 	"errors"
 	"fmt"
-	"github.com/decnet/decnet/decoys/shell"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/decnet/decnet/decoys/shell"
 )
 
 // DefaultPersona is the persona a Service imitates when the config names
@@ -27,6 +28,9 @@ type persona struct {
 	id string
 	// shellOS is the emulated shell's operating system (decoys/shell).
 	shellOS string
+	// noLogin rejects every login whatever the policy, for a persona
+	// without an emulated shell.
+	noLogin bool
 	// banner is the identification string without the trailing CR LF.
 	banner string
 
@@ -79,6 +83,21 @@ type delayRange struct {
 var (
 	debian12KeyExchanges = []string{
 		"sntrup761x25519-sha512",
+		"sntrup761x25519-sha512@openssh.com",
+		"curve25519-sha256",
+		"curve25519-sha256@libssh.org",
+		"ecdh-sha2-nistp256",
+		"ecdh-sha2-nistp384",
+		"ecdh-sha2-nistp521",
+		"diffie-hellman-group-exchange-sha256",
+		"diffie-hellman-group16-sha512",
+		"diffie-hellman-group18-sha512",
+		"diffie-hellman-group14-sha256",
+		"kex-strict-s-v00@openssh.com",
+	}
+	// Upstream OpenSSH 9.5 (myproposal.h KEX_SERVER_KEX) with the strict
+	// KEX marker of the Terrapin fix Win32-OpenSSH shipped in 9.5.
+	windowsKeyExchanges = []string{
 		"sntrup761x25519-sha512@openssh.com",
 		"curve25519-sha256",
 		"curve25519-sha256@libssh.org",
@@ -183,7 +202,20 @@ func personas() []persona {
 	ubuntu.keyExchanges = slices.Clone(openssh96KeyExchanges)
 	ubuntu.shellOS = shell.OSUbuntu2404
 
-	return []persona{debian, ubuntu}
+	// Win32-OpenSSH 9.5.0.0p1-Beta, as "Add-WindowsCapability OpenSSH.Server"
+	// installs it on Windows Server 2022 and later. The lists are portable
+	// OpenSSH 9.5p1's defaults with the strict KEX marker of Microsoft's
+	// Terrapin fix. NOTE: built from upstream's myproposal.h and nmap's
+	// match line "OpenSSH for_Windows_9.5", not captured from a Windows
+	// host. There is no Windows shell emulation, so this persona never
+	// lets a login in.
+	windows := base
+	windows.id = "openssh-9.5-windows"
+	windows.banner = "SSH-2.0-OpenSSH_for_Windows_9.5"
+	windows.keyExchanges = slices.Clone(windowsKeyExchanges)
+	windows.noLogin = true
+
+	return []persona{debian, ubuntu, windows}
 }
 
 // PersonaIDs returns the ids of the built-in personas.
