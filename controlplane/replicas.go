@@ -9,8 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/decnet/decnet/controlplane/ticket"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/decnet/decnet/controlplane/ticket"
 
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/fanout"

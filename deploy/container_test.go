@@ -112,7 +112,7 @@ func startDockerd(t *testing.T) *dockerEngine {
 func stopDockerd(t *testing.T, cmd *exec.Cmd, exited chan error) {
 	t.Helper()
 	select {
-	case <-exited:
+	case <-exited: //nolint:errcheck // dockerd ended already; how does not matter here
 		return
 	default:
 	}
@@ -120,11 +120,11 @@ func stopDockerd(t *testing.T, cmd *exec.Cmd, exited chan error) {
 		t.Errorf("stop dockerd: %v", err)
 	}
 	select {
-	case <-exited:
+	case <-exited: //nolint:errcheck // a SIGTERM exit status is expected
 	case <-time.After(30 * time.Second):
 		t.Errorf("dockerd did not stop within 30s of SIGTERM; killing it")
 		_ = cmd.Process.Kill()
-		<-exited
+		<-exited //nolint:errcheck // killed: the exit status is known
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,7 +53,8 @@ func TestCLIClient(t *testing.T) {
 		cmd.Env = append(os.Environ(), "DECNET_CONFIG="+configFile)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			t.Logf("decnet %s: %s", strings.Join(args, " "), ee.Stderr)
 		}
 		return string(out), err

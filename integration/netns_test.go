@@ -248,7 +248,7 @@ func TestNetnsFleet(t *testing.T) {
 			a.checkNoDrops(t)
 			eventually(t, 30*time.Second, func() error {
 				if v, err := a.metric("decnet_agent_spool_pending_events"); err != nil || v != 0 {
-					return fmt.Errorf("agent %d decnet_agent_spool_pending_events = %v (%v), want 0", a.index, v, err)
+					return fmt.Errorf("agent %d decnet_agent_spool_pending_events = %v (%v), want 0", a.index, v, err) //nolint:errorlint // err may be nil: then the value is what is wrong
 				}
 				return nil
 			})
@@ -293,7 +293,7 @@ func TestNetnsFleet(t *testing.T) {
 		eventually(t, 5*time.Second, func() error {
 			v, err := a.metric("decnet_bridge_client_connected")
 			if err != nil || v != 0 {
-				return fmt.Errorf("agent 3 decnet_bridge_client_connected = %v (%v), want 0", v, err)
+				return fmt.Errorf("agent 3 decnet_bridge_client_connected = %v (%v), want 0", v, err) //nolint:errorlint // err may be nil: then the value is what is wrong
 			}
 			return nil
 		})
@@ -308,7 +308,7 @@ func TestNetnsFleet(t *testing.T) {
 			return nil
 		})
 		if v, err := a.metric("decnet_bridge_client_connected"); err != nil || v != 0 {
-			t.Errorf("after the refused reconnects agent 3 decnet_bridge_client_connected = %v (%v), want 0", v, err)
+			t.Errorf("after the refused reconnects agent 3 decnet_bridge_client_connected = %v (%v), want 0", v, err) //nolint:errorlint // err may be nil: then the value is what is wrong
 		}
 	})
 	t.Logf("suite took %s", time.Since(start).Round(time.Second))
@@ -475,7 +475,7 @@ func (s *netnsServer) call(ctx context.Context, procedure string, req, resp prot
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("curl %s: %v: %s", procedure, err, stderr.String())
+		return fmt.Errorf("curl %s: %w: %s", procedure, err, stderr.String())
 	}
 	i := bytes.LastIndexByte(out, '\n')
 	if i < 0 {
@@ -651,7 +651,7 @@ func (a *netnsAgent) waitConnected(t *testing.T, timeout time.Duration) {
 	eventually(t, timeout, func() error {
 		v, err := a.metric("decnet_bridge_client_connected")
 		if err != nil || v != 1 {
-			return fmt.Errorf("agent %d decnet_bridge_client_connected = %v (%v)", a.index, v, err)
+			return fmt.Errorf("agent %d decnet_bridge_client_connected = %v (%v)", a.index, v, err) //nolint:errorlint // err may be nil: then the value is what is wrong
 		}
 		return nil
 	})

@@ -58,7 +58,7 @@ _decnet() {
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 `
-	if args[0] == "zsh" {
+	if args[0] == "zsh" { //nolint:gosec // G602: len(args) == 1 was checked above
 		script += "autoload -Uz bashcompinit && bashcompinit\n"
 	}
 	script += "complete -F _decnet decnet\n"

@@ -181,7 +181,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return cli.ExplainError(err)
 		}
-		defer stream.Close()
+		defer func() { _ = stream.Close() }() // the stream ends with the command; its close error says nothing more
 		if !c.json() {
 			fmt.Fprintln(stderr, "Following new events; press Ctrl-C to stop.")
 		}

@@ -154,7 +154,9 @@ func TestWatcherReloadAndBrokenFile(t *testing.T) {
 		t.Errorf("fixed file not reloaded: %+v", rep)
 	}
 
-	os.Remove(path)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
 	w.poll()
 	if len(rep.rules) != 5 || rep.errs[4] == nil || rep.rules[4] != rep.rules[3] {
 		t.Errorf("missing file not reported with the previous rules: %+v", rep)

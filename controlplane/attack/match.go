@@ -13,7 +13,7 @@ import (
 
 // KindCredentialReuse is the kind a rule names to match a credential reuse
 // group (MatchReuse) rather than an event.
-const KindCredentialReuse = "credential.reuse"
+const KindCredentialReuse = "credential.reuse" //nolint:gosec // G101: a kind name, not a credential
 
 var knownKinds = map[string]bool{
 	"connection.opened": true, "connection.closed": true, "auth.attempt": true,

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 const rejected = eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED

@@ -16,7 +16,7 @@ import (
 
 // APITokenPrefix starts every API token, so that secret scanners and
 // readers of a leaked file can tell what it is.
-const APITokenPrefix = "decnet_pat_"
+const APITokenPrefix = "decnet_pat_" //nolint:gosec // G101: the public prefix of tokens, not a credential
 
 // API token lifetimes.
 const (

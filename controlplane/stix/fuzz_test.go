@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/decnet/decnet/controlplane/attack"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // FuzzAttackerExport feeds attacker-controlled text (addresses, principals,

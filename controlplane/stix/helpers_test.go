@@ -4,10 +4,11 @@ import (
 	"crypto/sha256"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/decnet/decnet/controlplane/attack"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 const attackerID = "0190a8c4-0000-7000-8000-00000000a77c"

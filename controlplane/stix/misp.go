@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/decnet/decnet/controlplane/attack"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
-	"github.com/google/uuid"
 )
 
 // MISP field values, from the MISP core format (draft-dulaunoy-misp-core-format).

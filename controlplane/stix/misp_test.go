@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/decnet/decnet/controlplane/attack"
 	"github.com/google/uuid"
+
+	"github.com/decnet/decnet/controlplane/attack"
 )
 
 // validateMISP checks the fields and types the MISP core format

@@ -161,7 +161,9 @@ func TestReuseBundle(t *testing.T) {
 	assertNoSecret(t, data)
 
 	var b map[string]any
-	json.Unmarshal(data, &b)
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
 	objs := objectsByType(b)
 	if len(objs["threat-actor"]) != 2 || len(objs["attack-pattern"]) != 1 || len(objs["relationship"]) != 2 {
 		t.Errorf("reuse bundle has %d actors, %d attack-patterns, %d relationships; want 2, 1, 2",

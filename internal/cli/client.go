@@ -27,7 +27,7 @@ const ClientConfigFile = "decnet/cli.json"
 
 // TokenEnv names the variable that carries an API token. Tokens never
 // travel in flags, which other users can read in the process list.
-const TokenEnv = "DECNET_TOKEN"
+const TokenEnv = "DECNET_TOKEN" //nolint:gosec // G101: a variable name, not a credential
 
 // ClientConfig is the saved connection of the CLI client.
 type ClientConfig struct {
@@ -78,7 +78,7 @@ func (f *ClientFlags) Resolve(getenv func(string) string) (ClientConfig, error) 
 	if err != nil {
 		return ClientConfig{}, err
 	}
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := os.ReadFile(path); err == nil { //nolint:gosec // G304: the user names their own configuration file
 		if err := json.Unmarshal(data, &cfg); err != nil {
 			return ClientConfig{}, fmt.Errorf("read %s: %w", path, err)
 		}
@@ -236,13 +236,13 @@ func (p *Progress) Add(n int) {
 	}
 	if now := time.Now(); now.Sub(p.last) >= interval {
 		p.last = now
-		fmt.Fprintf(p.W, "%s: %d so far\n", p.What, p.n)
+		_, _ = fmt.Fprintf(p.W, "%s: %d so far\n", p.What, p.n) // progress is best effort
 	}
 }
 
 // Done prints the total.
 func (p *Progress) Done() {
 	if p.W != nil {
-		fmt.Fprintf(p.W, "%s: %d in all\n", p.What, p.n)
+		_, _ = fmt.Fprintf(p.W, "%s: %d in all\n", p.What, p.n) // progress is best effort
 	}
 }

@@ -15,9 +15,9 @@ import (
 	"connectrpc.com/connect"
 	"github.com/rs/zerolog"
 
+	"github.com/decnet/decnet/agent/config"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
-	"github.com/decnet/decnet/agent/config"
 	"github.com/decnet/decnet/internal/endpoints"
 )
 

@@ -99,10 +99,10 @@ func TestDecide(t *testing.T) {
 
 func TestShownDecision(t *testing.T) {
 	_, err := ClaimStrings(map[string]any{"groups": 1}, "groups")
-	if got := shownDecision(err); got != ErrClaimMalformed {
+	if got := shownDecision(err); !errors.Is(got, ErrClaimMalformed) || got != ErrClaimMalformed { //nolint:errorlint // the identity is the point: the wrapped cause must not be shown
 		t.Errorf("shownDecision(%v) = %v, want ErrClaimMalformed alone", err, got)
 	}
-	if got := shownDecision(errors.New("other")); got != errInternal {
+	if got := shownDecision(errors.New("other")); got != errInternal { //nolint:errorlint // the identity is the point, as above
 		t.Errorf("shownDecision(other) = %v, want errInternal", got)
 	}
 }

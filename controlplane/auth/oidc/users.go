@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+
 	"github.com/decnet/decnet/controlplane/auth"
 )
 

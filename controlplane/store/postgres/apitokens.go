@@ -13,7 +13,7 @@ import (
 	"github.com/decnet/decnet/controlplane/store"
 )
 
-const apiTokenColumns = `id::text, hash, name, username, role, created_at, expires_at, revoked_at`
+const apiTokenColumns = `id::text, hash, name, username, role, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
 
 // foreignKeyViolation is PostgreSQL's SQLSTATE for a missing referenced row.
 const foreignKeyViolation = "23503"

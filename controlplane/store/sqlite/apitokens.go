@@ -11,7 +11,7 @@ import (
 	"github.com/decnet/decnet/controlplane/store"
 )
 
-const apiTokenColumns = `id, hash, name, username, role, created_at, expires_at, revoked_at`
+const apiTokenColumns = `id, hash, name, username, role, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
 
 // CreateAPIToken stores a token by its hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {

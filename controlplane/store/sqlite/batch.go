@@ -21,6 +21,14 @@ import (
 // SQLite's limit on bound parameters (32,766).
 const rowsPerStatement = 200
 
+// Heads of the multi-row inserts; the rows' placeholders follow.
+const (
+	insertEventsSQL = `INSERT INTO events (id, time, received_at, agent_id, decky, service, kind, src_addr, src_port, dst_addr, dst_port,
+		session_id, payload, attacker_id) VALUES `
+	insertCredentialsSQL = `INSERT INTO credentials (event_id, attacker_id, time, agent_id, decky, service, principal, secret_kind,
+		mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint) VALUES `
+)
+
 // batchRow is one event of a batch, prepared for insertion.
 type batchRow struct {
 	ev       *eventv1.Event
@@ -249,8 +257,7 @@ func insertBatchEvents(ctx context.Context, tx *sql.Tx, agentID string, rows []*
 				r.src, r.ev.GetSource().GetPort(), r.dst, r.ev.GetDestination().GetPort(), r.ev.GetSessionId(), r.payload,
 				nullString(attackers[r.src]))
 		}
-		q := `INSERT INTO events (id, time, received_at, agent_id, decky, service, kind, src_addr, src_port, dst_addr, dst_port,
-			session_id, payload, attacker_id) VALUES ` + placeholders(len(part), 14) + ` ON CONFLICT (id) DO NOTHING RETURNING id` //nolint:gosec // G202: only placeholders are concatenated
+		q := insertEventsSQL + placeholders(len(part), 14) + ` ON CONFLICT (id) DO NOTHING RETURNING id` //nolint:gosec // G202: only placeholders are concatenated
 		rs, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("insert %d events: %w", len(part), err)
@@ -368,9 +375,8 @@ func insertBatchDerived(ctx context.Context, tx *sql.Tx, agentID string, rows []
 				a.GetSecretKind(), a.GetMechanism(), nonNilBytes(a.GetSecret()), nonNilBytes(a.GetSecretSha256()), int32(a.GetOutcome()),
 				r.src, a.GetKeyType(), a.GetKeyFingerprint())
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials (event_id, attacker_id, time, agent_id, decky, service, principal, secret_kind,
-			mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint) VALUES `+placeholders(len(part), 15)+ //nolint:gosec // G202: only placeholders are concatenated
-			` ON CONFLICT (event_id) DO NOTHING`, args...)
+		q := insertCredentialsSQL + placeholders(len(part), 15) + ` ON CONFLICT (event_id) DO NOTHING` //nolint:gosec // G202: only placeholders are concatenated
+		_, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("insert %d credentials: %w", len(part), err)
 		}
