@@ -35,6 +35,7 @@ import (
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/fanout"
+	"github.com/decnet/decnet/controlplane/identity"
 	"github.com/decnet/decnet/controlplane/ingest"
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/notices"
@@ -155,6 +156,7 @@ type Server struct {
 	intel      *intel.Enricher
 	exporter   *export.Exporter
 	techniques *techniqueTagger
+	identities *identity.Worker
 	control    *control
 	fleet      *fleet
 	retention  *retention.Worker
@@ -314,10 +316,14 @@ func (s *Server) buildServers() error {
 	if s.techniques, err = newTechniqueTagger(s.store, s.notices, s.cfg.AttackRules, s.cfg.Registry, s.cfg.Logger, s.cfg.Now); err != nil {
 		return err
 	}
+	if s.identities, err = identity.NewWorker(identity.WorkerConfig{Store: s.store, Notices: s.notices, Logger: s.cfg.Logger, Now: s.cfg.Now}); err != nil {
+		return err
+	}
 	observe := func(stored []*apiv1.StoredEvent) {
 		s.notifier.Observe(stored)
 		s.exporter.OfferEvents(stored)
 		s.techniques.Observe(stored)
+		s.identities.Observe(stored)
 	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
@@ -392,6 +398,7 @@ func (s *Server) buildServers() error {
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
 		Webhooks:         s.webhooks,
 		Tickets:          s.tickets,
+		Identities:       s.identities,
 		Intel:            s.intel,
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
@@ -564,6 +571,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.intel.Run(ctx) })
 	g.Go(func() error { return s.exporter.Run(ctx) })
 	g.Go(func() error { return s.techniques.Run(ctx) })
+	g.Go(func() error { return s.identities.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

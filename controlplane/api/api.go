@@ -73,6 +73,8 @@ type Config struct {
 	// StreamsPerUser caps one user's open live streams; 0 means
 	// DefaultStreamsPerUser.
 	StreamsPerUser int
+	// Identities answers IdentityService; nil finds none.
+	Identities Identities
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -91,6 +93,7 @@ type API struct {
 	webhooks       *webhooks.Dispatcher
 	intel          *intel.Enricher
 	tickets        ticket.Store
+	identities     Identities
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -146,6 +149,7 @@ func New(cfg Config) (*API, error) {
 		webhooks:       cfg.Webhooks,
 		intel:          cfg.Intel,
 		tickets:        cfg.Tickets,
+		identities:     cfg.Identities,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
@@ -172,6 +176,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -184,6 +189,7 @@ func (a *API) mount() {
 		apiv1connect.ApiTokenServiceName,
 		apiv1connect.WebhookServiceName,
 		apiv1connect.IntelServiceName,
+		apiv1connect.IdentityServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

@@ -41,6 +41,7 @@ type Notice struct {
 	//
 	//	*Notice_Event
 	//	*Notice_CredentialReuse
+	//	*Notice_Identity
 	Detail        isNotice_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -136,6 +137,15 @@ func (x *Notice) GetCredentialReuse() *CredentialReuse {
 	return nil
 }
 
+func (x *Notice) GetIdentity() *IdentityChange {
+	if x != nil {
+		if x, ok := x.Detail.(*Notice_Identity); ok {
+			return x.Identity
+		}
+	}
+	return nil
+}
+
 type isNotice_Detail interface {
 	isNotice_Detail()
 }
@@ -149,9 +159,15 @@ type Notice_CredentialReuse struct {
 	CredentialReuse *CredentialReuse `protobuf:"bytes,11,opt,name=credential_reuse,json=credentialReuse,proto3,oneof"`
 }
 
+type Notice_Identity struct {
+	Identity *IdentityChange `protobuf:"bytes,12,opt,name=identity,proto3,oneof"`
+}
+
 func (*Notice_Event) isNotice_Detail() {}
 
 func (*Notice_CredentialReuse) isNotice_Detail() {}
+
+func (*Notice_Identity) isNotice_Detail() {}
 
 // CredentialReuse is one credential, the same secret digest, kind and
 // principal whatever carried it, tried against two or more decky and
@@ -317,11 +333,85 @@ func (x *CredentialTarget) GetMechanisms() []string {
 	return nil
 }
 
+// IdentityChange is an identity formed, an observation (session) linked
+// to one, a merge (the loser points at the winner) or an unmerge.
+type IdentityChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The identity formed, linked to, winning a merge, or revived by an
+	// unmerge.
+	IdentityId string `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// The loser of a merge, or the identity an unmerged one left.
+	OtherId string `protobuf:"bytes,2,opt,name=other_id,json=otherId,proto3" json:"other_id,omitempty"`
+	// The session linked, and its source address.
+	SessionId     string `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	SourceAddress string `protobuf:"bytes,4,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IdentityChange) Reset() {
+	*x = IdentityChange{}
+	mi := &file_decnet_api_v1_notice_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IdentityChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IdentityChange) ProtoMessage() {}
+
+func (x *IdentityChange) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_notice_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IdentityChange.ProtoReflect.Descriptor instead.
+func (*IdentityChange) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_notice_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IdentityChange) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *IdentityChange) GetOtherId() string {
+	if x != nil {
+		return x.OtherId
+	}
+	return ""
+}
+
+func (x *IdentityChange) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *IdentityChange) GetSourceAddress() string {
+	if x != nil {
+		return x.SourceAddress
+	}
+	return ""
+}
+
 var File_decnet_api_v1_notice_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\n" +
-	"\x1adecnet/api/v1/notice.proto\x12\rdecnet.api.v1\x1a!decnet/api/v1/event_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\x02\n" +
+	"\x1adecnet/api/v1/notice.proto\x12\rdecnet.api.v1\x1a!decnet/api/v1/event_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x02\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12.\n" +
@@ -331,7 +421,8 @@ const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\asummary\x18\x05 \x01(\tR\asummary\x122\n" +
 	"\x05event\x18\n" +
 	" \x01(\v2\x1a.decnet.api.v1.StoredEventH\x00R\x05event\x12K\n" +
-	"\x10credential_reuse\x18\v \x01(\v2\x1e.decnet.api.v1.CredentialReuseH\x00R\x0fcredentialReuseB\b\n" +
+	"\x10credential_reuse\x18\v \x01(\v2\x1e.decnet.api.v1.CredentialReuseH\x00R\x0fcredentialReuse\x12;\n" +
+	"\bidentity\x18\f \x01(\v2\x1d.decnet.api.v1.IdentityChangeH\x00R\bidentityB\b\n" +
 	"\x06detail\"\xb0\x01\n" +
 	"\x0fCredentialReuse\x12#\n" +
 	"\rsecret_sha256\x18\x01 \x01(\fR\fsecretSha256\x12\x1f\n" +
@@ -349,7 +440,14 @@ const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\fattacker_ids\x18\x06 \x03(\tR\vattackerIds\x12\x1e\n" +
 	"\n" +
 	"mechanisms\x18\a \x03(\tR\n" +
-	"mechanismsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"mechanisms\"\x92\x01\n" +
+	"\x0eIdentityChange\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x12\x19\n" +
+	"\bother_id\x18\x02 \x01(\tR\aotherId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\x12%\n" +
+	"\x0esource_address\x18\x04 \x01(\tR\rsourceAddressB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_notice_proto_rawDescOnce sync.Once
@@ -363,26 +461,28 @@ func file_decnet_api_v1_notice_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_notice_proto_rawDescData
 }
 
-var file_decnet_api_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_decnet_api_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_decnet_api_v1_notice_proto_goTypes = []any{
 	(*Notice)(nil),                // 0: decnet.api.v1.Notice
 	(*CredentialReuse)(nil),       // 1: decnet.api.v1.CredentialReuse
 	(*CredentialTarget)(nil),      // 2: decnet.api.v1.CredentialTarget
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(*StoredEvent)(nil),           // 4: decnet.api.v1.StoredEvent
+	(*IdentityChange)(nil),        // 3: decnet.api.v1.IdentityChange
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*StoredEvent)(nil),           // 5: decnet.api.v1.StoredEvent
 }
 var file_decnet_api_v1_notice_proto_depIdxs = []int32{
-	3, // 0: decnet.api.v1.Notice.time:type_name -> google.protobuf.Timestamp
-	4, // 1: decnet.api.v1.Notice.event:type_name -> decnet.api.v1.StoredEvent
+	4, // 0: decnet.api.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	5, // 1: decnet.api.v1.Notice.event:type_name -> decnet.api.v1.StoredEvent
 	1, // 2: decnet.api.v1.Notice.credential_reuse:type_name -> decnet.api.v1.CredentialReuse
-	2, // 3: decnet.api.v1.CredentialReuse.targets:type_name -> decnet.api.v1.CredentialTarget
-	3, // 4: decnet.api.v1.CredentialTarget.first_seen:type_name -> google.protobuf.Timestamp
-	3, // 5: decnet.api.v1.CredentialTarget.last_seen:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	3, // 3: decnet.api.v1.Notice.identity:type_name -> decnet.api.v1.IdentityChange
+	2, // 4: decnet.api.v1.CredentialReuse.targets:type_name -> decnet.api.v1.CredentialTarget
+	4, // 5: decnet.api.v1.CredentialTarget.first_seen:type_name -> google.protobuf.Timestamp
+	4, // 6: decnet.api.v1.CredentialTarget.last_seen:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_notice_proto_init() }
@@ -394,6 +494,7 @@ func file_decnet_api_v1_notice_proto_init() {
 	file_decnet_api_v1_notice_proto_msgTypes[0].OneofWrappers = []any{
 		(*Notice_Event)(nil),
 		(*Notice_CredentialReuse)(nil),
+		(*Notice_Identity)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -401,7 +502,7 @@ func file_decnet_api_v1_notice_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_notice_proto_rawDesc), len(file_decnet_api_v1_notice_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

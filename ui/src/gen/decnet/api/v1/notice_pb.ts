@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/notice.proto.
  */
 export const file_decnet_api_v1_notice: GenFile = /*@__PURE__*/
-  fileDesc("ChpkZWNuZXQvYXBpL3YxL25vdGljZS5wcm90bxINZGVjbmV0LmFwaS52MSLoAQoGTm90aWNlEgoKAmlkGAEgASgJEg8KB3N1YmplY3QYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYXR0YWNrZXJfaWQYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIrCgVldmVudBgKIAEoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnRIABI6ChBjcmVkZW50aWFsX3JldXNlGAsgASgLMh4uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsUmV1c2VIAEIICgZkZXRhaWwiggEKD0NyZWRlbnRpYWxSZXVzZRIVCg1zZWNyZXRfc2hhMjU2GAEgASgMEhMKC3NlY3JldF9raW5kGAIgASgJEhEKCXByaW5jaXBhbBgDIAEoCRIwCgd0YXJnZXRzGAQgAygLMh8uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsVGFyZ2V0Is0BChBDcmVkZW50aWFsVGFyZ2V0Eg0KBWRlY2t5GAEgASgJEg8KB3NlcnZpY2UYAiABKAkSLgoKZmlyc3Rfc2VlbhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgFIAEoBBIUCgxhdHRhY2tlcl9pZHMYBiADKAkSEgoKbWVjaGFuaXNtcxgHIAMoCUIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_event_service, file_google_protobuf_timestamp]);
+  fileDesc("ChpkZWNuZXQvYXBpL3YxL25vdGljZS5wcm90bxINZGVjbmV0LmFwaS52MSKbAgoGTm90aWNlEgoKAmlkGAEgASgJEg8KB3N1YmplY3QYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYXR0YWNrZXJfaWQYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIrCgVldmVudBgKIAEoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnRIABI6ChBjcmVkZW50aWFsX3JldXNlGAsgASgLMh4uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsUmV1c2VIABIxCghpZGVudGl0eRgMIAEoCzIdLmRlY25ldC5hcGkudjEuSWRlbnRpdHlDaGFuZ2VIAEIICgZkZXRhaWwiggEKD0NyZWRlbnRpYWxSZXVzZRIVCg1zZWNyZXRfc2hhMjU2GAEgASgMEhMKC3NlY3JldF9raW5kGAIgASgJEhEKCXByaW5jaXBhbBgDIAEoCRIwCgd0YXJnZXRzGAQgAygLMh8uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsVGFyZ2V0Is0BChBDcmVkZW50aWFsVGFyZ2V0Eg0KBWRlY2t5GAEgASgJEg8KB3NlcnZpY2UYAiABKAkSLgoKZmlyc3Rfc2VlbhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgFIAEoBBIUCgxhdHRhY2tlcl9pZHMYBiADKAkSEgoKbWVjaGFuaXNtcxgHIAMoCSJjCg5JZGVudGl0eUNoYW5nZRITCgtpZGVudGl0eV9pZBgBIAEoCRIQCghvdGhlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhYKDnNvdXJjZV9hZGRyZXNzGAQgASgJQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_event_service, file_google_protobuf_timestamp]);
 
 /**
  * Notice is something the control plane concluded or observed that
@@ -75,6 +75,12 @@ export type Notice = Message<"decnet.api.v1.Notice"> & {
      */
     value: CredentialReuse;
     case: "credentialReuse";
+  } | {
+    /**
+     * @generated from field: decnet.api.v1.IdentityChange identity = 12;
+     */
+    value: IdentityChange;
+    case: "identity";
   } | { case: undefined; value?: undefined };
 };
 
@@ -169,4 +175,46 @@ export type CredentialTarget = Message<"decnet.api.v1.CredentialTarget"> & {
  */
 export const CredentialTargetSchema: GenMessage<CredentialTarget> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_notice, 2);
+
+/**
+ * IdentityChange is an identity formed, an observation (session) linked
+ * to one, a merge (the loser points at the winner) or an unmerge.
+ *
+ * @generated from message decnet.api.v1.IdentityChange
+ */
+export type IdentityChange = Message<"decnet.api.v1.IdentityChange"> & {
+  /**
+   * The identity formed, linked to, winning a merge, or revived by an
+   * unmerge.
+   *
+   * @generated from field: string identity_id = 1;
+   */
+  identityId: string;
+
+  /**
+   * The loser of a merge, or the identity an unmerged one left.
+   *
+   * @generated from field: string other_id = 2;
+   */
+  otherId: string;
+
+  /**
+   * The session linked, and its source address.
+   *
+   * @generated from field: string session_id = 3;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string source_address = 4;
+   */
+  sourceAddress: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.IdentityChange.
+ * Use `create(IdentityChangeSchema)` to create a new message.
+ */
+export const IdentityChangeSchema: GenMessage<IdentityChange> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_notice, 3);
 

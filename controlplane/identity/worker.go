@@ -1,0 +1,241 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/decnet/decnet/controlplane/store"
+	"github.com/decnet/decnet/controlplane/topics"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// DefaultWindow is how long the worker collects events before it
+// reclusters: clustering runs on the whole corpus, so once per window.
+const DefaultWindow = 10 * time.Second
+
+// workerQueue bounds the batches waiting for the next window.
+const workerQueue = 1024
+
+// WorkerConfig configures a Worker.
+type WorkerConfig struct {
+	// Store supplies the recordings stripped from session.recorded
+	// events, for the keystroke features.
+	Store   store.Store
+	Notices *topics.Publisher[*apiv1.Notice]
+	Logger  zerolog.Logger
+	Now     func() time.Time
+	Window  time.Duration
+}
+
+// Worker clusters this replica's stored events into identities once per
+// window and publishes the changes as identity.* notices.
+//
+// NOTE: the engine keeps every event it saw in memory and reclusters
+// them all each window, and identities live in this process only: they
+// are rebuilt from new events after a restart, and each replica clusters
+// the events it ingested. Persisting identities and bounding the corpus
+// are the next steps.
+type Worker struct {
+	cfg    WorkerConfig
+	engine *Engine
+	queue  chan []*apiv1.StoredEvent
+	log    zerolog.Logger
+
+	mu sync.Mutex
+	// sessions maps each attacker to its sessions (observation keys), and
+	// attackerOf the reverse, for reads by attacker.
+	sessions   map[string]map[string]struct{}
+	attackerOf map[string]string
+}
+
+// NewWorker returns a Worker; call Run to start it.
+func NewWorker(cfg WorkerConfig) (*Worker, error) {
+	if cfg.Store == nil || cfg.Notices == nil {
+		return nil, errors.New("new identity worker: store and notices are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	w := &Worker{
+		cfg: cfg, queue: make(chan []*apiv1.StoredEvent, workerQueue),
+		log:      cfg.Logger.With().Str("component", "identity").Logger(),
+		sessions: map[string]map[string]struct{}{}, attackerOf: map[string]string{},
+	}
+	engine, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: w, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	w.engine = engine
+	return w, nil
+}
+
+// Observe queues a stored batch; it never blocks.
+func (w *Worker) Observe(stored []*apiv1.StoredEvent) {
+	select {
+	case w.queue <- stored:
+	default:
+		w.log.Warn().Int("events", len(stored)).Msg("identity worker behind; batch not clustered")
+	}
+}
+
+// Run clusters once per window until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	tick := time.NewTicker(w.cfg.Window)
+	defer tick.Stop()
+	var pending []Input
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch := <-w.queue:
+			pending = append(pending, w.inputs(ctx, batch)...)
+		case <-tick.C:
+			if len(pending) == 0 {
+				continue
+			}
+			if err := w.engine.Observe(pending); err != nil {
+				w.log.Warn().Err(err).Msg("publish identity changes failed")
+			}
+			pending = nil
+		}
+	}
+}
+
+// Flush clusters what is queued now, for tests and shutdown.
+func (w *Worker) Flush(ctx context.Context) error {
+	var pending []Input
+	for {
+		select {
+		case batch := <-w.queue:
+			pending = append(pending, w.inputs(ctx, batch)...)
+		default:
+			if len(pending) == 0 {
+				return nil
+			}
+			return w.engine.Observe(pending)
+		}
+	}
+}
+
+// inputs turns stored events into clusterer inputs, putting back the
+// recordings the store keeps apart, and notes each session's attacker.
+func (w *Worker) inputs(ctx context.Context, batch []*apiv1.StoredEvent) []Input {
+	out := make([]Input, 0, len(batch))
+	w.mu.Lock()
+	for _, se := range batch {
+		if a, s := se.GetAttackerId(), se.GetEvent().GetSessionId(); a != "" && s != "" {
+			if w.sessions[a] == nil {
+				w.sessions[a] = map[string]struct{}{}
+			}
+			w.sessions[a][s] = struct{}{}
+			w.attackerOf[s] = a
+		}
+	}
+	w.mu.Unlock()
+	for _, se := range batch {
+		ev := se.GetEvent()
+		if rec := ev.GetSessionRecorded(); rec != nil && len(rec.GetCast()) == 0 {
+			if _, cast, err := w.cfg.Store.GetRecording(ctx, ev.GetSessionId()); err == nil {
+				ev = proto.Clone(ev).(*eventv1.Event)
+				ev.GetSessionRecorded().Cast = cast
+			}
+		}
+		out = append(out, Input{Event: ev})
+	}
+	return out
+}
+
+// Publish turns an engine change into a notice. The engine calls it with
+// its lock held.
+func (w *Worker) Publish(subject string, ch *Change) error {
+	w.mu.Lock()
+	attacker := w.attackerOf[ch.ObservationKey]
+	w.mu.Unlock()
+	n := &apiv1.Notice{
+		Id: uuid.Must(uuid.NewV7()).String(), Subject: subject, Time: timestamppb.New(w.cfg.Now()), AttackerId: attacker,
+		Summary: subject + " " + ch.IdentityID,
+		Detail: &apiv1.Notice_Identity{Identity: &apiv1.IdentityChange{
+			IdentityId: ch.IdentityID, OtherId: ch.OtherID, SessionId: ch.ObservationKey, SourceAddress: ch.SourceAddress,
+		}},
+	}
+	return w.cfg.Notices.Publish(subject, n)
+}
+
+// AttackerIdentity returns the identity of an attacker's sessions.
+//
+// The worker's lock is never held while calling the engine: the engine
+// calls Publish, which takes it, with its own lock held.
+func (w *Worker) AttackerIdentity(attackerID string) (*apiv1.AttackerIdentity, bool) {
+	w.mu.Lock()
+	var sessions []string
+	for s := range w.sessions[attackerID] {
+		sessions = append(sessions, s)
+	}
+	w.mu.Unlock()
+	var id string
+	for _, s := range sessions {
+		if id = w.engine.IdentityOf(s); id != "" {
+			break
+		}
+	}
+	if id == "" {
+		return nil, false
+	}
+	return w.describe(id), true
+}
+
+// Identity returns an identity by id, resolving a merged one to its
+// winner, and the id asked for when it was merged.
+func (w *Worker) Identity(id string) (*apiv1.AttackerIdentity, string, bool) {
+	live := w.engine.Resolve(id)
+	if live == "" {
+		return nil, "", false
+	}
+	mergedFrom := ""
+	if live != id {
+		mergedFrom = id
+	}
+	return w.describe(live), mergedFrom, true
+}
+
+// describe lists the attackers and sessions of a live identity.
+func (w *Worker) describe(id string) *apiv1.AttackerIdentity {
+	out := &apiv1.AttackerIdentity{Id: id}
+	if rec, ok := w.engine.Identity(id); ok {
+		out.Created = timestamppb.New(rec.Created)
+	}
+	w.mu.Lock()
+	snapshot := make(map[string][]string, len(w.sessions))
+	for attacker, sessions := range w.sessions {
+		for s := range sessions {
+			snapshot[attacker] = append(snapshot[attacker], s)
+		}
+	}
+	w.mu.Unlock()
+	for attacker, sessions := range snapshot {
+		member := false
+		for _, s := range sessions {
+			if w.engine.IdentityOf(s) == id {
+				member = true
+				out.Sessions++
+			}
+		}
+		if member {
+			out.AttackerIds = append(out.AttackerIds, attacker)
+		}
+	}
+	slices.Sort(out.AttackerIds)
+	return out
+}

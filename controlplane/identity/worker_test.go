@@ -1,0 +1,79 @@
+package identity
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/decnet/decnet/controlplane/store/sqlite"
+	"github.com/decnet/decnet/controlplane/topics"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+)
+
+// Two attackers on different addresses that fetch the same payload from
+// the same server become one identity, announced as notices, and reads
+// of either attacker return it.
+func TestWorkerJoinsSharedPayload(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "decnet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pub := topics.New[*apiv1.Notice]()
+	var (
+		mu       sync.Mutex
+		subjects []string
+	)
+	if _, err := pub.Subscribe("identity.>", func(s string, _ *apiv1.Notice) { mu.Lock(); subjects = append(subjects, s); mu.Unlock() }); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorker(WorkerConfig{Store: st, Notices: pub, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := make([]byte, 32)
+	sum[0] = 0x42
+	session := func(attacker, address string, at time.Time) []*apiv1.StoredEvent {
+		sid := uuid.Must(uuid.NewV7()).String()
+		ev := func(kind string, offset time.Duration) *eventv1.Event {
+			return &eventv1.Event{Id: uuid.Must(uuid.NewV7()).String(), Time: timestamppb.New(at.Add(offset)), Decky: "web-01", Service: "ssh",
+				Kind: kind, SessionId: sid, Source: &eventv1.Endpoint{Address: address, Port: 40000}}
+		}
+		dl := ev("download.requested", time.Second)
+		dl.Payload = &eventv1.Event_DownloadRequested{DownloadRequested: &eventv1.DownloadRequested{Url: "http://203.0.113.9/bins/x86.sh", Tool: "wget", Outcome: "fetched", Sha256: sum}}
+		fc := ev("file.captured", 2*time.Second)
+		fc.Payload = &eventv1.Event_FileCaptured{FileCaptured: &eventv1.FileCaptured{Sha256: sum, Size: 4096, Name: "x86.sh", Channel: "download", Url: "http://203.0.113.9/bins/x86.sh", Stored: true}}
+		return []*apiv1.StoredEvent{{AttackerId: attacker, Event: ev("connection.opened", 0)}, {AttackerId: attacker, Event: dl}, {AttackerId: attacker, Event: fc}}
+	}
+	a, b := uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String()
+	now := time.Now()
+	w.Observe(session(a, "198.51.100.7", now))
+	w.Observe(session(b, "203.0.113.77", now.Add(time.Hour)))
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ia, ok := w.AttackerIdentity(a)
+	if !ok {
+		t.Fatal("attacker a has no identity")
+	}
+	ib, ok := w.AttackerIdentity(b)
+	if !ok || ib.GetId() != ia.GetId() || len(ia.GetAttackerIds()) != 2 || ia.GetSessions() != 2 {
+		t.Fatalf("identities %v and %v, want one with both attackers", ia, ib)
+	}
+	if got, merged, ok := w.Identity(ia.GetId()); !ok || got.GetId() != ia.GetId() || merged != "" {
+		t.Errorf("Identity(%s) = %v, %q, %v", ia.GetId(), got, merged, ok)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(subjects) == 0 || subjects[0] != SubjectFormed {
+		t.Errorf("notices %v, want identity.formed first", subjects)
+	}
+}
