@@ -22,7 +22,7 @@
 
 import { spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -506,6 +506,29 @@ async function main() {
         }
       }
       await screenshot(page, "attacker-intel");
+    });
+
+    await step("attacker detail shows techniques and exports a STIX bundle", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      await openPage(page, "Attackers", /^Attackers/);
+      await page.locator("table.attackers tr", { hasText: "127.0.0.2" }).first().getByRole("link").click();
+      // One ssh attempt may or may not match a rule yet: either a row or the
+      // empty state will do.
+      const techniques = page.getByRole("region", { name: "ATT&CK techniques" });
+      await techniques.locator("table.techniques tbody tr").or(techniques.getByTestId("techniques-empty")).first().waitFor();
+      await page.getByRole("region", { name: "Identity" }).waitFor();
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("button", { name: "STIX 2.1" }).click(),
+      ]);
+      if (!download.suggestedFilename().endsWith(".stix.json")) {
+        throw new Error(`download named ${JSON.stringify(download.suggestedFilename())}`);
+      }
+      const bundle = JSON.parse(readFileSync(await download.path(), "utf8"));
+      expectEqual(bundle.type, "bundle", "STIX document type");
+      await screenshot(page, "attacker-techniques");
     });
 
     await step("admin creates, tests, pauses and deletes a webhook", async () => {

@@ -16,6 +16,7 @@ import { AuditService } from "./gen/decnet/api/v1/audit_service_pb";
 import { AuthService } from "./gen/decnet/api/v1/auth_pb";
 import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
+import { IdentityService } from "./gen/decnet/api/v1/identity_service_pb";
 import { IntelService } from "./gen/decnet/api/v1/intel_service_pb";
 import { SessionService } from "./gen/decnet/api/v1/session_service_pb";
 import { TokenService } from "./gen/decnet/api/v1/token_service_pb";
@@ -27,6 +28,7 @@ export interface Api {
   users: Client<typeof UserService>;
   events: Client<typeof EventService>;
   attackers: Client<typeof AttackerService>;
+  identities: Client<typeof IdentityService>;
   credentials: Client<typeof CredentialService>;
   agents: Client<typeof AgentService>;
   tokens: Client<typeof TokenService>;
@@ -49,6 +51,7 @@ export function createApi(baseUrl: string): Api {
     users: createClient(UserService, transport),
     events: createClient(EventService, transport),
     attackers: createClient(AttackerService, transport),
+    identities: createClient(IdentityService, transport),
     credentials: createClient(CredentialService, transport),
     agents: createClient(AgentService, transport),
     tokens: createClient(TokenService, transport),

@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { ExportButtons, IdentityPanel, TechniqueTable } from "../components/AttackerIntelSections";
 import { CredentialTable } from "../components/CredentialTable";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { EventFeed } from "../components/EventFeed";
@@ -61,6 +62,7 @@ export function AttackerDetailPage({ id, stream }: { id: string; stream: EventSt
       <h1 tabIndex={-1} title={id}>
         Attacker {shortId(id)}
       </h1>
+      <ExportButtons attackerId={id} />
       <ErrorNotice error={attacker.error} role={role} />
       {a !== undefined && (
         <dl className="facts">
@@ -84,6 +86,13 @@ export function AttackerDetailPage({ id, stream }: { id: string; stream: EventSt
           </dd>
         </dl>
       )}
+
+      <section aria-labelledby="attacker-techniques-title">
+        <h2 id="attacker-techniques-title">ATT&amp;CK techniques</h2>
+        {a !== undefined && <TechniqueTable techniques={a.techniques} />}
+      </section>
+
+      <IdentityPanel attackerId={id} reloadKey={newest} />
 
       <IntelPanel key={id} attackerId={id} />
 
