@@ -343,6 +343,7 @@ func TestAuditedProcedures(t *testing.T) {
 	slices.Sort(audited)
 	want := []string{
 		"AgentService.DecommissionAgent", "AgentService.SetAgentConfig",
+		"AnnotationService.AddNote", "AnnotationService.DeleteNote", "AnnotationService.SetTriage",
 		"ApiTokenService.CreateApiToken", "ApiTokenService.RevokeApiToken",
 		"AuthService.IssueStreamTicket", "AuthService.Login", "AuthService.Logout", "IntelService.RefreshAttackerIntel",
 		"TokenService.CreateToken", "TokenService.RevokeToken",

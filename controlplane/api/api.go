@@ -177,6 +177,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -190,6 +191,7 @@ func (a *API) mount() {
 		apiv1connect.WebhookServiceName,
 		apiv1connect.IntelServiceName,
 		apiv1connect.IdentityServiceName,
+		apiv1connect.AnnotationServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

@@ -91,6 +91,7 @@ const adminNewPassword = `admin-e2e-${runId}-pass`;
 const viewerName = `viewer-${runId}`;
 const viewerNewPassword = `viewer-e2e-${runId}-pass`;
 const attackerSecret = `Summer-${runId}!`;
+const noteText = `Same password list as the ${runId} sweep.`;
 
 const results = [];
 let shotIndex = 0;
@@ -383,6 +384,36 @@ async function main() {
       await screenshot(page, "attacker-detail");
     });
 
+    await step("analyst notes and triage on the attacker page", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      const panel = page.getByRole("region", { name: "Triage and notes" });
+      await panel.getByText("No notes yet.").waitFor();
+      // An empty note is refused in the form, before any request.
+      await panel.getByRole("button", { name: "Add note" }).click();
+      await panel.getByText("Write the note first.").waitFor();
+      await panel.getByLabel("Add a note").fill(noteText);
+      await panel.getByRole("button", { name: "Add note" }).click();
+      const notes = panel.getByTestId("attacker-notes");
+      await notes.getByText(noteText).waitFor();
+      expectEqual(await notes.locator("li").count(), 1, "notes after adding one");
+      expectEqual(await notes.locator("li strong").innerText(), "admin", "note author");
+      expectEqual(await panel.getByLabel("Add a note").inputValue(), "", "note field after saving");
+
+      await panel.getByLabel("Tags").fill("Brute-Force, e2e");
+      await panel.getByLabel("Status").selectOption({ label: "acknowledged" });
+      await panel.getByRole("button", { name: "Save triage" }).click();
+      await panel.getByTestId("triage-summary").getByText("acknowledged").waitFor();
+      const tags = await panel.getByTestId("attacker-tag").allInnerTexts();
+      expectEqual(tags.join(","), "brute-force,e2e", "tags after saving");
+
+      // The note survives a reload: it comes from the server.
+      await page.reload();
+      await page.getByRole("region", { name: "Triage and notes" }).getByText(noteText).waitFor();
+      await screenshot(page, "attacker-notes");
+    });
+
     await step("session replay of a recorded shell session", async () => {
       if (recordingSource === "") {
         return "skip: no decoy recorded a session (this decnet dev has no Telnet decoy)";
@@ -648,6 +679,14 @@ async function main() {
         throw new Error("the secret value is on the viewer's page");
       }
       await screenshot(page, "viewer-credentials");
+
+      // The viewer reads the admin's note but cannot add one.
+      await openPage(page, "Attackers", /^Attackers/);
+      await page.locator("table.attackers tr", { hasText: "127.0.0.2" }).first().getByRole("link").click();
+      const panel = page.getByRole("region", { name: "Triage and notes" });
+      await panel.getByText(noteText).waitFor();
+      expectEqual(await panel.getByRole("button", { name: "Add note" }).count(), 0, "note form for a viewer");
+      expectEqual(await panel.getByRole("button", { name: /^Delete note/ }).count(), 0, "delete buttons for a viewer");
 
       await openPage(page, "Overview", "Overview");
       const feed = page.getByRole("region", { name: "Live events" });

@@ -10,6 +10,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-web";
 
 import { AgentService } from "./gen/decnet/api/v1/agent_service_pb";
+import { AnnotationService } from "./gen/decnet/api/v1/annotation_service_pb";
 import { ApiTokenService } from "./gen/decnet/api/v1/api_token_service_pb";
 import { AttackerService } from "./gen/decnet/api/v1/attacker_service_pb";
 import { AuditService } from "./gen/decnet/api/v1/audit_service_pb";
@@ -37,6 +38,7 @@ export interface Api {
   apiTokens: Client<typeof ApiTokenService>;
   webhooks: Client<typeof WebhookService>;
   intel: Client<typeof IntelService>;
+  annotations: Client<typeof AnnotationService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -60,6 +62,7 @@ export function createApi(baseUrl: string): Api {
     apiTokens: createClient(ApiTokenService, transport),
     webhooks: createClient(WebhookService, transport),
     intel: createClient(IntelService, transport),
+    annotations: createClient(AnnotationService, transport),
   };
 }
 

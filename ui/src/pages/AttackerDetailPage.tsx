@@ -1,5 +1,6 @@
 import { useMemo } from "react";
 
+import { AnnotationsPanel } from "../components/AnnotationsPanel";
 import { ExportButtons, IdentityPanel, TechniqueTable } from "../components/AttackerIntelSections";
 import { CredentialTable } from "../components/CredentialTable";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -86,6 +87,8 @@ export function AttackerDetailPage({ id, stream }: { id: string; stream: EventSt
           </dd>
         </dl>
       )}
+
+      <AnnotationsPanel key={id} attackerId={id} />
 
       <section aria-labelledby="attacker-techniques-title">
         <h2 id="attacker-techniques-title">ATT&amp;CK techniques</h2>
