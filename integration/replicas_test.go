@@ -427,6 +427,15 @@ func TestReplicas(t *testing.T) {
 		b.start(top, "replica-b-restarted")
 		apiB = newAPIClient(b.ep.API, roots)
 		apiB.login(t, "admin", strings.TrimSpace(string(password)))
+		// The first password only reads. Changing it ends A's session,
+		// so A logs in again with the new one.
+		const ownPassword = "the replica test admin's own passphrase"
+		if err := apiB.call(ctx, "decnet.api.v1.UserService/ChangePassword",
+			&apiv1.ChangePasswordRequest{CurrentPassword: strings.TrimSpace(string(password)), NewPassword: ownPassword},
+			&apiv1.ChangePasswordResponse{}); err != nil {
+			t.Fatalf("change the first password through B: %v", err)
+		}
+		apiA.login(t, "admin", ownPassword)
 		if connected, err := apiA.agentConnected(ctx, issued.AgentID); err != nil || !connected {
 			t.Fatalf("agent not on replica A before the decommission (connected %v, %v)", connected, err)
 		}

@@ -84,6 +84,14 @@ func TestRolesGetExactlyTheirProcedures(t *testing.T) {
 		if !resp.Msg.GetPasswordChangeRequired() || resp.Msg.GetRole() != role {
 			t.Errorf("login of a created user: change required %v, role %v", resp.Msg.GetPasswordChangeRequired(), resp.Msg.GetRole())
 		}
+		// Until the first password is changed the session only reads;
+		// TestFirstPasswordOnlyReads covers that.
+		clearMustChange(t, f.store, name)
+		resp, err = apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
+			connect.NewRequest(&apiv1.LoginRequest{Username: name, Password: password.Reveal()}))
+		if err != nil {
+			t.Fatalf("login %s: %v", name, err)
+		}
 		tokens[role] = resp.Msg.GetToken()
 	}
 
@@ -524,5 +532,48 @@ func TestViewerEventsMasked(t *testing.T) {
 	list, err = events.ListEvents(ctx, withToken(&apiv1.ListEventsRequest{}, admin))
 	if err != nil || string(list.Msg.GetEvents()[0].GetEvent().GetAuthAttempt().GetSecret()) != "toor" {
 		t.Errorf("admin list = %v, %v", list, err)
+	}
+}
+
+// A user with a password someone else chose reads but changes nothing
+// until they pick their own; their API tokens are not limited.
+func TestFirstPasswordOnlyReads(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	f.ingest(t, newEvent("127.0.0.2", "auth.attempt"))
+	password, err := f.auth.CreateUser(ctx, "lee", apiv1.Role_ROLE_ANALYST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
+		connect.NewRequest(&apiv1.LoginRequest{Username: "lee", Password: password.Reveal()}))
+	if err != nil || !login.Msg.GetPasswordChangeRequired() {
+		t.Fatalf("login: %v, change required %v", err, login.Msg.GetPasswordChangeRequired())
+	}
+	token := login.Msg.GetToken()
+
+	attackers, err := apiv1connect.NewAttackerServiceClient(f.h1, f.srv.URL).ListAttackers(ctx, withToken(&apiv1.ListAttackersRequest{}, token))
+	if err != nil || len(attackers.Msg.GetAttackers()) != 1 {
+		t.Fatalf("a read before the change: %v %v", attackers, err)
+	}
+	attackerID := attackers.Msg.GetAttackers()[0].GetId()
+	notes := apiv1connect.NewAnnotationServiceClient(f.h1, f.srv.URL)
+	_, err = notes.AddNote(ctx, withToken(&apiv1.AddNoteRequest{AttackerId: attackerID, Text: "x"}, token))
+	if connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "change your password first") {
+		t.Fatalf("a change before the password change: %v", err)
+	}
+	if _, err := apiv1connect.NewApiTokenServiceClient(f.h1, f.srv.URL).CreateApiToken(ctx,
+		withToken(&apiv1.CreateApiTokenRequest{Name: "ci"}, token)); connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("an API token before the password change: %v", err)
+	}
+
+	users := apiv1connect.NewUserServiceClient(f.h1, f.srv.URL)
+	if _, err := users.ChangePassword(ctx, withToken(&apiv1.ChangePasswordRequest{
+		CurrentPassword: password.Reveal(), NewPassword: "a long passphrase of lee's own",
+	}, token)); err != nil {
+		t.Fatalf("ChangePassword: %v", err)
+	}
+	if _, err := notes.AddNote(ctx, withToken(&apiv1.AddNoteRequest{AttackerId: attackerID, Text: "x"}, token)); err != nil {
+		t.Fatalf("a change after the password change: %v", err)
 	}
 }

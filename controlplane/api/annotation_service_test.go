@@ -12,7 +12,8 @@ import (
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
-// loginNewUser creates a user with role and returns a session token.
+// loginNewUser creates a user with role, as if they had changed the first
+// password, and returns a session token.
 func (f *fixture) loginNewUser(t *testing.T, name string, role apiv1.Role) string {
 	t.Helper()
 	ctx := context.Background()
@@ -20,6 +21,7 @@ func (f *fixture) loginNewUser(t *testing.T, name string, role apiv1.Role) strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	clearMustChange(t, f.store, name)
 	resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).Login(ctx,
 		connect.NewRequest(&apiv1.LoginRequest{Username: name, Password: password.Reveal()}))
 	if err != nil {

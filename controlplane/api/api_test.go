@@ -109,6 +109,9 @@ func newFixture(t *testing.T, opts options) *fixture {
 	if err != nil {
 		t.Fatalf("EnsureAdmin: %v", err)
 	}
+	// Most tests act as an admin who chose their password; the tests of
+	// the first login set the flag again.
+	clearMustChange(t, st, "admin")
 	if err := st.UpsertAgent(ctx, store.Agent{ID: agentID, Name: "edge-1", EnrolledAt: time.Now()}); err != nil {
 		t.Fatalf("UpsertAgent: %v", err)
 	}
@@ -186,6 +189,20 @@ func (f *fixture) assertNoSecretsLogged(t *testing.T) {
 		if strings.Contains(logs, token) {
 			t.Error("logs contain a bearer token")
 		}
+	}
+}
+
+// clearMustChange marks the user's password as their own, as a password
+// change would, without a round trip through the API.
+func clearMustChange(t *testing.T, st store.Store, username string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := st.GetUser(ctx, username)
+	if err != nil {
+		t.Fatalf("GetUser %s: %v", username, err)
+	}
+	if err := st.SetUserPassword(ctx, username, u.PasswordHash, false, nil); err != nil {
+		t.Fatalf("SetUserPassword %s: %v", username, err)
 	}
 }
 

@@ -69,20 +69,32 @@ func Allows(role apiv1.Role, access apiv1.Access) bool {
 var (
 	accessOnce  sync.Once
 	accessRules map[string]apiv1.Access
+	// readOnly holds the procedures declared idempotency_level =
+	// NO_SIDE_EFFECTS.
+	readOnly map[string]bool
 )
 
 // AccessOf returns the access rule declared on the procedure
 // ("/decnet.api.v1.EventService/ListEvents"), or ACCESS_UNSPECIFIED for a
 // procedure that declares none or is unknown.
 func AccessOf(procedure string) apiv1.Access {
-	accessOnce.Do(func() { accessRules = loadAccessRules() })
+	accessOnce.Do(loadAccessRules)
 	return accessRules[procedure]
 }
 
-// loadAccessRules reads the access option of every method of the API
-// package from the registered descriptors.
-func loadAccessRules() map[string]apiv1.Access {
+// ChangesNothing reports whether the procedure declares
+// idempotency_level = NO_SIDE_EFFECTS. Unknown procedures may change
+// something.
+func ChangesNothing(procedure string) bool {
+	accessOnce.Do(loadAccessRules)
+	return readOnly[procedure]
+}
+
+// loadAccessRules reads the access option and idempotency level of every
+// method of the API package from the registered descriptors.
+func loadAccessRules() {
 	rules := make(map[string]apiv1.Access)
+	reads := make(map[string]bool)
 	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
 		services := fd.Services()
 		for i := range services.Len() {
@@ -92,11 +104,14 @@ func loadAccessRules() map[string]apiv1.Access {
 				m := methods.Get(j)
 				procedure := "/" + string(svc.FullName()) + "/" + string(m.Name())
 				rules[procedure] = MethodAccess(m)
+				if opts, ok := m.Options().(*descriptorpb.MethodOptions); ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS {
+					reads[procedure] = true
+				}
 			}
 		}
 		return true
 	})
-	return rules
+	accessRules, readOnly = rules, reads
 }
 
 // MethodAccess returns the access option of one method descriptor.

@@ -92,6 +92,15 @@ func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.
 	if s.TOTPEnrollmentRequired && !enrollmentProcedures[procedure] {
 		return ctx, connect.NewError(connect.CodePermissionDenied, ErrTOTPEnrollFirst)
 	}
+	// A password someone else chose may be known to them, so until the
+	// user picks their own the session reads but changes nothing: every
+	// change in the audit log is the user's own. API tokens are exempt:
+	// the user made them with a password of their own. Paths outside
+	// the API are downloads and streams, which read.
+	if s.PasswordChangeRequired && s.APITokenID == "" && isAPIProcedure(procedure) &&
+		!ChangesNothing(procedure) && !enrollmentProcedures[procedure] {
+		return ctx, connect.NewError(connect.CodePermissionDenied, ErrChangePasswordFirst)
+	}
 	if !Allows(s.Role, access) {
 		a.log.Info().Str(fieldUser, s.Username).Str(fieldProcedure, procedure).Str("role", RoleName(s.Role)).Msg("call refused: role too low")
 		return ctx, connect.NewError(connect.CodePermissionDenied, ErrPermissionDenied)

@@ -83,11 +83,14 @@ const TOTPIssuer = "DECNET"
 
 // Errors of TOTP enrollment.
 var (
-	ErrTOTPNotPending   = errors.New("no TOTP enrollment in progress: call BeginTotpEnrollment first")
-	ErrTOTPCode         = errors.New("the TOTP code is wrong or was used already")
-	ErrTOTPNotEnabled   = errors.New("TOTP is not enabled for this user")
-	ErrTOTPEnrollFirst  = errors.New("admins must enroll a TOTP authenticator before anything else")
-	ErrTOTPWithAPIToken = errors.New("TOTP is managed with a login session, not an API token")
+	ErrTOTPNotPending  = errors.New("no TOTP enrollment in progress: call BeginTotpEnrollment first")
+	ErrTOTPCode        = errors.New("the TOTP code is wrong or was used already")
+	ErrTOTPNotEnabled  = errors.New("TOTP is not enabled for this user")
+	ErrTOTPEnrollFirst = errors.New("admins must enroll a TOTP authenticator before anything else")
+	// ErrChangePasswordFirst refuses changes by a user who still has a
+	// password someone else chose.
+	ErrChangePasswordFirst = errors.New("change your password first: until then this session can only read")
+	ErrTOTPWithAPIToken    = errors.New("TOTP is managed with a login session, not an API token")
 )
 
 // BeginTOTPEnrollment creates a pending TOTP key for the session's user
