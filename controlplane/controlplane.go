@@ -390,10 +390,16 @@ func (s *Server) buildServers() error {
 		RootFingerprint: s.ca.RootFingerprint(),
 		EnrollURL:       func() string { return s.Endpoints().Enroll },
 	}
+	ssoPath := ""
+	if s.cfg.OIDC.Issuer != "" {
+		ssoPath = oidc.LoginPath
+	}
 	apiHandler, err := api.New(api.Config{
 		Store: s.store,
 		Hub:   hub,
 		Auth:  authn,
+
+		SingleSignOnPath: ssoPath,
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
 		Webhooks:         s.webhooks,

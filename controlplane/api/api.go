@@ -75,6 +75,9 @@ type Config struct {
 	StreamsPerUser int
 	// Identities answers IdentityService; nil finds none.
 	Identities Identities
+	// SingleSignOnPath is the path that starts single sign-on, reported
+	// to login pages; empty when it is off.
+	SingleSignOnPath string
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -94,6 +97,7 @@ type API struct {
 	intel          *intel.Enricher
 	tickets        ticket.Store
 	identities     Identities
+	ssoPath        string
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -150,6 +154,7 @@ func New(cfg Config) (*API, error) {
 		intel:          cfg.Intel,
 		tickets:        cfg.Tickets,
 		identities:     cfg.Identities,
+		ssoPath:        cfg.SingleSignOnPath,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),

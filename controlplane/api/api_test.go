@@ -86,8 +86,9 @@ type options struct {
 	// statuses and pushConfig are passed to Config as they are.
 	statuses   AgentStatuses
 	pushConfig func(ctx context.Context, agentID string) error
-	// requireAdminTOTP is passed to Config.
+	// requireAdminTOTP and ssoPath are passed to Config.
 	requireAdminTOTP bool
+	ssoPath          string
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -145,6 +146,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 		Auth:           authn,
 
 		RequireAdminTOTP: opts.requireAdminTOTP,
+		SingleSignOnPath: opts.ssoPath,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -270,6 +272,22 @@ func (f *fixture) ingest(t *testing.T, evs ...*eventv1.Event) {
 	t.Helper()
 	if _, _, err := f.ingester.Ingest(context.Background(), agentID, evs); err != nil {
 		t.Fatalf("Ingest: %v", err)
+	}
+}
+
+// The login page asks, without a session, whether to offer single
+// sign-on.
+func TestLoginOptions(t *testing.T) {
+	for _, path := range []string{"", "/auth/oidc/login"} {
+		f := newFixture(t, options{ssoPath: path})
+		resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).GetLoginOptions(context.Background(),
+			connect.NewRequest(&apiv1.GetLoginOptionsRequest{}))
+		if err != nil {
+			t.Fatalf("GetLoginOptions without a session: %v", err)
+		}
+		if got := resp.Msg.GetSingleSignOnPath(); got != path {
+			t.Errorf("single sign-on path = %q, want %q", got, path)
+		}
 	}
 }
 

@@ -56,3 +56,8 @@ func (s *authService) Logout(ctx context.Context, req *connect.Request[apiv1.Log
 	resp.Header().Add("Set-Cookie", auth.ClearSessionCookie(s.secure).String())
 	return resp, nil
 }
+
+// GetLoginOptions reports the ways of signing in.
+func (s *authService) GetLoginOptions(context.Context, *connect.Request[apiv1.GetLoginOptionsRequest]) (*connect.Response[apiv1.GetLoginOptionsResponse], error) {
+	return connect.NewResponse(&apiv1.GetLoginOptionsResponse{SingleSignOnPath: s.ssoPath}), nil
+}

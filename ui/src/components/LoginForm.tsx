@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 
 import type { Api } from "../api";
 import type { LoginResponse } from "../gen/decnet/api/v1/auth_pb";
@@ -17,6 +17,18 @@ export function LoginForm({ api, notice, onLoggedIn }: LoginFormProps) {
   const [code, setCode] = useState("");
   const [state, setState] = useState<LoginState>(initialLogin);
   const [busy, setBusy] = useState(false);
+  const [ssoPath, setSsoPath] = useState("");
+
+  // The server says whether it offers single sign-on. Without an answer
+  // the page offers the password form only.
+  useEffect(() => {
+    const abort = new AbortController();
+    api.auth
+      .getLoginOptions({}, { signal: abort.signal })
+      .then((res) => setSsoPath(res.singleSignOnPath))
+      .catch(() => setSsoPath(""));
+    return () => abort.abort();
+  }, [api]);
 
   const submit = async (e: FormEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
@@ -124,7 +136,23 @@ export function LoginForm({ api, notice, onLoggedIn }: LoginFormProps) {
             Use another account
           </button>
         )}
+        {state.step === "password" && <SingleSignOnLink path={ssoPath} />}
       </form>
     </main>
+  );
+}
+
+// Link to the server's single sign-on, shown only for a local path so a
+// bad answer cannot send the user to another site.
+export function SingleSignOnLink({ path }: { path: string }) {
+  if (!path.startsWith("/") || path.startsWith("//") || path.includes("\\")) {
+    return null;
+  }
+  return (
+    <p className="sso">
+      <a className="button" href={path}>
+        Sign in with single sign-on
+      </a>
+    </p>
   );
 }

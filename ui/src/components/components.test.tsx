@@ -11,6 +11,7 @@ import { CredentialSchema } from "../gen/decnet/api/v1/credential_service_pb";
 import { AuthAttemptSchema } from "../gen/decnet/event/v1/event_pb";
 import { CredentialSecret } from "./CredentialTable";
 import { ErrorNotice, PermissionNotice } from "./ErrorNotice";
+import { SingleSignOnLink } from "./LoginForm";
 import { SecretValue } from "./SecretValue";
 
 const secret = new TextEncoder().encode("Winter2026!");
@@ -67,5 +68,19 @@ describe("permission notices", () => {
 
   it("renders nothing without an error", () => {
     expect(renderToStaticMarkup(<ErrorNotice error={undefined} role={Role.ADMIN} />)).toBe("");
+  });
+});
+
+describe("single sign-on link", () => {
+  it("links to the local path the server names", () => {
+    const html = renderToStaticMarkup(<SingleSignOnLink path="/auth/oidc/login" />);
+    expect(html).toContain('href="/auth/oidc/login"');
+    expect(html).toContain("Sign in with single sign-on");
+  });
+
+  it("shows nothing when single sign-on is off or the path leaves the site", () => {
+    for (const path of ["", "//idp.example/login", "https://idp.example/login", "/\\idp.example"]) {
+      expect(renderToStaticMarkup(<SingleSignOnLink path={path} />)).toBe("");
+    }
   });
 });

@@ -22,6 +22,88 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GetLoginOptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLoginOptionsRequest) Reset() {
+	*x = GetLoginOptionsRequest{}
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLoginOptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLoginOptionsRequest) ProtoMessage() {}
+
+func (x *GetLoginOptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLoginOptionsRequest.ProtoReflect.Descriptor instead.
+func (*GetLoginOptionsRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{0}
+}
+
+type GetLoginOptionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The path that starts OpenID Connect single sign-on, such as
+	// "/auth/oidc/login"; empty when single sign-on is off.
+	SingleSignOnPath string `protobuf:"bytes,1,opt,name=single_sign_on_path,json=singleSignOnPath,proto3" json:"single_sign_on_path,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *GetLoginOptionsResponse) Reset() {
+	*x = GetLoginOptionsResponse{}
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLoginOptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLoginOptionsResponse) ProtoMessage() {}
+
+func (x *GetLoginOptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLoginOptionsResponse.ProtoReflect.Descriptor instead.
+func (*GetLoginOptionsResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetLoginOptionsResponse) GetSingleSignOnPath() string {
+	if x != nil {
+		return x.SingleSignOnPath
+	}
+	return ""
+}
+
 type LoginRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Username string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
@@ -35,7 +117,7 @@ type LoginRequest struct {
 
 func (x *LoginRequest) Reset() {
 	*x = LoginRequest{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[0]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +129,7 @@ func (x *LoginRequest) String() string {
 func (*LoginRequest) ProtoMessage() {}
 
 func (x *LoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[0]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +142,7 @@ func (x *LoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginRequest.ProtoReflect.Descriptor instead.
 func (*LoginRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{0}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LoginRequest) GetUsername() string {
@@ -104,7 +186,7 @@ type LoginResponse struct {
 
 func (x *LoginResponse) Reset() {
 	*x = LoginResponse{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -116,7 +198,7 @@ func (x *LoginResponse) String() string {
 func (*LoginResponse) ProtoMessage() {}
 
 func (x *LoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -129,7 +211,7 @@ func (x *LoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginResponse.ProtoReflect.Descriptor instead.
 func (*LoginResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{1}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LoginResponse) GetToken() string {
@@ -182,7 +264,7 @@ type LogoutRequest struct {
 
 func (x *LogoutRequest) Reset() {
 	*x = LogoutRequest{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +276,7 @@ func (x *LogoutRequest) String() string {
 func (*LogoutRequest) ProtoMessage() {}
 
 func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +289,7 @@ func (x *LogoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutRequest.ProtoReflect.Descriptor instead.
 func (*LogoutRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{2}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{4}
 }
 
 type LogoutResponse struct {
@@ -218,7 +300,7 @@ type LogoutResponse struct {
 
 func (x *LogoutResponse) Reset() {
 	*x = LogoutResponse{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +312,7 @@ func (x *LogoutResponse) String() string {
 func (*LogoutResponse) ProtoMessage() {}
 
 func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +325,7 @@ func (x *LogoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogoutResponse.ProtoReflect.Descriptor instead.
 func (*LogoutResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{3}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{5}
 }
 
 type IssueStreamTicketRequest struct {
@@ -254,7 +336,7 @@ type IssueStreamTicketRequest struct {
 
 func (x *IssueStreamTicketRequest) Reset() {
 	*x = IssueStreamTicketRequest{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -266,7 +348,7 @@ func (x *IssueStreamTicketRequest) String() string {
 func (*IssueStreamTicketRequest) ProtoMessage() {}
 
 func (x *IssueStreamTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -279,7 +361,7 @@ func (x *IssueStreamTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueStreamTicketRequest.ProtoReflect.Descriptor instead.
 func (*IssueStreamTicketRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{4}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{6}
 }
 
 type IssueStreamTicketResponse struct {
@@ -292,7 +374,7 @@ type IssueStreamTicketResponse struct {
 
 func (x *IssueStreamTicketResponse) Reset() {
 	*x = IssueStreamTicketResponse{}
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -304,7 +386,7 @@ func (x *IssueStreamTicketResponse) String() string {
 func (*IssueStreamTicketResponse) ProtoMessage() {}
 
 func (x *IssueStreamTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_auth_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_auth_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -317,7 +399,7 @@ func (x *IssueStreamTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueStreamTicketResponse.ProtoReflect.Descriptor instead.
 func (*IssueStreamTicketResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{5}
+	return file_decnet_api_v1_auth_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IssueStreamTicketResponse) GetTicket() string {
@@ -338,7 +420,10 @@ var File_decnet_api_v1_auth_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n" +
+	"\x18decnet/api/v1/auth.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n" +
+	"\x16GetLoginOptionsRequest\"H\n" +
+	"\x17GetLoginOptionsResponse\x12-\n" +
+	"\x13single_sign_on_path\x18\x01 \x01(\tR\x10singleSignOnPath\"m\n" +
 	"\fLoginRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1f\n" +
 	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\x12 \n" +
@@ -357,11 +442,12 @@ const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\x19IssueStreamTicketResponse\x12\x1b\n" +
 	"\x06ticket\x18\x01 \x01(\tB\x03\x80\x01\x01R\x06ticket\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\x92\x02\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xfd\x02\n" +
 	"\vAuthService\x12H\n" +
 	"\x05Login\x12\x1b.decnet.api.v1.LoginRequest\x1a\x1c.decnet.api.v1.LoginResponse\"\x04\xa0\xbb\x18\x01\x12K\n" +
 	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02\x12l\n" +
-	"\x11IssueStreamTicket\x12'.decnet.api.v1.IssueStreamTicketRequest\x1a(.decnet.api.v1.IssueStreamTicketResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x11IssueStreamTicket\x12'.decnet.api.v1.IssueStreamTicketRequest\x1a(.decnet.api.v1.IssueStreamTicketResponse\"\x04\xa0\xbb\x18\x02\x12i\n" +
+	"\x0fGetLoginOptions\x12%.decnet.api.v1.GetLoginOptionsRequest\x1a&.decnet.api.v1.GetLoginOptionsResponse\"\a\xa0\xbb\x18\x01\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_auth_proto_rawDescOnce sync.Once
@@ -375,29 +461,33 @@ func file_decnet_api_v1_auth_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_auth_proto_rawDescData
 }
 
-var file_decnet_api_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_decnet_api_v1_auth_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_decnet_api_v1_auth_proto_goTypes = []any{
-	(*LoginRequest)(nil),              // 0: decnet.api.v1.LoginRequest
-	(*LoginResponse)(nil),             // 1: decnet.api.v1.LoginResponse
-	(*LogoutRequest)(nil),             // 2: decnet.api.v1.LogoutRequest
-	(*LogoutResponse)(nil),            // 3: decnet.api.v1.LogoutResponse
-	(*IssueStreamTicketRequest)(nil),  // 4: decnet.api.v1.IssueStreamTicketRequest
-	(*IssueStreamTicketResponse)(nil), // 5: decnet.api.v1.IssueStreamTicketResponse
-	(*timestamppb.Timestamp)(nil),     // 6: google.protobuf.Timestamp
-	(Role)(0),                         // 7: decnet.api.v1.Role
+	(*GetLoginOptionsRequest)(nil),    // 0: decnet.api.v1.GetLoginOptionsRequest
+	(*GetLoginOptionsResponse)(nil),   // 1: decnet.api.v1.GetLoginOptionsResponse
+	(*LoginRequest)(nil),              // 2: decnet.api.v1.LoginRequest
+	(*LoginResponse)(nil),             // 3: decnet.api.v1.LoginResponse
+	(*LogoutRequest)(nil),             // 4: decnet.api.v1.LogoutRequest
+	(*LogoutResponse)(nil),            // 5: decnet.api.v1.LogoutResponse
+	(*IssueStreamTicketRequest)(nil),  // 6: decnet.api.v1.IssueStreamTicketRequest
+	(*IssueStreamTicketResponse)(nil), // 7: decnet.api.v1.IssueStreamTicketResponse
+	(*timestamppb.Timestamp)(nil),     // 8: google.protobuf.Timestamp
+	(Role)(0),                         // 9: decnet.api.v1.Role
 }
 var file_decnet_api_v1_auth_proto_depIdxs = []int32{
-	6, // 0: decnet.api.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
-	7, // 1: decnet.api.v1.LoginResponse.role:type_name -> decnet.api.v1.Role
-	6, // 2: decnet.api.v1.IssueStreamTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
-	0, // 3: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
-	2, // 4: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
-	4, // 5: decnet.api.v1.AuthService.IssueStreamTicket:input_type -> decnet.api.v1.IssueStreamTicketRequest
-	1, // 6: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
-	3, // 7: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
-	5, // 8: decnet.api.v1.AuthService.IssueStreamTicket:output_type -> decnet.api.v1.IssueStreamTicketResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
+	8, // 0: decnet.api.v1.LoginResponse.expires_at:type_name -> google.protobuf.Timestamp
+	9, // 1: decnet.api.v1.LoginResponse.role:type_name -> decnet.api.v1.Role
+	8, // 2: decnet.api.v1.IssueStreamTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
+	2, // 3: decnet.api.v1.AuthService.Login:input_type -> decnet.api.v1.LoginRequest
+	4, // 4: decnet.api.v1.AuthService.Logout:input_type -> decnet.api.v1.LogoutRequest
+	6, // 5: decnet.api.v1.AuthService.IssueStreamTicket:input_type -> decnet.api.v1.IssueStreamTicketRequest
+	0, // 6: decnet.api.v1.AuthService.GetLoginOptions:input_type -> decnet.api.v1.GetLoginOptionsRequest
+	3, // 7: decnet.api.v1.AuthService.Login:output_type -> decnet.api.v1.LoginResponse
+	5, // 8: decnet.api.v1.AuthService.Logout:output_type -> decnet.api.v1.LogoutResponse
+	7, // 9: decnet.api.v1.AuthService.IssueStreamTicket:output_type -> decnet.api.v1.IssueStreamTicketResponse
+	1, // 10: decnet.api.v1.AuthService.GetLoginOptions:output_type -> decnet.api.v1.GetLoginOptionsResponse
+	7, // [7:11] is the sub-list for method output_type
+	3, // [3:7] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
 	3, // [3:3] is the sub-list for extension extendee
 	0, // [0:3] is the sub-list for field type_name
@@ -415,7 +505,7 @@ func file_decnet_api_v1_auth_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_auth_proto_rawDesc), len(file_decnet_api_v1_auth_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,9 @@ const (
 	// AuthServiceIssueStreamTicketProcedure is the fully-qualified name of the AuthService's
 	// IssueStreamTicket RPC.
 	AuthServiceIssueStreamTicketProcedure = "/decnet.api.v1.AuthService/IssueStreamTicket"
+	// AuthServiceGetLoginOptionsProcedure is the fully-qualified name of the AuthService's
+	// GetLoginOptions RPC.
+	AuthServiceGetLoginOptionsProcedure = "/decnet.api.v1.AuthService/GetLoginOptions"
 )
 
 // AuthServiceClient is a client for the decnet.api.v1.AuthService service.
@@ -55,6 +58,9 @@ type AuthServiceClient interface {
 	// (Server-Sent Events), for clients such as EventSource that cannot send
 	// an Authorization header, so no long-lived token goes into a URL.
 	IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error)
+	// GetLoginOptions tells a login page which ways of signing in the
+	// server offers.
+	GetLoginOptions(context.Context, *connect.Request[v1.GetLoginOptionsRequest]) (*connect.Response[v1.GetLoginOptionsResponse], error)
 }
 
 // NewAuthServiceClient constructs a client for the decnet.api.v1.AuthService service. By default,
@@ -86,6 +92,13 @@ func NewAuthServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(authServiceMethods.ByName("IssueStreamTicket")),
 			connect.WithClientOptions(opts...),
 		),
+		getLoginOptions: connect.NewClient[v1.GetLoginOptionsRequest, v1.GetLoginOptionsResponse](
+			httpClient,
+			baseURL+AuthServiceGetLoginOptionsProcedure,
+			connect.WithSchema(authServiceMethods.ByName("GetLoginOptions")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -94,6 +107,7 @@ type authServiceClient struct {
 	login             *connect.Client[v1.LoginRequest, v1.LoginResponse]
 	logout            *connect.Client[v1.LogoutRequest, v1.LogoutResponse]
 	issueStreamTicket *connect.Client[v1.IssueStreamTicketRequest, v1.IssueStreamTicketResponse]
+	getLoginOptions   *connect.Client[v1.GetLoginOptionsRequest, v1.GetLoginOptionsResponse]
 }
 
 // Login calls decnet.api.v1.AuthService.Login.
@@ -111,6 +125,11 @@ func (c *authServiceClient) IssueStreamTicket(ctx context.Context, req *connect.
 	return c.issueStreamTicket.CallUnary(ctx, req)
 }
 
+// GetLoginOptions calls decnet.api.v1.AuthService.GetLoginOptions.
+func (c *authServiceClient) GetLoginOptions(ctx context.Context, req *connect.Request[v1.GetLoginOptionsRequest]) (*connect.Response[v1.GetLoginOptionsResponse], error) {
+	return c.getLoginOptions.CallUnary(ctx, req)
+}
+
 // AuthServiceHandler is an implementation of the decnet.api.v1.AuthService service.
 type AuthServiceHandler interface {
 	// Login checks a user name and password. It returns a bearer token for API
@@ -124,6 +143,9 @@ type AuthServiceHandler interface {
 	// (Server-Sent Events), for clients such as EventSource that cannot send
 	// an Authorization header, so no long-lived token goes into a URL.
 	IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error)
+	// GetLoginOptions tells a login page which ways of signing in the
+	// server offers.
+	GetLoginOptions(context.Context, *connect.Request[v1.GetLoginOptionsRequest]) (*connect.Response[v1.GetLoginOptionsResponse], error)
 }
 
 // NewAuthServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -151,6 +173,13 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(authServiceMethods.ByName("IssueStreamTicket")),
 		connect.WithHandlerOptions(opts...),
 	)
+	authServiceGetLoginOptionsHandler := connect.NewUnaryHandler(
+		AuthServiceGetLoginOptionsProcedure,
+		svc.GetLoginOptions,
+		connect.WithSchema(authServiceMethods.ByName("GetLoginOptions")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.AuthService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AuthServiceLoginProcedure:
@@ -159,6 +188,8 @@ func NewAuthServiceHandler(svc AuthServiceHandler, opts ...connect.HandlerOption
 			authServiceLogoutHandler.ServeHTTP(w, r)
 		case AuthServiceIssueStreamTicketProcedure:
 			authServiceIssueStreamTicketHandler.ServeHTTP(w, r)
+		case AuthServiceGetLoginOptionsProcedure:
+			authServiceGetLoginOptionsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +209,8 @@ func (UnimplementedAuthServiceHandler) Logout(context.Context, *connect.Request[
 
 func (UnimplementedAuthServiceHandler) IssueStreamTicket(context.Context, *connect.Request[v1.IssueStreamTicketRequest]) (*connect.Response[v1.IssueStreamTicketResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AuthService.IssueStreamTicket is not implemented"))
+}
+
+func (UnimplementedAuthServiceHandler) GetLoginOptions(context.Context, *connect.Request[v1.GetLoginOptionsRequest]) (*connect.Response[v1.GetLoginOptionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AuthService.GetLoginOptions is not implemented"))
 }

@@ -14,7 +14,40 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/auth.proto.
  */
 export const file_decnet_api_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiTwoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhUKCHBhc3N3b3JkGAIgASgJQgOAAQESFgoJdG90cF9jb2RlGAMgASgJQgOAAQEizAEKDUxvZ2luUmVzcG9uc2USEgoFdG9rZW4YASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCgh1c2VybmFtZRgDIAEoCRIgChhwYXNzd29yZF9jaGFuZ2VfcmVxdWlyZWQYBCABKAgSIQoEcm9sZRgFIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIgChh0b3RwX2Vucm9sbG1lbnRfcmVxdWlyZWQYBiABKAgiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSIaChhJc3N1ZVN0cmVhbVRpY2tldFJlcXVlc3QiYAoZSXNzdWVTdHJlYW1UaWNrZXRSZXNwb25zZRITCgZ0aWNrZXQYASABKAlCA4ABARIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDKSAgoLQXV0aFNlcnZpY2USSAoFTG9naW4SGy5kZWNuZXQuYXBpLnYxLkxvZ2luUmVxdWVzdBocLmRlY25ldC5hcGkudjEuTG9naW5SZXNwb25zZSIEoLsYARJLCgZMb2dvdXQSHC5kZWNuZXQuYXBpLnYxLkxvZ291dFJlcXVlc3QaHS5kZWNuZXQuYXBpLnYxLkxvZ291dFJlc3BvbnNlIgSguxgCEmwKEUlzc3VlU3RyZWFtVGlja2V0EicuZGVjbmV0LmFwaS52MS5Jc3N1ZVN0cmVhbVRpY2tldFJlcXVlc3QaKC5kZWNuZXQuYXBpLnYxLklzc3VlU3RyZWFtVGlja2V0UmVzcG9uc2UiBKC7GAJCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("ChhkZWNuZXQvYXBpL3YxL2F1dGgucHJvdG8SDWRlY25ldC5hcGkudjEiGAoWR2V0TG9naW5PcHRpb25zUmVxdWVzdCI2ChdHZXRMb2dpbk9wdGlvbnNSZXNwb25zZRIbChNzaW5nbGVfc2lnbl9vbl9wYXRoGAEgASgJIk8KDExvZ2luUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIVCghwYXNzd29yZBgCIAEoCUIDgAEBEhYKCXRvdHBfY29kZRgDIAEoCUIDgAEBIswBCg1Mb2dpblJlc3BvbnNlEhIKBXRva2VuGAEgASgJQgOAAQESLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdXNlcm5hbWUYAyABKAkSIAoYcGFzc3dvcmRfY2hhbmdlX3JlcXVpcmVkGAQgASgIEiEKBHJvbGUYBSABKA4yEy5kZWNuZXQuYXBpLnYxLlJvbGUSIAoYdG90cF9lbnJvbGxtZW50X3JlcXVpcmVkGAYgASgIIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiGgoYSXNzdWVTdHJlYW1UaWNrZXRSZXF1ZXN0ImAKGUlzc3VlU3RyZWFtVGlja2V0UmVzcG9uc2USEwoGdGlja2V0GAEgASgJQgOAAQESLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy/QIKC0F1dGhTZXJ2aWNlEkgKBUxvZ2luEhsuZGVjbmV0LmFwaS52MS5Mb2dpblJlcXVlc3QaHC5kZWNuZXQuYXBpLnYxLkxvZ2luUmVzcG9uc2UiBKC7GAESSwoGTG9nb3V0EhwuZGVjbmV0LmFwaS52MS5Mb2dvdXRSZXF1ZXN0Gh0uZGVjbmV0LmFwaS52MS5Mb2dvdXRSZXNwb25zZSIEoLsYAhJsChFJc3N1ZVN0cmVhbVRpY2tldBInLmRlY25ldC5hcGkudjEuSXNzdWVTdHJlYW1UaWNrZXRSZXF1ZXN0GiguZGVjbmV0LmFwaS52MS5Jc3N1ZVN0cmVhbVRpY2tldFJlc3BvbnNlIgSguxgCEmkKD0dldExvZ2luT3B0aW9ucxIlLmRlY25ldC5hcGkudjEuR2V0TG9naW5PcHRpb25zUmVxdWVzdBomLmRlY25ldC5hcGkudjEuR2V0TG9naW5PcHRpb25zUmVzcG9uc2UiB5ACAaC7GAFCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message decnet.api.v1.GetLoginOptionsRequest
+ */
+export type GetLoginOptionsRequest = Message<"decnet.api.v1.GetLoginOptionsRequest"> & {
+};
+
+/**
+ * Describes the message decnet.api.v1.GetLoginOptionsRequest.
+ * Use `create(GetLoginOptionsRequestSchema)` to create a new message.
+ */
+export const GetLoginOptionsRequestSchema: GenMessage<GetLoginOptionsRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_auth, 0);
+
+/**
+ * @generated from message decnet.api.v1.GetLoginOptionsResponse
+ */
+export type GetLoginOptionsResponse = Message<"decnet.api.v1.GetLoginOptionsResponse"> & {
+  /**
+   * The path that starts OpenID Connect single sign-on, such as
+   * "/auth/oidc/login"; empty when single sign-on is off.
+   *
+   * @generated from field: string single_sign_on_path = 1;
+   */
+  singleSignOnPath: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.GetLoginOptionsResponse.
+ * Use `create(GetLoginOptionsResponseSchema)` to create a new message.
+ */
+export const GetLoginOptionsResponseSchema: GenMessage<GetLoginOptionsResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_auth, 1);
 
 /**
  * @generated from message decnet.api.v1.LoginRequest
@@ -44,7 +77,7 @@ export type LoginRequest = Message<"decnet.api.v1.LoginRequest"> & {
  * Use `create(LoginRequestSchema)` to create a new message.
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 0);
+  messageDesc(file_decnet_api_v1_auth, 2);
 
 /**
  * @generated from message decnet.api.v1.LoginResponse
@@ -95,7 +128,7 @@ export type LoginResponse = Message<"decnet.api.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 1);
+  messageDesc(file_decnet_api_v1_auth, 3);
 
 /**
  * @generated from message decnet.api.v1.LogoutRequest
@@ -108,7 +141,7 @@ export type LogoutRequest = Message<"decnet.api.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 2);
+  messageDesc(file_decnet_api_v1_auth, 4);
 
 /**
  * @generated from message decnet.api.v1.LogoutResponse
@@ -121,7 +154,7 @@ export type LogoutResponse = Message<"decnet.api.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 3);
+  messageDesc(file_decnet_api_v1_auth, 5);
 
 /**
  * @generated from message decnet.api.v1.IssueStreamTicketRequest
@@ -134,7 +167,7 @@ export type IssueStreamTicketRequest = Message<"decnet.api.v1.IssueStreamTicketR
  * Use `create(IssueStreamTicketRequestSchema)` to create a new message.
  */
 export const IssueStreamTicketRequestSchema: GenMessage<IssueStreamTicketRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 4);
+  messageDesc(file_decnet_api_v1_auth, 6);
 
 /**
  * @generated from message decnet.api.v1.IssueStreamTicketResponse
@@ -156,11 +189,11 @@ export type IssueStreamTicketResponse = Message<"decnet.api.v1.IssueStreamTicket
  * Use `create(IssueStreamTicketResponseSchema)` to create a new message.
  */
 export const IssueStreamTicketResponseSchema: GenMessage<IssueStreamTicketResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_auth, 5);
+  messageDesc(file_decnet_api_v1_auth, 7);
 
 /**
- * AuthService issues and ends API sessions. Login is the only procedure,
- * with the health check, that needs no session.
+ * AuthService issues and ends API sessions. Login and GetLoginOptions are
+ * the only procedures, with the health check, that need no session.
  *
  * @generated from service decnet.api.v1.AuthService
  */
@@ -199,6 +232,17 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof IssueStreamTicketRequestSchema;
     output: typeof IssueStreamTicketResponseSchema;
+  },
+  /**
+   * GetLoginOptions tells a login page which ways of signing in the
+   * server offers.
+   *
+   * @generated from rpc decnet.api.v1.AuthService.GetLoginOptions
+   */
+  getLoginOptions: {
+    methodKind: "unary";
+    input: typeof GetLoginOptionsRequestSchema;
+    output: typeof GetLoginOptionsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_auth, 0);
