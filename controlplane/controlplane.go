@@ -400,6 +400,7 @@ func (s *Server) buildServers() error {
 		Auth:  authn,
 
 		SingleSignOnPath: ssoPath,
+		Notices:          s.notices,
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
 		Webhooks:         s.webhooks,

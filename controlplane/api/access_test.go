@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
@@ -67,7 +69,7 @@ func TestEveryProcedureDeclaresAccess(t *testing.T) {
 // call fails with PermissionDenied, and a caller without a session gets
 // Unauthenticated everywhere but the public procedures.
 func TestRolesGetExactlyTheirProcedures(t *testing.T) {
-	f := newFixture(t, options{tokens: &TokenServiceConfig{}})
+	f := newFixture(t, options{tokens: &TokenServiceConfig{}, notices: topics.New[*apiv1.Notice]()})
 	ctx := context.Background()
 	tokens := map[apiv1.Role]string{apiv1.Role_ROLE_ADMIN: f.login(t)}
 	for _, role := range []apiv1.Role{apiv1.Role_ROLE_VIEWER, apiv1.Role_ROLE_ANALYST} {
@@ -129,16 +131,30 @@ func TestRolesGetExactlyTheirProcedures(t *testing.T) {
 func callCode(t *testing.T, f *fixture, p apiProcedure, token string) connect.Code {
 	t.Helper()
 	if p.streaming {
-		if p.path != apiv1connect.EventServiceStreamEventsProcedure {
-			t.Fatalf("%s: a streaming procedure this test does not know how to call", p.path)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		req := connect.NewRequest(&apiv1.StreamEventsRequest{})
+		header := http.Header{}
 		if token != "" {
-			req.Header().Set("Authorization", "Bearer "+token)
+			header.Set("Authorization", "Bearer "+token)
 		}
-		stream, err := apiv1connect.NewEventServiceClient(f.h1, f.srv.URL).StreamEvents(ctx, req)
+		var stream interface {
+			Receive() bool
+			Err() error
+			Close() error
+		}
+		var err error
+		switch p.path {
+		case apiv1connect.EventServiceStreamEventsProcedure:
+			req := connect.NewRequest(&apiv1.StreamEventsRequest{})
+			maps.Copy(req.Header(), header)
+			stream, err = apiv1connect.NewEventServiceClient(f.h1, f.srv.URL).StreamEvents(ctx, req)
+		case apiv1connect.NoticeServiceStreamNoticesProcedure:
+			req := connect.NewRequest(&apiv1.StreamNoticesRequest{})
+			maps.Copy(req.Header(), header)
+			stream, err = apiv1connect.NewNoticeServiceClient(f.h1, f.srv.URL).StreamNotices(ctx, req)
+		default:
+			t.Fatalf("%s: a streaming procedure this test does not know how to call", p.path)
+		}
 		if err != nil {
 			return connect.CodeOf(err)
 		}

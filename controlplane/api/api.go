@@ -18,7 +18,9 @@ import (
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/ticket"
+	"github.com/decnet/decnet/controlplane/topics"
 	"github.com/decnet/decnet/controlplane/webhooks"
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
@@ -75,6 +77,8 @@ type Config struct {
 	StreamsPerUser int
 	// Identities answers IdentityService; nil finds none.
 	Identities Identities
+	// Notices feeds NoticeService; nil answers that none are published.
+	Notices *topics.Publisher[*apiv1.Notice]
 	// SingleSignOnPath is the path that starts single sign-on, reported
 	// to login pages; empty when it is off.
 	SingleSignOnPath string
@@ -98,6 +102,7 @@ type API struct {
 	tickets        ticket.Store
 	identities     Identities
 	ssoPath        string
+	notices        *topics.Publisher[*apiv1.Notice]
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -155,6 +160,7 @@ func New(cfg Config) (*API, error) {
 		tickets:        cfg.Tickets,
 		identities:     cfg.Identities,
 		ssoPath:        cfg.SingleSignOnPath,
+		notices:        cfg.Notices,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
@@ -183,6 +189,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -197,6 +204,7 @@ func (a *API) mount() {
 		apiv1connect.IntelServiceName,
 		apiv1connect.IdentityServiceName,
 		apiv1connect.AnnotationServiceName,
+		apiv1connect.NoticeServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

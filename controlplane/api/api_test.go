@@ -25,6 +25,7 @@ import (
 	"github.com/decnet/decnet/controlplane/ingest"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/store/sqlite"
+	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
@@ -89,6 +90,8 @@ type options struct {
 	// requireAdminTOTP and ssoPath are passed to Config.
 	requireAdminTOTP bool
 	ssoPath          string
+	// notices feeds NoticeService.
+	notices *topics.Publisher[*apiv1.Notice]
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -147,6 +150,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 
 		RequireAdminTOTP: opts.requireAdminTOTP,
 		SingleSignOnPath: opts.ssoPath,
+		Notices:          opts.notices,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
