@@ -19,6 +19,7 @@ import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
 import { IdentityService } from "./gen/decnet/api/v1/identity_service_pb";
 import { IntelService } from "./gen/decnet/api/v1/intel_service_pb";
+import { NoticeService } from "./gen/decnet/api/v1/notice_service_pb";
 import { SessionService } from "./gen/decnet/api/v1/session_service_pb";
 import { TokenService } from "./gen/decnet/api/v1/token_service_pb";
 import { UserService } from "./gen/decnet/api/v1/user_service_pb";
@@ -39,6 +40,7 @@ export interface Api {
   webhooks: Client<typeof WebhookService>;
   intel: Client<typeof IntelService>;
   annotations: Client<typeof AnnotationService>;
+  notices: Client<typeof NoticeService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -63,6 +65,7 @@ export function createApi(baseUrl: string): Api {
     webhooks: createClient(WebhookService, transport),
     intel: createClient(IntelService, transport),
     annotations: createClient(AnnotationService, transport),
+    notices: createClient(NoticeService, transport),
   };
 }
 

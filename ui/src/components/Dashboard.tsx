@@ -24,6 +24,7 @@ import { WebhooksPage } from "../pages/WebhooksPage";
 import { SessionProvider, type Session } from "../session";
 import { useAttackers } from "../useAttackers";
 import { useEventStream, type EventStreamState, type StreamStatus } from "../useEventStream";
+import { useNoticeStream } from "../useNoticeStream";
 import type { AttackersState } from "../useAttackers";
 import { PermissionNotice } from "./ErrorNotice";
 
@@ -68,6 +69,8 @@ function useHashRoute(): Route {
 
 export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: DashboardProps) {
   const stream = useEventStream(api, onUnauthenticated);
+  // Identity merges and unmerges come as notices, not events.
+  const identityNotices = useNoticeStream(api, "identity.>", onUnauthenticated);
   const attackers = useAttackers(api, stream.version, onUnauthenticated);
   const route = useHashRoute();
   const session = useMemo<Session>(
@@ -121,7 +124,7 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
         </header>
         <main className="page">
           {canOpen(role, route.page) ? (
-            <PageFor route={route} stream={stream} attackers={attackers} />
+            <PageFor route={route} stream={stream} attackers={attackers} identityVersion={identityNotices.version} />
           ) : (
             <>
               <h1 tabIndex={-1}>Not available</h1>
@@ -138,10 +141,12 @@ function PageFor({
   route,
   stream,
   attackers,
+  identityVersion,
 }: {
   route: Route;
   stream: EventStreamState;
   attackers: AttackersState;
+  identityVersion: number;
 }) {
   switch (route.page) {
     case "overview":
@@ -149,7 +154,7 @@ function PageFor({
     case "attackers":
       return <AttackersPage attackers={attackers} />;
     case "attacker":
-      return <AttackerDetailPage id={route.id} stream={stream} />;
+      return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
     case "replay":
       return (
         <Suspense fallback={<p className="empty">Loading the player…</p>}>

@@ -18,7 +18,16 @@ const listPageSize = 200;
 // Reloads triggered by live events happen at most this often.
 const reloadThrottleMs = 1000;
 
-export function AttackerDetailPage({ id, stream }: { id: string; stream: EventStreamState }) {
+export function AttackerDetailPage({
+  id,
+  stream,
+  identityVersion,
+}: {
+  id: string;
+  stream: EventStreamState;
+  // Moves when an identity.* notice arrives.
+  identityVersion: number;
+}) {
   const { role } = useSession();
 
   // Live events of this attacker. A new newest one reloads the parts of the
@@ -95,7 +104,7 @@ export function AttackerDetailPage({ id, stream }: { id: string; stream: EventSt
         {a !== undefined && <TechniqueTable techniques={a.techniques} />}
       </section>
 
-      <IdentityPanel attackerId={id} reloadKey={newest} />
+      <IdentityPanel attackerId={id} reloadKey={`${newest}:${identityVersion}`} />
 
       <IntelPanel key={id} attackerId={id} />
 
