@@ -9,6 +9,7 @@ import (
 
 	"github.com/decnet/decnet/agent/bus"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
+	"github.com/decnet/decnet/internal/protoutf8"
 )
 
 // maxPendingBytes bounds the records waiting for the flusher. An append
@@ -103,6 +104,12 @@ func encode(events []*eventv1.Event) (buf []byte, lens []int, err error) {
 	lens = make([]int, 0, len(events))
 	for _, ev := range events {
 		payload, err := proto.Marshal(ev)
+		// Decoys copy attacker bytes into string fields, and proto3
+		// strings must be UTF-8. The repair runs only when Marshal
+		// refused, so valid events pay nothing for it.
+		if err != nil && protoutf8.Fix(ev) {
+			payload, err = proto.Marshal(ev)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("marshal event %s: %w", ev.GetId(), err)
 		}

@@ -557,3 +557,23 @@ func TestOpenRejectsDirectoryInUse(t *testing.T) {
 	}
 	openSpool(t, Config{Dir: dir, Logger: zerolog.Nop()})
 }
+
+// A user name with a stray byte, as an SSH client may send, is stored with
+// the byte replaced rather than dropped with the rest of its batch.
+func TestAppendRepairsInvalidUTF8(t *testing.T) {
+	s := openSpool(t, Config{Dir: t.TempDir(), Logger: zerolog.Nop()})
+	bad := testEvent(1)
+	bad.Kind = "auth.attempt"
+	bad.Payload = &eventv1.Event_AuthAttempt{AuthAttempt: &eventv1.AuthAttempt{Principal: "ro\xffot", Secret: []byte{0xff}}}
+	if err := s.Append([]*eventv1.Event{testEvent(0), bad, testEvent(2)}); err != nil {
+		t.Fatalf("Append() = %v", err)
+	}
+	evs, _, err := s.Read(context.Background(), 10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalIDs(t, idsOf(evs), idsOf([]*eventv1.Event{testEvent(0), bad, testEvent(2)}))
+	if got := evs[1].GetAuthAttempt(); got.GetPrincipal() != "ro\uFFFDot" || string(got.GetSecret()) != "\xff" {
+		t.Errorf("stored attempt = %v", got)
+	}
+}
