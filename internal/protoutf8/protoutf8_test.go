@@ -39,7 +39,7 @@ func TestFixNestedStrings(t *testing.T) {
 
 func TestFixListsAndMaps(t *testing.T) {
 	req := &eventv1.HTTPRequest{
-		Method: "GET",
+		Method:  "GET",
 		Headers: []*eventv1.Header{{Name: "X-\xc3", Value: "ok"}, {Name: "Host", Value: "a\x80b"}},
 	}
 	if !Fix(req) {
@@ -56,7 +56,7 @@ func TestFixListsAndMaps(t *testing.T) {
 func TestFixMaps(t *testing.T) {
 	st := &structpb.Struct{Fields: map[string]*structpb.Value{
 		"k\xff": structpb.NewStringValue("v"),
-		"ok":     structpb.NewStringValue("v\xfe"),
+		"ok":    structpb.NewStringValue("v\xfe"),
 	}}
 	if !Fix(st) {
 		t.Fatal("no change")
