@@ -17,17 +17,18 @@ import (
 
 // Event kinds. The kind names the payload that an event carries.
 const (
-	KindConnectionOpened = "connection.opened"
-	KindConnectionClosed = "connection.closed"
-	KindAuthAttempt      = "auth.attempt"
-	KindCommand          = "command"
-	KindHTTPRequest      = "http.request"
-	KindFileCaptured     = "file.captured"
-	KindFileRequested    = "file.requested"
-	KindDownload         = "download.requested"
-	KindSessionRecorded  = "session.recorded"
-	KindForward          = "forward.requested"
-	KindMailReceived     = "mail.received"
+	KindConnectionOpened    = "connection.opened"
+	KindConnectionClosed    = "connection.closed"
+	KindAuthAttempt         = "auth.attempt"
+	KindCommand             = "command"
+	KindHTTPRequest         = "http.request"
+	KindFileCaptured        = "file.captured"
+	KindFileRequested       = "file.requested"
+	KindDownload            = "download.requested"
+	KindSessionRecorded     = "session.recorded"
+	KindForward             = "forward.requested"
+	KindClientFingerprinted = "client.fingerprinted"
+	KindMailReceived        = "mail.received"
 )
 
 // Secret kinds: the form of the secret bytes of an authentication attempt.

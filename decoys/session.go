@@ -153,6 +153,13 @@ func (s *Session) Forward(f *eventv1.ForwardRequested) {
 	s.Emitter.Emit(ev)
 }
 
+// Fingerprinted emits client.fingerprinted.
+func (s *Session) Fingerprinted(f *eventv1.ClientFingerprint) {
+	ev := s.Event(KindClientFingerprinted)
+	ev.Payload = &eventv1.Event_ClientFingerprinted{ClientFingerprinted: f}
+	s.Emitter.Emit(ev)
+}
+
 // Mail emits mail.received.
 func (s *Session) Mail(m *eventv1.MailReceived) {
 	ev := s.Event(KindMailReceived)

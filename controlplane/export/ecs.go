@@ -222,6 +222,13 @@ func (f formatter) ecsPayload(d doc, ev *eventv1.Event) {
 		d.set("decnet.forward_type", fw.GetType())
 		d.set("decnet.forward_host", fw.GetHost())
 		d.set("decnet.forward_port", fw.GetPort())
+	case *eventv1.Event_ClientFingerprinted:
+		fp := p.ClientFingerprinted
+		d.set("decnet.ssh_client_version", fp.GetSshClientVersion())
+		d.set("decnet.hassh", fp.GetHassh())
+		d.set("decnet.hassh_algorithms", fp.GetHasshAlgorithms())
+		d.set("tls.client.ja3", fp.GetJa3())
+		d.set("decnet.ja4", fp.GetJa4())
 	case *eventv1.Event_MailReceived:
 		m := p.MailReceived
 		d.set("email.from.address", nonEmpty(m.GetMailFrom()))

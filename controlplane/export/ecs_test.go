@@ -82,6 +82,11 @@ func everyKind() []Record {
 		"forward.requested": func(e *eventv1.Event) {
 			e.Payload = &eventv1.Event_ForwardRequested{ForwardRequested: &eventv1.ForwardRequested{Type: "direct-tcpip", Host: "example.invalid", Port: 25}}
 		},
+		"client.fingerprinted": func(e *eventv1.Event) {
+			e.Payload = &eventv1.Event_ClientFingerprinted{ClientFingerprinted: &eventv1.ClientFingerprint{
+				SshClientVersion: "SSH-2.0-Go", Hassh: "0123456789abcdef0123456789abcdef", HasshAlgorithms: "a;b;c;none", Ja3: "fedcba9876543210fedcba9876543210", Ja4: "t13d1516h2_8daaf6152771_b186095e22b6",
+			}}
+		},
 		"mail.received": func(e *eventv1.Event) {
 			e.Payload = &eventv1.Event_MailReceived{MailReceived: &eventv1.MailReceived{Helo: "x", MailFrom: "a@example.invalid", RcptTo: []string{"b@example.invalid"}, Size: 5, Sha256: []byte{4}, Subject: "hi"}}
 		},

@@ -32,19 +32,20 @@ type kindInfo struct {
 // Unknown topics fall back to unknownKind with the topic as signature id,
 // so a new kind is exported before this table learns it.
 var kinds = map[string]kindInfo{
-	"event.connection.opened":   {"100", "Connection opened", 3, []string{"network"}, []string{"connection", "start"}},
-	"event.connection.closed":   {"101", "Connection closed", 2, []string{"network"}, []string{"connection", "end"}},
-	"event.forward.requested":   {"102", "Port forward requested", 6, []string{"network"}, []string{"connection", "denied"}},
-	"event.auth.attempt":        {"200", "Authentication attempt", 5, []string{"authentication"}, []string{"start"}},
-	"event.command":             {"300", "Command executed", 7, []string{"process"}, []string{"start"}},
-	"event.session.recorded":    {"301", "Session recorded", 6, []string{"session"}, []string{"end"}},
-	"event.http.request":        {"400", "HTTP request", 4, []string{"web", "network"}, []string{"access"}},
-	"event.file.captured":       {"500", "File captured", 8, []string{"file"}, []string{"creation"}},
-	"event.download.requested":  {"501", "Download requested", 7, []string{"network"}, []string{"info"}},
-	"event.file.requested":      {"502", "File requested", 4, []string{"file"}, []string{"access"}},
-	"event.mail.received":       {"600", "Mail received", 6, []string{"email"}, []string{"info"}},
-	"credential.captured":       {"1000", "Credential captured", 6, []string{"authentication", "intrusion_detection"}, []string{"info"}},
-	"credential.reuse.detected": {"1001", "Credential reuse detected", 8, []string{"authentication", "intrusion_detection"}, []string{"info"}},
+	"event.connection.opened":    {"100", "Connection opened", 3, []string{"network"}, []string{"connection", "start"}},
+	"event.connection.closed":    {"101", "Connection closed", 2, []string{"network"}, []string{"connection", "end"}},
+	"event.forward.requested":    {"102", "Port forward requested", 6, []string{"network"}, []string{"connection", "denied"}},
+	"event.client.fingerprinted": {"103", "Client fingerprinted", 3, []string{"network"}, []string{"info"}},
+	"event.auth.attempt":         {"200", "Authentication attempt", 5, []string{"authentication"}, []string{"start"}},
+	"event.command":              {"300", "Command executed", 7, []string{"process"}, []string{"start"}},
+	"event.session.recorded":     {"301", "Session recorded", 6, []string{"session"}, []string{"end"}},
+	"event.http.request":         {"400", "HTTP request", 4, []string{"web", "network"}, []string{"access"}},
+	"event.file.captured":        {"500", "File captured", 8, []string{"file"}, []string{"creation"}},
+	"event.download.requested":   {"501", "Download requested", 7, []string{"network"}, []string{"info"}},
+	"event.file.requested":       {"502", "File requested", 4, []string{"file"}, []string{"access"}},
+	"event.mail.received":        {"600", "Mail received", 6, []string{"email"}, []string{"info"}},
+	"credential.captured":        {"1000", "Credential captured", 6, []string{"authentication", "intrusion_detection"}, []string{"info"}},
+	"credential.reuse.detected":  {"1001", "Credential reuse detected", 8, []string{"authentication", "intrusion_detection"}, []string{"info"}},
 }
 
 // unknownKind describes topics missing from kinds.

@@ -7,8 +7,9 @@
 // merged identity points at the one that absorbed it and is revived when
 // later evidence no longer joins them.
 //
-// The clusterer reads only what real events carry, plus the client
-// fingerprints of ProposedFields, which the event model does not carry yet.
+// The clusterer reads only what real events carry. Client fingerprints
+// reach it as ProposedFields: the worker fills them from
+// client.fingerprinted events, the scenario generator sets them directly.
 package identity
 
 import eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
@@ -16,14 +17,13 @@ import eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 // Input is one event in the form the clusterer reads.
 type Input struct {
 	Event *eventv1.Event
-	// Proposed holds the client fingerprints an agent would add to the
-	// event once the event model carries them.
+	// Proposed holds the client fingerprints of a client.fingerprinted
+	// event.
 	Proposed ProposedFields
 }
 
-// ProposedFields are client fingerprints the decoys can compute but the
-// event model has no field for yet. They are kept apart so the lead can
-// map them onto real event fields later; see PROPOSED_API.proto.txt.
+// ProposedFields are the client fingerprints the clusterer weighs, the
+// fields of eventv1.ClientFingerprint it reads.
 type ProposedFields struct {
 	// SSHClientVersion is the client's identification line without CR LF,
 	// such as "SSH-2.0-OpenSSH_9.2p1 Debian-2".

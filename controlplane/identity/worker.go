@@ -152,9 +152,19 @@ func (w *Worker) inputs(ctx context.Context, batch []*apiv1.StoredEvent) []Input
 				ev.GetSessionRecorded().Cast = cast
 			}
 		}
-		out = append(out, Input{Event: ev})
+		out = append(out, inputOf(ev))
 	}
 	return out
+}
+
+// inputOf is the clusterer's input for ev, with the client fingerprints
+// of a client.fingerprinted event in Proposed.
+func inputOf(ev *eventv1.Event) Input {
+	in := Input{Event: ev}
+	if fp := ev.GetClientFingerprinted(); fp != nil {
+		in.Proposed = ProposedFields{SSHClientVersion: fp.GetSshClientVersion(), HASSH: fp.GetHassh(), JA4: fp.GetJa4()}
+	}
+	return in
 }
 
 // Publish turns an engine change into a notice. The engine calls it with

@@ -77,3 +77,16 @@ func TestWorkerJoinsSharedPayload(t *testing.T) {
 		t.Errorf("notices %v, want identity.formed first", subjects)
 	}
 }
+
+func TestInputOfFingerprint(t *testing.T) {
+	ev := &eventv1.Event{Kind: "client.fingerprinted", Payload: &eventv1.Event_ClientFingerprinted{ClientFingerprinted: &eventv1.ClientFingerprint{
+		SshClientVersion: "SSH-2.0-libssh_0.9.6", Hassh: "abc", Ja4: "t13d",
+	}}}
+	got := inputOf(ev).Proposed
+	if got != (ProposedFields{SSHClientVersion: "SSH-2.0-libssh_0.9.6", HASSH: "abc", JA4: "t13d"}) {
+		t.Errorf("proposed = %+v", got)
+	}
+	if (inputOf(&eventv1.Event{Kind: "command"}).Proposed != ProposedFields{}) {
+		t.Error("an event without a fingerprint filled Proposed")
+	}
+}

@@ -129,3 +129,40 @@ func TestOpenSSHClient(t *testing.T) {
 		t.Errorf("source = %q, want 127.0.0.2", attempts[1].GetSource().GetAddress())
 	}
 }
+
+// The real OpenSSH client, with its algorithms forced, is fingerprinted
+// with the lists it sent: its own HASSH, as a HASSH collector beside the
+// wire would compute it.
+func TestOpenSSHClientFingerprint(t *testing.T) {
+	for _, tool := range []string{"/usr/bin/ssh", "sshpass"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	ts := startService(t, nil)
+	host, port, err := net.SplitHostPort(ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "sshpass", "-p", "x", "/usr/bin/ssh", "-F", "/dev/null", "-b", "127.0.0.3", "-p", port,
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "KexAlgorithms=curve25519-sha256", "-o", "Ciphers=aes128-ctr", "-o", "MACs=hmac-sha2-256",
+		"-o", "PreferredAuthentications=password", "-o", "NumberOfPasswordPrompts=1",
+		"root@"+host, "true").CombinedOutput()
+	if err == nil {
+		t.Fatalf("login succeeded; output:\n%s", out)
+	}
+	fp := ts.emitter.waitFor(t, decoys.KindClientFingerprinted, 1)[0].GetClientFingerprinted()
+	if !strings.HasPrefix(fp.GetSshClientVersion(), "SSH-2.0-OpenSSH_") {
+		t.Errorf("client version = %q", fp.GetSshClientVersion())
+	}
+	parts := strings.Split(fp.GetHasshAlgorithms(), ";")
+	if len(parts) != 4 || !strings.HasPrefix(parts[0], "curve25519-sha256,ext-info-c") || parts[1] != "aes128-ctr" || parts[2] != "hmac-sha2-256" {
+		t.Errorf("hassh algorithms = %q", fp.GetHasshAlgorithms())
+	}
+	if len(fp.GetHassh()) != 32 {
+		t.Errorf("hassh = %q", fp.GetHassh())
+	}
+}

@@ -247,6 +247,9 @@ func (s *Service) converse(ctx context.Context, conn *meteredConn, session *deco
 	cfg.OnForward = func(meta *sshserver.ConnMeta, f sshserver.Forward) {
 		session.Forward(forwardEvent(f))
 	}
+	cfg.OnKexInit = func(meta *sshserver.ConnMeta) {
+		session.Fingerprinted(sshFingerprint(meta.ClientVersion, meta.ClientAlgorithms))
+	}
 	if p.keyboardInteractive && !slices.Contains(cfg.AuthMethods, sshserver.MethodKeyboardInteractive) {
 		cfg.AuthMethods = append(slices.Clone(cfg.AuthMethods), sshserver.MethodKeyboardInteractive)
 	}

@@ -414,6 +414,20 @@ async function main() {
       await screenshot(page, "attacker-notes");
     });
 
+    await step("attacker page lists the ssh client fingerprint", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      const table = page.getByTestId("fingerprints");
+      await table.waitFor();
+      const row = table.locator("tbody tr", { hasText: "SSH-2.0-OpenSSH_" }).first();
+      await row.waitFor();
+      const hassh = (await row.locator("td").nth(2).innerText()).trim();
+      if (!/^[0-9a-f]{32}$/.test(hassh)) {
+        throw new Error(`HASSH cell ${JSON.stringify(hassh)}`);
+      }
+    });
+
     await step("session replay of a recorded shell session", async () => {
       if (recordingSource === "") {
         return "skip: no decoy recorded a session (this decnet dev has no Telnet decoy)";

@@ -195,6 +195,14 @@ describe("summarizeEvent", () => {
       },
       want: 'GET /.env -> 404 "curl/8.5.0"',
     },
+    {
+      name: "ssh client fingerprint with a control character",
+      payload: {
+        case: "clientFingerprinted" as const,
+        value: { sshClientVersion: "SSH-2.0-Go\u0007", hassh: "ec7378c1a92f5a8dde7e8b7a1ddf33d1" },
+      },
+      want: "SSH-2.0-Go\\x07, HASSH ec7378c1a92f5a8dde7e8b7a1ddf33d1",
+    },
   ])("$name", ({ payload, want }) => {
     const event = create(EventSchema, { kind: "x", payload });
     expect(summarizeEvent(event)).toBe(want);

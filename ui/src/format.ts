@@ -8,6 +8,7 @@ import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   AuthOutcome,
   type AuthAttempt,
+  type ClientFingerprint,
   type Endpoint,
   type Event,
 } from "./gen/decnet/event/v1/event_pb";
@@ -191,7 +192,29 @@ export function summarizeEvent(event: Event): string {
       return `${escapeControl(request.method)} ${escapeControl(request.target)}${status}${agent}`;
     }
 
+    case "clientFingerprinted":
+      return describeFingerprint(payload.value);
+
     default:
       return escapeControl(event.kind);
   }
+}
+
+// Names a client by what its handshake gave away: the SSH identification
+// line and HASSH, or the TLS JA4 and JA3.
+export function describeFingerprint(fp: ClientFingerprint): string {
+  const parts: string[] = [];
+  if (fp.sshClientVersion !== "") {
+    parts.push(escapeControl(fp.sshClientVersion));
+  }
+  if (fp.hassh !== "") {
+    parts.push(`HASSH ${fp.hassh}`);
+  }
+  if (fp.ja4 !== "") {
+    parts.push(`JA4 ${escapeControl(fp.ja4)}`);
+  }
+  if (fp.ja3 !== "") {
+    parts.push(`JA3 ${fp.ja3}`);
+  }
+  return parts.length === 0 ? "client fingerprinted" : parts.join(", ");
 }

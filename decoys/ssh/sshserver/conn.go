@@ -74,6 +74,9 @@ type Config struct {
 	AuthorizedKeysFile func(user string) string
 	// OnForward reports every port-forwarding request, all refused.
 	OnForward func(meta *ConnMeta, f Forward)
+	// OnKexInit is called once, when the client's first KEXINIT has
+	// been read and meta.ClientAlgorithms is set.
+	OnKexInit func(meta *ConnMeta)
 
 	// LoginGraceTime is sshd's LoginGraceTime: a connection that has not
 	// authenticated by then is closed without a word. 0 means no limit.
@@ -100,6 +103,10 @@ type ConnMeta struct {
 	User string
 	// Negotiated algorithms of the first key exchange.
 	KeyExchange, HostKey, CipherIn, MACIn, Compression string
+	// ClientAlgorithms is the client's first KEXINIT as
+	// "kex;ciphers;macs;compression" (client to server), the string that
+	// HASSH hashes.
+	ClientAlgorithms string
 }
 
 // Forward is a refused port-forwarding request.
@@ -346,6 +353,17 @@ func (c *conn) keyExchange(serverInit, clientInit []byte, seq uint32) error {
 	ci, err := parseKexInit(clientInit)
 	if err != nil {
 		return err
+	}
+	// The fingerprint is taken before negotiation, which fails for a
+	// client offering nothing in common; such clients are worth knowing.
+	if c.kexCount == 0 && c.meta.ClientAlgorithms == "" {
+		c.meta.ClientAlgorithms = strings.Join([]string{
+			strings.Join(ci.kex, ","), strings.Join(ci.ciphersCS, ","),
+			strings.Join(ci.macsCS, ","), strings.Join(ci.compCS, ","),
+		}, ";")
+		if c.cfg.OnKexInit != nil {
+			c.cfg.OnKexInit(&c.meta)
+		}
 	}
 	n, err := negotiate(ci, &c.cfg.Algorithms, c.kexCount == 0)
 	if err != nil {

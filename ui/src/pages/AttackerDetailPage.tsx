@@ -4,6 +4,7 @@ import { AnnotationsPanel } from "../components/AnnotationsPanel";
 import { ExportButtons, IdentityPanel, TechniqueTable } from "../components/AttackerIntelSections";
 import { CredentialTable } from "../components/CredentialTable";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { FingerprintSection } from "../components/FingerprintTable";
 import { EventFeed } from "../components/EventFeed";
 import { IntelPanel } from "../components/IntelPanel";
 import { mergeEvents } from "../feed";
@@ -105,6 +106,8 @@ export function AttackerDetailPage({
       </section>
 
       <IdentityPanel attackerId={id} reloadKey={`${newest}:${identityVersion}`} />
+
+      <FingerprintSection attackerId={id} reloadKey={newest} />
 
       <IntelPanel key={id} attackerId={id} />
 

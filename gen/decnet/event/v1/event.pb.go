@@ -107,6 +107,7 @@ type Event struct {
 	//	*Event_ForwardRequested
 	//	*Event_MailReceived
 	//	*Event_FileRequested
+	//	*Event_ClientFingerprinted
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -311,6 +312,15 @@ func (x *Event) GetFileRequested() *FileRequested {
 	return nil
 }
 
+func (x *Event) GetClientFingerprinted() *ClientFingerprint {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ClientFingerprinted); ok {
+			return x.ClientFingerprinted
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -359,6 +369,10 @@ type Event_FileRequested struct {
 	FileRequested *FileRequested `protobuf:"bytes,30,opt,name=file_requested,json=fileRequested,proto3,oneof"`
 }
 
+type Event_ClientFingerprinted struct {
+	ClientFingerprinted *ClientFingerprint `protobuf:"bytes,31,opt,name=client_fingerprinted,json=clientFingerprinted,proto3,oneof"`
+}
+
 func (*Event_ConnectionOpened) isEvent_Payload() {}
 
 func (*Event_ConnectionClosed) isEvent_Payload() {}
@@ -380,6 +394,8 @@ func (*Event_ForwardRequested) isEvent_Payload() {}
 func (*Event_MailReceived) isEvent_Payload() {}
 
 func (*Event_FileRequested) isEvent_Payload() {}
+
+func (*Event_ClientFingerprinted) isEvent_Payload() {}
 
 // Endpoint is one side of a connection.
 type Endpoint struct {
@@ -1409,11 +1425,108 @@ func (x *FileRequested) GetSize() uint64 {
 	return 0
 }
 
+// ClientFingerprint identifies the client software of a connection, sent
+// as "client.fingerprinted" once the handshake reveals it. Only the fields
+// of the connection's protocol are set.
+type ClientFingerprint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The SSH identification line without CR LF, such as
+	// "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3".
+	SshClientVersion string `protobuf:"bytes,1,opt,name=ssh_client_version,json=sshClientVersion,proto3" json:"ssh_client_version,omitempty"`
+	// HASSH: the MD5 (hex) of hassh_algorithms.
+	Hassh string `protobuf:"bytes,2,opt,name=hassh,proto3" json:"hassh,omitempty"`
+	// The client's first KEXINIT as "kex;ciphers;macs;compression", each a
+	// comma-separated list of the client-to-server algorithms in the
+	// client's order.
+	HasshAlgorithms string `protobuf:"bytes,3,opt,name=hassh_algorithms,json=hasshAlgorithms,proto3" json:"hassh_algorithms,omitempty"`
+	// JA3: the MD5 (hex) of ja3_string.
+	Ja3 string `protobuf:"bytes,4,opt,name=ja3,proto3" json:"ja3,omitempty"`
+	// "version,ciphers,extensions,curves,point formats" of the TLS
+	// ClientHello, decimal values joined by "-", GREASE values left out.
+	Ja3String string `protobuf:"bytes,5,opt,name=ja3_string,json=ja3String,proto3" json:"ja3_string,omitempty"`
+	// JA4 (FoxIO) of the TLS ClientHello.
+	Ja4           string `protobuf:"bytes,6,opt,name=ja4,proto3" json:"ja4,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientFingerprint) Reset() {
+	*x = ClientFingerprint{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientFingerprint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientFingerprint) ProtoMessage() {}
+
+func (x *ClientFingerprint) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientFingerprint.ProtoReflect.Descriptor instead.
+func (*ClientFingerprint) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ClientFingerprint) GetSshClientVersion() string {
+	if x != nil {
+		return x.SshClientVersion
+	}
+	return ""
+}
+
+func (x *ClientFingerprint) GetHassh() string {
+	if x != nil {
+		return x.Hassh
+	}
+	return ""
+}
+
+func (x *ClientFingerprint) GetHasshAlgorithms() string {
+	if x != nil {
+		return x.HasshAlgorithms
+	}
+	return ""
+}
+
+func (x *ClientFingerprint) GetJa3() string {
+	if x != nil {
+		return x.Ja3
+	}
+	return ""
+}
+
+func (x *ClientFingerprint) GetJa3String() string {
+	if x != nil {
+		return x.Ja3String
+	}
+	return ""
+}
+
+func (x *ClientFingerprint) GetJa4() string {
+	if x != nil {
+		return x.Ja4
+	}
+	return ""
+}
+
 var File_decnet_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\b\n" +
+	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\t\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
@@ -1435,7 +1548,8 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\x10session_recorded\x18\x1b \x01(\v2 .decnet.event.v1.SessionRecordedH\x00R\x0fsessionRecorded\x12P\n" +
 	"\x11forward_requested\x18\x1c \x01(\v2!.decnet.event.v1.ForwardRequestedH\x00R\x10forwardRequested\x12D\n" +
 	"\rmail_received\x18\x1d \x01(\v2\x1d.decnet.event.v1.MailReceivedH\x00R\fmailReceived\x12G\n" +
-	"\x0efile_requested\x18\x1e \x01(\v2\x1e.decnet.event.v1.FileRequestedH\x00R\rfileRequestedB\t\n" +
+	"\x0efile_requested\x18\x1e \x01(\v2\x1e.decnet.event.v1.FileRequestedH\x00R\rfileRequested\x12W\n" +
+	"\x14client_fingerprinted\x18\x1f \x01(\v2\".decnet.event.v1.ClientFingerprintH\x00R\x13clientFingerprintedB\t\n" +
 	"\apayload\"8\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
@@ -1516,7 +1630,15 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12\x12\n" +
 	"\x04mode\x18\x03 \x01(\tR\x04mode\x12\x16\n" +
 	"\x06served\x18\x04 \x01(\bR\x06served\x12\x12\n" +
-	"\x04size\x18\x05 \x01(\x04R\x04size*a\n" +
+	"\x04size\x18\x05 \x01(\x04R\x04size\"\xc5\x01\n" +
+	"\x11ClientFingerprint\x12,\n" +
+	"\x12ssh_client_version\x18\x01 \x01(\tR\x10sshClientVersion\x12\x14\n" +
+	"\x05hassh\x18\x02 \x01(\tR\x05hassh\x12)\n" +
+	"\x10hassh_algorithms\x18\x03 \x01(\tR\x0fhasshAlgorithms\x12\x10\n" +
+	"\x03ja3\x18\x04 \x01(\tR\x03ja3\x12\x1d\n" +
+	"\n" +
+	"ja3_string\x18\x05 \x01(\tR\tja3String\x12\x10\n" +
+	"\x03ja4\x18\x06 \x01(\tR\x03ja4*a\n" +
 	"\vAuthOutcome\x12\x1c\n" +
 	"\x18AUTH_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15AUTH_OUTCOME_REJECTED\x10\x01\x12\x19\n" +
@@ -1535,7 +1657,7 @@ func file_decnet_event_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_decnet_event_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_decnet_event_v1_event_proto_goTypes = []any{
 	(AuthOutcome)(0),              // 0: decnet.event.v1.AuthOutcome
 	(*Event)(nil),                 // 1: decnet.event.v1.Event
@@ -1552,10 +1674,11 @@ var file_decnet_event_v1_event_proto_goTypes = []any{
 	(*ForwardRequested)(nil),      // 12: decnet.event.v1.ForwardRequested
 	(*MailReceived)(nil),          // 13: decnet.event.v1.MailReceived
 	(*FileRequested)(nil),         // 14: decnet.event.v1.FileRequested
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*ClientFingerprint)(nil),     // 15: decnet.event.v1.ClientFingerprint
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_decnet_event_v1_event_proto_depIdxs = []int32{
-	15, // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
+	16, // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: decnet.event.v1.Event.source:type_name -> decnet.event.v1.Endpoint
 	2,  // 2: decnet.event.v1.Event.destination:type_name -> decnet.event.v1.Endpoint
 	3,  // 3: decnet.event.v1.Event.connection_opened:type_name -> decnet.event.v1.ConnectionOpened
@@ -1569,13 +1692,14 @@ var file_decnet_event_v1_event_proto_depIdxs = []int32{
 	12, // 11: decnet.event.v1.Event.forward_requested:type_name -> decnet.event.v1.ForwardRequested
 	13, // 12: decnet.event.v1.Event.mail_received:type_name -> decnet.event.v1.MailReceived
 	14, // 13: decnet.event.v1.Event.file_requested:type_name -> decnet.event.v1.FileRequested
-	0,  // 14: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
-	8,  // 15: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 14: decnet.event.v1.Event.client_fingerprinted:type_name -> decnet.event.v1.ClientFingerprint
+	0,  // 15: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
+	8,  // 16: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_decnet_event_v1_event_proto_init() }
@@ -1595,6 +1719,7 @@ func file_decnet_event_v1_event_proto_init() {
 		(*Event_ForwardRequested)(nil),
 		(*Event_MailReceived)(nil),
 		(*Event_FileRequested)(nil),
+		(*Event_ClientFingerprinted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1602,7 +1727,7 @@ func file_decnet_event_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_event_v1_event_proto_rawDesc), len(file_decnet_event_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
