@@ -179,6 +179,7 @@ func TestNetnsFleet(t *testing.T) {
 	// killed again while the control plane is down, so that its spool
 	// certainly holds unacknowledged events.
 	cpDown := make(chan struct{})
+	killedInOutage := make(chan struct{})
 	var outagePending float64
 	go func() {
 		defer scenarios.Done()
@@ -187,15 +188,19 @@ func TestNetnsFleet(t *testing.T) {
 		<-cpDown
 		time.Sleep(time.Second)
 		outagePending = agents[1].killAndRestart(t)
+		close(killedInOutage)
 	}()
 
-	// The main control plane is killed under load and restarted.
+	// The main control plane is killed under load and restarted after
+	// at least 5 seconds, and not before agent 2 was killed: on a loaded
+	// machine its burst may take longer than that.
 	go func() {
 		defer scenarios.Done()
 		time.Sleep(20 * time.Second)
 		mainFleet.proc.stop(syscall.SIGKILL)
 		close(cpDown)
 		time.Sleep(5 * time.Second)
+		<-killedInOutage
 		mainFleet.restart(t)
 	}()
 

@@ -277,13 +277,18 @@ func TestReplicas(t *testing.T) {
 	}
 	// streamedOnce waits until B's stream has carried every stored event
 	// and checks that it carried each exactly once.
-	streamedOnce := func(t *testing.T) int {
+	// streamedOnce waits until at least atLeast events are stored and
+	// replica B streamed each once, and returns how many are stored.
+	streamedOnce := func(t *testing.T, atLeast int) int {
 		t.Helper()
 		var stored []*apiv1.StoredEvent
 		eventually(t, 30*time.Second, func() error {
 			var err error
 			if stored, err = apiB.events(ctx); err != nil {
 				return err
+			}
+			if len(stored) < atLeast {
+				return fmt.Errorf("%d events stored, want at least %d", len(stored), atLeast)
 			}
 			seen := stream.counts()
 			missing := 0
@@ -308,7 +313,7 @@ func TestReplicas(t *testing.T) {
 	const perPhase = 20
 	t.Run("StreamAcrossReplicas", func(t *testing.T) {
 		attack(0, perPhase)
-		n := streamedOnce(t)
+		n := streamedOnce(t, perPhase)
 		if n < perPhase {
 			t.Errorf("%d events stored after %d requests", n, perPhase)
 		}
@@ -376,7 +381,7 @@ func TestReplicas(t *testing.T) {
 		if len(creds) != 2*perPhase {
 			t.Errorf("stored %d credentials, want %d", len(creds), 2*perPhase)
 		}
-		streamedOnce(t)
+		streamedOnce(t, 2*perPhase)
 		if err := metricIs(agentEP.Metrics, "decnet_agent_events_dropped_total", 0); err != nil {
 			t.Error(err)
 		}
