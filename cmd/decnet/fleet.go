@@ -91,6 +91,9 @@ func parseFleet(name string, args []string, stdout, stderr io.Writer, getenv fun
 		return nil, fmt.Errorf("%s: %w", command, err)
 	}
 	c.mode = mode
+	if c.flags.Output != "table" && c.flags.Output != "json" {
+		return nil, fmt.Errorf("%s: invalid --output %q: want table or json: %w", command, c.flags.Output, errUsage)
+	}
 	if err := c.only(modeAPI, "ca-file", "config"); err != nil {
 		return nil, fmt.Errorf("%s: %w", command, err)
 	}

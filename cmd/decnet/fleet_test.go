@@ -97,6 +97,7 @@ func TestFleetModeErrors(t *testing.T) {
 		{"show without id", []string{"agents", "show", "--data-dir", dir}, "want exactly one agent id"},
 		{"unknown agents subcommand", []string{"agents", "remove"}, `unknown subcommand "remove", want list, show or decommission`},
 		{"tokens list with argument", []string{"tokens", "list", "--data-dir", dir, "extra"}, `unexpected argument "extra"`},
+		{"bad output with the store", []string{"agents", "list", "--data-dir", dir, "--output", "yaml"}, `invalid --output "yaml"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
