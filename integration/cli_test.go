@@ -353,7 +353,8 @@ func (r *webhookReceiver) received() []receivedDelivery {
 }
 
 // testCLIWebhooks creates a webhook to a receiver on loopback, which
-// decnet dev allows, sends it a test notice, pauses and deletes it.
+// decnet dev allows, sends it a test notice, pauses it, adds and removes
+// a suppression rule, and deletes it.
 func testCLIWebhooks(t *testing.T, cli cliRunner) {
 	receiver := &webhookReceiver{}
 	srv := httptest.NewServer(receiver)
@@ -444,6 +445,39 @@ func testCLIWebhooks(t *testing.T, cli cliRunner) {
 		if !strings.Contains(out, want) {
 			t.Errorf("webhooks show after pause lacks %q; pause must keep the other settings:\n%s", want, out)
 		}
+	}
+
+	out, err = cli("", "webhooks", "suppress", "--webhook", hook.ID, "--prefix", "198.51.100.0/24", "--for", "1h", "--reason", "ci scanner", "--output", "json")
+	if err != nil {
+		t.Fatalf("webhooks suppress: %v", err)
+	}
+	var rule struct {
+		ID        string    `json:"id"`
+		WebhookID string    `json:"webhook_id"`
+		Prefix    string    `json:"prefix"`
+		NotAfter  time.Time `json:"not_after"`
+		Reason    string    `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(out), &rule); err != nil {
+		t.Fatalf("webhooks suppress output %q: %v", out, err)
+	}
+	if rule.ID == "" || rule.WebhookID != hook.ID || rule.Prefix != "198.51.100.0/24" || rule.Reason != "ci scanner" {
+		t.Errorf("suppression = %+v", rule)
+	}
+	if left := time.Until(rule.NotAfter); left < 55*time.Minute || left > time.Hour {
+		t.Errorf("suppression ends in %v, want about 1h", left)
+	}
+	out, err = cli("", "webhooks", "suppressions")
+	if err != nil || !strings.Contains(out, rule.ID) || !strings.Contains(out, "198.51.100.0/24") || !strings.Contains(out, "ci scanner") {
+		t.Errorf("webhooks suppressions: %v:\n%s", err, out)
+	}
+	out, err = cli("", "webhooks", "unsuppress", rule.ID)
+	if err != nil || strings.TrimSpace(out) != "Deleted suppression "+rule.ID+"." {
+		t.Errorf("webhooks unsuppress: %v: %q", err, out)
+	}
+	out, err = cli("", "webhooks", "suppressions", "--output", "json")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("webhooks suppressions after unsuppress: %v: %q, want nothing", err, out)
 	}
 
 	out, err = cli("", "webhooks", "delete", hook.ID)

@@ -68,6 +68,9 @@ var commandFlags = map[string][]string{
 	"webhooks deliveries":    {"--notice", "--limit"},
 	"webhooks dead-letters":  {"--limit"},
 	"webhooks replay":        {"--dead-letter"},
+	"webhooks suppressions":  nil,
+	"webhooks suppress":      {"--webhook", "--prefix", "--agent", "--decky", "--from", "--until", "--for", "--reason"},
+	"webhooks unsuppress":    nil,
 }
 
 // flagValues lists the values completion offers after a flag, by

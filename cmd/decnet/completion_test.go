@@ -16,7 +16,7 @@ func TestCompletionScriptContents(t *testing.T) {
 	script := out.String()
 	for _, want := range []string{
 		`"list show decommission"`,
-		`"list show create update pause resume delete test rotate-secret deliveries dead-letters replay"`,
+		`"list show create update pause resume delete test rotate-secret deliveries dead-letters replay suppressions suppress unsuppress"`,
 		`"webhooks create --format") words="generic slack teams discord thehive"`,
 		`"agents list") words="--server --ca-file --config --output --data-dir --store --database-url-file"`,
 	} {
@@ -49,6 +49,7 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "tokens", "create", "--data-d"}, "--data-dir"},
 		{[]string{"decnet", "events", "list", "--output", "j"}, "json"},
 		{[]string{"decnet", "webhooks", "rotate-secret", "--g"}, "--grace"},
+		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.words, " "), func(t *testing.T) {

@@ -45,6 +45,7 @@ writes):
                                  manage users (admin)
   decnet webhooks list|show ID|create|update ID|pause ID|resume ID|delete ID
                  |test ID|rotate-secret ID|deliveries [ID]|dead-letters [ID]|replay ID
+                 |suppressions|suppress [flags]|unsuppress ID
                                  manage webhooks; create prints the signing secret once
   decnet completion bash|zsh     print a shell completion script
 

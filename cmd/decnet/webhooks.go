@@ -28,6 +28,7 @@ import (
 var webhookSubcommands = []string{
 	"list", "show", "create", "update", "pause", "resume", "delete",
 	"test", "rotate-secret", "deliveries", "dead-letters", "replay",
+	"suppressions", "suppress", "unsuppress",
 }
 
 // webhookFormats maps the --format names to the API's formats.
@@ -71,6 +72,12 @@ func runWebhooks(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return runWebhooksDeadLetters(ctx, rest, stdout, stderr)
 	case "replay":
 		return runWebhooksReplay(ctx, rest, stdout, stderr)
+	case "suppressions":
+		return runWebhooksSuppressions(ctx, rest, stdout, stderr)
+	case "suppress":
+		return runWebhooksSuppress(ctx, rest, stdout, stderr)
+	case "unsuppress":
+		return runWebhooksUnsuppress(ctx, rest, stdout, stderr)
 	}
 	return fmt.Errorf("webhooks: unknown subcommand %q, want %s: %w", sub, want, errUsage)
 }

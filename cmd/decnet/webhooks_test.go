@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -156,6 +157,54 @@ func TestWebhooksUsageErrors(t *testing.T) {
 			}
 			if !errors.Is(err, errUsage) {
 				t.Errorf("run(%q) error %v is not a usage error", tt.args, err)
+			}
+		})
+	}
+}
+
+func TestSuppressionRuleFromFlags(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f := suppressionFlags{webhook: "wh-1", prefix: "198.51.100.0/24", decky: "dev-01", reason: "weekly scan", duration: 2 * time.Hour}
+	rule, err := f.rule(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule.GetWebhookId() != "wh-1" || rule.GetPrefix() != "198.51.100.0/24" || rule.GetDecky() != "dev-01" || rule.GetReason() != "weekly scan" {
+		t.Errorf("rule = %v", rule)
+	}
+	if rule.GetNotBefore() != nil {
+		t.Errorf("not_before = %v, want unset so the rule applies now", rule.GetNotBefore().AsTime())
+	}
+	if got := rule.GetNotAfter().AsTime(); !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("not_after = %v, want now + 2h", got)
+	}
+
+	f = suppressionFlags{from: "2026-03-02T00:00:00Z", duration: time.Hour}
+	rule, err = f.rule(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rule.GetNotAfter().AsTime(); !got.Equal(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)) {
+		t.Errorf("--for counts from --from: not_after = %v", got)
+	}
+
+	tests := []struct {
+		name    string
+		flags   suppressionFlags
+		wantErr string
+	}{
+		{"no criterion", suppressionFlags{reason: "x"}, "needs at least one of --prefix"},
+		{"bad prefix", suppressionFlags{prefix: "198.51.100.7"}, "want a CIDR"},
+		{"host bits", suppressionFlags{prefix: "198.51.100.7/24"}, "did you mean 198.51.100.0/24"},
+		{"bad time", suppressionFlags{from: "tomorrow"}, "want an RFC 3339 time"},
+		{"until and for", suppressionFlags{until: "2026-03-02T00:00:00Z", duration: time.Hour}, "give one"},
+		{"end before start", suppressionFlags{from: "2026-03-02T00:00:00Z", until: "2026-03-01T00:00:00Z"}, "later than --from"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.flags.rule(now)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, errUsage) {
+				t.Errorf("rule() error = %v, want a usage error containing %q", err, tt.wantErr)
 			}
 		})
 	}
