@@ -7,20 +7,28 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/webhooks"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 )
 
 // TestCLIClient drives the client commands of the decnet binary against
 // decnet dev: login saves an API token, users are managed, events are
-// followed live and listed, and an attacker is exported.
+// followed live and listed, an attacker is exported, and agents, bootstrap
+// tokens and webhooks are managed through the API.
 func TestCLIClient(t *testing.T) {
 	curl := requireTool(t, "curl")
 	decnet := binary(t, "decnet")
@@ -165,5 +173,319 @@ func TestCLIClient(t *testing.T) {
 	cmd := exec.Command(decnet, "users", "list", "--server", server, "--config", filepath.Join(t.TempDir(), "none.json"))
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "decnet login") {
 		t.Errorf("users list without a token: %v: %s", err, out)
+	}
+
+	t.Run("agents", func(t *testing.T) { testCLIAgents(t, cli) })
+	t.Run("tokens", func(t *testing.T) { testCLITokens(t, cli) })
+	t.Run("webhooks", func(t *testing.T) { testCLIWebhooks(t, cli) })
+
+	// With neither a login nor a store, agents list fails and names both
+	// ways to select a control plane.
+	cmd = exec.Command(decnet, "agents", "list", "--config", filepath.Join(t.TempDir(), "none.json"))
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no control plane selected") {
+		t.Errorf("agents list without a server or store: %v: %s", err, out)
+	}
+}
+
+// cliRunner runs the decnet binary with the saved login and returns its
+// standard output.
+type cliRunner func(stdin string, args ...string) (string, error)
+
+// jsonLines decodes each line of out into a new T.
+func jsonLines[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var list []T
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("decode %q: %v", line, err)
+		}
+		list = append(list, v)
+	}
+	return list
+}
+
+// testCLIAgents lists and shows the dev agent through the API: the saved
+// login selects the API without --server.
+func testCLIAgents(t *testing.T, cli cliRunner) {
+	out, err := cli("", "agents", "list", "--output", "json")
+	if err != nil {
+		t.Fatalf("agents list: %v", err)
+	}
+	type agent struct {
+		ID        string `json:"id"`
+		Name      string `json:"name"`
+		Connected bool   `json:"connected"`
+		Revoked   bool   `json:"revoked"`
+	}
+	agents := jsonLines[agent](t, out)
+	if len(agents) != 1 {
+		t.Fatalf("agents list returned %d agents, want the dev agent alone: %s", len(agents), out)
+	}
+	dev := agents[0]
+	if dev.Name != "dev-agent" || dev.ID == "" || !dev.Connected || dev.Revoked {
+		t.Errorf("dev agent = %+v, want dev-agent, connected and active", dev)
+	}
+
+	out, err = cli("", "agents", "list")
+	if err != nil {
+		t.Fatalf("agents list: %v", err)
+	}
+	if !strings.Contains(out, "AGENT ID") || !strings.Contains(out, dev.ID) || !strings.Contains(out, "active") {
+		t.Errorf("agents list table:\n%s", out)
+	}
+
+	out, err = cli("", "agents", "show", dev.ID)
+	if err != nil {
+		t.Fatalf("agents show: %v", err)
+	}
+	for _, want := range []string{"ID:", dev.ID, "Name:", "dev-agent", "Connected:", "true"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("agents show lacks %q:\n%s", want, out)
+		}
+	}
+
+	if out, err := cli("", "agents", "show", "0195a1b2-0000-7000-8000-0000000000ff"); err == nil {
+		t.Errorf("agents show of an unknown id succeeded: %s", out)
+	}
+}
+
+// testCLITokens creates, lists and revokes a bootstrap token through the
+// API.
+func testCLITokens(t *testing.T, cli cliRunner) {
+	out, err := cli("", "tokens", "create", "--name", "sensor-cli", "--ttl", "1h", "--label", "site=lab", "--output", "json")
+	if err != nil {
+		t.Fatalf("tokens create: %v", err)
+	}
+	var created struct {
+		Token          string `json:"token"`
+		InstallCommand string `json:"install_command"`
+		Info           struct {
+			AgentID   string            `json:"agent_id"`
+			AgentName string            `json:"agent_name"`
+			Labels    map[string]string `json:"labels"`
+			State     string            `json:"state"`
+			CreatedAt time.Time         `json:"created_at"`
+			ExpiresAt time.Time         `json:"expires_at"`
+		} `json:"info"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("tokens create output %q: %v", out, err)
+	}
+	info := created.Info
+	if created.Token == "" || info.AgentID == "" || info.AgentName != "sensor-cli" || info.Labels["site"] != "lab" || info.State != "TOKEN_STATE_VALID" {
+		t.Fatalf("created token = %+v", info)
+	}
+	if ttl := info.ExpiresAt.Sub(info.CreatedAt); ttl != time.Hour {
+		t.Errorf("token lifetime = %v, want 1h", ttl)
+	}
+	if !strings.Contains(created.InstallCommand, created.Token) {
+		t.Errorf("install command does not carry the token: %q", created.InstallCommand)
+	}
+
+	out, err = cli("", "tokens", "list")
+	if err != nil {
+		t.Fatalf("tokens list: %v", err)
+	}
+	row := ""
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, info.AgentID) {
+			row = line
+		}
+	}
+	if !strings.Contains(row, "sensor-cli") || !strings.Contains(row, "valid") || !strings.Contains(row, "site=lab") {
+		t.Errorf("tokens list row for %s = %q in:\n%s", info.AgentID, row, out)
+	}
+	if strings.Contains(out, created.Token) {
+		t.Error("tokens list printed the token secret")
+	}
+
+	out, err = cli("", "tokens", "revoke", info.AgentID)
+	if want := "Token for agent " + info.AgentID + " (sensor-cli) revoked."; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("tokens revoke: %v: %q, want %q", err, out, want)
+	}
+	out, err = cli("", "tokens", "list", "--output", "json")
+	if err != nil {
+		t.Fatalf("tokens list: %v", err)
+	}
+	type token struct {
+		AgentID string `json:"agent_id"`
+		State   string `json:"state"`
+	}
+	state := ""
+	for _, tok := range jsonLines[token](t, out) {
+		if tok.AgentID == info.AgentID {
+			state = tok.State
+		}
+	}
+	if state != "TOKEN_STATE_REVOKED" {
+		t.Errorf("state of the revoked token = %q, want TOKEN_STATE_REVOKED", state)
+	}
+}
+
+// webhookReceiver records the deliveries a test webhook destination on
+// loopback receives.
+type webhookReceiver struct {
+	mu         sync.Mutex
+	deliveries []receivedDelivery
+}
+
+type receivedDelivery struct {
+	header http.Header
+	body   []byte
+}
+
+func (r *webhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.deliveries = append(r.deliveries, receivedDelivery{header: req.Header.Clone(), body: body})
+	r.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *webhookReceiver) received() []receivedDelivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.deliveries)
+}
+
+// testCLIWebhooks creates a webhook to a receiver on loopback, which
+// decnet dev allows, sends it a test notice, pauses it, adds and removes
+// a suppression rule, and deletes it.
+func testCLIWebhooks(t *testing.T, cli cliRunner) {
+	receiver := &webhookReceiver{}
+	srv := httptest.NewServer(receiver)
+	t.Cleanup(srv.Close)
+	urlFile := filepath.Join(t.TempDir(), "url")
+	if err := os.WriteFile(urlFile, []byte(srv.URL+"/hooks/decnet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := cli("", "webhooks", "create", "--name", "ci-hook", "--url-file", urlFile, "--subject", "webhook.test", "--rate-limit", "120", "--output", "json")
+	if err != nil {
+		t.Fatalf("webhooks create: %v", err)
+	}
+	var created struct {
+		Webhook struct {
+			ID                 string   `json:"id"`
+			Name               string   `json:"name"`
+			Destination        string   `json:"destination"`
+			Subjects           []string `json:"subjects"`
+			Enabled            bool     `json:"enabled"`
+			RateLimitPerMinute int      `json:"rate_limit_per_minute"`
+		} `json:"webhook"`
+		SigningSecret string `json:"signing_secret"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("webhooks create output: %v", err)
+	}
+	hook := created.Webhook
+	if hook.ID == "" || hook.Name != "ci-hook" || hook.Destination != srv.URL || !slices.Equal(hook.Subjects, []string{"webhook.test"}) ||
+		!hook.Enabled || hook.RateLimitPerMinute != 120 || created.SigningSecret == "" {
+		t.Fatalf("created webhook = %+v (secret set: %v)", hook, created.SigningSecret != "")
+	}
+
+	out, err = cli("", "webhooks", "list")
+	if err != nil {
+		t.Fatalf("webhooks list: %v", err)
+	}
+	for _, want := range []string{hook.ID, "ci-hook", srv.URL, "generic", "webhook.test", "active"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("webhooks list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "/hooks/decnet") || strings.Contains(out, created.SigningSecret) {
+		t.Errorf("webhooks list shows the URL path or the secret:\n%s", out)
+	}
+
+	// The test notice reaches the receiver signed with the printed secret.
+	out, err = cli("", "webhooks", "test", hook.ID)
+	if err != nil || !strings.Contains(out, "delivered") || !strings.Contains(out, "204") {
+		t.Fatalf("webhooks test: %v:\n%s", err, out)
+	}
+	got := receiver.received()
+	if len(got) != 1 {
+		t.Fatalf("receiver got %d deliveries, want 1", len(got))
+	}
+	if subject := got[0].header.Get(webhooks.SubjectHeader); subject != "webhook.test" {
+		t.Errorf("delivery subject = %q, want webhook.test", subject)
+	}
+	if err := webhooks.Verify(got[0].header.Get(webhooks.SignatureHeader), got[0].body, auth.Secret(created.SigningSecret), time.Now(), time.Minute); err != nil {
+		t.Errorf("delivery signature does not verify with the printed secret: %v", err)
+	}
+
+	out, err = cli("", "webhooks", "deliveries", hook.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("webhooks deliveries: %v", err)
+	}
+	type delivery struct {
+		WebhookID  string `json:"webhook_id"`
+		Subject    string `json:"subject"`
+		StatusCode int    `json:"status_code"`
+		Outcome    string `json:"outcome"`
+		Test       bool   `json:"test"`
+	}
+	logged := jsonLines[delivery](t, out)
+	if len(logged) != 1 || logged[0] != (delivery{WebhookID: hook.ID, Subject: "webhook.test", StatusCode: 204, Outcome: "WEBHOOK_OUTCOME_DELIVERED", Test: true}) {
+		t.Errorf("delivery log = %+v", logged)
+	}
+
+	out, err = cli("", "webhooks", "pause", hook.ID)
+	if want := "Webhook " + hook.ID + " (ci-hook) is paused."; err != nil || strings.TrimSpace(out) != want {
+		t.Fatalf("webhooks pause: %v: %q, want %q", err, out, want)
+	}
+	out, err = cli("", "webhooks", "show", hook.ID)
+	if err != nil {
+		t.Fatalf("webhooks show: %v", err)
+	}
+	for _, want := range []string{"paused", "ci-hook", "webhook.test", "120 per minute"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("webhooks show after pause lacks %q; pause must keep the other settings:\n%s", want, out)
+		}
+	}
+
+	out, err = cli("", "webhooks", "suppress", "--webhook", hook.ID, "--prefix", "198.51.100.0/24", "--for", "1h", "--reason", "ci scanner", "--output", "json")
+	if err != nil {
+		t.Fatalf("webhooks suppress: %v", err)
+	}
+	var rule struct {
+		ID        string    `json:"id"`
+		WebhookID string    `json:"webhook_id"`
+		Prefix    string    `json:"prefix"`
+		NotAfter  time.Time `json:"not_after"`
+		Reason    string    `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(out), &rule); err != nil {
+		t.Fatalf("webhooks suppress output %q: %v", out, err)
+	}
+	if rule.ID == "" || rule.WebhookID != hook.ID || rule.Prefix != "198.51.100.0/24" || rule.Reason != "ci scanner" {
+		t.Errorf("suppression = %+v", rule)
+	}
+	if left := time.Until(rule.NotAfter); left < 55*time.Minute || left > time.Hour {
+		t.Errorf("suppression ends in %v, want about 1h", left)
+	}
+	out, err = cli("", "webhooks", "suppressions")
+	if err != nil || !strings.Contains(out, rule.ID) || !strings.Contains(out, "198.51.100.0/24") || !strings.Contains(out, "ci scanner") {
+		t.Errorf("webhooks suppressions: %v:\n%s", err, out)
+	}
+	out, err = cli("", "webhooks", "unsuppress", rule.ID)
+	if err != nil || strings.TrimSpace(out) != "Deleted suppression "+rule.ID+"." {
+		t.Errorf("webhooks unsuppress: %v: %q", err, out)
+	}
+	out, err = cli("", "webhooks", "suppressions", "--output", "json")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("webhooks suppressions after unsuppress: %v: %q, want nothing", err, out)
+	}
+
+	out, err = cli("", "webhooks", "delete", hook.ID)
+	if err != nil || !strings.Contains(out, "Deleted webhook "+hook.ID) {
+		t.Fatalf("webhooks delete: %v: %s", err, out)
+	}
+	out, err = cli("", "webhooks", "list", "--output", "json")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("webhooks list after delete: %v: %q, want nothing", err, out)
 	}
 }

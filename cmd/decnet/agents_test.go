@@ -17,7 +17,10 @@ import (
 
 const cliAgentID = "0195a1b2-0000-7000-8000-0000000000c1"
 
-func TestAgentsDecommission(t *testing.T) {
+// seedAgentStore creates a SQLite store with one active agent and
+// returns its data directory.
+func seedAgentStore(t *testing.T) string {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "decnet.db"), zerolog.Nop())
@@ -28,6 +31,12 @@ func TestAgentsDecommission(t *testing.T) {
 	if closeErr := st.Close(); err != nil || closeErr != nil {
 		t.Fatalf("seed store: %v, %v", err, closeErr)
 	}
+	return dir
+}
+
+func TestAgentsDecommission(t *testing.T) {
+	ctx := context.Background()
+	dir := seedAgentStore(t)
 
 	list := func() string {
 		t.Helper()

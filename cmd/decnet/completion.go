@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -13,7 +14,7 @@ var commandTree = map[string][]string{
 	"dev":         nil,
 	"tokens":      {"create", "list", "revoke"},
 	"ca":          {"init", "export-root-key", "rotate-intermediate"},
-	"agents":      {"list", "decommission"},
+	"agents":      {"list", "show", "decommission"},
 	"retention":   nil,
 	"backup":      nil,
 	"restore":     nil,
@@ -23,38 +24,118 @@ var commandTree = map[string][]string{
 	"attackers":   {"list", "show", "export"},
 	"credentials": {"list"},
 	"users":       {"list", "create", "set-role", "reset-password", "delete"},
+	"webhooks":    webhookSubcommands,
 	"completion":  {"bash", "zsh"},
+}
+
+var (
+	clientFlagNames          = []string{"--server", "--ca-file", "--config", "--output"}
+	storeFlagNames           = []string{"--data-dir", "--store", "--database-url-file"}
+	webhookSettingsFlagNames = []string{"--name", "--url", "--url-file", "--format", "--subject", "--rate-limit", "--authorization-file"}
+)
+
+// commandFlags lists the flags completion offers, by "command subcommand"
+// or by command for commands without subcommands. Commands not listed get
+// no flag completion.
+var commandFlags = map[string][]string{
+	"login":                  {"--username"},
+	"events list":            {"--kind", "--service", "--decky", "--source", "--attacker", "--limit"},
+	"events tail":            {"--kind", "--service", "--decky", "--source", "--attacker"},
+	"attackers list":         {"--address", "--limit"},
+	"attackers show":         nil,
+	"attackers export":       {"--format"},
+	"credentials list":       {"--attacker", "--principal", "--limit"},
+	"users list":             nil,
+	"users create":           {"--role"},
+	"users set-role":         {"--role"},
+	"users reset-password":   nil,
+	"users delete":           nil,
+	"agents list":            storeFlagNames,
+	"agents show":            storeFlagNames,
+	"agents decommission":    storeFlagNames,
+	"tokens create":          append([]string{"--name", "--ttl", "--label", "--format", "--ca-dir", "--enroll-url"}, storeFlagNames...),
+	"tokens list":            storeFlagNames,
+	"tokens revoke":          storeFlagNames,
+	"webhooks list":          nil,
+	"webhooks show":          nil,
+	"webhooks create":        append([]string{"--paused"}, webhookSettingsFlagNames...),
+	"webhooks update":        append([]string{"--clear-authorization"}, webhookSettingsFlagNames...),
+	"webhooks pause":         nil,
+	"webhooks resume":        nil,
+	"webhooks delete":        nil,
+	"webhooks test":          nil,
+	"webhooks rotate-secret": {"--grace"},
+	"webhooks deliveries":    {"--notice", "--limit"},
+	"webhooks dead-letters":  {"--limit"},
+	"webhooks replay":        {"--dead-letter"},
+	"webhooks suppressions":  nil,
+	"webhooks suppress":      {"--webhook", "--prefix", "--agent", "--decky", "--from", "--until", "--for", "--reason"},
+	"webhooks unsuppress":    nil,
+}
+
+// flagValues lists the values completion offers after a flag, by
+// "command subcommand --flag".
+var flagValues = map[string][]string{
+	"attackers export --format": {"jsonl", "stix", "misp"},
+	"tokens create --format":    {"text", "json"},
+	"users create --role":       {"viewer", "analyst", "admin"},
+	"users set-role --role":     {"viewer", "analyst", "admin"},
+	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive"},
+	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive"},
+}
+
+// completionFlags returns the flags offered for key: the command's own,
+// plus the connection flags for the client commands.
+func completionFlags(key string) []string {
+	flags, ok := commandFlags[key]
+	if !ok {
+		return nil
+	}
+	return append(slices.Clone(clientFlagNames), flags...)
 }
 
 func runCompletion(args []string, stdout io.Writer) error {
 	if len(args) != 1 || (args[0] != "bash" && args[0] != "zsh") {
 		return fmt.Errorf("completion: want bash or zsh: %w", errUsage)
 	}
-	commands := make([]string, 0, len(commandTree))
-	for c := range commandTree {
-		commands = append(commands, c)
-	}
-	sort.Strings(commands)
+	commands := slices.Sorted(maps.Keys(commandTree))
 
-	var cases strings.Builder
+	var subcommands strings.Builder
 	for _, c := range commands {
 		if subs := commandTree[c]; len(subs) > 0 {
-			fmt.Fprintf(&cases, "    %s) words=%q ;;\n", c, strings.Join(subs, " "))
+			fmt.Fprintf(&subcommands, "    %s)\n      if [ \"$COMP_CWORD\" -eq 2 ]; then\n        COMPREPLY=($(compgen -W %q -- \"$cur\"))\n        return\n      fi\n      key=\"$1 $2\" ;;\n",
+				c, strings.Join(subs, " "))
 		}
 	}
+	var values strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(flagValues)) {
+		fmt.Fprintf(&values, "    %q) words=%q ;;\n", k, strings.Join(flagValues[k], " "))
+	}
+	var flags strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(commandFlags)) {
+		fmt.Fprintf(&flags, "        %q) words=%q ;;\n", k, strings.Join(completionFlags(k), " "))
+	}
+
 	script := `# decnet completion; load with: source <(decnet completion SHELL)
 _decnet() {
-  local cur words
+  local cur prev key words
   cur="${COMP_WORDS[COMP_CWORD]}"
+  prev="${COMP_WORDS[COMP_CWORD-1]}"
   if [ "$COMP_CWORD" -eq 1 ]; then
-    words="` + strings.Join(commands, " ") + `"
-  elif [ "$COMP_CWORD" -eq 2 ]; then
-    case "${COMP_WORDS[1]}" in
-` + cases.String() + `    *) words="" ;;
-    esac
-  else
-    words="--server --ca-file --config --output"
+    COMPREPLY=($(compgen -W "` + strings.Join(commands, " ") + `" -- "$cur"))
+    return
   fi
+  set -- "${COMP_WORDS[1]}" "${COMP_WORDS[2]}"
+  key="$1"
+  case "$1" in
+` + subcommands.String() + `  esac
+  case "$key $prev" in
+    *" --output") words="table json" ;;
+` + values.String() + `    *)
+      case "$key" in
+` + flags.String() + `        *) words="" ;;
+      esac ;;
+  esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
 `

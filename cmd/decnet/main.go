@@ -18,18 +18,11 @@ const usage = `decnet: the DECNET control plane and CLI
 Usage:
   decnet server [flags]          run the control plane
   decnet dev [flags]             run control plane, one agent and decoys in one process
-  decnet tokens create [flags]   create a single-use bootstrap token for a new agent
-  decnet tokens list [flags]     list bootstrap tokens with labels and state
-  decnet tokens revoke [flags] ID
-                                 revoke the unused token of agent ID
   decnet ca init [flags]         create the CA (root and intermediate)
   decnet ca export-root-key [flags]
                                  move the root key out of the data directory
   decnet ca rotate-intermediate [flags]
                                  issue a new intermediate (needs the root key)
-  decnet agents list [flags]     list enrolled agents
-  decnet agents decommission [flags] ID
-                                 revoke an agent: close its connection, refuse it
   decnet retention [flags]       prune raw events older than --older-than
   decnet backup [flags]          archive the store, the CA and keys while the server runs
   decnet restore [flags]         unpack a backup into a new data directory
@@ -50,7 +43,21 @@ writes):
                                  captured credentials
   decnet users list|create NAME|set-role NAME|reset-password NAME|delete NAME
                                  manage users (admin)
+  decnet webhooks list|show ID|create|update ID|pause ID|resume ID|delete ID
+                 |test ID|rotate-secret ID|deliveries [ID]|dead-letters [ID]|replay ID
+                 |suppressions|suppress [flags]|unsuppress ID
+                                 manage webhooks; create prints the signing secret once
   decnet completion bash|zsh     print a shell completion script
+
+Agent and token commands (through the API as above; with --data-dir,
+--store or --database-url-file, their DECNET_* variables or DECNET_DATABASE_URL,
+they open the store directly on the control-plane host instead):
+  decnet agents list|show ID     list enrolled agents, or show one
+  decnet agents decommission ID  revoke an agent: close its connection, refuse it
+  decnet tokens create --name NAME [flags]
+                                 create a single-use bootstrap token for a new agent
+  decnet tokens list             list bootstrap tokens with labels and state
+  decnet tokens revoke ID        revoke the unused token of agent ID
 
 Run "decnet COMMAND -h" for a command's flags. Every flag can also be set
 through the environment: --data-dir reads DECNET_DATA_DIR.
@@ -112,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCredentials(ctx, args[1:], stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], stdout, stderr)
+	case "webhooks":
+		return runWebhooks(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "completion":
 		return runCompletion(args[1:], stdout)
 	case "version":

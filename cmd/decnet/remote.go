@@ -44,6 +44,15 @@ type clientCommand struct {
 // register adds, and connects. valueFlags lists the command's flags that
 // take a value, so positional arguments may stand among the flags.
 func parseClient(name string, args []string, stdout, stderr io.Writer, register func(fs *flag.FlagSet), valueFlags ...string) (*clientCommand, error) {
+	c, _, err := parseClientGiven(name, args, stdout, stderr, register, valueFlags...)
+	return c, err
+}
+
+// parseClientGiven is parseClient that also returns the names of the
+// flags given on the command line, for commands that change only what was
+// given.
+func parseClientGiven(name string, args []string, stdout, stderr io.Writer, register func(fs *flag.FlagSet),
+	valueFlags ...string) (*clientCommand, map[string]bool, error) {
 	fs := newFlagSet(name, stderr)
 	c := &clientCommand{stdout: stdout, stderr: stderr}
 	c.flags.Register(fs)
@@ -52,18 +61,27 @@ func parseClient(name string, args []string, stdout, stderr io.Writer, register 
 	}
 	flags, positional := splitPositional(args, append(valueFlags, "server", "ca-file", "config", "output")...)
 	if err := parseFlags(fs, flags); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c.args = positional
-	cfg, err := c.flags.Resolve(os.Getenv)
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if err := c.connect(os.Getenv); err != nil {
+		return nil, nil, err
+	}
+	return c, given, nil
+}
+
+// connect resolves the server and token from the parsed flags, the
+// environment and the configuration file, and builds the API client.
+func (c *clientCommand) connect(getenv func(string) string) error {
+	cfg, err := c.flags.Resolve(getenv)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.cfg = cfg
-	if c.client, err = cli.NewClient(cfg); err != nil {
-		return nil, err
-	}
-	return c, nil
+	c.client, err = cli.NewClient(cfg)
+	return err
 }
 
 func (c *clientCommand) json() bool { return c.flags.Output == "json" }
@@ -71,6 +89,18 @@ func (c *clientCommand) json() bool { return c.flags.Output == "json" }
 func (c *clientCommand) oneArg(what string) (string, error) {
 	if len(c.args) != 1 || c.args[0] == "" {
 		return "", fmt.Errorf("want exactly one %s: %w", what, errUsage)
+	}
+	return c.args[0], nil
+}
+
+// optionalArg returns the one positional argument, or "" when there is
+// none.
+func (c *clientCommand) optionalArg(what string) (string, error) {
+	if len(c.args) > 1 {
+		return "", fmt.Errorf("want at most one %s: %w", what, errUsage)
+	}
+	if len(c.args) == 0 {
+		return "", nil
 	}
 	return c.args[0], nil
 }

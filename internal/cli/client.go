@@ -29,6 +29,10 @@ const ClientConfigFile = "decnet/cli.json"
 // travel in flags, which other users can read in the process list.
 const TokenEnv = "DECNET_TOKEN" //nolint:gosec // G101: a variable name, not a credential
 
+// ErrNoServer is returned by Resolve when neither the flags, the
+// environment nor the configuration file name a server.
+var ErrNoServer = errors.New("no server: pass --server or run decnet login")
+
 // ClientConfig is the saved connection of the CLI client.
 type ClientConfig struct {
 	Server string `json:"server"`
@@ -95,7 +99,7 @@ func (f *ClientFlags) Resolve(getenv func(string) string) (ClientConfig, error) 
 		cfg.Token = token
 	}
 	if cfg.Server == "" {
-		return ClientConfig{}, errors.New("no server: pass --server or run decnet login")
+		return ClientConfig{}, ErrNoServer
 	}
 	u, err := url.Parse(cfg.Server)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
