@@ -246,22 +246,26 @@ func (c *clientCommand) printEvents(events []*apiv1.StoredEvent) error {
 	return w.Flush()
 }
 
-// eventDetail summarises the payload on one line. Secret values are not
-// printed in tables; --output json has them for roles that see them.
+// eventDetail summarises the payload on one line, with what the attacker
+// chose made printable. Secret values are not printed in tables;
+// --output json has them for roles that see them.
 func eventDetail(ev *eventv1.Event) string {
 	switch {
 	case ev.GetAuthAttempt() != nil:
 		a := ev.GetAuthAttempt()
-		return fmt.Sprintf("%s %s %s", a.GetMechanism(), a.GetPrincipal(), a.GetOutcome().String())
+		return fmt.Sprintf("%s %s %s", a.GetMechanism(), cli.Printable(a.GetPrincipal()), a.GetOutcome().String())
 	case ev.GetCommand() != nil:
-		return ev.GetCommand().GetLine()
+		return cli.Printable(ev.GetCommand().GetLine())
 	case ev.GetHttpRequest() != nil:
 		r := ev.GetHttpRequest()
-		return fmt.Sprintf("%s %s %d", r.GetMethod(), r.GetTarget(), r.GetStatus())
+		return fmt.Sprintf("%s %s %d", cli.Printable(r.GetMethod()), cli.Printable(r.GetTarget()), r.GetStatus())
 	case ev.GetDownloadRequested() != nil:
-		return ev.GetDownloadRequested().GetUrl()
+		return cli.Printable(ev.GetDownloadRequested().GetUrl())
 	case ev.GetFileCaptured() != nil:
-		return fmt.Sprintf("%s %x", ev.GetFileCaptured().GetName(), ev.GetFileCaptured().GetSha256())
+		return fmt.Sprintf("%s %x", cli.Printable(ev.GetFileCaptured().GetName()), ev.GetFileCaptured().GetSha256())
+	case ev.GetClientFingerprinted() != nil:
+		fp := ev.GetClientFingerprinted()
+		return strings.TrimSpace(fmt.Sprintf("%s %s %s", cli.Printable(fp.GetSshClientVersion()), fp.GetHassh(), cli.Printable(fp.GetJa4())))
 	}
 	return ""
 }
@@ -464,7 +468,7 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 			secret = cr.GetSecretKind() + " " + cr.GetKeyFingerprint()
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", cli.FormatTime(cr.GetTime().AsTime()), cr.GetSourceAddress(),
-			cr.GetDecky(), cr.GetService(), cr.GetMechanism(), cr.GetPrincipal(), secret)
+			cr.GetDecky(), cr.GetService(), cr.GetMechanism(), cli.Printable(cr.GetPrincipal()), secret)
 	}
 	return w.Flush()
 }
