@@ -20,8 +20,9 @@
 //     starting in any one hour.
 //
 // No strong signal gives Unknown. One gives its class. Two or more give
-// Mixed, and Result.Signals lists them. Scanning and slow scan exclude each
-// other: scanning needs ScanMinTargets connections in an hour, more than
+// Mixed, and Result.Signals lists them. Because a decoy connection reaches
+// one target, scanning and slow scan exclude each other: scanning needs
+// ScanMinTargets connections starting within an hour, more than
 // SlowScanMaxPerHour.
 //
 // The measures:
