@@ -53,5 +53,8 @@ func (s *attackerService) GetAttacker(ctx context.Context, req *connect.Request[
 	if a.Techniques, err = attack.AttackerTechniques(ctx, s.store, id); err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
+	if a.Behaviour, a.Traversal, err = attackerBehaviour(ctx, s.store, id); err != nil {
+		return nil, s.toConnectError(ctx, procedure, err)
+	}
 	return connect.NewResponse(&apiv1.GetAttackerResponse{Attacker: a}), nil
 }

@@ -384,6 +384,35 @@ async function main() {
       await screenshot(page, "attacker-detail");
     });
 
+    await step("attacker detail shows behaviour and decky traversal", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      await openPage(page, "Attackers", /^Attackers/);
+      await page.locator("table.attackers tr", { hasText: "127.0.0.2" }).first().getByRole("link").click();
+      // One password attempt is below the brute-force threshold, so the
+      // class is "unknown"; "brute force" is accepted in case other steps
+      // add attempts from the same address.
+      const behaviour = page.getByRole("region", { name: "Behaviour" });
+      const badge = behaviour.getByTestId("behaviour-class");
+      await badge.waitFor();
+      const label = await badge.innerText();
+      if (!["unknown", "brute force"].includes(label)) {
+        throw new Error(`behaviour class ${JSON.stringify(label)}, want unknown or brute force`);
+      }
+      const evidence = await behaviour.getByTestId("behaviour-evidence").locator("li").allInnerTexts();
+      if (!evidence.some((line) => /\d+ login attempts?/.test(line))) {
+        throw new Error(`behaviour evidence ${JSON.stringify(evidence)} counts no login attempts`);
+      }
+      const traversal = page.getByRole("region", { name: "Decky traversal" });
+      const deckies = await traversal.getByTestId("traversal-decky").allInnerTexts();
+      if (!deckies.includes("dev-01")) {
+        throw new Error(`traversal lists ${JSON.stringify(deckies)}, want dev-01`);
+      }
+      console.log(`behaviour ${label}: ${evidence.join("; ")}`);
+      await screenshot(page, "attacker-behaviour");
+    });
+
     await step("analyst notes and triage on the attacker page", async () => {
       if (!attackerSeen) {
         throw new Error("no attacker from the ssh step");

@@ -1,6 +1,7 @@
 import { useMemo } from "react";
 
 import { AnnotationsPanel } from "../components/AnnotationsPanel";
+import { BehaviourSection, TraversalSection } from "../components/AttackerBehaviour";
 import { ExportButtons, IdentityPanel, TechniqueTable } from "../components/AttackerIntelSections";
 import { CredentialTable } from "../components/CredentialTable";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -97,6 +98,9 @@ export function AttackerDetailPage({
           </dd>
         </dl>
       )}
+
+      <BehaviourSection behaviour={a?.behaviour} />
+      <TraversalSection visits={a?.traversal} />
 
       <AnnotationsPanel key={id} attackerId={id} />
 

@@ -85,7 +85,14 @@ type Attacker struct {
 	Deckies          []string               `protobuf:"bytes,8,rep,name=deckies,proto3" json:"deckies,omitempty"`
 	// The ATT&CK techniques the attacker's events matched, set by
 	// GetAttacker.
-	Techniques    []*AttackTechnique `protobuf:"bytes,9,rep,name=techniques,proto3" json:"techniques,omitempty"`
+	Techniques []*AttackTechnique `protobuf:"bytes,9,rep,name=techniques,proto3" json:"techniques,omitempty"`
+	// What the attacker's newest events look like, set by GetAttacker;
+	// ListAttackers leaves it unset.
+	Behaviour *AttackerBehaviour `protobuf:"bytes,10,opt,name=behaviour,proto3" json:"behaviour,omitempty"`
+	// The deckies the attacker reached, in the order it first reached them,
+	// from the same events as behaviour. Set by GetAttacker; ListAttackers
+	// leaves it empty.
+	Traversal     []*DeckyVisit `protobuf:"bytes,11,rep,name=traversal,proto3" json:"traversal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +186,20 @@ func (x *Attacker) GetDeckies() []string {
 func (x *Attacker) GetTechniques() []*AttackTechnique {
 	if x != nil {
 		return x.Techniques
+	}
+	return nil
+}
+
+func (x *Attacker) GetBehaviour() *AttackerBehaviour {
+	if x != nil {
+		return x.Behaviour
+	}
+	return nil
+}
+
+func (x *Attacker) GetTraversal() []*DeckyVisit {
+	if x != nil {
+		return x.Traversal
 	}
 	return nil
 }
@@ -588,7 +609,7 @@ var File_decnet_api_v1_attacker_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x02\n" +
+	"$decnet/api/v1/attacker_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1ddecnet/api/v1/behaviour.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xea\x03\n" +
 	"\bAttacker\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\taddresses\x18\x02 \x03(\tR\taddresses\x129\n" +
@@ -602,7 +623,10 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\adeckies\x18\b \x03(\tR\adeckies\x12>\n" +
 	"\n" +
 	"techniques\x18\t \x03(\v2\x1e.decnet.api.v1.AttackTechniqueR\n" +
-	"techniques\"\x83\x02\n" +
+	"techniques\x12>\n" +
+	"\tbehaviour\x18\n" +
+	" \x01(\v2 .decnet.api.v1.AttackerBehaviourR\tbehaviour\x127\n" +
+	"\ttraversal\x18\v \x03(\v2\x19.decnet.api.v1.DeckyVisitR\ttraversal\"\x83\x02\n" +
 	"\x0fAttackTechnique\x12!\n" +
 	"\ftechnique_id\x18\x01 \x01(\tR\vtechniqueId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -664,27 +688,31 @@ var file_decnet_api_v1_attacker_service_proto_goTypes = []any{
 	(*ExportAttackerRequest)(nil),  // 7: decnet.api.v1.ExportAttackerRequest
 	(*ExportAttackerResponse)(nil), // 8: decnet.api.v1.ExportAttackerResponse
 	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
+	(*AttackerBehaviour)(nil),      // 10: decnet.api.v1.AttackerBehaviour
+	(*DeckyVisit)(nil),             // 11: decnet.api.v1.DeckyVisit
 }
 var file_decnet_api_v1_attacker_service_proto_depIdxs = []int32{
 	9,  // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
 	9,  // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
 	2,  // 2: decnet.api.v1.Attacker.techniques:type_name -> decnet.api.v1.AttackTechnique
-	9,  // 3: decnet.api.v1.AttackTechnique.first_seen:type_name -> google.protobuf.Timestamp
-	9,  // 4: decnet.api.v1.AttackTechnique.last_seen:type_name -> google.protobuf.Timestamp
-	1,  // 5: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
-	1,  // 6: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
-	0,  // 7: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
-	3,  // 8: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
-	5,  // 9: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
-	7,  // 10: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
-	4,  // 11: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
-	6,  // 12: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
-	8,  // 13: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 3: decnet.api.v1.Attacker.behaviour:type_name -> decnet.api.v1.AttackerBehaviour
+	11, // 4: decnet.api.v1.Attacker.traversal:type_name -> decnet.api.v1.DeckyVisit
+	9,  // 5: decnet.api.v1.AttackTechnique.first_seen:type_name -> google.protobuf.Timestamp
+	9,  // 6: decnet.api.v1.AttackTechnique.last_seen:type_name -> google.protobuf.Timestamp
+	1,  // 7: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
+	1,  // 8: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
+	0,  // 9: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
+	3,  // 10: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
+	5,  // 11: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
+	7,  // 12: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
+	4,  // 13: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
+	6,  // 14: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
+	8,  // 15: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_attacker_service_proto_init() }
@@ -693,6 +721,7 @@ func file_decnet_api_v1_attacker_service_proto_init() {
 		return
 	}
 	file_decnet_api_v1_access_proto_init()
+	file_decnet_api_v1_behaviour_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
