@@ -440,6 +440,7 @@ async function main() {
       // The note survives a reload: it comes from the server.
       await page.reload();
       await page.getByRole("region", { name: "Triage and notes" }).getByText(noteText).waitFor();
+      expectEqual(await page.getByRole("heading", { name: "Triage and notes" }).count(), 1, "Triage and notes headings");
       await screenshot(page, "attacker-notes");
     });
 

@@ -102,7 +102,9 @@ export function AttackerDetailPage({
       <BehaviourSection behaviour={a?.behaviour} />
       <TraversalSection visits={a?.traversal} />
 
-      <AnnotationsPanel key={id} attackerId={id} />
+      {/* The keys reset a panel's state when the attacker changes; React
+          needs them distinct among siblings, or it keeps stale copies. */}
+      <AnnotationsPanel key={`annotations-${id}`} attackerId={id} />
 
       <section aria-labelledby="attacker-techniques-title">
         <h2 id="attacker-techniques-title">ATT&amp;CK techniques</h2>
@@ -113,7 +115,7 @@ export function AttackerDetailPage({
 
       <FingerprintSection attackerId={id} reloadKey={newest} />
 
-      <IntelPanel key={id} attackerId={id} />
+      <IntelPanel key={`intel-${id}`} attackerId={id} />
 
       <section aria-labelledby="attacker-credentials-title">
         <h2 id="attacker-credentials-title">Credentials</h2>
