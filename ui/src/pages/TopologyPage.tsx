@@ -93,7 +93,7 @@ export function TopologyPage() {
   );
 }
 
-function AgentBranch({
+export function AgentBranch({
   agent,
   response,
   isAdmin,
@@ -368,7 +368,7 @@ function ConfigEditor({
   );
 }
 
-function OutcomeNotice({ outcome }: { outcome: ApplyOutcome }) {
+export function OutcomeNotice({ outcome }: { outcome: ApplyOutcome }) {
   const version = outcome.version.toString();
   switch (outcome.state) {
     case "waiting":
