@@ -67,6 +67,8 @@ const (
 
 // Config configures a control plane.
 type Config struct {
+	// Version of the binary, shown by SettingsService.
+	Version string
 	DataDir string
 	// APIListen is the TCP address of the API and dashboard.
 	APIListen string
@@ -407,6 +409,7 @@ func (s *Server) buildServers() error {
 		Tickets:          s.tickets,
 		Identities:       s.identities,
 		Intel:            s.intel,
+		Settings:         s.apiSettings(),
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.

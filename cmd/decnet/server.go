@@ -107,6 +107,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	server, err := controlplane.New(ctx, controlplane.Config{
+		Version:           version,
 		DataDir:           *dataDir,
 		APIListen:         *apiListen,
 		AgentListen:       *agentListen,

@@ -82,6 +82,8 @@ type Config struct {
 	// SingleSignOnPath is the path that starts single sign-on, reported
 	// to login pages; empty when it is off.
 	SingleSignOnPath string
+	// Settings is what SettingsService returns.
+	Settings Settings
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -103,6 +105,7 @@ type API struct {
 	identities     Identities
 	ssoPath        string
 	notices        *topics.Publisher[*apiv1.Notice]
+	settings       Settings
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -161,6 +164,7 @@ func New(cfg Config) (*API, error) {
 		identities:     cfg.Identities,
 		ssoPath:        cfg.SingleSignOnPath,
 		notices:        cfg.Notices,
+		settings:       cfg.Settings,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
@@ -190,6 +194,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewSettingsServiceHandler(&settingsService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -205,6 +210,7 @@ func (a *API) mount() {
 		apiv1connect.IdentityServiceName,
 		apiv1connect.AnnotationServiceName,
 		apiv1connect.NoticeServiceName,
+		apiv1connect.SettingsServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	registry := prometheus.NewRegistry()
 	server, err := controlplane.New(ctx, controlplane.Config{
+		Version:      cfg.Version,
 		DataDir:      cfg.DataDir,
 		APIListen:    cfg.APIListen,
 		AgentListen:  "127.0.0.1:0",

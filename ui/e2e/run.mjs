@@ -561,6 +561,76 @@ async function main() {
       await screenshot(page, "fleet");
     });
 
+    await step("topology shows the dev agent's deckies and services", async () => {
+      await openPage(page, "Topology", "Topology");
+      const agent = page.getByTestId("topology-agent").first();
+      await agent.waitFor();
+      // decnet dev runs one decky, dev-01, with every decoy service; the
+      // tree comes from the heartbeat while no desired configuration is set.
+      await agent.getByText("dev-01", { exact: true }).waitFor();
+      const services = agent.locator("table.topology-services");
+      const ssh = services.locator("tbody tr", { has: page.getByRole("cell", { name: "ssh", exact: true }) });
+      await ssh.waitFor();
+      expectEqual(await ssh.locator(".service-state").innerText(), "healthy", "state of the ssh decoy");
+      expectEqual((await ssh.locator("td").nth(2).innerText()).trim(), sshAddr, "address of the ssh decoy");
+      for (const name of ["http", "telnet", "ftp"]) {
+        await services.getByRole("cell", { name, exact: true }).waitFor();
+      }
+      await screenshot(page, "topology");
+    });
+
+    await step("admin edits the desired configuration and sees the errors", async () => {
+      const agent = page.getByTestId("topology-agent").first();
+      await agent.getByRole("button", { name: "Edit desired configuration…" }).click();
+      const editor = agent.getByLabel(/Desired decoy configuration of/);
+      await editor.waitFor();
+
+      // An empty document: the server rejects it.
+      await editor.fill("");
+      await agent.getByRole("button", { name: "Save and push" }).click();
+      const saveError = agent.getByTestId("config-save-error");
+      await saveError.waitFor();
+      if (!(await saveError.innerText()).includes("document is required")) {
+        throw new Error(`server error: ${await saveError.innerText()}`);
+      }
+
+      // A document without deckies: the server stores it and the agent
+      // rejects it.
+      await editor.fill("deckies: []\n");
+      await agent.getByRole("button", { name: "Save and push" }).click();
+      const rejected = agent.getByTestId("config-rejected");
+      await rejected.waitFor({ timeout: 30_000 });
+      if (!(await rejected.innerText()).includes("no deckies")) {
+        throw new Error(`agent error: ${await rejected.innerText()}`);
+      }
+      await rejected.scrollIntoViewIfNeeded();
+      await screenshot(page, "topology-config-rejected");
+
+      // A valid document: the agent accepts it, and the tree joins it
+      // with the heartbeat.
+      await editor.fill(
+        "deckies:\n  - name: dev-01\n    seed: 00112233445566778899aabbccddeeff\n    services:\n" +
+          "      - name: ssh\n        persona: openssh-9.2p1-debian12\n        listen: 127.0.0.1:0\n",
+      );
+      await agent.getByRole("button", { name: "Save and push" }).click();
+      await agent.getByTestId("config-applied").waitFor({ timeout: 30_000 });
+      await agent.getByText(/^version \d+ applied$/).waitFor();
+      await agent.getByRole("cell", { name: "openssh-9.2p1-debian12" }).waitFor();
+      await agent.getByTestId("config-applied").scrollIntoViewIfNeeded();
+      await screenshot(page, "topology-config-applied");
+      await agent.getByRole("button", { name: "Close" }).click();
+      await agent.getByRole("button", { name: "Edit desired configuration…" }).waitFor();
+    });
+
+    await step("admin settings show the sqlite store", async () => {
+      await openPage(page, "Settings", "Settings");
+      const storage = page.getByTestId("setting-storage").locator("dd.mono");
+      await storage.waitFor();
+      expectEqual(await storage.innerText(), "sqlite", "storage kind");
+      await page.getByText("restart the server", { exact: false }).waitFor();
+      await screenshot(page, "settings");
+    });
+
     await step("attacker detail shows the intel panel", async () => {
       if (!attackerSeen) {
         throw new Error("no attacker from the ssh step");
@@ -743,6 +813,7 @@ async function main() {
       expectEqual(await nav.getByRole("link", { name: "Users" }).count(), 0, "Users link for a viewer");
       expectEqual(await nav.getByRole("link", { name: "Enroll" }).count(), 0, "Enroll link for a viewer");
       expectEqual(await nav.getByRole("link", { name: "Audit log" }).count(), 0, "Audit log link for a viewer");
+      expectEqual(await nav.getByRole("link", { name: "Settings" }).count(), 0, "Settings link for a viewer");
       await page.goto(new URL("#/users", dashboardUrl).toString());
       await page.getByText("Not allowed for your role.").waitFor();
       await screenshot(page, "viewer-users-refused");
@@ -766,6 +837,12 @@ async function main() {
       await page.getByRole("heading", { level: 1, name: "Fleet" }).waitFor();
       await page.locator("table.agents tbody tr").first().waitFor();
       expectEqual(await page.getByRole("button", { name: "Decommission…" }).count(), 0, "decommission buttons");
+    });
+
+    await step("viewer reads the topology without editing", async () => {
+      await openPage(page, "Topology", "Topology");
+      await page.getByTestId("topology-agent").first().getByText("dev-01", { exact: true }).waitFor();
+      expectEqual(await page.getByRole("button", { name: "Edit desired configuration…" }).count(), 0, "edit buttons");
     });
 
     let totpSecret = "";

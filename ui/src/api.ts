@@ -21,6 +21,7 @@ import { IdentityService } from "./gen/decnet/api/v1/identity_service_pb";
 import { IntelService } from "./gen/decnet/api/v1/intel_service_pb";
 import { NoticeService } from "./gen/decnet/api/v1/notice_service_pb";
 import { SessionService } from "./gen/decnet/api/v1/session_service_pb";
+import { SettingsService } from "./gen/decnet/api/v1/settings_service_pb";
 import { TokenService } from "./gen/decnet/api/v1/token_service_pb";
 import { UserService } from "./gen/decnet/api/v1/user_service_pb";
 import { WebhookService } from "./gen/decnet/api/v1/webhook_service_pb";
@@ -41,6 +42,7 @@ export interface Api {
   intel: Client<typeof IntelService>;
   annotations: Client<typeof AnnotationService>;
   notices: Client<typeof NoticeService>;
+  settings: Client<typeof SettingsService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -66,6 +68,7 @@ export function createApi(baseUrl: string): Api {
     intel: createClient(IntelService, transport),
     annotations: createClient(AnnotationService, transport),
     notices: createClient(NoticeService, transport),
+    settings: createClient(SettingsService, transport),
   };
 }
 

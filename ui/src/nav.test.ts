@@ -6,11 +6,11 @@ import { activeNavPage, canOpen, parseRoute, routeHash, visibleNavItems, type Ro
 describe("role gating", () => {
   const cases: { role: Role; pages: string[] }[] = [
     { role: Role.UNSPECIFIED, pages: [] },
-    { role: Role.VIEWER, pages: ["overview", "attackers", "credentials", "fleet"] },
-    { role: Role.ANALYST, pages: ["overview", "attackers", "credentials", "fleet", "webhooks"] },
+    { role: Role.VIEWER, pages: ["overview", "attackers", "credentials", "fleet", "topology"] },
+    { role: Role.ANALYST, pages: ["overview", "attackers", "credentials", "fleet", "topology", "webhooks"] },
     {
       role: Role.ADMIN,
-      pages: ["overview", "attackers", "credentials", "fleet", "webhooks", "enroll", "users", "audit"],
+      pages: ["overview", "attackers", "credentials", "fleet", "topology", "webhooks", "enroll", "users", "audit", "settings"],
     },
   ];
   for (const c of cases) {
@@ -28,7 +28,9 @@ describe("role gating", () => {
     expect(canOpen(Role.ANALYST, "users")).toBe(false);
     expect(canOpen(Role.ANALYST, "enroll")).toBe(false);
     expect(canOpen(Role.ANALYST, "audit")).toBe(false);
+    expect(canOpen(Role.ANALYST, "settings")).toBe(false);
     expect(canOpen(Role.ADMIN, "users")).toBe(true);
+    expect(canOpen(Role.ADMIN, "settings")).toBe(true);
   });
 
   it("gates webhooks and account pages", () => {
@@ -47,10 +49,12 @@ describe("hash routes", () => {
     { page: "replay", sessionId: "s/1 2" },
     { page: "credentials" },
     { page: "fleet" },
+    { page: "topology" },
     { page: "enroll" },
     { page: "users" },
     { page: "audit" },
     { page: "webhooks" },
+    { page: "settings" },
     { page: "account" },
   ];
   for (const route of routes) {

@@ -11,10 +11,12 @@ export type Route =
   | { page: "replay"; sessionId: string }
   | { page: "credentials" }
   | { page: "fleet" }
+  | { page: "topology" }
   | { page: "enroll" }
   | { page: "users" }
   | { page: "audit" }
   | { page: "webhooks" }
+  | { page: "settings" }
   | { page: "account" };
 
 export type PageName = Route["page"];
@@ -32,10 +34,12 @@ export const navItems: readonly NavItem[] = [
   { page: "attackers", label: "Attackers", minRole: Role.VIEWER },
   { page: "credentials", label: "Credentials", minRole: Role.VIEWER },
   { page: "fleet", label: "Fleet", minRole: Role.VIEWER },
+  { page: "topology", label: "Topology", minRole: Role.VIEWER },
   { page: "webhooks", label: "Webhooks", minRole: Role.ANALYST },
   { page: "enroll", label: "Enroll", minRole: Role.ADMIN },
   { page: "users", label: "Users", minRole: Role.ADMIN },
   { page: "audit", label: "Audit log", minRole: Role.ADMIN },
+  { page: "settings", label: "Settings", minRole: Role.ADMIN },
 ];
 
 // Minimum role per page, including pages that have no navigation entry.
@@ -47,12 +51,16 @@ const pageMinRole: Record<PageName, Role> = {
   replay: Role.ANALYST,
   credentials: Role.VIEWER,
   fleet: Role.VIEWER,
+  // Everyone reads the topology; SetAgentConfig, behind its edit button,
+  // is for admins.
+  topology: Role.VIEWER,
   enroll: Role.ADMIN,
   users: Role.ADMIN,
   audit: Role.ADMIN,
   // Dead letters hold notices, so ListWebhookDeadLetters is for analysts;
   // the page offers changes to admins only.
   webhooks: Role.ANALYST,
+  settings: Role.ADMIN,
   // Everyone manages their own second factor and API tokens.
   account: Role.VIEWER,
 };
@@ -95,10 +103,12 @@ export function parseRoute(hash: string): Route {
       return arg === "" ? { page: "overview" } : { page: "replay", sessionId: arg };
     case "credentials":
     case "fleet":
+    case "topology":
     case "enroll":
     case "users":
     case "audit":
     case "webhooks":
+    case "settings":
     case "account":
       return { page: head };
     default:

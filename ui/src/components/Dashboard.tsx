@@ -19,6 +19,8 @@ import { CredentialsPage } from "../pages/CredentialsPage";
 import { EnrollPage } from "../pages/EnrollPage";
 import { FleetPage } from "../pages/FleetPage";
 import { OverviewPage } from "../pages/OverviewPage";
+import { SettingsPage } from "../pages/SettingsPage";
+import { TopologyPage } from "../pages/TopologyPage";
 import { UsersPage } from "../pages/UsersPage";
 import { WebhooksPage } from "../pages/WebhooksPage";
 import { SessionProvider, type Session } from "../session";
@@ -55,6 +57,7 @@ const neededRole: Partial<Record<Route["page"], Role>> = {
   users: Role.ADMIN,
   audit: Role.ADMIN,
   webhooks: Role.ANALYST,
+  settings: Role.ADMIN,
 };
 
 function useHashRoute(): Route {
@@ -165,6 +168,8 @@ function PageFor({
       return <CredentialsPage stream={stream} />;
     case "fleet":
       return <FleetPage />;
+    case "topology":
+      return <TopologyPage />;
     case "enroll":
       return <EnrollPage />;
     case "users":
@@ -173,6 +178,8 @@ function PageFor({
       return <AuditPage />;
     case "webhooks":
       return <WebhooksPage />;
+    case "settings":
+      return <SettingsPage />;
     case "account":
       return <AccountPage />;
   }

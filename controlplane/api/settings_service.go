@@ -1,0 +1,123 @@
+package api
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
+)
+
+// Settings is the control plane's effective configuration that
+// GetSettings returns. It has no field for a secret such as the database
+// or Redis URL, the OIDC client secret, provider keys or export
+// credentials. The caller strips credentials from the values it copies
+// in, such as export URLs.
+type Settings struct {
+	Version string
+	// Postgres is true for a PostgreSQL store, false for SQLite.
+	Postgres bool
+	DataDir  string
+	// Redis is true when replicas share a Redis server.
+	Redis bool
+	// Retention is how long raw events are kept; zero keeps them forever.
+	Retention time.Duration
+
+	// Addresses this replica listens on; MetricsListen is empty when
+	// /metrics is disabled.
+	APIListen     string
+	EnrollListen  string
+	BridgeListen  string
+	MetricsListen string
+
+	RequireAdminTOTP bool
+	// OIDC fields are empty when single sign-on is off.
+	OIDCIssuer      string
+	OIDCClientID    string
+	OIDCRedirectURL string
+
+	// IntelProviders names the enabled threat-intel providers.
+	IntelProviders       []string
+	GeoIPLocation        string
+	GeoIPASN             string
+	IntelLookupNonPublic bool
+
+	ExportTargets []ExportTarget
+	ExportAllow   []netip.Prefix
+
+	WebhookAllow     []netip.Prefix
+	WebhookAllowHTTP bool
+
+	// AttackRules is the ATT&CK rules file; empty for the embedded rules.
+	AttackRules string
+}
+
+// ExportTarget is one SIEM output. Address is a host:port, a file path or
+// a URL without user information or query.
+type ExportTarget struct {
+	Name    string
+	Kind    string
+	Address string
+	Topics  []string
+}
+
+type settingsService struct{ *API }
+
+var _ apiv1connect.SettingsServiceHandler = (*settingsService)(nil)
+
+// GetSettings returns the settings the API was built with.
+func (s *settingsService) GetSettings(context.Context, *connect.Request[apiv1.GetSettingsRequest]) (*connect.Response[apiv1.GetSettingsResponse], error) {
+	return connect.NewResponse(&apiv1.GetSettingsResponse{Settings: s.settingsMessage()}), nil
+}
+
+func (s *settingsService) settingsMessage() *apiv1.Settings {
+	cfg := s.settings
+	kind := apiv1.StorageKind_STORAGE_KIND_SQLITE
+	if cfg.Postgres {
+		kind = apiv1.StorageKind_STORAGE_KIND_POSTGRES
+	}
+	targets := make([]*apiv1.SettingsExportTarget, 0, len(cfg.ExportTargets))
+	for _, t := range cfg.ExportTargets {
+		targets = append(targets, &apiv1.SettingsExportTarget{Name: t.Name, Kind: t.Kind, Address: t.Address, Topics: t.Topics})
+	}
+
+	return &apiv1.Settings{
+		Version:   cfg.Version,
+		Storage:   &apiv1.SettingsStorage{Kind: kind, DataDir: cfg.DataDir, Redis: cfg.Redis},
+		Retention: &apiv1.SettingsRetention{Events: durationpb.New(cfg.Retention)},
+		Listen: &apiv1.SettingsListen{
+			Api:     cfg.APIListen,
+			Enroll:  cfg.EnrollListen,
+			Bridge:  cfg.BridgeListen,
+			Metrics: cfg.MetricsListen,
+		},
+		Auth: &apiv1.SettingsAuth{
+			RequireAdminTotp: cfg.RequireAdminTOTP,
+			OidcIssuer:       cfg.OIDCIssuer,
+			OidcClientId:     cfg.OIDCClientID,
+			OidcRedirectUrl:  cfg.OIDCRedirectURL,
+		},
+		Intel: &apiv1.SettingsIntel{
+			Providers:       cfg.IntelProviders,
+			GeoipLocation:   cfg.GeoIPLocation,
+			GeoipAsn:        cfg.GeoIPASN,
+			LookupNonPublic: cfg.IntelLookupNonPublic,
+		},
+		Export:          &apiv1.SettingsExport{Targets: targets, AllowedCidrs: prefixStrings(cfg.ExportAllow)},
+		Webhooks:        &apiv1.SettingsWebhooks{AllowedCidrs: prefixStrings(cfg.WebhookAllow), AllowHttp: cfg.WebhookAllowHTTP},
+		StreamsPerUser:  uint32(s.streams.max), //nolint:gosec // New makes max positive; real caps are small.
+		AttackRulesPath: cfg.AttackRules,
+	}
+}
+
+func prefixStrings(prefixes []netip.Prefix) []string {
+	out := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		out[i] = p.String()
+	}
+	return out
+}
