@@ -18,6 +18,7 @@ import { AttackersPage } from "../pages/AttackersPage";
 import { CredentialsPage } from "../pages/CredentialsPage";
 import { EnrollPage } from "../pages/EnrollPage";
 import { FleetPage } from "../pages/FleetPage";
+import { IdentitiesPage } from "../pages/IdentitiesPage";
 import { OverviewPage } from "../pages/OverviewPage";
 import { UsersPage } from "../pages/UsersPage";
 import { WebhooksPage } from "../pages/WebhooksPage";
@@ -155,6 +156,8 @@ function PageFor({
       return <AttackersPage attackers={attackers} />;
     case "attacker":
       return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
+    case "identities":
+      return <IdentitiesPage />;
     case "replay":
       return (
         <Suspense fallback={<p className="empty">Loading the player…</p>}>
