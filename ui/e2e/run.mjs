@@ -530,6 +530,50 @@ async function main() {
       await screenshot(page, "credentials-admin");
     });
 
+    await step("identities page shows the graph or the empty state", async () => {
+      await openPage(page, "Identities", "Identities");
+      const graph = page.getByTestId("identity-graph");
+      const empty = page.getByTestId("identities-empty");
+      await graph.or(empty).first().waitFor();
+      if ((await empty.count()) > 0) {
+        const text = await empty.innerText();
+        if (!text.includes("No identities yet.")) {
+          throw new Error(`empty state says ${JSON.stringify(text)}`);
+        }
+        await screenshot(page, "identities-empty");
+        return undefined;
+      }
+
+      const identities = graph.getByRole("button");
+      expectEqual(
+        await page.locator("table.identities tbody tr").count(),
+        await identities.count(),
+        "table rows per identity node",
+      );
+      const href = (await graph.getByRole("link").first().getAttribute("href")) ?? "";
+      if (!/^#\/attackers\/[0-9a-f-]{36}$/.test(href)) {
+        throw new Error(`attacker node links to ${JSON.stringify(href)}`);
+      }
+
+      // Keyboard: Tab from Refresh reaches the first identity, Enter
+      // selects it, and Enter on an attacker opens the attacker page.
+      await page.getByRole("button", { name: "Refresh" }).focus();
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? "");
+      if (!focused.startsWith("Identity ")) {
+        throw new Error(`Tab from Refresh focused ${JSON.stringify(focused)}, want the first identity`);
+      }
+      await page.keyboard.press("Enter");
+      await page.getByTestId("identity-details").waitFor();
+      expectEqual(await identities.first().getAttribute("aria-pressed"), "true", "selected identity");
+      await screenshot(page, "identities");
+
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: /^Attacker / }).waitFor();
+      return undefined;
+    });
+
     await step("enrollment shows the token and install line once", async () => {
       await openPage(page, "Enroll", "Enroll a sensor");
       await page.getByLabel("Agent name").fill(`e2e-sensor-${runId}`);

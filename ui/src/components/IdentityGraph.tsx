@@ -112,7 +112,7 @@ export function IdentityTable({
           <th className="num">attackers</th>
           <th className="num">sessions</th>
           <th>created (UTC)</th>
-          <th>attackers</th>
+          <th>attacker ids</th>
         </tr>
       </thead>
       <tbody>
