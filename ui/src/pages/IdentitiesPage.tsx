@@ -27,10 +27,10 @@ export function IdentitiesPage() {
     <>
       <h1 tabIndex={-1}>Identities</h1>
       <p className="hint">
-        Attackers the control plane judged to be one actor, largest first. Each circle is an identity,
-        with the number of its attackers; the dots around it are the attackers, which open the attacker
-        page. Identities regroup about every ten seconds as events arrive: press Refresh to see the
-        changes.
+        Attackers the control plane judged to be one actor, largest first. Each circle is an identity
+        and shows how many attackers it has. The dots around it are its attackers, and each opens its
+        attacker page. Identities regroup about every ten seconds as events arrive, so press Refresh
+        to see the changes.
       </p>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
         <label>
