@@ -157,7 +157,7 @@ function PageFor({
     case "attacker":
       return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
     case "identities":
-      return <IdentitiesPage />;
+      return <IdentitiesPage identityVersion={identityVersion} />;
     case "replay":
       return (
         <Suspense fallback={<p className="empty">Loading the player…</p>}>

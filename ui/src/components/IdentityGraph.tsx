@@ -198,8 +198,8 @@ export function IdentitiesEmpty({ minAttackers }: { minAttackers: number }) {
         accepted, a sequence of commands, or a payload and the server it came from.
       </p>
       <p>
-        If the <a href={routeHash({ page: "attackers" })}>Attackers</a> page lists attackers, wait a
-        few seconds and press Refresh. If it lists none, check on the{" "}
+        If the <a href={routeHash({ page: "attackers" })}>Attackers</a> page lists attackers, their
+        identities appear here within about ten seconds. If it lists none, check on the{" "}
         <a href={routeHash({ page: "fleet" })}>Fleet</a> page that your agents are online.
       </p>
     </div>

@@ -6,17 +6,16 @@ import { loadIdentities, minAttackerChoices } from "../identities";
 import { defaultLayoutOptions, layoutIdentityGraph } from "../identityGraph";
 import { useResource, useSession } from "../session";
 
-// TODO: reload on identity.* notices once the dashboard receives them.
-// The live stream carries events only, so the page loads on open and on
-// Refresh.
-export function IdentitiesPage() {
+// identityVersion moves when identity.* notices arrive: an identity
+// formed, grew, merged or split. The list reloads then, and on Refresh.
+export function IdentitiesPage({ identityVersion }: { identityVersion: number }) {
   const { role } = useSession();
   const [minAttackers, setMinAttackers] = useState(1);
   const [pages, setPages] = useState(1);
   const [selectedId, setSelectedId] = useState("");
   const list = useResource(
     (api, signal) => loadIdentities((req) => api.identities.listIdentities(req, { signal }), minAttackers, pages),
-    [minAttackers, pages],
+    [minAttackers, pages, identityVersion],
   );
   const identities = useMemo(() => list.data?.identities ?? [], [list.data]);
   const graph = useMemo(() => layoutIdentityGraph(identities, defaultLayoutOptions), [identities]);
@@ -29,8 +28,8 @@ export function IdentitiesPage() {
       <p className="hint">
         Attackers the control plane judged to be one actor, largest first. Each circle is an identity
         and shows how many attackers it has. The dots around it are its attackers, and each opens its
-        attacker page. Identities regroup about every ten seconds as events arrive, so press Refresh
-        to see the changes.
+        attacker page. Identities regroup about every ten seconds as events arrive, and the page
+        updates when they change.
       </p>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -51,7 +50,9 @@ export function IdentitiesPage() {
           </select>{" "}
           attackers per identity
         </label>
-        <button type="button" onClick={list.reload} disabled={list.loading}>
+        {/* Stays enabled while loading: a notice can start a reload at any
+            moment, and a disabled button would drop the keyboard focus. */}
+        <button type="button" onClick={list.reload}>
           Refresh
         </button>
         {list.loading && <span className="hint">Loading…</span>}
