@@ -37,6 +37,11 @@ const stepTimeoutMs = 20_000;
 // the dashboard's 200 ms flush add little to that.
 const liveTimeoutMs = 15_000;
 
+// The identity step waits this long for a new session to change the
+// Identities page: the worker clusters once per ten-second window, and
+// the notice stream and the page's reload add about a second.
+const identityTimeoutMs = 30_000;
+
 // Launch flags: headless, with background network features off. The browser
 // may only reach loopback. The host resolver rule makes every other name
 // fail to resolve, a second guard next to the request check below.
@@ -572,6 +577,39 @@ async function main() {
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: /^Attacker / }).waitFor();
       return undefined;
+    });
+
+    await step("identities page updates on identity notices", async () => {
+      await openPage(page, "Identities", "Identities");
+      await page.getByTestId("identity-graph").or(page.getByTestId("identities-empty")).first().waitFor();
+      const snapshot = async () => {
+        const table = page.locator("table.identities tbody");
+        if ((await table.count()) > 0) {
+          return table.innerText();
+        }
+        return page.getByTestId("identities-empty").innerText();
+      };
+      const before = await snapshot();
+      // A reload would lose this marker, so its survival proves the change
+      // arrived through the notice stream.
+      await page.evaluate(() => {
+        window.__decnetNoReload = true;
+      });
+      // A new session of the 127.0.0.2 attacker is linked to an identity
+      // at the worker's next ten-second window, which publishes a notice.
+      await sshAttempt();
+      const deadline = Date.now() + identityTimeoutMs;
+      let after = before;
+      while (after === before && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        after = await snapshot();
+      }
+      if (after === before) {
+        throw new Error(`identities did not change within ${identityTimeoutMs} ms of a new session`);
+      }
+      const marker = await page.evaluate(() => window.__decnetNoReload === true);
+      expectEqual(marker, true, "page state kept (no reload)");
+      await screenshot(page, "identities-live");
     });
 
     await step("enrollment shows the token and install line once", async () => {
