@@ -92,6 +92,8 @@ type options struct {
 	ssoPath          string
 	// notices feeds NoticeService.
 	notices *topics.Publisher[*apiv1.Notice]
+	// identities serves IdentityService.
+	identities Identities
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -147,6 +149,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 		Secure:         opts.secure,
 		Logger:         logger,
 		Auth:           authn,
+		Identities:     opts.identities,
 
 		RequireAdminTOTP: opts.requireAdminTOTP,
 		SingleSignOnPath: opts.ssoPath,

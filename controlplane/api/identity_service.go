@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"math"
 
 	"connectrpc.com/connect"
 
+	"github.com/decnet/decnet/controlplane/identity"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -15,6 +17,9 @@ import (
 type Identities interface {
 	AttackerIdentity(attackerID string) (*apiv1.AttackerIdentity, bool)
 	Identity(id string) (identity *apiv1.AttackerIdentity, mergedFrom string, ok bool)
+	// ListIdentities returns one page of live identities, largest first;
+	// see identity.Worker.ListIdentities for the order.
+	ListIdentities(q identity.IdentityQuery) (store.Page[*apiv1.AttackerIdentity], error)
 }
 
 type identityService struct{ *API }
@@ -47,4 +52,21 @@ func (s *identityService) GetIdentity(ctx context.Context, req *connect.Request[
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, store.ErrNotFound)
 	}
 	return connect.NewResponse(&apiv1.GetIdentityResponse{Identity: identity, MergedFrom: mergedFrom}), nil
+}
+
+// ListIdentities returns live identities, largest first. Without an
+// identity worker it returns an empty list.
+func (s *identityService) ListIdentities(ctx context.Context, req *connect.Request[apiv1.ListIdentitiesRequest]) (*connect.Response[apiv1.ListIdentitiesResponse], error) {
+	if s.identities == nil {
+		return connect.NewResponse(&apiv1.ListIdentitiesResponse{}), nil
+	}
+	page, err := s.identities.ListIdentities(identity.IdentityQuery{
+		MinAttackers: int(min(req.Msg.GetMinAttackers(), math.MaxInt32)),
+		PageSize:     int(req.Msg.GetPageSize()),
+		PageToken:    req.Msg.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	return connect.NewResponse(&apiv1.ListIdentitiesResponse{Identities: page.Items, NextPageToken: page.NextPageToken}), nil
 }

@@ -122,6 +122,25 @@ func (e *Engine) Identity(id string) (Identity, bool) {
 	return *i, true
 }
 
+// Live returns copies of the live identities, those not merged into
+// another, and the live identity of each observation key ("" for none).
+// Both are read under one lock, so they describe the same clustering.
+func (e *Engine) Live(keys []string) ([]Identity, []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var live []Identity
+	for _, i := range e.identities {
+		if i.MergedInto == "" {
+			live = append(live, *i)
+		}
+	}
+	owners := make([]string, len(keys))
+	for k, key := range keys {
+		owners[k] = e.resolve(e.owner[key])
+	}
+	return live, owners
+}
+
 func (e *Engine) resolve(id string) string {
 	i, ok := e.identities[id]
 	if !ok {

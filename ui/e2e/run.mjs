@@ -37,6 +37,11 @@ const stepTimeoutMs = 20_000;
 // the dashboard's 200 ms flush add little to that.
 const liveTimeoutMs = 15_000;
 
+// The identity step waits this long for a new session to change the
+// Identities page: the worker clusters once per ten-second window, and
+// the notice stream and the page's reload add about a second.
+const identityTimeoutMs = 30_000;
+
 // Launch flags: headless, with background network features off. The browser
 // may only reach loopback. The host resolver rule makes every other name
 // fail to resolve, a second guard next to the request check below.
@@ -529,6 +534,83 @@ async function main() {
       const row = page.locator("table.credentials tr", { hasText: "127.0.0.2" }).first();
       await row.getByRole("button", { name: "show secret" }).waitFor();
       await screenshot(page, "credentials-admin");
+    });
+
+    await step("identities page shows the graph or the empty state", async () => {
+      await openPage(page, "Identities", "Identities");
+      const graph = page.getByTestId("identity-graph");
+      const empty = page.getByTestId("identities-empty");
+      await graph.or(empty).first().waitFor();
+      if ((await empty.count()) > 0) {
+        const text = await empty.innerText();
+        if (!text.includes("No identities yet.")) {
+          throw new Error(`empty state says ${JSON.stringify(text)}`);
+        }
+        await screenshot(page, "identities-empty");
+        return undefined;
+      }
+
+      const identities = graph.getByRole("button");
+      expectEqual(
+        await page.locator("table.identities tbody tr").count(),
+        await identities.count(),
+        "table rows per identity node",
+      );
+      const href = (await graph.getByRole("link").first().getAttribute("href")) ?? "";
+      if (!/^#\/attackers\/[0-9a-f-]{36}$/.test(href)) {
+        throw new Error(`attacker node links to ${JSON.stringify(href)}`);
+      }
+
+      // Keyboard: Tab from Refresh reaches the first identity, Enter
+      // selects it, and Enter on an attacker opens the attacker page.
+      await page.getByRole("button", { name: "Refresh" }).focus();
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? "");
+      if (!focused.startsWith("Identity ")) {
+        throw new Error(`Tab from Refresh focused ${JSON.stringify(focused)}, want the first identity`);
+      }
+      await page.keyboard.press("Enter");
+      await page.getByTestId("identity-details").waitFor();
+      expectEqual(await identities.first().getAttribute("aria-pressed"), "true", "selected identity");
+      await screenshot(page, "identities");
+
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: /^Attacker / }).waitFor();
+      return undefined;
+    });
+
+    await step("identities page updates on identity notices", async () => {
+      await openPage(page, "Identities", "Identities");
+      await page.getByTestId("identity-graph").or(page.getByTestId("identities-empty")).first().waitFor();
+      const snapshot = async () => {
+        const table = page.locator("table.identities tbody");
+        if ((await table.count()) > 0) {
+          return table.innerText();
+        }
+        return page.getByTestId("identities-empty").innerText();
+      };
+      const before = await snapshot();
+      // A reload would lose this marker, so its survival proves the change
+      // arrived through the notice stream.
+      await page.evaluate(() => {
+        window.__decnetNoReload = true;
+      });
+      // A new session of the 127.0.0.2 attacker is linked to an identity
+      // at the worker's next ten-second window, which publishes a notice.
+      await sshAttempt();
+      const deadline = Date.now() + identityTimeoutMs;
+      let after = before;
+      while (after === before && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        after = await snapshot();
+      }
+      if (after === before) {
+        throw new Error(`identities did not change within ${identityTimeoutMs} ms of a new session`);
+      }
+      const marker = await page.evaluate(() => window.__decnetNoReload === true);
+      expectEqual(marker, true, "page state kept (no reload)");
+      await screenshot(page, "identities-live");
     });
 
     await step("enrollment shows the token and install line once", async () => {

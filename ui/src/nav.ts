@@ -8,6 +8,7 @@ export type Route =
   | { page: "overview" }
   | { page: "attackers" }
   | { page: "attacker"; id: string }
+  | { page: "identities" }
   | { page: "replay"; sessionId: string }
   | { page: "credentials" }
   | { page: "fleet" }
@@ -32,6 +33,7 @@ export interface NavItem {
 export const navItems: readonly NavItem[] = [
   { page: "overview", label: "Overview", minRole: Role.VIEWER },
   { page: "attackers", label: "Attackers", minRole: Role.VIEWER },
+  { page: "identities", label: "Identities", minRole: Role.VIEWER },
   { page: "credentials", label: "Credentials", minRole: Role.VIEWER },
   { page: "fleet", label: "Fleet", minRole: Role.VIEWER },
   { page: "topology", label: "Topology", minRole: Role.VIEWER },
@@ -47,6 +49,7 @@ const pageMinRole: Record<PageName, Role> = {
   overview: Role.VIEWER,
   attackers: Role.VIEWER,
   attacker: Role.VIEWER,
+  identities: Role.VIEWER,
   // GetSessionRecording is for analysts: viewers do not see session content.
   replay: Role.ANALYST,
   credentials: Role.VIEWER,
@@ -101,6 +104,7 @@ export function parseRoute(hash: string): Route {
       return arg === "" ? { page: "attackers" } : { page: "attacker", id: arg };
     case "replay":
       return arg === "" ? { page: "overview" } : { page: "replay", sessionId: arg };
+    case "identities":
     case "credentials":
     case "fleet":
     case "topology":

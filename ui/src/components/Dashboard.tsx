@@ -18,6 +18,7 @@ import { AttackersPage } from "../pages/AttackersPage";
 import { CredentialsPage } from "../pages/CredentialsPage";
 import { EnrollPage } from "../pages/EnrollPage";
 import { FleetPage } from "../pages/FleetPage";
+import { IdentitiesPage } from "../pages/IdentitiesPage";
 import { OverviewPage } from "../pages/OverviewPage";
 import { SettingsPage } from "../pages/SettingsPage";
 import { TopologyPage } from "../pages/TopologyPage";
@@ -158,6 +159,8 @@ function PageFor({
       return <AttackersPage attackers={attackers} />;
     case "attacker":
       return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
+    case "identities":
+      return <IdentitiesPage identityVersion={identityVersion} />;
     case "replay":
       return (
         <Suspense fallback={<p className="empty">Loading the player…</p>}>

@@ -276,6 +276,122 @@ func (x *GetIdentityResponse) GetMergedFrom() string {
 	return ""
 }
 
+type ListIdentitiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum identities to return; 0 means 100, values above 1000 are capped.
+	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only identities with at least this many attackers, where 0 means 1.
+	// Identities formed only from events outside a session have no
+	// attackers and are never listed.
+	MinAttackers  uint32 `protobuf:"varint,3,opt,name=min_attackers,json=minAttackers,proto3" json:"min_attackers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIdentitiesRequest) Reset() {
+	*x = ListIdentitiesRequest{}
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIdentitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIdentitiesRequest) ProtoMessage() {}
+
+func (x *ListIdentitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIdentitiesRequest.ProtoReflect.Descriptor instead.
+func (*ListIdentitiesRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_identity_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListIdentitiesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListIdentitiesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListIdentitiesRequest) GetMinAttackers() uint32 {
+	if x != nil {
+		return x.MinAttackers
+	}
+	return 0
+}
+
+type ListIdentitiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identities    []*AttackerIdentity    `protobuf:"bytes,1,rep,name=identities,proto3" json:"identities,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIdentitiesResponse) Reset() {
+	*x = ListIdentitiesResponse{}
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIdentitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIdentitiesResponse) ProtoMessage() {}
+
+func (x *ListIdentitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIdentitiesResponse.ProtoReflect.Descriptor instead.
+func (*ListIdentitiesResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_identity_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListIdentitiesResponse) GetIdentities() []*AttackerIdentity {
+	if x != nil {
+		return x.Identities
+	}
+	return nil
+}
+
+func (x *ListIdentitiesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_decnet_api_v1_identity_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_identity_service_proto_rawDesc = "" +
@@ -296,10 +412,21 @@ const file_decnet_api_v1_identity_service_proto_rawDesc = "" +
 	"\x13GetIdentityResponse\x12;\n" +
 	"\bidentity\x18\x01 \x01(\v2\x1f.decnet.api.v1.AttackerIdentityR\bidentity\x12\x1f\n" +
 	"\vmerged_from\x18\x02 \x01(\tR\n" +
-	"mergedFrom2\xe7\x01\n" +
+	"mergedFrom\"x\n" +
+	"\x15ListIdentitiesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12#\n" +
+	"\rmin_attackers\x18\x03 \x01(\rR\fminAttackers\"\x81\x01\n" +
+	"\x16ListIdentitiesResponse\x12?\n" +
+	"\n" +
+	"identities\x18\x01 \x03(\v2\x1f.decnet.api.v1.AttackerIdentityR\n" +
+	"identities\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcf\x02\n" +
 	"\x0fIdentityService\x12u\n" +
 	"\x13GetAttackerIdentity\x12).decnet.api.v1.GetAttackerIdentityRequest\x1a*.decnet.api.v1.GetAttackerIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
-	"\vGetIdentity\x12!.decnet.api.v1.GetIdentityRequest\x1a\".decnet.api.v1.GetIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\vGetIdentity\x12!.decnet.api.v1.GetIdentityRequest\x1a\".decnet.api.v1.GetIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
+	"\x0eListIdentities\x12$.decnet.api.v1.ListIdentitiesRequest\x1a%.decnet.api.v1.ListIdentitiesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_identity_service_proto_rawDescOnce sync.Once
@@ -313,28 +440,33 @@ func file_decnet_api_v1_identity_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_identity_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_decnet_api_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_decnet_api_v1_identity_service_proto_goTypes = []any{
 	(*AttackerIdentity)(nil),            // 0: decnet.api.v1.AttackerIdentity
 	(*GetAttackerIdentityRequest)(nil),  // 1: decnet.api.v1.GetAttackerIdentityRequest
 	(*GetAttackerIdentityResponse)(nil), // 2: decnet.api.v1.GetAttackerIdentityResponse
 	(*GetIdentityRequest)(nil),          // 3: decnet.api.v1.GetIdentityRequest
 	(*GetIdentityResponse)(nil),         // 4: decnet.api.v1.GetIdentityResponse
-	(*timestamppb.Timestamp)(nil),       // 5: google.protobuf.Timestamp
+	(*ListIdentitiesRequest)(nil),       // 5: decnet.api.v1.ListIdentitiesRequest
+	(*ListIdentitiesResponse)(nil),      // 6: decnet.api.v1.ListIdentitiesResponse
+	(*timestamppb.Timestamp)(nil),       // 7: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_identity_service_proto_depIdxs = []int32{
-	5, // 0: decnet.api.v1.AttackerIdentity.created:type_name -> google.protobuf.Timestamp
+	7, // 0: decnet.api.v1.AttackerIdentity.created:type_name -> google.protobuf.Timestamp
 	0, // 1: decnet.api.v1.GetAttackerIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
 	0, // 2: decnet.api.v1.GetIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
-	1, // 3: decnet.api.v1.IdentityService.GetAttackerIdentity:input_type -> decnet.api.v1.GetAttackerIdentityRequest
-	3, // 4: decnet.api.v1.IdentityService.GetIdentity:input_type -> decnet.api.v1.GetIdentityRequest
-	2, // 5: decnet.api.v1.IdentityService.GetAttackerIdentity:output_type -> decnet.api.v1.GetAttackerIdentityResponse
-	4, // 6: decnet.api.v1.IdentityService.GetIdentity:output_type -> decnet.api.v1.GetIdentityResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	0, // 3: decnet.api.v1.ListIdentitiesResponse.identities:type_name -> decnet.api.v1.AttackerIdentity
+	1, // 4: decnet.api.v1.IdentityService.GetAttackerIdentity:input_type -> decnet.api.v1.GetAttackerIdentityRequest
+	3, // 5: decnet.api.v1.IdentityService.GetIdentity:input_type -> decnet.api.v1.GetIdentityRequest
+	5, // 6: decnet.api.v1.IdentityService.ListIdentities:input_type -> decnet.api.v1.ListIdentitiesRequest
+	2, // 7: decnet.api.v1.IdentityService.GetAttackerIdentity:output_type -> decnet.api.v1.GetAttackerIdentityResponse
+	4, // 8: decnet.api.v1.IdentityService.GetIdentity:output_type -> decnet.api.v1.GetIdentityResponse
+	6, // 9: decnet.api.v1.IdentityService.ListIdentities:output_type -> decnet.api.v1.ListIdentitiesResponse
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_identity_service_proto_init() }
@@ -349,7 +481,7 @@ func file_decnet_api_v1_identity_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_identity_service_proto_rawDesc), len(file_decnet_api_v1_identity_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,9 @@ const (
 	// IdentityServiceGetIdentityProcedure is the fully-qualified name of the IdentityService's
 	// GetIdentity RPC.
 	IdentityServiceGetIdentityProcedure = "/decnet.api.v1.IdentityService/GetIdentity"
+	// IdentityServiceListIdentitiesProcedure is the fully-qualified name of the IdentityService's
+	// ListIdentities RPC.
+	IdentityServiceListIdentitiesProcedure = "/decnet.api.v1.IdentityService/ListIdentities"
 )
 
 // IdentityServiceClient is a client for the decnet.api.v1.IdentityService service.
@@ -48,6 +51,10 @@ type IdentityServiceClient interface {
 	// GetIdentity returns an identity; the id of a merged identity returns
 	// the identity it was merged into.
 	GetIdentity(context.Context, *connect.Request[v1.GetIdentityRequest]) (*connect.Response[v1.GetIdentityResponse], error)
+	// ListIdentities returns the live identities, leaving out those merged
+	// into another, largest first: by attacker count, then session count,
+	// descending, then newest first, then by id.
+	ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the decnet.api.v1.IdentityService service. By
@@ -75,6 +82,13 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listIdentities: connect.NewClient[v1.ListIdentitiesRequest, v1.ListIdentitiesResponse](
+			httpClient,
+			baseURL+IdentityServiceListIdentitiesProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ListIdentities")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -82,6 +96,7 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 type identityServiceClient struct {
 	getAttackerIdentity *connect.Client[v1.GetAttackerIdentityRequest, v1.GetAttackerIdentityResponse]
 	getIdentity         *connect.Client[v1.GetIdentityRequest, v1.GetIdentityResponse]
+	listIdentities      *connect.Client[v1.ListIdentitiesRequest, v1.ListIdentitiesResponse]
 }
 
 // GetAttackerIdentity calls decnet.api.v1.IdentityService.GetAttackerIdentity.
@@ -94,6 +109,11 @@ func (c *identityServiceClient) GetIdentity(ctx context.Context, req *connect.Re
 	return c.getIdentity.CallUnary(ctx, req)
 }
 
+// ListIdentities calls decnet.api.v1.IdentityService.ListIdentities.
+func (c *identityServiceClient) ListIdentities(ctx context.Context, req *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error) {
+	return c.listIdentities.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the decnet.api.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// GetAttackerIdentity returns the identity of an attacker's sessions.
@@ -101,6 +121,10 @@ type IdentityServiceHandler interface {
 	// GetIdentity returns an identity; the id of a merged identity returns
 	// the identity it was merged into.
 	GetIdentity(context.Context, *connect.Request[v1.GetIdentityRequest]) (*connect.Response[v1.GetIdentityResponse], error)
+	// ListIdentities returns the live identities, leaving out those merged
+	// into another, largest first: by attacker count, then session count,
+	// descending, then newest first, then by id.
+	ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -124,12 +148,21 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceListIdentitiesHandler := connect.NewUnaryHandler(
+		IdentityServiceListIdentitiesProcedure,
+		svc.ListIdentities,
+		connect.WithSchema(identityServiceMethods.ByName("ListIdentities")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceGetAttackerIdentityProcedure:
 			identityServiceGetAttackerIdentityHandler.ServeHTTP(w, r)
 		case IdentityServiceGetIdentityProcedure:
 			identityServiceGetIdentityHandler.ServeHTTP(w, r)
+		case IdentityServiceListIdentitiesProcedure:
+			identityServiceListIdentitiesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -145,4 +178,8 @@ func (UnimplementedIdentityServiceHandler) GetAttackerIdentity(context.Context, 
 
 func (UnimplementedIdentityServiceHandler) GetIdentity(context.Context, *connect.Request[v1.GetIdentityRequest]) (*connect.Response[v1.GetIdentityResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.IdentityService.GetIdentity is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.IdentityService.ListIdentities is not implemented"))
 }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/identity_service.proto.
  */
 export const file_decnet_api_v1_identity_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2lkZW50aXR5X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEicwoQQXR0YWNrZXJJZGVudGl0eRIKCgJpZBgBIAEoCRIrCgdjcmVhdGVkGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhdHRhY2tlcl9pZHMYAyADKAkSEAoIc2Vzc2lvbnMYBCABKA0iMQoaR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QSEwoLYXR0YWNrZXJfaWQYASABKAkiUAobR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5IiAKEkdldElkZW50aXR5UmVxdWVzdBIKCgJpZBgBIAEoCSJdChNHZXRJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5EhMKC21lcmdlZF9mcm9tGAIgASgJMucBCg9JZGVudGl0eVNlcnZpY2USdQoTR2V0QXR0YWNrZXJJZGVudGl0eRIpLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QaKi5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VySWRlbnRpdHlSZXNwb25zZSIHkAIBoLsYAhJdCgtHZXRJZGVudGl0eRIhLmRlY25ldC5hcGkudjEuR2V0SWRlbnRpdHlSZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRJZGVudGl0eVJlc3BvbnNlIgeQAgGguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2lkZW50aXR5X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEicwoQQXR0YWNrZXJJZGVudGl0eRIKCgJpZBgBIAEoCRIrCgdjcmVhdGVkGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhdHRhY2tlcl9pZHMYAyADKAkSEAoIc2Vzc2lvbnMYBCABKA0iMQoaR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QSEwoLYXR0YWNrZXJfaWQYASABKAkiUAobR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5IiAKEkdldElkZW50aXR5UmVxdWVzdBIKCgJpZBgBIAEoCSJdChNHZXRJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5EhMKC21lcmdlZF9mcm9tGAIgASgJIlUKFUxpc3RJZGVudGl0aWVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIVCg1taW5fYXR0YWNrZXJzGAMgASgNImYKFkxpc3RJZGVudGl0aWVzUmVzcG9uc2USMwoKaWRlbnRpdGllcxgBIAMoCzIfLmRlY25ldC5hcGkudjEuQXR0YWNrZXJJZGVudGl0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyzwIKD0lkZW50aXR5U2VydmljZRJ1ChNHZXRBdHRhY2tlcklkZW50aXR5EikuZGVjbmV0LmFwaS52MS5HZXRBdHRhY2tlcklkZW50aXR5UmVxdWVzdBoqLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlIgeQAgGguxgCEl0KC0dldElkZW50aXR5EiEuZGVjbmV0LmFwaS52MS5HZXRJZGVudGl0eVJlcXVlc3QaIi5kZWNuZXQuYXBpLnYxLkdldElkZW50aXR5UmVzcG9uc2UiB5ACAaC7GAISZgoOTGlzdElkZW50aXRpZXMSJC5kZWNuZXQuYXBpLnYxLkxpc3RJZGVudGl0aWVzUmVxdWVzdBolLmRlY25ldC5hcGkudjEuTGlzdElkZW50aXRpZXNSZXNwb25zZSIHkAIBoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.AttackerIdentity
@@ -125,6 +125,61 @@ export const GetIdentityResponseSchema: GenMessage<GetIdentityResponse> = /*@__P
   messageDesc(file_decnet_api_v1_identity_service, 4);
 
 /**
+ * @generated from message decnet.api.v1.ListIdentitiesRequest
+ */
+export type ListIdentitiesRequest = Message<"decnet.api.v1.ListIdentitiesRequest"> & {
+  /**
+   * Maximum identities to return; 0 means 100, values above 1000 are capped.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only identities with at least this many attackers, where 0 means 1.
+   * Identities formed only from events outside a session have no
+   * attackers and are never listed.
+   *
+   * @generated from field: uint32 min_attackers = 3;
+   */
+  minAttackers: number;
+};
+
+/**
+ * Describes the message decnet.api.v1.ListIdentitiesRequest.
+ * Use `create(ListIdentitiesRequestSchema)` to create a new message.
+ */
+export const ListIdentitiesRequestSchema: GenMessage<ListIdentitiesRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_identity_service, 5);
+
+/**
+ * @generated from message decnet.api.v1.ListIdentitiesResponse
+ */
+export type ListIdentitiesResponse = Message<"decnet.api.v1.ListIdentitiesResponse"> & {
+  /**
+   * @generated from field: repeated decnet.api.v1.AttackerIdentity identities = 1;
+   */
+  identities: AttackerIdentity[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ListIdentitiesResponse.
+ * Use `create(ListIdentitiesResponseSchema)` to create a new message.
+ */
+export const ListIdentitiesResponseSchema: GenMessage<ListIdentitiesResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_identity_service, 6);
+
+/**
  * IdentityService reads attacker identities: attackers (source addresses)
  * the clusterer judged to be one actor from their fingerprints,
  * credentials, commands, payloads and typing. Merges are soft: a merged
@@ -153,6 +208,18 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof GetIdentityRequestSchema;
     output: typeof GetIdentityResponseSchema;
+  },
+  /**
+   * ListIdentities returns the live identities, leaving out those merged
+   * into another, largest first: by attacker count, then session count,
+   * descending, then newest first, then by id.
+   *
+   * @generated from rpc decnet.api.v1.IdentityService.ListIdentities
+   */
+  listIdentities: {
+    methodKind: "unary";
+    input: typeof ListIdentitiesRequestSchema;
+    output: typeof ListIdentitiesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_identity_service, 0);
