@@ -169,6 +169,43 @@ func TestCLIClient(t *testing.T) {
 		t.Errorf("attackers export --format stix: %v: %.300s", err, out)
 	}
 
+	// Notes and triage, written and read back through the CLI.
+	if out, err := cli("", "attackers", "note", attacker.Id, "Tried", "oracle/Tiger123"); err != nil || len(strings.TrimSpace(out)) != 36 {
+		t.Fatalf("attackers note: %v: %q", err, out)
+	}
+	if _, err := cli("Second note\nfrom stdin\n", "attackers", "note", attacker.Id); err != nil {
+		t.Fatalf("attackers note from stdin: %v", err)
+	}
+	if out, err := cli("", "attackers", "triage", attacker.Id, "--status", "acknowledged", "--tags", "oracle,Brute"); err != nil ||
+		!strings.Contains(out, "status: acknowledged") || !strings.Contains(out, "tags: oracle,brute") {
+		t.Fatalf("attackers triage: %v: %s", err, out)
+	}
+	// Only the flag given changes.
+	if out, err := cli("", "attackers", "triage", attacker.Id, "--status", "false-positive"); err != nil || !strings.Contains(out, "tags: oracle,brute") {
+		t.Fatalf("attackers triage --status: %v: %s", err, out)
+	}
+	out, err = cli("", "attackers", "notes", attacker.Id)
+	if err != nil || !strings.Contains(out, "status: false-positive") || !strings.Contains(out, "Tried oracle/Tiger123") ||
+		!strings.Contains(out, "Second note\nfrom stdin") || strings.Index(out, "Tried") > strings.Index(out, "Second note") {
+		t.Fatalf("attackers notes: %v: %s", err, out)
+	}
+
+	// Identities form from the events within about ten seconds.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		out, err = cli("", "identities", "show", "--attacker", attacker.Id, "--output", "json")
+		if err == nil && strings.Contains(out, attacker.Id) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("identities show --attacker: %v: %s", err, out)
+		}
+		time.Sleep(time.Second)
+	}
+	if out, err := cli("", "identities", "list"); err != nil || !strings.Contains(out, attacker.Id) {
+		t.Errorf("identities list: %v: %s", err, out)
+	}
+
 	// Without a token the server refuses, and the CLI says what to do.
 	cmd := exec.Command(decnet, "users", "list", "--server", server, "--config", filepath.Join(t.TempDir(), "none.json"))
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "decnet login") {

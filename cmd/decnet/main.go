@@ -39,6 +39,10 @@ writes):
                                  list recent events, or follow new ones
   decnet attackers list|show ID|export ID
                                  attackers; export writes JSON lines
+  decnet attackers notes ID|note ID [TEXT]|triage ID [--status S] [--tags T]
+                                 read and write notes, tags and triage status
+  decnet identities list|show ID [--attacker]
+                                 identities: attackers judged to be one actor
   decnet credentials list [flags]
                                  captured credentials
   decnet users list|create NAME|set-role NAME|reset-password NAME|delete NAME
@@ -117,6 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAttackers(ctx, args[1:], stdout, stderr)
 	case "credentials":
 		return runCredentials(ctx, args[1:], stdout, stderr)
+	case "identities":
+		return runIdentities(ctx, args[1:], stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], stdout, stderr)
 	case "webhooks":
