@@ -27,7 +27,7 @@ func (f Format) validate() error {
 	case FormatJSON, FormatCEF:
 		return nil
 	}
-	return fmt.Errorf("unknown format %q", string(f))
+	return fmt.Errorf("unknown format %q: want json (ECS documents) or cef", string(f))
 }
 
 // render formats r as one body, without a line break at the end.
