@@ -92,7 +92,7 @@ func (s *agentService) GetAgent(ctx context.Context, req *connect.Request[apiv1.
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}
-	return connect.NewResponse(&apiv1.GetAgentResponse{Agent: s.agentMessage(ctx, a, cfg), DesiredConfig: cfg.Document}), nil
+	return connect.NewResponse(&apiv1.GetAgentResponse{Agent: s.agentMessage(ctx, a, cfg), DesiredConfig: hideSeeds(cfg.Document)}), nil
 }
 
 // SetAgentConfig stores the document as the agent's next desired
@@ -115,7 +115,15 @@ func (s *agentService) SetAgentConfig(ctx context.Context, req *connect.Request[
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeFailedPrecondition, errors.New("agent is decommissioned")))
 	}
 
-	version, err := s.store.SetDesiredConfig(ctx, id, req.Msg.GetDocument(), s.now())
+	current, err := s.store.GetAgentConfig(ctx, id)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
+	}
+	document, err := restoreSeeds(req.Msg.GetDocument(), current.Document)
+	if err != nil {
+		return nil, s.toConnectError(ctx, req.Spec().Procedure, connect.NewError(connect.CodeInvalidArgument, err))
+	}
+	version, err := s.store.SetDesiredConfig(ctx, id, document, s.now())
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}

@@ -332,8 +332,8 @@ function ConfigEditor({
       <label htmlFor={fieldId}>Desired decoy configuration of {agent.name} (YAML)</label>
       <p className="hint" id={hintId}>
         {initial === ""
-          ? "No desired configuration is set, so the agent runs the decoy file on its host. Write the whole configuration: deckies, each with a name, a seed and its services. "
-          : "Saving stores the document under the next version and pushes it to the agent. "}
+          ? "No desired configuration is set, so the agent runs the decoy file on its host. Write the whole configuration: deckies, each with a name and its services. A decky without a seed gets a new one. "
+          : "Saving stores the document under the next version and pushes it to the agent. Seeds derive each decky's keys, so they read \"hidden\": leave one as it is to keep the decky's keys, or delete the line to give the decky new ones. "}
         The agent validates the document and saves it as pushed-decoys.yaml in its data directory. It keeps
         running its current decoys until it is restarted with --decoys pointing at that file.
       </p>

@@ -670,7 +670,9 @@ func (x *GetAgentRequest) GetId() string {
 type GetAgentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Agent *Agent                 `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
-	// The desired configuration document; empty while none is set.
+	// The desired configuration document; empty while none is set. Each
+	// decky's seed reads "hidden": seeds derive keys and are never shown
+	// again after they are set.
 	DesiredConfig []byte `protobuf:"bytes,2,opt,name=desired_config,json=desiredConfig,proto3" json:"desired_config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -723,7 +725,10 @@ func (x *GetAgentResponse) GetDesiredConfig() []byte {
 type SetAgentConfigRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	AgentId string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
-	// Decoy configuration (YAML). The agent validates it.
+	// Decoy configuration (YAML). The agent validates it. A seed of
+	// "hidden" keeps the stored seed of the decky with the same name; a
+	// decky without a seed gets a new random one. Left out of the audit
+	// log, since it holds seeds.
 	Document      []byte `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -872,10 +877,10 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"e\n" +
 	"\x10GetAgentResponse\x12*\n" +
 	"\x05agent\x18\x01 \x01(\v2\x14.decnet.api.v1.AgentR\x05agent\x12%\n" +
-	"\x0edesired_config\x18\x02 \x01(\fR\rdesiredConfig\"N\n" +
+	"\x0edesired_config\x18\x02 \x01(\fR\rdesiredConfig\"S\n" +
 	"\x15SetAgentConfigRequest\x12\x19\n" +
-	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1a\n" +
-	"\bdocument\x18\x02 \x01(\fR\bdocument\"2\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1f\n" +
+	"\bdocument\x18\x02 \x01(\fB\x03\x80\x01\x01R\bdocument\"2\n" +
 	"\x16SetAgentConfigResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion*y\n" +
 	"\vAgentStatus\x12\x1c\n" +
