@@ -133,6 +133,42 @@ type statusBoard struct {
 
 	mu     sync.Mutex
 	agents map[string]*agentState
+
+	watchMu  sync.Mutex
+	watchers map[uint64]func(agentID string)
+	nextW    uint64
+}
+
+// WatchUpdates calls fn with an agent's id after each heartbeat,
+// connection change or status change this replica records, until the
+// returned function is called. fn runs on the recording goroutine and
+// must return quickly.
+func (b *statusBoard) WatchUpdates(fn func(agentID string)) (stop func()) {
+	b.watchMu.Lock()
+	defer b.watchMu.Unlock()
+	if b.watchers == nil {
+		b.watchers = map[uint64]func(string){}
+	}
+	b.nextW++
+	id := b.nextW
+	b.watchers[id] = fn
+	return func() {
+		b.watchMu.Lock()
+		defer b.watchMu.Unlock()
+		delete(b.watchers, id)
+	}
+}
+
+func (b *statusBoard) notifyWatchers(agentID string) {
+	b.watchMu.Lock()
+	fns := make([]func(string), 0, len(b.watchers))
+	for _, fn := range b.watchers {
+		fns = append(fns, fn)
+	}
+	b.watchMu.Unlock()
+	for _, fn := range fns {
+		fn(agentID)
+	}
 }
 
 // sharedStatusTimeout bounds one cache write or read of a status, so a
@@ -227,6 +263,9 @@ func (b *statusBoard) update(agentID string, share bool, change func(st *agentSt
 
 	if snapshot != nil {
 		b.writeShared(agentID, snapshot)
+	}
+	if share || changed {
+		b.notifyWatchers(agentID)
 	}
 	if !changed {
 		return

@@ -2,6 +2,8 @@ package controlplane
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,5 +284,35 @@ func TestStatusBoardSharesAcrossReplicas(t *testing.T) {
 	clock.Advance(31 * time.Second)
 	if got := a.AgentStatus(ctx, "a2"); got.Status != apiv1.AgentStatus_AGENT_STATUS_OFFLINE || got.Connected {
 		t.Fatalf("expired entry seen as %+v, want offline", got)
+	}
+}
+
+// Watchers hear of heartbeats, connections and status changes, and
+// nothing after they stop.
+func TestStatusBoardWatchers(t *testing.T) {
+	clock := &fakeClock{now: statusBase}
+	board := newStatusBoard(clock.Now, topics.New[StatusChange](), nil, zerolog.Nop())
+	var heard []string
+	stop := board.WatchUpdates(func(id string) { heard = append(heard, id) })
+	board.connected("a1")
+	board.heartbeat("a1", &bridgev1.Heartbeat{IntervalMs: 10_000})
+	board.heartbeat("a2", &bridgev1.Heartbeat{IntervalMs: 10_000})
+	// A sweep that changes no status reports nothing.
+	board.sweep()
+	if got := strings.Join(heard, ","); got != "a1,a1,a2" {
+		t.Errorf("heard %q, want a1,a1,a2", got)
+	}
+	// a2 never connected; a long silence turns a1 offline.
+	clock.Advance(time.Hour)
+	heard = nil
+	board.sweep()
+	if !slices.Contains(heard, "a1") {
+		t.Errorf("status change of a1 not heard: %v", heard)
+	}
+	stop()
+	heard = nil
+	board.heartbeat("a1", &bridgev1.Heartbeat{IntervalMs: 10_000})
+	if len(heard) != 0 {
+		t.Errorf("heard %v after stop", heard)
 	}
 }

@@ -148,6 +148,10 @@ func callCode(t *testing.T, f *fixture, p apiProcedure, token string) connect.Co
 			req := connect.NewRequest(&apiv1.StreamEventsRequest{})
 			maps.Copy(req.Header(), header)
 			stream, err = apiv1connect.NewEventServiceClient(f.h1, f.srv.URL).StreamEvents(ctx, req)
+		case apiv1connect.AgentServiceStreamAgentUpdatesProcedure:
+			req := connect.NewRequest(&apiv1.StreamAgentUpdatesRequest{})
+			maps.Copy(req.Header(), header)
+			stream, err = apiv1connect.NewAgentServiceClient(f.h1, f.srv.URL).StreamAgentUpdates(ctx, req)
 		case apiv1connect.NoticeServiceStreamNoticesProcedure:
 			req := connect.NewRequest(&apiv1.StreamNoticesRequest{})
 			maps.Copy(req.Header(), header)

@@ -639,8 +639,19 @@ async function main() {
 
     await step("fleet lists the dev agent", async () => {
       await openPage(page, "Fleet", "Fleet");
-      await page.locator("table.agents tbody tr").first().waitFor();
+      const heartbeatCell = page.locator("table.agents tbody tr").first().locator("td").nth(4);
+      await heartbeatCell.waitFor();
       await screenshot(page, "fleet");
+      // The next heartbeat (every 10 s) reaches the page through
+      // StreamAgentUpdates, without a reload.
+      const before = await heartbeatCell.getAttribute("title");
+      const deadline = Date.now() + 30_000;
+      while ((await heartbeatCell.getAttribute("title")) === before) {
+        if (Date.now() > deadline) {
+          throw new Error(`last heartbeat stayed ${before} for 30 s`);
+        }
+        await page.waitForTimeout(250);
+      }
     });
 
     await step("topology shows the dev agent's deckies and services", async () => {

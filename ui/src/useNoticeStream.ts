@@ -1,28 +1,35 @@
-// Live notices: StreamNotices for one subject pattern, with reconnects. Pages
-// reload what a notice changes (an identity merged, for example) when the
-// version moves, instead of polling.
+// Live versions: a counter that moves when a server stream says something
+// changed, with reconnects. Pages reload what changed (an identity merged,
+// an agent's heartbeat) when the version moves, instead of polling.
 
 import { useEffect, useRef, useState } from "react";
 
 import type { Api } from "./api";
 import { isCanceled, isUnauthenticated } from "./api";
 import { backoffDelay, sleep } from "./backoff";
+import { useSession } from "./session";
 
-export interface NoticeStreamState {
-  // Incremented once per batch of matching notices, and once per
-  // reconnect, since notices sent while the stream was down are lost.
+export interface LiveVersion {
+  // Incremented once per batch of messages, and once per reconnect,
+  // since messages sent while the stream was down are lost.
   version: number;
   live: boolean;
 }
 
-// Notices are counted for this long before a render, so a burst of merges
-// reloads a page once.
+// Messages are counted for this long before a render, so a burst reloads
+// a page once.
 const flushIntervalMs = 500;
 
-export function useNoticeStream(api: Api, pattern: string, onUnauthenticated: () => void): NoticeStreamState {
-  const [state, setState] = useState<NoticeStreamState>({ version: 0, live: false });
+// Opens one stream; the caller passes the signal and the header callback
+// to the generated client.
+type OpenStream = (api: Api, signal: AbortSignal, onHeader: () => void) => AsyncIterable<unknown>;
+
+function useLiveVersion(api: Api, key: string, open: OpenStream, onUnauthenticated: () => void): LiveVersion {
+  const [state, setState] = useState<LiveVersion>({ version: 0, live: false });
   const onUnauthenticatedRef = useRef(onUnauthenticated);
   onUnauthenticatedRef.current = onUnauthenticated;
+  const openRef = useRef(open);
+  openRef.current = open;
 
   useEffect(() => {
     const abort = new AbortController();
@@ -49,9 +56,8 @@ export function useNoticeStream(api: Api, pattern: string, onUnauthenticated: ()
           connectedBefore = true;
         };
         try {
-          const stream = api.notices.streamNotices({ pattern }, { signal: abort.signal, onHeader: markLive });
-          for await (const res of stream) {
-            if (res.notice !== undefined) {
+          for await (const res of openRef.current(api, abort.signal, markLive)) {
+            if (res !== undefined) {
               bump();
             }
           }
@@ -77,7 +83,41 @@ export function useNoticeStream(api: Api, pattern: string, onUnauthenticated: ()
         clearTimeout(flushTimer);
       }
     };
-  }, [api, pattern]);
+  }, [api, key]);
 
   return state;
+}
+
+// Moves with each notice whose subject matches pattern.
+export function useNoticeStream(api: Api, pattern: string, onUnauthenticated: () => void): LiveVersion {
+  return useLiveVersion(
+    api,
+    pattern,
+    async function* (a, signal, onHeader) {
+      for await (const res of a.notices.streamNotices({ pattern }, { signal, onHeader })) {
+        if (res.notice !== undefined) {
+          yield res.notice;
+        }
+      }
+    },
+    onUnauthenticated,
+  );
+}
+
+// Moves when the replica hears from any agent: a heartbeat, a connection
+// or a status change.
+export function useAgentUpdates(): LiveVersion {
+  const { api, onUnauthenticated } = useSession();
+  return useLiveVersion(
+    api,
+    "agents",
+    async function* (a, signal, onHeader) {
+      for await (const res of a.agents.streamAgentUpdates({}, { signal, onHeader })) {
+        if (res.agentId !== "") {
+          yield res.agentId;
+        }
+      }
+    },
+    onUnauthenticated,
+  );
 }

@@ -7,11 +7,7 @@ import { Role } from "../gen/decnet/api/v1/access_pb";
 import type { Agent } from "../gen/decnet/api/v1/agent_service_pb";
 import { routeHash } from "../nav";
 import { useResource, useSession } from "../session";
-
-// The API has no stream of agent changes, so the list is reloaded on this
-// interval. Heartbeats arrive about every 30 s; 10 s keeps the status at
-// most one heartbeat behind without loading the server.
-const refreshIntervalMs = 10_000;
+import { useAgentUpdates } from "../useNoticeStream";
 
 export function FleetPage() {
   const { api, role } = useSession();
@@ -21,12 +17,15 @@ export function FleetPage() {
   const [actionError, setActionError] = useState<unknown>(undefined);
   const isAdmin = role >= Role.ADMIN;
 
+  // Reloads when the server hears from an agent.
+  const updates = useAgentUpdates();
   useEffect(() => {
-    const timer = setInterval(reload, refreshIntervalMs);
-    return () => clearInterval(timer);
-    // reload changes identity on every render; the interval must not.
+    if (updates.version > 0) {
+      reload();
+    }
+    // reload changes identity on every render; only the version matters.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [updates.version]);
 
   const decommission = async (agent: Agent): Promise<void> => {
     setActionError(undefined);
@@ -46,8 +45,8 @@ export function FleetPage() {
     <>
       <h1 tabIndex={-1}>Fleet</h1>
       <p className="hint">
-        Enrolled sensors and their decoys. Reloaded every {refreshIntervalMs / 1000} seconds: the API
-        has no live stream of agent changes.
+        Enrolled sensors and their decoys, updated as heartbeats arrive
+        {updates.live ? "" : " (reconnecting to the server; the list may be behind)"}.
       </p>
       <ErrorNotice error={agents.error} role={role} />
       <ErrorNotice error={actionError} role={role} />

@@ -19,10 +19,7 @@ import {
   type DeckyNode,
 } from "../topology";
 import "../topology.css";
-
-// The API has no stream of agent changes, so the page reloads on the
-// default heartbeat interval of agents (10 s, bridge.DefaultHeartbeatInterval).
-const refreshIntervalMs = 10_000;
+import { useAgentUpdates } from "../useNoticeStream";
 
 // After a save, GetAgent is polled this often, for at most applyWaitMs:
 // two default heartbeat intervals for the agent to report its verdict.
@@ -42,12 +39,15 @@ export function TopologyPage() {
   }, []);
   const { reload } = fleet;
 
+  // Reloads when the server hears from an agent.
+  const updates = useAgentUpdates();
   useEffect(() => {
-    const timer = setInterval(reload, refreshIntervalMs);
-    return () => clearInterval(timer);
-    // reload changes identity on every render; the interval must not.
+    if (updates.version > 0) {
+      reload();
+    }
+    // reload changes identity on every render; only the version matters.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [updates.version]);
 
   const details = fleet.data?.details ?? [];
   const decommissioned = fleet.data?.decommissioned ?? 0;
@@ -57,7 +57,8 @@ export function TopologyPage() {
       <h1 tabIndex={-1}>Topology</h1>
       <p className="hint">
         Each agent with the deckies and decoy services it is configured to run, and what its last heartbeat
-        reports. Reloaded every {refreshIntervalMs / 1000} seconds.
+        reports, updated as heartbeats arrive
+        {updates.live ? "" : " (reconnecting to the server; the page may be behind)"}.
       </p>
       <ErrorNotice error={fleet.error} role={role} />
       {fleet.data !== undefined && details.length === 0 && (

@@ -822,6 +822,86 @@ func (x *SetAgentConfigResponse) GetVersion() uint64 {
 	return 0
 }
 
+type StreamAgentUpdatesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamAgentUpdatesRequest) Reset() {
+	*x = StreamAgentUpdatesRequest{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamAgentUpdatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamAgentUpdatesRequest) ProtoMessage() {}
+
+func (x *StreamAgentUpdatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamAgentUpdatesRequest.ProtoReflect.Descriptor instead.
+func (*StreamAgentUpdatesRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{11}
+}
+
+type StreamAgentUpdatesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamAgentUpdatesResponse) Reset() {
+	*x = StreamAgentUpdatesResponse{}
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamAgentUpdatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamAgentUpdatesResponse) ProtoMessage() {}
+
+func (x *StreamAgentUpdatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_agent_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamAgentUpdatesResponse.ProtoReflect.Descriptor instead.
+func (*StreamAgentUpdatesResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_agent_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StreamAgentUpdatesResponse) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
 var File_decnet_api_v1_agent_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
@@ -882,17 +962,21 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1f\n" +
 	"\bdocument\x18\x02 \x01(\fB\x03\x80\x01\x01R\bdocument\"2\n" +
 	"\x16SetAgentConfigResponse\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\x04R\aversion*y\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\"\x1b\n" +
+	"\x19StreamAgentUpdatesRequest\"7\n" +
+	"\x1aStreamAgentUpdatesResponse\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId*y\n" +
 	"\vAgentStatus\x12\x1c\n" +
 	"\x18AGENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AGENT_STATUS_ONLINE\x10\x01\x12\x19\n" +
 	"\x15AGENT_STATUS_DEGRADED\x10\x02\x12\x18\n" +
-	"\x14AGENT_STATUS_OFFLINE\x10\x032\x93\x03\n" +
+	"\x14AGENT_STATUS_OFFLINE\x10\x032\x89\x04\n" +
 	"\fAgentService\x12Z\n" +
 	"\n" +
 	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12l\n" +
 	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x04\xa0\xbb\x18\x04\x12T\n" +
-	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
+	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12t\n" +
+	"\x12StreamAgentUpdates\x12(.decnet.api.v1.StreamAgentUpdatesRequest\x1a).decnet.api.v1.StreamAgentUpdatesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x12c\n" +
 	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
@@ -908,34 +992,36 @@ func file_decnet_api_v1_agent_service_proto_rawDescGZIP() []byte {
 }
 
 var file_decnet_api_v1_agent_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_decnet_api_v1_agent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_decnet_api_v1_agent_service_proto_goTypes = []any{
-	(AgentStatus)(0),                  // 0: decnet.api.v1.AgentStatus
-	(*AgentHeartbeat)(nil),            // 1: decnet.api.v1.AgentHeartbeat
-	(*DecoyHealth)(nil),               // 2: decnet.api.v1.DecoyHealth
-	(*Agent)(nil),                     // 3: decnet.api.v1.Agent
-	(*ListAgentsRequest)(nil),         // 4: decnet.api.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),        // 5: decnet.api.v1.ListAgentsResponse
-	(*DecommissionAgentRequest)(nil),  // 6: decnet.api.v1.DecommissionAgentRequest
-	(*DecommissionAgentResponse)(nil), // 7: decnet.api.v1.DecommissionAgentResponse
-	(*GetAgentRequest)(nil),           // 8: decnet.api.v1.GetAgentRequest
-	(*GetAgentResponse)(nil),          // 9: decnet.api.v1.GetAgentResponse
-	(*SetAgentConfigRequest)(nil),     // 10: decnet.api.v1.SetAgentConfigRequest
-	(*SetAgentConfigResponse)(nil),    // 11: decnet.api.v1.SetAgentConfigResponse
-	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 13: google.protobuf.Duration
+	(AgentStatus)(0),                   // 0: decnet.api.v1.AgentStatus
+	(*AgentHeartbeat)(nil),             // 1: decnet.api.v1.AgentHeartbeat
+	(*DecoyHealth)(nil),                // 2: decnet.api.v1.DecoyHealth
+	(*Agent)(nil),                      // 3: decnet.api.v1.Agent
+	(*ListAgentsRequest)(nil),          // 4: decnet.api.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),         // 5: decnet.api.v1.ListAgentsResponse
+	(*DecommissionAgentRequest)(nil),   // 6: decnet.api.v1.DecommissionAgentRequest
+	(*DecommissionAgentResponse)(nil),  // 7: decnet.api.v1.DecommissionAgentResponse
+	(*GetAgentRequest)(nil),            // 8: decnet.api.v1.GetAgentRequest
+	(*GetAgentResponse)(nil),           // 9: decnet.api.v1.GetAgentResponse
+	(*SetAgentConfigRequest)(nil),      // 10: decnet.api.v1.SetAgentConfigRequest
+	(*SetAgentConfigResponse)(nil),     // 11: decnet.api.v1.SetAgentConfigResponse
+	(*StreamAgentUpdatesRequest)(nil),  // 12: decnet.api.v1.StreamAgentUpdatesRequest
+	(*StreamAgentUpdatesResponse)(nil), // 13: decnet.api.v1.StreamAgentUpdatesResponse
+	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 15: google.protobuf.Duration
 }
 var file_decnet_api_v1_agent_service_proto_depIdxs = []int32{
-	12, // 0: decnet.api.v1.AgentHeartbeat.received_at:type_name -> google.protobuf.Timestamp
-	13, // 1: decnet.api.v1.AgentHeartbeat.uptime:type_name -> google.protobuf.Duration
-	13, // 2: decnet.api.v1.AgentHeartbeat.interval:type_name -> google.protobuf.Duration
+	14, // 0: decnet.api.v1.AgentHeartbeat.received_at:type_name -> google.protobuf.Timestamp
+	15, // 1: decnet.api.v1.AgentHeartbeat.uptime:type_name -> google.protobuf.Duration
+	15, // 2: decnet.api.v1.AgentHeartbeat.interval:type_name -> google.protobuf.Duration
 	2,  // 3: decnet.api.v1.AgentHeartbeat.decoys:type_name -> decnet.api.v1.DecoyHealth
-	12, // 4: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
-	12, // 5: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
-	12, // 6: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
-	12, // 7: decnet.api.v1.Agent.decommissioned_at:type_name -> google.protobuf.Timestamp
+	14, // 4: decnet.api.v1.Agent.enrolled_at:type_name -> google.protobuf.Timestamp
+	14, // 5: decnet.api.v1.Agent.last_seen:type_name -> google.protobuf.Timestamp
+	14, // 6: decnet.api.v1.Agent.certificate_expires_at:type_name -> google.protobuf.Timestamp
+	14, // 7: decnet.api.v1.Agent.decommissioned_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: decnet.api.v1.Agent.status:type_name -> decnet.api.v1.AgentStatus
-	12, // 9: decnet.api.v1.Agent.status_changed_at:type_name -> google.protobuf.Timestamp
+	14, // 9: decnet.api.v1.Agent.status_changed_at:type_name -> google.protobuf.Timestamp
 	1,  // 10: decnet.api.v1.Agent.last_heartbeat:type_name -> decnet.api.v1.AgentHeartbeat
 	3,  // 11: decnet.api.v1.ListAgentsResponse.agents:type_name -> decnet.api.v1.Agent
 	3,  // 12: decnet.api.v1.DecommissionAgentResponse.agent:type_name -> decnet.api.v1.Agent
@@ -943,13 +1029,15 @@ var file_decnet_api_v1_agent_service_proto_depIdxs = []int32{
 	4,  // 14: decnet.api.v1.AgentService.ListAgents:input_type -> decnet.api.v1.ListAgentsRequest
 	6,  // 15: decnet.api.v1.AgentService.DecommissionAgent:input_type -> decnet.api.v1.DecommissionAgentRequest
 	8,  // 16: decnet.api.v1.AgentService.GetAgent:input_type -> decnet.api.v1.GetAgentRequest
-	10, // 17: decnet.api.v1.AgentService.SetAgentConfig:input_type -> decnet.api.v1.SetAgentConfigRequest
-	5,  // 18: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
-	7,  // 19: decnet.api.v1.AgentService.DecommissionAgent:output_type -> decnet.api.v1.DecommissionAgentResponse
-	9,  // 20: decnet.api.v1.AgentService.GetAgent:output_type -> decnet.api.v1.GetAgentResponse
-	11, // 21: decnet.api.v1.AgentService.SetAgentConfig:output_type -> decnet.api.v1.SetAgentConfigResponse
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
+	12, // 17: decnet.api.v1.AgentService.StreamAgentUpdates:input_type -> decnet.api.v1.StreamAgentUpdatesRequest
+	10, // 18: decnet.api.v1.AgentService.SetAgentConfig:input_type -> decnet.api.v1.SetAgentConfigRequest
+	5,  // 19: decnet.api.v1.AgentService.ListAgents:output_type -> decnet.api.v1.ListAgentsResponse
+	7,  // 20: decnet.api.v1.AgentService.DecommissionAgent:output_type -> decnet.api.v1.DecommissionAgentResponse
+	9,  // 21: decnet.api.v1.AgentService.GetAgent:output_type -> decnet.api.v1.GetAgentResponse
+	13, // 22: decnet.api.v1.AgentService.StreamAgentUpdates:output_type -> decnet.api.v1.StreamAgentUpdatesResponse
+	11, // 23: decnet.api.v1.AgentService.SetAgentConfig:output_type -> decnet.api.v1.SetAgentConfigResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -967,7 +1055,7 @@ func file_decnet_api_v1_agent_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_agent_service_proto_rawDesc), len(file_decnet_api_v1_agent_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,9 @@ const (
 	AgentServiceDecommissionAgentProcedure = "/decnet.api.v1.AgentService/DecommissionAgent"
 	// AgentServiceGetAgentProcedure is the fully-qualified name of the AgentService's GetAgent RPC.
 	AgentServiceGetAgentProcedure = "/decnet.api.v1.AgentService/GetAgent"
+	// AgentServiceStreamAgentUpdatesProcedure is the fully-qualified name of the AgentService's
+	// StreamAgentUpdates RPC.
+	AgentServiceStreamAgentUpdatesProcedure = "/decnet.api.v1.AgentService/StreamAgentUpdates"
 	// AgentServiceSetAgentConfigProcedure is the fully-qualified name of the AgentService's
 	// SetAgentConfig RPC.
 	AgentServiceSetAgentConfigProcedure = "/decnet.api.v1.AgentService/SetAgentConfig"
@@ -58,6 +61,12 @@ type AgentServiceClient interface {
 	// SetAgentConfig stores a new desired decoy configuration for the agent
 	// under the next version number and pushes it if the agent is
 	// connected; an agent that is not receives it when it reconnects.
+	// StreamAgentUpdates sends an agent's id whenever this replica learns
+	// something new about it: a heartbeat, a connection or a status
+	// change. Clients read the agent again, so fleet views stay current
+	// without polling. Several updates of one agent within a second are
+	// sent once.
+	StreamAgentUpdates(context.Context, *connect.Request[v1.StreamAgentUpdatesRequest]) (*connect.ServerStreamForClient[v1.StreamAgentUpdatesResponse], error)
 	SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error)
 }
 
@@ -92,6 +101,13 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		streamAgentUpdates: connect.NewClient[v1.StreamAgentUpdatesRequest, v1.StreamAgentUpdatesResponse](
+			httpClient,
+			baseURL+AgentServiceStreamAgentUpdatesProcedure,
+			connect.WithSchema(agentServiceMethods.ByName("StreamAgentUpdates")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		setAgentConfig: connect.NewClient[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse](
 			httpClient,
 			baseURL+AgentServiceSetAgentConfigProcedure,
@@ -103,10 +119,11 @@ func NewAgentServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 
 // agentServiceClient implements AgentServiceClient.
 type agentServiceClient struct {
-	listAgents        *connect.Client[v1.ListAgentsRequest, v1.ListAgentsResponse]
-	decommissionAgent *connect.Client[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse]
-	getAgent          *connect.Client[v1.GetAgentRequest, v1.GetAgentResponse]
-	setAgentConfig    *connect.Client[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse]
+	listAgents         *connect.Client[v1.ListAgentsRequest, v1.ListAgentsResponse]
+	decommissionAgent  *connect.Client[v1.DecommissionAgentRequest, v1.DecommissionAgentResponse]
+	getAgent           *connect.Client[v1.GetAgentRequest, v1.GetAgentResponse]
+	streamAgentUpdates *connect.Client[v1.StreamAgentUpdatesRequest, v1.StreamAgentUpdatesResponse]
+	setAgentConfig     *connect.Client[v1.SetAgentConfigRequest, v1.SetAgentConfigResponse]
 }
 
 // ListAgents calls decnet.api.v1.AgentService.ListAgents.
@@ -122,6 +139,11 @@ func (c *agentServiceClient) DecommissionAgent(ctx context.Context, req *connect
 // GetAgent calls decnet.api.v1.AgentService.GetAgent.
 func (c *agentServiceClient) GetAgent(ctx context.Context, req *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error) {
 	return c.getAgent.CallUnary(ctx, req)
+}
+
+// StreamAgentUpdates calls decnet.api.v1.AgentService.StreamAgentUpdates.
+func (c *agentServiceClient) StreamAgentUpdates(ctx context.Context, req *connect.Request[v1.StreamAgentUpdatesRequest]) (*connect.ServerStreamForClient[v1.StreamAgentUpdatesResponse], error) {
+	return c.streamAgentUpdates.CallServerStream(ctx, req)
 }
 
 // SetAgentConfig calls decnet.api.v1.AgentService.SetAgentConfig.
@@ -142,6 +164,12 @@ type AgentServiceHandler interface {
 	// SetAgentConfig stores a new desired decoy configuration for the agent
 	// under the next version number and pushes it if the agent is
 	// connected; an agent that is not receives it when it reconnects.
+	// StreamAgentUpdates sends an agent's id whenever this replica learns
+	// something new about it: a heartbeat, a connection or a status
+	// change. Clients read the agent again, so fleet views stay current
+	// without polling. Several updates of one agent within a second are
+	// sent once.
+	StreamAgentUpdates(context.Context, *connect.Request[v1.StreamAgentUpdatesRequest], *connect.ServerStream[v1.StreamAgentUpdatesResponse]) error
 	SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error)
 }
 
@@ -172,6 +200,13 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	agentServiceStreamAgentUpdatesHandler := connect.NewServerStreamHandler(
+		AgentServiceStreamAgentUpdatesProcedure,
+		svc.StreamAgentUpdates,
+		connect.WithSchema(agentServiceMethods.ByName("StreamAgentUpdates")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	agentServiceSetAgentConfigHandler := connect.NewUnaryHandler(
 		AgentServiceSetAgentConfigProcedure,
 		svc.SetAgentConfig,
@@ -186,6 +221,8 @@ func NewAgentServiceHandler(svc AgentServiceHandler, opts ...connect.HandlerOpti
 			agentServiceDecommissionAgentHandler.ServeHTTP(w, r)
 		case AgentServiceGetAgentProcedure:
 			agentServiceGetAgentHandler.ServeHTTP(w, r)
+		case AgentServiceStreamAgentUpdatesProcedure:
+			agentServiceStreamAgentUpdatesHandler.ServeHTTP(w, r)
 		case AgentServiceSetAgentConfigProcedure:
 			agentServiceSetAgentConfigHandler.ServeHTTP(w, r)
 		default:
@@ -207,6 +244,10 @@ func (UnimplementedAgentServiceHandler) DecommissionAgent(context.Context, *conn
 
 func (UnimplementedAgentServiceHandler) GetAgent(context.Context, *connect.Request[v1.GetAgentRequest]) (*connect.Response[v1.GetAgentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.GetAgent is not implemented"))
+}
+
+func (UnimplementedAgentServiceHandler) StreamAgentUpdates(context.Context, *connect.Request[v1.StreamAgentUpdatesRequest], *connect.ServerStream[v1.StreamAgentUpdatesResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.AgentService.StreamAgentUpdates is not implemented"))
 }
 
 func (UnimplementedAgentServiceHandler) SetAgentConfig(context.Context, *connect.Request[v1.SetAgentConfigRequest]) (*connect.Response[v1.SetAgentConfigResponse], error) {
