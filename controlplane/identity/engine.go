@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 )
 
 // Subjects the Engine publishes.
@@ -58,7 +59,20 @@ type EngineConfig struct {
 	// NewID returns a fresh identity id; UUIDv7 by default.
 	NewID func() string
 	Now   func() time.Time
+	// MaxInputs and MaxInputBytes bound the corpus the Engine keeps and
+	// reclusters; 0 means DefaultMaxInputs and DefaultMaxInputBytes.
+	// Past either, the oldest inputs are forgotten.
+	MaxInputs     int
+	MaxInputBytes int64
 }
+
+// Default corpus bounds. 100,000 events recluster in about a tenth of a
+// second, and 64 MiB of encoded events, session recordings included,
+// keep the Engine's share of the control plane's memory small.
+const (
+	DefaultMaxInputs     = 100_000
+	DefaultMaxInputBytes = 64 << 20
+)
 
 // Engine keeps identities across clustering runs. Each Observe reclusters
 // everything seen so far and turns the difference into soft changes: new
@@ -67,12 +81,16 @@ type EngineConfig struct {
 //
 // NOTE: each Observe reclusters the whole corpus, which costs time linear
 // in its size (about one second per million events in the benchmark). A
-// worker calls it once per batch window, not per event.
+// worker calls it once per batch window, not per event, and the corpus is
+// bounded by MaxInputs and MaxInputBytes.
 type Engine struct {
 	cfg EngineConfig
 
-	mu         sync.Mutex
-	inputs     []Input
+	mu     sync.Mutex
+	inputs []Input
+	// sizes[i] is the encoded size of inputs[i]; bytes is their sum.
+	sizes      []int64
+	bytes      int64
 	identities map[string]*Identity
 	owner      map[string]string // observation key → identity it was linked to
 	nextSeq    uint64
@@ -92,6 +110,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxInputs <= 0 {
+		cfg.MaxInputs = DefaultMaxInputs
+	}
+	if cfg.MaxInputBytes <= 0 {
+		cfg.MaxInputBytes = DefaultMaxInputBytes
 	}
 	return &Engine{cfg: cfg, identities: map[string]*Identity{}, owner: map[string]string{}}, nil
 }
@@ -158,6 +182,14 @@ func (e *Engine) Observe(inputs []Input) error {
 	defer e.mu.Unlock()
 
 	e.inputs = append(e.inputs, inputs...)
+	for _, in := range inputs {
+		n := int64(proto.Size(in.Event))
+		e.sizes = append(e.sizes, n)
+		e.bytes += n
+	}
+	// New inputs are clustered once even when they alone exceed the
+	// bounds; the trim afterwards forgets the oldest.
+	defer e.trim()
 	c := Cluster(e.inputs, e.cfg.ASN, e.cfg.Weights)
 	r := &reconcile{e: e, c: c, now: e.cfg.Now()}
 	r.components()
@@ -168,6 +200,31 @@ func (e *Engine) Observe(inputs []Input) error {
 		return fmt.Errorf("%w: %w", ErrPublish, r.err)
 	}
 	return nil
+}
+
+// trim forgets the oldest inputs until the corpus is within its bounds.
+// Identities and the observations already linked to them stay: evidence
+// that is forgotten no longer joins or splits anything, so their merges
+// hold, while new sessions are compared with the evidence kept.
+func (e *Engine) trim() {
+	drop := 0
+	for len(e.inputs)-drop > e.cfg.MaxInputs || (e.bytes > e.cfg.MaxInputBytes && drop < len(e.inputs)) {
+		e.bytes -= e.sizes[drop]
+		drop++
+	}
+	if drop == 0 {
+		return
+	}
+	// Copy rather than reslice, so the forgotten events can be freed.
+	e.inputs = append([]Input(nil), e.inputs[drop:]...)
+	e.sizes = append([]int64(nil), e.sizes[drop:]...)
+}
+
+// Corpus returns how many inputs and encoded bytes the Engine keeps.
+func (e *Engine) Corpus() (inputs int, bytes int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.inputs), e.bytes
 }
 
 // reconcile maps one clustering onto the Engine's identities.

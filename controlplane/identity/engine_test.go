@@ -215,3 +215,42 @@ func TestNewEngineNeedsPublisher(t *testing.T) {
 		t.Error("NewEngine without a publisher succeeded")
 	}
 }
+
+// The corpus is bounded: the oldest inputs are forgotten, and the
+// identities already formed from them stay resolvable.
+func TestEngineCorpusBound(t *testing.T) {
+	rec := &recorder{}
+	e, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: rec, MaxInputs: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe(t, e, sessionSpec{id: "s1", addr: "2001:db8::1", client: "SSH-2.0-kitA_1.0", tries: []string{"a", "b"}})
+	first := e.IdentityOf("s1")
+	if first == "" {
+		t.Fatal("s1 has no identity")
+	}
+	observe(t, e, sessionSpec{id: "s2", addr: "2001:db8::2", client: "SSH-2.0-kitB_2.0", tries: []string{"c", "d", "e"}})
+	if n, _ := e.Corpus(); n != 5 {
+		t.Errorf("corpus holds %d inputs, want the bound of 5", n)
+	}
+	if got := e.IdentityOf("s1"); got != first {
+		t.Errorf("s1 belongs to %q after its events were forgotten, want %q", got, first)
+	}
+	if e.IdentityOf("s2") == "" {
+		t.Error("s2 has no identity")
+	}
+
+	// A byte bound below one event keeps nothing, but the new session is
+	// clustered before it is forgotten.
+	small, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: &recorder{}, MaxInputBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe(t, small, sessionSpec{id: "s3", addr: "2001:db8::3", client: "SSH-2.0-kitC_3.0"})
+	if n, b := small.Corpus(); n != 0 || b != 0 {
+		t.Errorf("corpus holds %d inputs of %d bytes, want none", n, b)
+	}
+	if small.IdentityOf("s3") == "" {
+		t.Error("s3 was forgotten before it was clustered")
+	}
+}

@@ -39,11 +39,11 @@ type WorkerConfig struct {
 // Worker clusters this replica's stored events into identities once per
 // window and publishes the changes as identity.* notices.
 //
-// NOTE: the engine keeps every event it saw in memory and reclusters
-// them all each window, and identities live in this process only: they
-// are rebuilt from new events after a restart, and each replica clusters
-// the events it ingested. Persisting identities and bounding the corpus
-// are the next steps.
+// NOTE: the engine reclusters the newest events it keeps (bounded by
+// DefaultMaxInputs and DefaultMaxInputBytes) each window, and identities
+// live in this process only: they are rebuilt from new events after a
+// restart, and each replica clusters the events it ingested. Persisting
+// identities is the next step.
 type Worker struct {
 	cfg    WorkerConfig
 	engine *Engine
