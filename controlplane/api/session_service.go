@@ -3,9 +3,12 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 
 	"connectrpc.com/connect"
 
+	"github.com/decnet/decnet/controlplane/identity"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -45,5 +48,23 @@ func (s *sessionService) GetSessionRecording(ctx context.Context, req *connect.R
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
-	return connect.NewResponse(&apiv1.GetSessionRecordingResponse{Recording: rec, Cast: cast}), nil
+	resp := &apiv1.GetSessionRecordingResponse{Recording: rec, Cast: cast}
+	if k, err := identity.KeystrokesFromCast(cast); err == nil {
+		resp.Keystrokes = keystrokesMessage(k)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+func keystrokesMessage(k identity.Keystrokes) *apiv1.Keystrokes {
+	return &apiv1.Keystrokes{
+		Keys: clampUint32(k.Keys), Pastes: clampUint32(k.Pastes), PasteChars: clampUint32(k.PasteChars),
+		ThinkPauses: clampUint32(k.ThinkPauses), Intervals: clampUint32(k.Intervals),
+		MeanLogMs: k.MeanLog, StdLogMs: k.StdLog,
+		P25Ms: k.P25MS, MedianMs: k.MedianMS, P75Ms: k.P75MS, P90Ms: k.P90MS,
+		DigraphSimhash: fmt.Sprintf("%016x", k.DigraphSimHash),
+	}
+}
+
+func clampUint32(n int) uint32 {
+	return uint32(min(max(n, 0), math.MaxUint32)) //nolint:gosec // G115: clamped
 }

@@ -487,6 +487,12 @@ async function main() {
         }
         throw err;
       }
+      // The test's Telnet client sends each command line in one write,
+      // which reads as pasted input.
+      const reading = await page.getByTestId("typing-reading").innerText();
+      if (!reading.includes("arrived whole")) {
+        throw new Error(`typing rhythm reads ${JSON.stringify(reading)}`);
+      }
       await screenshot(page, "replay");
       return undefined;
     });

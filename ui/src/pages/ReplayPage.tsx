@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { Fragment, useEffect, useMemo, useRef, useState } from "react";
 
 import { create as createPlayer } from "asciinema-player";
 import "asciinema-player/dist/bundle/asciinema-player.css";
@@ -6,6 +6,8 @@ import "asciinema-player/dist/bundle/asciinema-player.css";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { CastError, decodeCast, wasmAllowed } from "../cast";
 import { formatBytes, formatDateTime, formatDuration, shortId } from "../format";
+import type { Keystrokes } from "../gen/decnet/api/v1/session_service_pb";
+import { keystrokeFacts, keystrokeReading } from "../keystrokes";
 import { routeHash } from "../nav";
 import { useResource, useSession } from "../session";
 
@@ -54,7 +56,29 @@ export function ReplayPage({ sessionId }: { sessionId: string }) {
         </p>
       )}
       {decoded !== undefined && decoded.ok && <CastPlayer text={decoded.cast.text} />}
+      {res.data !== undefined && <TypingRhythm keystrokes={res.data.keystrokes} />}
     </>
+  );
+}
+
+// The typing rhythm the identity clusterer compares between sessions.
+function TypingRhythm({ keystrokes }: { keystrokes: Keystrokes | undefined }) {
+  const facts = keystrokeFacts(keystrokes);
+  return (
+    <section aria-labelledby="typing-title">
+      <h2 id="typing-title">Typing rhythm</h2>
+      <p data-testid="typing-reading">{keystrokeReading(keystrokes)}</p>
+      {facts.length > 0 && (
+        <dl className="facts">
+          {facts.map((f) => (
+            <Fragment key={f.label}>
+              <dt>{f.label}</dt>
+              <dd className="mono">{f.value}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      )}
+    </section>
   );
 }
 

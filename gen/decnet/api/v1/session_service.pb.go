@@ -345,7 +345,10 @@ type GetSessionRecordingResponse struct {
 	Recording *SessionRecording      `protobuf:"bytes,1,opt,name=recording,proto3" json:"recording,omitempty"`
 	// The recording in asciinema v2 format (asciicast): a JSON header line,
 	// then one JSON array per event. asciinema-player plays it as it is.
-	Cast          []byte `protobuf:"bytes,2,opt,name=cast,proto3" json:"cast,omitempty"`
+	Cast []byte `protobuf:"bytes,2,opt,name=cast,proto3" json:"cast,omitempty"`
+	// The typing rhythm of the session's input; unset when the recording
+	// is not asciicast v2.
+	Keystrokes    *Keystrokes `protobuf:"bytes,3,opt,name=keystrokes,proto3" json:"keystrokes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +397,158 @@ func (x *GetSessionRecordingResponse) GetCast() []byte {
 	return nil
 }
 
+func (x *GetSessionRecordingResponse) GetKeystrokes() *Keystrokes {
+	if x != nil {
+		return x.Keystrokes
+	}
+	return nil
+}
+
+// Keystrokes are the typing-rhythm features of one recording: timings and
+// counts only, never which keys were pressed. The identity clusterer
+// compares them between sessions.
+type Keystrokes struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Single-key input events.
+	Keys uint32 `protobuf:"varint,1,opt,name=keys,proto3" json:"keys,omitempty"`
+	// Input events that carried several characters at once, and the
+	// characters they carried.
+	Pastes     uint32 `protobuf:"varint,2,opt,name=pastes,proto3" json:"pastes,omitempty"`
+	PasteChars uint32 `protobuf:"varint,3,opt,name=paste_chars,json=pasteChars,proto3" json:"paste_chars,omitempty"`
+	// Gaps between input events long enough to be thinking, not typing.
+	ThinkPauses uint32 `protobuf:"varint,4,opt,name=think_pauses,json=thinkPauses,proto3" json:"think_pauses,omitempty"`
+	// Inter-key intervals behind the statistics below.
+	Intervals uint32 `protobuf:"varint,5,opt,name=intervals,proto3" json:"intervals,omitempty"`
+	// Mean and standard deviation of the natural logarithm of the
+	// inter-key intervals in milliseconds.
+	MeanLogMs float64 `protobuf:"fixed64,6,opt,name=mean_log_ms,json=meanLogMs,proto3" json:"mean_log_ms,omitempty"`
+	StdLogMs  float64 `protobuf:"fixed64,7,opt,name=std_log_ms,json=stdLogMs,proto3" json:"std_log_ms,omitempty"`
+	// Percentiles of the inter-key intervals, in milliseconds.
+	P25Ms    float64 `protobuf:"fixed64,8,opt,name=p25_ms,json=p25Ms,proto3" json:"p25_ms,omitempty"`
+	MedianMs float64 `protobuf:"fixed64,9,opt,name=median_ms,json=medianMs,proto3" json:"median_ms,omitempty"`
+	P75Ms    float64 `protobuf:"fixed64,10,opt,name=p75_ms,json=p75Ms,proto3" json:"p75_ms,omitempty"`
+	P90Ms    float64 `protobuf:"fixed64,11,opt,name=p90_ms,json=p90Ms,proto3" json:"p90_ms,omitempty"`
+	// 64-bit SimHash of consecutive interval pairs, in hexadecimal; similar
+	// typists differ in few bits.
+	DigraphSimhash string `protobuf:"bytes,12,opt,name=digraph_simhash,json=digraphSimhash,proto3" json:"digraph_simhash,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Keystrokes) Reset() {
+	*x = Keystrokes{}
+	mi := &file_decnet_api_v1_session_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Keystrokes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Keystrokes) ProtoMessage() {}
+
+func (x *Keystrokes) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_session_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Keystrokes.ProtoReflect.Descriptor instead.
+func (*Keystrokes) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_session_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Keystrokes) GetKeys() uint32 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetPastes() uint32 {
+	if x != nil {
+		return x.Pastes
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetPasteChars() uint32 {
+	if x != nil {
+		return x.PasteChars
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetThinkPauses() uint32 {
+	if x != nil {
+		return x.ThinkPauses
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetIntervals() uint32 {
+	if x != nil {
+		return x.Intervals
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetMeanLogMs() float64 {
+	if x != nil {
+		return x.MeanLogMs
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetStdLogMs() float64 {
+	if x != nil {
+		return x.StdLogMs
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetP25Ms() float64 {
+	if x != nil {
+		return x.P25Ms
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetMedianMs() float64 {
+	if x != nil {
+		return x.MedianMs
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetP75Ms() float64 {
+	if x != nil {
+		return x.P75Ms
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetP90Ms() float64 {
+	if x != nil {
+		return x.P90Ms
+	}
+	return 0
+}
+
+func (x *Keystrokes) GetDigraphSimhash() string {
+	if x != nil {
+		return x.DigraphSimhash
+	}
+	return ""
+}
+
 var File_decnet_api_v1_session_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_session_service_proto_rawDesc = "" +
@@ -434,10 +589,30 @@ const file_decnet_api_v1_session_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
 	"\x1aGetSessionRecordingRequest\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\x01 \x01(\tR\tsessionId\"p\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\"\xab\x01\n" +
 	"\x1bGetSessionRecordingResponse\x12=\n" +
 	"\trecording\x18\x01 \x01(\v2\x1f.decnet.api.v1.SessionRecordingR\trecording\x12\x12\n" +
-	"\x04cast\x18\x02 \x01(\fR\x04cast2\x84\x02\n" +
+	"\x04cast\x18\x02 \x01(\fR\x04cast\x129\n" +
+	"\n" +
+	"keystrokes\x18\x03 \x01(\v2\x19.decnet.api.v1.KeystrokesR\n" +
+	"keystrokes\"\xe3\x02\n" +
+	"\n" +
+	"Keystrokes\x12\x12\n" +
+	"\x04keys\x18\x01 \x01(\rR\x04keys\x12\x16\n" +
+	"\x06pastes\x18\x02 \x01(\rR\x06pastes\x12\x1f\n" +
+	"\vpaste_chars\x18\x03 \x01(\rR\n" +
+	"pasteChars\x12!\n" +
+	"\fthink_pauses\x18\x04 \x01(\rR\vthinkPauses\x12\x1c\n" +
+	"\tintervals\x18\x05 \x01(\rR\tintervals\x12\x1e\n" +
+	"\vmean_log_ms\x18\x06 \x01(\x01R\tmeanLogMs\x12\x1c\n" +
+	"\n" +
+	"std_log_ms\x18\a \x01(\x01R\bstdLogMs\x12\x15\n" +
+	"\x06p25_ms\x18\b \x01(\x01R\x05p25Ms\x12\x1b\n" +
+	"\tmedian_ms\x18\t \x01(\x01R\bmedianMs\x12\x15\n" +
+	"\x06p75_ms\x18\n" +
+	" \x01(\x01R\x05p75Ms\x12\x15\n" +
+	"\x06p90_ms\x18\v \x01(\x01R\x05p90Ms\x12'\n" +
+	"\x0fdigraph_simhash\x18\f \x01(\tR\x0edigraphSimhash2\x84\x02\n" +
 	"\x0eSessionService\x12{\n" +
 	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12u\n" +
 	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
@@ -454,28 +629,30 @@ func file_decnet_api_v1_session_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_session_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_decnet_api_v1_session_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_decnet_api_v1_session_service_proto_goTypes = []any{
 	(*SessionRecording)(nil),              // 0: decnet.api.v1.SessionRecording
 	(*ListSessionRecordingsRequest)(nil),  // 1: decnet.api.v1.ListSessionRecordingsRequest
 	(*ListSessionRecordingsResponse)(nil), // 2: decnet.api.v1.ListSessionRecordingsResponse
 	(*GetSessionRecordingRequest)(nil),    // 3: decnet.api.v1.GetSessionRecordingRequest
 	(*GetSessionRecordingResponse)(nil),   // 4: decnet.api.v1.GetSessionRecordingResponse
-	(*timestamppb.Timestamp)(nil),         // 5: google.protobuf.Timestamp
+	(*Keystrokes)(nil),                    // 5: decnet.api.v1.Keystrokes
+	(*timestamppb.Timestamp)(nil),         // 6: google.protobuf.Timestamp
 }
 var file_decnet_api_v1_session_service_proto_depIdxs = []int32{
-	5, // 0: decnet.api.v1.SessionRecording.time:type_name -> google.protobuf.Timestamp
+	6, // 0: decnet.api.v1.SessionRecording.time:type_name -> google.protobuf.Timestamp
 	0, // 1: decnet.api.v1.ListSessionRecordingsResponse.recordings:type_name -> decnet.api.v1.SessionRecording
 	0, // 2: decnet.api.v1.GetSessionRecordingResponse.recording:type_name -> decnet.api.v1.SessionRecording
-	1, // 3: decnet.api.v1.SessionService.ListSessionRecordings:input_type -> decnet.api.v1.ListSessionRecordingsRequest
-	3, // 4: decnet.api.v1.SessionService.GetSessionRecording:input_type -> decnet.api.v1.GetSessionRecordingRequest
-	2, // 5: decnet.api.v1.SessionService.ListSessionRecordings:output_type -> decnet.api.v1.ListSessionRecordingsResponse
-	4, // 6: decnet.api.v1.SessionService.GetSessionRecording:output_type -> decnet.api.v1.GetSessionRecordingResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 3: decnet.api.v1.GetSessionRecordingResponse.keystrokes:type_name -> decnet.api.v1.Keystrokes
+	1, // 4: decnet.api.v1.SessionService.ListSessionRecordings:input_type -> decnet.api.v1.ListSessionRecordingsRequest
+	3, // 5: decnet.api.v1.SessionService.GetSessionRecording:input_type -> decnet.api.v1.GetSessionRecordingRequest
+	2, // 6: decnet.api.v1.SessionService.ListSessionRecordings:output_type -> decnet.api.v1.ListSessionRecordingsResponse
+	4, // 7: decnet.api.v1.SessionService.GetSessionRecording:output_type -> decnet.api.v1.GetSessionRecordingResponse
+	6, // [6:8] is the sub-list for method output_type
+	4, // [4:6] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_session_service_proto_init() }
@@ -490,7 +667,7 @@ func file_decnet_api_v1_session_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_session_service_proto_rawDesc), len(file_decnet_api_v1_session_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

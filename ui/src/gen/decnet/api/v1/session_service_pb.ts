@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/session_service.proto.
  */
 export const file_decnet_api_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNkZWNuZXQvYXBpL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSLHAgoQU2Vzc2lvblJlY29yZGluZxISCgpzZXNzaW9uX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEg0KBWRlY2t5GAUgASgJEg8KB3NlcnZpY2UYBiABKAkSFgoOc291cmNlX2FkZHJlc3MYByABKAkSKAoEdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLZHVyYXRpb25fbXMYCSABKAQSEQoJdHJ1bmNhdGVkGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRITCgtpbnB1dF9ieXRlcxgNIAEoBBIUCgxvdXRwdXRfYnl0ZXMYDiABKAQSEgoKY2FzdF9ieXRlcxgPIAEoBCJaChxMaXN0U2Vzc2lvblJlY29yZGluZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJIm0KHUxpc3RTZXNzaW9uUmVjb3JkaW5nc1Jlc3BvbnNlEjMKCnJlY29yZGluZ3MYASADKAsyHy5kZWNuZXQuYXBpLnYxLlNlc3Npb25SZWNvcmRpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjAKGkdldFNlc3Npb25SZWNvcmRpbmdSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiXwobR2V0U2Vzc2lvblJlY29yZGluZ1Jlc3BvbnNlEjIKCXJlY29yZGluZxgBIAEoCzIfLmRlY25ldC5hcGkudjEuU2Vzc2lvblJlY29yZGluZxIMCgRjYXN0GAIgASgMMoQCCg5TZXNzaW9uU2VydmljZRJ7ChVMaXN0U2Vzc2lvblJlY29yZGluZ3MSKy5kZWNuZXQuYXBpLnYxLkxpc3RTZXNzaW9uUmVjb3JkaW5nc1JlcXVlc3QaLC5kZWNuZXQuYXBpLnYxLkxpc3RTZXNzaW9uUmVjb3JkaW5nc1Jlc3BvbnNlIgeQAgGguxgCEnUKE0dldFNlc3Npb25SZWNvcmRpbmcSKS5kZWNuZXQuYXBpLnYxLkdldFNlc3Npb25SZWNvcmRpbmdSZXF1ZXN0GiouZGVjbmV0LmFwaS52MS5HZXRTZXNzaW9uUmVjb3JkaW5nUmVzcG9uc2UiB5ACAaC7GANCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiNkZWNuZXQvYXBpL3YxL3Nlc3Npb25fc2VydmljZS5wcm90bxINZGVjbmV0LmFwaS52MSLHAgoQU2Vzc2lvblJlY29yZGluZxISCgpzZXNzaW9uX2lkGAEgASgJEhAKCGV2ZW50X2lkGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJEhAKCGFnZW50X2lkGAQgASgJEg0KBWRlY2t5GAUgASgJEg8KB3NlcnZpY2UYBiABKAkSFgoOc291cmNlX2FkZHJlc3MYByABKAkSKAoEdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLZHVyYXRpb25fbXMYCSABKAQSEQoJdHJ1bmNhdGVkGAogASgIEg0KBXdpZHRoGAsgASgNEg4KBmhlaWdodBgMIAEoDRITCgtpbnB1dF9ieXRlcxgNIAEoBBIUCgxvdXRwdXRfYnl0ZXMYDiABKAQSEgoKY2FzdF9ieXRlcxgPIAEoBCJaChxMaXN0U2Vzc2lvblJlY29yZGluZ3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhMKC2F0dGFja2VyX2lkGAMgASgJIm0KHUxpc3RTZXNzaW9uUmVjb3JkaW5nc1Jlc3BvbnNlEjMKCnJlY29yZGluZ3MYASADKAsyHy5kZWNuZXQuYXBpLnYxLlNlc3Npb25SZWNvcmRpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjAKGkdldFNlc3Npb25SZWNvcmRpbmdSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkijgEKG0dldFNlc3Npb25SZWNvcmRpbmdSZXNwb25zZRIyCglyZWNvcmRpbmcYASABKAsyHy5kZWNuZXQuYXBpLnYxLlNlc3Npb25SZWNvcmRpbmcSDAoEY2FzdBgCIAEoDBItCgprZXlzdHJva2VzGAMgASgLMhkuZGVjbmV0LmFwaS52MS5LZXlzdHJva2VzIu0BCgpLZXlzdHJva2VzEgwKBGtleXMYASABKA0SDgoGcGFzdGVzGAIgASgNEhMKC3Bhc3RlX2NoYXJzGAMgASgNEhQKDHRoaW5rX3BhdXNlcxgEIAEoDRIRCglpbnRlcnZhbHMYBSABKA0SEwoLbWVhbl9sb2dfbXMYBiABKAESEgoKc3RkX2xvZ19tcxgHIAEoARIOCgZwMjVfbXMYCCABKAESEQoJbWVkaWFuX21zGAkgASgBEg4KBnA3NV9tcxgKIAEoARIOCgZwOTBfbXMYCyABKAESFwoPZGlncmFwaF9zaW1oYXNoGAwgASgJMoQCCg5TZXNzaW9uU2VydmljZRJ7ChVMaXN0U2Vzc2lvblJlY29yZGluZ3MSKy5kZWNuZXQuYXBpLnYxLkxpc3RTZXNzaW9uUmVjb3JkaW5nc1JlcXVlc3QaLC5kZWNuZXQuYXBpLnYxLkxpc3RTZXNzaW9uUmVjb3JkaW5nc1Jlc3BvbnNlIgeQAgGguxgCEnUKE0dldFNlc3Npb25SZWNvcmRpbmcSKS5kZWNuZXQuYXBpLnYxLkdldFNlc3Npb25SZWNvcmRpbmdSZXF1ZXN0GiouZGVjbmV0LmFwaS52MS5HZXRTZXNzaW9uUmVjb3JkaW5nUmVzcG9uc2UiB5ACAaC7GANCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * SessionRecording describes one recording.
@@ -195,6 +195,14 @@ export type GetSessionRecordingResponse = Message<"decnet.api.v1.GetSessionRecor
    * @generated from field: bytes cast = 2;
    */
   cast: Uint8Array;
+
+  /**
+   * The typing rhythm of the session's input; unset when the recording
+   * is not asciicast v2.
+   *
+   * @generated from field: decnet.api.v1.Keystrokes keystrokes = 3;
+   */
+  keystrokes?: Keystrokes | undefined;
 };
 
 /**
@@ -203,6 +211,99 @@ export type GetSessionRecordingResponse = Message<"decnet.api.v1.GetSessionRecor
  */
 export const GetSessionRecordingResponseSchema: GenMessage<GetSessionRecordingResponse> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_session_service, 4);
+
+/**
+ * Keystrokes are the typing-rhythm features of one recording: timings and
+ * counts only, never which keys were pressed. The identity clusterer
+ * compares them between sessions.
+ *
+ * @generated from message decnet.api.v1.Keystrokes
+ */
+export type Keystrokes = Message<"decnet.api.v1.Keystrokes"> & {
+  /**
+   * Single-key input events.
+   *
+   * @generated from field: uint32 keys = 1;
+   */
+  keys: number;
+
+  /**
+   * Input events that carried several characters at once, and the
+   * characters they carried.
+   *
+   * @generated from field: uint32 pastes = 2;
+   */
+  pastes: number;
+
+  /**
+   * @generated from field: uint32 paste_chars = 3;
+   */
+  pasteChars: number;
+
+  /**
+   * Gaps between input events long enough to be thinking, not typing.
+   *
+   * @generated from field: uint32 think_pauses = 4;
+   */
+  thinkPauses: number;
+
+  /**
+   * Inter-key intervals behind the statistics below.
+   *
+   * @generated from field: uint32 intervals = 5;
+   */
+  intervals: number;
+
+  /**
+   * Mean and standard deviation of the natural logarithm of the
+   * inter-key intervals in milliseconds.
+   *
+   * @generated from field: double mean_log_ms = 6;
+   */
+  meanLogMs: number;
+
+  /**
+   * @generated from field: double std_log_ms = 7;
+   */
+  stdLogMs: number;
+
+  /**
+   * Percentiles of the inter-key intervals, in milliseconds.
+   *
+   * @generated from field: double p25_ms = 8;
+   */
+  p25Ms: number;
+
+  /**
+   * @generated from field: double median_ms = 9;
+   */
+  medianMs: number;
+
+  /**
+   * @generated from field: double p75_ms = 10;
+   */
+  p75Ms: number;
+
+  /**
+   * @generated from field: double p90_ms = 11;
+   */
+  p90Ms: number;
+
+  /**
+   * 64-bit SimHash of consecutive interval pairs, in hexadecimal; similar
+   * typists differ in few bits.
+   *
+   * @generated from field: string digraph_simhash = 12;
+   */
+  digraphSimhash: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.Keystrokes.
+ * Use `create(KeystrokesSchema)` to create a new message.
+ */
+export const KeystrokesSchema: GenMessage<Keystrokes> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_session_service, 5);
 
 /**
  * SessionService returns the recordings of interactive attacker sessions
