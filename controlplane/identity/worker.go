@@ -34,6 +34,10 @@ type WorkerConfig struct {
 	Logger  zerolog.Logger
 	Now     func() time.Time
 	Window  time.Duration
+	// WarmEvents is how many of the newest stored events Run clusters
+	// before it takes new ones, so identities survive a restart; 0 means
+	// DefaultMaxInputs, a negative value none.
+	WarmEvents int
 }
 
 // Worker clusters this replica's stored events into identities once per
@@ -41,9 +45,9 @@ type WorkerConfig struct {
 //
 // NOTE: the engine reclusters the newest events it keeps (bounded by
 // DefaultMaxInputs and DefaultMaxInputBytes) each window, and identities
-// live in this process only: they are rebuilt from new events after a
-// restart, and each replica clusters the events it ingested. Persisting
-// identities is the next step.
+// live in this process only: after a restart Run rebuilds them from the
+// newest stored events, under new ids, and each replica clusters the
+// events it ingested. Persisting identity ids is the next step.
 type Worker struct {
 	cfg    WorkerConfig
 	engine *Engine
@@ -55,6 +59,9 @@ type Worker struct {
 	// attackerOf the reverse, for reads by attacker.
 	sessions   map[string]map[string]struct{}
 	attackerOf map[string]string
+	// muted drops the engine's changes while Run rebuilds identities
+	// from stored events: they are not news.
+	muted bool
 }
 
 // NewWorker returns a Worker; call Run to start it.
@@ -90,8 +97,13 @@ func (w *Worker) Observe(stored []*apiv1.StoredEvent) {
 	}
 }
 
-// Run clusters once per window until ctx ends.
+// Run rebuilds identities from the newest stored events, then clusters
+// new ones once per window until ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
+	warmed, err := w.warm(ctx)
+	if err != nil {
+		w.log.Warn().Err(err).Msg("rebuild identities from stored events failed; starting empty")
+	}
 	tick := time.NewTicker(w.cfg.Window)
 	defer tick.Stop()
 	var pending []Input
@@ -100,6 +112,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case batch := <-w.queue:
+			// Events stored while the rebuild read them arrive again.
+			if warmed != nil {
+				batch = slices.DeleteFunc(slices.Clone(batch), func(se *apiv1.StoredEvent) bool {
+					_, seen := warmed[se.GetEvent().GetId()]
+					return seen
+				})
+			}
 			pending = append(pending, w.inputs(ctx, batch)...)
 		case <-tick.C:
 			if len(pending) == 0 {
@@ -109,8 +128,53 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.log.Warn().Err(err).Msg("publish identity changes failed")
 			}
 			pending = nil
+			// By the first window the queue holds nothing the rebuild
+			// read.
+			warmed = nil
 		}
 	}
+}
+
+// warm clusters the newest stored events, oldest first, without
+// publishing, and returns their ids.
+func (w *Worker) warm(ctx context.Context) (map[string]struct{}, error) {
+	limit := w.cfg.WarmEvents
+	if limit == 0 {
+		limit = DefaultMaxInputs
+	}
+	if limit < 0 {
+		return nil, nil
+	}
+	var stored []*apiv1.StoredEvent
+	token := ""
+	for len(stored) < limit {
+		page, err := w.cfg.Store.ListEvents(ctx, store.EventQuery{PageSize: min(store.MaxPageSize, limit-len(stored)), PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		stored = append(stored, page.Items...)
+		if token = page.NextPageToken; token == "" {
+			break
+		}
+	}
+	if len(stored) == 0 {
+		return nil, nil
+	}
+	slices.Reverse(stored)
+	ids := make(map[string]struct{}, len(stored))
+	for _, se := range stored {
+		ids[se.GetEvent().GetId()] = struct{}{}
+	}
+	inputs := w.inputs(ctx, stored)
+	w.mu.Lock()
+	w.muted = true
+	w.mu.Unlock()
+	err := w.engine.Observe(inputs)
+	w.mu.Lock()
+	w.muted = false
+	w.mu.Unlock()
+	w.log.Info().Int("events", len(stored)).Msg("identities rebuilt from stored events")
+	return ids, err
 }
 
 // Flush clusters what is queued now, for tests and shutdown.
@@ -172,7 +236,11 @@ func inputOf(ev *eventv1.Event) Input {
 func (w *Worker) Publish(subject string, ch *Change) error {
 	w.mu.Lock()
 	attacker := w.attackerOf[ch.ObservationKey]
+	muted := w.muted
 	w.mu.Unlock()
+	if muted {
+		return nil
+	}
 	n := &apiv1.Notice{
 		Id: uuid.Must(uuid.NewV7()).String(), Subject: subject, Time: timestamppb.New(w.cfg.Now()), AttackerId: attacker,
 		Summary: subject + " " + ch.IdentityID,

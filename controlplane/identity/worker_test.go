@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/store/sqlite"
 	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -89,4 +90,74 @@ func TestInputOfFingerprint(t *testing.T) {
 	if (inputOf(&eventv1.Event{Kind: "command"}).Proposed != ProposedFields{}) {
 		t.Error("an event without a fingerprint filled Proposed")
 	}
+}
+
+// After a restart, Run rebuilds identities from the newest stored events
+// before it takes new ones, and announces nothing: the identities are not
+// news.
+func TestWorkerRebuildsFromStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "decnet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	agentID := uuid.Must(uuid.NewV7()).String()
+	if err := st.UpsertAgent(ctx, store.Agent{ID: agentID, Name: "edge-1", EnrolledAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sum := make([]byte, 32)
+	sum[0] = 0x17
+	now := time.Now()
+	for i, address := range []string{"198.51.100.8", "203.0.113.78"} {
+		sid := uuid.Must(uuid.NewV7()).String()
+		at := now.Add(time.Duration(i) * time.Hour)
+		fc := &eventv1.Event{Id: uuid.Must(uuid.NewV7()).String(), Time: timestamppb.New(at), AgentId: agentID, Decky: "web-01", Service: "ssh",
+			Kind: "file.captured", SessionId: sid, Source: &eventv1.Endpoint{Address: address, Port: 40000},
+			Payload: &eventv1.Event_FileCaptured{FileCaptured: &eventv1.FileCaptured{Sha256: sum, Size: 4096, Name: "x86.sh", Channel: "download", Url: "http://203.0.113.9/bins/x86.sh", Stored: true}}}
+		if _, err := st.IngestEvents(ctx, agentID, []*eventv1.Event{fc}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attackers, err := st.ListAttackers(ctx, store.AttackerQuery{})
+	if err != nil || len(attackers.Items) != 2 {
+		t.Fatalf("attackers %v: %v", attackers.Items, err)
+	}
+
+	pub := topics.New[*apiv1.Notice]()
+	var notices sync.Map
+	if _, err := pub.Subscribe(">", func(s string, _ *apiv1.Notice) { notices.Store(s, true) }); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorker(WorkerConfig{Store: st, Notices: pub, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	a, b := attackers.Items[0].GetId(), attackers.Items[1].GetId()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ia, okA := w.AttackerIdentity(a)
+		ib, okB := w.AttackerIdentity(b)
+		if okA && okB && ia.GetId() == ib.GetId() && len(ia.GetAttackerIds()) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("identities after the rebuild: %v %v", ia, ib)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	notices.Range(func(k, _ any) bool {
+		t.Errorf("the rebuild published %v", k)
+		return true
+	})
 }
