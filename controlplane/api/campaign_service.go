@@ -11,7 +11,7 @@ import (
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
-// Campaigns answers reads of campaigns; the campaign worker implements
+// Campaigns serves reads of campaigns; the campaign worker implements
 // it.
 type Campaigns interface {
 	Campaign(id string) (c *apiv1.Campaign, mergedFrom string, ok bool)

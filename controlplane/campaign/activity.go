@@ -1,10 +1,11 @@
 // Package campaign groups attacker identities into campaigns: the
-// identities that work on the same operation. Evidence joins pairs of
-// identities: a phase hand-off on the same targets (a scanner, then a
-// brute forcer, then an interactive operator), a credential one identity
-// guessed and another used at once, shared infrastructure (C2 hosts and
-// payload hashes), temporal overlap on the same targets, and a cohort of
-// identities first seen together on the same targets. Pairs whose
+// identities that work on the same operation. Five kinds of evidence
+// join pairs of identities. A phase hand-off on the same targets is a
+// scanner, then a brute forcer, then an interactive operator. A handed-
+// over credential is one that an identity guessed and another used at
+// once. Shared infrastructure is a C2 host or payload hash. Temporal
+// overlap is activity on the same targets at the same time, and a cohort
+// is identities first seen together on the same targets. Pairs whose
 // weighted evidence reaches Threshold are joined. The Engine turns
 // successive clusterings into soft, revocable merges, as the identity
 // engine does for identities.
@@ -100,8 +101,8 @@ const (
 	directLogin = 2
 )
 
-// Session is what the campaign clusterer keeps of one session: its
-// spans per target, the infrastructure it named, and the credentials it
+// Session is the campaign clusterer's summary of one session: its spans
+// per target, the infrastructure it named, and the credentials it
 // guessed or used directly. Build one with Add, one event at a time.
 type Session struct {
 	Attacker string

@@ -24,10 +24,10 @@ const Threshold = 1.0
 // one needs corroboration.
 const (
 	HandoffWeight = 1.0
-	// HandoffMinTargets: among tens of unrelated scanners, one that
-	// sweeps three deckies followed within hours by a brute forcer on
-	// the same three happens by chance (in about one seed in thirty of
-	// the built-in scenarios with ten noise scanners); on four it did not.
+	// HandoffMinTargets: among tens of unrelated scanners, a scanner on
+	// three deckies followed within hours by a brute forcer on the same
+	// three happens by chance. It did in about one seed in thirty of the
+	// built-in scenarios with ten noise scanners, and never on four.
 	HandoffMinTargets = 4
 	// maxPredecessors bounds the identities that can hand a target over
 	// to one identity: the ones that ended there last. On a busy target
@@ -47,7 +47,7 @@ const (
 const (
 	CredentialWeight = 1.0
 	// CredentialCommonIdentities: a credential that more identities
-	// than this used directly is a default everyone knows, not a secret
+	// than this used directly is a widely known default, not a secret
 	// handed over, and adds no evidence.
 	CredentialCommonIdentities = 3
 )

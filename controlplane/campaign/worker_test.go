@@ -20,7 +20,7 @@ import (
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
-// truthIdentities answers with the dataset's identities, as a perfect
+// truthIdentities returns the dataset's identities, as a perfect
 // identity layer would.
 type truthIdentities struct{ d *scenario.Dataset }
 

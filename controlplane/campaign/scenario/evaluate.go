@@ -10,8 +10,8 @@ import (
 )
 
 // Activities summarises the dataset's sessions and merges them per
-// identity, as the campaign worker does with the identity worker's
-// answer.
+// identity, as the campaign worker does with the identities the
+// identity worker returns.
 func (d *Dataset) Activities() []*campaign.Activity {
 	sessions := map[string]*campaign.Session{}
 	var order []string

@@ -24,8 +24,8 @@ type Dataset struct {
 	// Events are the stored events in time order, as the control plane
 	// hands them to its workers.
 	Events []*apiv1.StoredEvent
-	// Identity maps each session id to its identity id: the identity
-	// layer's answer, taken as correct here.
+	// Identity maps each session id to its identity id, as a perfect
+	// identity layer would assign it.
 	Identity map[string]string
 	// Campaign maps each identity id to its truth campaign label. It is
 	// for scoring only and must never reach the clusterer.
@@ -231,7 +231,8 @@ func (g *gen) emit(s *session) {
 	})
 }
 
-// hashHex stands in for a HASSH: 32 hex digits fixed by the tool name.
+// hashHex returns a stand-in HASSH: 32 hex digits fixed by the tool
+// name.
 func hashHex(name string) string {
 	sum := sha256.Sum256([]byte("hassh\x00" + name))
 	return hex.EncodeToString(sum[:16])

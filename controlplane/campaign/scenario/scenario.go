@@ -39,7 +39,7 @@ type Scenario struct {
 	Expects []Expect
 }
 
-// PhaseKind is what an actor's sessions do.
+// PhaseKind is the kind of work an actor's sessions do.
 type PhaseKind string
 
 // Actor phases.
