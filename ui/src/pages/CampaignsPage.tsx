@@ -57,7 +57,7 @@ export function CampaignsPage() {
   );
 }
 
-function CampaignTable({
+export function CampaignTable({
   campaigns,
   selectedId,
   onSelect,
@@ -111,7 +111,7 @@ function CampaignTable({
   );
 }
 
-function CampaignDetails({ campaign }: { campaign: Campaign }) {
+export function CampaignDetails({ campaign }: { campaign: Campaign }) {
   return (
     <section aria-label={`Campaign ${shortId(campaign.id)}`} data-testid="campaign-details">
       <h2>
@@ -176,7 +176,7 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
   );
 }
 
-function CampaignsEmpty() {
+export function CampaignsEmpty() {
   return (
     <div className="empty" data-testid="campaigns-empty">
       <p>No campaigns yet.</p>
