@@ -3,6 +3,7 @@ package campaign
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -361,7 +362,9 @@ func (s *scorer) handoff(from, to int) (Term, bool) {
 // earlier.
 func (s *scorer) credential(from, to int) (Term, bool) {
 	a, b := s.acts[from], s.acts[to]
-	for k, used := range b.Direct {
+	// Sorted, so that the detail names the same credential every run.
+	for _, k := range slices.Sorted(maps.Keys(b.Direct)) {
+		used := b.Direct[k]
 		found, ok := a.Found[k]
 		if !ok || used.Before(found) || len(s.directUsers[k]) > CredentialCommonIdentities {
 			continue
