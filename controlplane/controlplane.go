@@ -31,6 +31,7 @@ import (
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/auth/oidc"
 	"github.com/decnet/decnet/controlplane/cache"
+	"github.com/decnet/decnet/controlplane/campaign"
 	"github.com/decnet/decnet/controlplane/download"
 	"github.com/decnet/decnet/controlplane/enroll"
 	"github.com/decnet/decnet/controlplane/export"
@@ -159,6 +160,7 @@ type Server struct {
 	exporter   *export.Exporter
 	techniques *techniqueTagger
 	identities *identity.Worker
+	campaigns  *campaign.Worker
 	control    *control
 	fleet      *fleet
 	retention  *retention.Worker
@@ -321,11 +323,17 @@ func (s *Server) buildServers() error {
 	if s.identities, err = identity.NewWorker(identity.WorkerConfig{Store: s.store, Notices: s.notices, Logger: s.cfg.Logger, Now: s.cfg.Now}); err != nil {
 		return err
 	}
+	// Campaigns group the identities above; like them, they are kept in
+	// memory per replica.
+	if s.campaigns, err = campaign.NewWorker(campaign.WorkerConfig{Identities: s.identities, Notices: s.notices, Logger: s.cfg.Logger, Now: s.cfg.Now}); err != nil {
+		return err
+	}
 	observe := func(stored []*apiv1.StoredEvent) {
 		s.notifier.Observe(stored)
 		s.exporter.OfferEvents(stored)
 		s.techniques.Observe(stored)
 		s.identities.Observe(stored)
+		s.campaigns.Observe(stored)
 	}
 	ingester, err := ingest.New(ingest.Config{
 		Store:      s.store,
@@ -408,6 +416,7 @@ func (s *Server) buildServers() error {
 		Webhooks:         s.webhooks,
 		Tickets:          s.tickets,
 		Identities:       s.identities,
+		Campaigns:        s.campaigns,
 		Intel:            s.intel,
 		Settings:         s.apiSettings(),
 		Presence:         s.presence,
@@ -582,6 +591,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.exporter.Run(ctx) })
 	g.Go(func() error { return s.techniques.Run(ctx) })
 	g.Go(func() error { return s.identities.Run(ctx) })
+	g.Go(func() error { return s.campaigns.Run(ctx) })
 	g.Go(func() error { return serveHTTP(ctx, s.agentServer, s.agentListener, true) })
 	g.Go(func() error { return serveHTTP(ctx, s.apiServer, s.apiListener, !s.cfg.PlainHTTP) })
 	if s.metricsListener != nil {

@@ -77,6 +77,8 @@ type Config struct {
 	StreamsPerUser int
 	// Identities answers IdentityService; nil finds none.
 	Identities Identities
+	// Campaigns answers CampaignService; nil finds none.
+	Campaigns Campaigns
 	// Notices feeds NoticeService; nil answers that none are published.
 	Notices *topics.Publisher[*apiv1.Notice]
 	// SingleSignOnPath is the path that starts single sign-on, reported
@@ -103,6 +105,7 @@ type API struct {
 	intel          *intel.Enricher
 	tickets        ticket.Store
 	identities     Identities
+	campaigns      Campaigns
 	ssoPath        string
 	notices        *topics.Publisher[*apiv1.Notice]
 	settings       Settings
@@ -162,6 +165,7 @@ func New(cfg Config) (*API, error) {
 		intel:          cfg.Intel,
 		tickets:        cfg.Tickets,
 		identities:     cfg.Identities,
+		campaigns:      cfg.Campaigns,
 		ssoPath:        cfg.SingleSignOnPath,
 		notices:        cfg.Notices,
 		settings:       cfg.Settings,
@@ -192,6 +196,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewCampaignServiceHandler(&campaignService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewSettingsServiceHandler(&settingsService{a}, opts...))
@@ -208,6 +213,7 @@ func (a *API) mount() {
 		apiv1connect.WebhookServiceName,
 		apiv1connect.IntelServiceName,
 		apiv1connect.IdentityServiceName,
+		apiv1connect.CampaignServiceName,
 		apiv1connect.AnnotationServiceName,
 		apiv1connect.NoticeServiceName,
 		apiv1connect.SettingsServiceName,

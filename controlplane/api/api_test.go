@@ -94,6 +94,8 @@ type options struct {
 	notices *topics.Publisher[*apiv1.Notice]
 	// identities serves IdentityService.
 	identities Identities
+	// campaigns serves CampaignService.
+	campaigns Campaigns
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -150,6 +152,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 		Logger:         logger,
 		Auth:           authn,
 		Identities:     opts.identities,
+		Campaigns:      opts.campaigns,
 
 		RequireAdminTOTP: opts.requireAdminTOTP,
 		SingleSignOnPath: opts.ssoPath,

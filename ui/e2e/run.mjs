@@ -619,6 +619,30 @@ async function main() {
       await screenshot(page, "identities-live");
     });
 
+    await step("campaigns page shows campaigns or the empty state", async () => {
+      await openPage(page, "Campaigns", "Campaigns");
+      const table = page.getByTestId("campaigns-table");
+      const empty = page.getByTestId("campaigns-empty");
+      await table.or(empty).first().waitFor();
+      if ((await empty.count()) > 0) {
+        const text = await empty.innerText();
+        if (!text.includes("No campaigns yet.")) {
+          throw new Error(`empty state says ${JSON.stringify(text)}`);
+        }
+        await screenshot(page, "campaigns-empty");
+        return undefined;
+      }
+
+      const rows = table.locator("tbody tr");
+      if ((await rows.count()) === 0) {
+        throw new Error("the campaign table has no rows");
+      }
+      await rows.first().getByRole("button").click();
+      await page.getByTestId("campaign-details").waitFor();
+      await screenshot(page, "campaigns");
+      return undefined;
+    });
+
     await step("enrollment shows the token and install line once", async () => {
       await openPage(page, "Enroll", "Enroll a sensor");
       await page.getByLabel("Agent name").fill(`e2e-sensor-${runId}`);

@@ -15,6 +15,7 @@ import { ApiTokenService } from "./gen/decnet/api/v1/api_token_service_pb";
 import { AttackerService } from "./gen/decnet/api/v1/attacker_service_pb";
 import { AuditService } from "./gen/decnet/api/v1/audit_service_pb";
 import { AuthService } from "./gen/decnet/api/v1/auth_pb";
+import { CampaignService } from "./gen/decnet/api/v1/campaign_service_pb";
 import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
 import { IdentityService } from "./gen/decnet/api/v1/identity_service_pb";
@@ -32,6 +33,7 @@ export interface Api {
   events: Client<typeof EventService>;
   attackers: Client<typeof AttackerService>;
   identities: Client<typeof IdentityService>;
+  campaigns: Client<typeof CampaignService>;
   credentials: Client<typeof CredentialService>;
   agents: Client<typeof AgentService>;
   tokens: Client<typeof TokenService>;
@@ -58,6 +60,7 @@ export function createApi(baseUrl: string): Api {
     events: createClient(EventService, transport),
     attackers: createClient(AttackerService, transport),
     identities: createClient(IdentityService, transport),
+    campaigns: createClient(CampaignService, transport),
     credentials: createClient(CredentialService, transport),
     agents: createClient(AgentService, transport),
     tokens: createClient(TokenService, transport),

@@ -6,11 +6,27 @@ import { activeNavPage, canOpen, parseRoute, routeHash, visibleNavItems, type Ro
 describe("role gating", () => {
   const cases: { role: Role; pages: string[] }[] = [
     { role: Role.UNSPECIFIED, pages: [] },
-    { role: Role.VIEWER, pages: ["overview", "attackers", "identities", "credentials", "fleet", "topology"] },
-    { role: Role.ANALYST, pages: ["overview", "attackers", "identities", "credentials", "fleet", "topology", "webhooks"] },
+    { role: Role.VIEWER, pages: ["overview", "attackers", "identities", "campaigns", "credentials", "fleet", "topology"] },
+    {
+      role: Role.ANALYST,
+      pages: ["overview", "attackers", "identities", "campaigns", "credentials", "fleet", "topology", "webhooks"],
+    },
     {
       role: Role.ADMIN,
-      pages: ["overview", "attackers", "identities", "credentials", "fleet", "topology", "webhooks", "enroll", "users", "audit", "settings"],
+      pages: [
+        "overview",
+        "attackers",
+        "identities",
+        "campaigns",
+        "credentials",
+        "fleet",
+        "topology",
+        "webhooks",
+        "enroll",
+        "users",
+        "audit",
+        "settings",
+      ],
     },
   ];
   for (const c of cases) {
@@ -47,6 +63,7 @@ describe("hash routes", () => {
     { page: "attackers" },
     { page: "attacker", id: "01a24393-0d98-7695-a577-625ac27dc978" },
     { page: "identities" },
+    { page: "campaigns" },
     { page: "replay", sessionId: "s/1 2" },
     { page: "credentials" },
     { page: "fleet" },

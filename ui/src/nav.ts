@@ -9,6 +9,7 @@ export type Route =
   | { page: "attackers" }
   | { page: "attacker"; id: string }
   | { page: "identities" }
+  | { page: "campaigns" }
   | { page: "replay"; sessionId: string }
   | { page: "credentials" }
   | { page: "fleet" }
@@ -34,6 +35,7 @@ export const navItems: readonly NavItem[] = [
   { page: "overview", label: "Overview", minRole: Role.VIEWER },
   { page: "attackers", label: "Attackers", minRole: Role.VIEWER },
   { page: "identities", label: "Identities", minRole: Role.VIEWER },
+  { page: "campaigns", label: "Campaigns", minRole: Role.VIEWER },
   { page: "credentials", label: "Credentials", minRole: Role.VIEWER },
   { page: "fleet", label: "Fleet", minRole: Role.VIEWER },
   { page: "topology", label: "Topology", minRole: Role.VIEWER },
@@ -50,6 +52,7 @@ const pageMinRole: Record<PageName, Role> = {
   attackers: Role.VIEWER,
   attacker: Role.VIEWER,
   identities: Role.VIEWER,
+  campaigns: Role.VIEWER,
   // GetSessionRecording is for analysts: viewers do not see session content.
   replay: Role.ANALYST,
   credentials: Role.VIEWER,
@@ -105,6 +108,7 @@ export function parseRoute(hash: string): Route {
     case "replay":
       return arg === "" ? { page: "overview" } : { page: "replay", sessionId: arg };
     case "identities":
+    case "campaigns":
     case "credentials":
     case "fleet":
     case "topology":

@@ -14,6 +14,7 @@ import {
 import { AccountPage } from "../pages/AccountPage";
 import { AttackerDetailPage } from "../pages/AttackerDetailPage";
 import { AuditPage } from "../pages/AuditPage";
+import { CampaignsPage } from "../pages/CampaignsPage";
 import { AttackersPage } from "../pages/AttackersPage";
 import { CredentialsPage } from "../pages/CredentialsPage";
 import { EnrollPage } from "../pages/EnrollPage";
@@ -161,6 +162,8 @@ function PageFor({
       return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
     case "identities":
       return <IdentitiesPage identityVersion={identityVersion} />;
+    case "campaigns":
+      return <CampaignsPage />;
     case "replay":
       return (
         <Suspense fallback={<p className="empty">Loading the player…</p>}>

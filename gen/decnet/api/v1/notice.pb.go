@@ -42,6 +42,7 @@ type Notice struct {
 	//	*Notice_Event
 	//	*Notice_CredentialReuse
 	//	*Notice_Identity
+	//	*Notice_Campaign
 	Detail        isNotice_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -146,6 +147,15 @@ func (x *Notice) GetIdentity() *IdentityChange {
 	return nil
 }
 
+func (x *Notice) GetCampaign() *CampaignChange {
+	if x != nil {
+		if x, ok := x.Detail.(*Notice_Campaign); ok {
+			return x.Campaign
+		}
+	}
+	return nil
+}
+
 type isNotice_Detail interface {
 	isNotice_Detail()
 }
@@ -163,11 +173,17 @@ type Notice_Identity struct {
 	Identity *IdentityChange `protobuf:"bytes,12,opt,name=identity,proto3,oneof"`
 }
 
+type Notice_Campaign struct {
+	Campaign *CampaignChange `protobuf:"bytes,13,opt,name=campaign,proto3,oneof"`
+}
+
 func (*Notice_Event) isNotice_Detail() {}
 
 func (*Notice_CredentialReuse) isNotice_Detail() {}
 
 func (*Notice_Identity) isNotice_Detail() {}
+
+func (*Notice_Campaign) isNotice_Detail() {}
 
 // CredentialReuse is one credential, the same secret digest, kind and
 // principal whatever carried it, tried against two or more decky and
@@ -407,11 +423,77 @@ func (x *IdentityChange) GetSourceAddress() string {
 	return ""
 }
 
+// CampaignChange is a campaign formed, an identity linked to or unlinked
+// from a campaign, or two campaigns merged or unmerged.
+type CampaignChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The campaign formed, linked to, left, winning a merge, or revived by
+	// an unmerge.
+	CampaignId string `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The loser of a merge, or the campaign an unmerged one left.
+	OtherId string `protobuf:"bytes,2,opt,name=other_id,json=otherId,proto3" json:"other_id,omitempty"`
+	// The identity linked or unlinked.
+	IdentityId    string `protobuf:"bytes,3,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignChange) Reset() {
+	*x = CampaignChange{}
+	mi := &file_decnet_api_v1_notice_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignChange) ProtoMessage() {}
+
+func (x *CampaignChange) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_notice_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignChange.ProtoReflect.Descriptor instead.
+func (*CampaignChange) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_notice_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CampaignChange) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *CampaignChange) GetOtherId() string {
+	if x != nil {
+		return x.OtherId
+	}
+	return ""
+}
+
+func (x *CampaignChange) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
 var File_decnet_api_v1_notice_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\n" +
-	"\x1adecnet/api/v1/notice.proto\x12\rdecnet.api.v1\x1a!decnet/api/v1/event_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x02\n" +
+	"\x1adecnet/api/v1/notice.proto\x12\rdecnet.api.v1\x1a!decnet/api/v1/event_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12.\n" +
@@ -422,7 +504,8 @@ const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\x05event\x18\n" +
 	" \x01(\v2\x1a.decnet.api.v1.StoredEventH\x00R\x05event\x12K\n" +
 	"\x10credential_reuse\x18\v \x01(\v2\x1e.decnet.api.v1.CredentialReuseH\x00R\x0fcredentialReuse\x12;\n" +
-	"\bidentity\x18\f \x01(\v2\x1d.decnet.api.v1.IdentityChangeH\x00R\bidentityB\b\n" +
+	"\bidentity\x18\f \x01(\v2\x1d.decnet.api.v1.IdentityChangeH\x00R\bidentity\x12;\n" +
+	"\bcampaign\x18\r \x01(\v2\x1d.decnet.api.v1.CampaignChangeH\x00R\bcampaignB\b\n" +
 	"\x06detail\"\xb0\x01\n" +
 	"\x0fCredentialReuse\x12#\n" +
 	"\rsecret_sha256\x18\x01 \x01(\fR\fsecretSha256\x12\x1f\n" +
@@ -447,7 +530,13 @@ const file_decnet_api_v1_notice_proto_rawDesc = "" +
 	"\bother_id\x18\x02 \x01(\tR\aotherId\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x03 \x01(\tR\tsessionId\x12%\n" +
-	"\x0esource_address\x18\x04 \x01(\tR\rsourceAddressB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0esource_address\x18\x04 \x01(\tR\rsourceAddress\"m\n" +
+	"\x0eCampaignChange\x12\x1f\n" +
+	"\vcampaign_id\x18\x01 \x01(\tR\n" +
+	"campaignId\x12\x19\n" +
+	"\bother_id\x18\x02 \x01(\tR\aotherId\x12\x1f\n" +
+	"\videntity_id\x18\x03 \x01(\tR\n" +
+	"identityIdB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_notice_proto_rawDescOnce sync.Once
@@ -461,28 +550,30 @@ func file_decnet_api_v1_notice_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_notice_proto_rawDescData
 }
 
-var file_decnet_api_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_decnet_api_v1_notice_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_decnet_api_v1_notice_proto_goTypes = []any{
 	(*Notice)(nil),                // 0: decnet.api.v1.Notice
 	(*CredentialReuse)(nil),       // 1: decnet.api.v1.CredentialReuse
 	(*CredentialTarget)(nil),      // 2: decnet.api.v1.CredentialTarget
 	(*IdentityChange)(nil),        // 3: decnet.api.v1.IdentityChange
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
-	(*StoredEvent)(nil),           // 5: decnet.api.v1.StoredEvent
+	(*CampaignChange)(nil),        // 4: decnet.api.v1.CampaignChange
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*StoredEvent)(nil),           // 6: decnet.api.v1.StoredEvent
 }
 var file_decnet_api_v1_notice_proto_depIdxs = []int32{
-	4, // 0: decnet.api.v1.Notice.time:type_name -> google.protobuf.Timestamp
-	5, // 1: decnet.api.v1.Notice.event:type_name -> decnet.api.v1.StoredEvent
+	5, // 0: decnet.api.v1.Notice.time:type_name -> google.protobuf.Timestamp
+	6, // 1: decnet.api.v1.Notice.event:type_name -> decnet.api.v1.StoredEvent
 	1, // 2: decnet.api.v1.Notice.credential_reuse:type_name -> decnet.api.v1.CredentialReuse
 	3, // 3: decnet.api.v1.Notice.identity:type_name -> decnet.api.v1.IdentityChange
-	2, // 4: decnet.api.v1.CredentialReuse.targets:type_name -> decnet.api.v1.CredentialTarget
-	4, // 5: decnet.api.v1.CredentialTarget.first_seen:type_name -> google.protobuf.Timestamp
-	4, // 6: decnet.api.v1.CredentialTarget.last_seen:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	4, // 4: decnet.api.v1.Notice.campaign:type_name -> decnet.api.v1.CampaignChange
+	2, // 5: decnet.api.v1.CredentialReuse.targets:type_name -> decnet.api.v1.CredentialTarget
+	5, // 6: decnet.api.v1.CredentialTarget.first_seen:type_name -> google.protobuf.Timestamp
+	5, // 7: decnet.api.v1.CredentialTarget.last_seen:type_name -> google.protobuf.Timestamp
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_notice_proto_init() }
@@ -495,6 +586,7 @@ func file_decnet_api_v1_notice_proto_init() {
 		(*Notice_Event)(nil),
 		(*Notice_CredentialReuse)(nil),
 		(*Notice_Identity)(nil),
+		(*Notice_Campaign)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -502,7 +594,7 @@ func file_decnet_api_v1_notice_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_notice_proto_rawDesc), len(file_decnet_api_v1_notice_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/notice.proto.
  */
 export const file_decnet_api_v1_notice: GenFile = /*@__PURE__*/
-  fileDesc("ChpkZWNuZXQvYXBpL3YxL25vdGljZS5wcm90bxINZGVjbmV0LmFwaS52MSKbAgoGTm90aWNlEgoKAmlkGAEgASgJEg8KB3N1YmplY3QYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYXR0YWNrZXJfaWQYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIrCgVldmVudBgKIAEoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnRIABI6ChBjcmVkZW50aWFsX3JldXNlGAsgASgLMh4uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsUmV1c2VIABIxCghpZGVudGl0eRgMIAEoCzIdLmRlY25ldC5hcGkudjEuSWRlbnRpdHlDaGFuZ2VIAEIICgZkZXRhaWwiggEKD0NyZWRlbnRpYWxSZXVzZRIVCg1zZWNyZXRfc2hhMjU2GAEgASgMEhMKC3NlY3JldF9raW5kGAIgASgJEhEKCXByaW5jaXBhbBgDIAEoCRIwCgd0YXJnZXRzGAQgAygLMh8uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsVGFyZ2V0Is0BChBDcmVkZW50aWFsVGFyZ2V0Eg0KBWRlY2t5GAEgASgJEg8KB3NlcnZpY2UYAiABKAkSLgoKZmlyc3Rfc2VlbhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgFIAEoBBIUCgxhdHRhY2tlcl9pZHMYBiADKAkSEgoKbWVjaGFuaXNtcxgHIAMoCSJjCg5JZGVudGl0eUNoYW5nZRITCgtpZGVudGl0eV9pZBgBIAEoCRIQCghvdGhlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhYKDnNvdXJjZV9hZGRyZXNzGAQgASgJQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_event_service, file_google_protobuf_timestamp]);
+  fileDesc("ChpkZWNuZXQvYXBpL3YxL25vdGljZS5wcm90bxINZGVjbmV0LmFwaS52MSLOAgoGTm90aWNlEgoKAmlkGAEgASgJEg8KB3N1YmplY3QYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYXR0YWNrZXJfaWQYBCABKAkSDwoHc3VtbWFyeRgFIAEoCRIrCgVldmVudBgKIAEoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnRIABI6ChBjcmVkZW50aWFsX3JldXNlGAsgASgLMh4uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsUmV1c2VIABIxCghpZGVudGl0eRgMIAEoCzIdLmRlY25ldC5hcGkudjEuSWRlbnRpdHlDaGFuZ2VIABIxCghjYW1wYWlnbhgNIAEoCzIdLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25DaGFuZ2VIAEIICgZkZXRhaWwiggEKD0NyZWRlbnRpYWxSZXVzZRIVCg1zZWNyZXRfc2hhMjU2GAEgASgMEhMKC3NlY3JldF9raW5kGAIgASgJEhEKCXByaW5jaXBhbBgDIAEoCRIwCgd0YXJnZXRzGAQgAygLMh8uZGVjbmV0LmFwaS52MS5DcmVkZW50aWFsVGFyZ2V0Is0BChBDcmVkZW50aWFsVGFyZ2V0Eg0KBWRlY2t5GAEgASgJEg8KB3NlcnZpY2UYAiABKAkSLgoKZmlyc3Rfc2VlbhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJbGFzdF9zZWVuGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghhdHRlbXB0cxgFIAEoBBIUCgxhdHRhY2tlcl9pZHMYBiADKAkSEgoKbWVjaGFuaXNtcxgHIAMoCSJjCg5JZGVudGl0eUNoYW5nZRITCgtpZGVudGl0eV9pZBgBIAEoCRIQCghvdGhlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhYKDnNvdXJjZV9hZGRyZXNzGAQgASgJIkwKDkNhbXBhaWduQ2hhbmdlEhMKC2NhbXBhaWduX2lkGAEgASgJEhAKCG90aGVyX2lkGAIgASgJEhMKC2lkZW50aXR5X2lkGAMgASgJQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_event_service, file_google_protobuf_timestamp]);
 
 /**
  * Notice is something the control plane concluded or observed that
@@ -81,6 +81,12 @@ export type Notice = Message<"decnet.api.v1.Notice"> & {
      */
     value: IdentityChange;
     case: "identity";
+  } | {
+    /**
+     * @generated from field: decnet.api.v1.CampaignChange campaign = 13;
+     */
+    value: CampaignChange;
+    case: "campaign";
   } | { case: undefined; value?: undefined };
 };
 
@@ -217,4 +223,41 @@ export type IdentityChange = Message<"decnet.api.v1.IdentityChange"> & {
  */
 export const IdentityChangeSchema: GenMessage<IdentityChange> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_notice, 3);
+
+/**
+ * CampaignChange is a campaign formed, an identity linked to or unlinked
+ * from a campaign, or two campaigns merged or unmerged.
+ *
+ * @generated from message decnet.api.v1.CampaignChange
+ */
+export type CampaignChange = Message<"decnet.api.v1.CampaignChange"> & {
+  /**
+   * The campaign formed, linked to, left, winning a merge, or revived by
+   * an unmerge.
+   *
+   * @generated from field: string campaign_id = 1;
+   */
+  campaignId: string;
+
+  /**
+   * The loser of a merge, or the campaign an unmerged one left.
+   *
+   * @generated from field: string other_id = 2;
+   */
+  otherId: string;
+
+  /**
+   * The identity linked or unlinked.
+   *
+   * @generated from field: string identity_id = 3;
+   */
+  identityId: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.CampaignChange.
+ * Use `create(CampaignChangeSchema)` to create a new message.
+ */
+export const CampaignChangeSchema: GenMessage<CampaignChange> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_notice, 4);
 
