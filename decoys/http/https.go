@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
 // tlsRecordHandshake is the first byte of a TLS ClientHello record.
@@ -64,7 +65,7 @@ func (s *Service) serveTLS(ctx context.Context, raw *countingConn, sess *decoys.
 	}
 
 	tc := tls.Server(conn, s.tlsConfig)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.HandshakeContext(tlsfp.WithSink(ctx, sess.Fingerprinted)); err != nil {
 		s.log.Debug().Err(err).Str(decoys.FieldSession, sess.ID).Msg("tls handshake failed")
 		if isTimeout(err) || ctx.Err() != nil {
 			return closeReason(ctx, err)

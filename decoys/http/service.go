@@ -37,6 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/tlsfp"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -154,7 +155,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		if opts.http2 {
 			alpn = []string{"h2", "http/1.1"}
 		}
-		tlsConfig = newTLSConfig(set, cert, alpn)
+		tlsConfig = tlsfp.Capture(newTLSConfig(set, cert, alpn))
 	}
 
 	return &Service{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/tlsfp"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -336,7 +337,7 @@ func (c *conn) loginCommand(cmd *command) (bool, error) {
 		if err := c.tagged(cmd.tag, c.p.starttls); err != nil {
 			return false, err
 		}
-		if err := c.w.StartTLS(c.ctx, c.s.tls); err != nil {
+		if err := c.w.StartTLS(tlsfp.WithSink(c.ctx, c.sess.Fingerprinted), c.s.tls); err != nil {
 			return false, errClose{reasonTLSFailed}
 		}
 		return false, nil

@@ -29,6 +29,7 @@ import (
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
 	"github.com/decnet/decnet/decoys/quarantine"
+	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
 // ServiceName is the service name in events and logs.
@@ -140,7 +141,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		metrics: cfg.Metrics,
 		persona: p,
 		// Dovecot 2.3.19's ssl_min_protocol default is TLSv1.2.
-		tls:              &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		tls:              tlsfp.Capture(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
 		policy:           policy,
 		quarantine:       cfg.Quarantine,
 		penalty:          mailbox.NewPenalty(time.Now),

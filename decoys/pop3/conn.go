@@ -17,6 +17,7 @@ import (
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/tlsfp"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -351,7 +352,7 @@ func (c *conn) cmdSTLS() error {
 	if err := c.reply(c.p.stls); err != nil {
 		return err
 	}
-	if err := c.w.StartTLS(c.ctx, c.s.tls); err != nil {
+	if err := c.w.StartTLS(tlsfp.WithSink(c.ctx, c.sess.Fingerprinted), c.s.tls); err != nil {
 		return errClose{reasonTLSFailed}
 	}
 	// A USER sent before TLS does not carry over into the TLS session.

@@ -28,6 +28,7 @@ import (
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
 // ServiceName is the service name in events and logs.
@@ -139,7 +140,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		metrics: cfg.Metrics,
 		persona: p,
 		// Dovecot 2.3.19's ssl_min_protocol default is TLSv1.2.
-		tls:              &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		tls:              tlsfp.Capture(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
 		policy:           policy,
 		penalty:          mailbox.NewPenalty(time.Now),
 		disablePlaintext: disable,

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
 // Reasons in connection.closed.
@@ -465,7 +466,7 @@ func (c *conn) cmdStarttls(args []token) bool {
 	tc := tls.Server(c.metered, c.s.tlsConfig)
 	hsCtx, cancel := context.WithTimeout(c.ctx, min(c.p.idleTimeout, c.s.limits.ReadTimeout))
 	defer cancel()
-	if err := tc.HandshakeContext(hsCtx); err != nil {
+	if err := tc.HandshakeContext(tlsfp.WithSink(hsCtx, c.sess.Fingerprinted)); err != nil {
 		c.reason = reasonTLSFailed
 		c.hangup = true
 		return false

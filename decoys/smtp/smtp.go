@@ -29,6 +29,7 @@ import (
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/quarantine"
+	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
 // ServiceName is the service name in events and logs.
@@ -143,7 +144,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create smtp decoy: %w", err)
 		}
-		s.tlsConfig = p.tlsConfig(cert)
+		s.tlsConfig = tlsfp.Capture(p.tlsConfig(cert))
 	case "off":
 	default:
 		return nil, fmt.Errorf("create smtp decoy: option %s must be on or off, not %q", OptionTLS, cfg.Options[OptionTLS])

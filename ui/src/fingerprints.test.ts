@@ -30,6 +30,23 @@ describe("groupFingerprints", () => {
     ]);
   });
 
+  it("keeps two TLS clients apart by JA4", () => {
+    const tls = (ja4: string, ms: number) =>
+      create(StoredEventSchema, {
+        event: {
+          kind: "client.fingerprinted",
+          service: "http",
+          time: timestampFromMs(ms),
+          payload: { case: "clientFingerprinted", value: { ja3: "same", ja4 } },
+        },
+      });
+    const rows = groupFingerprints([tls("t13d1516h2_a_b", 1), tls("t12d0308h2_c_d", 2), tls("t13d1516h2_a_b", 3)]);
+    expect(rows.map((r) => [r.fingerprint.ja4, r.count])).toEqual([
+      ["t13d1516h2_a_b", 2],
+      ["t12d0308h2_c_d", 1],
+    ]);
+  });
+
   it("keeps the same client on two services apart", () => {
     const rows = groupFingerprints([fingerprinted("ssh", "SSH-2.0-Go", "aaa", 1), fingerprinted("sftp", "SSH-2.0-Go", "aaa", 2)]);
     expect(rows).toHaveLength(2);

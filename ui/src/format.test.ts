@@ -203,6 +203,18 @@ describe("summarizeEvent", () => {
       },
       want: "SSH-2.0-Go\\x07, HASSH ec7378c1a92f5a8dde7e8b7a1ddf33d1",
     },
+    {
+      name: "tls client fingerprint",
+      payload: {
+        case: "clientFingerprinted" as const,
+        value: {
+          ja3: "d582f23545181d63341e5a2339883b7c",
+          ja3String: "771,49199-49200-255,0-11-10-35-16-22-23-13,24-29,0-1-2",
+          ja4: "t12d0308h2_0f9cd282b7f5_e7e480e5a997",
+        },
+      },
+      want: "JA4 t12d0308h2_0f9cd282b7f5_e7e480e5a997, JA3 d582f23545181d63341e5a2339883b7c",
+    },
   ])("$name", ({ payload, want }) => {
     const event = create(EventSchema, { kind: "x", payload });
     expect(summarizeEvent(event)).toBe(want);

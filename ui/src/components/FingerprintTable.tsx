@@ -29,7 +29,8 @@ export function FingerprintSection({ attackerId, reloadKey }: { attackerId: stri
       <ErrorNotice error={events.error} role={role} />
       {events.data !== undefined && rows.length === 0 && (
         <p className="empty" data-testid="fingerprints-empty">
-          No client fingerprint yet. SSH clients are fingerprinted when they start the key exchange.
+          No client fingerprint yet. SSH clients are fingerprinted when they start the key exchange, TLS clients when they
+          send their ClientHello.
         </p>
       )}
       {rows.length > 0 && (
@@ -52,7 +53,9 @@ export function FingerprintSection({ attackerId, reloadKey }: { attackerId: stri
                 <td className="mono" title={escapeControl(r.fingerprint.hasshAlgorithms)}>
                   {r.fingerprint.hassh || "-"}
                 </td>
-                <td className="mono">{[escapeControl(r.fingerprint.ja4), r.fingerprint.ja3].filter((x) => x !== "").join(" / ") || "-"}</td>
+                <td className="mono" title={escapeControl(r.fingerprint.ja3String)}>
+                  {[escapeControl(r.fingerprint.ja4), r.fingerprint.ja3].filter((x) => x !== "").join(" / ") || "-"}
+                </td>
                 <td>{r.count}</td>
                 <td className="mono">{formatDateTime(timestampFromMs(r.lastMs))}</td>
               </tr>
