@@ -205,6 +205,14 @@ func TestCLIClient(t *testing.T) {
 	if out, err := cli("", "identities", "list"); err != nil || !strings.Contains(out, attacker.Id) {
 		t.Errorf("identities list: %v: %s", err, out)
 	}
+	// One attacker forms no campaign: the list has only its header, and
+	// an unknown id is an error.
+	if out, err := cli("", "campaigns", "list"); err != nil || len(strings.Split(strings.TrimSpace(out), "\n")) != 1 || !strings.HasPrefix(out, "CAMPAIGN ID") {
+		t.Errorf("campaigns list: %v: %q", err, out)
+	}
+	if out, err := cli("", "campaigns", "show", "01a24408-0000-7000-8000-000000000000"); err == nil {
+		t.Errorf("campaigns show of an unknown id succeeded: %s", out)
+	}
 
 	// Without a token the server refuses, and the CLI says what to do.
 	cmd := exec.Command(decnet, "users", "list", "--server", server, "--config", filepath.Join(t.TempDir(), "none.json"))

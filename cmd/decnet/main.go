@@ -43,6 +43,7 @@ writes):
                                  read and write notes, tags and triage status
   decnet identities list|show ID [--attacker]
                                  identities: attackers judged to be one actor
+  decnet campaigns list|show ID  campaigns: identities judged to work together
   decnet credentials list [flags]
                                  captured credentials
   decnet users list|create NAME|set-role NAME|reset-password NAME|delete NAME
@@ -123,6 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCredentials(ctx, args[1:], stdout, stderr)
 	case "identities":
 		return runIdentities(ctx, args[1:], stdout, stderr)
+	case "campaigns":
+		return runCampaigns(ctx, args[1:], stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], stdout, stderr)
 	case "webhooks":
