@@ -205,6 +205,17 @@ func TestCLIClient(t *testing.T) {
 	if out, err := cli("", "identities", "list"); err != nil || !strings.Contains(out, attacker.Id) {
 		t.Errorf("identities list: %v: %s", err, out)
 	}
+	var ident struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(out), &ident); err != nil || ident.ID == "" {
+		t.Fatalf("identity JSON %q: %v", out, err)
+	}
+	out, err = cli("", "identities", "export", "--format", "misp", ident.ID)
+	if err != nil || !strings.Contains(out, `"Event"`) || !strings.Contains(out, ident.ID) || !strings.Contains(out, attacker.Id) ||
+		!strings.Contains(out, `"127.0.0.4"`) || strings.Contains(out, "Tiger123") {
+		t.Errorf("identities export --format misp: %v: %.400s", err, out)
+	}
 	// One attacker forms no campaign: the list has only its header, and
 	// an unknown id is an error.
 	if out, err := cli("", "campaigns", "list"); err != nil || len(strings.Split(strings.TrimSpace(out), "\n")) != 1 || !strings.HasPrefix(out, "CAMPAIGN ID") {

@@ -163,7 +163,7 @@ func runAttackerTriage(ctx context.Context, args []string, stdout, stderr io.Wri
 
 func runIdentities(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("identities: want a subcommand, list or show: %w", errUsage)
+		return fmt.Errorf("identities: want a subcommand, list, show or export: %w", errUsage)
 	}
 	switch args[0] {
 	case "list":
@@ -218,8 +218,10 @@ func runIdentities(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 		}
 		return c.printIdentities([]*apiv1.AttackerIdentity{identity})
+	case "export":
+		return runGroupExport(ctx, "identities", args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("identities: unknown subcommand %q, want list or show: %w", args[0], errUsage)
+	return fmt.Errorf("identities: unknown subcommand %q, want list, show or export: %w", args[0], errUsage)
 }
 
 func (c *clientCommand) printIdentities(identities []*apiv1.AttackerIdentity) error {

@@ -17,7 +17,7 @@ import (
 
 func runCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("campaigns: want a subcommand, list or show: %w", errUsage)
+		return fmt.Errorf("campaigns: want a subcommand, list, show or export: %w", errUsage)
 	}
 	switch args[0] {
 	case "list":
@@ -55,8 +55,59 @@ func runCampaigns(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(c.stderr, "%s was merged into %s.\n", from, resp.Msg.GetCampaign().GetId())
 		}
 		return c.printCampaigns([]*apiv1.Campaign{resp.Msg.GetCampaign()}, true)
+	case "export":
+		return runGroupExport(ctx, "campaigns", args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("campaigns: unknown subcommand %q, want list or show: %w", args[0], errUsage)
+	return fmt.Errorf("campaigns: unknown subcommand %q, want list, show or export: %w", args[0], errUsage)
+}
+
+// runGroupExport writes an identity or a campaign (what is "identities"
+// or "campaigns") as a STIX 2.1 bundle or a MISP event. The id of a
+// merged identity or campaign exports the one it was merged into, which
+// standard error names.
+func runGroupExport(ctx context.Context, what string, args []string, stdout, stderr io.Writer) error {
+	var format string
+	c, err := parseClient("decnet "+what+" export", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&format, "format", "stix", "stix (STIX 2.1 bundle) or misp (MISP event)")
+	}, "format")
+	if err != nil {
+		return err
+	}
+	noun := "campaign id"
+	if what == "identities" {
+		noun = "identity id"
+	}
+	id, err := c.oneArg(noun)
+	if err != nil {
+		return err
+	}
+	formats := map[string]apiv1.ExportFormat{"stix": apiv1.ExportFormat_EXPORT_FORMAT_STIX, "misp": apiv1.ExportFormat_EXPORT_FORMAT_MISP}
+	f, ok := formats[format]
+	if !ok {
+		return fmt.Errorf("%s export: invalid --format %q: want stix or misp: %w", what, format, errUsage)
+	}
+	var doc []byte
+	var exported string
+	if what == "identities" {
+		client := apiv1connect.NewIdentityServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		resp, err := client.ExportIdentity(ctx, connect.NewRequest(&apiv1.ExportIdentityRequest{Id: id, Format: f}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		doc, exported = resp.Msg.GetDocument(), resp.Msg.GetIdentityId()
+	} else {
+		client := apiv1connect.NewCampaignServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+		resp, err := client.ExportCampaign(ctx, connect.NewRequest(&apiv1.ExportCampaignRequest{Id: id, Format: f}))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		doc, exported = resp.Msg.GetDocument(), resp.Msg.GetCampaignId()
+	}
+	if exported != "" && exported != id {
+		fmt.Fprintf(stderr, "%s was merged into %s; exported %s.\n", id, exported, exported)
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", doc)
+	return err
 }
 
 // printCampaigns prints one row per campaign, and with evidence the terms

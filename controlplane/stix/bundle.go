@@ -26,10 +26,12 @@ type object map[string]any
 type builder struct {
 	identity string
 	objects  []object
+	ids      map[string]bool
 }
 
 func newBuilder() *builder {
-	b := &builder{identity: sdoID("identity", "decnet")}
+	b := &builder{identity: sdoID("identity", "decnet"), ids: map[string]bool{}}
+	b.ids[b.identity] = true
 	b.objects = append(b.objects, object{
 		"type": "identity", "spec_version": "2.1", "id": b.identity,
 		"created": timestamp(identityCreated), "modified": timestamp(identityCreated),
@@ -47,8 +49,20 @@ func (b *builder) sdo(typ, id string, created, modified time.Time) object {
 		"created": timestamp(created), "modified": timestamp(modified),
 		"created_by_ref": b.identity,
 	}
-	b.objects = append(b.objects, o)
+	b.add(o)
 	return o
+}
+
+// add appends o unless an object with its id is already in the bundle:
+// the first one wins, so two attackers of one campaign who share an
+// address or a principal give one object.
+func (b *builder) add(o object) {
+	id := o["id"].(string)
+	if b.ids[id] {
+		return
+	}
+	b.ids[id] = true
+	b.objects = append(b.objects, o)
 }
 
 func (b *builder) sco(typ string, contributing map[string]any, extra map[string]any) string {
@@ -60,7 +74,7 @@ func (b *builder) sco(typ string, contributing map[string]any, extra map[string]
 	for k, v := range extra {
 		o[k] = v
 	}
-	b.objects = append(b.objects, o)
+	b.add(o)
 	return id
 }
 
@@ -129,7 +143,16 @@ func AttackerBundle(a *apiv1.Attacker, events []*apiv1.StoredEvent, creds []*api
 	ta["external_references"] = []map[string]string{{"source_name": "decnet", "external_id": f.attackerID}}
 
 	b.attackPatternsOnce(f.tags, actor, f.first, f.last)
+	b.observations(f, actor)
+	return b.bundle("attacker", f.attackerID, timestamp(f.last))
+}
 
+// observations adds what was seen of one attacker: its addresses, the
+// principals it tried, its files and URLs as SCOs under one observed-data,
+// and per address an indicator of actor with a sighting. Object ids
+// depend on the attacker, not on actor, so the attacker, identity and
+// campaign exports of one attacker share them.
+func (b *builder) observations(f *facts, actor string) {
 	// Observables first, so observed-data can reference them.
 	var refs []string
 	for _, af := range f.addrs {
@@ -168,7 +191,6 @@ func AttackerBundle(a *apiv1.Attacker, events []*apiv1.StoredEvent, creds []*api
 	for _, af := range f.addrs {
 		b.addressIndicator(af, actor, observed, f)
 	}
-	return b.bundle("attacker", f.attackerID, timestamp(f.last))
 }
 
 func (b *builder) addressIndicator(af addrFact, actor, observed string, f *facts) {
@@ -285,11 +307,4 @@ func (b *builder) attackPatternsOnce(tags []attack.Tag, actor string, first, las
 	}
 }
 
-func (b *builder) has(id string) bool {
-	for _, o := range b.objects {
-		if o["id"] == id {
-			return true
-		}
-	}
-	return false
-}
+func (b *builder) has(id string) bool { return b.ids[id] }

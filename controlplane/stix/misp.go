@@ -76,7 +76,8 @@ func GalaxyTag(t attack.Tag) string {
 }
 
 type mispBuilder struct {
-	ev mispEventBody
+	ev   mispEventBody
+	seen map[string]bool
 }
 
 func newMISP(key []string, info string, first, last time.Time, tags []attack.Tag) *mispBuilder {
@@ -86,7 +87,7 @@ func newMISP(key []string, info string, first, last time.Time, tags []attack.Tag
 			threat = mispThreatMedium
 		}
 	}
-	m := &mispBuilder{ev: mispEventBody{
+	m := &mispBuilder{seen: map[string]bool{}, ev: mispEventBody{
 		UUID:          mispUUID(append([]string{"event"}, key...)...),
 		Info:          info,
 		ThreatLevelID: threat,
@@ -104,9 +105,16 @@ func newMISP(key []string, info string, first, last time.Time, tags []attack.Tag
 	return m
 }
 
+// add appends an attribute unless one of the same type and value is
+// already in the event; the first one wins.
 func (m *mispBuilder) add(typ, category, value string, toIDS bool, comment string, first, last time.Time) {
+	uuid := mispUUID("attribute", m.ev.UUID, typ, value)
+	if m.seen[uuid] {
+		return
+	}
+	m.seen[uuid] = true
 	a := mispAttribute{
-		UUID: mispUUID("attribute", m.ev.UUID, typ, value), Type: typ, Category: category, Value: value,
+		UUID: uuid, Type: typ, Category: category, Value: value,
 		ToIDS: toIDS, Distribution: mispDistributionInherit, Timestamp: m.ev.Timestamp, Comment: comment,
 	}
 	if !first.IsZero() {

@@ -147,7 +147,7 @@ func checkRefList(obj map[string]any, key string, required bool, ids map[string]
 
 var sdoTypes = map[string]bool{
 	"attack-pattern": true, "identity": true, "indicator": true, "note": true,
-	"observed-data": true, "threat-actor": true, "intrusion-set": true,
+	"observed-data": true, "threat-actor": true, "intrusion-set": true, "campaign": true,
 }
 var sroTypes = map[string]bool{"relationship": true, "sighting": true}
 var scoTypes = map[string]bool{"ipv4-addr": true, "ipv6-addr": true, "url": true, "file": true, "user-account": true}
@@ -196,6 +196,13 @@ func validateObject(id string, obj map[string]any, ids map[string]map[string]any
 	case "identity": // §4.5
 		requireString(obj, "name", bad)
 	case "threat-actor": // §4.17
+		requireString(obj, "name", bad)
+		f, okf := checkTimestamp(obj, "first_seen", false, false, bad)
+		l, okl := checkTimestamp(obj, "last_seen", false, false, bad)
+		if okf && okl && l.Before(f) {
+			bad("%s: last_seen before first_seen", id)
+		}
+	case "campaign": // §4.2
 		requireString(obj, "name", bad)
 		f, okf := checkTimestamp(obj, "first_seen", false, false, bad)
 		l, okl := checkTimestamp(obj, "last_seen", false, false, bad)

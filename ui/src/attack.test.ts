@@ -54,6 +54,14 @@ describe("exports", () => {
     expect(exportFileName("../../etc/passwd", stix)).toBe("attacker-etcpasswd.stix.json");
     expect(exportFileName("///", exportChoices[1]!)).toBe("attacker-attacker.misp.json");
   });
+
+  it("names identity and campaign files by kind", () => {
+    expect(exportFileName("0195a1b2-0000-7000-8000-0000000000a1", exportChoices[0]!, "identity")).toBe(
+      "identity-0195a1b2-0000-7000-8000-0000000000a1.stix.json",
+    );
+    expect(exportFileName("<x>", exportChoices[1]!, "campaign")).toBe("campaign-x.misp.json");
+    expect(exportFileName("", exportChoices[1]!, "campaign")).toBe("campaign-campaign.misp.json");
+  });
 });
 
 describe("otherMembers", () => {

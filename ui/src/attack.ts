@@ -48,11 +48,14 @@ export const exportChoices: readonly ExportChoice[] = [
   { format: ExportFormat.MISP, label: "MISP", suffix: "misp.json" },
 ];
 
-// Names the downloaded file after the attacker. The id comes from the URL,
-// so anything outside a UUID's alphabet is dropped.
-export function exportFileName(attackerId: string, choice: ExportChoice): string {
-  const safe = attackerId.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64) || "attacker";
-  return `attacker-${safe}.${choice.suffix}`;
+// What an export describes: an attacker, an identity or a campaign.
+export type ExportKind = "attacker" | "identity" | "campaign";
+
+// Names the downloaded file after what it describes. The id may come from
+// the URL, so anything outside a UUID's alphabet is dropped.
+export function exportFileName(id: string, choice: ExportChoice, kind: ExportKind = "attacker"): string {
+  const safe = id.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64) || kind;
+  return `${kind}-${safe}.${choice.suffix}`;
 }
 
 // A safety margin, not a measured figure, so that a browser which reads

@@ -1,8 +1,18 @@
 import { useState } from "react";
 
 import { isCanceled, isUnauthenticated } from "../api";
-import { exportChoices, exportFileName, identityOrNull, otherMembers, saveDocument, techniqueUrl, type ExportChoice } from "../attack";
+import {
+  exportChoices,
+  exportFileName,
+  identityOrNull,
+  otherMembers,
+  saveDocument,
+  techniqueUrl,
+  type ExportChoice,
+  type ExportKind,
+} from "../attack";
 import { formatDateTime, shortId } from "../format";
+import { Role } from "../gen/decnet/api/v1/access_pb";
 import type { AttackTechnique } from "../gen/decnet/api/v1/attacker_service_pb";
 import type { AttackerIdentity } from "../gen/decnet/api/v1/identity_service_pb";
 import { routeHash } from "../nav";
@@ -116,17 +126,28 @@ export function IdentityPanel({ attackerId, reloadKey }: { attackerId: string; r
   );
 }
 
-export function ExportButtons({ attackerId }: { attackerId: string }) {
+// ExportButtons downloads an attacker, identity or campaign as STIX 2.1 or
+// MISP. Exporting takes the analyst role, so lesser roles see nothing.
+export function ExportButtons({ kind = "attacker", id }: { kind?: ExportKind; id: string }) {
   const { api, role, onUnauthenticated } = useSession();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  if (role < Role.ANALYST) {
+    return null;
+  }
 
   const download = async (choice: ExportChoice): Promise<void> => {
     setBusy(true);
     setError(undefined);
     try {
-      const res = await api.attackers.exportAttacker({ id: attackerId, format: choice.format });
-      saveDocument(res.document, res.contentType, exportFileName(attackerId, choice));
+      const format = choice.format;
+      const res =
+        kind === "identity"
+          ? await api.identities.exportIdentity({ id, format })
+          : kind === "campaign"
+            ? await api.campaigns.exportCampaign({ id, format })
+            : await api.attackers.exportAttacker({ id, format });
+      saveDocument(res.document, res.contentType, exportFileName(id, choice, kind));
     } catch (err) {
       if (isUnauthenticated(err)) {
         onUnauthenticated();

@@ -5,9 +5,13 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 
+import type { Api } from "../api";
+import type { ExportKind } from "../attack";
+import { Role } from "../gen/decnet/api/v1/access_pb";
 import { AttackTechniqueSchema } from "../gen/decnet/api/v1/attacker_service_pb";
 import { AttackerIdentitySchema } from "../gen/decnet/api/v1/identity_service_pb";
-import { IdentityBody, TechniqueTable } from "./AttackerIntelSections";
+import { SessionProvider, type Session } from "../session";
+import { ExportButtons, IdentityBody, TechniqueTable } from "./AttackerIntelSections";
 
 const self = "11111111-1111-4111-8111-111111111111";
 const other = "22222222-2222-4222-8222-222222222222";
@@ -71,5 +75,27 @@ describe("identity section", () => {
     expect(html).toContain("<dd>3</dd>");
     expect(html).toContain(`href="#/attackers/${other}"`);
     expect(html).not.toContain(`href="#/attackers/${self}"`);
+  });
+});
+
+describe("export buttons", () => {
+  const render = (role: Role, kind?: ExportKind): string =>
+    renderToStaticMarkup(
+      <SessionProvider value={{ role, api: {} as Api, username: "u", onUnauthenticated: () => {} } satisfies Session}>
+        <ExportButtons kind={kind} id={self} />
+      </SessionProvider>,
+    );
+
+  it("offers STIX and MISP to analysts and admins", () => {
+    for (const role of [Role.ANALYST, Role.ADMIN]) {
+      const html = render(role, "campaign");
+      expect(html).toContain("STIX 2.1");
+      expect(html).toContain("MISP");
+    }
+  });
+
+  it("shows nothing to viewers, who may not export", () => {
+    expect(render(Role.VIEWER, "identity")).toBe("");
+    expect(render(Role.VIEWER)).toBe("");
   });
 });

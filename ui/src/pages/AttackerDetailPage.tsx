@@ -74,7 +74,7 @@ export function AttackerDetailPage({
       <h1 tabIndex={-1} title={id}>
         Attacker {shortId(id)}
       </h1>
-      <ExportButtons attackerId={id} />
+      <ExportButtons id={id} />
       <ErrorNotice error={attacker.error} role={role} />
       {a !== undefined && (
         <dl className="facts">

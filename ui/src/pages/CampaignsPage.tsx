@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 
 import { evidenceKindLabel, evidenceKinds, formatScore, loadCampaigns } from "../campaigns";
+import { ExportButtons } from "../components/AttackerIntelSections";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDateTime, shortId } from "../format";
 import type { Campaign } from "../gen/decnet/api/v1/campaign_service_pb";
@@ -50,7 +51,12 @@ export function CampaignsPage() {
               </button>
             </p>
           )}
-          {selected !== undefined && <CampaignDetails campaign={selected} />}
+          {selected !== undefined && (
+            <>
+              <CampaignDetails campaign={selected} />
+              <ExportButtons kind="campaign" id={selected.id} />
+            </>
+          )}
         </>
       )}
     </>

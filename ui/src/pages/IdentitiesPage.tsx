@@ -1,5 +1,6 @@
 import { useMemo, useState } from "react";
 
+import { ExportButtons } from "../components/AttackerIntelSections";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { IdentitiesEmpty, IdentityDetails, IdentityGraphView, IdentityTable } from "../components/IdentityGraph";
 import { loadIdentities, minAttackerChoices } from "../identities";
@@ -64,7 +65,12 @@ export function IdentitiesPage({ identityVersion }: { identityVersion: number })
           <div className="identity-graph-frame">
             <IdentityGraphView graph={graph} selectedId={selectedId} onSelect={toggle} />
           </div>
-          {selected !== undefined && <IdentityDetails identity={selected} />}
+          {selected !== undefined && (
+            <>
+              <IdentityDetails identity={selected} />
+              <ExportButtons kind="identity" id={selected.id} />
+            </>
+          )}
           <h2>All identities</h2>
           <IdentityTable identities={identities} selectedId={selectedId} onSelect={toggle} />
           {list.data?.more === true && (

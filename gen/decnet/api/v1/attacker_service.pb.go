@@ -661,7 +661,7 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\x0fAttackerService\x12c\n" +
 	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
 	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
-	"\x0eExportAttacker\x12$.decnet.api.v1.ExportAttackerRequest\x1a%.decnet.api.v1.ExportAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eExportAttacker\x12$.decnet.api.v1.ExportAttackerRequest\x1a%.decnet.api.v1.ExportAttackerResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_attacker_service_proto_rawDescOnce sync.Once

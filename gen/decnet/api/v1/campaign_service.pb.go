@@ -456,11 +456,124 @@ func (x *ListCampaignsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ExportCampaignRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Format        ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=decnet.api.v1.ExportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportCampaignRequest) Reset() {
+	*x = ExportCampaignRequest{}
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCampaignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCampaignRequest) ProtoMessage() {}
+
+func (x *ExportCampaignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCampaignRequest.ProtoReflect.Descriptor instead.
+func (*ExportCampaignRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExportCampaignRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExportCampaignRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportCampaignResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Document    []byte                 `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	ContentType string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The campaign exported: the winner when the id asked for was merged.
+	CampaignId    string `protobuf:"bytes,3,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportCampaignResponse) Reset() {
+	*x = ExportCampaignResponse{}
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCampaignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCampaignResponse) ProtoMessage() {}
+
+func (x *ExportCampaignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCampaignResponse.ProtoReflect.Descriptor instead.
+func (*ExportCampaignResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ExportCampaignResponse) GetDocument() []byte {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *ExportCampaignResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *ExportCampaignResponse) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
 var File_decnet_api_v1_campaign_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_campaign_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/campaign_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"$decnet/api/v1/campaign_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a$decnet/api/v1/attacker_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
 	"\bCampaign\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x129\n" +
@@ -492,10 +605,19 @@ const file_decnet_api_v1_campaign_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"v\n" +
 	"\x15ListCampaignsResponse\x125\n" +
 	"\tcampaigns\x18\x01 \x03(\v2\x17.decnet.api.v1.CampaignR\tcampaigns\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd5\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\x15ExportCampaignRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.decnet.api.v1.ExportFormatR\x06format\"x\n" +
+	"\x16ExportCampaignResponse\x12\x1a\n" +
+	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x1f\n" +
+	"\vcampaign_id\x18\x03 \x01(\tR\n" +
+	"campaignId2\xbd\x02\n" +
 	"\x0fCampaignService\x12]\n" +
 	"\vGetCampaign\x12!.decnet.api.v1.GetCampaignRequest\x1a\".decnet.api.v1.GetCampaignResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
-	"\rListCampaigns\x12#.decnet.api.v1.ListCampaignsRequest\x1a$.decnet.api.v1.ListCampaignsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\rListCampaigns\x12#.decnet.api.v1.ListCampaignsRequest\x1a$.decnet.api.v1.ListCampaignsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
+	"\x0eExportCampaign\x12$.decnet.api.v1.ExportCampaignRequest\x1a%.decnet.api.v1.ExportCampaignResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_campaign_service_proto_rawDescOnce sync.Once
@@ -509,34 +631,40 @@ func file_decnet_api_v1_campaign_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_campaign_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_campaign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_decnet_api_v1_campaign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_decnet_api_v1_campaign_service_proto_goTypes = []any{
-	(*Campaign)(nil),              // 0: decnet.api.v1.Campaign
-	(*CampaignEvidence)(nil),      // 1: decnet.api.v1.CampaignEvidence
-	(*CampaignEvidenceTerm)(nil),  // 2: decnet.api.v1.CampaignEvidenceTerm
-	(*GetCampaignRequest)(nil),    // 3: decnet.api.v1.GetCampaignRequest
-	(*GetCampaignResponse)(nil),   // 4: decnet.api.v1.GetCampaignResponse
-	(*ListCampaignsRequest)(nil),  // 5: decnet.api.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil), // 6: decnet.api.v1.ListCampaignsResponse
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*Campaign)(nil),               // 0: decnet.api.v1.Campaign
+	(*CampaignEvidence)(nil),       // 1: decnet.api.v1.CampaignEvidence
+	(*CampaignEvidenceTerm)(nil),   // 2: decnet.api.v1.CampaignEvidenceTerm
+	(*GetCampaignRequest)(nil),     // 3: decnet.api.v1.GetCampaignRequest
+	(*GetCampaignResponse)(nil),    // 4: decnet.api.v1.GetCampaignResponse
+	(*ListCampaignsRequest)(nil),   // 5: decnet.api.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),  // 6: decnet.api.v1.ListCampaignsResponse
+	(*ExportCampaignRequest)(nil),  // 7: decnet.api.v1.ExportCampaignRequest
+	(*ExportCampaignResponse)(nil), // 8: decnet.api.v1.ExportCampaignResponse
+	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
+	(ExportFormat)(0),              // 10: decnet.api.v1.ExportFormat
 }
 var file_decnet_api_v1_campaign_service_proto_depIdxs = []int32{
-	7, // 0: decnet.api.v1.Campaign.created:type_name -> google.protobuf.Timestamp
-	7, // 1: decnet.api.v1.Campaign.first_seen:type_name -> google.protobuf.Timestamp
-	7, // 2: decnet.api.v1.Campaign.last_seen:type_name -> google.protobuf.Timestamp
-	1, // 3: decnet.api.v1.Campaign.evidence:type_name -> decnet.api.v1.CampaignEvidence
-	2, // 4: decnet.api.v1.CampaignEvidence.terms:type_name -> decnet.api.v1.CampaignEvidenceTerm
-	0, // 5: decnet.api.v1.GetCampaignResponse.campaign:type_name -> decnet.api.v1.Campaign
-	0, // 6: decnet.api.v1.ListCampaignsResponse.campaigns:type_name -> decnet.api.v1.Campaign
-	3, // 7: decnet.api.v1.CampaignService.GetCampaign:input_type -> decnet.api.v1.GetCampaignRequest
-	5, // 8: decnet.api.v1.CampaignService.ListCampaigns:input_type -> decnet.api.v1.ListCampaignsRequest
-	4, // 9: decnet.api.v1.CampaignService.GetCampaign:output_type -> decnet.api.v1.GetCampaignResponse
-	6, // 10: decnet.api.v1.CampaignService.ListCampaigns:output_type -> decnet.api.v1.ListCampaignsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	9,  // 0: decnet.api.v1.Campaign.created:type_name -> google.protobuf.Timestamp
+	9,  // 1: decnet.api.v1.Campaign.first_seen:type_name -> google.protobuf.Timestamp
+	9,  // 2: decnet.api.v1.Campaign.last_seen:type_name -> google.protobuf.Timestamp
+	1,  // 3: decnet.api.v1.Campaign.evidence:type_name -> decnet.api.v1.CampaignEvidence
+	2,  // 4: decnet.api.v1.CampaignEvidence.terms:type_name -> decnet.api.v1.CampaignEvidenceTerm
+	0,  // 5: decnet.api.v1.GetCampaignResponse.campaign:type_name -> decnet.api.v1.Campaign
+	0,  // 6: decnet.api.v1.ListCampaignsResponse.campaigns:type_name -> decnet.api.v1.Campaign
+	10, // 7: decnet.api.v1.ExportCampaignRequest.format:type_name -> decnet.api.v1.ExportFormat
+	3,  // 8: decnet.api.v1.CampaignService.GetCampaign:input_type -> decnet.api.v1.GetCampaignRequest
+	5,  // 9: decnet.api.v1.CampaignService.ListCampaigns:input_type -> decnet.api.v1.ListCampaignsRequest
+	7,  // 10: decnet.api.v1.CampaignService.ExportCampaign:input_type -> decnet.api.v1.ExportCampaignRequest
+	4,  // 11: decnet.api.v1.CampaignService.GetCampaign:output_type -> decnet.api.v1.GetCampaignResponse
+	6,  // 12: decnet.api.v1.CampaignService.ListCampaigns:output_type -> decnet.api.v1.ListCampaignsResponse
+	8,  // 13: decnet.api.v1.CampaignService.ExportCampaign:output_type -> decnet.api.v1.ExportCampaignResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_campaign_service_proto_init() }
@@ -545,13 +673,14 @@ func file_decnet_api_v1_campaign_service_proto_init() {
 		return
 	}
 	file_decnet_api_v1_access_proto_init()
+	file_decnet_api_v1_attacker_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_campaign_service_proto_rawDesc), len(file_decnet_api_v1_campaign_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -392,11 +392,124 @@ func (x *ListIdentitiesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ExportIdentityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Format        ExportFormat           `protobuf:"varint,2,opt,name=format,proto3,enum=decnet.api.v1.ExportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportIdentityRequest) Reset() {
+	*x = ExportIdentityRequest{}
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportIdentityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportIdentityRequest) ProtoMessage() {}
+
+func (x *ExportIdentityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportIdentityRequest.ProtoReflect.Descriptor instead.
+func (*ExportIdentityRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_identity_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExportIdentityRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExportIdentityRequest) GetFormat() ExportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ExportFormat_EXPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportIdentityResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Document    []byte                 `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	ContentType string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The identity exported: the winner when the id asked for was merged.
+	IdentityId    string `protobuf:"bytes,3,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportIdentityResponse) Reset() {
+	*x = ExportIdentityResponse{}
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportIdentityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportIdentityResponse) ProtoMessage() {}
+
+func (x *ExportIdentityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_identity_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportIdentityResponse.ProtoReflect.Descriptor instead.
+func (*ExportIdentityResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_identity_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ExportIdentityResponse) GetDocument() []byte {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *ExportIdentityResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *ExportIdentityResponse) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
 var File_decnet_api_v1_identity_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_identity_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/identity_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n" +
+	"$decnet/api/v1/identity_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a$decnet/api/v1/attacker_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n" +
 	"\x10AttackerIdentity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12!\n" +
@@ -422,11 +535,20 @@ const file_decnet_api_v1_identity_service_proto_rawDesc = "" +
 	"\n" +
 	"identities\x18\x01 \x03(\v2\x1f.decnet.api.v1.AttackerIdentityR\n" +
 	"identities\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xcf\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\x15ExportIdentityRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
+	"\x06format\x18\x02 \x01(\x0e2\x1b.decnet.api.v1.ExportFormatR\x06format\"x\n" +
+	"\x16ExportIdentityResponse\x12\x1a\n" +
+	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x1f\n" +
+	"\videntity_id\x18\x03 \x01(\tR\n" +
+	"identityId2\xb7\x03\n" +
 	"\x0fIdentityService\x12u\n" +
 	"\x13GetAttackerIdentity\x12).decnet.api.v1.GetAttackerIdentityRequest\x1a*.decnet.api.v1.GetAttackerIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
 	"\vGetIdentity\x12!.decnet.api.v1.GetIdentityRequest\x1a\".decnet.api.v1.GetIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
-	"\x0eListIdentities\x12$.decnet.api.v1.ListIdentitiesRequest\x1a%.decnet.api.v1.ListIdentitiesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eListIdentities\x12$.decnet.api.v1.ListIdentitiesRequest\x1a%.decnet.api.v1.ListIdentitiesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
+	"\x0eExportIdentity\x12$.decnet.api.v1.ExportIdentityRequest\x1a%.decnet.api.v1.ExportIdentityResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_identity_service_proto_rawDescOnce sync.Once
@@ -440,7 +562,7 @@ func file_decnet_api_v1_identity_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_identity_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_decnet_api_v1_identity_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_decnet_api_v1_identity_service_proto_goTypes = []any{
 	(*AttackerIdentity)(nil),            // 0: decnet.api.v1.AttackerIdentity
 	(*GetAttackerIdentityRequest)(nil),  // 1: decnet.api.v1.GetAttackerIdentityRequest
@@ -449,24 +571,30 @@ var file_decnet_api_v1_identity_service_proto_goTypes = []any{
 	(*GetIdentityResponse)(nil),         // 4: decnet.api.v1.GetIdentityResponse
 	(*ListIdentitiesRequest)(nil),       // 5: decnet.api.v1.ListIdentitiesRequest
 	(*ListIdentitiesResponse)(nil),      // 6: decnet.api.v1.ListIdentitiesResponse
-	(*timestamppb.Timestamp)(nil),       // 7: google.protobuf.Timestamp
+	(*ExportIdentityRequest)(nil),       // 7: decnet.api.v1.ExportIdentityRequest
+	(*ExportIdentityResponse)(nil),      // 8: decnet.api.v1.ExportIdentityResponse
+	(*timestamppb.Timestamp)(nil),       // 9: google.protobuf.Timestamp
+	(ExportFormat)(0),                   // 10: decnet.api.v1.ExportFormat
 }
 var file_decnet_api_v1_identity_service_proto_depIdxs = []int32{
-	7, // 0: decnet.api.v1.AttackerIdentity.created:type_name -> google.protobuf.Timestamp
-	0, // 1: decnet.api.v1.GetAttackerIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
-	0, // 2: decnet.api.v1.GetIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
-	0, // 3: decnet.api.v1.ListIdentitiesResponse.identities:type_name -> decnet.api.v1.AttackerIdentity
-	1, // 4: decnet.api.v1.IdentityService.GetAttackerIdentity:input_type -> decnet.api.v1.GetAttackerIdentityRequest
-	3, // 5: decnet.api.v1.IdentityService.GetIdentity:input_type -> decnet.api.v1.GetIdentityRequest
-	5, // 6: decnet.api.v1.IdentityService.ListIdentities:input_type -> decnet.api.v1.ListIdentitiesRequest
-	2, // 7: decnet.api.v1.IdentityService.GetAttackerIdentity:output_type -> decnet.api.v1.GetAttackerIdentityResponse
-	4, // 8: decnet.api.v1.IdentityService.GetIdentity:output_type -> decnet.api.v1.GetIdentityResponse
-	6, // 9: decnet.api.v1.IdentityService.ListIdentities:output_type -> decnet.api.v1.ListIdentitiesResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	9,  // 0: decnet.api.v1.AttackerIdentity.created:type_name -> google.protobuf.Timestamp
+	0,  // 1: decnet.api.v1.GetAttackerIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
+	0,  // 2: decnet.api.v1.GetIdentityResponse.identity:type_name -> decnet.api.v1.AttackerIdentity
+	0,  // 3: decnet.api.v1.ListIdentitiesResponse.identities:type_name -> decnet.api.v1.AttackerIdentity
+	10, // 4: decnet.api.v1.ExportIdentityRequest.format:type_name -> decnet.api.v1.ExportFormat
+	1,  // 5: decnet.api.v1.IdentityService.GetAttackerIdentity:input_type -> decnet.api.v1.GetAttackerIdentityRequest
+	3,  // 6: decnet.api.v1.IdentityService.GetIdentity:input_type -> decnet.api.v1.GetIdentityRequest
+	5,  // 7: decnet.api.v1.IdentityService.ListIdentities:input_type -> decnet.api.v1.ListIdentitiesRequest
+	7,  // 8: decnet.api.v1.IdentityService.ExportIdentity:input_type -> decnet.api.v1.ExportIdentityRequest
+	2,  // 9: decnet.api.v1.IdentityService.GetAttackerIdentity:output_type -> decnet.api.v1.GetAttackerIdentityResponse
+	4,  // 10: decnet.api.v1.IdentityService.GetIdentity:output_type -> decnet.api.v1.GetIdentityResponse
+	6,  // 11: decnet.api.v1.IdentityService.ListIdentities:output_type -> decnet.api.v1.ListIdentitiesResponse
+	8,  // 12: decnet.api.v1.IdentityService.ExportIdentity:output_type -> decnet.api.v1.ExportIdentityResponse
+	9,  // [9:13] is the sub-list for method output_type
+	5,  // [5:9] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_identity_service_proto_init() }
@@ -475,13 +603,14 @@ func file_decnet_api_v1_identity_service_proto_init() {
 		return
 	}
 	file_decnet_api_v1_access_proto_init()
+	file_decnet_api_v1_attacker_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_identity_service_proto_rawDesc), len(file_decnet_api_v1_identity_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

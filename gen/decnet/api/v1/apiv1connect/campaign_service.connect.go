@@ -39,6 +39,9 @@ const (
 	// CampaignServiceListCampaignsProcedure is the fully-qualified name of the CampaignService's
 	// ListCampaigns RPC.
 	CampaignServiceListCampaignsProcedure = "/decnet.api.v1.CampaignService/ListCampaigns"
+	// CampaignServiceExportCampaignProcedure is the fully-qualified name of the CampaignService's
+	// ExportCampaign RPC.
+	CampaignServiceExportCampaignProcedure = "/decnet.api.v1.CampaignService/ExportCampaign"
 )
 
 // CampaignServiceClient is a client for the decnet.api.v1.CampaignService service.
@@ -50,6 +53,12 @@ type CampaignServiceClient interface {
 	// into another, largest first: by identity count, then attacker count,
 	// descending, then most recently active first, then by id.
 	ListCampaigns(context.Context, *connect.Request[v1.ListCampaignsRequest]) (*connect.Response[v1.ListCampaignsResponse], error)
+	// ExportCampaign returns a campaign as a STIX 2.1 bundle (a campaign
+	// attributed to a threat-actor per member identity, built as in
+	// ExportIdentity, with the evidence that joined them in a note) or a
+	// MISP event. The id of a merged campaign exports the campaign it was
+	// merged into. Secret values and their digests are never exported.
+	ExportCampaign(context.Context, *connect.Request[v1.ExportCampaignRequest]) (*connect.Response[v1.ExportCampaignResponse], error)
 }
 
 // NewCampaignServiceClient constructs a client for the decnet.api.v1.CampaignService service. By
@@ -77,13 +86,21 @@ func NewCampaignServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportCampaign: connect.NewClient[v1.ExportCampaignRequest, v1.ExportCampaignResponse](
+			httpClient,
+			baseURL+CampaignServiceExportCampaignProcedure,
+			connect.WithSchema(campaignServiceMethods.ByName("ExportCampaign")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // campaignServiceClient implements CampaignServiceClient.
 type campaignServiceClient struct {
-	getCampaign   *connect.Client[v1.GetCampaignRequest, v1.GetCampaignResponse]
-	listCampaigns *connect.Client[v1.ListCampaignsRequest, v1.ListCampaignsResponse]
+	getCampaign    *connect.Client[v1.GetCampaignRequest, v1.GetCampaignResponse]
+	listCampaigns  *connect.Client[v1.ListCampaignsRequest, v1.ListCampaignsResponse]
+	exportCampaign *connect.Client[v1.ExportCampaignRequest, v1.ExportCampaignResponse]
 }
 
 // GetCampaign calls decnet.api.v1.CampaignService.GetCampaign.
@@ -96,6 +113,11 @@ func (c *campaignServiceClient) ListCampaigns(ctx context.Context, req *connect.
 	return c.listCampaigns.CallUnary(ctx, req)
 }
 
+// ExportCampaign calls decnet.api.v1.CampaignService.ExportCampaign.
+func (c *campaignServiceClient) ExportCampaign(ctx context.Context, req *connect.Request[v1.ExportCampaignRequest]) (*connect.Response[v1.ExportCampaignResponse], error) {
+	return c.exportCampaign.CallUnary(ctx, req)
+}
+
 // CampaignServiceHandler is an implementation of the decnet.api.v1.CampaignService service.
 type CampaignServiceHandler interface {
 	// GetCampaign returns a campaign; the id of a merged campaign returns
@@ -105,6 +127,12 @@ type CampaignServiceHandler interface {
 	// into another, largest first: by identity count, then attacker count,
 	// descending, then most recently active first, then by id.
 	ListCampaigns(context.Context, *connect.Request[v1.ListCampaignsRequest]) (*connect.Response[v1.ListCampaignsResponse], error)
+	// ExportCampaign returns a campaign as a STIX 2.1 bundle (a campaign
+	// attributed to a threat-actor per member identity, built as in
+	// ExportIdentity, with the evidence that joined them in a note) or a
+	// MISP event. The id of a merged campaign exports the campaign it was
+	// merged into. Secret values and their digests are never exported.
+	ExportCampaign(context.Context, *connect.Request[v1.ExportCampaignRequest]) (*connect.Response[v1.ExportCampaignResponse], error)
 }
 
 // NewCampaignServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -128,12 +156,21 @@ func NewCampaignServiceHandler(svc CampaignServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	campaignServiceExportCampaignHandler := connect.NewUnaryHandler(
+		CampaignServiceExportCampaignProcedure,
+		svc.ExportCampaign,
+		connect.WithSchema(campaignServiceMethods.ByName("ExportCampaign")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.CampaignService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CampaignServiceGetCampaignProcedure:
 			campaignServiceGetCampaignHandler.ServeHTTP(w, r)
 		case CampaignServiceListCampaignsProcedure:
 			campaignServiceListCampaignsHandler.ServeHTTP(w, r)
+		case CampaignServiceExportCampaignProcedure:
+			campaignServiceExportCampaignHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -149,4 +186,8 @@ func (UnimplementedCampaignServiceHandler) GetCampaign(context.Context, *connect
 
 func (UnimplementedCampaignServiceHandler) ListCampaigns(context.Context, *connect.Request[v1.ListCampaignsRequest]) (*connect.Response[v1.ListCampaignsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.CampaignService.ListCampaigns is not implemented"))
+}
+
+func (UnimplementedCampaignServiceHandler) ExportCampaign(context.Context, *connect.Request[v1.ExportCampaignRequest]) (*connect.Response[v1.ExportCampaignResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.CampaignService.ExportCampaign is not implemented"))
 }

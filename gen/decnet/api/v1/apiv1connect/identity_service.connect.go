@@ -42,6 +42,9 @@ const (
 	// IdentityServiceListIdentitiesProcedure is the fully-qualified name of the IdentityService's
 	// ListIdentities RPC.
 	IdentityServiceListIdentitiesProcedure = "/decnet.api.v1.IdentityService/ListIdentities"
+	// IdentityServiceExportIdentityProcedure is the fully-qualified name of the IdentityService's
+	// ExportIdentity RPC.
+	IdentityServiceExportIdentityProcedure = "/decnet.api.v1.IdentityService/ExportIdentity"
 )
 
 // IdentityServiceClient is a client for the decnet.api.v1.IdentityService service.
@@ -55,6 +58,13 @@ type IdentityServiceClient interface {
 	// into another, largest first: by attacker count, then session count,
 	// descending, then newest first, then by id.
 	ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error)
+	// ExportIdentity returns an identity as a STIX 2.1 bundle (a
+	// threat-actor for the identity, one per member attacker related to it,
+	// and the members' addresses, principals, files, downloads and ATT&CK
+	// techniques) or a MISP event. The id of a merged identity exports the
+	// identity it was merged into. Secret values and their digests are
+	// never exported.
+	ExportIdentity(context.Context, *connect.Request[v1.ExportIdentityRequest]) (*connect.Response[v1.ExportIdentityResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the decnet.api.v1.IdentityService service. By
@@ -89,6 +99,13 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportIdentity: connect.NewClient[v1.ExportIdentityRequest, v1.ExportIdentityResponse](
+			httpClient,
+			baseURL+IdentityServiceExportIdentityProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ExportIdentity")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -97,6 +114,7 @@ type identityServiceClient struct {
 	getAttackerIdentity *connect.Client[v1.GetAttackerIdentityRequest, v1.GetAttackerIdentityResponse]
 	getIdentity         *connect.Client[v1.GetIdentityRequest, v1.GetIdentityResponse]
 	listIdentities      *connect.Client[v1.ListIdentitiesRequest, v1.ListIdentitiesResponse]
+	exportIdentity      *connect.Client[v1.ExportIdentityRequest, v1.ExportIdentityResponse]
 }
 
 // GetAttackerIdentity calls decnet.api.v1.IdentityService.GetAttackerIdentity.
@@ -114,6 +132,11 @@ func (c *identityServiceClient) ListIdentities(ctx context.Context, req *connect
 	return c.listIdentities.CallUnary(ctx, req)
 }
 
+// ExportIdentity calls decnet.api.v1.IdentityService.ExportIdentity.
+func (c *identityServiceClient) ExportIdentity(ctx context.Context, req *connect.Request[v1.ExportIdentityRequest]) (*connect.Response[v1.ExportIdentityResponse], error) {
+	return c.exportIdentity.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the decnet.api.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// GetAttackerIdentity returns the identity of an attacker's sessions.
@@ -125,6 +148,13 @@ type IdentityServiceHandler interface {
 	// into another, largest first: by attacker count, then session count,
 	// descending, then newest first, then by id.
 	ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error)
+	// ExportIdentity returns an identity as a STIX 2.1 bundle (a
+	// threat-actor for the identity, one per member attacker related to it,
+	// and the members' addresses, principals, files, downloads and ATT&CK
+	// techniques) or a MISP event. The id of a merged identity exports the
+	// identity it was merged into. Secret values and their digests are
+	// never exported.
+	ExportIdentity(context.Context, *connect.Request[v1.ExportIdentityRequest]) (*connect.Response[v1.ExportIdentityResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -155,6 +185,13 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceExportIdentityHandler := connect.NewUnaryHandler(
+		IdentityServiceExportIdentityProcedure,
+		svc.ExportIdentity,
+		connect.WithSchema(identityServiceMethods.ByName("ExportIdentity")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceGetAttackerIdentityProcedure:
@@ -163,6 +200,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceGetIdentityHandler.ServeHTTP(w, r)
 		case IdentityServiceListIdentitiesProcedure:
 			identityServiceListIdentitiesHandler.ServeHTTP(w, r)
+		case IdentityServiceExportIdentityProcedure:
+			identityServiceExportIdentityHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -182,4 +221,8 @@ func (UnimplementedIdentityServiceHandler) GetIdentity(context.Context, *connect
 
 func (UnimplementedIdentityServiceHandler) ListIdentities(context.Context, *connect.Request[v1.ListIdentitiesRequest]) (*connect.Response[v1.ListIdentitiesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.IdentityService.ListIdentities is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ExportIdentity(context.Context, *connect.Request[v1.ExportIdentityRequest]) (*connect.Response[v1.ExportIdentityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.IdentityService.ExportIdentity is not implemented"))
 }

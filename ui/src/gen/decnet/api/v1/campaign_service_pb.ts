@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_decnet_api_v1_access } from "./access_pb";
+import type { ExportFormat } from "./attacker_service_pb";
+import { file_decnet_api_v1_attacker_service } from "./attacker_service_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/campaign_service.proto.
  */
 export const file_decnet_api_v1_campaign_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2NhbXBhaWduX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEigQIKCENhbXBhaWduEgoKAmlkGAEgASgJEisKB2NyZWF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaWRlbnRpdHlfaWRzGAUgAygJEhQKDGF0dGFja2VyX2lkcxgGIAMoCRIxCghldmlkZW5jZRgHIAMoCzIfLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZSKFAQoQQ2FtcGFpZ25FdmlkZW5jZRITCgtpZGVudGl0eV9pZBgBIAEoCRIZChFvdGhlcl9pZGVudGl0eV9pZBgCIAEoCRINCgVzY29yZRgDIAEoARIyCgV0ZXJtcxgEIAMoCzIjLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZVRlcm0iQwoUQ2FtcGFpZ25FdmlkZW5jZVRlcm0SDAoEa2luZBgBIAEoCRINCgVzY29yZRgCIAEoARIOCgZkZXRhaWwYAyABKAkiIAoSR2V0Q2FtcGFpZ25SZXF1ZXN0EgoKAmlkGAEgASgJIlUKE0dldENhbXBhaWduUmVzcG9uc2USKQoIY2FtcGFpZ24YASABKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhMKC21lcmdlZF9mcm9tGAIgASgJIj0KFExpc3RDYW1wYWlnbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKFUxpc3RDYW1wYWlnbnNSZXNwb25zZRIqCgljYW1wYWlnbnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLVAQoPQ2FtcGFpZ25TZXJ2aWNlEl0KC0dldENhbXBhaWduEiEuZGVjbmV0LmFwaS52MS5HZXRDYW1wYWlnblJlcXVlc3QaIi5kZWNuZXQuYXBpLnYxLkdldENhbXBhaWduUmVzcG9uc2UiB5ACAaC7GAISYwoNTGlzdENhbXBhaWducxIjLmRlY25ldC5hcGkudjEuTGlzdENhbXBhaWduc1JlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLkxpc3RDYW1wYWlnbnNSZXNwb25zZSIHkAIBoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2NhbXBhaWduX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEigQIKCENhbXBhaWduEgoKAmlkGAEgASgJEisKB2NyZWF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaWRlbnRpdHlfaWRzGAUgAygJEhQKDGF0dGFja2VyX2lkcxgGIAMoCRIxCghldmlkZW5jZRgHIAMoCzIfLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZSKFAQoQQ2FtcGFpZ25FdmlkZW5jZRITCgtpZGVudGl0eV9pZBgBIAEoCRIZChFvdGhlcl9pZGVudGl0eV9pZBgCIAEoCRINCgVzY29yZRgDIAEoARIyCgV0ZXJtcxgEIAMoCzIjLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZVRlcm0iQwoUQ2FtcGFpZ25FdmlkZW5jZVRlcm0SDAoEa2luZBgBIAEoCRINCgVzY29yZRgCIAEoARIOCgZkZXRhaWwYAyABKAkiIAoSR2V0Q2FtcGFpZ25SZXF1ZXN0EgoKAmlkGAEgASgJIlUKE0dldENhbXBhaWduUmVzcG9uc2USKQoIY2FtcGFpZ24YASABKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhMKC21lcmdlZF9mcm9tGAIgASgJIj0KFExpc3RDYW1wYWlnbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKFUxpc3RDYW1wYWlnbnNSZXNwb25zZRIqCgljYW1wYWlnbnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQChVFeHBvcnRDYW1wYWlnblJlcXVlc3QSCgoCaWQYASABKAkSKwoGZm9ybWF0GAIgASgOMhsuZGVjbmV0LmFwaS52MS5FeHBvcnRGb3JtYXQiVQoWRXhwb3J0Q2FtcGFpZ25SZXNwb25zZRIQCghkb2N1bWVudBgBIAEoDBIUCgxjb250ZW50X3R5cGUYAiABKAkSEwoLY2FtcGFpZ25faWQYAyABKAkyvQIKD0NhbXBhaWduU2VydmljZRJdCgtHZXRDYW1wYWlnbhIhLmRlY25ldC5hcGkudjEuR2V0Q2FtcGFpZ25SZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRDYW1wYWlnblJlc3BvbnNlIgeQAgGguxgCEmMKDUxpc3RDYW1wYWlnbnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RDYW1wYWlnbnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0Q2FtcGFpZ25zUmVzcG9uc2UiB5ACAaC7GAISZgoORXhwb3J0Q2FtcGFpZ24SJC5kZWNuZXQuYXBpLnYxLkV4cG9ydENhbXBhaWduUmVxdWVzdBolLmRlY25ldC5hcGkudjEuRXhwb3J0Q2FtcGFpZ25SZXNwb25zZSIHkAIBoLsYA0IyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_api_v1_attacker_service, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Campaign
@@ -230,6 +232,57 @@ export const ListCampaignsResponseSchema: GenMessage<ListCampaignsResponse> = /*
   messageDesc(file_decnet_api_v1_campaign_service, 6);
 
 /**
+ * @generated from message decnet.api.v1.ExportCampaignRequest
+ */
+export type ExportCampaignRequest = Message<"decnet.api.v1.ExportCampaignRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: decnet.api.v1.ExportFormat format = 2;
+   */
+  format: ExportFormat;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportCampaignRequest.
+ * Use `create(ExportCampaignRequestSchema)` to create a new message.
+ */
+export const ExportCampaignRequestSchema: GenMessage<ExportCampaignRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_campaign_service, 7);
+
+/**
+ * @generated from message decnet.api.v1.ExportCampaignResponse
+ */
+export type ExportCampaignResponse = Message<"decnet.api.v1.ExportCampaignResponse"> & {
+  /**
+   * @generated from field: bytes document = 1;
+   */
+  document: Uint8Array;
+
+  /**
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * The campaign exported: the winner when the id asked for was merged.
+   *
+   * @generated from field: string campaign_id = 3;
+   */
+  campaignId: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportCampaignResponse.
+ * Use `create(ExportCampaignResponseSchema)` to create a new message.
+ */
+export const ExportCampaignResponseSchema: GenMessage<ExportCampaignResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_campaign_service, 8);
+
+/**
  * CampaignService reads campaigns: groups of attacker identities that
  * evidence ties to one operation (a phase hand-off on the same targets, a
  * credential one guessed and another used, shared C2 hosts or payloads,
@@ -261,6 +314,20 @@ export const CampaignService: GenService<{
     methodKind: "unary";
     input: typeof ListCampaignsRequestSchema;
     output: typeof ListCampaignsResponseSchema;
+  },
+  /**
+   * ExportCampaign returns a campaign as a STIX 2.1 bundle (a campaign
+   * attributed to a threat-actor per member identity, built as in
+   * ExportIdentity, with the evidence that joined them in a note) or a
+   * MISP event. The id of a merged campaign exports the campaign it was
+   * merged into. Secret values and their digests are never exported.
+   *
+   * @generated from rpc decnet.api.v1.CampaignService.ExportCampaign
+   */
+  exportCampaign: {
+    methodKind: "unary";
+    input: typeof ExportCampaignRequestSchema;
+    output: typeof ExportCampaignResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_campaign_service, 0);

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_decnet_api_v1_access } from "./access_pb";
+import type { ExportFormat } from "./attacker_service_pb";
+import { file_decnet_api_v1_attacker_service } from "./attacker_service_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/identity_service.proto.
  */
 export const file_decnet_api_v1_identity_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2lkZW50aXR5X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEicwoQQXR0YWNrZXJJZGVudGl0eRIKCgJpZBgBIAEoCRIrCgdjcmVhdGVkGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhdHRhY2tlcl9pZHMYAyADKAkSEAoIc2Vzc2lvbnMYBCABKA0iMQoaR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QSEwoLYXR0YWNrZXJfaWQYASABKAkiUAobR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5IiAKEkdldElkZW50aXR5UmVxdWVzdBIKCgJpZBgBIAEoCSJdChNHZXRJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5EhMKC21lcmdlZF9mcm9tGAIgASgJIlUKFUxpc3RJZGVudGl0aWVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIVCg1taW5fYXR0YWNrZXJzGAMgASgNImYKFkxpc3RJZGVudGl0aWVzUmVzcG9uc2USMwoKaWRlbnRpdGllcxgBIAMoCzIfLmRlY25ldC5hcGkudjEuQXR0YWNrZXJJZGVudGl0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyzwIKD0lkZW50aXR5U2VydmljZRJ1ChNHZXRBdHRhY2tlcklkZW50aXR5EikuZGVjbmV0LmFwaS52MS5HZXRBdHRhY2tlcklkZW50aXR5UmVxdWVzdBoqLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlIgeQAgGguxgCEl0KC0dldElkZW50aXR5EiEuZGVjbmV0LmFwaS52MS5HZXRJZGVudGl0eVJlcXVlc3QaIi5kZWNuZXQuYXBpLnYxLkdldElkZW50aXR5UmVzcG9uc2UiB5ACAaC7GAISZgoOTGlzdElkZW50aXRpZXMSJC5kZWNuZXQuYXBpLnYxLkxpc3RJZGVudGl0aWVzUmVxdWVzdBolLmRlY25ldC5hcGkudjEuTGlzdElkZW50aXRpZXNSZXNwb25zZSIHkAIBoLsYAkIyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2lkZW50aXR5X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEicwoQQXR0YWNrZXJJZGVudGl0eRIKCgJpZBgBIAEoCRIrCgdjcmVhdGVkGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxhdHRhY2tlcl9pZHMYAyADKAkSEAoIc2Vzc2lvbnMYBCABKA0iMQoaR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QSEwoLYXR0YWNrZXJfaWQYASABKAkiUAobR2V0QXR0YWNrZXJJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5IiAKEkdldElkZW50aXR5UmVxdWVzdBIKCgJpZBgBIAEoCSJdChNHZXRJZGVudGl0eVJlc3BvbnNlEjEKCGlkZW50aXR5GAEgASgLMh8uZGVjbmV0LmFwaS52MS5BdHRhY2tlcklkZW50aXR5EhMKC21lcmdlZF9mcm9tGAIgASgJIlUKFUxpc3RJZGVudGl0aWVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIVCg1taW5fYXR0YWNrZXJzGAMgASgNImYKFkxpc3RJZGVudGl0aWVzUmVzcG9uc2USMwoKaWRlbnRpdGllcxgBIAMoCzIfLmRlY25ldC5hcGkudjEuQXR0YWNrZXJJZGVudGl0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoVRXhwb3J0SWRlbnRpdHlSZXF1ZXN0EgoKAmlkGAEgASgJEisKBmZvcm1hdBgCIAEoDjIbLmRlY25ldC5hcGkudjEuRXhwb3J0Rm9ybWF0IlUKFkV4cG9ydElkZW50aXR5UmVzcG9uc2USEAoIZG9jdW1lbnQYASABKAwSFAoMY29udGVudF90eXBlGAIgASgJEhMKC2lkZW50aXR5X2lkGAMgASgJMrcDCg9JZGVudGl0eVNlcnZpY2USdQoTR2V0QXR0YWNrZXJJZGVudGl0eRIpLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJJZGVudGl0eVJlcXVlc3QaKi5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VySWRlbnRpdHlSZXNwb25zZSIHkAIBoLsYAhJdCgtHZXRJZGVudGl0eRIhLmRlY25ldC5hcGkudjEuR2V0SWRlbnRpdHlSZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRJZGVudGl0eVJlc3BvbnNlIgeQAgGguxgCEmYKDkxpc3RJZGVudGl0aWVzEiQuZGVjbmV0LmFwaS52MS5MaXN0SWRlbnRpdGllc1JlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkxpc3RJZGVudGl0aWVzUmVzcG9uc2UiB5ACAaC7GAISZgoORXhwb3J0SWRlbnRpdHkSJC5kZWNuZXQuYXBpLnYxLkV4cG9ydElkZW50aXR5UmVxdWVzdBolLmRlY25ldC5hcGkudjEuRXhwb3J0SWRlbnRpdHlSZXNwb25zZSIHkAIBoLsYA0IyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_api_v1_attacker_service, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.AttackerIdentity
@@ -180,6 +182,57 @@ export const ListIdentitiesResponseSchema: GenMessage<ListIdentitiesResponse> = 
   messageDesc(file_decnet_api_v1_identity_service, 6);
 
 /**
+ * @generated from message decnet.api.v1.ExportIdentityRequest
+ */
+export type ExportIdentityRequest = Message<"decnet.api.v1.ExportIdentityRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: decnet.api.v1.ExportFormat format = 2;
+   */
+  format: ExportFormat;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportIdentityRequest.
+ * Use `create(ExportIdentityRequestSchema)` to create a new message.
+ */
+export const ExportIdentityRequestSchema: GenMessage<ExportIdentityRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_identity_service, 7);
+
+/**
+ * @generated from message decnet.api.v1.ExportIdentityResponse
+ */
+export type ExportIdentityResponse = Message<"decnet.api.v1.ExportIdentityResponse"> & {
+  /**
+   * @generated from field: bytes document = 1;
+   */
+  document: Uint8Array;
+
+  /**
+   * @generated from field: string content_type = 2;
+   */
+  contentType: string;
+
+  /**
+   * The identity exported: the winner when the id asked for was merged.
+   *
+   * @generated from field: string identity_id = 3;
+   */
+  identityId: string;
+};
+
+/**
+ * Describes the message decnet.api.v1.ExportIdentityResponse.
+ * Use `create(ExportIdentityResponseSchema)` to create a new message.
+ */
+export const ExportIdentityResponseSchema: GenMessage<ExportIdentityResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_identity_service, 8);
+
+/**
  * IdentityService reads attacker identities: attackers (source addresses)
  * the clusterer judged to be one actor from their fingerprints,
  * credentials, commands, payloads and typing. Merges are soft: a merged
@@ -220,6 +273,21 @@ export const IdentityService: GenService<{
     methodKind: "unary";
     input: typeof ListIdentitiesRequestSchema;
     output: typeof ListIdentitiesResponseSchema;
+  },
+  /**
+   * ExportIdentity returns an identity as a STIX 2.1 bundle (a
+   * threat-actor for the identity, one per member attacker related to it,
+   * and the members' addresses, principals, files, downloads and ATT&CK
+   * techniques) or a MISP event. The id of a merged identity exports the
+   * identity it was merged into. Secret values and their digests are
+   * never exported.
+   *
+   * @generated from rpc decnet.api.v1.IdentityService.ExportIdentity
+   */
+  exportIdentity: {
+    methodKind: "unary";
+    input: typeof ExportIdentityRequestSchema;
+    output: typeof ExportIdentityResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_identity_service, 0);
