@@ -7,7 +7,8 @@ packages=(
   openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd
   postgresql redis-server docker.io docker-compose
   # Oracles and clients of the decoys.
-  postfix dovecot-imapd dovecot-pop3d swaks vsftpd lftp ftp tftp-hpa tftpd-hpa
+  postfix dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  vsftpd lftp ftp tftp-hpa tftpd-hpa
   telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
 )
 
