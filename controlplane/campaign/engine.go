@@ -57,7 +57,10 @@ type Campaign struct {
 // EngineConfig configures an Engine.
 type EngineConfig struct {
 	Publisher Publisher
-	// NewID returns a fresh campaign id; UUIDv7 by default.
+	// NewID returns a fresh campaign id. By default the id is derived
+	// from the campaign's founding identity, its earliest, so campaigns
+	// rebuilt after a restart keep their ids while identities keep
+	// theirs.
 	NewID func() string
 	Now   func() time.Time
 }
@@ -86,9 +89,6 @@ var ErrPublish = errors.New("publish campaign change")
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Publisher == nil {
 		return nil, errors.New("new campaign engine: publisher is required")
-	}
-	if cfg.NewID == nil {
-		cfg.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -212,10 +212,27 @@ func (r *reconcile) publish(ch Change) {
 	}
 }
 
-func (r *reconcile) form() *Campaign {
+// idNamespace seeds campaign ids derived from founding identities. It is
+// fixed forever: changing it would change every campaign's id.
+var idNamespace = uuid.MustParse("c35e8a90-7d14-4b6f-8e2a-51f0b9d3a7c4")
+
+// newID returns the id of a campaign founded by identity founder: a
+// UUIDv5 of the identity id, or a UUIDv7 when that id is taken.
+func (e *Engine) newID(founder string) string {
+	if e.cfg.NewID != nil {
+		return e.cfg.NewID()
+	}
+	id := uuid.NewSHA1(idNamespace, []byte(founder)).String()
+	if _, taken := e.campaigns[id]; taken {
+		return uuid.Must(uuid.NewV7()).String()
+	}
+	return id
+}
+
+func (r *reconcile) form(founder string) *Campaign {
 	e := r.e
 	e.nextSeq++
-	c := &Campaign{ID: e.cfg.NewID(), Created: r.now, seq: e.nextSeq}
+	c := &Campaign{ID: e.newID(founder), Created: r.now, seq: e.nextSeq}
 	e.campaigns[c.ID] = c
 	r.publish(Change{Subject: SubjectFormed, CampaignID: c.ID})
 	return c
@@ -342,7 +359,11 @@ func (r *reconcile) splits() {
 					r.publish(Change{Subject: SubjectMerged, CampaignID: head.ID, OtherID: m})
 				}
 			} else {
-				head = r.form()
+				founder := ""
+				if len(p.rootOwned) > 0 {
+					founder = p.rootOwned[0]
+				}
+				head = r.form(founder)
 			}
 			for _, identity := range p.rootOwned {
 				r.link(identity, head.ID)
@@ -401,7 +422,7 @@ func (r *reconcile) links() {
 				continue
 			}
 			if target == "" {
-				target = r.form().ID
+				target = r.form(identity).ID
 			}
 			r.link(identity, target)
 		}

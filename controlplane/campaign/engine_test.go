@@ -163,3 +163,38 @@ func TestEngineIgnoresCommonInfrastructure(t *testing.T) {
 		t.Errorf("%d campaigns from a host shared by %d identities, want none", len(live), len(acts))
 	}
 }
+
+// Campaign ids derive from the founding identity, so an engine rebuilt
+// from the same activities after a restart gives the same ids, even when
+// the running one saw the campaign grow over several passes.
+func TestEngineIDsSurviveRebuild(t *testing.T) {
+	acts := []*campaign.Activity{
+		activity("a", 0, "c2:x.example"), activity("b", 1, "c2:x.example"),
+		activity("c", 2, "c2:x.example"), activity("d", 3, "c2:y.example"), activity("e", 4, "c2:y.example"),
+	}
+	live, err := campaign.NewEngine(campaign.EngineConfig{Publisher: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 2; n <= len(acts); n++ {
+		if err := live.Observe(acts[:n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuilt, err := campaign.NewEngine(campaign.EngineConfig{Publisher: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rebuilt.Observe(acts); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range acts {
+		want := live.Resolve(live.CampaignOf(a.Identity))
+		if got := rebuilt.CampaignOf(a.Identity); got != want || got == "" {
+			t.Errorf("identity %s: campaign %q after rebuild, %q before", a.Identity, got, want)
+		}
+	}
+	if x, y := live.CampaignOf("a"), live.CampaignOf("d"); x == y {
+		t.Errorf("two operations share campaign %q", x)
+	}
+}

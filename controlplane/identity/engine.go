@@ -56,7 +56,10 @@ type EngineConfig struct {
 	Weights   Weights
 	ASN       ASNLookup
 	Publisher Publisher
-	// NewID returns a fresh identity id; UUIDv7 by default.
+	// NewID returns a fresh identity id. By default the id is derived
+	// from the identity's founding observation (its session id or
+	// address), so a control plane that rebuilds its identities from the
+	// stored events after a restart gives them the ids they had.
 	NewID func() string
 	Now   func() time.Time
 	// MaxInputs and MaxInputBytes bound the corpus the Engine keeps and
@@ -104,9 +107,6 @@ var ErrPublish = errors.New("publish identity change")
 func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Publisher == nil {
 		return nil, errors.New("new identity engine: publisher is required")
-	}
-	if cfg.NewID == nil {
-		cfg.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -243,10 +243,29 @@ func (r *reconcile) publish(ch Change) {
 	}
 }
 
-func (r *reconcile) form() *Identity {
+// idNamespace seeds identity ids derived from founding observations. It
+// is fixed forever: changing it would change every identity's id.
+var idNamespace = uuid.MustParse("6b1f0e7a-3c2d-4f58-9a41-0d8e5c7b2f16")
+
+// newID returns the id of an identity founded by the observation with
+// key founder: a UUIDv5 of the key, or a UUIDv7 when that id is taken
+// (the founder was forgotten and seen again while its old identity
+// lives on).
+func (e *Engine) newID(founder string) string {
+	if e.cfg.NewID != nil {
+		return e.cfg.NewID()
+	}
+	id := uuid.NewSHA1(idNamespace, []byte(founder)).String()
+	if _, taken := e.identities[id]; taken {
+		return uuid.Must(uuid.NewV7()).String()
+	}
+	return id
+}
+
+func (r *reconcile) form(founder string) *Identity {
 	e := r.e
 	e.nextSeq++
-	id := &Identity{ID: e.cfg.NewID(), Created: r.now, seq: e.nextSeq}
+	id := &Identity{ID: e.newID(founder), Created: r.now, seq: e.nextSeq}
 	e.identities[id.ID] = id
 	r.publish(Change{Subject: SubjectFormed, IdentityID: id.ID})
 	return id
@@ -345,7 +364,11 @@ func (r *reconcile) splits() {
 					r.publish(Change{Subject: SubjectMerged, IdentityID: head.ID, OtherID: m})
 				}
 			} else {
-				head = r.form()
+				founder := ""
+				if len(p.rootOwned) > 0 {
+					founder = r.c.Observations[p.rootOwned[0]].Key
+				}
+				head = r.form(founder)
 			}
 			for _, i := range p.rootOwned {
 				r.link(i, head.ID)
@@ -404,7 +427,7 @@ func (r *reconcile) links() {
 				continue
 			}
 			if target == "" {
-				target = r.form().ID
+				target = r.form(r.c.Observations[i].Key).ID
 			}
 			r.link(i, target)
 		}

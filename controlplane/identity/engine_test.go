@@ -254,3 +254,44 @@ func TestEngineCorpusBound(t *testing.T) {
 		t.Error("s3 was forgotten before it was clustered")
 	}
 }
+
+// A control plane that restarts rebuilds its identities from the stored
+// events in one pass. Ids derive from each identity's founding session,
+// so the rebuilt identities keep the ids links and exports refer to.
+func TestEngineIDsSurviveRebuild(t *testing.T) {
+	specs := []sessionSpec{
+		{id: "s1", addr: "2001:db8::1", client: "SSH-2.0-kitA_1.0", c2: "c2.example:8080"},
+		{id: "s2", addr: "2001:db8::2", client: "SSH-2.0-kitB_2.0", login: "Tr0ub4dor&3x9q"},
+		{id: "s3", addr: "2001:db8::3", client: "SSH-2.0-kitC_3.0", login: "Tr0ub4dor&3x9q", c2: "c2.example:8080"},
+		{id: "s4", addr: "2001:db8::4", client: "SSH-2.0-kitD_4.0", c2: "other.example:80"},
+	}
+	live, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The running control plane saw the sessions in three batches.
+	observe(t, live, specs[:2]...)
+	observe(t, live, specs[2])
+	observe(t, live, specs[3])
+
+	rebuilt, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: &recorder{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Input
+	for i, s := range specs {
+		all = append(all, s.inputs(time.Unix(int64(i)*1000, 0))...)
+	}
+	if err := rebuilt.Observe(all); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range specs {
+		want := live.Resolve(live.IdentityOf(s.id))
+		if got := rebuilt.IdentityOf(s.id); got != want || got == "" {
+			t.Errorf("session %s: identity %q after rebuild, %q before", s.id, got, want)
+		}
+	}
+	if a, b := live.IdentityOf("s1"), live.IdentityOf("s4"); a == b {
+		t.Errorf("unrelated sessions share identity %q", a)
+	}
+}
