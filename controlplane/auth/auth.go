@@ -109,6 +109,9 @@ type Session struct {
 	// APITokenID is set when the caller used an API token rather than a
 	// login session.
 	APITokenID string
+	// Scopes are the API token's scopes, never empty for a token, and
+	// nil for a login session, which has no scopes to narrow its role.
+	Scopes []string
 	// TOTPEnrollmentRequired is set for an admin without TOTP when the
 	// operator requires it: the session may only enroll.
 	TOTPEnrollmentRequired bool

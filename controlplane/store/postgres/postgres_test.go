@@ -536,3 +536,46 @@ func TestPruneDropsPartitions(t *testing.T) {
 		t.Errorf("stored %d events into the dropped day, want 1", len(res.Stored))
 	}
 }
+
+// A token stored before tokens had scopes keeps everything its role
+// allows once the schema is migrated.
+func TestAPITokenScopesMigrated(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewDatabase(t)
+	s := openDSN(t, dsn)
+
+	// Take the schema back to before the scopes migration, with one
+	// token in the old shape.
+	var version int
+	if err := s.pool.QueryRow(ctx, `SELECT version FROM schema_migrations WHERE name = '0015_api_token_scopes.sql'`).Scan(&version); err != nil {
+		t.Fatalf("find the scopes migration: %v", err)
+	}
+	steps := []string{
+		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`DELETE FROM schema_migrations WHERE version >= ` + strconv.Itoa(version),
+		`INSERT INTO users (username, password_hash, role, created_at) VALUES ('ops', 'x', 'viewer', now())`,
+		`INSERT INTO api_tokens (id, hash, name, username, role, created_at, expires_at)
+			VALUES ('0190a000-0000-7000-8000-000000000001', '\x01', 'ci', 'ops', 'viewer', now(), now() + interval '1 day')`,
+	}
+	for _, step := range steps {
+		if _, err := s.pool.Exec(ctx, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openDSN(t, dsn)
+	closeStore(t, s)
+	tokens, err := s.ListAPITokens(ctx, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 1 || tokens[0].Name != "ci" {
+		t.Fatalf("ListAPITokens = %+v, want the old token", tokens)
+	}
+	if got := tokens[0].Scopes; len(got) != 1 || got[0] != "*" {
+		t.Errorf("old token scopes = %q, want [*]", got)
+	}
+}

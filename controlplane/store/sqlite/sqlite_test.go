@@ -135,3 +135,52 @@ func TestOpenRestrictsFileModes(t *testing.T) {
 		}
 	}
 }
+
+// A token stored before tokens had scopes keeps everything its role
+// allows once the schema is migrated.
+func TestAPITokenScopesMigrated(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "decnet.db")
+	s, err := Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+
+	// Take the schema back to before the scopes migration, with one
+	// token in the old shape.
+	var version int
+	if err := s.read.QueryRowContext(ctx, `SELECT version FROM schema_migrations WHERE name = '0013_api_token_scopes.sql'`).Scan(&version); err != nil {
+		t.Fatalf("find the scopes migration: %v", err)
+	}
+	steps := []string{
+		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`DELETE FROM schema_migrations WHERE version >= ` + strconv.Itoa(version),
+		`INSERT INTO users (username, password_hash, role, created_at) VALUES ('ops', 'x', 'viewer', 0)`,
+		`INSERT INTO api_tokens (id, hash, name, username, role, created_at, expires_at)
+			VALUES ('old-token', x'01', 'ci', 'ops', 'viewer', 0, 9000000000000000000)`,
+	}
+	for _, step := range steps {
+		if _, err := s.write.ExecContext(ctx, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(ctx, path, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("Open after downgrade: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	tokens, err := s.ListAPITokens(ctx, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 1 || tokens[0].ID != "old-token" {
+		t.Fatalf("ListAPITokens = %+v, want the old token", tokens)
+	}
+	if got := tokens[0].Scopes; len(got) != 1 || got[0] != "*" {
+		t.Errorf("old token scopes = %q, want [*]", got)
+	}
+}

@@ -261,9 +261,9 @@ const file_decnet_api_v1_audit_service_proto_rawDesc = "" +
 	"\busername\x18\x03 \x01(\tR\busername\"s\n" +
 	"\x14ListAuditLogResponse\x123\n" +
 	"\aentries\x18\x01 \x03(\v2\x19.decnet.api.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2p\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2{\n" +
 	"\fAuditService\x12`\n" +
-	"\fListAuditLog\x12\".decnet.api.v1.ListAuditLogRequest\x1a#.decnet.api.v1.ListAuditLogResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\fListAuditLog\x12\".decnet.api.v1.ListAuditLogRequest\x1a#.decnet.api.v1.ListAuditLogResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x1a\t\xaa\xbb\x18\x05auditB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_audit_service_proto_rawDescOnce sync.Once
