@@ -28,7 +28,10 @@ type AuditEntry struct {
 	Time     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	Username string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
 	Role     Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=decnet.api.v1.Role" json:"role,omitempty"`
-	// The procedure called, such as "/decnet.api.v1.UserService/CreateUser".
+	// The procedure called, such as "/decnet.api.v1.UserService/CreateUser",
+	// or a change made outside the API: "oidc/CreateUser" and
+	// "oidc/SetUserRole" when single sign-on creates a user or changes
+	// their role from a claim, recorded as that user.
 	Procedure string `protobuf:"bytes,5,opt,name=procedure,proto3" json:"procedure,omitempty"`
 	// The request as JSON, with the fields marked debug_redact removed.
 	Request string `protobuf:"bytes,6,opt,name=request,proto3" json:"request,omitempty"`

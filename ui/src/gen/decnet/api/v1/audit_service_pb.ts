@@ -41,7 +41,10 @@ export type AuditEntry = Message<"decnet.api.v1.AuditEntry"> & {
   role: Role;
 
   /**
-   * The procedure called, such as "/decnet.api.v1.UserService/CreateUser".
+   * The procedure called, such as "/decnet.api.v1.UserService/CreateUser",
+   * or a change made outside the API: "oidc/CreateUser" and
+   * "oidc/SetUserRole" when single sign-on creates a user or changes
+   * their role from a claim, recorded as that user.
    *
    * @generated from field: string procedure = 5;
    */
