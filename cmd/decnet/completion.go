@@ -26,6 +26,7 @@ var commandTree = map[string][]string{
 	"campaigns":   {"list", "show", "export"},
 	"credentials": {"list"},
 	"users":       {"list", "create", "set-role", "reset-password", "delete"},
+	"api-tokens":  {"list", "create", "revoke"},
 	"webhooks":    webhookSubcommands,
 	"completion":  {"bash", "zsh"},
 }
@@ -40,7 +41,7 @@ var (
 // or by command for commands without subcommands. Commands not listed get
 // no flag completion.
 var commandFlags = map[string][]string{
-	"login":                  {"--username"},
+	"login":                  {"--username", "--scope"},
 	"events list":            {"--kind", "--service", "--decky", "--source", "--attacker", "--limit"},
 	"events tail":            {"--kind", "--service", "--decky", "--source", "--attacker"},
 	"attackers list":         {"--address", "--limit"},
@@ -61,6 +62,9 @@ var commandFlags = map[string][]string{
 	"users set-role":         {"--role"},
 	"users reset-password":   nil,
 	"users delete":           nil,
+	"api-tokens list":        {"--all"},
+	"api-tokens create":      {"--name", "--role", "--ttl", "--scope"},
+	"api-tokens revoke":      nil,
 	"agents list":            storeFlagNames,
 	"agents show":            storeFlagNames,
 	"agents decommission":    storeFlagNames,
@@ -92,6 +96,7 @@ var flagValues = map[string][]string{
 	"tokens create --format":    {"text", "json"},
 	"users create --role":       {"viewer", "analyst", "admin"},
 	"users set-role --role":     {"viewer", "analyst", "admin"},
+	"api-tokens create --role":  {"viewer", "analyst", "admin"},
 	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive"},
 	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive"},
 }

@@ -142,6 +142,7 @@ type fakeFleet struct {
 	apiv1connect.UnimplementedAgentServiceHandler
 	apiv1connect.UnimplementedTokenServiceHandler
 	apiv1connect.UnimplementedWebhookServiceHandler
+	apiv1connect.UnimplementedApiTokenServiceHandler
 
 	mu       sync.Mutex
 	requests []proto.Message
@@ -209,6 +210,7 @@ func startFakeFleet(t *testing.T) (*fakeFleet, string) {
 	mux.Handle(apiv1connect.NewAgentServiceHandler(f))
 	mux.Handle(apiv1connect.NewTokenServiceHandler(f))
 	mux.Handle(apiv1connect.NewWebhookServiceHandler(f))
+	mux.Handle(apiv1connect.NewApiTokenServiceHandler(f))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return f, srv.URL

@@ -48,6 +48,8 @@ writes):
                                  captured credentials
   decnet users list|create NAME|set-role NAME|reset-password NAME|delete NAME
                                  manage users (admin)
+  decnet api-tokens list|create --name NAME [--scope S]…|revoke ID
+                                 manage your API tokens; create prints the secret once
   decnet webhooks list|show ID|create|update ID|pause ID|resume ID|delete ID
                  |test ID|rotate-secret ID|deliveries [ID]|dead-letters [ID]|replay ID
                  |suppressions|suppress [flags]|unsuppress ID
@@ -128,6 +130,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCampaigns(ctx, args[1:], stdout, stderr)
 	case "users":
 		return runUsers(ctx, args[1:], stdout, stderr)
+	case "api-tokens":
+		return runAPITokens(ctx, args[1:], stdout, stderr)
 	case "webhooks":
 		return runWebhooks(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "completion":

@@ -115,10 +115,14 @@ func (c *clientCommand) noArgs() error {
 // runLogin logs in with a password read from standard input, creates an
 // API token for this machine and saves it in the client configuration.
 func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var username string
+	var (
+		username string
+		scopes   listFlag
+	)
 	c, err := parseClient("decnet login", args, stdout, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&username, "username", "", "user name (required); the password is read from standard input")
-	}, "username")
+		fs.Var(&scopes, "scope", `scope of the saved token, such as "*:read"; repeat or separate with commas (default "*")`)
+	}, "username", "scope")
 	if err != nil {
 		return err
 	}
@@ -143,7 +147,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	hostname, _ := os.Hostname()
 	tokens := apiv1connect.NewApiTokenServiceClient(c.client.HTTP, c.client.BaseURL)
-	req := connect.NewRequest(&apiv1.CreateApiTokenRequest{Name: "cli@" + hostname, Ttl: durationpb.New(clientTokenTTL)})
+	req := connect.NewRequest(&apiv1.CreateApiTokenRequest{Name: "cli@" + hostname, Ttl: durationpb.New(clientTokenTTL), Scopes: scopes})
 	req.Header().Set("Authorization", "Bearer "+login.Msg.GetToken())
 	created, err := tokens.CreateApiToken(ctx, req)
 	if err != nil {

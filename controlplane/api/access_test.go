@@ -126,6 +126,191 @@ func TestRolesGetExactlyTheirProcedures(t *testing.T) {
 	}
 }
 
+// Every service names the resource of its procedures in token scopes,
+// and each procedure needs read of it when it changes nothing and write
+// otherwise, unless it names its scope itself.
+func TestEveryProcedureHasScope(t *testing.T) {
+	overrides := map[string]string{
+		apiv1connect.AuthServiceIssueStreamTicketProcedure: "events:read",
+	}
+	seen := map[string]string{}
+	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			svc := fd.Services().Get(i)
+			resource := auth.ServiceScope(svc)
+			if resource == "" || strings.ContainsAny(resource, ":* ") {
+				t.Errorf("%s: scope option %q, want a resource name", svc.FullName(), resource)
+			}
+			if other, dup := seen[resource]; dup {
+				t.Errorf("%s and %s share the scope resource %q", other, svc.FullName(), resource)
+			}
+			seen[resource] = string(svc.FullName())
+			for j := range svc.Methods().Len() {
+				m := svc.Methods().Get(j)
+				path := "/" + string(svc.FullName()) + "/" + string(m.Name())
+				want := resource + ":write"
+				if opts, ok := m.Options().(*descriptorpb.MethodOptions); ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS {
+					want = resource + ":read"
+				}
+				if o, ok := overrides[path]; ok {
+					want = o
+				}
+				if got := auth.ScopeOf(path); got != want {
+					t.Errorf("ScopeOf(%s) = %q, want %q", path, got, want)
+				}
+			}
+		}
+		return true
+	})
+	if got := auth.ScopeResources(); len(got) != len(seen) {
+		t.Errorf("ScopeResources = %v, want the %d resources of the services", got, len(seen))
+	}
+}
+
+// A scoped API token reaches exactly the procedures its scopes and role
+// allow, and gets PermissionDenied for every other.
+func TestScopedTokensGetExactlyTheirProcedures(t *testing.T) {
+	f := newFixture(t, options{tokens: &TokenServiceConfig{}, notices: topics.New[*apiv1.Notice]()})
+	ctx := context.Background()
+	admin := f.login(t)
+	analyst := f.loginNewUser(t, "analyst-user", apiv1.Role_ROLE_ANALYST)
+
+	cases := []struct {
+		name    string
+		session string
+		scopes  []string
+		role    apiv1.Role
+	}{
+		{"events read", admin, []string{"events:read"}, apiv1.Role_ROLE_ADMIN},
+		{"all reads", admin, []string{"*:read"}, apiv1.Role_ROLE_ADMIN},
+		{"webhooks and attackers", admin, []string{"webhooks:write", "attackers:read"}, apiv1.Role_ROLE_ADMIN},
+		{"analyst everything", analyst, []string{"*"}, apiv1.Role_ROLE_ANALYST},
+		{"analyst users write", analyst, []string{"users:write"}, apiv1.Role_ROLE_ANALYST},
+	}
+	tokens := apiv1connect.NewApiTokenServiceClient(f.h1, f.srv.URL)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			created, err := tokens.CreateApiToken(ctx, withToken(&apiv1.CreateApiTokenRequest{Name: tc.name, Scopes: tc.scopes}, tc.session))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := created.Msg.GetToken().GetScopes(); !slices.Equal(got, tc.scopes) {
+				t.Errorf("created token scopes = %q, want %q", got, tc.scopes)
+			}
+			secret := created.Msg.GetSecret()
+			f.recordToken(secret)
+
+			reached := 0
+			for _, p := range apiProcedures(t) {
+				if p.access == apiv1.Access_ACCESS_PUBLIC {
+					continue
+				}
+				allowed := auth.Allows(tc.role, p.access) && slices.ContainsFunc(tc.scopes, func(s string) bool {
+					return auth.ScopesAllow([]string{s}, p.path)
+				})
+				// Logout with an API token has no session to end, so
+				// its handler returns unauthenticated.
+				if allowed && p.path == apiv1connect.AuthServiceLogoutProcedure {
+					continue
+				}
+				got := callCode(t, f, p, secret)
+				switch {
+				case allowed && (got == connect.CodePermissionDenied || got == connect.CodeUnauthenticated):
+					t.Errorf("%s: %v, want the call to reach the handler", p.path, got)
+				case !allowed && got != connect.CodePermissionDenied:
+					t.Errorf("%s: %v, want permission_denied", p.path, got)
+				case allowed:
+					reached++
+				}
+			}
+			if reached == 0 {
+				t.Error("the token reached no procedure")
+			}
+		})
+	}
+
+	// The contract in plain terms: events:read reads events, and only
+	// that.
+	created, err := tokens.CreateApiToken(ctx, withToken(&apiv1.CreateApiTokenRequest{Name: "events-only", Scopes: []string{"events:read"}}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := created.Msg.GetSecret()
+	f.recordToken(secret)
+	if _, err := apiv1connect.NewEventServiceClient(f.h1, f.srv.URL).ListEvents(ctx, withToken(&apiv1.ListEventsRequest{}, secret)); err != nil {
+		t.Errorf("ListEvents with events:read: %v", err)
+	}
+	_, err = apiv1connect.NewAttackerServiceClient(f.h1, f.srv.URL).ListAttackers(ctx, withToken(&apiv1.ListAttackersRequest{}, secret))
+	if connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "scopes") {
+		t.Errorf("ListAttackers with events:read: %v, want permission_denied naming the scopes", err)
+	}
+}
+
+// A token can only mint tokens within its own scopes; without scopes the
+// new token inherits them, and a login session's token gets "*".
+func TestTokenScopesOnCreate(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	tokens := apiv1connect.NewApiTokenServiceClient(f.h1, f.srv.URL)
+	create := func(session string, scopes ...string) (*apiv1.ApiToken, string, error) {
+		resp, err := tokens.CreateApiToken(ctx, withToken(&apiv1.CreateApiTokenRequest{Name: "t", Scopes: scopes}, session))
+		if err != nil {
+			return nil, "", err
+		}
+		f.recordToken(resp.Msg.GetSecret())
+		return resp.Msg.GetToken(), resp.Msg.GetSecret(), nil
+	}
+
+	full, _, err := create(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := full.GetScopes(); !slices.Equal(got, []string{"*"}) {
+		t.Errorf("token without scopes from a login session: scopes %q, want [*]", got)
+	}
+	if _, _, err := create(admin, "event:read"); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("unknown resource: %v, want invalid_argument", err)
+	}
+	if _, _, err := create(admin, "events:delete"); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("unknown access: %v, want invalid_argument", err)
+	}
+
+	minter, minterSecret, err := create(admin, "api-tokens:write", "events:read", "events:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := minter.GetScopes(), []string{"api-tokens:write", "events:read"}; !slices.Equal(got, want) {
+		t.Errorf("scopes with a duplicate = %q, want %q", got, want)
+	}
+	inherited, _, err := create(minterSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inherited.GetScopes(); !slices.Equal(got, minter.GetScopes()) {
+		t.Errorf("token minted without scopes by a token: %q, want its scopes %q", got, minter.GetScopes())
+	}
+	narrower, _, err := create(minterSecret, "events:read")
+	if err != nil || !slices.Equal(narrower.GetScopes(), []string{"events:read"}) {
+		t.Errorf("narrower token = %v, %v, want events:read", narrower, err)
+	}
+	for _, wider := range [][]string{{"*"}, {"*:read"}, {"events:write"}, {"attackers:read"}} {
+		if _, _, err := create(minterSecret, wider...); connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("token minting %q: %v, want invalid_argument", wider, err)
+		}
+	}
+
+	list, err := tokens.ListApiTokens(ctx, withToken(&apiv1.ListApiTokensRequest{}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list.Msg.GetTokens() {
+		if tok.GetId() == minter.GetId() && !slices.Equal(tok.GetScopes(), minter.GetScopes()) {
+			t.Errorf("listed scopes %q, want %q", tok.GetScopes(), minter.GetScopes())
+		}
+	}
+}
+
 // callCode calls the procedure with an empty request and returns the
 // error code, 0 for success.
 func callCode(t *testing.T, f *fixture, p apiProcedure, token string) connect.Code {

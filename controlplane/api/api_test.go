@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -722,6 +723,8 @@ func TestClassify(t *testing.T) {
 		{store.ErrInvalidPageToken, connect.CodeInvalidArgument},
 		{auth.ErrInvalidCredentials, connect.CodeUnauthenticated},
 		{auth.ErrRateLimited, connect.CodeResourceExhausted},
+		{fmt.Errorf("%w: %q", auth.ErrInvalidScope, "event:read"), connect.CodeInvalidArgument},
+		{auth.ErrTokenScopeTooWide, connect.CodeInvalidArgument},
 		{context.Canceled, connect.CodeCanceled},
 		{errors.New("disk on fire at /var/lib/decnet"), connect.CodeInternal},
 	}

@@ -19,7 +19,7 @@ var _ apiv1connect.ApiTokenServiceHandler = (*apiTokenService)(nil)
 // CreateApiToken issues a token for the caller and returns it once.
 func (s *apiTokenService) CreateApiToken(ctx context.Context, req *connect.Request[apiv1.CreateApiTokenRequest]) (*connect.Response[apiv1.CreateApiTokenResponse], error) {
 	sess, _ := auth.SessionFromContext(ctx)
-	t, secret, err := s.auth.CreateAPIToken(ctx, sess, req.Msg.GetName(), req.Msg.GetRole(), req.Msg.GetTtl().AsDuration())
+	t, secret, err := s.auth.CreateAPIToken(ctx, sess, req.Msg.GetName(), req.Msg.GetRole(), req.Msg.GetScopes(), req.Msg.GetTtl().AsDuration())
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}
@@ -76,7 +76,7 @@ func (s *apiTokenService) RevokeApiToken(ctx context.Context, req *connect.Reque
 
 func apiTokenMessage(t store.APIToken) *apiv1.ApiToken {
 	return &apiv1.ApiToken{
-		Id: t.ID, Name: t.Name, Username: t.Username, Role: auth.ParseRole(t.Role),
+		Id: t.ID, Name: t.Name, Username: t.Username, Role: auth.ParseRole(t.Role), Scopes: t.Scopes,
 		CreatedAt: timestamppb.New(t.CreatedAt), ExpiresAt: timestamppb.New(t.ExpiresAt), RevokedAt: timestampOrNil(t.RevokedAt),
 	}
 }

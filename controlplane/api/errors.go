@@ -58,7 +58,8 @@ func classify(err error) (connect.Code, string) {
 		return connect.CodeUnauthenticated, auth.ErrUnauthenticated.Error()
 	case errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrInvalidUsername),
 		errors.Is(err, auth.ErrInvalidRole), errors.Is(err, auth.ErrDeleteSelf),
-		errors.Is(err, auth.ErrTokenRoleTooHigh), errors.Is(err, auth.ErrTokenTTL), errors.Is(err, auth.ErrTokenName):
+		errors.Is(err, auth.ErrTokenRoleTooHigh), errors.Is(err, auth.ErrTokenTTL), errors.Is(err, auth.ErrTokenName),
+		errors.Is(err, auth.ErrInvalidScope), errors.Is(err, auth.ErrTokenScopeTooWide):
 		return connect.CodeInvalidArgument, err.Error()
 	case errors.Is(err, auth.ErrSSOUser),
 		errors.Is(err, auth.ErrTOTPRequired), errors.Is(err, auth.ErrTOTPNotPending), errors.Is(err, auth.ErrTOTPNotEnabled),

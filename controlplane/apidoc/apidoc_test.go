@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/decnet/decnet/controlplane/auth"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
@@ -113,6 +114,9 @@ func TestJSONListsEveryProcedure(t *testing.T) {
 		}
 		if p.Role != reg.role || p.ReadOnly != reg.readOnly {
 			t.Errorf("%s: role %q, read-only %v; descriptors say %q, %v", path, p.Role, p.ReadOnly, reg.role, reg.readOnly)
+		}
+		if want := auth.ScopeOf(path); p.Scope != want {
+			t.Errorf("%s: scope %q, the interceptor requires %q", path, p.Scope, want)
 		}
 	}
 	for path := range served {

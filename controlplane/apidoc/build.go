@@ -87,6 +87,7 @@ func buildService(sd protoreflect.ServiceDescriptor) Service {
 			Comment:         comment(md),
 			Access:          access.String(),
 			Role:            roleOf(access),
+			Scope:           scopeOf(md, idempotency),
 			ReadOnly:        idempotency == descriptorpb.MethodOptions_NO_SIDE_EFFECTS,
 			Idempotency:     idempotency.String(),
 			Request:         string(md.Input().FullName()),
@@ -136,6 +137,27 @@ func roleOf(access apiv1.Access) string {
 	default:
 		return "none"
 	}
+}
+
+// scopeOf mirrors how the interceptor derives a procedure's token scope.
+func scopeOf(md protoreflect.MethodDescriptor, idempotency descriptorpb.MethodOptions_IdempotencyLevel) string {
+	if opts, ok := md.Options().(*descriptorpb.MethodOptions); ok && opts != nil {
+		if named, _ := proto.GetExtension(opts, apiv1.E_MethodScope).(string); named != "" {
+			return named
+		}
+	}
+	opts, ok := md.Parent().Options().(*descriptorpb.ServiceOptions)
+	if !ok || opts == nil {
+		return ""
+	}
+	resource, _ := proto.GetExtension(opts, apiv1.E_Scope).(string)
+	if resource == "" {
+		return ""
+	}
+	if idempotency == descriptorpb.MethodOptions_NO_SIDE_EFFECTS {
+		return resource + ":read"
+	}
+	return resource + ":write"
 }
 
 func idempotencyOf(md protoreflect.MethodDescriptor) descriptorpb.MethodOptions_IdempotencyLevel {

@@ -38,6 +38,11 @@ type Procedure struct {
 	// session), "viewer", "analyst" or "admin". "none" means the option is
 	// missing, and the server rejects every call.
 	Role string `json:"role"`
+	// Scope is the API token scope the procedure needs, such as
+	// "events:read": the method_scope option, or else the service's scope
+	// option with read for a read-only procedure and write for others.
+	// Empty when the service declares no scope.
+	Scope string `json:"scope,omitempty"`
 	// ReadOnly is true for idempotency_level NO_SIDE_EFFECTS. Connect
 	// clients may call such a procedure with GET.
 	ReadOnly bool `json:"read_only"`

@@ -72,6 +72,10 @@ var (
 	// readOnly holds the procedures declared idempotency_level =
 	// NO_SIDE_EFFECTS.
 	readOnly map[string]bool
+	// scopeRules is the token scope each procedure needs, and
+	// scopeResources the resource names the services declare.
+	scopeRules     map[string]scopeRule
+	scopeResources map[string]bool
 )
 
 // AccessOf returns the access rule declared on the procedure
@@ -90,28 +94,66 @@ func ChangesNothing(procedure string) bool {
 	return readOnly[procedure]
 }
 
-// loadAccessRules reads the access option and idempotency level of every
-// method of the API package from the registered descriptors.
+// loadAccessRules reads the access option, idempotency level and scope
+// of every method of the API package from the registered descriptors.
 func loadAccessRules() {
 	rules := make(map[string]apiv1.Access)
 	reads := make(map[string]bool)
+	scopes := make(map[string]scopeRule)
+	resources := make(map[string]bool)
 	protoregistry.GlobalFiles.RangeFilesByPackage("decnet.api.v1", func(fd protoreflect.FileDescriptor) bool {
 		services := fd.Services()
 		for i := range services.Len() {
 			svc := services.Get(i)
+			resource := ServiceScope(svc)
+			if resource != "" {
+				resources[resource] = true
+			}
 			methods := svc.Methods()
 			for j := range methods.Len() {
 				m := methods.Get(j)
 				procedure := "/" + string(svc.FullName()) + "/" + string(m.Name())
 				rules[procedure] = MethodAccess(m)
-				if opts, ok := m.Options().(*descriptorpb.MethodOptions); ok && opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS {
+				opts, _ := m.Options().(*descriptorpb.MethodOptions)
+				read := opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
+				if read {
 					reads[procedure] = true
 				}
+				scopes[procedure] = methodScope(opts, resource, read)
 			}
 		}
 		return true
 	})
 	accessRules, readOnly = rules, reads
+	scopeRules, scopeResources = scopes, resources
+}
+
+// ServiceScope returns the scope option of one service descriptor: the
+// resource name of its procedures in token scopes.
+func ServiceScope(svc protoreflect.ServiceDescriptor) string {
+	opts, ok := svc.Options().(*descriptorpb.ServiceOptions)
+	if !ok || opts == nil {
+		return ""
+	}
+	name, _ := proto.GetExtension(opts, apiv1.E_Scope).(string)
+	return name
+}
+
+// methodScope returns the scope a method needs: its method_scope option
+// when set, otherwise its service's resource with read for a method that
+// changes nothing and write for any other. A service without a resource
+// gives a rule no scope but "*" grants.
+func methodScope(opts *descriptorpb.MethodOptions, resource string, read bool) scopeRule {
+	if opts != nil {
+		if named, _ := proto.GetExtension(opts, apiv1.E_MethodScope).(string); named != "" {
+			res, access, _ := strings.Cut(named, ":")
+			return scopeRule{resource: res, write: access != scopeRead}
+		}
+	}
+	if resource == "" {
+		return scopeRule{resource: ScopeAll, write: true}
+	}
+	return scopeRule{resource: resource, write: !read}
 }
 
 // MethodAccess returns the access option of one method descriptor.

@@ -33,10 +33,28 @@ var (
 )
 
 // CreateAPIToken issues a token for the session's user and returns its
-// secret, which is never stored.
-func (a *Authenticator) CreateAPIToken(ctx context.Context, s Session, name string, role apiv1.Role, ttl time.Duration) (store.APIToken, Secret, error) {
+// secret, which is never stored. No scopes mean the session's own: "*"
+// for a login session. A token session can only give scopes it has.
+func (a *Authenticator) CreateAPIToken(ctx context.Context, s Session, name string, role apiv1.Role, scopes []string, ttl time.Duration) (store.APIToken, Secret, error) {
 	if name == "" || len(name) > 64 {
 		return store.APIToken{}, "", ErrTokenName
+	}
+	scopes, err := ParseScopes(scopes)
+	if err != nil {
+		return store.APIToken{}, "", err
+	}
+	if len(scopes) == 0 {
+		scopes = s.Scopes
+	}
+	if len(scopes) == 0 {
+		scopes = []string{ScopeAll}
+	}
+	if s.Scopes != nil {
+		for _, want := range scopes {
+			if !covers(s.Scopes, want) {
+				return store.APIToken{}, "", ErrTokenScopeTooWide
+			}
+		}
 	}
 	if role == apiv1.Role_ROLE_UNSPECIFIED {
 		role = s.Role
@@ -65,17 +83,19 @@ func (a *Authenticator) CreateAPIToken(ctx context.Context, s Session, name stri
 	now := a.now().UTC()
 	t := store.APIToken{
 		ID: id.String(), Hash: hashToken(secret), Name: name, Username: s.Username, Role: RoleName(role),
-		CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Scopes: scopes, CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
 	if err := a.store.CreateAPIToken(ctx, t); err != nil {
 		return store.APIToken{}, "", err
 	}
-	a.log.Info().Str(fieldUser, s.Username).Str("token_id", t.ID).Str("role", t.Role).Time("expires_at", t.ExpiresAt).Msg("api token created")
+	a.log.Info().Str(fieldUser, s.Username).Str("token_id", t.ID).Str("role", t.Role).Strs("scopes", t.Scopes).
+		Time("expires_at", t.ExpiresAt).Msg("api token created")
 	return t, secret, nil
 }
 
 // authenticateAPIToken returns the session an API token stands for: its
-// user, with the lower of the token's role and the user's current role.
+// user, with the lower of the token's role and the user's current role,
+// and the token's scopes.
 func (a *Authenticator) authenticateAPIToken(ctx context.Context, token Secret) (Session, error) {
 	t, err := a.store.GetAPITokenByHash(ctx, hashToken(token), a.now())
 	if errors.Is(err, store.ErrNotFound) {
@@ -92,5 +112,11 @@ func (a *Authenticator) authenticateAPIToken(ctx context.Context, token Secret) 
 		return Session{}, fmt.Errorf("authenticate api token: %w", err)
 	}
 	role := min(ParseRole(t.Role), ParseRole(u.Role))
-	return Session{Username: t.Username, Role: role, ExpiresAt: t.ExpiresAt, APITokenID: t.ID}, nil
+	scopes := t.Scopes
+	if len(scopes) == 0 {
+		// The migration gives older tokens "*"; a store that returns
+		// none still must not turn a token into a login session.
+		scopes = []string{ScopeAll}
+	}
+	return Session{Username: t.Username, Role: role, ExpiresAt: t.ExpiresAt, APITokenID: t.ID, Scopes: scopes}, nil
 }

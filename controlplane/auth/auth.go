@@ -60,8 +60,9 @@ type Config struct {
 	Now func() time.Time
 	// SessionLifetime defaults to DefaultSessionLifetime.
 	SessionLifetime time.Duration
-	// Limiter slows password guessing per source address. Default: a
-	// TokenBucket with its default sizes on the same clock.
+	// Limiter slows password guessing, with one key per source address
+	// and one per user name. Default: a TokenBucket with its default
+	// sizes on the same clock.
 	Limiter Limiter
 	// RequireAdminTOTP makes admins without a TOTP authenticator enroll
 	// one before they can call anything else.
@@ -108,6 +109,9 @@ type Session struct {
 	// APITokenID is set when the caller used an API token rather than a
 	// login session.
 	APITokenID string
+	// Scopes are the API token's scopes, never empty for a token, and
+	// nil for a login session, which has no scopes to narrow its role.
+	Scopes []string
 	// TOTPEnrollmentRequired is set for an admin without TOTP when the
 	// operator requires it: the session may only enroll.
 	TOTPEnrollmentRequired bool
@@ -154,7 +158,7 @@ func (a *Authenticator) Login(ctx context.Context, username string, password Sec
 // password.
 func (a *Authenticator) LoginTOTP(ctx context.Context, username string, password, totp Secret, source string) (Secret, Session, error) {
 	log := a.log.With().Str(fieldUser, username).Str(fieldSource, source).Logger()
-	if !a.limiter.Allow(sourceKey(source)) {
+	if !a.allowAttempt(source, username) {
 		log.Warn().Msg("login rate limited")
 		return "", Session{}, ErrRateLimited
 	}

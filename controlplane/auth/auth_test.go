@@ -290,13 +290,93 @@ func TestLoginRateLimited(t *testing.T) {
 	if _, _, err := a.Login(ctx, "analyst", "right password", "127.0.0.2:1001"); !errors.Is(err, ErrRateLimited) {
 		t.Errorf("attempt after burst error = %v, want ErrRateLimited", err)
 	}
-	if _, _, err := a.Login(ctx, "analyst", "right password", "127.0.0.3:1000"); err != nil {
-		t.Errorf("login from another address: %v", err)
+	// The burst also spent the user's own bucket, so another address
+	// gets no more attempts at this user.
+	if _, _, err := a.Login(ctx, "analyst", "right password", "127.0.0.3:1000"); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("login from another address error = %v, want ErrRateLimited", err)
+	}
+	// Other names from that address are not limited by this user's burst.
+	if _, _, err := a.Login(ctx, "someone-else", "right password", "127.0.0.3:1001"); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("other user from another address error = %v, want ErrInvalidCredentials", err)
 	}
 
 	c.now = c.now.Add(6 * time.Second)
 	if _, _, err := a.Login(ctx, "analyst", "right password", "127.0.0.2:1002"); err != nil {
 		t.Errorf("login after refill: %v", err)
+	}
+}
+
+// A spray from many addresses, one attempt each, is throttled by the
+// user name's bucket, with the same error for an existing user and an
+// unknown name, whichever limit trips.
+func TestLoginSprayAgainstOneUser(t *testing.T) {
+	for _, user := range []string{"analyst", "ghost"} {
+		t.Run(user, func(t *testing.T) {
+			a, c, _ := newAuthenticator(t)
+			ctx := context.Background()
+
+			for i := range 10 {
+				source := fmt.Sprintf("127.0.1.%d:4000", i+1)
+				if _, _, err := a.Login(ctx, user, "wrong", source); !errors.Is(err, ErrInvalidCredentials) {
+					t.Fatalf("attempt %d from %s error = %v, want ErrInvalidCredentials", i, source, err)
+				}
+			}
+			for i := range 5 {
+				source := fmt.Sprintf("127.0.2.%d:4000", i+1)
+				if _, _, err := a.Login(ctx, user, "right password", source); !errors.Is(err, ErrRateLimited) {
+					t.Errorf("fresh source %s error = %v, want ErrRateLimited", source, err)
+				}
+			}
+			// Case variants of the name share its bucket.
+			if _, _, err := a.Login(ctx, strings.ToUpper(user), "right password", "127.0.3.1:4000"); !errors.Is(err, ErrRateLimited) {
+				t.Errorf("upper-case name error = %v, want ErrRateLimited", err)
+			}
+
+			// One attempt is earned back per interval.
+			c.now = c.now.Add(6 * time.Second)
+			_, _, err := a.Login(ctx, user, "right password", "127.0.3.2:4000")
+			if want := map[string]error{"analyst": nil, "ghost": ErrInvalidCredentials}[user]; !errors.Is(err, want) {
+				t.Errorf("after one interval error = %v, want %v", err, want)
+			}
+			if _, _, err := a.Login(ctx, user, "right password", "127.0.3.3:4000"); !errors.Is(err, ErrRateLimited) {
+				t.Errorf("second attempt after one interval error = %v, want ErrRateLimited", err)
+			}
+		})
+	}
+}
+
+// Invented user names cost one bounded-size key each and leave the table
+// once their bucket is full again, so a spray of names cannot grow the
+// limiter past its size.
+func TestUnknownUserNamesStayBounded(t *testing.T) {
+	a, c, _ := newAuthenticator(t)
+	limiter := NewTokenBucket(TokenBucketConfig{MaxKeys: 64, Now: c.Now})
+	a.limiter = limiter
+	ctx := context.Background()
+
+	for round := range 6 {
+		for i := range 16 {
+			name := fmt.Sprintf("%s-%d-%d", strings.Repeat("x", 1000), round, i)
+			source := fmt.Sprintf("127.0.4.%d:4000", i+1)
+			if _, _, err := a.Login(ctx, name, "wrong", source); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("round %d name %d error = %v, want ErrInvalidCredentials", round, i, err)
+			}
+		}
+		c.now = c.now.Add(time.Minute)
+	}
+
+	limiter.mu.Lock()
+	defer limiter.mu.Unlock()
+	if n := len(limiter.buckets); n > 64 {
+		t.Errorf("limiter holds %d keys, want at most its MaxKeys 64", n)
+	}
+	for key := range limiter.buckets {
+		if len(key) > len(usernameKeyPrefix)+32 && strings.HasPrefix(key, usernameKeyPrefix) {
+			t.Errorf("user-name key %q longer than its fixed size", key)
+		}
+	}
+	if got := usernameKey("Analyst"); got != usernameKey("analyst") || len(got) != len(usernameKeyPrefix)+32 {
+		t.Errorf("usernameKey(Analyst) = %q, want the key of analyst with a 32-digit hash", got)
 	}
 }
 

@@ -75,8 +75,9 @@ func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 }
 
 // authorize returns ctx with the caller's session, or a Connect error.
-// Procedures of the API carry their access rule; any other path needs a
-// session of any role.
+// Procedures of the API carry their access rule and token scope. Any other
+// path needs a session of any role, and an API token needs a scope that
+// reads everything.
 func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
 	access := apiv1.Access_ACCESS_VIEWER
 	if isAPIProcedure(procedure) {
@@ -104,6 +105,11 @@ func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.
 	if !Allows(s.Role, access) {
 		a.log.Info().Str(fieldUser, s.Username).Str(fieldProcedure, procedure).Str("role", RoleName(s.Role)).Msg("call refused: role too low")
 		return ctx, connect.NewError(connect.CodePermissionDenied, ErrPermissionDenied)
+	}
+	if !ScopesAllow(s.Scopes, procedure) {
+		a.log.Info().Str(fieldUser, s.Username).Str(fieldProcedure, procedure).Str("token_id", s.APITokenID).
+			Strs("scopes", s.Scopes).Msg("call refused: outside the token's scopes")
+		return ctx, connect.NewError(connect.CodePermissionDenied, ErrScopeDenied)
 	}
 	return WithSession(ctx, s), nil
 }

@@ -1,16 +1,53 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Limiter decides whether a login attempt from a key (a source address) may
-// proceed. The in-process TokenBucket serves one replica; replicas behind
-// one load balancer need a shared implementation.
+// Limiter decides whether a login attempt counted against a key (a source
+// address, or a user name) may proceed. The in-process TokenBucket serves
+// one replica; replicas behind one load balancer need a shared
+// implementation.
 type Limiter interface {
 	Allow(key string) bool
+}
+
+// allowAttempt takes one attempt from the source's bucket and then one
+// from the user name's, and reports whether both had one. The user name's
+// bucket stops a password spray that rotates source addresses against one
+// account. It is consulted whether or not the user exists, before any
+// store lookup, so a refusal looks the same for every name and for either
+// limit.
+//
+// The source is checked first, and a refused source takes nothing from the
+// user's bucket. So one address alone cannot drain it past its own burst,
+// and user-name keys, which anyone can invent, are created no faster than
+// the source limits allow.
+func (a *Authenticator) allowAttempt(source, username string) bool {
+	if !a.limiter.Allow(sourceKey(source)) {
+		return false
+	}
+	return a.limiter.Allow(usernameKey(username))
+}
+
+// usernameKeyPrefix keeps user-name keys apart from source keys, which
+// are IP addresses or /64 prefixes and so never start with it.
+const usernameKeyPrefix = "user:"
+
+// usernameKey maps a user name, as typed by the caller, to its rate limit
+// key. The name is folded to lower case, so that case variants share one
+// bucket. It is hashed, so that every key has the same small size however
+// long the name, and a shared limiter such as Redis never stores user
+// names in clear.
+func usernameKey(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	// 128 bits of the hash: collisions between real names are negligible.
+	return usernameKeyPrefix + hex.EncodeToString(sum[:16])
 }
 
 // TokenBucketConfig sizes a TokenBucket. Zero fields take the defaults.

@@ -34,12 +34,12 @@ var usernamePattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
 
 // ChangePassword checks the caller's current password, stores the new one
 // and ends the caller's other sessions. A wrong current password counts
-// against the login rate limit of the source.
+// against the login rate limits of the source and of the user.
 func (a *Authenticator) ChangePassword(ctx context.Context, s Session, current, next Secret, source string) error {
 	if utf8.RuneCountInString(next.Reveal()) < MinPasswordLength || len(next.Reveal()) > maxPasswordLength {
 		return ErrWeakPassword
 	}
-	if !a.limiter.Allow(sourceKey(source)) {
+	if !a.allowAttempt(source, s.Username) {
 		return ErrRateLimited
 	}
 	user, err := a.store.GetUser(ctx, s.Username)

@@ -221,11 +221,14 @@ type CredentialQuery struct {
 // APIToken is a token for automation, stored by the SHA-256 of its
 // secret.
 type APIToken struct {
-	ID        string
-	Hash      []byte `json:"-"`
-	Name      string
-	Username  string
-	Role      string
+	ID       string
+	Hash     []byte `json:"-"`
+	Name     string
+	Username string
+	Role     string
+	// Scopes are what the token may call within its role. The store
+	// keeps them as given; none of them may contain white space.
+	Scopes    []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// RevokedAt is zero unless revoked.

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { checkTokenName, tokenRoleChoices, tokenStatus } from "./apitoken";
+import { checkScopes, checkTokenName, parseScopes, scopesLabel, tokenRoleChoices, tokenStatus } from "./apitoken";
 import { Role } from "./gen/decnet/api/v1/access_pb";
 import { ApiTokenSchema } from "./gen/decnet/api/v1/api_token_service_pb";
 
@@ -27,5 +27,29 @@ describe("API tokens", () => {
     expect(checkTokenName("siem-pull")).toBe("");
     expect(checkTokenName("  ")).not.toBe("");
     expect(checkTokenName("x".repeat(65))).toContain("64");
+  });
+
+  it("splits the scopes field on commas and spaces without duplicates", () => {
+    expect(parseScopes("")).toEqual([]);
+    expect(parseScopes(" events:read, attackers:read  events:read\nwebhooks:write ")).toEqual([
+      "events:read",
+      "attackers:read",
+      "webhooks:write",
+    ]);
+  });
+
+  it("catches malformed scopes", () => {
+    expect(checkScopes(["*", "*:read", "api-tokens:write", "events:read"])).toBe("");
+    expect(checkScopes(["events"])).toContain('"events"');
+    expect(checkScopes(["events:admin"])).toContain('"events:admin"');
+    expect(checkScopes(["*:write"])).toContain('"*:write"');
+    expect(checkScopes(Array.from({ length: 33 }, () => "events:read"))).toContain("32");
+  });
+
+  it("shows a token without scopes as allowed everything", () => {
+    expect(scopesLabel(create(ApiTokenSchema, {}))).toBe("*");
+    expect(scopesLabel(create(ApiTokenSchema, { scopes: ["events:read", "attackers:read"] }))).toBe(
+      "events:read, attackers:read",
+    );
   });
 });

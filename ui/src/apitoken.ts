@@ -54,3 +54,36 @@ export function checkTokenName(name: string): string {
   }
   return "";
 }
+
+// Scopes narrow a token within its role: "events:read", "webhooks:write",
+// "*:read" or "*". The server checks the resource names; this only splits
+// the field and catches malformed entries early.
+const scopePattern = /^(\*|\*:read|[a-z][a-z-]*:(read|write))$/;
+
+// Splits the scopes field on commas and white space, without duplicates.
+// An empty field gives no scopes, which the server reads as "*".
+export function parseScopes(text: string): string[] {
+  const out: string[] = [];
+  for (const s of text.split(/[\s,]+/)) {
+    if (s !== "" && !out.includes(s)) {
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+export function checkScopes(scopes: readonly string[]): string {
+  const bad = scopes.find((s) => !scopePattern.test(s));
+  if (bad !== undefined) {
+    return `"${bad}" is not a scope: use resource:read, resource:write, *:read or *.`;
+  }
+  if (scopes.length > 32) {
+    return "A token has at most 32 scopes.";
+  }
+  return "";
+}
+
+// A token listed without scopes may call everything its role allows.
+export function scopesLabel(token: ApiToken): string {
+  return token.scopes.length === 0 ? "*" : token.scopes.join(", ");
+}

@@ -247,7 +247,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	log = log.With().Str(fieldUser, id.Username).Str(fieldRole, id.Role).Logger()
 
-	if err := h.cfg.Users.SyncSSOUser(r.Context(), id.Username, id.Role); err != nil {
+	if err := h.cfg.Users.SyncSSOUser(r.Context(), id.Username, id.Role, r.RemoteAddr); err != nil {
 		if errors.Is(err, ErrNotSSOUser) {
 			log.Warn().Str(fieldReason, "local user").Msg("oidc login rejected")
 			h.fail(w, http.StatusForbidden, ErrNotSSOUser)

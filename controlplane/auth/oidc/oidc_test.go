@@ -42,7 +42,7 @@ type storeAccounts struct {
 	sso map[string]bool
 }
 
-func (a *storeAccounts) SyncSSOUser(ctx context.Context, username, role string) error {
+func (a *storeAccounts) SyncSSOUser(ctx context.Context, username, role, _ string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, err := a.st.GetUser(ctx, username)
@@ -644,3 +644,50 @@ func TestProviderDown(t *testing.T) {
 		t.Errorf("login with the provider down = %d %q, want 502 with the provider message", resp.StatusCode, body)
 	}
 }
+
+// With the real authenticator behind it, a sign-on that provisions a user
+// and a later one that changes the role from the groups claim each leave
+// an audit entry with the browser's address.
+func TestSSOChangesAudited(t *testing.T) {
+	accounts := &envAuthenticator{}
+	e := newEnv(t, func(cfg *Config) { cfg.Users, cfg.Sessions = accounts, accounts })
+	accounts.Authenticator = e.authn
+	e.op.addUser(testUser{Subject: "u1", Username: "alice", Claims: map[string]any{"groups": []string{"soc-analysts"}}})
+	e.op.signInAs("u1")
+	if r := e.login(e.browser()); r.status != http.StatusSeeOther || r.session == "" {
+		t.Fatalf("first login = %d, body %q", r.status, r.body)
+	}
+	e.op.addUser(testUser{Subject: "u1", Username: "alice", Claims: map[string]any{"groups": []string{"soc-admins"}}})
+	if r := e.login(e.browser()); r.status != http.StatusSeeOther {
+		t.Fatalf("second login = %d, body %q", r.status, r.body)
+	}
+	// A third login with the same groups changes nothing.
+	if r := e.login(e.browser()); r.status != http.StatusSeeOther {
+		t.Fatalf("third login = %d, body %q", r.status, r.body)
+	}
+
+	page, err := e.st.ListAudit(context.Background(), store.AuditQuery{Username: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 2 {
+		t.Fatalf("audit log has %d entries for alice, want 2: %+v", len(page.Items), page.Items)
+	}
+	want := []struct{ procedure, role, request string }{
+		{auth.AuditSSOSetUserRole, auth.RoleAdmin, `{"username":"alice","role":"admin","previous_role":"analyst"}`},
+		{auth.AuditSSOCreateUser, auth.RoleAnalyst, `{"username":"alice","role":"analyst"}`},
+	}
+	for i, w := range want {
+		got := page.Items[i]
+		if got.Procedure != w.procedure || got.Role != w.role || got.Request != w.request || got.Outcome != "ok" {
+			t.Errorf("entry %d = %+v, want %s as %s with %s", i, got, w.procedure, w.role, w.request)
+		}
+		if !strings.HasPrefix(got.Source, "127.0.0.1:") {
+			t.Errorf("entry %d source = %q, want the browser's loopback address", i, got.Source)
+		}
+	}
+}
+
+// envAuthenticator lets a test hand the env's own authenticator, made
+// inside newEnv, to the handler newEnv configures.
+type envAuthenticator struct{ *auth.Authenticator }

@@ -17,6 +17,8 @@ type Users interface {
 	// a password nobody knows, so password login fails for it; or sets the
 	// role of the existing single sign-on user, so a provider group
 	// change takes effect at the next login. It returns ErrNotSSOUser
-	// when username is a local password user.
-	SyncSSOUser(ctx context.Context, username, role string) error
+	// when username is a local password user. source is the browser's
+	// address, for the audit log entry of a created user or a changed
+	// role.
+	SyncSSOUser(ctx context.Context, username, role, source string) error
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,7 +14,7 @@ import (
 	"github.com/decnet/decnet/controlplane/store"
 )
 
-const apiTokenColumns = `id::text, hash, name, username, role, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
+const apiTokenColumns = `id::text, hash, name, username, role, scopes, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
 
 // foreignKeyViolation is PostgreSQL's SQLSTATE for a missing referenced row.
 const foreignKeyViolation = "23503"
@@ -24,8 +25,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 	if err != nil {
 		return fmt.Errorf("create api token: id %q is not a UUID", t.ID)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO api_tokens (id, hash, name, username, role, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, pgUUID(id), t.Hash, t.Name, t.Username, t.Role, t.CreatedAt, t.ExpiresAt)
+	_, err = s.pool.Exec(ctx, `INSERT INTO api_tokens (id, hash, name, username, role, scopes, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, pgUUID(id), t.Hash, t.Name, t.Username, t.Role, strings.Join(t.Scopes, " "), t.CreatedAt, t.ExpiresAt)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation {
 		return fmt.Errorf("create api token: user %q: %w", t.Username, store.ErrNotFound)
@@ -91,11 +92,13 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) (st
 func scanAPIToken(row pgx.Row) (store.APIToken, error) {
 	var (
 		t       store.APIToken
+		scopes  string
 		revoked *time.Time
 	)
-	if err := row.Scan(&t.ID, &t.Hash, &t.Name, &t.Username, &t.Role, &t.CreatedAt, &t.ExpiresAt, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Hash, &t.Name, &t.Username, &t.Role, &scopes, &t.CreatedAt, &t.ExpiresAt, &revoked); err != nil {
 		return store.APIToken{}, err
 	}
+	t.Scopes = strings.Fields(scopes)
 	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
 	if revoked != nil {
 		t.RevokedAt = revoked.UTC()

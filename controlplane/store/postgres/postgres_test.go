@@ -536,3 +536,54 @@ func TestPruneDropsPartitions(t *testing.T) {
 		t.Errorf("stored %d events into the dropped day, want 1", len(res.Stored))
 	}
 }
+
+// A token stored before tokens had scopes keeps everything its role
+// allows once the scopes migration has run.
+func TestAPITokenScopesMigrated(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, pgtest.NewDatabase(t))
+	closeStore(t, s)
+
+	// Take the table back to its shape before the migration, with one
+	// token in it, and run the migration's SQL again. Running the file
+	// alone keeps the test independent of later migrations.
+	scopes := findMigration(t, "0015_api_token_scopes.sql")
+	steps := []string{
+		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`INSERT INTO users (username, password_hash, role, created_at) VALUES ('ops', 'x', 'viewer', now())`,
+		`INSERT INTO api_tokens (id, hash, name, username, role, created_at, expires_at)
+			VALUES ('0190a000-0000-7000-8000-000000000001', '\x01', 'ci', 'ops', 'viewer', now(), now() + interval '1 day')`,
+		scopes.sql,
+	}
+	for _, step := range steps {
+		if _, err := s.pool.Exec(ctx, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+
+	tokens, err := s.ListAPITokens(ctx, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 1 || tokens[0].Name != "ci" {
+		t.Fatalf("ListAPITokens = %+v, want the old token", tokens)
+	}
+	if got := tokens[0].Scopes; len(got) != 1 || got[0] != "*" {
+		t.Errorf("old token scopes = %q, want [*]", got)
+	}
+}
+
+func findMigration(t *testing.T, name string) migration {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.name == name {
+			return m
+		}
+	}
+	t.Fatalf("no migration %s", name)
+	return migration{}
+}

@@ -11,12 +11,12 @@ import (
 	"github.com/decnet/decnet/controlplane/store"
 )
 
-const apiTokenColumns = `id, hash, name, username, role, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
+const apiTokenColumns = `id, hash, name, username, role, scopes, created_at, expires_at, revoked_at` //nolint:gosec // G101: column names
 
 // CreateAPIToken stores a token by its hash.
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`,
-		t.ID, t.Hash, t.Name, t.Username, t.Role, t.CreatedAt.UnixNano(), t.ExpiresAt.UnixNano())
+	_, err := s.write.ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		t.ID, t.Hash, t.Name, t.Username, t.Role, strings.Join(t.Scopes, " "), t.CreatedAt.UnixNano(), t.ExpiresAt.UnixNano())
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") {
 			return fmt.Errorf("create api token: user %q: %w", t.Username, store.ErrNotFound)
@@ -85,12 +85,14 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) (st
 func scanAPIToken(row scanner) (store.APIToken, error) {
 	var (
 		t                store.APIToken
+		scopes           string
 		created, expires int64
 		revoked          sql.NullInt64
 	)
-	if err := row.Scan(&t.ID, &t.Hash, &t.Name, &t.Username, &t.Role, &created, &expires, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Hash, &t.Name, &t.Username, &t.Role, &scopes, &created, &expires, &revoked); err != nil {
 		return store.APIToken{}, err
 	}
+	t.Scopes = strings.Fields(scopes)
 	t.CreatedAt, t.ExpiresAt = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC()
 	if revoked.Valid {
 		t.RevokedAt = time.Unix(0, revoked.Int64).UTC()

@@ -135,3 +135,54 @@ func TestOpenRestrictsFileModes(t *testing.T) {
 		}
 	}
 }
+
+// A token stored before tokens had scopes keeps everything its role
+// allows once the scopes migration has run.
+func TestAPITokenScopesMigrated(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	t.Cleanup(func() { _ = s.Close() })
+
+	// Take the table back to its shape before the migration, with one
+	// token in it, and run the migration's SQL again. Running the file
+	// alone keeps the test independent of later migrations.
+	scopes := findMigration(t, "0013_api_token_scopes.sql")
+	steps := []string{
+		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`INSERT INTO users (username, password_hash, role, created_at) VALUES ('ops', 'x', 'viewer', 0)`,
+		`INSERT INTO api_tokens (id, hash, name, username, role, created_at, expires_at)
+			VALUES ('old-token', x'01', 'ci', 'ops', 'viewer', 0, 9000000000000000000)`,
+		scopes.sql,
+	}
+	for _, step := range steps {
+		if _, err := s.write.ExecContext(ctx, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+
+	tokens, err := s.ListAPITokens(ctx, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 1 || tokens[0].ID != "old-token" {
+		t.Fatalf("ListAPITokens = %+v, want the old token", tokens)
+	}
+	if got := tokens[0].Scopes; len(got) != 1 || got[0] != "*" {
+		t.Errorf("old token scopes = %q, want [*]", got)
+	}
+}
+
+func findMigration(t *testing.T, name string) migration {
+	t.Helper()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.name == name {
+			return m
+		}
+	}
+	t.Fatalf("no migration %s", name)
+	return migration{}
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -1375,7 +1376,7 @@ func testAPITokens(t *testing.T, s store.Store) {
 	}
 	newID := func() string { return uuid.Must(uuid.NewV7()).String() }
 	live := store.APIToken{ID: newID(), Hash: []byte("hash-live"), Name: "siem", Username: "ops", Role: "viewer",
-		CreatedAt: base, ExpiresAt: base.Add(24 * time.Hour)}
+		Scopes: []string{"events:read", "webhooks:write"}, CreatedAt: base, ExpiresAt: base.Add(24 * time.Hour)}
 	expired := store.APIToken{ID: newID(), Hash: []byte("hash-old"), Name: "old", Username: "ops", Role: "viewer",
 		CreatedAt: base.Add(time.Second), ExpiresAt: base.Add(time.Minute)}
 	for _, tok := range []store.APIToken{live, expired} {
@@ -1396,6 +1397,9 @@ func testAPITokens(t *testing.T, s store.Store) {
 		!got.CreatedAt.Equal(base) || !got.ExpiresAt.Equal(live.ExpiresAt) || !got.RevokedAt.IsZero() {
 		t.Errorf("GetAPITokenByHash = %+v", got)
 	}
+	if !slices.Equal(got.Scopes, live.Scopes) {
+		t.Errorf("GetAPITokenByHash scopes = %q, want %q", got.Scopes, live.Scopes)
+	}
 	if _, err := s.GetAPITokenByHash(ctx, []byte("hash-old"), now); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expired token: %v, want ErrNotFound", err)
 	}
@@ -1407,6 +1411,9 @@ func testAPITokens(t *testing.T, s store.Store) {
 	if len(list) != 2 || list[0].ID != expired.ID {
 		t.Errorf("ListAPITokens = %+v", list)
 	}
+	if len(list) == 2 && (len(list[0].Scopes) != 0 || !slices.Equal(list[1].Scopes, live.Scopes)) {
+		t.Errorf("ListAPITokens scopes = %q and %q, want none and %q", list[0].Scopes, list[1].Scopes, live.Scopes)
+	}
 	if all, _ := s.ListAPITokens(ctx, ""); len(all) != 2 {
 		t.Errorf("all tokens = %d", len(all))
 	}
@@ -1414,6 +1421,9 @@ func testAPITokens(t *testing.T, s store.Store) {
 	revoked, err := s.RevokeAPIToken(ctx, live.ID, now)
 	if err != nil || !revoked.RevokedAt.Equal(now) {
 		t.Fatalf("RevokeAPIToken = %+v, %v", revoked, err)
+	}
+	if !slices.Equal(revoked.Scopes, live.Scopes) {
+		t.Errorf("RevokeAPIToken scopes = %q, want %q", revoked.Scopes, live.Scopes)
 	}
 	if again, _ := s.RevokeAPIToken(ctx, live.ID, now.Add(time.Hour)); !again.RevokedAt.Equal(now) {
 		t.Errorf("second revocation moved the time to %v", again.RevokedAt)

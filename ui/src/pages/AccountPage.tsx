@@ -1,6 +1,15 @@
 import { useState, type FormEvent } from "react";
 
-import { checkTokenName, defaultTtlSeconds, tokenRoleChoices, tokenStatus, tokenTtlChoices } from "../apitoken";
+import {
+  checkScopes,
+  checkTokenName,
+  defaultTtlSeconds,
+  parseScopes,
+  scopesLabel,
+  tokenRoleChoices,
+  tokenStatus,
+  tokenTtlChoices,
+} from "../apitoken";
 import { CopyButton } from "../components/CopyButton";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { TotpEnrollment } from "../components/TotpEnrollment";
@@ -132,6 +141,7 @@ function ApiTokensSection() {
   const [name, setName] = useState("");
   const [tokenRole, setTokenRole] = useState<Role>(role);
   const [ttl, setTtl] = useState(defaultTtlSeconds);
+  const [scopes, setScopes] = useState("");
   const [formError, setFormError] = useState("");
   const [callError, setCallError] = useState<unknown>(undefined);
   const [created, setCreated] = useState<CreateApiTokenResponse | undefined>(undefined);
@@ -142,7 +152,11 @@ function ApiTokensSection() {
   const create = async (e: FormEvent<HTMLFormElement>): Promise<void> => {
     e.preventDefault();
     setCallError(undefined);
-    const problem = checkTokenName(name);
+    const scopeList = parseScopes(scopes);
+    let problem = checkTokenName(name);
+    if (problem === "") {
+      problem = checkScopes(scopeList);
+    }
     setFormError(problem);
     if (problem !== "") {
       return;
@@ -153,9 +167,11 @@ function ApiTokensSection() {
         name: name.trim(),
         role: tokenRole,
         ttl: { seconds: BigInt(ttl), nanos: 0 },
+        scopes: scopeList,
       });
       setCreated(res);
       setName("");
+      setScopes("");
       tokens.reload();
     } catch (err) {
       setCallError(err);
@@ -183,6 +199,11 @@ function ApiTokensSection() {
       <p className="hint">
         Tokens let scripts and the CLI call the API as you, with at most the role you choose. Pass one
         as <code>Authorization: Bearer &lt;token&gt;</code>. A token cannot change two-factor login.
+      </p>
+      <p className="hint">
+        Scopes narrow a token further, separated by commas: <code>events:read</code> reads events,{" "}
+        <code>webhooks:write</code> manages webhooks, <code>*:read</code> reads everything. Leave the
+        field empty for everything the role allows.
       </p>
       {created !== undefined ? (
         <section className="once" aria-labelledby="created-api-token-title">
@@ -227,6 +248,15 @@ function ApiTokensSection() {
             </select>
           </label>
           <label>
+            Scopes{" "}
+            <input
+              name="api-token-scopes"
+              placeholder="events:read, attackers:read"
+              value={scopes}
+              onChange={(e) => setScopes(e.target.value)}
+            />
+          </label>
+          <label>
             Valid for{" "}
             <select name="api-token-ttl" value={ttl} onChange={(e) => setTtl(Number(e.target.value))}>
               {tokenTtlChoices.map((c) => (
@@ -257,6 +287,7 @@ function ApiTokensSection() {
             <tr>
               <th>name</th>
               <th>role</th>
+              <th>scopes</th>
               <th>created (UTC)</th>
               <th>expires (UTC)</th>
               <th>state</th>
@@ -270,6 +301,7 @@ function ApiTokensSection() {
                 <tr key={t.id}>
                   <td>{t.name}</td>
                   <td>{roleLabel(t.role)}</td>
+                  <td className="mono">{scopesLabel(t)}</td>
                   <td className="mono">{formatDateTime(t.createdAt)}</td>
                   <td className="mono">{formatDateTime(t.expiresAt)}</td>
                   <td>{status === "revoked" ? `revoked ${formatDateTime(t.revokedAt)}` : status}</td>

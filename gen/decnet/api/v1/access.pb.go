@@ -146,6 +146,22 @@ var file_decnet_api_v1_access_proto_extTypes = []protoimpl.ExtensionInfo{
 		Tag:           "varint,50100,opt,name=access,enum=decnet.api.v1.Access",
 		Filename:      "decnet/api/v1/access.proto",
 	},
+	{
+		ExtendedType:  (*descriptorpb.MethodOptions)(nil),
+		ExtensionType: (*string)(nil),
+		Field:         50102,
+		Name:          "decnet.api.v1.method_scope",
+		Tag:           "bytes,50102,opt,name=method_scope",
+		Filename:      "decnet/api/v1/access.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.ServiceOptions)(nil),
+		ExtensionType: (*string)(nil),
+		Field:         50101,
+		Name:          "decnet.api.v1.scope",
+		Tag:           "bytes,50101,opt,name=scope",
+		Filename:      "decnet/api/v1/access.proto",
+	},
 }
 
 // Extension fields to descriptorpb.MethodOptions.
@@ -154,6 +170,20 @@ var (
 	//
 	// optional decnet.api.v1.Access access = 50100;
 	E_Access = &file_decnet_api_v1_access_proto_extTypes[0]
+	// The API token scope the procedure requires, such as "events:read",
+	// when it differs from the one its service and idempotency level give.
+	//
+	// optional string method_scope = 50102;
+	E_MethodScope = &file_decnet_api_v1_access_proto_extTypes[1]
+)
+
+// Extension fields to descriptorpb.ServiceOptions.
+var (
+	// The resource name of the service's procedures in token scopes, such
+	// as "events". Every service of the API sets it.
+	//
+	// optional string scope = 50101;
+	E_Scope = &file_decnet_api_v1_access_proto_extTypes[2]
 )
 
 var File_decnet_api_v1_access_proto protoreflect.FileDescriptor
@@ -173,7 +203,9 @@ const file_decnet_api_v1_access_proto_rawDesc = "" +
 	"\rACCESS_VIEWER\x10\x02\x12\x12\n" +
 	"\x0eACCESS_ANALYST\x10\x03\x12\x10\n" +
 	"\fACCESS_ADMIN\x10\x04:O\n" +
-	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb4\x87\x03 \x01(\x0e2\x15.decnet.api.v1.AccessR\x06accessB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x06access\x12\x1e.google.protobuf.MethodOptions\x18\xb4\x87\x03 \x01(\x0e2\x15.decnet.api.v1.AccessR\x06access:C\n" +
+	"\fmethod_scope\x12\x1e.google.protobuf.MethodOptions\x18\xb6\x87\x03 \x01(\tR\vmethodScope:7\n" +
+	"\x05scope\x12\x1f.google.protobuf.ServiceOptions\x18\xb5\x87\x03 \x01(\tR\x05scopeB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_access_proto_rawDescOnce sync.Once
@@ -189,17 +221,20 @@ func file_decnet_api_v1_access_proto_rawDescGZIP() []byte {
 
 var file_decnet_api_v1_access_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_decnet_api_v1_access_proto_goTypes = []any{
-	(Role)(0),                          // 0: decnet.api.v1.Role
-	(Access)(0),                        // 1: decnet.api.v1.Access
-	(*descriptorpb.MethodOptions)(nil), // 2: google.protobuf.MethodOptions
+	(Role)(0),                           // 0: decnet.api.v1.Role
+	(Access)(0),                         // 1: decnet.api.v1.Access
+	(*descriptorpb.MethodOptions)(nil),  // 2: google.protobuf.MethodOptions
+	(*descriptorpb.ServiceOptions)(nil), // 3: google.protobuf.ServiceOptions
 }
 var file_decnet_api_v1_access_proto_depIdxs = []int32{
 	2, // 0: decnet.api.v1.access:extendee -> google.protobuf.MethodOptions
-	1, // 1: decnet.api.v1.access:type_name -> decnet.api.v1.Access
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 1: decnet.api.v1.method_scope:extendee -> google.protobuf.MethodOptions
+	3, // 2: decnet.api.v1.scope:extendee -> google.protobuf.ServiceOptions
+	1, // 3: decnet.api.v1.access:type_name -> decnet.api.v1.Access
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	3, // [3:4] is the sub-list for extension type_name
+	0, // [0:3] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -215,7 +250,7 @@ func file_decnet_api_v1_access_proto_init() {
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_access_proto_rawDesc), len(file_decnet_api_v1_access_proto_rawDesc)),
 			NumEnums:      2,
 			NumMessages:   0,
-			NumExtensions: 1,
+			NumExtensions: 3,
 			NumServices:   0,
 		},
 		GoTypes:           file_decnet_api_v1_access_proto_goTypes,

@@ -970,14 +970,15 @@ const file_decnet_api_v1_agent_service_proto_rawDesc = "" +
 	"\x18AGENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13AGENT_STATUS_ONLINE\x10\x01\x12\x19\n" +
 	"\x15AGENT_STATUS_DEGRADED\x10\x02\x12\x18\n" +
-	"\x14AGENT_STATUS_OFFLINE\x10\x032\x89\x04\n" +
+	"\x14AGENT_STATUS_OFFLINE\x10\x032\x95\x04\n" +
 	"\fAgentService\x12Z\n" +
 	"\n" +
 	"ListAgents\x12 .decnet.api.v1.ListAgentsRequest\x1a!.decnet.api.v1.ListAgentsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12l\n" +
 	"\x11DecommissionAgent\x12'.decnet.api.v1.DecommissionAgentRequest\x1a(.decnet.api.v1.DecommissionAgentResponse\"\x04\xa0\xbb\x18\x04\x12T\n" +
 	"\bGetAgent\x12\x1e.decnet.api.v1.GetAgentRequest\x1a\x1f.decnet.api.v1.GetAgentResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12t\n" +
 	"\x12StreamAgentUpdates\x12(.decnet.api.v1.StreamAgentUpdatesRequest\x1a).decnet.api.v1.StreamAgentUpdatesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x12c\n" +
-	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eSetAgentConfig\x12$.decnet.api.v1.SetAgentConfigRequest\x1a%.decnet.api.v1.SetAgentConfigResponse\"\x04\xa0\xbb\x18\x04\x1a\n" +
+	"\xaa\xbb\x18\x06agentsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_agent_service_proto_rawDescOnce sync.Once

@@ -656,13 +656,13 @@ const file_decnet_api_v1_annotation_service_proto_rawDesc = "" +
 	"\x19TRIAGE_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11TRIAGE_STATUS_NEW\x10\x01\x12\x1e\n" +
 	"\x1aTRIAGE_STATUS_ACKNOWLEDGED\x10\x02\x12 \n" +
-	"\x1cTRIAGE_STATUS_FALSE_POSITIVE\x10\x032\xfa\x02\n" +
+	"\x1cTRIAGE_STATUS_FALSE_POSITIVE\x10\x032\x8b\x03\n" +
 	"\x11AnnotationService\x12f\n" +
 	"\x0eGetAnnotations\x12$.decnet.api.v1.GetAnnotationsRequest\x1a%.decnet.api.v1.GetAnnotationsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12N\n" +
 	"\aAddNote\x12\x1d.decnet.api.v1.AddNoteRequest\x1a\x1e.decnet.api.v1.AddNoteResponse\"\x04\xa0\xbb\x18\x03\x12W\n" +
 	"\n" +
 	"DeleteNote\x12 .decnet.api.v1.DeleteNoteRequest\x1a!.decnet.api.v1.DeleteNoteResponse\"\x04\xa0\xbb\x18\x03\x12T\n" +
-	"\tSetTriage\x12\x1f.decnet.api.v1.SetTriageRequest\x1a .decnet.api.v1.SetTriageResponse\"\x04\xa0\xbb\x18\x03B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\tSetTriage\x12\x1f.decnet.api.v1.SetTriageRequest\x1a .decnet.api.v1.SetTriageResponse\"\x04\xa0\xbb\x18\x03\x1a\x0f\xaa\xbb\x18\vannotationsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_annotation_service_proto_rawDescOnce sync.Once

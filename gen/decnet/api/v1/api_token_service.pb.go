@@ -33,7 +33,11 @@ type ApiToken struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	// Unset until revoked.
-	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// What the token may call within its role, such as "events:read".
+	// "*" allows everything the role allows; tokens made before scopes
+	// existed have "*".
+	Scopes        []string `protobuf:"bytes,8,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -117,6 +121,13 @@ func (x *ApiToken) GetRevokedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ApiToken) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
 type CreateApiTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A label such as "siem-pull".
@@ -124,7 +135,11 @@ type CreateApiTokenRequest struct {
 	// At most the caller's role; unset means the caller's role.
 	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=decnet.api.v1.Role" json:"role,omitempty"`
 	// How long the token is valid: 1 hour to 1 year; unset means 90 days.
-	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Scopes such as "events:read", "webhooks:write", "*:read" or "*",
+	// at most 32. Unset means the caller's scopes: "*" for a login
+	// session. A token creating a token can only give scopes it has.
+	Scopes        []string `protobuf:"bytes,4,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +191,13 @@ func (x *CreateApiTokenRequest) GetRole() Role {
 func (x *CreateApiTokenRequest) GetTtl() *durationpb.Duration {
 	if x != nil {
 		return x.Ttl
+	}
+	return nil
+}
+
+func (x *CreateApiTokenRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
 	}
 	return nil
 }
@@ -414,7 +436,7 @@ var File_decnet_api_v1_api_token_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_api_token_service_proto_rawDesc = "" +
 	"\n" +
-	"%decnet/api/v1/api_token_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x02\n" +
+	"%decnet/api/v1/api_token_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n" +
 	"\bApiToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -425,11 +447,13 @@ const file_decnet_api_v1_api_token_service_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
 	"\n" +
-	"revoked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"\x81\x01\n" +
+	"revoked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x12\x16\n" +
+	"\x06scopes\x18\b \x03(\tR\x06scopes\"\x99\x01\n" +
 	"\x15CreateApiTokenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12'\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x13.decnet.api.v1.RoleR\x04role\x12+\n" +
-	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"d\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x16\n" +
+	"\x06scopes\x18\x04 \x03(\tR\x06scopes\"d\n" +
 	"\x16CreateApiTokenResponse\x12-\n" +
 	"\x05token\x18\x01 \x01(\v2\x17.decnet.api.v1.ApiTokenR\x05token\x12\x1b\n" +
 	"\x06secret\x18\x02 \x01(\tB\x03\x80\x01\x01R\x06secret\"3\n" +
@@ -440,11 +464,12 @@ const file_decnet_api_v1_api_token_service_proto_rawDesc = "" +
 	"\x15RevokeApiTokenRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
 	"\x16RevokeApiTokenResponse\x12-\n" +
-	"\x05token\x18\x01 \x01(\v2\x17.decnet.api.v1.ApiTokenR\x05token2\xc0\x02\n" +
+	"\x05token\x18\x01 \x01(\v2\x17.decnet.api.v1.ApiTokenR\x05token2\xd0\x02\n" +
 	"\x0fApiTokenService\x12c\n" +
 	"\x0eCreateApiToken\x12$.decnet.api.v1.CreateApiTokenRequest\x1a%.decnet.api.v1.CreateApiTokenResponse\"\x04\xa0\xbb\x18\x02\x12c\n" +
 	"\rListApiTokens\x12#.decnet.api.v1.ListApiTokensRequest\x1a$.decnet.api.v1.ListApiTokensResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
-	"\x0eRevokeApiToken\x12$.decnet.api.v1.RevokeApiTokenRequest\x1a%.decnet.api.v1.RevokeApiTokenResponse\"\x04\xa0\xbb\x18\x02B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eRevokeApiToken\x12$.decnet.api.v1.RevokeApiTokenRequest\x1a%.decnet.api.v1.RevokeApiTokenResponse\"\x04\xa0\xbb\x18\x02\x1a\x0e\xaa\xbb\x18\n" +
+	"api-tokensB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_api_token_service_proto_rawDescOnce sync.Once

@@ -657,11 +657,11 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EXPORT_FORMAT_STIX\x10\x01\x12\x16\n" +
-	"\x12EXPORT_FORMAT_MISP\x10\x022\xbd\x02\n" +
+	"\x12EXPORT_FORMAT_MISP\x10\x022\xcc\x02\n" +
 	"\x0fAttackerService\x12c\n" +
 	"\rListAttackers\x12#.decnet.api.v1.ListAttackersRequest\x1a$.decnet.api.v1.ListAttackersResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
 	"\vGetAttacker\x12!.decnet.api.v1.GetAttackerRequest\x1a\".decnet.api.v1.GetAttackerResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
-	"\x0eExportAttacker\x12$.decnet.api.v1.ExportAttackerRequest\x1a%.decnet.api.v1.ExportAttackerResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eExportAttacker\x12$.decnet.api.v1.ExportAttackerRequest\x1a%.decnet.api.v1.ExportAttackerResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01\x1a\r\xaa\xbb\x18\tattackersB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_attacker_service_proto_rawDescOnce sync.Once

@@ -28,7 +28,10 @@ type AuditEntry struct {
 	Time     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
 	Username string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
 	Role     Role                   `protobuf:"varint,4,opt,name=role,proto3,enum=decnet.api.v1.Role" json:"role,omitempty"`
-	// The procedure called, such as "/decnet.api.v1.UserService/CreateUser".
+	// The procedure called, such as "/decnet.api.v1.UserService/CreateUser",
+	// or a change made outside the API: "oidc/CreateUser" and
+	// "oidc/SetUserRole" when single sign-on creates a user or changes
+	// their role from a claim, recorded as that user.
 	Procedure string `protobuf:"bytes,5,opt,name=procedure,proto3" json:"procedure,omitempty"`
 	// The request as JSON, with the fields marked debug_redact removed.
 	Request string `protobuf:"bytes,6,opt,name=request,proto3" json:"request,omitempty"`
@@ -261,9 +264,9 @@ const file_decnet_api_v1_audit_service_proto_rawDesc = "" +
 	"\busername\x18\x03 \x01(\tR\busername\"s\n" +
 	"\x14ListAuditLogResponse\x123\n" +
 	"\aentries\x18\x01 \x03(\v2\x19.decnet.api.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2p\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2{\n" +
 	"\fAuditService\x12`\n" +
-	"\fListAuditLog\x12\".decnet.api.v1.ListAuditLogRequest\x1a#.decnet.api.v1.ListAuditLogResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\fListAuditLog\x12\".decnet.api.v1.ListAuditLogRequest\x1a#.decnet.api.v1.ListAuditLogResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x1a\t\xaa\xbb\x18\x05auditB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_audit_service_proto_rawDescOnce sync.Once

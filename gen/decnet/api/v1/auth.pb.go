@@ -442,12 +442,12 @@ const file_decnet_api_v1_auth_proto_rawDesc = "" +
 	"\x19IssueStreamTicketResponse\x12\x1b\n" +
 	"\x06ticket\x18\x01 \x01(\tB\x03\x80\x01\x01R\x06ticket\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xfd\x02\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\x96\x03\n" +
 	"\vAuthService\x12H\n" +
 	"\x05Login\x12\x1b.decnet.api.v1.LoginRequest\x1a\x1c.decnet.api.v1.LoginResponse\"\x04\xa0\xbb\x18\x01\x12K\n" +
-	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02\x12l\n" +
-	"\x11IssueStreamTicket\x12'.decnet.api.v1.IssueStreamTicketRequest\x1a(.decnet.api.v1.IssueStreamTicketResponse\"\x04\xa0\xbb\x18\x02\x12i\n" +
-	"\x0fGetLoginOptions\x12%.decnet.api.v1.GetLoginOptionsRequest\x1a&.decnet.api.v1.GetLoginOptionsResponse\"\a\xa0\xbb\x18\x01\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x06Logout\x12\x1c.decnet.api.v1.LogoutRequest\x1a\x1d.decnet.api.v1.LogoutResponse\"\x04\xa0\xbb\x18\x02\x12{\n" +
+	"\x11IssueStreamTicket\x12'.decnet.api.v1.IssueStreamTicketRequest\x1a(.decnet.api.v1.IssueStreamTicketResponse\"\x13\xa0\xbb\x18\x02\xb2\xbb\x18\vevents:read\x12i\n" +
+	"\x0fGetLoginOptions\x12%.decnet.api.v1.GetLoginOptionsRequest\x1a&.decnet.api.v1.GetLoginOptionsResponse\"\a\xa0\xbb\x18\x01\x90\x02\x01\x1a\b\xaa\xbb\x18\x04authB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_auth_proto_rawDescOnce sync.Once

@@ -613,11 +613,11 @@ const file_decnet_api_v1_campaign_service_proto_rawDesc = "" +
 	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x1f\n" +
 	"\vcampaign_id\x18\x03 \x01(\tR\n" +
-	"campaignId2\xbd\x02\n" +
+	"campaignId2\xcc\x02\n" +
 	"\x0fCampaignService\x12]\n" +
 	"\vGetCampaign\x12!.decnet.api.v1.GetCampaignRequest\x1a\".decnet.api.v1.GetCampaignResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
 	"\rListCampaigns\x12#.decnet.api.v1.ListCampaignsRequest\x1a$.decnet.api.v1.ListCampaignsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
-	"\x0eExportCampaign\x12$.decnet.api.v1.ExportCampaignRequest\x1a%.decnet.api.v1.ExportCampaignResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eExportCampaign\x12$.decnet.api.v1.ExportCampaignRequest\x1a%.decnet.api.v1.ExportCampaignResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01\x1a\r\xaa\xbb\x18\tcampaignsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_campaign_service_proto_rawDescOnce sync.Once

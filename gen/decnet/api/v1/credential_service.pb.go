@@ -438,10 +438,10 @@ const file_decnet_api_v1_credential_service_proto_rawDesc = "" +
 	"\x1aListCredentialReuseRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\"S\n" +
 	"\x1bListCredentialReuseResponse\x124\n" +
-	"\x05reuse\x18\x01 \x03(\v2\x1e.decnet.api.v1.CredentialReuseR\x05reuse2\xf5\x01\n" +
+	"\x05reuse\x18\x01 \x03(\v2\x1e.decnet.api.v1.CredentialReuseR\x05reuse2\x86\x02\n" +
 	"\x11CredentialService\x12u\n" +
 	"\x13ListCredentialReuse\x12).decnet.api.v1.ListCredentialReuseRequest\x1a*.decnet.api.v1.ListCredentialReuseResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12i\n" +
-	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0fListCredentials\x12%.decnet.api.v1.ListCredentialsRequest\x1a&.decnet.api.v1.ListCredentialsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x1a\x0f\xaa\xbb\x18\vcredentialsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_credential_service_proto_rawDescOnce sync.Once

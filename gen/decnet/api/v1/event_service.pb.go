@@ -410,11 +410,12 @@ const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\x13StreamEventsRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.decnet.api.v1.EventFilterR\x06filter\"H\n" +
 	"\x14StreamEventsResponse\x120\n" +
-	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event2\xce\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event2\xda\x01\n" +
 	"\fEventService\x12Z\n" +
 	"\n" +
 	"ListEvents\x12 .decnet.api.v1.ListEventsRequest\x1a!.decnet.api.v1.ListEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12b\n" +
-	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x1a\n" +
+	"\xaa\xbb\x18\x06eventsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_event_service_proto_rawDescOnce sync.Once

@@ -543,12 +543,13 @@ const file_decnet_api_v1_identity_service_proto_rawDesc = "" +
 	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x1f\n" +
 	"\videntity_id\x18\x03 \x01(\tR\n" +
-	"identityId2\xb7\x03\n" +
+	"identityId2\xc7\x03\n" +
 	"\x0fIdentityService\x12u\n" +
 	"\x13GetAttackerIdentity\x12).decnet.api.v1.GetAttackerIdentityRequest\x1a*.decnet.api.v1.GetAttackerIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12]\n" +
 	"\vGetIdentity\x12!.decnet.api.v1.GetIdentityRequest\x1a\".decnet.api.v1.GetIdentityResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
 	"\x0eListIdentities\x12$.decnet.api.v1.ListIdentitiesRequest\x1a%.decnet.api.v1.ListIdentitiesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12f\n" +
-	"\x0eExportIdentity\x12$.decnet.api.v1.ExportIdentityRequest\x1a%.decnet.api.v1.ExportIdentityResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x0eExportIdentity\x12$.decnet.api.v1.ExportIdentityRequest\x1a%.decnet.api.v1.ExportIdentityResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01\x1a\x0e\xaa\xbb\x18\n" +
+	"identitiesB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_identity_service_proto_rawDescOnce sync.Once

@@ -588,10 +588,10 @@ const file_decnet_api_v1_intel_service_proto_rawDesc = "" +
 	"\x15INTEL_VERDICT_UNKNOWN\x10\x01\x12\x18\n" +
 	"\x14INTEL_VERDICT_BENIGN\x10\x02\x12\x1c\n" +
 	"\x18INTEL_VERDICT_SUSPICIOUS\x10\x03\x12\x1b\n" +
-	"\x17INTEL_VERDICT_MALICIOUS\x10\x042\xf3\x01\n" +
+	"\x17INTEL_VERDICT_MALICIOUS\x10\x042\xfe\x01\n" +
 	"\fIntelService\x12l\n" +
 	"\x10GetAttackerIntel\x12&.decnet.api.v1.GetAttackerIntelRequest\x1a'.decnet.api.v1.GetAttackerIntelResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12u\n" +
-	"\x14RefreshAttackerIntel\x12*.decnet.api.v1.RefreshAttackerIntelRequest\x1a+.decnet.api.v1.RefreshAttackerIntelResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x14RefreshAttackerIntel\x12*.decnet.api.v1.RefreshAttackerIntelRequest\x1a+.decnet.api.v1.RefreshAttackerIntelResponse\"\x04\xa0\xbb\x18\x04\x1a\t\xaa\xbb\x18\x05intelB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_intel_service_proto_rawDescOnce sync.Once

@@ -119,9 +119,9 @@ const file_decnet_api_v1_notice_service_proto_rawDesc = "" +
 	"\x14StreamNoticesRequest\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\"F\n" +
 	"\x15StreamNoticesResponse\x12-\n" +
-	"\x06notice\x18\x01 \x01(\v2\x15.decnet.api.v1.NoticeR\x06notice2v\n" +
+	"\x06notice\x18\x01 \x01(\v2\x15.decnet.api.v1.NoticeR\x06notice2\x83\x01\n" +
 	"\rNoticeService\x12e\n" +
-	"\rStreamNotices\x12#.decnet.api.v1.StreamNoticesRequest\x1a$.decnet.api.v1.StreamNoticesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\rStreamNotices\x12#.decnet.api.v1.StreamNoticesRequest\x1a$.decnet.api.v1.StreamNoticesResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x1a\v\xaa\xbb\x18\anoticesB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_notice_service_proto_rawDescOnce sync.Once

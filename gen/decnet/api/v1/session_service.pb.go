@@ -612,10 +612,10 @@ const file_decnet_api_v1_session_service_proto_rawDesc = "" +
 	"\x06p75_ms\x18\n" +
 	" \x01(\x01R\x05p75Ms\x12\x15\n" +
 	"\x06p90_ms\x18\v \x01(\x01R\x05p90Ms\x12'\n" +
-	"\x0fdigraph_simhash\x18\f \x01(\tR\x0edigraphSimhash2\x84\x02\n" +
+	"\x0fdigraph_simhash\x18\f \x01(\tR\x0edigraphSimhash2\x92\x02\n" +
 	"\x0eSessionService\x12{\n" +
 	"\x15ListSessionRecordings\x12+.decnet.api.v1.ListSessionRecordingsRequest\x1a,.decnet.api.v1.ListSessionRecordingsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12u\n" +
-	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x13GetSessionRecording\x12).decnet.api.v1.GetSessionRecordingRequest\x1a*.decnet.api.v1.GetSessionRecordingResponse\"\a\xa0\xbb\x18\x03\x90\x02\x01\x1a\f\xaa\xbb\x18\bsessionsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_session_service_proto_rawDescOnce sync.Once

@@ -835,9 +835,9 @@ const file_decnet_api_v1_settings_service_proto_rawDesc = "" +
 	"\vStorageKind\x12\x1c\n" +
 	"\x18STORAGE_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13STORAGE_KIND_SQLITE\x10\x01\x12\x19\n" +
-	"\x15STORAGE_KIND_POSTGRES\x10\x022p\n" +
+	"\x15STORAGE_KIND_POSTGRES\x10\x022~\n" +
 	"\x0fSettingsService\x12]\n" +
-	"\vGetSettings\x12!.decnet.api.v1.GetSettingsRequest\x1a\".decnet.api.v1.GetSettingsResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\vGetSettings\x12!.decnet.api.v1.GetSettingsRequest\x1a\".decnet.api.v1.GetSettingsResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x1a\f\xaa\xbb\x18\bsettingsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_settings_service_proto_rawDescOnce sync.Once

@@ -529,12 +529,12 @@ const file_decnet_api_v1_token_service_proto_rawDesc = "" +
 	"\x11TOKEN_STATE_VALID\x10\x01\x12\x14\n" +
 	"\x10TOKEN_STATE_USED\x10\x02\x12\x17\n" +
 	"\x13TOKEN_STATE_EXPIRED\x10\x03\x12\x17\n" +
-	"\x13TOKEN_STATE_REVOKED\x10\x042\xa2\x02\n" +
+	"\x13TOKEN_STATE_REVOKED\x10\x042\xb9\x02\n" +
 	"\fTokenService\x12Z\n" +
 	"\vCreateToken\x12!.decnet.api.v1.CreateTokenRequest\x1a\".decnet.api.v1.CreateTokenResponse\"\x04\xa0\xbb\x18\x04\x12Z\n" +
 	"\n" +
 	"ListTokens\x12 .decnet.api.v1.ListTokensRequest\x1a!.decnet.api.v1.ListTokensResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x12Z\n" +
-	"\vRevokeToken\x12!.decnet.api.v1.RevokeTokenRequest\x1a\".decnet.api.v1.RevokeTokenResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\vRevokeToken\x12!.decnet.api.v1.RevokeTokenRequest\x1a\".decnet.api.v1.RevokeTokenResponse\"\x04\xa0\xbb\x18\x04\x1a\x15\xaa\xbb\x18\x11enrollment-tokensB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_token_service_proto_rawDescOnce sync.Once

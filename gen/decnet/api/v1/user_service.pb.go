@@ -1101,7 +1101,7 @@ const file_decnet_api_v1_user_service_proto_rawDesc = "" +
 	"\x13DisableTotpResponse\"2\n" +
 	"\x14ResetUserTotpRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\"\x17\n" +
-	"\x15ResetUserTotpResponse2\xdb\b\n" +
+	"\x15ResetUserTotpResponse2\xe6\b\n" +
 	"\vUserService\x12f\n" +
 	"\x0eGetCurrentUser\x12$.decnet.api.v1.GetCurrentUserRequest\x1a%.decnet.api.v1.GetCurrentUserResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12c\n" +
 	"\x0eChangePassword\x12$.decnet.api.v1.ChangePasswordRequest\x1a%.decnet.api.v1.ChangePasswordResponse\"\x04\xa0\xbb\x18\x02\x12r\n" +
@@ -1115,7 +1115,7 @@ const file_decnet_api_v1_user_service_proto_rawDesc = "" +
 	"\vSetUserRole\x12!.decnet.api.v1.SetUserRoleRequest\x1a\".decnet.api.v1.SetUserRoleResponse\"\x04\xa0\xbb\x18\x04\x12l\n" +
 	"\x11ResetUserPassword\x12'.decnet.api.v1.ResetUserPasswordRequest\x1a(.decnet.api.v1.ResetUserPasswordResponse\"\x04\xa0\xbb\x18\x04\x12W\n" +
 	"\n" +
-	"DeleteUser\x12 .decnet.api.v1.DeleteUserRequest\x1a!.decnet.api.v1.DeleteUserResponse\"\x04\xa0\xbb\x18\x04B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"DeleteUser\x12 .decnet.api.v1.DeleteUserRequest\x1a!.decnet.api.v1.DeleteUserResponse\"\x04\xa0\xbb\x18\x04\x1a\t\xaa\xbb\x18\x05usersB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_user_service_proto_rawDescOnce sync.Once

@@ -2146,8 +2146,7 @@ const file_decnet_api_v1_webhook_service_proto_rawDesc = "" +
 	"\x1bWEBHOOK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19WEBHOOK_OUTCOME_DELIVERED\x10\x01\x12\x19\n" +
 	"\x15WEBHOOK_OUTCOME_RETRY\x10\x02\x12\x1a\n" +
-	"\x16WEBHOOK_OUTCOME_FAILED\x10\x032\xf5\n" +
-	"\n" +
+	"\x16WEBHOOK_OUTCOME_FAILED\x10\x032\x83\v\n" +
 	"\x0eWebhookService\x12`\n" +
 	"\rCreateWebhook\x12#.decnet.api.v1.CreateWebhookRequest\x1a$.decnet.api.v1.CreateWebhookResponse\"\x04\xa0\xbb\x18\x04\x12`\n" +
 	"\rUpdateWebhook\x12#.decnet.api.v1.UpdateWebhookRequest\x1a$.decnet.api.v1.UpdateWebhookResponse\"\x04\xa0\xbb\x18\x04\x12`\n" +
@@ -2160,7 +2159,7 @@ const file_decnet_api_v1_webhook_service_proto_rawDesc = "" +
 	"\x18ReplayWebhookDeadLetters\x12..decnet.api.v1.ReplayWebhookDeadLettersRequest\x1a/.decnet.api.v1.ReplayWebhookDeadLettersResponse\"\x04\xa0\xbb\x18\x04\x12\x81\x01\n" +
 	"\x18CreateWebhookSuppression\x12..decnet.api.v1.CreateWebhookSuppressionRequest\x1a/.decnet.api.v1.CreateWebhookSuppressionResponse\"\x04\xa0\xbb\x18\x04\x12\x81\x01\n" +
 	"\x18DeleteWebhookSuppression\x12..decnet.api.v1.DeleteWebhookSuppressionRequest\x1a/.decnet.api.v1.DeleteWebhookSuppressionResponse\"\x04\xa0\xbb\x18\x04\x12\x81\x01\n" +
-	"\x17ListWebhookSuppressions\x12-.decnet.api.v1.ListWebhookSuppressionsRequest\x1a..decnet.api.v1.ListWebhookSuppressionsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01B2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\x17ListWebhookSuppressions\x12-.decnet.api.v1.ListWebhookSuppressionsRequest\x1a..decnet.api.v1.ListWebhookSuppressionsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x1a\f\xaa\xbb\x18\bwebhooksB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_webhook_service_proto_rawDescOnce sync.Once

@@ -4,14 +4,14 @@
 
 import type { GenEnum, GenExtension, GenFile } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
-import type { MethodOptions } from "@bufbuild/protobuf/wkt";
+import type { MethodOptions, ServiceOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file decnet/api/v1/access.proto.
  */
 export const file_decnet_api_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("ChpkZWNuZXQvYXBpL3YxL2FjY2Vzcy5wcm90bxINZGVjbmV0LmFwaS52MSpPCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1ZJRVdFUhABEhAKDFJPTEVfQU5BTFlTVBACEg4KClJPTEVfQURNSU4QAypsCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEhEKDUFDQ0VTU19WSUVXRVIQAhISCg5BQ0NFU1NfQU5BTFlTVBADEhAKDEFDQ0VTU19BRE1JThAEOk8KBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKA4yFS5kZWNuZXQuYXBpLnYxLkFjY2Vzc1IGYWNjZXNzQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("ChpkZWNuZXQvYXBpL3YxL2FjY2Vzcy5wcm90bxINZGVjbmV0LmFwaS52MSpPCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1ZJRVdFUhABEhAKDFJPTEVfQU5BTFlTVBACEg4KClJPTEVfQURNSU4QAypsCgZBY2Nlc3MSFgoSQUNDRVNTX1VOU1BFQ0lGSUVEEAASEQoNQUNDRVNTX1BVQkxJQxABEhEKDUFDQ0VTU19WSUVXRVIQAhISCg5BQ0NFU1NfQU5BTFlTVBADEhAKDEFDQ0VTU19BRE1JThAEOk8KBmFjY2VzcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKA4yFS5kZWNuZXQuYXBpLnYxLkFjY2Vzc1IGYWNjZXNzOkMKDG1ldGhvZF9zY29wZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLaHAyABKAlSC21ldGhvZFNjb3BlOjcKBXNjb3BlEh8uZ29vZ2xlLnByb3RvYnVmLlNlcnZpY2VPcHRpb25zGLWHAyABKAlSBXNjb3BlQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_google_protobuf_descriptor]);
 
 /**
  * Role is what a user may do. Each role includes the ones below it.
@@ -101,4 +101,22 @@ export const AccessSchema: GenEnum<Access> = /*@__PURE__*/
  */
 export const access: GenExtension<MethodOptions, Access> = /*@__PURE__*/
   extDesc(file_decnet_api_v1_access, 0);
+
+/**
+ * The API token scope the procedure requires, such as "events:read",
+ * when it differs from the one its service and idempotency level give.
+ *
+ * @generated from extension: string method_scope = 50102;
+ */
+export const method_scope: GenExtension<MethodOptions, string> = /*@__PURE__*/
+  extDesc(file_decnet_api_v1_access, 1);
+
+/**
+ * The resource name of the service's procedures in token scopes, such
+ * as "events". Every service of the API sets it.
+ *
+ * @generated from extension: string scope = 50101;
+ */
+export const scope: GenExtension<ServiceOptions, string> = /*@__PURE__*/
+  extDesc(file_decnet_api_v1_access, 2);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/api_token_service.proto.
  */
 export const file_decnet_api_v1_api_token_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVkZWNuZXQvYXBpL3YxL2FwaV90b2tlbl9zZXJ2aWNlLnByb3RvEg1kZWNuZXQuYXBpLnYxIukBCghBcGlUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEiEKBHJvbGUYBCABKA4yEy5kZWNuZXQuYXBpLnYxLlJvbGUSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicAoVQ3JlYXRlQXBpVG9rZW5SZXF1ZXN0EgwKBG5hbWUYASABKAkSIQoEcm9sZRgCIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVQoWQ3JlYXRlQXBpVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLmRlY25ldC5hcGkudjEuQXBpVG9rZW4SEwoGc2VjcmV0GAIgASgJQgOAAQEiKQoUTGlzdEFwaVRva2Vuc1JlcXVlc3QSEQoJYWxsX3VzZXJzGAEgASgIIkAKFUxpc3RBcGlUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkFwaVRva2VuIiMKFVJldm9rZUFwaVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSJAChZSZXZva2VBcGlUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcuZGVjbmV0LmFwaS52MS5BcGlUb2tlbjLAAgoPQXBpVG9rZW5TZXJ2aWNlEmMKDkNyZWF0ZUFwaVRva2VuEiQuZGVjbmV0LmFwaS52MS5DcmVhdGVBcGlUb2tlblJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkNyZWF0ZUFwaVRva2VuUmVzcG9uc2UiBKC7GAISYwoNTGlzdEFwaVRva2VucxIjLmRlY25ldC5hcGkudjEuTGlzdEFwaVRva2Vuc1JlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLkxpc3RBcGlUb2tlbnNSZXNwb25zZSIHkAIBoLsYAhJjCg5SZXZva2VBcGlUb2tlbhIkLmRlY25ldC5hcGkudjEuUmV2b2tlQXBpVG9rZW5SZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5SZXZva2VBcGlUb2tlblJlc3BvbnNlIgSguxgCQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiVkZWNuZXQvYXBpL3YxL2FwaV90b2tlbl9zZXJ2aWNlLnByb3RvEg1kZWNuZXQuYXBpLnYxIvkBCghBcGlUb2tlbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEiEKBHJvbGUYBCABKA4yEy5kZWNuZXQuYXBpLnYxLlJvbGUSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcGVzGAggAygJIoABChVDcmVhdGVBcGlUb2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIhCgRyb2xlGAIgASgOMhMuZGVjbmV0LmFwaS52MS5Sb2xlEiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIOCgZzY29wZXMYBCADKAkiVQoWQ3JlYXRlQXBpVG9rZW5SZXNwb25zZRImCgV0b2tlbhgBIAEoCzIXLmRlY25ldC5hcGkudjEuQXBpVG9rZW4SEwoGc2VjcmV0GAIgASgJQgOAAQEiKQoUTGlzdEFwaVRva2Vuc1JlcXVlc3QSEQoJYWxsX3VzZXJzGAEgASgIIkAKFUxpc3RBcGlUb2tlbnNSZXNwb25zZRInCgZ0b2tlbnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkFwaVRva2VuIiMKFVJldm9rZUFwaVRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSJAChZSZXZva2VBcGlUb2tlblJlc3BvbnNlEiYKBXRva2VuGAEgASgLMhcuZGVjbmV0LmFwaS52MS5BcGlUb2tlbjLQAgoPQXBpVG9rZW5TZXJ2aWNlEmMKDkNyZWF0ZUFwaVRva2VuEiQuZGVjbmV0LmFwaS52MS5DcmVhdGVBcGlUb2tlblJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkNyZWF0ZUFwaVRva2VuUmVzcG9uc2UiBKC7GAISYwoNTGlzdEFwaVRva2VucxIjLmRlY25ldC5hcGkudjEuTGlzdEFwaVRva2Vuc1JlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLkxpc3RBcGlUb2tlbnNSZXNwb25zZSIHkAIBoLsYAhJjCg5SZXZva2VBcGlUb2tlbhIkLmRlY25ldC5hcGkudjEuUmV2b2tlQXBpVG9rZW5SZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5SZXZva2VBcGlUb2tlblJlc3BvbnNlIgSguxgCGg6quxgKYXBpLXRva2Vuc0IyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.ApiToken
@@ -58,6 +58,15 @@ export type ApiToken = Message<"decnet.api.v1.ApiToken"> & {
    * @generated from field: google.protobuf.Timestamp revoked_at = 7;
    */
   revokedAt?: Timestamp | undefined;
+
+  /**
+   * What the token may call within its role, such as "events:read".
+   * "*" allows everything the role allows; tokens made before scopes
+   * existed have "*".
+   *
+   * @generated from field: repeated string scopes = 8;
+   */
+  scopes: string[];
 };
 
 /**
@@ -91,6 +100,15 @@ export type CreateApiTokenRequest = Message<"decnet.api.v1.CreateApiTokenRequest
    * @generated from field: google.protobuf.Duration ttl = 3;
    */
   ttl?: Duration | undefined;
+
+  /**
+   * Scopes such as "events:read", "webhooks:write", "*:read" or "*",
+   * at most 32. Unset means the caller's scopes: "*" for a login
+   * session. A token creating a token can only give scopes it has.
+   *
+   * @generated from field: repeated string scopes = 4;
+   */
+  scopes: string[];
 };
 
 /**
@@ -197,8 +215,8 @@ export const RevokeApiTokenResponseSchema: GenMessage<RevokeApiTokenResponse> = 
 /**
  * ApiTokenService issues tokens for automation (scripts, the CLI, SIEM
  * pulls). A token acts as the user who created it, limited to the role it
- * was created with and never above the user's current role. Only its hash
- * is stored.
+ * was created with and never above the user's current role, and to its
+ * scopes (see access.proto). Only its hash is stored.
  *
  * @generated from service decnet.api.v1.ApiTokenService
  */

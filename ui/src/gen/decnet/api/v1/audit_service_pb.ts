@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/audit_service.proto.
  */
 export const file_decnet_api_v1_audit_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFkZWNuZXQvYXBpL3YxL2F1ZGl0X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdXNlcm5hbWUYAyABKAkSIQoEcm9sZRgEIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIRCglwcm9jZWR1cmUYBSABKAkSDwoHcmVxdWVzdBgGIAEoCRIPCgdvdXRjb21lGAcgASgJEg4KBnNvdXJjZRgIIAEoCSJOChNMaXN0QXVkaXRMb2dSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIlsKFExpc3RBdWRpdExvZ1Jlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5kZWNuZXQuYXBpLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMnAKDEF1ZGl0U2VydmljZRJgCgxMaXN0QXVkaXRMb2cSIi5kZWNuZXQuYXBpLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaIy5kZWNuZXQuYXBpLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgeQAgGguxgEQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
+  fileDesc("CiFkZWNuZXQvYXBpL3YxL2F1ZGl0X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEivAEKCkF1ZGl0RW50cnkSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIdXNlcm5hbWUYAyABKAkSIQoEcm9sZRgEIAEoDjITLmRlY25ldC5hcGkudjEuUm9sZRIRCglwcm9jZWR1cmUYBSABKAkSDwoHcmVxdWVzdBgGIAEoCRIPCgdvdXRjb21lGAcgASgJEg4KBnNvdXJjZRgIIAEoCSJOChNMaXN0QXVkaXRMb2dSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJIlsKFExpc3RBdWRpdExvZ1Jlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5kZWNuZXQuYXBpLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMnsKDEF1ZGl0U2VydmljZRJgCgxMaXN0QXVkaXRMb2cSIi5kZWNuZXQuYXBpLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaIy5kZWNuZXQuYXBpLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgeQAgGguxgEGgmquxgFYXVkaXRCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.AuditEntry
@@ -41,7 +41,10 @@ export type AuditEntry = Message<"decnet.api.v1.AuditEntry"> & {
   role: Role;
 
   /**
-   * The procedure called, such as "/decnet.api.v1.UserService/CreateUser".
+   * The procedure called, such as "/decnet.api.v1.UserService/CreateUser",
+   * or a change made outside the API: "oidc/CreateUser" and
+   * "oidc/SetUserRole" when single sign-on creates a user or changes
+   * their role from a claim, recorded as that user.
    *
    * @generated from field: string procedure = 5;
    */

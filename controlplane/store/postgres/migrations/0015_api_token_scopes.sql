@@ -1,0 +1,3 @@
+-- The scopes of an API token, separated by spaces. Tokens made before
+-- scopes existed keep everything their role allows: "*".
+ALTER TABLE api_tokens ADD COLUMN scopes text NOT NULL DEFAULT '*';
