@@ -92,8 +92,8 @@ var flagValues = map[string][]string{
 	"tokens create --format":    {"text", "json"},
 	"users create --role":       {"viewer", "analyst", "admin"},
 	"users set-role --role":     {"viewer", "analyst", "admin"},
-	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive"},
-	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive"},
+	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive", "wazuh"},
+	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive", "wazuh"},
 }
 
 // completionFlags returns the flags offered for key: the command's own,

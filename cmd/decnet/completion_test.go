@@ -17,7 +17,7 @@ func TestCompletionScriptContents(t *testing.T) {
 	for _, want := range []string{
 		`"list show decommission"`,
 		`"list show create update pause resume delete test rotate-secret deliveries dead-letters replay suppressions suppress unsuppress"`,
-		`"webhooks create --format") words="generic slack teams discord thehive"`,
+		`"webhooks create --format") words="generic slack teams discord thehive wazuh"`,
 		`"agents list") words="--server --ca-file --config --output --data-dir --store --database-url-file"`,
 	} {
 		if !strings.Contains(script, want) {
