@@ -142,7 +142,7 @@ _decnet() {
   case "$1" in
 ` + subcommands.String() + `  esac
   case "$key $prev" in
-    *" --output") words="table json" ;;
+    *" --output") words="table json csv" ;;
 ` + values.String() + `    *)
       case "$key" in
 ` + flags.String() + `        *) words="" ;;

@@ -48,6 +48,7 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "webhooks", "update", "wh-1", "--clear"}, "--clear-authorization"},
 		{[]string{"decnet", "tokens", "create", "--data-d"}, "--data-dir"},
 		{[]string{"decnet", "events", "list", "--output", "j"}, "json"},
+		{[]string{"decnet", "credentials", "list", "--output", "c"}, "csv"},
 		{[]string{"decnet", "webhooks", "rotate-secret", "--g"}, "--grace"},
 		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
 	}
