@@ -26,6 +26,13 @@ type IntelConfig struct {
 	// operator supplies.
 	GeoIPLocation string
 	GeoIPASN      string
+	// RDNS looks up the PTR name of attacker addresses, through
+	// RDNSServer (an IP address and port) when set and the system
+	// resolver otherwise. RDNSForwardConfirm also checks that the name
+	// leads back to the address.
+	RDNS               bool
+	RDNSServer         string
+	RDNSForwardConfirm bool
 	// LookupNonPublic also looks up private and loopback attackers, which
 	// otherwise never leave the machine.
 	LookupNonPublic bool
@@ -67,6 +74,12 @@ func newEnricher(cfg IntelConfig, rdb *redis.Client, log zerolog.Logger) (*intel
 			return nil, err
 		}
 	}
+	if cfg.RDNS {
+		p, err := newRDNS(cfg)
+		if err := add(p, err); err != nil {
+			return nil, err
+		}
+	}
 	geo, err := intel.OpenGeoIP(intel.GeoIPConfig{LocationPath: cfg.GeoIPLocation, ASNPath: cfg.GeoIPASN})
 	if err != nil {
 		return nil, err
@@ -78,4 +91,16 @@ func newEnricher(cfg IntelConfig, rdb *redis.Client, log zerolog.Logger) (*intel
 		}
 	}
 	return intel.New(intel.Config{Providers: providers, GeoIP: geo, Cache: shared, LookupNonPublic: cfg.LookupNonPublic, Logger: log})
+}
+
+func newRDNS(cfg IntelConfig) (*intel.RDNS, error) {
+	rc := intel.RDNSConfig{ForwardConfirm: cfg.RDNSForwardConfirm}
+	if cfg.RDNSServer != "" {
+		r, err := intel.NewPinnedResolver(cfg.RDNSServer)
+		if err != nil {
+			return nil, err
+		}
+		rc.Resolver = r
+	}
+	return intel.NewRDNS(rc)
 }

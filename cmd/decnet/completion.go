@@ -97,8 +97,8 @@ var flagValues = map[string][]string{
 	"users create --role":       {"viewer", "analyst", "admin"},
 	"users set-role --role":     {"viewer", "analyst", "admin"},
 	"api-tokens create --role":  {"viewer", "analyst", "admin"},
-	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive"},
-	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive"},
+	"webhooks create --format":  {"generic", "slack", "teams", "discord", "thehive", "wazuh"},
+	"webhooks update --format":  {"generic", "slack", "teams", "discord", "thehive", "wazuh"},
 }
 
 // completionFlags returns the flags offered for key: the command's own,
@@ -147,7 +147,7 @@ _decnet() {
   case "$1" in
 ` + subcommands.String() + `  esac
   case "$key $prev" in
-    *" --output") words="table json" ;;
+    *" --output") words="table json csv" ;;
 ` + values.String() + `    *)
       case "$key" in
 ` + flags.String() + `        *) words="" ;;

@@ -17,7 +17,7 @@ func TestCompletionScriptContents(t *testing.T) {
 	for _, want := range []string{
 		`"list show decommission"`,
 		`"list show create update pause resume delete test rotate-secret deliveries dead-letters replay suppressions suppress unsuppress"`,
-		`"webhooks create --format") words="generic slack teams discord thehive"`,
+		`"webhooks create --format") words="generic slack teams discord thehive wazuh"`,
 		`"agents list") words="--server --ca-file --config --output --data-dir --store --database-url-file"`,
 	} {
 		if !strings.Contains(script, want) {
@@ -48,6 +48,7 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "webhooks", "update", "wh-1", "--clear"}, "--clear-authorization"},
 		{[]string{"decnet", "tokens", "create", "--data-d"}, "--data-dir"},
 		{[]string{"decnet", "events", "list", "--output", "j"}, "json"},
+		{[]string{"decnet", "credentials", "list", "--output", "c"}, "csv"},
 		{[]string{"decnet", "webhooks", "rotate-secret", "--g"}, "--grace"},
 		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
 	}

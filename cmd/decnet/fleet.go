@@ -91,8 +91,11 @@ func parseFleet(name string, args []string, stdout, stderr io.Writer, getenv fun
 		return nil, fmt.Errorf("%s: %w", command, err)
 	}
 	c.mode = mode
-	if c.flags.Output != "table" && c.flags.Output != "json" {
-		return nil, fmt.Errorf("%s: invalid --output %q: want table or json: %w", command, c.flags.Output, errUsage)
+	if err := cli.CheckOutput(c.flags.Output); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", command, err, errUsage)
+	}
+	if err := checkCSV(name, c.flags.Output); err != nil {
+		return nil, err
 	}
 	if err := c.only(modeAPI, "ca-file", "config"); err != nil {
 		return nil, fmt.Errorf("%s: %w", command, err)

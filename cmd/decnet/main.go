@@ -30,8 +30,8 @@ Usage:
 
 Client commands (through the API of a running control plane, as the user
 whose API token they carry; flags --server, --ca-file, --config, --output
-table|json; the token comes from DECNET_TOKEN or the file decnet login
-writes):
+table|json|csv, csv for list commands; the token comes from DECNET_TOKEN
+or the file decnet login writes):
   decnet login --server URL --username NAME
                                  read the password from standard input and
                                  save an API token for this machine

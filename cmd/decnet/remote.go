@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,6 +41,8 @@ type clientCommand struct {
 	args   []string
 	stdout io.Writer
 	stderr io.Writer
+	// csvOut is set once the header of --output csv is written.
+	csvOut *cli.CSVWriter
 }
 
 // parseClient parses the connection flags plus the command's own, which
@@ -63,6 +68,9 @@ func parseClientGiven(name string, args []string, stdout, stderr io.Writer, regi
 	if err := parseFlags(fs, flags); err != nil {
 		return nil, nil, err
 	}
+	if err := checkCSV(name, c.flags.Output); err != nil {
+		return nil, nil, err
+	}
 	c.args = positional
 	given := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -84,7 +92,22 @@ func (c *clientCommand) connect(getenv func(string) string) error {
 	return err
 }
 
-func (c *clientCommand) json() bool { return c.flags.Output == "json" }
+func (c *clientCommand) json() bool { return c.flags.Output == cli.OutputJSON }
+
+func (c *clientCommand) csv() bool { return c.flags.Output == cli.OutputCSV }
+
+// csvCommands are the commands that print rows and so take --output csv.
+var csvCommands = []string{"events list", "events tail", "attackers list", "attackers show", "credentials list"}
+
+// checkCSV returns a usage error when --output csv is given to a command
+// that does not print rows, rather than printing a table instead.
+func checkCSV(name, output string) error {
+	command := strings.TrimPrefix(name, "decnet ")
+	if output != cli.OutputCSV || slices.Contains(csvCommands, command) {
+		return nil
+	}
+	return fmt.Errorf("%s: --output csv is for %s: %w", command, strings.Join(csvCommands, ", "), errUsage)
+}
 
 func (c *clientCommand) oneArg(what string) (string, error) {
 	if len(c.args) != 1 || c.args[0] == "" {
@@ -233,6 +256,9 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func (c *clientCommand) printEvents(events []*apiv1.StoredEvent) error {
+	if c.csv() {
+		return c.eventsCSV(events)
+	}
 	if c.json() {
 		for _, e := range events {
 			if err := cli.WriteJSON(c.stdout, e); err != nil {
@@ -248,6 +274,53 @@ func (c *clientCommand) printEvents(events []*apiv1.StoredEvent) error {
 			ev.GetSource().GetAddress(), eventDetail(ev))
 	}
 	return w.Flush()
+}
+
+// eventsCSVHeader names the columns of decnet events --output csv.
+var eventsCSVHeader = []string{"time", "kind", "decky", "service", "source_address", "source_port", "attacker_id", "event_id", "detail"}
+
+// eventsCSV writes events as CSV rows; the header comes first, once, also
+// when events tail calls it for each event.
+func (c *clientCommand) eventsCSV(events []*apiv1.StoredEvent) error {
+	w, err := c.csvWriter(eventsCSVHeader)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		ev := e.GetEvent()
+		port := ""
+		if ev.GetSource().GetPort() != 0 {
+			port = strconv.FormatUint(uint64(ev.GetSource().GetPort()), 10)
+		}
+		if err := w.Write(csvTime(ev.GetTime().AsTime()), ev.GetKind(), ev.GetDecky(), ev.GetService(),
+			ev.GetSource().GetAddress(), port, e.GetAttackerId(), ev.GetId(), eventDetail(ev)); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
+// csvWriter returns the command's CSV writer, writing the header on the
+// first call.
+func (c *clientCommand) csvWriter(header []string) (*cli.CSVWriter, error) {
+	if c.csvOut == nil {
+		w, err := cli.NewCSVWriter(c.stdout, header...)
+		if err != nil {
+			return nil, err
+		}
+		c.csvOut = w
+	}
+	return c.csvOut, nil
+}
+
+// csvTime is FormatTime with an empty cell for an unset time: the zero
+// time, or the Unix epoch that an absent timestamp converts to.
+// Spreadsheets read an empty cell as missing.
+func csvTime(t time.Time) string {
+	if t.IsZero() || t.Unix() == 0 {
+		return ""
+	}
+	return cli.FormatTime(t)
 }
 
 // eventDetail summarises the payload on one line, with what the attacker
@@ -326,6 +399,9 @@ func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func (c *clientCommand) printAttackers(attackers []*apiv1.Attacker) error {
+	if c.csv() {
+		return c.attackersCSV(attackers)
+	}
 	if c.json() {
 		for _, a := range attackers {
 			if err := cli.WriteJSON(c.stdout, a); err != nil {
@@ -339,6 +415,23 @@ func (c *clientCommand) printAttackers(attackers []*apiv1.Attacker) error {
 	for _, a := range attackers {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", a.GetId(), strings.Join(a.GetAddresses(), ","), a.GetEventCount(),
 			a.GetAuthAttemptCount(), strings.Join(a.GetServices(), ","), cli.FormatTime(a.GetFirstSeen().AsTime()), cli.FormatTime(a.GetLastSeen().AsTime()))
+	}
+	return w.Flush()
+}
+
+// attackersCSV writes attackers as CSV rows. Lists within a cell are
+// separated by semicolons, which addresses and service names never hold.
+func (c *clientCommand) attackersCSV(attackers []*apiv1.Attacker) error {
+	w, err := c.csvWriter([]string{"attacker_id", "addresses", "event_count", "auth_attempt_count", "services", "first_seen", "last_seen"})
+	if err != nil {
+		return err
+	}
+	for _, a := range attackers {
+		if err := w.Write(a.GetId(), strings.Join(a.GetAddresses(), ";"), strconv.FormatUint(a.GetEventCount(), 10),
+			strconv.FormatUint(a.GetAuthAttemptCount(), 10), strings.Join(a.GetServices(), ";"),
+			csvTime(a.GetFirstSeen().AsTime()), csvTime(a.GetLastSeen().AsTime())); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
@@ -459,6 +552,9 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return cli.ExplainError(err)
 	}
+	if c.csv() {
+		return c.credentialsCSV(resp.Msg.GetCredentials())
+	}
 	if c.json() {
 		for _, cr := range resp.Msg.GetCredentials() {
 			if err := cli.WriteJSON(stdout, cr); err != nil {
@@ -479,6 +575,30 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", cli.FormatTime(cr.GetTime().AsTime()), cr.GetSourceAddress(),
 			cr.GetDecky(), cr.GetService(), cr.GetMechanism(), cli.Printable(cr.GetPrincipal()), secret)
+	}
+	return w.Flush()
+}
+
+// credentialsCSV writes credentials as CSV rows. The secret column has
+// a plaintext secret made printable. It is empty when the caller's role
+// does not see secrets, and secret_masked is then true. secret_sha256
+// identifies the exact bytes either way.
+func (c *clientCommand) credentialsCSV(creds []*apiv1.Credential) error {
+	w, err := c.csvWriter([]string{"time", "source_address", "decky", "service", "mechanism", "principal",
+		"secret_kind", "secret", "secret_masked", "secret_sha256", "key_fingerprint", "outcome", "attacker_id", "event_id"})
+	if err != nil {
+		return err
+	}
+	for _, cr := range creds {
+		secret := ""
+		if cr.GetSecretKind() == "plaintext" && !cr.GetSecretMasked() {
+			secret = cli.Printable(string(cr.GetSecret()))
+		}
+		if err := w.Write(csvTime(cr.GetTime().AsTime()), cr.GetSourceAddress(), cr.GetDecky(), cr.GetService(), cr.GetMechanism(),
+			cli.Printable(cr.GetPrincipal()), cr.GetSecretKind(), secret, strconv.FormatBool(cr.GetSecretMasked()),
+			hex.EncodeToString(cr.GetSecretSha256()), cr.GetKeyFingerprint(), cr.GetOutcome().String(), cr.GetAttackerId(), cr.GetEventId()); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }

@@ -51,6 +51,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&intelCfg.DROP, "intel-drop", false, "download the Spamhaus DROP list")
 	fs.StringVar(&intelCfg.GeoIPLocation, "intel-geoip-location", "", "MaxMind-format country or city database file")
 	fs.StringVar(&intelCfg.GeoIPASN, "intel-geoip-asn", "", "MaxMind-format ASN database file")
+	fs.BoolVar(&intelCfg.RDNS, "intel-rdns", false, "look up the reverse DNS (PTR) name of attackers; the query reaches the attacker's reverse zone")
+	fs.StringVar(&intelCfg.RDNSServer, "intel-rdns-server", "", "send the reverse DNS queries to this IP:port only (default the system resolver)")
+	fs.BoolVar(&intelCfg.RDNSForwardConfirm, "intel-rdns-forward-confirm", false, "also check that the PTR name resolves back to the address, through the same resolver")
 	fs.BoolVar(&intelCfg.LookupNonPublic, "intel-lookup-non-public", false, "also send private and loopback attacker addresses to the providers")
 	var ssoCfg oidc.Config
 	fs.StringVar(&ssoCfg.Issuer, "oidc-issuer", "", "OpenID Connect issuer URL; enables single sign-on (client secret from DECNET_OIDC_CLIENT_SECRET)")

@@ -38,6 +38,7 @@ var webhookFormats = map[string]apiv1.WebhookFormat{
 	"teams":   apiv1.WebhookFormat_WEBHOOK_FORMAT_TEAMS,
 	"discord": apiv1.WebhookFormat_WEBHOOK_FORMAT_DISCORD,
 	"thehive": apiv1.WebhookFormat_WEBHOOK_FORMAT_THEHIVE,
+	"wazuh":   apiv1.WebhookFormat_WEBHOOK_FORMAT_WAZUH,
 }
 
 // maxSecretFileSize bounds what --url-file and --authorization-file read.
@@ -163,10 +164,10 @@ func (f *webhookSettingsFlags) register(fs *flag.FlagSet, update bool) {
 	fs.StringVar(&f.url, "url", "", "destination URL, https:// (http:// only where the server allows it); "+
 		"a chat service's URL is a credential that other users can read in the process list, so prefer --url-file")
 	fs.StringVar(&f.urlFile, "url-file", "", "file whose first line is the destination URL; - reads standard input")
-	fs.StringVar(&f.format, "format", "", "payload format: generic, slack, teams, discord or thehive (default generic)")
+	fs.StringVar(&f.format, "format", "", "payload format: generic, slack, teams, discord, thehive or wazuh (default generic)")
 	fs.Var(&f.subjects, "subject", "notice subject pattern to deliver, such as credential.> (repeat or separate with commas; default every notice)")
-	fs.UintVar(&f.rateLimit, "rate-limit", 0, "deliveries per minute, 1 to 6000 (default 60)")
-	fs.StringVar(&f.authorizationFile, "authorization-file", "", "file whose first line is sent as the Authorization header, such as Bearer <API key> for TheHive; - reads standard input")
+	fs.UintVar(&f.rateLimit, "rate-limit", 0, "deliveries per minute, 1 to 6000 (default 60; wazuh 1 to 30, default 30)")
+	fs.StringVar(&f.authorizationFile, "authorization-file", "", "file whose first line is sent as the Authorization header, such as Bearer <API key> for TheHive or Bearer <JWT> for Wazuh; - reads standard input")
 	if update {
 		fs.BoolVar(&f.clearAuthorization, "clear-authorization", false, "stop sending the Authorization header")
 	} else {
@@ -212,7 +213,7 @@ func (f *webhookSettingsFlags) apply(s *apiv1.WebhookSettings, given map[string]
 	if given["format"] {
 		format, ok := webhookFormats[f.format]
 		if !ok {
-			return false, fmt.Errorf("invalid --format %q: want generic, slack, teams, discord or thehive: %w", f.format, errUsage)
+			return false, fmt.Errorf("invalid --format %q: want generic, slack, teams, discord, thehive or wazuh: %w", f.format, errUsage)
 		}
 		s.Format, changed = format, true
 	}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -69,5 +71,56 @@ func TestAttackerIntel(t *testing.T) {
 	}
 	if _, err := client.RefreshAttackerIntel(ctx, withToken(&apiv1.RefreshAttackerIntelRequest{AttackerId: id}, admin)); err != nil || calls != 2 {
 		t.Errorf("refresh: %v, provider called %d times, want 2", err, calls)
+	}
+}
+
+// ptrResolver answers PTR queries from a map, as a zone's owner would.
+type ptrResolver map[string][]string
+
+func (r ptrResolver) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	if names, ok := r[addr]; ok {
+		return names, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
+}
+
+func (ptrResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, errors.New("forward lookup not expected")
+}
+
+// The reverse DNS name reaches the attacker's intel as evidence of the
+// rdns provider, validated and without a verdict of its own.
+func TestAttackerIntelReverseDNS(t *testing.T) {
+	rdns, err := intel.NewRDNS(intel.RDNSConfig{Resolver: ptrResolver{
+		"127.0.0.3": {"=HYPERLINK(evil).example.com.", "Scan-3.Example.NET."},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enricher, err := intel.New(intel.Config{Providers: []intel.Provider{rdns}, LookupNonPublic: true, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, options{})
+	f.api.intel = enricher
+	f.ingest(t, newEvent("127.0.0.3", "connection.opened"))
+	viewer := f.loginNewUser(t, "analyst-view", apiv1.Role_ROLE_VIEWER)
+	ctx := context.Background()
+
+	attackers, err := apiv1connect.NewAttackerServiceClient(f.h1, f.srv.URL).ListAttackers(ctx, withToken(&apiv1.ListAttackersRequest{}, viewer))
+	if err != nil || len(attackers.Msg.GetAttackers()) != 1 {
+		t.Fatalf("attackers = %v, %v", attackers, err)
+	}
+	got, err := apiv1connect.NewIntelServiceClient(f.h1, f.srv.URL).GetAttackerIntel(ctx,
+		withToken(&apiv1.GetAttackerIntelRequest{AttackerId: attackers.Msg.GetAttackers()[0].GetId()}, viewer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Msg.GetVerdict() != apiv1.IntelVerdict_INTEL_VERDICT_UNKNOWN || len(got.Msg.GetReports()) != 1 {
+		t.Fatalf("intel = %v", got.Msg)
+	}
+	res := got.Msg.GetReports()[0].GetResults()
+	if len(res) != 1 || res[0].GetProvider() != "rdns" || res[0].GetEvidence()["ptr"] != "scan-3.example.net" || len(res[0].GetEvidence()) != 1 {
+		t.Fatalf("results = %v", res)
 	}
 }

@@ -30,6 +30,7 @@ var webhookFormats = map[apiv1.WebhookFormat]webhooks.Format{
 	apiv1.WebhookFormat_WEBHOOK_FORMAT_TEAMS:       webhooks.FormatTeams,
 	apiv1.WebhookFormat_WEBHOOK_FORMAT_DISCORD:     webhooks.FormatDiscord,
 	apiv1.WebhookFormat_WEBHOOK_FORMAT_THEHIVE:     webhooks.FormatTheHive,
+	apiv1.WebhookFormat_WEBHOOK_FORMAT_WAZUH:       webhooks.FormatWazuh,
 }
 
 func formatMessage(f webhooks.Format) apiv1.WebhookFormat {

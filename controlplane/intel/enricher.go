@@ -59,7 +59,8 @@ const (
 // Config gives an Enricher with no provider, which never makes a request.
 type Config struct {
 	// Providers are asked in this order. Names must be unique. Build them
-	// with NewGreyNoise, NewAbuseIPDB, NewThreatFox, NewFeodo and NewDROP.
+	// with NewGreyNoise, NewAbuseIPDB, NewThreatFox, NewFeodo, NewDROP
+	// and NewRDNS.
 	Providers []Provider
 	// GeoIP adds a Location to every report. Nil means none. The
 	// Enricher's Close closes it.

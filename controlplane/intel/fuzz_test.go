@@ -126,3 +126,40 @@ func FuzzRateLimitHeaders(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPTRNames feeds PTR answers, which whoever runs the reverse zone
+// writes, through the validation that decides what is shown.
+func FuzzPTRNames(f *testing.F) {
+	for _, seed := range []string{
+		"host.example.com.", "203.0.113.1.", "localhost", "-a.b.c", "a_b.example.", "",
+		strings.Repeat("abcdefgh.", 30) + "com.", "xn--bcher-kva.example.", "a.b\x00.c", "A.B.C\n",
+	} {
+		f.Add(seed, "second.example.org")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		names := ptrNames([]string{a, b, a})
+		if len(names) > maxPTRNames {
+			t.Fatalf("%d names", len(names))
+		}
+		for i, n := range names {
+			if len(n) > maxHostName || n != strings.ToLower(n) || strings.HasSuffix(n, ".") {
+				t.Fatalf("name %q not normalised", n)
+			}
+			if strings.Trim(n, "abcdefghijklmnopqrstuvwxyz0123456789-.") != "" {
+				t.Fatalf("name %q has characters outside letters, digits, hyphens and dots", n)
+			}
+			if again, ok := hostName(n); !ok || again != n {
+				t.Fatalf("hostName(%q) = %q, %v: not idempotent", n, again, ok)
+			}
+			if _, err := netip.ParseAddr(n); err == nil {
+				t.Fatalf("name %q reads as an address", n)
+			}
+			if i > 0 && names[i-1] >= n {
+				t.Fatalf("names %q not sorted and unique", names)
+			}
+		}
+		if other := joinWithin(names, maxEvidenceText); len(other) > maxEvidenceText {
+			t.Fatalf("joined names are %d bytes", len(other))
+		}
+	})
+}

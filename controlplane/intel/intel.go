@@ -1,7 +1,7 @@
 // Package intel enriches attacker addresses with threat intelligence:
 // per-provider verdicts from GreyNoise, AbuseIPDB, ThreatFox and the
-// abuse.ch Feodo Tracker and Spamhaus DROP lists, an aggregate verdict,
-// and an offline location and autonomous system from MaxMind-format
+// abuse.ch Feodo Tracker and Spamhaus DROP lists, the reverse DNS name,
+// an aggregate verdict, and an offline location and autonomous system from MaxMind-format
 // databases the operator supplies.
 //
 // Nothing leaves the machine unless the operator configured a provider,

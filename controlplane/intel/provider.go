@@ -7,7 +7,7 @@ import (
 )
 
 // Provider returns a verdict on one address. Built-ins: GreyNoise, AbuseIPDB,
-// ThreatFox, Feodo (a List) and DROP (a List). Check returns the verdict
+// ThreatFox, Feodo (a List), DROP (a List) and RDNS. Check returns the verdict
 // with Provider left empty (the Enricher fills it), or an error that
 // wraps one of the package's sentinels where one applies.
 type Provider interface {

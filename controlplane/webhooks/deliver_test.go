@@ -640,3 +640,24 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestWazuhRateLimitFollowsTheAPI(t *testing.T) {
+	f := newFixture(t, nil)
+	rcv := newReceiver(t)
+	sub, _ := f.create(t, Spec{URL: rcv.srv.URL + "/events", Format: FormatWazuh})
+	if sub.Format != FormatWazuh || sub.RateLimit != WazuhRateLimit {
+		t.Fatalf("created = %+v, want format wazuh at %d a minute", sub, WazuhRateLimit)
+	}
+	_, _, err := f.d.Create(t.Context(), Spec{Name: "fast", URL: rcv.srv.URL, Format: FormatWazuh, Subjects: []string{">"}, RateLimit: WazuhRateLimit + 1})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Create over the Wazuh limit = %v, want ErrInvalid", err)
+	}
+	_, err = f.d.Update(t.Context(), sub.ID, Spec{Name: "x", Format: FormatWazuh, Subjects: []string{">"}, RateLimit: 60})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Update over the Wazuh limit = %v, want ErrInvalid", err)
+	}
+	up, err := f.d.Update(t.Context(), sub.ID, Spec{Name: "x", Format: FormatGeneric, Subjects: []string{">"}, RateLimit: 60})
+	if err != nil || up.RateLimit != 60 {
+		t.Fatalf("generic update = %+v, %v", up, err)
+	}
+}

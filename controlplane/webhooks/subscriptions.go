@@ -143,11 +143,17 @@ func checkSpec(s *Spec) error {
 			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
-	if s.RateLimit == 0 {
-		s.RateLimit = DefaultRateLimit
+	// The Wazuh API refuses more requests than its limit, so a higher
+	// rate would turn bursts into failures that trip the breaker.
+	limit, def := maxRateLimit, DefaultRateLimit
+	if s.Format == FormatWazuh {
+		limit, def = WazuhRateLimit, WazuhRateLimit
 	}
-	if s.RateLimit < 0 || s.RateLimit > maxRateLimit {
-		return invalid("rate limit must be 1 to %d deliveries per minute", maxRateLimit)
+	if s.RateLimit == 0 {
+		s.RateLimit = def
+	}
+	if s.RateLimit < 0 || s.RateLimit > limit {
+		return invalid("rate limit must be 1 to %d deliveries per minute for format %s", limit, s.Format)
 	}
 	a := s.Authorization.Reveal()
 	if len(a) > maxAuthorizationLen || strings.ContainsAny(a, "\r\n\x00") {

@@ -31,10 +31,13 @@ const (
 	FormatDiscord Format = "discord"
 	// FormatTheHive is an alert for TheHive 5 (POST /api/v1/alert).
 	FormatTheHive Format = "thehive"
+	// FormatWazuh is a request to the Wazuh server API's event ingest
+	// (POST /events), one event per notice.
+	FormatWazuh Format = "wazuh"
 )
 
 // formats lists every format, for validation.
-var formats = []Format{FormatGeneric, FormatSlack, FormatTeams, FormatDiscord, FormatTheHive}
+var formats = []Format{FormatGeneric, FormatSlack, FormatTeams, FormatDiscord, FormatTheHive, FormatWazuh}
 
 // truncMarker ends every value cut to a destination's limit, so readers
 // know text is missing.
@@ -67,6 +70,8 @@ func render(f Format, m message) ([]byte, error) {
 		return json.Marshal(renderDiscord(m))
 	case FormatTheHive:
 		return json.Marshal(renderTheHive(m))
+	case FormatWazuh:
+		return renderWazuh(m)
 	}
 	return nil, fmt.Errorf("render: unknown format %q", f)
 }

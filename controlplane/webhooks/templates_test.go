@@ -346,3 +346,95 @@ func TestRenderRemovesRawSecret(t *testing.T) {
 		t.Fatal("render changed the published notice")
 	}
 }
+
+func TestWazuhEvents(t *testing.T) {
+	for name, m := range messages() {
+		t.Run(name, func(t *testing.T) {
+			body, err := render(FormatWazuh, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req struct {
+				Events []string `json:"events"`
+			}
+			dec := json.NewDecoder(strings.NewReader(string(body)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				t.Fatalf("body is not {events: [string]}: %v", err)
+			}
+			if len(req.Events) != 1 || len(req.Events) > wazuhMaxEvents {
+				t.Fatalf("%d events, want 1", len(req.Events))
+			}
+			line := req.Events[0]
+			if len(line) > wazuhMaxEventBytes {
+				t.Fatalf("event is %d bytes, limit %d", len(line), wazuhMaxEventBytes)
+			}
+			if strings.ContainsAny(line, "\n\r") {
+				t.Fatal("event spans lines; analysisd reads one line per event")
+			}
+			var ev struct {
+				Integration string         `json:"integration"`
+				SrcIP       string         `json:"srcip"`
+				Decnet      map[string]any `json:"decnet"`
+			}
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("event is not a JSON object: %v", err)
+			}
+			if ev.Integration != "decnet" || ev.Decnet["id"] != m.notice.GetId() || ev.Decnet["subject"] != m.notice.GetSubject() {
+				t.Fatalf("event = %+v", ev)
+			}
+			switch name {
+			case "captured":
+				want := map[string]string{
+					"decky": "web-01", "service": "ssh", "principal": "root", "secret_kind": "plaintext",
+					"source": "198.51.100.7:40000", "time": "2026-03-01T12:00:00Z", "attacker": "att-1",
+				}
+				for k, v := range want {
+					if ev.Decnet[k] != v {
+						t.Errorf("decnet.%s = %v, want %q", k, ev.Decnet[k], v)
+					}
+				}
+				if ev.SrcIP != "198.51.100.7" {
+					t.Fatalf("srcip = %q", ev.SrcIP)
+				}
+			case "reuse":
+				details, _ := ev.Decnet["details"].([]any)
+				if len(details) == 0 || len(details) > wazuhMaxDetails+1 {
+					t.Fatalf("%d details", len(details))
+				}
+				last, _ := details[len(details)-1].(string)
+				if !strings.HasPrefix(last, truncMarker) || !strings.Contains(last, "more not shown") {
+					t.Fatalf("last detail %q lacks the marker", last)
+				}
+				if ev.Decnet["secret_sha_256"] != "010203" || ev.Decnet["targets"] != "3000" {
+					t.Fatalf("reuse fields = %v, %v", ev.Decnet["secret_sha_256"], ev.Decnet["targets"])
+				}
+				if p, _ := ev.Decnet["principal"].(string); !strings.HasPrefix(p, "<!channel>") || !strings.HasSuffix(p, truncMarker) {
+					t.Fatalf("principal %.40q should be data, cut with the marker", p)
+				}
+			case "incident":
+				addrs, _ := ev.Decnet["addresses"].([]any)
+				if len(addrs) != maxIncidentValues || ev.SrcIP != "" || ev.Decnet["grouped_notices"] != "300" {
+					t.Fatalf("incident: %d addresses, srcip %q, grouped %v", len(addrs), ev.SrcIP, ev.Decnet["grouped_notices"])
+				}
+			case "test":
+				if ev.SrcIP != "" || ev.Decnet["summary"] != m.notice.GetSummary() {
+					t.Fatalf("test event = %+v", ev)
+				}
+			}
+		})
+	}
+}
+
+func TestWazuhKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"Secret SHA-256":  "secret_sha_256",
+		"Grouped notices": "grouped_notices",
+		"Decky":           "decky",
+		" Key  fp ":       "key_fp",
+	} {
+		if got := wazuhKey(in); got != want {
+			t.Errorf("wazuhKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

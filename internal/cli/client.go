@@ -56,7 +56,7 @@ func (f *ClientFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Server, "server", "", "control plane API URL, such as https://decnet.example:8443 (default from the config file)")
 	fs.StringVar(&f.CAFile, "ca-file", "", "PEM root certificate of the control plane (default from the config file, else the system roots)")
 	fs.StringVar(&f.ConfigFile, "config", "", "client configuration file (default $XDG_CONFIG_HOME/"+ClientConfigFile+")")
-	fs.StringVar(&f.Output, "output", "table", "output format: table or json")
+	fs.StringVar(&f.Output, "output", OutputTable, "output format: table, json, or csv for list commands")
 }
 
 // ConfigPath returns the configuration file the flags select.
@@ -74,8 +74,8 @@ func (f *ClientFlags) ConfigPath() (string, error) {
 // Resolve merges the flags, the environment and the configuration file,
 // in that order of precedence, and checks the result.
 func (f *ClientFlags) Resolve(getenv func(string) string) (ClientConfig, error) {
-	if f.Output != "table" && f.Output != "json" {
-		return ClientConfig{}, fmt.Errorf("invalid --output %q: want table or json", f.Output)
+	if err := CheckOutput(f.Output); err != nil {
+		return ClientConfig{}, err
 	}
 	var cfg ClientConfig
 	path, err := f.ConfigPath()
@@ -249,4 +249,14 @@ func (p *Progress) Done() {
 	if p.W != nil {
 		_, _ = fmt.Fprintf(p.W, "%s: %d in all\n", p.What, p.n) // progress is best effort
 	}
+}
+
+// CheckOutput returns an error unless format is one of the --output
+// formats.
+func CheckOutput(format string) error {
+	switch format {
+	case OutputTable, OutputJSON, OutputCSV:
+		return nil
+	}
+	return fmt.Errorf("invalid --output %q: want table, json or csv", format)
 }

@@ -83,6 +83,15 @@ describe("webhook form", () => {
     expect(checkWebhookForm({ ...valid, rate: "6000" }, "create").ok).toBe(true);
   });
 
+  it("holds a Wazuh webhook to the Wazuh API's 30 requests a minute", () => {
+    const wazuh = { ...valid, format: WebhookFormat.WAZUH };
+    const over = checkWebhookForm({ ...wazuh, rate: "31" }, "create");
+    expect(over.ok ? "" : over.errors.rate).toContain("from 1 to 30 per minute; empty means 30");
+    const at = checkWebhookForm({ ...wazuh, rate: "30" }, "create");
+    expect(at.ok ? at.settings.rateLimitPerMinute : -1).toBe(30);
+    expect(at.ok ? at.settings.format : -1).toBe(WebhookFormat.WAZUH);
+  });
+
   it("refuses a multi-line authorization and a value together with its removal", () => {
     expect(checkWebhookForm({ ...valid, authorization: "Bearer a\r\nX-Evil: 1" }, "create").ok).toBe(false);
     expect(checkWebhookForm({ ...valid, authorization: "Bearer k", clearAuthorization: true }, "edit").ok).toBe(false);

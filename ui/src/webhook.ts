@@ -18,6 +18,9 @@ const maxNameBytes = 100;
 const maxUrlBytes = 2048;
 const maxSubjects = 32;
 const maxRate = 6000;
+// The Wazuh API takes 30 requests a minute, and the server defaults a
+// Wazuh webhook to that.
+const maxWazuhRate = 30;
 const maxAuthorizationBytes = 4096;
 
 export const formatChoices: readonly { value: WebhookFormat; label: string }[] = [
@@ -26,6 +29,7 @@ export const formatChoices: readonly { value: WebhookFormat; label: string }[] =
   { value: WebhookFormat.TEAMS, label: "Microsoft Teams" },
   { value: WebhookFormat.DISCORD, label: "Discord" },
   { value: WebhookFormat.THEHIVE, label: "TheHive" },
+  { value: WebhookFormat.WAZUH, label: "Wazuh" },
 ];
 
 export function formatLabel(f: WebhookFormat): string {
@@ -206,10 +210,11 @@ export function checkWebhookForm(form: WebhookForm, mode: "create" | "edit"): Ch
 
   let rate = 0;
   const rateText = form.rate.trim();
+  const [rateMax, rateDefault] = form.format === WebhookFormat.WAZUH ? [maxWazuhRate, maxWazuhRate] : [maxRate, 60];
   if (rateText !== "") {
     rate = Number(rateText);
-    if (!/^\d+$/.test(rateText) || rate < 1 || rate > maxRate) {
-      errors.rate = `The rate is a whole number from 1 to ${maxRate} per minute; empty means 60.`;
+    if (!/^\d+$/.test(rateText) || rate < 1 || rate > rateMax) {
+      errors.rate = `The rate is a whole number from 1 to ${rateMax} per minute; empty means ${rateDefault}.`;
     }
   }
 

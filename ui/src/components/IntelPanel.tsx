@@ -76,8 +76,8 @@ export function IntelBody({ data }: { data: IntelData }) {
         <div className="empty" data-testid="intel-empty">
           <p>No threat-intel provider is configured, so addresses are not looked up.</p>
           <p>
-            Start <code>decnet server</code> with <code>--intel-greynoise</code>, <code>--intel-feodo</code>{" "}
-            or <code>--intel-drop</code>, or give it an AbuseIPDB or ThreatFox key in{" "}
+            Start <code>decnet server</code> with <code>--intel-greynoise</code>, <code>--intel-feodo</code>,{" "}
+            <code>--intel-drop</code> or <code>--intel-rdns</code>, or give it an AbuseIPDB or ThreatFox key in{" "}
             <code>DECNET_INTEL_ABUSEIPDB_KEY</code> or <code>DECNET_INTEL_THREATFOX_KEY</code>.{" "}
             <code>--intel-geoip-location</code> and <code>--intel-geoip-asn</code> add location and AS from
             MaxMind-format files.

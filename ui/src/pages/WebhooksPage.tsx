@@ -434,7 +434,7 @@ function WebhookEditor({ title, mode, initial, hasAuthorization, busy, onCancel,
         {fieldError("rate")}
       </label>
       <label>
-        Authorization header (optional, such as "Bearer &lt;api key&gt;" for TheHive)
+        Authorization header (optional, such as "Bearer &lt;api key&gt;" for TheHive or "Bearer &lt;JWT&gt;" for Wazuh)
         {mode === "edit" && hasAuthorization === true ? "; empty keeps the current one" : ""}
         <input
           name="webhook-authorization"

@@ -32,6 +32,9 @@ const (
 	WebhookFormat_WEBHOOK_FORMAT_TEAMS       WebhookFormat = 3
 	WebhookFormat_WEBHOOK_FORMAT_DISCORD     WebhookFormat = 4
 	WebhookFormat_WEBHOOK_FORMAT_THEHIVE     WebhookFormat = 5
+	// The Wazuh server API's event ingest (POST /events); at most 30
+	// deliveries a minute, the API's limit.
+	WebhookFormat_WEBHOOK_FORMAT_WAZUH WebhookFormat = 6
 )
 
 // Enum value maps for WebhookFormat.
@@ -43,6 +46,7 @@ var (
 		3: "WEBHOOK_FORMAT_TEAMS",
 		4: "WEBHOOK_FORMAT_DISCORD",
 		5: "WEBHOOK_FORMAT_THEHIVE",
+		6: "WEBHOOK_FORMAT_WAZUH",
 	}
 	WebhookFormat_value = map[string]int32{
 		"WEBHOOK_FORMAT_UNSPECIFIED": 0,
@@ -51,6 +55,7 @@ var (
 		"WEBHOOK_FORMAT_TEAMS":       3,
 		"WEBHOOK_FORMAT_DISCORD":     4,
 		"WEBHOOK_FORMAT_THEHIVE":     5,
+		"WEBHOOK_FORMAT_WAZUH":       6,
 	}
 )
 
@@ -197,7 +202,8 @@ type WebhookSettings struct {
 	Enabled  bool     `protobuf:"varint,5,opt,name=enabled,proto3" json:"enabled,omitempty"`
 	// Deliveries per minute, 1 to 6000; 0 means 60.
 	RateLimitPerMinute uint32 `protobuf:"varint,6,opt,name=rate_limit_per_minute,json=rateLimitPerMinute,proto3" json:"rate_limit_per_minute,omitempty"`
-	// Sent as the Authorization header (TheHive: "Bearer <api key>").
+	// Sent as the Authorization header (TheHive: "Bearer <api key>";
+	// Wazuh: "Bearer <JWT>").
 	// Write-only.
 	Authorization string `protobuf:"bytes,7,opt,name=authorization,proto3" json:"authorization,omitempty"`
 	// UpdateWebhook only: remove the Authorization header.
@@ -2129,14 +2135,15 @@ const file_decnet_api_v1_webhook_service_proto_rawDesc = "" +
 	" DeleteWebhookSuppressionResponse\" \n" +
 	"\x1eListWebhookSuppressionsRequest\"h\n" +
 	"\x1fListWebhookSuppressionsResponse\x12E\n" +
-	"\fsuppressions\x18\x01 \x03(\v2!.decnet.api.v1.WebhookSuppressionR\fsuppressions*\xb7\x01\n" +
+	"\fsuppressions\x18\x01 \x03(\v2!.decnet.api.v1.WebhookSuppressionR\fsuppressions*\xd1\x01\n" +
 	"\rWebhookFormat\x12\x1e\n" +
 	"\x1aWEBHOOK_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16WEBHOOK_FORMAT_GENERIC\x10\x01\x12\x18\n" +
 	"\x14WEBHOOK_FORMAT_SLACK\x10\x02\x12\x18\n" +
 	"\x14WEBHOOK_FORMAT_TEAMS\x10\x03\x12\x1a\n" +
 	"\x16WEBHOOK_FORMAT_DISCORD\x10\x04\x12\x1a\n" +
-	"\x16WEBHOOK_FORMAT_THEHIVE\x10\x05*\xa3\x01\n" +
+	"\x16WEBHOOK_FORMAT_THEHIVE\x10\x05\x12\x18\n" +
+	"\x14WEBHOOK_FORMAT_WAZUH\x10\x06*\xa3\x01\n" +
 	"\x13WebhookBreakerState\x12%\n" +
 	"!WEBHOOK_BREAKER_STATE_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cWEBHOOK_BREAKER_STATE_CLOSED\x10\x01\x12\x1e\n" +
