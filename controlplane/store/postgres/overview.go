@@ -19,8 +19,9 @@ import (
 // ties come out in byte order as in the SQLite backend.
 //
 // NOTE: the totals count every row of their tables. PostgreSQL keeps no
-// row count, so total_events reads a whole index of every events partition;
-// an estimate from the statistics would be cheaper but not exact.
+// row count, so total_events reads a whole index of every events
+// partition. An estimate from the statistics would be cheaper but not
+// exact.
 func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (*apiv1.GetOverviewResponse, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -121,8 +122,8 @@ func readCounts(ctx context.Context, tx pgx.Tx, column string, start, end time.T
 	return out, rows.Err()
 }
 
-// readTopAttackers orders ties by id; uuid order is the order of the
-// lowercase text the SQLite backend sorts.
+// readTopAttackers orders ties by id. The uuid order equals the order of
+// the lowercase text that the SQLite backend sorts.
 func readTopAttackers(ctx context.Context, tx pgx.Tx, start, end time.Time, n int) ([]*apiv1.OverviewAttacker, error) {
 	rows, err := tx.Query(ctx, `SELECT t.attacker_id::text, t.n, t.last,
 			ARRAY(SELECT address FROM attacker_addresses WHERE attacker_id = t.attacker_id)

@@ -14,7 +14,7 @@ import (
 )
 
 // Overview reads the totals and the window's statistics in one read
-// transaction, so they describe the same moment. Every window query reads
+// transaction, so they describe the same snapshot. Every window query reads
 // the rows of the window only, through the time indexes of events and
 // credentials.
 func (s *Store) Overview(ctx context.Context, q store.OverviewQuery) (*apiv1.GetOverviewResponse, error) {
