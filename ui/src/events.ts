@@ -34,8 +34,8 @@ export const emptySearch: EventSearch = {
   until: "",
 };
 
-// Kinds the decoys emit, offered as suggestions; any other kind can be
-// typed.
+// Kinds the decoys emit, offered as suggestions. Any other kind can be
+// typed too.
 export const knownKinds = [
   "auth.attempt",
   "command",
@@ -50,7 +50,7 @@ export type FilterResult = { filter: EventFilter; error: "" } | { filter: undefi
 
 // Maps the form to a ListEvents filter, trimming every field. It returns an
 // error message for a time that does not parse or a range that ends before
-// it starts; the server checks addresses and ids.
+// it starts. The server checks addresses and ids.
 export function searchToFilter(search: EventSearch): FilterResult {
   const since = parseUtc(search.since);
   const until = parseUtc(search.until);
@@ -166,15 +166,15 @@ export function matchesFilter(f: EventFilter, stored: StoredEvent): boolean {
 // Returns the live events to put before the results: those that match the
 // filter, are not shown yet, and arrived after the search was made (their
 // id is not among the feed's ids at that time). Events the stream delivered
-// before the search are already in the store's answer or older than it.
+// before the search are already in the store's response or older than it.
 export function liveAdditions(
   feed: readonly StoredEvent[],
   filter: EventFilter,
-  shown: ReadonlySet<string>,
+  shownIds: ReadonlySet<string>,
   feedAtSearch: ReadonlySet<string>,
 ): StoredEvent[] {
   return feed.filter((s) => {
     const id = s.event?.id ?? "";
-    return id !== "" && !shown.has(id) && !feedAtSearch.has(id) && matchesFilter(filter, s);
+    return id !== "" && !shownIds.has(id) && !feedAtSearch.has(id) && matchesFilter(filter, s);
   });
 }

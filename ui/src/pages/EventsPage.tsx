@@ -28,7 +28,7 @@ interface Results {
   events: StoredEvent[];
   nextPageToken: string;
   // Ids in the live feed when the search ran. Those events are in the
-  // store's answer or older than it, so they never count as live.
+  // store's response or older than it, so they never count as live.
   feedAtSearch: ReadonlySet<string>;
 }
 
@@ -100,7 +100,7 @@ export function EventsPage({ stream }: { stream: EventStreamState }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  const shown = useMemo(() => {
+  const shownIds = useMemo(() => {
     const ids = new Set<string>();
     for (const s of results?.events ?? []) ids.add(s.event?.id ?? "");
     for (const s of liveEvents) ids.add(s.event?.id ?? "");
@@ -111,11 +111,12 @@ export function EventsPage({ stream }: { stream: EventStreamState }) {
     if (!live || results === undefined) {
       return;
     }
-    const added = liveAdditions(stream.events, results.filter, shown, results.feedAtSearch);
+    const added = liveAdditions(stream.events, results.filter, shownIds, results.feedAtSearch);
     if (added.length > 0) {
       setLiveEvents((cur) => mergeEvents(cur, added, liveCapacity));
     }
-    // Only new events from the stream add rows; shown changes with them.
+    // Only new events from the stream add rows, and shownIds changes with
+    // them, so it is left out of the dependencies.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [stream.version, live, results]);
 
@@ -237,7 +238,7 @@ export function EventsPage({ stream }: { stream: EventStreamState }) {
   );
 }
 
-// EventsEmpty tells the user why the list is empty and what to do next.
+// EventsEmpty explains why the list is empty and what to do next.
 export function EventsEmpty({ filtered }: { filtered: boolean }) {
   if (filtered) {
     return (
