@@ -955,6 +955,11 @@ async function main() {
       const feed = page.getByRole("region", { name: "Live events" });
       await feed.getByText("hidden for your role").first().waitFor();
       expectEqual(await page.getByRole("button", { name: "show secret" }).count(), 0, "reveal buttons on the viewer's overview");
+      const topCredentials = page.getByRole("region", { name: "Top credentials" });
+      await topCredentials.getByText("hidden for your role").first().waitFor();
+      if ((await page.locator("main").innerText()).includes(attackerSecret)) {
+        throw new Error("the secret value is on the viewer's overview");
+      }
     });
 
     await step("viewer has no admin pages", async () => {
