@@ -766,6 +766,8 @@ func TestStreamFilterMatches(t *testing.T) {
 		{"other source", &apiv1.EventFilter{SourceAddress: "127.0.0.3"}, false},
 		{"since equal", &apiv1.EventFilter{Since: timestamppb.New(at)}, true},
 		{"since later", &apiv1.EventFilter{Since: timestamppb.New(at.Add(time.Second))}, false},
+		{"until equal", &apiv1.EventFilter{Until: timestamppb.New(at)}, false},
+		{"until later", &apiv1.EventFilter{Until: timestamppb.New(at.Add(time.Second))}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

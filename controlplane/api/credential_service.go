@@ -5,7 +5,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -34,7 +33,7 @@ func (s *credentialService) ListCredentials(ctx context.Context, req *connect.Re
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
-	if sess, _ := auth.SessionFromContext(ctx); !auth.Allows(sess.Role, apiv1.Access_ACCESS_ANALYST) {
+	if masksSecrets(ctx) {
 		for _, c := range page.Items {
 			c.Secret, c.SecretMasked = nil, true
 		}

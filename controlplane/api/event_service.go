@@ -110,6 +110,7 @@ func normalizeFilter(f *apiv1.EventFilter) (*apiv1.EventFilter, error) {
 		Service: f.GetService(),
 		Decky:   f.GetDecky(),
 		Since:   f.GetSince(),
+		Until:   f.GetUntil(),
 	}
 	var err error
 	if out.AgentId, err = normalizeUUID(f.GetAgentId(), "filter.agent_id"); err != nil {
@@ -123,6 +124,9 @@ func normalizeFilter(f *apiv1.EventFilter) (*apiv1.EventFilter, error) {
 	}
 	if out.Since != nil && out.Since.CheckValid() != nil {
 		return nil, invalidArgument("filter.since is not a valid timestamp")
+	}
+	if out.Until != nil && out.Until.CheckValid() != nil {
+		return nil, invalidArgument("filter.until is not a valid timestamp")
 	}
 	return out, nil
 }
@@ -146,6 +150,8 @@ func matches(f *apiv1.EventFilter, se *apiv1.StoredEvent) bool {
 	case f.GetAttackerId() != "" && f.GetAttackerId() != se.GetAttackerId():
 		return false
 	case f.GetSince() != nil && ev.GetTime().AsTime().Before(f.GetSince().AsTime()):
+		return false
+	case f.GetUntil() != nil && !ev.GetTime().AsTime().Before(f.GetUntil().AsTime()):
 		return false
 	case f.GetSourceAddress() != "":
 		addr, err := netip.ParseAddr(ev.GetSource().GetAddress())

@@ -42,6 +42,10 @@ type Store interface {
 	// ListCredentialReuse returns up to limit credentials tried on two or
 	// more targets, most recently used first.
 	ListCredentialReuse(ctx context.Context, limit int) ([]*apiv1.CredentialReuse, error)
+	// Overview returns the totals of everything stored and the histogram,
+	// counts and busiest attackers and credentials of q's window. Secret
+	// values are set; the caller masks them.
+	Overview(ctx context.Context, q OverviewQuery) (*apiv1.GetOverviewResponse, error)
 	// ListRecordings returns session recordings without their content,
 	// newest first.
 	ListRecordings(ctx context.Context, q RecordingQuery) (Page[*apiv1.SessionRecording], error)

@@ -6,15 +6,16 @@ import { activeNavPage, canOpen, parseRoute, routeHash, visibleNavItems, type Ro
 describe("role gating", () => {
   const cases: { role: Role; pages: string[] }[] = [
     { role: Role.UNSPECIFIED, pages: [] },
-    { role: Role.VIEWER, pages: ["overview", "attackers", "identities", "campaigns", "credentials", "fleet", "topology"] },
+    { role: Role.VIEWER, pages: ["overview", "events", "attackers", "identities", "campaigns", "credentials", "fleet", "topology"] },
     {
       role: Role.ANALYST,
-      pages: ["overview", "attackers", "identities", "campaigns", "credentials", "fleet", "topology", "webhooks"],
+      pages: ["overview", "events", "attackers", "identities", "campaigns", "credentials", "fleet", "topology", "webhooks"],
     },
     {
       role: Role.ADMIN,
       pages: [
         "overview",
+        "events",
         "attackers",
         "identities",
         "campaigns",
@@ -60,6 +61,7 @@ describe("role gating", () => {
 describe("hash routes", () => {
   const routes: Route[] = [
     { page: "overview" },
+    { page: "events" },
     { page: "attackers" },
     { page: "attacker", id: "01a24393-0d98-7695-a577-625ac27dc978" },
     { page: "identities" },

@@ -6,6 +6,7 @@ import { Role } from "./gen/decnet/api/v1/access_pb";
 
 export type Route =
   | { page: "overview" }
+  | { page: "events" }
   | { page: "attackers" }
   | { page: "attacker"; id: string }
   | { page: "identities" }
@@ -33,6 +34,7 @@ export interface NavItem {
 
 export const navItems: readonly NavItem[] = [
   { page: "overview", label: "Overview", minRole: Role.VIEWER },
+  { page: "events", label: "Events", minRole: Role.VIEWER },
   { page: "attackers", label: "Attackers", minRole: Role.VIEWER },
   { page: "identities", label: "Identities", minRole: Role.VIEWER },
   { page: "campaigns", label: "Campaigns", minRole: Role.VIEWER },
@@ -49,6 +51,7 @@ export const navItems: readonly NavItem[] = [
 // Minimum role per page, including pages that have no navigation entry.
 const pageMinRole: Record<PageName, Role> = {
   overview: Role.VIEWER,
+  events: Role.VIEWER,
   attackers: Role.VIEWER,
   attacker: Role.VIEWER,
   identities: Role.VIEWER,
@@ -107,6 +110,7 @@ export function parseRoute(hash: string): Route {
       return arg === "" ? { page: "attackers" } : { page: "attacker", id: arg };
     case "replay":
       return arg === "" ? { page: "overview" } : { page: "replay", sessionId: arg };
+    case "events":
     case "identities":
     case "campaigns":
     case "credentials":

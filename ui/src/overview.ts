@@ -1,72 +1,46 @@
-// Summaries of the live feed for the overview page.
+// Shapes the server's overview statistics for the overview page.
 
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 
-import { toHex } from "./format";
-import type { StoredEvent } from "./gen/decnet/api/v1/event_service_pb";
-import type { AuthAttempt } from "./gen/decnet/event/v1/event_pb";
+import type { GetOverviewResponse, OverviewCredential } from "./gen/decnet/api/v1/event_service_pb";
+import { AuthAttemptSchema, type AuthAttempt } from "./gen/decnet/event/v1/event_pb";
+import type { Bucket } from "./histogram";
 
-export interface CredentialCount {
-  // One of the attempts, to show the principal and (on request) the secret.
-  attempt: AuthAttempt;
-  count: number;
+// Returns the histogram of an overview as chart buckets, oldest first.
+// Bucket i starts at window_start + i * bucket, as the server documents.
+export function overviewBuckets(o: GetOverviewResponse): Bucket[] {
+  if (o.windowStart === undefined || o.bucket === undefined) {
+    return [];
+  }
+  const startMs = timestampMs(o.windowStart);
+  const widthMs = durationMs(o.bucket);
+  return o.histogram.map((count, i) => ({ startMs: startMs + i * widthMs, count: Number(count) }));
 }
 
-// Groups the authentication attempts in events by principal and secret
-// digest and returns the n most tried, most tried first. The digest, not
-// the secret, is the key, so masked and unmasked attempts group alike.
-export function topCredentials(events: readonly StoredEvent[], n: number): CredentialCount[] {
-  const groups = new Map<string, CredentialCount>();
-  for (const stored of events) {
-    const payload = stored.event?.payload;
-    if (payload?.case !== "authAttempt") {
-      continue;
-    }
-    const attempt = payload.value;
-    const key = `${attempt.principal}\u0000${attempt.secretKind}\u0000${toHex(attempt.secretSha256)}`;
-    const group = groups.get(key);
-    if (group === undefined) {
-      groups.set(key, { attempt, count: 1 });
-    } else {
-      group.count++;
+// Returns a label for a bucket width, such as "1 hour" or "5 minutes".
+export function bucketLabel(widthMs: number): string {
+  const units: [number, string][] = [
+    [86_400_000, "day"],
+    [3_600_000, "hour"],
+    [60_000, "minute"],
+  ];
+  for (const [ms, name] of units) {
+    if (widthMs >= ms && widthMs % ms === 0) {
+      const n = widthMs / ms;
+      return n === 1 ? `1 ${name}` : `${n} ${name}s`;
     }
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count).slice(0, n);
+  return `${Math.round(widthMs / 1000)} seconds`;
 }
 
-// Times of the events in milliseconds since the epoch; events without a
-// time are left out.
-export function eventTimes(events: readonly StoredEvent[]): number[] {
-  const times: number[] = [];
-  for (const stored of events) {
-    const time = stored.event?.time;
-    if (time !== undefined) {
-      times.push(timestampMs(time));
-    }
-  }
-  return times;
-}
-
-export interface FeedCounts {
-  events: number;
-  authAttempts: number;
-  sources: number;
-}
-
-export function countFeed(events: readonly StoredEvent[]): FeedCounts {
-  const sources = new Set<string>();
-  let authAttempts = 0;
-  for (const stored of events) {
-    const event = stored.event;
-    if (event === undefined) {
-      continue;
-    }
-    if (event.payload.case === "authAttempt") {
-      authAttempts++;
-    }
-    if (event.source !== undefined && event.source.address !== "") {
-      sources.add(event.source.address);
-    }
-  }
-  return { events: events.length, authAttempts, sources: sources.size };
+// Returns an authentication attempt holding a top credential's fields, so
+// the credential renders with the same secret component as live events.
+export function credentialAttempt(c: OverviewCredential): AuthAttempt {
+  return create(AuthAttemptSchema, {
+    principal: c.principal,
+    secretKind: c.secretKind,
+    secret: c.secret,
+    secretSha256: c.secretSha256,
+  });
 }

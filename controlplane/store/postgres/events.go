@@ -39,6 +39,9 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 	if f.GetSince() != nil {
 		w.add("time >= " + w.arg(f.GetSince().AsTime()))
 	}
+	if f.GetUntil() != nil {
+		w.add("time < " + w.arg(f.GetUntil().AsTime()))
+	}
 	if err := w.addCursor("time", "id", q.PageToken); err != nil {
 		return store.Page[*apiv1.StoredEvent]{}, fmt.Errorf("list events: %w", err)
 	}

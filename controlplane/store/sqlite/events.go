@@ -29,6 +29,9 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 	if f.GetSince() != nil {
 		w.add("time >= ?", f.GetSince().AsTime().UnixNano())
 	}
+	if f.GetUntil() != nil {
+		w.add("time < ?", f.GetUntil().AsTime().UnixNano())
+	}
 	if err := w.addCursor("time", "id", q.PageToken); err != nil {
 		return store.Page[*apiv1.StoredEvent]{}, fmt.Errorf("list events: %w", err)
 	}

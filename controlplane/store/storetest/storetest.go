@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
+		{"Overview", testOverview},
+		{"OverviewEmpty", testOverviewEmpty},
+		{"EventTimeRange", testEventTimeRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1553,5 +1556,94 @@ func testDocuments(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteDocument(ctx, "letter", "a"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("delete missing = %v", err)
+	}
+}
+
+// overviewQuery is a window of three one-hour buckets from base, with the
+// two busiest attackers and credentials.
+var overviewQuery = store.OverviewQuery{Start: base, Bucket: time.Hour, Buckets: 3, TopN: 2}
+
+func testOverview(t *testing.T, s store.Store) {
+	// Three attackers. Events at base-1m and at the window's end fall
+	// outside it; a3, a4 and the recording share one session.
+	a := []*eventv1.Event{
+		newEvent(t, "127.0.0.2", 10*time.Minute),
+		newEvent(t, "127.0.0.2", 70*time.Minute),
+		newAuthEvent(t, "127.0.0.2", 80*time.Minute, "root", "toor"),
+		newAuthEvent(t, "127.0.0.2", 90*time.Minute, "root", "toor"),
+		newRecordedEvent(t, "127.0.0.2", 100*time.Minute, `{"version": 2}`+"\n"),
+	}
+	for _, ev := range a[2:] {
+		ev.SessionId = "sess-a"
+	}
+	b := []*eventv1.Event{
+		newAuthEvent(t, "127.0.0.3", 20*time.Minute, "admin", "admin"),
+		newEvent(t, "127.0.0.3", 150*time.Minute),
+	}
+	b[0].Decky, b[0].Service = "db-01", "mysql"
+	c := []*eventv1.Event{
+		newEvent(t, "127.0.0.4", -time.Minute),
+		newAuthEvent(t, "127.0.0.4", 30*time.Minute, "guest", "guest"),
+		newEvent(t, "127.0.0.4", 3*time.Hour),
+	}
+	res := ingest(t, s, append(append(append([]*eventv1.Event{}, a...), b...), c...)...)
+	attackerA, attackerB := res.Stored[0].GetAttackerId(), res.Stored[5].GetAttackerId()
+
+	got, err := s.Overview(context.Background(), overviewQuery)
+	if err != nil {
+		t.Fatalf("Overview: %v", err)
+	}
+
+	digest := func(secret string) []byte {
+		sum := sha256.Sum256([]byte(secret))
+		return sum[:]
+	}
+	want := store.NewOverview(overviewQuery)
+	want.TotalEvents, want.TotalAttackers, want.TotalCredentials, want.TotalRecordedSessions = 10, 3, 4, 1
+	want.Histogram = []uint64{3, 4, 1}
+	want.WindowEvents = 8
+	want.WindowSessions = 6
+	want.Kinds = []*apiv1.OverviewCount{
+		{Name: "auth.attempt", Count: 4},
+		{Name: "connection.opened", Count: 3},
+		{Name: "session.recorded", Count: 1},
+	}
+	want.Services = []*apiv1.OverviewCount{{Name: "ssh", Count: 7}, {Name: "mysql", Count: 1}}
+	want.TopAttackers = []*apiv1.OverviewAttacker{
+		{AttackerId: attackerA, Addresses: []string{"127.0.0.2"}, Events: 5, LastSeen: timestamppb.New(base.Add(100 * time.Minute))},
+		{AttackerId: attackerB, Addresses: []string{"127.0.0.3"}, Events: 2, LastSeen: timestamppb.New(base.Add(150 * time.Minute))},
+	}
+	want.TopCredentials = []*apiv1.OverviewCredential{
+		{Principal: "root", SecretKind: "plaintext", Secret: []byte("toor"), SecretSha256: digest("toor"), Count: 2, LastSeen: timestamppb.New(base.Add(90 * time.Minute))},
+		// admin and guest tie at one attempt; the principal orders them.
+		{Principal: "admin", SecretKind: "plaintext", Secret: []byte("admin"), SecretSha256: digest("admin"), Count: 1, LastSeen: timestamppb.New(base.Add(20 * time.Minute))},
+	}
+	if !proto.Equal(got, want) {
+		t.Errorf("Overview =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func testOverviewEmpty(t *testing.T, s store.Store) {
+	got, err := s.Overview(context.Background(), overviewQuery)
+	if err != nil {
+		t.Fatalf("Overview: %v", err)
+	}
+	if want := store.NewOverview(overviewQuery); !proto.Equal(got, want) {
+		t.Errorf("Overview of an empty store =\n%v\nwant\n%v", got, want)
+	}
+}
+
+// testEventTimeRange checks that since is inclusive and until exclusive.
+func testEventTimeRange(t *testing.T, s store.Store) {
+	res := ingest(t, s, newEvent(t, "127.0.0.2", 0), newEvent(t, "127.0.0.2", time.Minute), newEvent(t, "127.0.0.2", 2*time.Minute))
+	page, err := s.ListEvents(context.Background(), store.EventQuery{Filter: &apiv1.EventFilter{
+		Since: timestamppb.New(base.Add(time.Minute)),
+		Until: timestamppb.New(base.Add(2 * time.Minute)),
+	}})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	if len(page.Items) != 1 || page.Items[0].GetEvent().GetId() != res.Stored[1].GetEvent().GetId() {
+		t.Errorf("ListEvents(since base+1m, until base+2m) = %v, want only the event at base+1m", page.Items)
 	}
 }

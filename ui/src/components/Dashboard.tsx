@@ -18,6 +18,7 @@ import { CampaignsPage } from "../pages/CampaignsPage";
 import { AttackersPage } from "../pages/AttackersPage";
 import { CredentialsPage } from "../pages/CredentialsPage";
 import { EnrollPage } from "../pages/EnrollPage";
+import { EventsPage } from "../pages/EventsPage";
 import { FleetPage } from "../pages/FleetPage";
 import { IdentitiesPage } from "../pages/IdentitiesPage";
 import { OverviewPage } from "../pages/OverviewPage";
@@ -155,7 +156,9 @@ function PageFor({
 }) {
   switch (route.page) {
     case "overview":
-      return <OverviewPage stream={stream} attackers={attackers} />;
+      return <OverviewPage stream={stream} />;
+    case "events":
+      return <EventsPage stream={stream} />;
     case "attackers":
       return <AttackersPage attackers={attackers} />;
     case "attacker":

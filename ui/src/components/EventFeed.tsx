@@ -123,7 +123,7 @@ function countNewer(live: StoredEvent[], snapshot: StoredEvent[]): number {
   return live.filter((s) => !known.has(s.event?.id)).length;
 }
 
-function EventRow({ stored, secretsVisible }: { stored: StoredEvent; secretsVisible: boolean }) {
+export function EventRow({ stored, secretsVisible }: { stored: StoredEvent; secretsVisible: boolean }) {
   const event = stored.event;
   if (event === undefined) {
     return null;

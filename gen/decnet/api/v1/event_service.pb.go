@@ -10,6 +10,7 @@ import (
 	v1 "github.com/decnet/decnet/gen/decnet/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -33,6 +34,8 @@ type EventFilter struct {
 	SourceAddress string                 `protobuf:"bytes,5,opt,name=source_address,json=sourceAddress,proto3" json:"source_address,omitempty"`
 	AttackerId    string                 `protobuf:"bytes,6,opt,name=attacker_id,json=attackerId,proto3" json:"attacker_id,omitempty"`
 	Since         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=since,proto3" json:"since,omitempty"`
+	// Only events before this time; with since it makes a time range.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -112,6 +115,13 @@ func (x *EventFilter) GetAttackerId() string {
 func (x *EventFilter) GetSince() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Since
+	}
+	return nil
+}
+
+func (x *EventFilter) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
 	}
 	return nil
 }
@@ -379,11 +389,453 @@ func (x *StreamEventsResponse) GetEvent() *StoredEvent {
 	return nil
 }
 
+type GetOverviewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Length of the window, which ends with the bucket that holds the
+	// current time. 0 means 24 hours; at most 31 days.
+	Window *durationpb.Duration `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
+	// Width of one histogram bucket. 0 means one hour; at least one minute,
+	// and at most 1000 buckets per window.
+	Bucket *durationpb.Duration `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// Attackers and credentials to return; 0 means 10, values above 100 are
+	// capped.
+	TopN          int32 `protobuf:"varint,3,opt,name=top_n,json=topN,proto3" json:"top_n,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOverviewRequest) Reset() {
+	*x = GetOverviewRequest{}
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOverviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOverviewRequest) ProtoMessage() {}
+
+func (x *GetOverviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOverviewRequest.ProtoReflect.Descriptor instead.
+func (*GetOverviewRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_event_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetOverviewRequest) GetWindow() *durationpb.Duration {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
+func (x *GetOverviewRequest) GetBucket() *durationpb.Duration {
+	if x != nil {
+		return x.Bucket
+	}
+	return nil
+}
+
+func (x *GetOverviewRequest) GetTopN() int32 {
+	if x != nil {
+		return x.TopN
+	}
+	return 0
+}
+
+type GetOverviewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Totals over everything stored. Credentials and recordings outlive the
+	// events that carried them, so they can exceed what total_events holds.
+	TotalEvents           uint64 `protobuf:"varint,1,opt,name=total_events,json=totalEvents,proto3" json:"total_events,omitempty"`
+	TotalAttackers        uint64 `protobuf:"varint,2,opt,name=total_attackers,json=totalAttackers,proto3" json:"total_attackers,omitempty"`
+	TotalCredentials      uint64 `protobuf:"varint,3,opt,name=total_credentials,json=totalCredentials,proto3" json:"total_credentials,omitempty"`
+	TotalRecordedSessions uint64 `protobuf:"varint,4,opt,name=total_recorded_sessions,json=totalRecordedSessions,proto3" json:"total_recorded_sessions,omitempty"`
+	// The window, by event time: from window_start (inclusive) to
+	// window_end (exclusive). Both are multiples of bucket since the Unix
+	// epoch, so the buckets do not shift between two calls in one bucket.
+	WindowStart *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	WindowEnd   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
+	Bucket      *durationpb.Duration   `protobuf:"bytes,7,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// Events per bucket, oldest first; bucket i starts at
+	// window_start + i * bucket.
+	Histogram    []uint64 `protobuf:"varint,8,rep,packed,name=histogram,proto3" json:"histogram,omitempty"`
+	WindowEvents uint64   `protobuf:"varint,9,opt,name=window_events,json=windowEvents,proto3" json:"window_events,omitempty"`
+	// Distinct non-empty session ids of the window's events.
+	WindowSessions uint64 `protobuf:"varint,10,opt,name=window_sessions,json=windowSessions,proto3" json:"window_sessions,omitempty"`
+	// The window's events per kind and per service, most first.
+	Kinds    []*OverviewCount `protobuf:"bytes,11,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	Services []*OverviewCount `protobuf:"bytes,12,rep,name=services,proto3" json:"services,omitempty"`
+	// Attackers with the most events in the window, most first.
+	TopAttackers []*OverviewAttacker `protobuf:"bytes,13,rep,name=top_attackers,json=topAttackers,proto3" json:"top_attackers,omitempty"`
+	// Credentials tried most often in the window, most first.
+	TopCredentials []*OverviewCredential `protobuf:"bytes,14,rep,name=top_credentials,json=topCredentials,proto3" json:"top_credentials,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetOverviewResponse) Reset() {
+	*x = GetOverviewResponse{}
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOverviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOverviewResponse) ProtoMessage() {}
+
+func (x *GetOverviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOverviewResponse.ProtoReflect.Descriptor instead.
+func (*GetOverviewResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_event_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetOverviewResponse) GetTotalEvents() uint64 {
+	if x != nil {
+		return x.TotalEvents
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetTotalAttackers() uint64 {
+	if x != nil {
+		return x.TotalAttackers
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetTotalCredentials() uint64 {
+	if x != nil {
+		return x.TotalCredentials
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetTotalRecordedSessions() uint64 {
+	if x != nil {
+		return x.TotalRecordedSessions
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetWindowEnd() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowEnd
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetBucket() *durationpb.Duration {
+	if x != nil {
+		return x.Bucket
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetHistogram() []uint64 {
+	if x != nil {
+		return x.Histogram
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetWindowEvents() uint64 {
+	if x != nil {
+		return x.WindowEvents
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetWindowSessions() uint64 {
+	if x != nil {
+		return x.WindowSessions
+	}
+	return 0
+}
+
+func (x *GetOverviewResponse) GetKinds() []*OverviewCount {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetServices() []*OverviewCount {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetTopAttackers() []*OverviewAttacker {
+	if x != nil {
+		return x.TopAttackers
+	}
+	return nil
+}
+
+func (x *GetOverviewResponse) GetTopCredentials() []*OverviewCredential {
+	if x != nil {
+		return x.TopCredentials
+	}
+	return nil
+}
+
+type OverviewCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Count         uint64                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OverviewCount) Reset() {
+	*x = OverviewCount{}
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OverviewCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OverviewCount) ProtoMessage() {}
+
+func (x *OverviewCount) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OverviewCount.ProtoReflect.Descriptor instead.
+func (*OverviewCount) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_event_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *OverviewCount) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OverviewCount) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type OverviewAttacker struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	AttackerId string                 `protobuf:"bytes,1,opt,name=attacker_id,json=attackerId,proto3" json:"attacker_id,omitempty"`
+	Addresses  []string               `protobuf:"bytes,2,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	// Events in the window.
+	Events        uint64                 `protobuf:"varint,3,opt,name=events,proto3" json:"events,omitempty"`
+	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OverviewAttacker) Reset() {
+	*x = OverviewAttacker{}
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OverviewAttacker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OverviewAttacker) ProtoMessage() {}
+
+func (x *OverviewAttacker) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OverviewAttacker.ProtoReflect.Descriptor instead.
+func (*OverviewAttacker) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_event_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OverviewAttacker) GetAttackerId() string {
+	if x != nil {
+		return x.AttackerId
+	}
+	return ""
+}
+
+func (x *OverviewAttacker) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *OverviewAttacker) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *OverviewAttacker) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+// OverviewCredential is one principal and secret, grouped by the secret's
+// digest as credential reuse is.
+type OverviewCredential struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Principal    string                 `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	SecretKind   string                 `protobuf:"bytes,2,opt,name=secret_kind,json=secretKind,proto3" json:"secret_kind,omitempty"`
+	Secret       []byte                 `protobuf:"bytes,3,opt,name=secret,proto3" json:"secret,omitempty"`
+	SecretSha256 []byte                 `protobuf:"bytes,4,opt,name=secret_sha256,json=secretSha256,proto3" json:"secret_sha256,omitempty"`
+	// Attempts in the window.
+	Count    uint64                 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	LastSeen *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
+	// The caller's role does not show secret values: secret is empty.
+	SecretMasked  bool `protobuf:"varint,7,opt,name=secret_masked,json=secretMasked,proto3" json:"secret_masked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OverviewCredential) Reset() {
+	*x = OverviewCredential{}
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OverviewCredential) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OverviewCredential) ProtoMessage() {}
+
+func (x *OverviewCredential) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_event_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OverviewCredential.ProtoReflect.Descriptor instead.
+func (*OverviewCredential) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_event_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *OverviewCredential) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *OverviewCredential) GetSecretKind() string {
+	if x != nil {
+		return x.SecretKind
+	}
+	return ""
+}
+
+func (x *OverviewCredential) GetSecret() []byte {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *OverviewCredential) GetSecretSha256() []byte {
+	if x != nil {
+		return x.SecretSha256
+	}
+	return nil
+}
+
+func (x *OverviewCredential) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *OverviewCredential) GetLastSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeen
+	}
+	return nil
+}
+
+func (x *OverviewCredential) GetSecretMasked() bool {
+	if x != nil {
+		return x.SecretMasked
+	}
+	return false
+}
+
 var File_decnet_api_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"!decnet/api/v1/event_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x01\n" +
+	"!decnet/api/v1/event_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a\x1bdecnet/event/v1/event.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
 	"\vEventFilter\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\aservice\x18\x02 \x01(\tR\aservice\x12\x14\n" +
@@ -392,7 +844,8 @@ const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\x0esource_address\x18\x05 \x01(\tR\rsourceAddress\x12\x1f\n" +
 	"\vattacker_id\x18\x06 \x01(\tR\n" +
 	"attackerId\x120\n" +
-	"\x05since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x83\x01\n" +
+	"\x05since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x83\x01\n" +
 	"\x11ListEventsRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.decnet.api.v1.EventFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -410,11 +863,51 @@ const file_decnet_api_v1_event_service_proto_rawDesc = "" +
 	"\x13StreamEventsRequest\x122\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1a.decnet.api.v1.EventFilterR\x06filter\"H\n" +
 	"\x14StreamEventsResponse\x120\n" +
-	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event2\xda\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x1a.decnet.api.v1.StoredEventR\x05event\"\x8f\x01\n" +
+	"\x12GetOverviewRequest\x121\n" +
+	"\x06window\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06window\x121\n" +
+	"\x06bucket\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06bucket\x12\x13\n" +
+	"\x05top_n\x18\x03 \x01(\x05R\x04topN\"\xdf\x05\n" +
+	"\x13GetOverviewResponse\x12!\n" +
+	"\ftotal_events\x18\x01 \x01(\x04R\vtotalEvents\x12'\n" +
+	"\x0ftotal_attackers\x18\x02 \x01(\x04R\x0etotalAttackers\x12+\n" +
+	"\x11total_credentials\x18\x03 \x01(\x04R\x10totalCredentials\x126\n" +
+	"\x17total_recorded_sessions\x18\x04 \x01(\x04R\x15totalRecordedSessions\x12=\n" +
+	"\fwindow_start\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x129\n" +
+	"\n" +
+	"window_end\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd\x121\n" +
+	"\x06bucket\x18\a \x01(\v2\x19.google.protobuf.DurationR\x06bucket\x12\x1c\n" +
+	"\thistogram\x18\b \x03(\x04R\thistogram\x12#\n" +
+	"\rwindow_events\x18\t \x01(\x04R\fwindowEvents\x12'\n" +
+	"\x0fwindow_sessions\x18\n" +
+	" \x01(\x04R\x0ewindowSessions\x122\n" +
+	"\x05kinds\x18\v \x03(\v2\x1c.decnet.api.v1.OverviewCountR\x05kinds\x128\n" +
+	"\bservices\x18\f \x03(\v2\x1c.decnet.api.v1.OverviewCountR\bservices\x12D\n" +
+	"\rtop_attackers\x18\r \x03(\v2\x1f.decnet.api.v1.OverviewAttackerR\ftopAttackers\x12J\n" +
+	"\x0ftop_credentials\x18\x0e \x03(\v2!.decnet.api.v1.OverviewCredentialR\x0etopCredentials\"9\n" +
+	"\rOverviewCount\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xa2\x01\n" +
+	"\x10OverviewAttacker\x12\x1f\n" +
+	"\vattacker_id\x18\x01 \x01(\tR\n" +
+	"attackerId\x12\x1c\n" +
+	"\taddresses\x18\x02 \x03(\tR\taddresses\x12\x16\n" +
+	"\x06events\x18\x03 \x01(\x04R\x06events\x127\n" +
+	"\tlast_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\"\x84\x02\n" +
+	"\x12OverviewCredential\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x1f\n" +
+	"\vsecret_kind\x18\x02 \x01(\tR\n" +
+	"secretKind\x12\x16\n" +
+	"\x06secret\x18\x03 \x01(\fR\x06secret\x12#\n" +
+	"\rsecret_sha256\x18\x04 \x01(\fR\fsecretSha256\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x04R\x05count\x127\n" +
+	"\tlast_seen\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12#\n" +
+	"\rsecret_masked\x18\a \x01(\bR\fsecretMasked2\xb9\x02\n" +
 	"\fEventService\x12Z\n" +
 	"\n" +
 	"ListEvents\x12 .decnet.api.v1.ListEventsRequest\x1a!.decnet.api.v1.ListEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x12b\n" +
-	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x1a\n" +
+	"\fStreamEvents\x12\".decnet.api.v1.StreamEventsRequest\x1a#.decnet.api.v1.StreamEventsResponse\"\a\xa0\xbb\x18\x02\x90\x02\x010\x01\x12]\n" +
+	"\vGetOverview\x12!.decnet.api.v1.GetOverviewRequest\x1a\".decnet.api.v1.GetOverviewResponse\"\a\xa0\xbb\x18\x02\x90\x02\x01\x1a\n" +
 	"\xaa\xbb\x18\x06eventsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
@@ -429,7 +922,7 @@ func file_decnet_api_v1_event_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_event_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_decnet_api_v1_event_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_decnet_api_v1_event_service_proto_goTypes = []any{
 	(*EventFilter)(nil),           // 0: decnet.api.v1.EventFilter
 	(*ListEventsRequest)(nil),     // 1: decnet.api.v1.ListEventsRequest
@@ -437,26 +930,46 @@ var file_decnet_api_v1_event_service_proto_goTypes = []any{
 	(*StoredEvent)(nil),           // 3: decnet.api.v1.StoredEvent
 	(*StreamEventsRequest)(nil),   // 4: decnet.api.v1.StreamEventsRequest
 	(*StreamEventsResponse)(nil),  // 5: decnet.api.v1.StreamEventsResponse
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(*v1.Event)(nil),              // 7: decnet.event.v1.Event
+	(*GetOverviewRequest)(nil),    // 6: decnet.api.v1.GetOverviewRequest
+	(*GetOverviewResponse)(nil),   // 7: decnet.api.v1.GetOverviewResponse
+	(*OverviewCount)(nil),         // 8: decnet.api.v1.OverviewCount
+	(*OverviewAttacker)(nil),      // 9: decnet.api.v1.OverviewAttacker
+	(*OverviewCredential)(nil),    // 10: decnet.api.v1.OverviewCredential
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*v1.Event)(nil),              // 12: decnet.event.v1.Event
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
 }
 var file_decnet_api_v1_event_service_proto_depIdxs = []int32{
-	6, // 0: decnet.api.v1.EventFilter.since:type_name -> google.protobuf.Timestamp
-	0, // 1: decnet.api.v1.ListEventsRequest.filter:type_name -> decnet.api.v1.EventFilter
-	3, // 2: decnet.api.v1.ListEventsResponse.events:type_name -> decnet.api.v1.StoredEvent
-	7, // 3: decnet.api.v1.StoredEvent.event:type_name -> decnet.event.v1.Event
-	6, // 4: decnet.api.v1.StoredEvent.received_at:type_name -> google.protobuf.Timestamp
-	0, // 5: decnet.api.v1.StreamEventsRequest.filter:type_name -> decnet.api.v1.EventFilter
-	3, // 6: decnet.api.v1.StreamEventsResponse.event:type_name -> decnet.api.v1.StoredEvent
-	1, // 7: decnet.api.v1.EventService.ListEvents:input_type -> decnet.api.v1.ListEventsRequest
-	4, // 8: decnet.api.v1.EventService.StreamEvents:input_type -> decnet.api.v1.StreamEventsRequest
-	2, // 9: decnet.api.v1.EventService.ListEvents:output_type -> decnet.api.v1.ListEventsResponse
-	5, // 10: decnet.api.v1.EventService.StreamEvents:output_type -> decnet.api.v1.StreamEventsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	11, // 0: decnet.api.v1.EventFilter.since:type_name -> google.protobuf.Timestamp
+	11, // 1: decnet.api.v1.EventFilter.until:type_name -> google.protobuf.Timestamp
+	0,  // 2: decnet.api.v1.ListEventsRequest.filter:type_name -> decnet.api.v1.EventFilter
+	3,  // 3: decnet.api.v1.ListEventsResponse.events:type_name -> decnet.api.v1.StoredEvent
+	12, // 4: decnet.api.v1.StoredEvent.event:type_name -> decnet.event.v1.Event
+	11, // 5: decnet.api.v1.StoredEvent.received_at:type_name -> google.protobuf.Timestamp
+	0,  // 6: decnet.api.v1.StreamEventsRequest.filter:type_name -> decnet.api.v1.EventFilter
+	3,  // 7: decnet.api.v1.StreamEventsResponse.event:type_name -> decnet.api.v1.StoredEvent
+	13, // 8: decnet.api.v1.GetOverviewRequest.window:type_name -> google.protobuf.Duration
+	13, // 9: decnet.api.v1.GetOverviewRequest.bucket:type_name -> google.protobuf.Duration
+	11, // 10: decnet.api.v1.GetOverviewResponse.window_start:type_name -> google.protobuf.Timestamp
+	11, // 11: decnet.api.v1.GetOverviewResponse.window_end:type_name -> google.protobuf.Timestamp
+	13, // 12: decnet.api.v1.GetOverviewResponse.bucket:type_name -> google.protobuf.Duration
+	8,  // 13: decnet.api.v1.GetOverviewResponse.kinds:type_name -> decnet.api.v1.OverviewCount
+	8,  // 14: decnet.api.v1.GetOverviewResponse.services:type_name -> decnet.api.v1.OverviewCount
+	9,  // 15: decnet.api.v1.GetOverviewResponse.top_attackers:type_name -> decnet.api.v1.OverviewAttacker
+	10, // 16: decnet.api.v1.GetOverviewResponse.top_credentials:type_name -> decnet.api.v1.OverviewCredential
+	11, // 17: decnet.api.v1.OverviewAttacker.last_seen:type_name -> google.protobuf.Timestamp
+	11, // 18: decnet.api.v1.OverviewCredential.last_seen:type_name -> google.protobuf.Timestamp
+	1,  // 19: decnet.api.v1.EventService.ListEvents:input_type -> decnet.api.v1.ListEventsRequest
+	4,  // 20: decnet.api.v1.EventService.StreamEvents:input_type -> decnet.api.v1.StreamEventsRequest
+	6,  // 21: decnet.api.v1.EventService.GetOverview:input_type -> decnet.api.v1.GetOverviewRequest
+	2,  // 22: decnet.api.v1.EventService.ListEvents:output_type -> decnet.api.v1.ListEventsResponse
+	5,  // 23: decnet.api.v1.EventService.StreamEvents:output_type -> decnet.api.v1.StreamEventsResponse
+	7,  // 24: decnet.api.v1.EventService.GetOverview:output_type -> decnet.api.v1.GetOverviewResponse
+	22, // [22:25] is the sub-list for method output_type
+	19, // [19:22] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_event_service_proto_init() }
@@ -471,7 +984,7 @@ func file_decnet_api_v1_event_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_event_service_proto_rawDesc), len(file_decnet_api_v1_event_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

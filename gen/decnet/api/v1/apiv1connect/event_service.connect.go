@@ -38,6 +38,9 @@ const (
 	// EventServiceStreamEventsProcedure is the fully-qualified name of the EventService's StreamEvents
 	// RPC.
 	EventServiceStreamEventsProcedure = "/decnet.api.v1.EventService/StreamEvents"
+	// EventServiceGetOverviewProcedure is the fully-qualified name of the EventService's GetOverview
+	// RPC.
+	EventServiceGetOverviewProcedure = "/decnet.api.v1.EventService/GetOverview"
 )
 
 // EventServiceClient is a client for the decnet.api.v1.EventService service.
@@ -46,6 +49,11 @@ type EventServiceClient interface {
 	ListEvents(context.Context, *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error)
 	// StreamEvents sends each event as the control plane commits it.
 	StreamEvents(context.Context, *connect.Request[v1.StreamEventsRequest]) (*connect.ServerStreamForClient[v1.StreamEventsResponse], error)
+	// GetOverview returns the dashboard's overview: totals over everything
+	// stored, and over a recent window a histogram, counts per kind and
+	// service, and the attackers and credentials seen most. Viewers get
+	// credentials without their secret values, as ListCredentials does.
+	GetOverview(context.Context, *connect.Request[v1.GetOverviewRequest]) (*connect.Response[v1.GetOverviewResponse], error)
 }
 
 // NewEventServiceClient constructs a client for the decnet.api.v1.EventService service. By default,
@@ -73,6 +81,13 @@ func NewEventServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getOverview: connect.NewClient[v1.GetOverviewRequest, v1.GetOverviewResponse](
+			httpClient,
+			baseURL+EventServiceGetOverviewProcedure,
+			connect.WithSchema(eventServiceMethods.ByName("GetOverview")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -80,6 +95,7 @@ func NewEventServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type eventServiceClient struct {
 	listEvents   *connect.Client[v1.ListEventsRequest, v1.ListEventsResponse]
 	streamEvents *connect.Client[v1.StreamEventsRequest, v1.StreamEventsResponse]
+	getOverview  *connect.Client[v1.GetOverviewRequest, v1.GetOverviewResponse]
 }
 
 // ListEvents calls decnet.api.v1.EventService.ListEvents.
@@ -92,12 +108,22 @@ func (c *eventServiceClient) StreamEvents(ctx context.Context, req *connect.Requ
 	return c.streamEvents.CallServerStream(ctx, req)
 }
 
+// GetOverview calls decnet.api.v1.EventService.GetOverview.
+func (c *eventServiceClient) GetOverview(ctx context.Context, req *connect.Request[v1.GetOverviewRequest]) (*connect.Response[v1.GetOverviewResponse], error) {
+	return c.getOverview.CallUnary(ctx, req)
+}
+
 // EventServiceHandler is an implementation of the decnet.api.v1.EventService service.
 type EventServiceHandler interface {
 	// ListEvents returns stored events, newest first.
 	ListEvents(context.Context, *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error)
 	// StreamEvents sends each event as the control plane commits it.
 	StreamEvents(context.Context, *connect.Request[v1.StreamEventsRequest], *connect.ServerStream[v1.StreamEventsResponse]) error
+	// GetOverview returns the dashboard's overview: totals over everything
+	// stored, and over a recent window a histogram, counts per kind and
+	// service, and the attackers and credentials seen most. Viewers get
+	// credentials without their secret values, as ListCredentials does.
+	GetOverview(context.Context, *connect.Request[v1.GetOverviewRequest]) (*connect.Response[v1.GetOverviewResponse], error)
 }
 
 // NewEventServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -121,12 +147,21 @@ func NewEventServiceHandler(svc EventServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	eventServiceGetOverviewHandler := connect.NewUnaryHandler(
+		EventServiceGetOverviewProcedure,
+		svc.GetOverview,
+		connect.WithSchema(eventServiceMethods.ByName("GetOverview")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.EventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EventServiceListEventsProcedure:
 			eventServiceListEventsHandler.ServeHTTP(w, r)
 		case EventServiceStreamEventsProcedure:
 			eventServiceStreamEventsHandler.ServeHTTP(w, r)
+		case EventServiceGetOverviewProcedure:
+			eventServiceGetOverviewHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -142,4 +177,8 @@ func (UnimplementedEventServiceHandler) ListEvents(context.Context, *connect.Req
 
 func (UnimplementedEventServiceHandler) StreamEvents(context.Context, *connect.Request[v1.StreamEventsRequest], *connect.ServerStream[v1.StreamEventsResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.EventService.StreamEvents is not implemented"))
+}
+
+func (UnimplementedEventServiceHandler) GetOverview(context.Context, *connect.Request[v1.GetOverviewRequest]) (*connect.Response[v1.GetOverviewResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.EventService.GetOverview is not implemented"))
 }

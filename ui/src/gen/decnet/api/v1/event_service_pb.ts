@@ -7,15 +7,15 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_decnet_api_v1_access } from "./access_pb";
 import type { Event } from "../../event/v1/event_pb";
 import { file_decnet_event_v1_event } from "../../event/v1/event_pb";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file decnet/api/v1/event_service.proto.
  */
 export const file_decnet_api_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFkZWNuZXQvYXBpL3YxL2V2ZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEipQEKC0V2ZW50RmlsdGVyEgwKBGtpbmQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVkZWNreRgDIAEoCRIQCghhZ2VudF9pZBgEIAEoCRIWCg5zb3VyY2VfYWRkcmVzcxgFIAEoCRITCgthdHRhY2tlcl9pZBgGIAEoCRIpCgVzaW5jZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoRTGlzdEV2ZW50c1JlcXVlc3QSKgoGZmlsdGVyGAEgASgLMhouZGVjbmV0LmFwaS52MS5FdmVudEZpbHRlchIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJZChJMaXN0RXZlbnRzUmVzcG9uc2USKgoGZXZlbnRzGAEgAygLMhouZGVjbmV0LmFwaS52MS5TdG9yZWRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoLU3RvcmVkRXZlbnQSJQoFZXZlbnQYASABKAsyFi5kZWNuZXQuZXZlbnQudjEuRXZlbnQSEwoLYXR0YWNrZXJfaWQYAiABKAkSLwoLcmVjZWl2ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkEKE1N0cmVhbUV2ZW50c1JlcXVlc3QSKgoGZmlsdGVyGAEgASgLMhouZGVjbmV0LmFwaS52MS5FdmVudEZpbHRlciJBChRTdHJlYW1FdmVudHNSZXNwb25zZRIpCgVldmVudBgBIAEoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnQy2gEKDEV2ZW50U2VydmljZRJaCgpMaXN0RXZlbnRzEiAuZGVjbmV0LmFwaS52MS5MaXN0RXZlbnRzUmVxdWVzdBohLmRlY25ldC5hcGkudjEuTGlzdEV2ZW50c1Jlc3BvbnNlIgeQAgGguxgCEmIKDFN0cmVhbUV2ZW50cxIiLmRlY25ldC5hcGkudjEuU3RyZWFtRXZlbnRzUmVxdWVzdBojLmRlY25ldC5hcGkudjEuU3RyZWFtRXZlbnRzUmVzcG9uc2UiB5ACAaC7GAIwARoKqrsYBmV2ZW50c0IyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_event_v1_event, file_google_protobuf_timestamp]);
+  fileDesc("CiFkZWNuZXQvYXBpL3YxL2V2ZW50X3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi0AEKC0V2ZW50RmlsdGVyEgwKBGtpbmQYASABKAkSDwoHc2VydmljZRgCIAEoCRINCgVkZWNreRgDIAEoCRIQCghhZ2VudF9pZBgEIAEoCRIWCg5zb3VyY2VfYWRkcmVzcxgFIAEoCRITCgthdHRhY2tlcl9pZBgGIAEoCRIpCgVzaW5jZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKEUxpc3RFdmVudHNSZXF1ZXN0EioKBmZpbHRlchgBIAEoCzIaLmRlY25ldC5hcGkudjEuRXZlbnRGaWx0ZXISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWQoSTGlzdEV2ZW50c1Jlc3BvbnNlEioKBmV2ZW50cxgBIAMoCzIaLmRlY25ldC5hcGkudjEuU3RvcmVkRXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInoKC1N0b3JlZEV2ZW50EiUKBWV2ZW50GAEgASgLMhYuZGVjbmV0LmV2ZW50LnYxLkV2ZW50EhMKC2F0dGFja2VyX2lkGAIgASgJEi8KC3JlY2VpdmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJBChNTdHJlYW1FdmVudHNSZXF1ZXN0EioKBmZpbHRlchgBIAEoCzIaLmRlY25ldC5hcGkudjEuRXZlbnRGaWx0ZXIiQQoUU3RyZWFtRXZlbnRzUmVzcG9uc2USKQoFZXZlbnQYASABKAsyGi5kZWNuZXQuYXBpLnYxLlN0b3JlZEV2ZW50InkKEkdldE92ZXJ2aWV3UmVxdWVzdBIpCgZ3aW5kb3cYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKQoGYnVja2V0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBXRvcF9uGAMgASgFIqEEChNHZXRPdmVydmlld1Jlc3BvbnNlEhQKDHRvdGFsX2V2ZW50cxgBIAEoBBIXCg90b3RhbF9hdHRhY2tlcnMYAiABKAQSGQoRdG90YWxfY3JlZGVudGlhbHMYAyABKAQSHwoXdG90YWxfcmVjb3JkZWRfc2Vzc2lvbnMYBCABKAQSMAoMd2luZG93X3N0YXJ0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgZidWNrZXQYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJaGlzdG9ncmFtGAggAygEEhUKDXdpbmRvd19ldmVudHMYCSABKAQSFwoPd2luZG93X3Nlc3Npb25zGAogASgEEisKBWtpbmRzGAsgAygLMhwuZGVjbmV0LmFwaS52MS5PdmVydmlld0NvdW50Ei4KCHNlcnZpY2VzGAwgAygLMhwuZGVjbmV0LmFwaS52MS5PdmVydmlld0NvdW50EjYKDXRvcF9hdHRhY2tlcnMYDSADKAsyHy5kZWNuZXQuYXBpLnYxLk92ZXJ2aWV3QXR0YWNrZXISOgoPdG9wX2NyZWRlbnRpYWxzGA4gAygLMiEuZGVjbmV0LmFwaS52MS5PdmVydmlld0NyZWRlbnRpYWwiLAoNT3ZlcnZpZXdDb3VudBIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEInkKEE92ZXJ2aWV3QXR0YWNrZXISEwoLYXR0YWNrZXJfaWQYASABKAkSEQoJYWRkcmVzc2VzGAIgAygJEg4KBmV2ZW50cxgDIAEoBBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrgBChJPdmVydmlld0NyZWRlbnRpYWwSEQoJcHJpbmNpcGFsGAEgASgJEhMKC3NlY3JldF9raW5kGAIgASgJEg4KBnNlY3JldBgDIAEoDBIVCg1zZWNyZXRfc2hhMjU2GAQgASgMEg0KBWNvdW50GAUgASgEEi0KCWxhc3Rfc2VlbhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNc2VjcmV0X21hc2tlZBgHIAEoCDK5AgoMRXZlbnRTZXJ2aWNlEloKCkxpc3RFdmVudHMSIC5kZWNuZXQuYXBpLnYxLkxpc3RFdmVudHNSZXF1ZXN0GiEuZGVjbmV0LmFwaS52MS5MaXN0RXZlbnRzUmVzcG9uc2UiB5ACAaC7GAISYgoMU3RyZWFtRXZlbnRzEiIuZGVjbmV0LmFwaS52MS5TdHJlYW1FdmVudHNSZXF1ZXN0GiMuZGVjbmV0LmFwaS52MS5TdHJlYW1FdmVudHNSZXNwb25zZSIHkAIBoLsYAjABEl0KC0dldE92ZXJ2aWV3EiEuZGVjbmV0LmFwaS52MS5HZXRPdmVydmlld1JlcXVlc3QaIi5kZWNuZXQuYXBpLnYxLkdldE92ZXJ2aWV3UmVzcG9uc2UiB5ACAaC7GAIaCqq7GAZldmVudHNCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_decnet_event_v1_event, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * EventFilter narrows a list or a stream. Empty fields match everything.
@@ -57,6 +57,13 @@ export type EventFilter = Message<"decnet.api.v1.EventFilter"> & {
    * @generated from field: google.protobuf.Timestamp since = 7;
    */
   since?: Timestamp | undefined;
+
+  /**
+   * Only events before this time; with since it makes a time range.
+   *
+   * @generated from field: google.protobuf.Timestamp until = 8;
+   */
+  until?: Timestamp | undefined;
 };
 
 /**
@@ -183,6 +190,252 @@ export const StreamEventsResponseSchema: GenMessage<StreamEventsResponse> = /*@_
   messageDesc(file_decnet_api_v1_event_service, 5);
 
 /**
+ * @generated from message decnet.api.v1.GetOverviewRequest
+ */
+export type GetOverviewRequest = Message<"decnet.api.v1.GetOverviewRequest"> & {
+  /**
+   * Length of the window, which ends with the bucket that holds the
+   * current time. 0 means 24 hours; at most 31 days.
+   *
+   * @generated from field: google.protobuf.Duration window = 1;
+   */
+  window?: Duration | undefined;
+
+  /**
+   * Width of one histogram bucket. 0 means one hour; at least one minute,
+   * and at most 1000 buckets per window.
+   *
+   * @generated from field: google.protobuf.Duration bucket = 2;
+   */
+  bucket?: Duration | undefined;
+
+  /**
+   * Attackers and credentials to return; 0 means 10, values above 100 are
+   * capped.
+   *
+   * @generated from field: int32 top_n = 3;
+   */
+  topN: number;
+};
+
+/**
+ * Describes the message decnet.api.v1.GetOverviewRequest.
+ * Use `create(GetOverviewRequestSchema)` to create a new message.
+ */
+export const GetOverviewRequestSchema: GenMessage<GetOverviewRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_event_service, 6);
+
+/**
+ * @generated from message decnet.api.v1.GetOverviewResponse
+ */
+export type GetOverviewResponse = Message<"decnet.api.v1.GetOverviewResponse"> & {
+  /**
+   * Totals over everything stored. Credentials and recordings outlive the
+   * events that carried them, so they can exceed what total_events holds.
+   *
+   * @generated from field: uint64 total_events = 1;
+   */
+  totalEvents: bigint;
+
+  /**
+   * @generated from field: uint64 total_attackers = 2;
+   */
+  totalAttackers: bigint;
+
+  /**
+   * @generated from field: uint64 total_credentials = 3;
+   */
+  totalCredentials: bigint;
+
+  /**
+   * @generated from field: uint64 total_recorded_sessions = 4;
+   */
+  totalRecordedSessions: bigint;
+
+  /**
+   * The window, by event time: from window_start (inclusive) to
+   * window_end (exclusive). Both are multiples of bucket since the Unix
+   * epoch, so the buckets do not shift between two calls in one bucket.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 5;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_end = 6;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Duration bucket = 7;
+   */
+  bucket?: Duration | undefined;
+
+  /**
+   * Events per bucket, oldest first; bucket i starts at
+   * window_start + i * bucket.
+   *
+   * @generated from field: repeated uint64 histogram = 8;
+   */
+  histogram: bigint[];
+
+  /**
+   * @generated from field: uint64 window_events = 9;
+   */
+  windowEvents: bigint;
+
+  /**
+   * Distinct non-empty session ids of the window's events.
+   *
+   * @generated from field: uint64 window_sessions = 10;
+   */
+  windowSessions: bigint;
+
+  /**
+   * The window's events per kind and per service, most first.
+   *
+   * @generated from field: repeated decnet.api.v1.OverviewCount kinds = 11;
+   */
+  kinds: OverviewCount[];
+
+  /**
+   * @generated from field: repeated decnet.api.v1.OverviewCount services = 12;
+   */
+  services: OverviewCount[];
+
+  /**
+   * Attackers with the most events in the window, most first.
+   *
+   * @generated from field: repeated decnet.api.v1.OverviewAttacker top_attackers = 13;
+   */
+  topAttackers: OverviewAttacker[];
+
+  /**
+   * Credentials tried most often in the window, most first.
+   *
+   * @generated from field: repeated decnet.api.v1.OverviewCredential top_credentials = 14;
+   */
+  topCredentials: OverviewCredential[];
+};
+
+/**
+ * Describes the message decnet.api.v1.GetOverviewResponse.
+ * Use `create(GetOverviewResponseSchema)` to create a new message.
+ */
+export const GetOverviewResponseSchema: GenMessage<GetOverviewResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_event_service, 7);
+
+/**
+ * @generated from message decnet.api.v1.OverviewCount
+ */
+export type OverviewCount = Message<"decnet.api.v1.OverviewCount"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message decnet.api.v1.OverviewCount.
+ * Use `create(OverviewCountSchema)` to create a new message.
+ */
+export const OverviewCountSchema: GenMessage<OverviewCount> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_event_service, 8);
+
+/**
+ * @generated from message decnet.api.v1.OverviewAttacker
+ */
+export type OverviewAttacker = Message<"decnet.api.v1.OverviewAttacker"> & {
+  /**
+   * @generated from field: string attacker_id = 1;
+   */
+  attackerId: string;
+
+  /**
+   * @generated from field: repeated string addresses = 2;
+   */
+  addresses: string[];
+
+  /**
+   * Events in the window.
+   *
+   * @generated from field: uint64 events = 3;
+   */
+  events: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen = 4;
+   */
+  lastSeen?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message decnet.api.v1.OverviewAttacker.
+ * Use `create(OverviewAttackerSchema)` to create a new message.
+ */
+export const OverviewAttackerSchema: GenMessage<OverviewAttacker> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_event_service, 9);
+
+/**
+ * OverviewCredential is one principal and secret, grouped by the secret's
+ * digest as credential reuse is.
+ *
+ * @generated from message decnet.api.v1.OverviewCredential
+ */
+export type OverviewCredential = Message<"decnet.api.v1.OverviewCredential"> & {
+  /**
+   * @generated from field: string principal = 1;
+   */
+  principal: string;
+
+  /**
+   * @generated from field: string secret_kind = 2;
+   */
+  secretKind: string;
+
+  /**
+   * @generated from field: bytes secret = 3;
+   */
+  secret: Uint8Array;
+
+  /**
+   * @generated from field: bytes secret_sha256 = 4;
+   */
+  secretSha256: Uint8Array;
+
+  /**
+   * Attempts in the window.
+   *
+   * @generated from field: uint64 count = 5;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_seen = 6;
+   */
+  lastSeen?: Timestamp | undefined;
+
+  /**
+   * The caller's role does not show secret values: secret is empty.
+   *
+   * @generated from field: bool secret_masked = 7;
+   */
+  secretMasked: boolean;
+};
+
+/**
+ * Describes the message decnet.api.v1.OverviewCredential.
+ * Use `create(OverviewCredentialSchema)` to create a new message.
+ */
+export const OverviewCredentialSchema: GenMessage<OverviewCredential> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_event_service, 10);
+
+/**
  * EventService reads stored events and follows new ones live.
  *
  * @generated from service decnet.api.v1.EventService
@@ -207,6 +460,19 @@ export const EventService: GenService<{
     methodKind: "server_streaming";
     input: typeof StreamEventsRequestSchema;
     output: typeof StreamEventsResponseSchema;
+  },
+  /**
+   * GetOverview returns the dashboard's overview: totals over everything
+   * stored, and over a recent window a histogram, counts per kind and
+   * service, and the attackers and credentials seen most. Viewers get
+   * credentials without their secret values, as ListCredentials does.
+   *
+   * @generated from rpc decnet.api.v1.EventService.GetOverview
+   */
+  getOverview: {
+    methodKind: "unary";
+    input: typeof GetOverviewRequestSchema;
+    output: typeof GetOverviewResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_event_service, 0);
