@@ -50,6 +50,8 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "events", "list", "--output", "j"}, "json"},
 		{[]string{"decnet", "webhooks", "rotate-secret", "--g"}, "--grace"},
 		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
+		{[]string{"decnet", "attackers", "list", "--min"}, "--min-events"},
+		{[]string{"decnet", "attackers", "list", "--sort", "au"}, "auth-attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.words, " "), func(t *testing.T) {
