@@ -105,6 +105,11 @@ func cursorKey(sort store.AttackerSort, key int64) any {
 // attackerFilters returns the conditions for the filters of q. Filters on
 // other tables are id subqueries, each served by an index that leads with
 // the filtered column.
+//
+// NOTE: with such a filter the database sorts every matching attacker
+// before it returns a page, and the principal filter reads each stored
+// attempt with that principal, so a common one such as "root" costs in
+// proportion to its attempts.
 func attackerFilters(q store.AttackerQuery) where {
 	var w where
 	if q.Address != "" {

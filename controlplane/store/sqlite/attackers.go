@@ -89,6 +89,11 @@ func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store
 // attackerFilters returns the conditions for the filters of q. Filters on
 // other tables are id subqueries, each served by an index that leads with
 // the filtered column.
+//
+// NOTE: with such a filter the database sorts every matching attacker
+// before it returns a page, and the principal filter reads each stored
+// attempt with that principal, so a common one such as "root" costs in
+// proportion to its attempts.
 func attackerFilters(q store.AttackerQuery) where {
 	var w where
 	if q.Address != "" {
