@@ -146,6 +146,15 @@ func TestCLIClient(t *testing.T) {
 	}{&attacker.Id}); err != nil || attacker.Id == "" {
 		t.Fatalf("attackers list: %v: %s", err, out)
 	}
+	out, err = cli("", "attackers", "list", "--principal", "oracle", "--service", "http", "--address-prefix", "127.0.0.",
+		"--since", "1h", "--sort", "auth-attempts", "--output", "json")
+	if err != nil || !strings.Contains(out, `"id":"`+attacker.Id+`"`) {
+		t.Fatalf("attackers list with filters: %v: %s", err, out)
+	}
+	out, err = cli("", "attackers", "list", "--principal", "nobody-tried-this", "--output", "json")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("attackers list --principal nobody-tried-this: %v: %q", err, out)
+	}
 	out, err = cli("", "attackers", "export", attacker.Id)
 	if err != nil {
 		t.Fatal(err)

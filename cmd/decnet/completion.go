@@ -35,6 +35,8 @@ var (
 	clientFlagNames          = []string{"--server", "--ca-file", "--config", "--output"}
 	storeFlagNames           = []string{"--data-dir", "--store", "--database-url-file"}
 	webhookSettingsFlagNames = []string{"--name", "--url", "--url-file", "--format", "--subject", "--rate-limit", "--authorization-file"}
+	attackerListFlagNames    = []string{"--address", "--address-prefix", "--service", "--decky", "--principal", "--min-events",
+		"--since", "--until", "--sort", "--ascending", "--limit"}
 )
 
 // commandFlags lists the flags completion offers, by "command subcommand"
@@ -44,7 +46,7 @@ var commandFlags = map[string][]string{
 	"login":                  {"--username", "--scope"},
 	"events list":            {"--kind", "--service", "--decky", "--source", "--attacker", "--limit"},
 	"events tail":            {"--kind", "--service", "--decky", "--source", "--attacker"},
-	"attackers list":         {"--address", "--limit"},
+	"attackers list":         attackerListFlagNames,
 	"attackers show":         nil,
 	"attackers export":       {"--format"},
 	"attackers notes":        nil,
@@ -92,6 +94,7 @@ var commandFlags = map[string][]string{
 // "command subcommand --flag".
 var flagValues = map[string][]string{
 	"attackers export --format": {"jsonl", "stix", "misp"},
+	"attackers list --sort":     attackerSortNames,
 	"attackers triage --status": {"new", "acknowledged", "false-positive"},
 	"tokens create --format":    {"text", "json"},
 	"users create --role":       {"viewer", "analyst", "admin"},

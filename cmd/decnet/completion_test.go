@@ -51,6 +51,8 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "credentials", "list", "--output", "c"}, "csv"},
 		{[]string{"decnet", "webhooks", "rotate-secret", "--g"}, "--grace"},
 		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
+		{[]string{"decnet", "attackers", "list", "--min"}, "--min-events"},
+		{[]string{"decnet", "attackers", "list", "--sort", "au"}, "auth-attempts"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.words, " "), func(t *testing.T) {

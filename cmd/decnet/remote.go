@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/decnet/decnet/controlplane/auth"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -353,24 +354,7 @@ func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	switch args[0] {
 	case "list":
-		var address string
-		var limit int
-		c, err := parseClient("decnet attackers list", args[1:], stdout, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&address, "address", "", "only attackers that used this address")
-			fs.IntVar(&limit, "limit", 100, "attackers to print (at most 1000)")
-		}, "address", "limit")
-		if err != nil {
-			return err
-		}
-		if err := c.noArgs(); err != nil {
-			return err
-		}
-		client := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
-		resp, err := client.ListAttackers(ctx, connect.NewRequest(&apiv1.ListAttackersRequest{Address: address, PageSize: int32(min(max(limit, 1), 1000))})) //nolint:gosec // G115: bounded above
-		if err != nil {
-			return cli.ExplainError(err)
-		}
-		return c.printAttackers(resp.Msg.GetAttackers())
+		return runAttackersList(ctx, args[1:], stdout, stderr)
 	case "show":
 		c, err := parseClient("decnet attackers show", args[1:], stdout, stderr, nil)
 		if err != nil {
@@ -396,6 +380,121 @@ func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return runAttackerTriage(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("attackers: unknown subcommand %q, want list, show, export, notes, note or triage: %w", args[0], errUsage)
+}
+
+// attackerListFlags are the flags of attackers list.
+type attackerListFlags struct {
+	address, prefix, service, decky, principal string
+	sort                                       string
+	ascending                                  bool
+	minEvents                                  uint64
+	since, until                               string
+	limit                                      int
+}
+
+// attackerSorts maps each --sort value to its descending and ascending
+// orders.
+var attackerSorts = map[string][2]apiv1.AttackerOrder{
+	"last-seen":     {apiv1.AttackerOrder_ATTACKER_ORDER_LAST_SEEN_DESC, apiv1.AttackerOrder_ATTACKER_ORDER_LAST_SEEN_ASC},
+	"first-seen":    {apiv1.AttackerOrder_ATTACKER_ORDER_FIRST_SEEN_DESC, apiv1.AttackerOrder_ATTACKER_ORDER_FIRST_SEEN_ASC},
+	"events":        {apiv1.AttackerOrder_ATTACKER_ORDER_EVENT_COUNT_DESC, apiv1.AttackerOrder_ATTACKER_ORDER_EVENT_COUNT_ASC},
+	"auth-attempts": {apiv1.AttackerOrder_ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC, apiv1.AttackerOrder_ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC},
+}
+
+// attackerSortNames lists the --sort values for help and completion.
+var attackerSortNames = []string{"last-seen", "first-seen", "events", "auth-attempts"}
+
+// maxAttackerPage is the largest page the API returns.
+const maxAttackerPage = 1000
+
+func runAttackersList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f attackerListFlags
+	c, err := parseClient("decnet attackers list", args, stdout, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&f.address, "address", "", "only attackers that used this address")
+		fs.StringVar(&f.prefix, "address-prefix", "", "only attackers with an address that starts with this, such as 203.0.113.")
+		fs.StringVar(&f.service, "service", "", "only attackers that reached this service")
+		fs.StringVar(&f.decky, "decky", "", "only attackers that reached this decky (with --service, that service on it)")
+		fs.StringVar(&f.principal, "principal", "", "only attackers that tried this user name")
+		fs.Uint64Var(&f.minEvents, "min-events", 0, "only attackers with at least this many events")
+		fs.StringVar(&f.since, "since", "", "only attackers seen at or after this RFC 3339 time, or this long ago, such as 24h")
+		fs.StringVar(&f.until, "until", "", "only attackers first seen before this RFC 3339 time, or this long ago")
+		fs.StringVar(&f.sort, "sort", "last-seen", "order: "+strings.Join(attackerSortNames, ", ")+"; largest or newest first")
+		fs.BoolVar(&f.ascending, "ascending", false, "smallest or oldest first")
+		fs.IntVar(&f.limit, "limit", 100, "attackers to print; more than 1000 are fetched a page at a time")
+	}, "address", "address-prefix", "service", "decky", "principal", "min-events", "since", "until", "sort", "limit")
+	if err != nil {
+		return err
+	}
+	if err := c.noArgs(); err != nil {
+		return err
+	}
+	req, err := attackerListRequest(f, time.Now())
+	if err != nil {
+		return err
+	}
+
+	client := apiv1connect.NewAttackerServiceClient(c.client.HTTP, c.client.BaseURL, c.client.Options...)
+	var attackers []*apiv1.Attacker
+	for remaining := max(f.limit, 1); remaining > 0; {
+		req.PageSize = int32(min(remaining, maxAttackerPage)) //nolint:gosec // G115: bounded above
+		resp, err := client.ListAttackers(ctx, connect.NewRequest(req))
+		if err != nil {
+			return cli.ExplainError(err)
+		}
+		attackers = append(attackers, resp.Msg.GetAttackers()...)
+		remaining -= len(resp.Msg.GetAttackers())
+		if req.PageToken = resp.Msg.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
+	}
+	return c.printAttackers(attackers)
+}
+
+// attackerListRequest builds the request for the flags of attackers
+// list, without its page size. Durations in --since and --until count
+// back from now.
+func attackerListRequest(f attackerListFlags, now time.Time) (*apiv1.ListAttackersRequest, error) {
+	orders, ok := attackerSorts[f.sort]
+	if !ok {
+		return nil, fmt.Errorf("invalid --sort %q: want one of %s: %w", f.sort, strings.Join(attackerSortNames, ", "), errUsage)
+	}
+	req := &apiv1.ListAttackersRequest{
+		Address:       f.address,
+		AddressPrefix: f.prefix,
+		Service:       f.service,
+		Decky:         f.decky,
+		Principal:     f.principal,
+		MinEventCount: f.minEvents,
+		OrderBy:       orders[0],
+	}
+	if f.ascending {
+		req.OrderBy = orders[1]
+	}
+
+	var err error
+	if req.SeenSince, err = parseSeenTime("since", f.since, now); err != nil {
+		return nil, err
+	}
+	if req.SeenUntil, err = parseSeenTime("until", f.until, now); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parseSeenTime parses a time flag: an RFC 3339 time, or a duration that
+// far before now. It returns nil for an empty value.
+func parseSeenTime(name, value string, now time.Time) (*timestamppb.Timestamp, error) {
+	if value == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339, value); err == nil {
+		return timestamppb.New(t), nil
+	}
+	d, err := time.ParseDuration(value)
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("invalid --%s %q: want an RFC 3339 time such as 2026-03-01T18:00:00Z or a positive duration such as 24h: %w", name, value, errUsage)
+	}
+	return timestamppb.New(now.Add(-d)), nil
 }
 
 func (c *clientCommand) printAttackers(attackers []*apiv1.Attacker) error {

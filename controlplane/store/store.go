@@ -207,11 +207,64 @@ type EventQuery struct {
 	PageToken string
 }
 
-// AttackerQuery selects attackers, most recently seen first.
+// AttackerQuery selects attackers in the order Sort and Ascending give,
+// which by default is most recently seen first. Zero filter fields match
+// every attacker; set ones must all match.
 type AttackerQuery struct {
-	Address   string
+	// Address is an address in its canonical text form.
+	Address string
+	// AddressPrefix matches the start of any of the attacker's addresses,
+	// byte for byte.
+	AddressPrefix string
+	// Service and Decky match the attacker's targets; set together, they
+	// must match the same target.
+	Service string
+	Decky   string
+	// Principal matches a principal the attacker tried in an
+	// authentication attempt whose credential is still stored.
+	Principal     string
+	MinEventCount uint64
+	// SeenSince keeps attackers last seen at or after it, SeenUntil those
+	// first seen before it.
+	SeenSince time.Time
+	SeenUntil time.Time
+
+	Sort      AttackerSort
+	Ascending bool
 	PageSize  int
 	PageToken string
+}
+
+// AttackerSort is the column a list of attackers is sorted by. The zero
+// value is last seen.
+type AttackerSort int
+
+// The attacker sort columns. Their values appear in page tokens, so they
+// never change.
+const (
+	SortLastSeen AttackerSort = iota
+	SortFirstSeen
+	SortEventCount
+	SortAuthAttemptCount
+)
+
+func (s AttackerSort) valid() bool {
+	return s >= SortLastSeen && s <= SortAuthAttemptCount
+}
+
+// KeyOf returns a's value of the sort column as a page token carries it:
+// Unix nanoseconds for times, the count for counts.
+func (s AttackerSort) KeyOf(a *apiv1.Attacker) int64 {
+	switch s {
+	case SortFirstSeen:
+		return a.GetFirstSeen().AsTime().UnixNano()
+	case SortEventCount:
+		return int64(a.GetEventCount())
+	case SortAuthAttemptCount:
+		return int64(a.GetAuthAttemptCount())
+	default:
+		return a.GetLastSeen().AsTime().UnixNano()
+	}
 }
 
 // CredentialQuery selects credentials, newest first.

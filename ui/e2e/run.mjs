@@ -415,6 +415,38 @@ async function main() {
       await screenshot(page, "attacker-detail");
     });
 
+    await step("attackers page sorts and searches from the keyboard", async () => {
+      if (!attackerSeen) {
+        throw new Error("no attacker from the ssh step");
+      }
+      await openPage(page, "Attackers", /^Attackers/);
+      const events = page.getByRole("columnheader", { name: /^events/ });
+      await events.getByRole("button").focus();
+      await page.keyboard.press("Enter");
+      await page.locator('th[aria-sort="descending"]', { hasText: "events" }).waitFor();
+      await page.keyboard.press("Enter");
+      await page.locator('th[aria-sort="ascending"]', { hasText: "events" }).waitFor();
+      expectEqual(await page.getByRole("columnheader", { name: /^last seen/ }).getAttribute("aria-sort"), "none", "last seen aria-sort");
+
+      const form = page.getByRole("form", { name: "Search attackers" });
+      const row = page.locator("table.attackers tr", { hasText: "127.0.0.2" }).first();
+      await form.getByLabel("Service").fill("no-such-service");
+      await form.getByLabel("Service").press("Enter");
+      await page.getByText("No attackers match this search.").waitFor();
+      await form.getByLabel("Service").fill("ssh");
+      await form.getByLabel("User name tried").fill("root");
+      await form.getByLabel("Address prefix").fill("127.0.0.");
+      await form.getByLabel("Address prefix").press("Enter");
+      await row.waitFor();
+      await form.getByLabel("Address prefix").fill("127.0.0.%");
+      await form.getByLabel("Address prefix").press("Enter");
+      await page.getByRole("alert").filter({ hasText: "Address prefix" }).waitFor();
+      await form.getByRole("button", { name: "Clear" }).click();
+      await form.getByText("Loading…").waitFor({ state: "hidden" });
+      await row.waitFor();
+      await screenshot(page, "attackers-search");
+    });
+
     await step("attacker detail shows behaviour and decky traversal", async () => {
       if (!attackerSeen) {
         throw new Error("no attacker from the ssh step");

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,27 +22,51 @@ const attackerColumns = `a.id::text, a.first_seen, a.last_seen, a.event_count, a
 	ARRAY(SELECT DISTINCT service FROM attacker_targets WHERE attacker_id = a.id),
 	ARRAY(SELECT DISTINCT decky FROM attacker_targets WHERE attacker_id = a.id)`
 
-// ListAttackers returns attackers, most recently seen first.
+// attackerSortColumns maps each sort to its column. The attackers table
+// has an index on each, with id.
+var attackerSortColumns = map[store.AttackerSort]string{
+	store.SortLastSeen:         "a.last_seen",
+	store.SortFirstSeen:        "a.first_seen",
+	store.SortEventCount:       "a.event_count",
+	store.SortAuthAttemptCount: "a.auth_attempt_count",
+}
+
+// ListAttackers returns the attackers q selects, in its order.
 //
-// NOTE: the page token is a (last_seen, id) position, and last_seen moves
-// forward as attackers act, so an attacker seen again while a client pages
-// can appear on an earlier page and be missed on later ones.
+// NOTE: the page token is a (sort key, id) position. First seen never
+// changes, but last seen and the counts grow as attackers act. In those
+// orders an attacker seen again while a client pages can move behind the
+// position and be missed, or ahead of it and be listed twice. Every other
+// attacker is listed exactly once.
 func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store.Page[*apiv1.Attacker], error) {
+	size := store.ClampPageSize(q.PageSize)
+	column, ok := attackerSortColumns[q.Sort]
+	if !ok {
+		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: unknown sort %d", q.Sort)
+	}
+	cursor, err := store.AttackerPageCursor(q)
+	if err != nil {
+		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
+	}
 	if err := s.syncAggregates(ctx); err != nil {
 		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
 	}
-	size := store.ClampPageSize(q.PageSize)
 
-	var w where
-	if q.Address != "" {
-		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address = " + w.arg(normalizeAddress(q.Address)) + ")")
+	w := attackerFilters(q)
+	dir, cmp := "DESC", "<"
+	if q.Ascending {
+		dir, cmp = "ASC", ">"
 	}
-	if err := w.addCursor("a.last_seen", "a.id", q.PageToken); err != nil {
-		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
+	if cursor != nil {
+		id, err := uuid.Parse(cursor.ID)
+		if err != nil {
+			return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: parse page token id: %w", store.ErrInvalidPageToken)
+		}
+		w.add("(" + column + ", a.id) " + cmp + " (" + w.arg(cursorKey(q.Sort, cursor.Key)) + ", " + w.arg(pgUUID(id)) + ")")
 	}
 
 	query := `SELECT ` + attackerColumns + ` FROM attackers a` + w.String() +
-		` ORDER BY a.last_seen DESC, a.id DESC LIMIT ` + w.arg(size)
+		` ORDER BY ` + column + ` ` + dir + `, a.id ` + dir + ` LIMIT ` + w.arg(size)
 	rows, err := s.pool.Query(ctx, query, w.args...)
 	if err != nil {
 		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
@@ -60,10 +86,78 @@ func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store
 	}
 
 	if n := len(page.Items); n > 0 {
-		last := page.Items[n-1]
-		page.NextPageToken = nextToken(n, size, last.GetLastSeen().AsTime(), last.GetId())
+		page.NextPageToken = store.NextAttackerToken(q, n, size, page.Items[n-1])
 	}
 	return page, nil
+}
+
+// cursorKey maps a page token's sort key to the column's type: a time for
+// the time columns, the count for the others.
+func cursorKey(sort store.AttackerSort, key int64) any {
+	switch sort {
+	case store.SortLastSeen, store.SortFirstSeen:
+		return time.Unix(0, key).UTC()
+	default:
+		return key
+	}
+}
+
+// attackerFilters returns the conditions for the filters of q. Filters on
+// other tables are id subqueries, each served by an index that leads with
+// the filtered column.
+//
+// NOTE: with such a filter the database sorts every matching attacker
+// before it returns a page, and the principal filter reads each stored
+// attempt with that principal, so a common one such as "root" costs in
+// proportion to its attempts.
+func attackerFilters(q store.AttackerQuery) where {
+	var w where
+	if q.Address != "" {
+		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address = " + w.arg(normalizeAddress(q.Address)) + ")")
+	}
+	if q.AddressPrefix != "" {
+		// The text_pattern_ops index on address serves a LIKE prefix
+		// as an index range whatever the database collation.
+		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address LIKE " + w.arg(likePrefix(q.AddressPrefix)) + ")")
+	}
+	switch {
+	case q.Service != "" && q.Decky != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE decky = " + w.arg(q.Decky) + " AND service = " + w.arg(q.Service) + ")")
+	case q.Service != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE service = " + w.arg(q.Service) + ")")
+	case q.Decky != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE decky = " + w.arg(q.Decky) + ")")
+	}
+	if q.Principal != "" {
+		w.add("a.id IN (SELECT attacker_id FROM credentials WHERE principal = " + w.arg(q.Principal) + ")")
+	}
+	if q.MinEventCount > 0 {
+		w.add("a.event_count >= " + w.arg(clampInt64(q.MinEventCount)))
+	}
+	if !q.SeenSince.IsZero() {
+		w.add("a.last_seen >= " + w.arg(q.SeenSince))
+	}
+	if !q.SeenUntil.IsZero() {
+		w.add("a.first_seen < " + w.arg(q.SeenUntil))
+	}
+	return w
+}
+
+// likePrefix returns the LIKE pattern for text that starts with prefix,
+// with the pattern's special characters escaped by the default escape
+// character, the backslash.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(prefix) + "%"
+}
+
+// clampInt64 converts a count to a column value. Counts beyond the column
+// range saturate, which no stored count reaches.
+func clampInt64(n uint64) int64 {
+	if n > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(n)
 }
 
 // GetAttacker returns store.ErrNotFound for an unknown id, including text

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -23,24 +24,44 @@ const attackerColumns = `a.id, a.first_seen, a.last_seen, a.event_count, a.auth_
 	(SELECT group_concat(service, char(31)) FROM (SELECT DISTINCT service FROM attacker_targets WHERE attacker_id = a.id)),
 	(SELECT group_concat(decky, char(31)) FROM (SELECT DISTINCT decky FROM attacker_targets WHERE attacker_id = a.id))`
 
-// ListAttackers returns attackers, most recently seen first.
+// attackerSortColumns maps each sort to its column. The attackers table
+// has an index on each, with id, for both directions.
+var attackerSortColumns = map[store.AttackerSort]string{
+	store.SortLastSeen:         "a.last_seen",
+	store.SortFirstSeen:        "a.first_seen",
+	store.SortEventCount:       "a.event_count",
+	store.SortAuthAttemptCount: "a.auth_attempt_count",
+}
+
+// ListAttackers returns the attackers q selects, in its order.
 //
-// NOTE: the page token is a (last_seen, id) position, and last_seen moves
-// forward as attackers act, so an attacker seen again while a client pages
-// can appear on an earlier page and be missed on later ones.
+// NOTE: the page token is a (sort key, id) position. First seen never
+// changes, but last seen and the counts grow as attackers act. In those
+// orders an attacker seen again while a client pages can move behind the
+// position and be missed, or ahead of it and be listed twice. Every other
+// attacker is listed exactly once.
 func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store.Page[*apiv1.Attacker], error) {
 	size := store.ClampPageSize(q.PageSize)
-
-	var w where
-	if q.Address != "" {
-		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address = ?)", normalizeAddress(q.Address))
+	column, ok := attackerSortColumns[q.Sort]
+	if !ok {
+		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: unknown sort %d", q.Sort)
 	}
-	if err := w.addCursor("a.last_seen", "a.id", q.PageToken); err != nil {
+	cursor, err := store.AttackerPageCursor(q)
+	if err != nil {
 		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
 	}
 
-	query := `SELECT ` + attackerColumns + ` FROM attackers a` + w.String() + //nolint:gosec // G202: w contains only constant column names, and values are bound as ? arguments
-		` ORDER BY a.last_seen DESC, a.id DESC LIMIT ?`
+	w := attackerFilters(q)
+	dir, cmp := "DESC", "<"
+	if q.Ascending {
+		dir, cmp = "ASC", ">"
+	}
+	if cursor != nil {
+		w.add("("+column+", a.id) "+cmp+" (?, ?)", cursor.Key, cursor.ID)
+	}
+
+	query := `SELECT ` + attackerColumns + ` FROM attackers a` + w.String() + //nolint:gosec // G202: w, column and dir are constant text, and values are bound as ? arguments
+		` ORDER BY ` + column + ` ` + dir + `, a.id ` + dir + ` LIMIT ?`
 	rows, err := s.read.QueryContext(ctx, query, append(w.args, size)...)
 	if err != nil {
 		return store.Page[*apiv1.Attacker]{}, fmt.Errorf("list attackers: %w", err)
@@ -60,10 +81,77 @@ func (s *Store) ListAttackers(ctx context.Context, q store.AttackerQuery) (store
 	}
 
 	if n := len(page.Items); n > 0 {
-		last := page.Items[n-1]
-		page.NextPageToken = nextToken(n, size, last.GetLastSeen().AsTime(), last.GetId())
+		page.NextPageToken = store.NextAttackerToken(q, n, size, page.Items[n-1])
 	}
 	return page, nil
+}
+
+// attackerFilters returns the conditions for the filters of q. Filters on
+// other tables are id subqueries, each served by an index that leads with
+// the filtered column.
+//
+// NOTE: with such a filter the database sorts every matching attacker
+// before it returns a page, and the principal filter reads each stored
+// attempt with that principal, so a common one such as "root" costs in
+// proportion to its attempts.
+func attackerFilters(q store.AttackerQuery) where {
+	var w where
+	if q.Address != "" {
+		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address = ?)", normalizeAddress(q.Address))
+	}
+	if q.AddressPrefix != "" {
+		w.add("a.id IN (SELECT attacker_id FROM attacker_addresses WHERE address GLOB ?)", globPrefix(q.AddressPrefix))
+	}
+	switch {
+	case q.Service != "" && q.Decky != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE decky = ? AND service = ?)", q.Decky, q.Service)
+	case q.Service != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE service = ?)", q.Service)
+	case q.Decky != "":
+		w.add("a.id IN (SELECT attacker_id FROM attacker_targets WHERE decky = ?)", q.Decky)
+	}
+	if q.Principal != "" {
+		w.add("a.id IN (SELECT attacker_id FROM credentials WHERE principal = ?)", q.Principal)
+	}
+	if q.MinEventCount > 0 {
+		w.add("a.event_count >= ?", clampInt64(q.MinEventCount))
+	}
+	if !q.SeenSince.IsZero() {
+		w.add("a.last_seen >= ?", q.SeenSince.UnixNano())
+	}
+	if !q.SeenUntil.IsZero() {
+		w.add("a.first_seen < ?", q.SeenUntil.UnixNano())
+	}
+	return w
+}
+
+// globPrefix returns the GLOB pattern for text that starts with prefix.
+// GLOB rather than LIKE because it compares bytes, as the BINARY index on
+// address does, so SQLite reads the matches from a range of that index. The
+// pattern's special characters are matched literally through brackets.
+func globPrefix(prefix string) string {
+	var b strings.Builder
+	for _, r := range prefix {
+		switch r {
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('*')
+	return b.String()
+}
+
+// clampInt64 converts a count to a column value. Counts beyond the column
+// range saturate, which no stored count reaches.
+func clampInt64(n uint64) int64 {
+	if n > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(n)
 }
 
 // GetAttacker returns store.ErrNotFound for an unknown id.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventPagination", testEventPagination},
 		{"EventFilters", testEventFilters},
 		{"AttackerPagination", testAttackerPagination},
+		{"AttackerOrders", testAttackerOrders},
+		{"AttackerFilters", testAttackerFilters},
+		{"AttackerPageTokenOrder", testAttackerPageTokenOrder},
 		{"CredentialFilters", testCredentialFilters},
 		{"InvalidPageToken", testInvalidPageToken},
 		{"TokenConsumeOnce", testTokenConsumeOnce},
@@ -472,6 +476,265 @@ func testAttackerPagination(t *testing.T, s store.Store) {
 		if len(a.GetAddresses()) != 1 || a.GetAddresses()[0] != want {
 			t.Errorf("attacker %d addresses = %v, want [%s] (most recently seen first)", i, a.GetAddresses(), want)
 		}
+	}
+}
+
+// attackerFixture is five attackers with distinct first and last seen
+// times, one tie in event count and a three-way tie in authentication
+// attempts, so every order and its tie-break show.
+type attackerFixture struct {
+	// ids maps each attacker's address to its id.
+	ids map[string]string
+}
+
+// Addresses of the fixture's attackers.
+const (
+	fixA = "127.0.0.2"   // ssh on web-01; first 0s, last 10s; 2 events, 1 attempt (root)
+	fixB = "127.0.0.3"   // http on web-01; first 1s, last 4s; 4 events
+	fixC = "127.0.1.4"   // mysql on db-01; first 5s, last 7s; 3 events, 2 attempts (admin, root)
+	fixD = "127.1.0.5"   // ssh on db-01; first and last 20s; 1 event
+	fixE = "2001:db8::7" // http on web-01; first 14s, last 15s; 2 events
+)
+
+func ingestAttackerFixture(t *testing.T, s store.Store) attackerFixture {
+	t.Helper()
+	at := func(ev *eventv1.Event, decky, service string) *eventv1.Event {
+		ev.Decky, ev.Service = decky, service
+		return ev
+	}
+	res := ingest(t, s,
+		at(newEvent(t, fixA, 0), "web-01", "ssh"),
+		at(newAuthEvent(t, fixA, 10*time.Second, "root", "a"), "web-01", "ssh"),
+		at(newEvent(t, fixB, 1*time.Second), "web-01", "http"),
+		at(newEvent(t, fixB, 2*time.Second), "web-01", "http"),
+		at(newEvent(t, fixB, 3*time.Second), "web-01", "http"),
+		at(newEvent(t, fixB, 4*time.Second), "web-01", "http"),
+		at(newEvent(t, fixC, 5*time.Second), "db-01", "mysql"),
+		at(newAuthEvent(t, fixC, 6*time.Second, "admin", "b"), "db-01", "mysql"),
+		at(newAuthEvent(t, fixC, 7*time.Second, "root", "c"), "db-01", "mysql"),
+		at(newEvent(t, fixD, 20*time.Second), "db-01", "ssh"),
+		at(newEvent(t, fixE, 14*time.Second), "web-01", "http"),
+		at(newEvent(t, fixE, 15*time.Second), "web-01", "http"),
+	)
+	f := attackerFixture{ids: map[string]string{}}
+	for _, se := range res.Stored {
+		f.ids[se.GetEvent().GetSource().GetAddress()] = se.GetAttackerId()
+	}
+	if len(f.ids) != 5 {
+		t.Fatalf("fixture has %d attackers, want 5", len(f.ids))
+	}
+	return f
+}
+
+// byID returns tied addresses in the order of their attackers' ids, the
+// tie-break of every attacker order.
+func (f attackerFixture) byID(ascending bool, addrs ...string) []string {
+	out := slices.Clone(addrs)
+	slices.SortFunc(out, func(a, b string) int {
+		c := strings.Compare(f.ids[a], f.ids[b])
+		if !ascending {
+			c = -c
+		}
+		return c
+	})
+	return out
+}
+
+// attackerAddresses lists the first address of each attacker.
+func attackerAddresses(t *testing.T, attackers []*apiv1.Attacker) []string {
+	t.Helper()
+	var out []string
+	for _, a := range attackers {
+		if len(a.GetAddresses()) != 1 {
+			t.Fatalf("attacker %s has addresses %v, want one", a.GetId(), a.GetAddresses())
+		}
+		out = append(out, a.GetAddresses()[0])
+	}
+	return out
+}
+
+// pageAttackers lists every attacker q selects, size at a time, and
+// returns them with the number of pages it took.
+func pageAttackers(t *testing.T, s store.Store, q store.AttackerQuery, size int) ([]*apiv1.Attacker, int) {
+	t.Helper()
+	var (
+		all   []*apiv1.Attacker
+		pages int
+	)
+	q.PageSize = size
+	for range 10 {
+		page, err := s.ListAttackers(context.Background(), q)
+		if err != nil {
+			t.Fatalf("ListAttackers(%+v): %v", q, err)
+		}
+		pages++
+		all = append(all, page.Items...)
+		if page.NextPageToken == "" {
+			return all, pages
+		}
+		q.PageToken = page.NextPageToken
+	}
+	t.Fatalf("ListAttackers(%+v) did not end after 10 pages", q)
+	return nil, 0
+}
+
+func testAttackerOrders(t *testing.T, s store.Store) {
+	f := ingestAttackerFixture(t, s)
+	tests := []struct {
+		name      string
+		sort      store.AttackerSort
+		ascending bool
+		want      []string
+	}{
+		{"last seen desc", store.SortLastSeen, false, []string{fixD, fixE, fixA, fixC, fixB}},
+		{"last seen asc", store.SortLastSeen, true, []string{fixB, fixC, fixA, fixE, fixD}},
+		{"first seen desc", store.SortFirstSeen, false, []string{fixD, fixE, fixC, fixB, fixA}},
+		{"first seen asc", store.SortFirstSeen, true, []string{fixA, fixB, fixC, fixE, fixD}},
+		{"event count desc", store.SortEventCount, false, slices.Concat([]string{fixB, fixC}, f.byID(false, fixA, fixE), []string{fixD})},
+		{"event count asc", store.SortEventCount, true, slices.Concat([]string{fixD}, f.byID(true, fixA, fixE), []string{fixC, fixB})},
+		{"auth attempts desc", store.SortAuthAttemptCount, false, slices.Concat([]string{fixC, fixA}, f.byID(false, fixB, fixD, fixE))},
+		{"auth attempts asc", store.SortAuthAttemptCount, true, slices.Concat(f.byID(true, fixB, fixD, fixE), []string{fixA, fixC})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := store.AttackerQuery{Sort: tc.sort, Ascending: tc.ascending}
+			page, err := s.ListAttackers(context.Background(), q)
+			if err != nil {
+				t.Fatalf("ListAttackers: %v", err)
+			}
+			if got := attackerAddresses(t, page.Items); !slices.Equal(got, tc.want) {
+				t.Errorf("one page = %v, want %v", got, tc.want)
+			}
+			if page.NextPageToken != "" {
+				t.Errorf("one page next token = %q, want none", page.NextPageToken)
+			}
+
+			// Two at a time, the pages continue the same order, ties
+			// included, and the last page ends the list.
+			paged, pages := pageAttackers(t, s, q, 2)
+			if got := attackerAddresses(t, paged); !slices.Equal(got, tc.want) {
+				t.Errorf("paged by 2 = %v, want %v", got, tc.want)
+			}
+			if pages != 3 {
+				t.Errorf("paged by 2 in %d pages, want 3", pages)
+			}
+		})
+	}
+
+	// The counts and times the orders rest on.
+	page, err := s.ListAttackers(context.Background(), store.AttackerQuery{Address: fixC})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("ListAttackers(address %s) = %v, %v", fixC, page.Items, err)
+	}
+	c := page.Items[0]
+	if c.GetEventCount() != 3 || c.GetAuthAttemptCount() != 2 ||
+		!c.GetFirstSeen().AsTime().Equal(base.Add(5*time.Second)) || !c.GetLastSeen().AsTime().Equal(base.Add(7*time.Second)) {
+		t.Errorf("attacker %s = %v, want 3 events, 2 attempts, seen from base+5s to base+7s", fixC, c)
+	}
+}
+
+func testAttackerFilters(t *testing.T, s store.Store) {
+	ingestAttackerFixture(t, s)
+	at := func(d time.Duration) time.Time { return base.Add(d) }
+	tests := []struct {
+		name string
+		q    store.AttackerQuery
+		want []string
+	}{
+		{"none", store.AttackerQuery{}, []string{fixD, fixE, fixA, fixC, fixB}},
+		{"service", store.AttackerQuery{Service: "ssh"}, []string{fixD, fixA}},
+		{"decky", store.AttackerQuery{Decky: "db-01"}, []string{fixD, fixC}},
+		// Both must match one target: A reached ssh, C reached db-01, but
+		// only D reached ssh on db-01.
+		{"service on decky", store.AttackerQuery{Service: "ssh", Decky: "db-01"}, []string{fixD}},
+		{"unknown service", store.AttackerQuery{Service: "telnet"}, nil},
+		{"principal", store.AttackerQuery{Principal: "root"}, []string{fixA, fixC}},
+		{"other principal", store.AttackerQuery{Principal: "admin"}, []string{fixC}},
+		{"principal never tried", store.AttackerQuery{Principal: "oracle"}, nil},
+		{"min event count", store.AttackerQuery{MinEventCount: 3}, []string{fixC, fixB}},
+		{"min event count above all", store.AttackerQuery{MinEventCount: 1 << 63}, nil},
+		// Last seen at the bound counts; first seen at the bound does not.
+		{"seen since", store.AttackerQuery{SeenSince: at(7 * time.Second)}, []string{fixD, fixE, fixA, fixC}},
+		{"seen until", store.AttackerQuery{SeenUntil: at(5 * time.Second)}, []string{fixA, fixB}},
+		{"seen window", store.AttackerQuery{SeenSince: at(5 * time.Second), SeenUntil: at(16 * time.Second)}, []string{fixE, fixA, fixC}},
+		{"address prefix", store.AttackerQuery{AddressPrefix: "127.0."}, []string{fixA, fixC, fixB}},
+		{"longer address prefix", store.AttackerQuery{AddressPrefix: "127.0.0."}, []string{fixA, fixB}},
+		{"IPv6 address prefix", store.AttackerQuery{AddressPrefix: "2001:db8:"}, []string{fixE}},
+		{"whole address as prefix", store.AttackerQuery{AddressPrefix: fixD}, []string{fixD}},
+		// Pattern characters of either backend match only themselves.
+		{"prefix with LIKE wildcards", store.AttackerQuery{AddressPrefix: "127.0._"}, nil},
+		{"prefix with percent", store.AttackerQuery{AddressPrefix: "%"}, nil},
+		{"prefix with GLOB wildcards", store.AttackerQuery{AddressPrefix: "127*"}, nil},
+		{"prefix with GLOB class", store.AttackerQuery{AddressPrefix: "[1]27"}, nil},
+		{"combined", store.AttackerQuery{Service: "ssh", MinEventCount: 2}, []string{fixA}},
+		{"filtered and sorted", store.AttackerQuery{Principal: "root", Sort: store.SortAuthAttemptCount}, []string{fixC, fixA}},
+		{"filtered and sorted ascending", store.AttackerQuery{Decky: "web-01", Sort: store.SortFirstSeen, Ascending: true}, []string{fixA, fixB, fixE}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			page, err := s.ListAttackers(context.Background(), tc.q)
+			if err != nil {
+				t.Fatalf("ListAttackers: %v", err)
+			}
+			if got := attackerAddresses(t, page.Items); !slices.Equal(got, tc.want) {
+				t.Errorf("ListAttackers(%+v) = %v, want %v", tc.q, got, tc.want)
+			}
+
+			// Paging one at a time keeps the filters.
+			paged, _ := pageAttackers(t, s, tc.q, 1)
+			if got := attackerAddresses(t, paged); !slices.Equal(got, tc.want) {
+				t.Errorf("ListAttackers(%+v) paged by 1 = %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func testAttackerPageTokenOrder(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := ingestAttackerFixture(t, s)
+
+	first, err := s.ListAttackers(ctx, store.AttackerQuery{Sort: store.SortEventCount, PageSize: 2})
+	if err != nil {
+		t.Fatalf("ListAttackers: %v", err)
+	}
+	if first.NextPageToken == "" {
+		t.Fatal("first page of 2 has no next page token")
+	}
+
+	// A token continues only the order it came from.
+	others := []store.AttackerQuery{
+		{Sort: store.SortEventCount, Ascending: true},
+		{Sort: store.SortLastSeen},
+		{Sort: store.SortAuthAttemptCount},
+	}
+	for _, q := range others {
+		q.PageToken = first.NextPageToken
+		if _, err := s.ListAttackers(ctx, q); !errors.Is(err, store.ErrInvalidPageToken) {
+			t.Errorf("ListAttackers(%+v) with an event count token: error %v, want ErrInvalidPageToken", q, err)
+		}
+	}
+
+	// A new attacker that sorts before the position does not shift the
+	// next page: the token holds the sort key, not an offset.
+	ingest(t, s, newEvent(t, "127.0.0.9", 30*time.Second), newEvent(t, "127.0.0.9", 31*time.Second),
+		newEvent(t, "127.0.0.9", 32*time.Second), newEvent(t, "127.0.0.9", 33*time.Second), newEvent(t, "127.0.0.9", 34*time.Second))
+	next, err := s.ListAttackers(ctx, store.AttackerQuery{Sort: store.SortEventCount, PageSize: 2, PageToken: first.NextPageToken})
+	if err != nil {
+		t.Fatalf("ListAttackers(next page): %v", err)
+	}
+	if got, want := attackerAddresses(t, next.Items), f.byID(false, fixA, fixE); !slices.Equal(got, want) {
+		t.Errorf("next page after an insert = %v, want %v", got, want)
+	}
+
+	// A token in the format of the single order earlier versions had
+	// still continues last seen, newest first.
+	legacy := store.EncodeCursor(store.Cursor{Time: base.Add(10 * time.Second), ID: f.ids[fixA]})
+	page, err := s.ListAttackers(ctx, store.AttackerQuery{PageToken: legacy})
+	if err != nil {
+		t.Fatalf("ListAttackers(earlier token): %v", err)
+	}
+	if got, want := attackerAddresses(t, page.Items), []string{fixC, fixB}; !slices.Equal(got, want) {
+		t.Errorf("after an earlier token = %v, want %v", got, want)
 	}
 }
 

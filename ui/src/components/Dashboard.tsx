@@ -27,7 +27,7 @@ import { TopologyPage } from "../pages/TopologyPage";
 import { UsersPage } from "../pages/UsersPage";
 import { WebhooksPage } from "../pages/WebhooksPage";
 import { SessionProvider, type Session } from "../session";
-import { useAttackers } from "../useAttackers";
+import { recentAttackersRequest, useAttackers } from "../useAttackers";
 import { useEventStream, type EventStreamState, type StreamStatus } from "../useEventStream";
 import { useNoticeStream } from "../useNoticeStream";
 import type { AttackersState } from "../useAttackers";
@@ -77,7 +77,7 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
   const stream = useEventStream(api, onUnauthenticated);
   // Identity merges and unmerges come as notices, not events.
   const identityNotices = useNoticeStream(api, "identity.>", onUnauthenticated);
-  const attackers = useAttackers(api, stream.version, onUnauthenticated);
+  const attackers = useAttackers(api, recentAttackersRequest, stream.version, onUnauthenticated);
   const route = useHashRoute();
   const session = useMemo<Session>(
     () => ({ api, username, role, onUnauthenticated }),
@@ -160,7 +160,7 @@ function PageFor({
     case "events":
       return <EventsPage stream={stream} />;
     case "attackers":
-      return <AttackersPage attackers={attackers} />;
+      return <AttackersPage eventsVersion={stream.version} />;
     case "attacker":
       return <AttackerDetailPage id={route.id} stream={stream} identityVersion={identityVersion} />;
     case "identities":

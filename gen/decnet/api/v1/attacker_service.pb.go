@@ -22,6 +22,77 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AttackerOrder is the order of a list of attackers. Ties are broken by
+// attacker id in the same direction, so every order is total and page
+// tokens can continue it.
+type AttackerOrder int32
+
+const (
+	// The same as ATTACKER_ORDER_LAST_SEEN_DESC.
+	AttackerOrder_ATTACKER_ORDER_UNSPECIFIED             AttackerOrder = 0
+	AttackerOrder_ATTACKER_ORDER_LAST_SEEN_DESC          AttackerOrder = 1
+	AttackerOrder_ATTACKER_ORDER_LAST_SEEN_ASC           AttackerOrder = 2
+	AttackerOrder_ATTACKER_ORDER_FIRST_SEEN_DESC         AttackerOrder = 3
+	AttackerOrder_ATTACKER_ORDER_FIRST_SEEN_ASC          AttackerOrder = 4
+	AttackerOrder_ATTACKER_ORDER_EVENT_COUNT_DESC        AttackerOrder = 5
+	AttackerOrder_ATTACKER_ORDER_EVENT_COUNT_ASC         AttackerOrder = 6
+	AttackerOrder_ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC AttackerOrder = 7
+	AttackerOrder_ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC  AttackerOrder = 8
+)
+
+// Enum value maps for AttackerOrder.
+var (
+	AttackerOrder_name = map[int32]string{
+		0: "ATTACKER_ORDER_UNSPECIFIED",
+		1: "ATTACKER_ORDER_LAST_SEEN_DESC",
+		2: "ATTACKER_ORDER_LAST_SEEN_ASC",
+		3: "ATTACKER_ORDER_FIRST_SEEN_DESC",
+		4: "ATTACKER_ORDER_FIRST_SEEN_ASC",
+		5: "ATTACKER_ORDER_EVENT_COUNT_DESC",
+		6: "ATTACKER_ORDER_EVENT_COUNT_ASC",
+		7: "ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC",
+		8: "ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC",
+	}
+	AttackerOrder_value = map[string]int32{
+		"ATTACKER_ORDER_UNSPECIFIED":             0,
+		"ATTACKER_ORDER_LAST_SEEN_DESC":          1,
+		"ATTACKER_ORDER_LAST_SEEN_ASC":           2,
+		"ATTACKER_ORDER_FIRST_SEEN_DESC":         3,
+		"ATTACKER_ORDER_FIRST_SEEN_ASC":          4,
+		"ATTACKER_ORDER_EVENT_COUNT_DESC":        5,
+		"ATTACKER_ORDER_EVENT_COUNT_ASC":         6,
+		"ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC": 7,
+		"ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC":  8,
+	}
+)
+
+func (x AttackerOrder) Enum() *AttackerOrder {
+	p := new(AttackerOrder)
+	*p = x
+	return p
+}
+
+func (x AttackerOrder) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AttackerOrder) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_api_v1_attacker_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AttackerOrder) Type() protoreflect.EnumType {
+	return &file_decnet_api_v1_attacker_service_proto_enumTypes[0]
+}
+
+func (x AttackerOrder) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AttackerOrder.Descriptor instead.
+func (AttackerOrder) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{0}
+}
+
 type ExportFormat int32
 
 const (
@@ -57,11 +128,11 @@ func (x ExportFormat) String() string {
 }
 
 func (ExportFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_decnet_api_v1_attacker_service_proto_enumTypes[0].Descriptor()
+	return file_decnet_api_v1_attacker_service_proto_enumTypes[1].Descriptor()
 }
 
 func (ExportFormat) Type() protoreflect.EnumType {
-	return &file_decnet_api_v1_attacker_service_proto_enumTypes[0]
+	return &file_decnet_api_v1_attacker_service_proto_enumTypes[1]
 }
 
 func (x ExportFormat) Number() protoreflect.EnumNumber {
@@ -70,7 +141,7 @@ func (x ExportFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExportFormat.Descriptor instead.
 func (ExportFormat) EnumDescriptor() ([]byte, []int) {
-	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{0}
+	return file_decnet_api_v1_attacker_service_proto_rawDescGZIP(), []int{1}
 }
 
 type Attacker struct {
@@ -299,13 +370,38 @@ func (x *AttackTechnique) GetCount() uint64 {
 	return 0
 }
 
+// ListAttackersRequest selects attackers. Empty filter fields match every
+// attacker; set fields must all match.
 type ListAttackersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Maximum attackers to return; 0 means 100, values above 1000 are capped.
-	PageSize  int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from a response to the same order_by. A token from
+	// another order is rejected with INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only attackers that used this address.
-	Address       string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	Address string        `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	OrderBy AttackerOrder `protobuf:"varint,4,opt,name=order_by,json=orderBy,proto3,enum=decnet.api.v1.AttackerOrder" json:"order_by,omitempty"`
+	// Only attackers that reached this service, such as "ssh". With decky,
+	// only attackers that reached this service on that decky.
+	Service string `protobuf:"bytes,5,opt,name=service,proto3" json:"service,omitempty"`
+	// Only attackers that reached this decky.
+	Decky string `protobuf:"bytes,6,opt,name=decky,proto3" json:"decky,omitempty"`
+	// Only attackers that tried this principal (a user name) in an
+	// authentication attempt. Credentials pruned with their events no
+	// longer count.
+	Principal string `protobuf:"bytes,7,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Only attackers with at least this many events.
+	MinEventCount uint64 `protobuf:"varint,8,opt,name=min_event_count,json=minEventCount,proto3" json:"min_event_count,omitempty"`
+	// Only attackers last seen at or after this time.
+	SeenSince *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=seen_since,json=seenSince,proto3" json:"seen_since,omitempty"`
+	// Only attackers first seen before this time. With seen_since, the
+	// attackers whose activity overlaps the window.
+	SeenUntil *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=seen_until,json=seenUntil,proto3" json:"seen_until,omitempty"`
+	// Only attackers with an address that starts with this text, such as
+	// "203.0.113." or "2001:db8:". Hex digits match either case; any other
+	// character than hex digits, "." and ":" is rejected.
+	AddressPrefix string `protobuf:"bytes,11,opt,name=address_prefix,json=addressPrefix,proto3" json:"address_prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +453,62 @@ func (x *ListAttackersRequest) GetPageToken() string {
 func (x *ListAttackersRequest) GetAddress() string {
 	if x != nil {
 		return x.Address
+	}
+	return ""
+}
+
+func (x *ListAttackersRequest) GetOrderBy() AttackerOrder {
+	if x != nil {
+		return x.OrderBy
+	}
+	return AttackerOrder_ATTACKER_ORDER_UNSPECIFIED
+}
+
+func (x *ListAttackersRequest) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ListAttackersRequest) GetDecky() string {
+	if x != nil {
+		return x.Decky
+	}
+	return ""
+}
+
+func (x *ListAttackersRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ListAttackersRequest) GetMinEventCount() uint64 {
+	if x != nil {
+		return x.MinEventCount
+	}
+	return 0
+}
+
+func (x *ListAttackersRequest) GetSeenSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenSince
+	}
+	return nil
+}
+
+func (x *ListAttackersRequest) GetSeenUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenUntil
+	}
+	return nil
+}
+
+func (x *ListAttackersRequest) GetAddressPrefix() string {
+	if x != nil {
+		return x.AddressPrefix
 	}
 	return ""
 }
@@ -635,12 +787,23 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\n" +
 	"first_seen\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
 	"\tlast_seen\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
-	"\x05count\x18\a \x01(\x04R\x05count\"l\n" +
+	"\x05count\x18\a \x01(\x04R\x05count\"\xb8\x03\n" +
 	"\x14ListAttackersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x18\n" +
-	"\aaddress\x18\x03 \x01(\tR\aaddress\"v\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x127\n" +
+	"\border_by\x18\x04 \x01(\x0e2\x1c.decnet.api.v1.AttackerOrderR\aorderBy\x12\x18\n" +
+	"\aservice\x18\x05 \x01(\tR\aservice\x12\x14\n" +
+	"\x05decky\x18\x06 \x01(\tR\x05decky\x12\x1c\n" +
+	"\tprincipal\x18\a \x01(\tR\tprincipal\x12&\n" +
+	"\x0fmin_event_count\x18\b \x01(\x04R\rminEventCount\x129\n" +
+	"\n" +
+	"seen_since\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tseenSince\x129\n" +
+	"\n" +
+	"seen_until\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tseenUntil\x12%\n" +
+	"\x0eaddress_prefix\x18\v \x01(\tR\raddressPrefix\"v\n" +
 	"\x15ListAttackersResponse\x125\n" +
 	"\tattackers\x18\x01 \x03(\v2\x17.decnet.api.v1.AttackerR\tattackers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
@@ -653,7 +816,17 @@ const file_decnet_api_v1_attacker_service_proto_rawDesc = "" +
 	"\x06format\x18\x02 \x01(\x0e2\x1b.decnet.api.v1.ExportFormatR\x06format\"W\n" +
 	"\x16ExportAttackerResponse\x12\x1a\n" +
 	"\bdocument\x18\x01 \x01(\fR\bdocument\x12!\n" +
-	"\fcontent_type\x18\x02 \x01(\tR\vcontentType*]\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType*\xdb\x02\n" +
+	"\rAttackerOrder\x12\x1e\n" +
+	"\x1aATTACKER_ORDER_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dATTACKER_ORDER_LAST_SEEN_DESC\x10\x01\x12 \n" +
+	"\x1cATTACKER_ORDER_LAST_SEEN_ASC\x10\x02\x12\"\n" +
+	"\x1eATTACKER_ORDER_FIRST_SEEN_DESC\x10\x03\x12!\n" +
+	"\x1dATTACKER_ORDER_FIRST_SEEN_ASC\x10\x04\x12#\n" +
+	"\x1fATTACKER_ORDER_EVENT_COUNT_DESC\x10\x05\x12\"\n" +
+	"\x1eATTACKER_ORDER_EVENT_COUNT_ASC\x10\x06\x12*\n" +
+	"&ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC\x10\a\x12)\n" +
+	"%ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC\x10\b*]\n" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EXPORT_FORMAT_STIX\x10\x01\x12\x16\n" +
@@ -675,44 +848,48 @@ func file_decnet_api_v1_attacker_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_attacker_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_attacker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_decnet_api_v1_attacker_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_decnet_api_v1_attacker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_decnet_api_v1_attacker_service_proto_goTypes = []any{
-	(ExportFormat)(0),              // 0: decnet.api.v1.ExportFormat
-	(*Attacker)(nil),               // 1: decnet.api.v1.Attacker
-	(*AttackTechnique)(nil),        // 2: decnet.api.v1.AttackTechnique
-	(*ListAttackersRequest)(nil),   // 3: decnet.api.v1.ListAttackersRequest
-	(*ListAttackersResponse)(nil),  // 4: decnet.api.v1.ListAttackersResponse
-	(*GetAttackerRequest)(nil),     // 5: decnet.api.v1.GetAttackerRequest
-	(*GetAttackerResponse)(nil),    // 6: decnet.api.v1.GetAttackerResponse
-	(*ExportAttackerRequest)(nil),  // 7: decnet.api.v1.ExportAttackerRequest
-	(*ExportAttackerResponse)(nil), // 8: decnet.api.v1.ExportAttackerResponse
-	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
-	(*AttackerBehaviour)(nil),      // 10: decnet.api.v1.AttackerBehaviour
-	(*DeckyVisit)(nil),             // 11: decnet.api.v1.DeckyVisit
+	(AttackerOrder)(0),             // 0: decnet.api.v1.AttackerOrder
+	(ExportFormat)(0),              // 1: decnet.api.v1.ExportFormat
+	(*Attacker)(nil),               // 2: decnet.api.v1.Attacker
+	(*AttackTechnique)(nil),        // 3: decnet.api.v1.AttackTechnique
+	(*ListAttackersRequest)(nil),   // 4: decnet.api.v1.ListAttackersRequest
+	(*ListAttackersResponse)(nil),  // 5: decnet.api.v1.ListAttackersResponse
+	(*GetAttackerRequest)(nil),     // 6: decnet.api.v1.GetAttackerRequest
+	(*GetAttackerResponse)(nil),    // 7: decnet.api.v1.GetAttackerResponse
+	(*ExportAttackerRequest)(nil),  // 8: decnet.api.v1.ExportAttackerRequest
+	(*ExportAttackerResponse)(nil), // 9: decnet.api.v1.ExportAttackerResponse
+	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(*AttackerBehaviour)(nil),      // 11: decnet.api.v1.AttackerBehaviour
+	(*DeckyVisit)(nil),             // 12: decnet.api.v1.DeckyVisit
 }
 var file_decnet_api_v1_attacker_service_proto_depIdxs = []int32{
-	9,  // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
-	9,  // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
-	2,  // 2: decnet.api.v1.Attacker.techniques:type_name -> decnet.api.v1.AttackTechnique
-	10, // 3: decnet.api.v1.Attacker.behaviour:type_name -> decnet.api.v1.AttackerBehaviour
-	11, // 4: decnet.api.v1.Attacker.traversal:type_name -> decnet.api.v1.DeckyVisit
-	9,  // 5: decnet.api.v1.AttackTechnique.first_seen:type_name -> google.protobuf.Timestamp
-	9,  // 6: decnet.api.v1.AttackTechnique.last_seen:type_name -> google.protobuf.Timestamp
-	1,  // 7: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
-	1,  // 8: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
-	0,  // 9: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
-	3,  // 10: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
-	5,  // 11: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
-	7,  // 12: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
-	4,  // 13: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
-	6,  // 14: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
-	8,  // 15: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
-	13, // [13:16] is the sub-list for method output_type
-	10, // [10:13] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 0: decnet.api.v1.Attacker.first_seen:type_name -> google.protobuf.Timestamp
+	10, // 1: decnet.api.v1.Attacker.last_seen:type_name -> google.protobuf.Timestamp
+	3,  // 2: decnet.api.v1.Attacker.techniques:type_name -> decnet.api.v1.AttackTechnique
+	11, // 3: decnet.api.v1.Attacker.behaviour:type_name -> decnet.api.v1.AttackerBehaviour
+	12, // 4: decnet.api.v1.Attacker.traversal:type_name -> decnet.api.v1.DeckyVisit
+	10, // 5: decnet.api.v1.AttackTechnique.first_seen:type_name -> google.protobuf.Timestamp
+	10, // 6: decnet.api.v1.AttackTechnique.last_seen:type_name -> google.protobuf.Timestamp
+	0,  // 7: decnet.api.v1.ListAttackersRequest.order_by:type_name -> decnet.api.v1.AttackerOrder
+	10, // 8: decnet.api.v1.ListAttackersRequest.seen_since:type_name -> google.protobuf.Timestamp
+	10, // 9: decnet.api.v1.ListAttackersRequest.seen_until:type_name -> google.protobuf.Timestamp
+	2,  // 10: decnet.api.v1.ListAttackersResponse.attackers:type_name -> decnet.api.v1.Attacker
+	2,  // 11: decnet.api.v1.GetAttackerResponse.attacker:type_name -> decnet.api.v1.Attacker
+	1,  // 12: decnet.api.v1.ExportAttackerRequest.format:type_name -> decnet.api.v1.ExportFormat
+	4,  // 13: decnet.api.v1.AttackerService.ListAttackers:input_type -> decnet.api.v1.ListAttackersRequest
+	6,  // 14: decnet.api.v1.AttackerService.GetAttacker:input_type -> decnet.api.v1.GetAttackerRequest
+	8,  // 15: decnet.api.v1.AttackerService.ExportAttacker:input_type -> decnet.api.v1.ExportAttackerRequest
+	5,  // 16: decnet.api.v1.AttackerService.ListAttackers:output_type -> decnet.api.v1.ListAttackersResponse
+	7,  // 17: decnet.api.v1.AttackerService.GetAttacker:output_type -> decnet.api.v1.GetAttackerResponse
+	9,  // 18: decnet.api.v1.AttackerService.ExportAttacker:output_type -> decnet.api.v1.ExportAttackerResponse
+	16, // [16:19] is the sub-list for method output_type
+	13, // [13:16] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_attacker_service_proto_init() }
@@ -727,7 +904,7 @@ func file_decnet_api_v1_attacker_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_attacker_service_proto_rawDesc), len(file_decnet_api_v1_attacker_service_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,

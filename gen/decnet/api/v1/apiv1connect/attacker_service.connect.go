@@ -46,7 +46,8 @@ const (
 
 // AttackerServiceClient is a client for the decnet.api.v1.AttackerService service.
 type AttackerServiceClient interface {
-	// ListAttackers returns attackers, most recently seen first.
+	// ListAttackers returns the attackers that match every filter set in
+	// the request, most recently seen first unless order_by says otherwise.
 	ListAttackers(context.Context, *connect.Request[v1.ListAttackersRequest]) (*connect.Response[v1.ListAttackersResponse], error)
 	GetAttacker(context.Context, *connect.Request[v1.GetAttackerRequest]) (*connect.Response[v1.GetAttackerResponse], error)
 	// ExportAttacker returns the attacker, its addresses, the principals it
@@ -115,7 +116,8 @@ func (c *attackerServiceClient) ExportAttacker(ctx context.Context, req *connect
 
 // AttackerServiceHandler is an implementation of the decnet.api.v1.AttackerService service.
 type AttackerServiceHandler interface {
-	// ListAttackers returns attackers, most recently seen first.
+	// ListAttackers returns the attackers that match every filter set in
+	// the request, most recently seen first unless order_by says otherwise.
 	ListAttackers(context.Context, *connect.Request[v1.ListAttackersRequest]) (*connect.Response[v1.ListAttackersResponse], error)
 	GetAttacker(context.Context, *connect.Request[v1.GetAttackerRequest]) (*connect.Response[v1.GetAttackerResponse], error)
 	// ExportAttacker returns the attacker, its addresses, the principals it

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/attacker_service.proto.
  */
 export const file_decnet_api_v1_attacker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi8wIKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJEjIKCnRlY2huaXF1ZXMYCSADKAsyHi5kZWNuZXQuYXBpLnYxLkF0dGFja1RlY2huaXF1ZRIzCgliZWhhdmlvdXIYCiABKAsyIC5kZWNuZXQuYXBpLnYxLkF0dGFja2VyQmVoYXZpb3VyEiwKCXRyYXZlcnNhbBgLIAMoCzIZLmRlY25ldC5hcGkudjEuRGVja3lWaXNpdCLEAQoPQXR0YWNrVGVjaG5pcXVlEhQKDHRlY2huaXF1ZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnRhY3RpYxgDIAEoCRIPCgdydWxlX2lkGAQgASgJEi4KCmZpcnN0X3NlZW4YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFY291bnQYByABKAQiTgoUTGlzdEF0dGFja2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDwoHYWRkcmVzcxgDIAEoCSJcChVMaXN0QXR0YWNrZXJzUmVzcG9uc2USKgoJYXR0YWNrZXJzGAEgAygLMhcuZGVjbmV0LmFwaS52MS5BdHRhY2tlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSR2V0QXR0YWNrZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkAKE0dldEF0dGFja2VyUmVzcG9uc2USKQoIYXR0YWNrZXIYASABKAsyFy5kZWNuZXQuYXBpLnYxLkF0dGFja2VyIlAKFUV4cG9ydEF0dGFja2VyUmVxdWVzdBIKCgJpZBgBIAEoCRIrCgZmb3JtYXQYAiABKA4yGy5kZWNuZXQuYXBpLnYxLkV4cG9ydEZvcm1hdCJAChZFeHBvcnRBdHRhY2tlclJlc3BvbnNlEhAKCGRvY3VtZW50GAEgASgMEhQKDGNvbnRlbnRfdHlwZRgCIAEoCSpdCgxFeHBvcnRGb3JtYXQSHQoZRVhQT1JUX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhYKEkVYUE9SVF9GT1JNQVRfU1RJWBABEhYKEkVYUE9SVF9GT1JNQVRfTUlTUBACMswCCg9BdHRhY2tlclNlcnZpY2USYwoNTGlzdEF0dGFja2VycxIjLmRlY25ldC5hcGkudjEuTGlzdEF0dGFja2Vyc1JlcXVlc3QaJC5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXNwb25zZSIHkAIBoLsYAhJdCgtHZXRBdHRhY2tlchIhLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRBdHRhY2tlclJlc3BvbnNlIgeQAgGguxgCEmYKDkV4cG9ydEF0dGFja2VyEiQuZGVjbmV0LmFwaS52MS5FeHBvcnRBdHRhY2tlclJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkV4cG9ydEF0dGFja2VyUmVzcG9uc2UiB5ACAaC7GAMaDaq7GAlhdHRhY2tlcnNCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_decnet_api_v1_behaviour, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2F0dGFja2VyX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEi8wIKCEF0dGFja2VyEgoKAmlkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIuCgpmaXJzdF9zZWVuGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V2ZW50X2NvdW50GAUgASgEEhoKEmF1dGhfYXR0ZW1wdF9jb3VudBgGIAEoBBIQCghzZXJ2aWNlcxgHIAMoCRIPCgdkZWNraWVzGAggAygJEjIKCnRlY2huaXF1ZXMYCSADKAsyHi5kZWNuZXQuYXBpLnYxLkF0dGFja1RlY2huaXF1ZRIzCgliZWhhdmlvdXIYCiABKAsyIC5kZWNuZXQuYXBpLnYxLkF0dGFja2VyQmVoYXZpb3VyEiwKCXRyYXZlcnNhbBgLIAMoCzIZLmRlY25ldC5hcGkudjEuRGVja3lWaXNpdCLEAQoPQXR0YWNrVGVjaG5pcXVlEhQKDHRlY2huaXF1ZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnRhY3RpYxgDIAEoCRIPCgdydWxlX2lkGAQgASgJEi4KCmZpcnN0X3NlZW4YBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFY291bnQYByABKAQiwgIKFExpc3RBdHRhY2tlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSLgoIb3JkZXJfYnkYBCABKA4yHC5kZWNuZXQuYXBpLnYxLkF0dGFja2VyT3JkZXISDwoHc2VydmljZRgFIAEoCRINCgVkZWNreRgGIAEoCRIRCglwcmluY2lwYWwYByABKAkSFwoPbWluX2V2ZW50X2NvdW50GAggASgEEi4KCnNlZW5fc2luY2UYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnNlZW5fdW50aWwYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmFkZHJlc3NfcHJlZml4GAsgASgJIlwKFUxpc3RBdHRhY2tlcnNSZXNwb25zZRIqCglhdHRhY2tlcnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkF0dGFja2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIgChJHZXRBdHRhY2tlclJlcXVlc3QSCgoCaWQYASABKAkiQAoTR2V0QXR0YWNrZXJSZXNwb25zZRIpCghhdHRhY2tlchgBIAEoCzIXLmRlY25ldC5hcGkudjEuQXR0YWNrZXIiUAoVRXhwb3J0QXR0YWNrZXJSZXF1ZXN0EgoKAmlkGAEgASgJEisKBmZvcm1hdBgCIAEoDjIbLmRlY25ldC5hcGkudjEuRXhwb3J0Rm9ybWF0IkAKFkV4cG9ydEF0dGFja2VyUmVzcG9uc2USEAoIZG9jdW1lbnQYASABKAwSFAoMY29udGVudF90eXBlGAIgASgJKtsCCg1BdHRhY2tlck9yZGVyEh4KGkFUVEFDS0VSX09SREVSX1VOU1BFQ0lGSUVEEAASIQodQVRUQUNLRVJfT1JERVJfTEFTVF9TRUVOX0RFU0MQARIgChxBVFRBQ0tFUl9PUkRFUl9MQVNUX1NFRU5fQVNDEAISIgoeQVRUQUNLRVJfT1JERVJfRklSU1RfU0VFTl9ERVNDEAMSIQodQVRUQUNLRVJfT1JERVJfRklSU1RfU0VFTl9BU0MQBBIjCh9BVFRBQ0tFUl9PUkRFUl9FVkVOVF9DT1VOVF9ERVNDEAUSIgoeQVRUQUNLRVJfT1JERVJfRVZFTlRfQ09VTlRfQVNDEAYSKgomQVRUQUNLRVJfT1JERVJfQVVUSF9BVFRFTVBUX0NPVU5UX0RFU0MQBxIpCiVBVFRBQ0tFUl9PUkRFUl9BVVRIX0FUVEVNUFRfQ09VTlRfQVNDEAgqXQoMRXhwb3J0Rm9ybWF0Eh0KGUVYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIWChJFWFBPUlRfRk9STUFUX1NUSVgQARIWChJFWFBPUlRfRk9STUFUX01JU1AQAjLMAgoPQXR0YWNrZXJTZXJ2aWNlEmMKDUxpc3RBdHRhY2tlcnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RBdHRhY2tlcnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0QXR0YWNrZXJzUmVzcG9uc2UiB5ACAaC7GAISXQoLR2V0QXR0YWNrZXISIS5kZWNuZXQuYXBpLnYxLkdldEF0dGFja2VyUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0QXR0YWNrZXJSZXNwb25zZSIHkAIBoLsYAhJmCg5FeHBvcnRBdHRhY2tlchIkLmRlY25ldC5hcGkudjEuRXhwb3J0QXR0YWNrZXJSZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5FeHBvcnRBdHRhY2tlclJlc3BvbnNlIgeQAgGguxgDGg2quxgJYXR0YWNrZXJzQjJaMGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2FwaS92MTthcGl2MWIGcHJvdG8z", [file_decnet_api_v1_access, file_decnet_api_v1_behaviour, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Attacker
@@ -148,6 +148,9 @@ export const AttackTechniqueSchema: GenMessage<AttackTechnique> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_attacker_service, 1);
 
 /**
+ * ListAttackersRequest selects attackers. Empty filter fields match every
+ * attacker; set fields must all match.
+ *
  * @generated from message decnet.api.v1.ListAttackersRequest
  */
 export type ListAttackersRequest = Message<"decnet.api.v1.ListAttackersRequest"> & {
@@ -159,6 +162,9 @@ export type ListAttackersRequest = Message<"decnet.api.v1.ListAttackersRequest">
   pageSize: number;
 
   /**
+   * A next_page_token from a response to the same order_by. A token from
+   * another order is rejected with INVALID_ARGUMENT.
+   *
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
@@ -169,6 +175,66 @@ export type ListAttackersRequest = Message<"decnet.api.v1.ListAttackersRequest">
    * @generated from field: string address = 3;
    */
   address: string;
+
+  /**
+   * @generated from field: decnet.api.v1.AttackerOrder order_by = 4;
+   */
+  orderBy: AttackerOrder;
+
+  /**
+   * Only attackers that reached this service, such as "ssh". With decky,
+   * only attackers that reached this service on that decky.
+   *
+   * @generated from field: string service = 5;
+   */
+  service: string;
+
+  /**
+   * Only attackers that reached this decky.
+   *
+   * @generated from field: string decky = 6;
+   */
+  decky: string;
+
+  /**
+   * Only attackers that tried this principal (a user name) in an
+   * authentication attempt. Credentials pruned with their events no
+   * longer count.
+   *
+   * @generated from field: string principal = 7;
+   */
+  principal: string;
+
+  /**
+   * Only attackers with at least this many events.
+   *
+   * @generated from field: uint64 min_event_count = 8;
+   */
+  minEventCount: bigint;
+
+  /**
+   * Only attackers last seen at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp seen_since = 9;
+   */
+  seenSince?: Timestamp | undefined;
+
+  /**
+   * Only attackers first seen before this time. With seen_since, the
+   * attackers whose activity overlaps the window.
+   *
+   * @generated from field: google.protobuf.Timestamp seen_until = 10;
+   */
+  seenUntil?: Timestamp | undefined;
+
+  /**
+   * Only attackers with an address that starts with this text, such as
+   * "203.0.113." or "2001:db8:". Hex digits match either case; any other
+   * character than hex digits, "." and ":" is rejected.
+   *
+   * @generated from field: string address_prefix = 11;
+   */
+  addressPrefix: string;
 };
 
 /**
@@ -279,6 +345,68 @@ export const ExportAttackerResponseSchema: GenMessage<ExportAttackerResponse> = 
   messageDesc(file_decnet_api_v1_attacker_service, 7);
 
 /**
+ * AttackerOrder is the order of a list of attackers. Ties are broken by
+ * attacker id in the same direction, so every order is total and page
+ * tokens can continue it.
+ *
+ * @generated from enum decnet.api.v1.AttackerOrder
+ */
+export enum AttackerOrder {
+  /**
+   * The same as ATTACKER_ORDER_LAST_SEEN_DESC.
+   *
+   * @generated from enum value: ATTACKER_ORDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_LAST_SEEN_DESC = 1;
+   */
+  LAST_SEEN_DESC = 1,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_LAST_SEEN_ASC = 2;
+   */
+  LAST_SEEN_ASC = 2,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_FIRST_SEEN_DESC = 3;
+   */
+  FIRST_SEEN_DESC = 3,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_FIRST_SEEN_ASC = 4;
+   */
+  FIRST_SEEN_ASC = 4,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_EVENT_COUNT_DESC = 5;
+   */
+  EVENT_COUNT_DESC = 5,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_EVENT_COUNT_ASC = 6;
+   */
+  EVENT_COUNT_ASC = 6,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_DESC = 7;
+   */
+  AUTH_ATTEMPT_COUNT_DESC = 7,
+
+  /**
+   * @generated from enum value: ATTACKER_ORDER_AUTH_ATTEMPT_COUNT_ASC = 8;
+   */
+  AUTH_ATTEMPT_COUNT_ASC = 8,
+}
+
+/**
+ * Describes the enum decnet.api.v1.AttackerOrder.
+ */
+export const AttackerOrderSchema: GenEnum<AttackerOrder> = /*@__PURE__*/
+  enumDesc(file_decnet_api_v1_attacker_service, 0);
+
+/**
  * @generated from enum decnet.api.v1.ExportFormat
  */
 export enum ExportFormat {
@@ -306,7 +434,7 @@ export enum ExportFormat {
  * Describes the enum decnet.api.v1.ExportFormat.
  */
 export const ExportFormatSchema: GenEnum<ExportFormat> = /*@__PURE__*/
-  enumDesc(file_decnet_api_v1_attacker_service, 0);
+  enumDesc(file_decnet_api_v1_attacker_service, 1);
 
 /**
  * AttackerService reads attacker records. An attacker is keyed by a UUID;
@@ -316,7 +444,8 @@ export const ExportFormatSchema: GenEnum<ExportFormat> = /*@__PURE__*/
  */
 export const AttackerService: GenService<{
   /**
-   * ListAttackers returns attackers, most recently seen first.
+   * ListAttackers returns the attackers that match every filter set in
+   * the request, most recently seen first unless order_by says otherwise.
    *
    * @generated from rpc decnet.api.v1.AttackerService.ListAttackers
    */

@@ -1,0 +1,22 @@
+-- Attacker lists sort by first seen and by the event and authentication
+-- attempt counts as well as by last seen. Ties are broken by id, so each
+-- index ends with it; a B-tree is read in either direction.
+--
+-- The count indexes cost one more index entry per aggregate update. Those
+-- updates change last_seen, which is indexed already, so they were never
+-- heap-only. Without the indexes a sorted page reads and sorts the whole
+-- table.
+CREATE INDEX attackers_first_seen ON attackers (first_seen DESC, id DESC);
+CREATE INDEX attackers_event_count ON attackers (event_count DESC, id DESC);
+CREATE INDEX attackers_auth_attempt_count ON attackers (auth_attempt_count DESC, id DESC);
+
+-- The service and decky filters look attackers up by target, and the
+-- primary key leads with the attacker. The decky index serves a decky and
+-- service pair as well. Neither holds last_seen, the column target updates
+-- change, so those updates can stay heap-only.
+CREATE INDEX attacker_targets_service ON attacker_targets (service, attacker_id);
+CREATE INDEX attacker_targets_decky ON attacker_targets (decky, service, attacker_id);
+
+-- The address prefix filter is a LIKE prefix match, which a B-tree in the
+-- database collation cannot answer; text_pattern_ops compares bytes.
+CREATE INDEX attacker_addresses_prefix ON attacker_addresses (address text_pattern_ops);
