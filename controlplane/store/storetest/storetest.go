@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APISessions", testAPISessions},
 		{"PruneEvents", testPruneEvents},
 		{"Recordings", testRecordings},
+		{"Ping", testPing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1543,5 +1544,18 @@ func testDocuments(t *testing.T, s store.Store) {
 	}
 	if err := s.DeleteDocument(ctx, "letter", "a"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("delete missing = %v", err)
+	}
+}
+
+// An open store answers Ping, and a cancelled context makes it fail
+// rather than report a store it did not reach.
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with a cancelled context succeeded")
 	}
 }
