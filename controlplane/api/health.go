@@ -19,15 +19,15 @@ import (
 // rather than as a probe that timed out.
 const readinessTimeout = 2 * time.Second
 
-// readiness is whether this process can serve: its store answers a read,
-// and so does whatever Config.Ready checks (Redis when replicas share
-// state). GET /healthz and the gRPC health service both report it, so a
-// load balancer sees the same answer whichever it probes.
+// readiness is whether this process can serve: its store completes a
+// read, and whatever Config.Ready checks (Redis when replicas share state)
+// passes. GET /healthz and the gRPC health service both report it, so a
+// load balancer gets the same result whichever it probes.
 type readiness struct {
 	store store.Store
 	ready func(ctx context.Context) error // nil: nothing beyond the store
-	// services are the names a health check may ask about; the empty name
-	// asks about the whole server.
+	// services are the names a health check may request. The empty name
+	// stands for the whole server.
 	services map[string]bool
 	log      zerolog.Logger
 	// down is set while the last check failed. Probes come every few
@@ -45,7 +45,8 @@ func (r *readiness) check(ctx context.Context) error {
 	if err == nil && r.ready != nil {
 		err = r.ready(checkCtx)
 	}
-	// A prober that hung up says nothing about the dependencies.
+	// A prober that hung up tells nothing about the dependencies, so the
+	// state and the log stay as they were.
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -61,22 +62,25 @@ func (r *readiness) check(ctx context.Context) error {
 	return nil
 }
 
-// Check answers grpc.health.v1.Health/Check. Every service of the API
+// Check serves grpc.health.v1.Health/Check. Every service of the API
 // depends on the same store, so each reports the readiness of the whole
-// process; an unknown name is NotFound, as the gRPC health protocol asks.
+// process. An unknown name is NotFound, as the gRPC health protocol
+// requires.
 func (r *readiness) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
 	if req.Service != "" && !r.services[req.Service] {
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
 	}
+	status := grpchealth.StatusServing
 	if r.check(ctx) != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+		// Not serving is the answer to the check, not a failure of it.
+		status = grpchealth.StatusNotServing
 	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	return &grpchealth.CheckResponse{Status: status}, nil
 }
 
-// serveHealthz answers GET /healthz: 200 when ready, else 503. The body
-// never carries the cause, which may name internal addresses; the log
-// does.
+// serveHealthz serves GET /healthz: 200 when ready, else 503. The body
+// leaves out the cause, which may name internal addresses, and the log
+// records it.
 func (r *readiness) serveHealthz(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
