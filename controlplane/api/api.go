@@ -244,8 +244,9 @@ func (a *API) mount() {
 }
 
 // Handler returns the mux with every service, the gRPC health service and
-// GET /healthz, both of which report readiness. Serve it over HTTP/2 (TLS, or h2c on loopback) for gRPC
-// clients; Connect and gRPC-Web clients also work over HTTP/1.1.
+// GET /healthz, both of which report readiness. Serve it over HTTP/2 (TLS,
+// or h2c on loopback) for gRPC clients; Connect and gRPC-Web clients also
+// work over HTTP/1.1.
 func (a *API) Handler() http.Handler {
 	return a.mux
 }

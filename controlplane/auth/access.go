@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"connectrpc.com/grpchealth"
-
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
