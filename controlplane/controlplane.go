@@ -427,6 +427,7 @@ func (s *Server) buildServers() error {
 		Statuses:       s.statuses,
 		PushConfig:     s.control.configChanged,
 		Secure:         !s.cfg.PlainHTTP,
+		Ready:          s.readyBeyondStore(),
 		Logger:         s.cfg.Logger,
 		Now:            s.cfg.Now,
 	})

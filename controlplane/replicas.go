@@ -98,6 +98,25 @@ func (s *Server) sharedState() (fanout.Broker, *auth.Authenticator, error) {
 	return broker, authn, nil
 }
 
+// readyBeyondStore returns the readiness check of what replicas share
+// besides the store: Redis carries sessions, tickets, rate limits and
+// live events, so a replica that cannot reach it cannot serve. It is nil
+// on a single host.
+func (s *Server) readyBeyondStore() func(ctx context.Context) error {
+	// The client is captured now: closeShared clears the field at
+	// shutdown while probes may still arrive.
+	client := s.redis
+	if client == nil {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		if err := client.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("ping redis: %w", err)
+		}
+		return nil
+	}
+}
+
 // runShared adds the replica lock check and the Redis broker to g.
 func (s *Server) runShared(ctx context.Context, g *errgroup.Group) {
 	if s.dbLock != nil {

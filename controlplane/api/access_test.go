@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/topics"
@@ -27,7 +28,8 @@ type apiProcedure struct {
 	access    apiv1.Access
 }
 
-// apiProcedures walks the generated descriptors of the API package.
+// apiProcedures walks the generated descriptors of the API package and
+// adds the gRPC health procedures.
 func apiProcedures(t *testing.T) []apiProcedure {
 	t.Helper()
 	var out []apiProcedure
@@ -45,6 +47,13 @@ func apiProcedures(t *testing.T) []apiProcedure {
 		}
 		return true
 	})
+	// The standard health procedures are served beside the API, and their
+	// rule is the contract's: public. grpchealth registers its descriptors
+	// under a package of its own, so the paths are spelled out.
+	out = append(out,
+		apiProcedure{path: auth.HealthCheckProcedure, access: apiv1.Access_ACCESS_PUBLIC},
+		apiProcedure{path: auth.HealthWatchProcedure, streaming: true, access: apiv1.Access_ACCESS_PUBLIC},
+	)
 	if len(out) < 20 {
 		t.Fatalf("found %d procedures in the API descriptors; the generated files are not registered", len(out))
 	}
@@ -67,7 +76,8 @@ func TestEveryProcedureDeclaresAccess(t *testing.T) {
 
 // Each role gets exactly the procedures its access allows, every other
 // call fails with PermissionDenied, and a caller without a session gets
-// Unauthenticated everywhere but the public procedures.
+// Unauthenticated everywhere but the public procedures: login and the
+// health checks.
 func TestRolesGetExactlyTheirProcedures(t *testing.T) {
 	f := newFixture(t, options{tokens: &TokenServiceConfig{}, notices: topics.New[*apiv1.Notice]()})
 	ctx := context.Background()
@@ -341,6 +351,12 @@ func callCode(t *testing.T, f *fixture, p apiProcedure, token string) connect.Co
 			req := connect.NewRequest(&apiv1.StreamNoticesRequest{})
 			maps.Copy(req.Header(), header)
 			stream, err = apiv1connect.NewNoticeServiceClient(f.h1, f.srv.URL).StreamNotices(ctx, req)
+		case auth.HealthWatchProcedure:
+			// The health messages are internal to grpchealth; an empty
+			// request encodes as an empty Empty does.
+			req := connect.NewRequest(&emptypb.Empty{})
+			maps.Copy(req.Header(), header)
+			stream, err = connect.NewClient[emptypb.Empty, emptypb.Empty](f.h1, f.srv.URL+p.path).CallServerStream(ctx, req)
 		default:
 			t.Fatalf("%s: a streaming procedure this test does not know how to call", p.path)
 		}

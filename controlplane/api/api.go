@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -86,6 +87,10 @@ type Config struct {
 	SingleSignOnPath string
 	// Settings is what SettingsService returns.
 	Settings Settings
+	// Ready, if set, checks what this process needs beyond its store to
+	// serve (Redis when replicas share state). While it fails, GET
+	// /healthz answers 503 and the gRPC health service NOT_SERVING.
+	Ready func(ctx context.Context) error
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -109,6 +114,7 @@ type API struct {
 	ssoPath        string
 	notices        *topics.Publisher[*apiv1.Notice]
 	settings       Settings
+	ready          func(ctx context.Context) error
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -169,6 +175,7 @@ func New(cfg Config) (*API, error) {
 		ssoPath:        cfg.SingleSignOnPath,
 		notices:        cfg.Notices,
 		settings:       cfg.Settings,
+		ready:          cfg.Ready,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
@@ -223,20 +230,23 @@ func (a *API) mount() {
 		services = append(services, apiv1connect.TokenServiceName)
 	}
 
-	// The health check needs no session, so that load balancers and
-	// orchestrators can probe it.
-	checker := grpchealth.NewStaticChecker(services...)
-	a.mux.Handle(grpchealth.NewHandler(checker, connect.WithReadMaxBytes(maxRequestBytes)))
+	// The health procedures go through the same interceptors, whose access
+	// rules make them public, so that load balancers and orchestrators
+	// probe without a session.
+	ready := &readiness{store: a.store, ready: a.ready, services: map[string]bool{}, log: a.log}
+	for _, name := range services {
+		ready.services[name] = true
+	}
+	healthOpts := slices.Concat(opts, []connect.HandlerOption{connect.WithIdempotency(connect.IdempotencyNoSideEffects)})
+	a.mux.Handle(grpchealth.NewHandler(ready, healthOpts...))
+	a.mux.HandleFunc("GET /healthz", ready.serveHealthz)
 	a.mux.HandleFunc("GET "+StreamPath, a.serveTicketStream)
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
 }
 
 // Handler returns the mux with every service, the gRPC health service and
-// GET /healthz. Serve it over HTTP/2 (TLS, or h2c on loopback) for gRPC
-// clients; Connect and gRPC-Web clients also work over HTTP/1.1.
+// GET /healthz, both of which report readiness. Serve it over HTTP/2 (TLS,
+// or h2c on loopback) for gRPC clients; Connect and gRPC-Web clients also
+// work over HTTP/1.1.
 func (a *API) Handler() http.Handler {
 	return a.mux
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -97,6 +96,8 @@ type options struct {
 	identities Identities
 	// campaigns serves CampaignService.
 	campaigns Campaigns
+	// ready is passed to Config.
+	ready func(ctx context.Context) error
 }
 
 // newFixture serves the API on a loopback port, over HTTP/1.1 and h2c, with
@@ -158,6 +159,7 @@ func newFixture(t *testing.T, opts options) *fixture {
 		RequireAdminTOTP: opts.requireAdminTOTP,
 		SingleSignOnPath: opts.ssoPath,
 		Notices:          opts.notices,
+		Ready:            opts.ready,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -659,33 +661,6 @@ func TestLoginRateLimit(t *testing.T) {
 	_, err := client.Login(ctx, connect.NewRequest(&apiv1.LoginRequest{Username: "admin", Password: f.adminPassword}))
 	if connect.CodeOf(err) != connect.CodeResourceExhausted {
 		t.Errorf("right password after the limit: %v, want CodeResourceExhausted", err)
-	}
-}
-
-func TestHealthUnauthenticated(t *testing.T) {
-	f := newFixture(t, options{})
-
-	resp, err := f.h1.Get(f.srv.URL + "/healthz")
-	if err != nil {
-		t.Fatalf("GET /healthz: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
-		t.Errorf("/healthz = %d %q, want 200 ok", resp.StatusCode, body)
-	}
-
-	for name, opts := range map[string][]connect.ClientOption{"connect": nil, "grpc": {connect.WithGRPC()}} {
-		t.Run(name, func(t *testing.T) {
-			health := grpchealth.NewClient(f.h2c, f.srv.URL, opts...)
-			res, err := health.Check(context.Background(), &grpchealth.CheckRequest{Service: apiv1connect.EventServiceName})
-			if err != nil {
-				t.Fatalf("health Check: %v", err)
-			}
-			if res.Status != grpchealth.StatusServing {
-				t.Errorf("health status %v, want serving", res.Status)
-			}
-		})
 	}
 }
 

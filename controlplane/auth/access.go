@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"connectrpc.com/grpchealth"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -95,7 +96,8 @@ func ChangesNothing(procedure string) bool {
 }
 
 // loadAccessRules reads the access option, idempotency level and scope
-// of every method of the API package from the registered descriptors.
+// of every method of the API package from the registered descriptors, and
+// adds the health procedures.
 func loadAccessRules() {
 	rules := make(map[string]apiv1.Access)
 	reads := make(map[string]bool)
@@ -124,6 +126,10 @@ func loadAccessRules() {
 		}
 		return true
 	})
+	for _, procedure := range []string{HealthCheckProcedure, HealthWatchProcedure} {
+		rules[procedure] = apiv1.Access_ACCESS_PUBLIC
+		reads[procedure] = true
+	}
 	accessRules, readOnly = rules, reads
 	scopeRules, scopeResources = scopes, resources
 }
@@ -167,6 +173,26 @@ func MethodAccess(m protoreflect.MethodDescriptor) apiv1.Access {
 		return apiv1.Access_ACCESS_UNSPECIFIED
 	}
 	return access
+}
+
+// The standard gRPC health procedures served beside the API. Load
+// balancers and orchestrators probe them without a session, and their
+// descriptors belong to grpc.health.v1, which carries no access option, so
+// their rule is declared here: public and read-only.
+const (
+	HealthCheckProcedure = "/" + grpchealth.HealthV1ServiceName + "/Check"
+	HealthWatchProcedure = "/" + grpchealth.HealthV1ServiceName + "/Watch"
+)
+
+func isHealthProcedure(procedure string) bool {
+	return procedure == HealthCheckProcedure || procedure == HealthWatchProcedure
+}
+
+// hasAccessRule reports whether the procedure has a declared rule: every
+// procedure of the API package and the health procedures. Other paths
+// are downloads and streams, which take a viewer.
+func hasAccessRule(procedure string) bool {
+	return isAPIProcedure(procedure) || isHealthProcedure(procedure)
 }
 
 // isAPIProcedure reports whether the procedure belongs to the API package,

@@ -80,7 +80,7 @@ func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 // reads everything.
 func (a *Authenticator) authorize(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
 	access := apiv1.Access_ACCESS_VIEWER
-	if isAPIProcedure(procedure) {
+	if hasAccessRule(procedure) {
 		access = AccessOf(procedure)
 	}
 	if access == apiv1.Access_ACCESS_PUBLIC {

@@ -168,6 +168,10 @@ func describe(v View) *apiv1.Campaign {
 	}
 	slices.Sort(c.IdentityIds)
 	c.AttackerIds = slices.Sorted(maps.Keys(attackers))
+	for _, m := range v.Members {
+		c.Members = append(c.Members, &apiv1.CampaignMember{IdentityId: m.Identity, AttackerIds: slices.Sorted(slices.Values(m.Attackers))})
+	}
+	slices.SortFunc(c.Members, func(a, b *apiv1.CampaignMember) int { return strings.Compare(a.GetIdentityId(), b.GetIdentityId()) })
 	c.FirstSeen, c.LastSeen = timestamppb.New(first), timestamppb.New(last)
 
 	for _, j := range v.Links {

@@ -115,6 +115,22 @@ func TestWorkerListsAndMergesCampaigns(t *testing.T) {
 	if len(c.GetAttackerIds()) != 4 || !c.GetFirstSeen().AsTime().Before(c.GetLastSeen().AsTime()) {
 		t.Errorf("campaign attackers %v, seen %v to %v", c.GetAttackerIds(), c.GetFirstSeen().AsTime(), c.GetLastSeen().AsTime())
 	}
+	// Members follow identity_ids, and their attackers together are the
+	// campaign's.
+	var memberIDs, memberAttackers []string
+	for _, m := range c.GetMembers() {
+		memberIDs = append(memberIDs, m.GetIdentityId())
+		if len(m.GetAttackerIds()) == 0 || !slices.IsSorted(m.GetAttackerIds()) {
+			t.Errorf("member %s attackers %v, want a sorted, non-empty list", m.GetIdentityId(), m.GetAttackerIds())
+		}
+		memberAttackers = append(memberAttackers, m.GetAttackerIds()...)
+	}
+	if !slices.Equal(memberIDs, c.GetIdentityIds()) {
+		t.Errorf("member identities %v, want %v", memberIDs, c.GetIdentityIds())
+	}
+	if got := slices.Compact(slices.Sorted(slices.Values(memberAttackers))); !slices.Equal(got, c.GetAttackerIds()) {
+		t.Errorf("member attackers %v, want %v", got, c.GetAttackerIds())
+	}
 	kinds := map[string]bool{}
 	for _, e := range c.GetEvidence() {
 		for _, term := range e.GetTerms() {

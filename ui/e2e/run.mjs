@@ -292,6 +292,35 @@ async function openPage(page, label, heading) {
   await page.getByRole("heading", { level: 1, name: heading }).waitFor();
 }
 
+// checkCampaignGraph checks the campaign graph against the table's rows
+// and walks it from the keyboard, saving a screenshot under name.
+async function checkCampaignGraph(page, rows, name) {
+const graph = page.getByTestId("campaign-graph");
+const campaignNodes = graph.locator("g.campaign-node");
+expectEqual(await campaignNodes.count(), await rows.count(), "campaign nodes per table row");
+const href = (await graph.getByRole("link").first().getAttribute("href")) ?? "";
+if (!/^#\/attackers\/[0-9a-f-]{36}$/.test(href)) {
+  throw new Error(`attacker node links to ${JSON.stringify(href)}`);
+}
+
+// Keyboard: Tab from Refresh reaches the first campaign and Enter
+// selects it; Tab then reaches its first identity, whose details
+// Enter shows.
+await page.getByRole("button", { name: "Refresh" }).focus();
+await page.keyboard.press("Tab");
+const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? "");
+if (!focused.startsWith("Campaign ")) {
+  throw new Error(`Tab from Refresh focused ${JSON.stringify(focused)}, want the first campaign`);
+}
+await page.keyboard.press("Enter");
+await page.getByTestId("campaign-details").waitFor();
+expectEqual(await campaignNodes.first().getAttribute("aria-pressed"), "true", "selected campaign");
+await screenshot(page, name);
+await page.keyboard.press("Tab");
+await page.keyboard.press("Enter");
+await page.getByTestId("campaign-identity-details").waitFor();
+}
+
 async function logout(page) {
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByRole("button", { name: "Log in" }).waitFor();
@@ -695,10 +724,58 @@ async function main() {
       if ((await rows.count()) === 0) {
         throw new Error("the campaign table has no rows");
       }
+      await checkCampaignGraph(page, rows, "campaigns");
       await rows.first().getByRole("button").click();
       await page.getByTestId("campaign-details").waitFor();
-      await screenshot(page, "campaigns");
       return undefined;
+    });
+
+    await step("campaign graph of a stubbed list works from the keyboard", async () => {
+      // decnet dev rarely forms a campaign within the test, so the list is
+      // replaced with two campaigns; the page, its scripts and its layout
+      // are the server's. This proves the graph's drawing and keyboard
+      // use in a browser, not that the server forms campaigns.
+      const id = (prefix, n) => `${prefix}-0000-7000-8000-${n.toString(16).padStart(12, "0")}`;
+      const campaign = (n, sizes) => {
+        const members = sizes.map((size, i) => ({
+          identityId: id("0195a1b2", n * 16 + i),
+          attackerIds: Array.from({ length: size }, (_, k) => id("01a24393", n * 256 + i * 16 + k)),
+        }));
+        const [a, b] = members;
+        return {
+          id: id("01a24400", n),
+          created: "2026-03-01T12:00:00Z",
+          firstSeen: "2026-03-01T12:00:00Z",
+          lastSeen: "2026-03-01T13:00:00Z",
+          identityIds: members.map((m) => m.identityId),
+          attackerIds: members.flatMap((m) => m.attackerIds).sort(),
+          evidence: [{ identityId: a.identityId, otherIdentityId: b.identityId, score: 1, terms: [{ kind: "infrastructure", score: 1, detail: "c2:files.example:8080" }] }],
+          members,
+        };
+      };
+      const body = JSON.stringify({ campaigns: [campaign(1, [12, 3, 1]), campaign(2, [1, 2])] });
+      await page.route("**/decnet.api.v1.CampaignService/ListCampaigns", (route) =>
+        route.fulfill({ status: 200, contentType: "application/json", body }),
+      );
+      try {
+        await openPage(page, "Campaigns", "Campaigns");
+        // The previous step left the page open, so the list loads again.
+        await page.getByRole("button", { name: "Refresh" }).click();
+        const rows = page.getByTestId("campaigns-table").locator("tbody tr");
+        await rows.first().waitFor();
+        expectEqual(await rows.count(), 2, "stubbed campaigns");
+        await checkCampaignGraph(page, rows, "campaigns-stub");
+        const graph = page.getByTestId("campaign-graph");
+        expectEqual(await graph.locator("g.identity-node").count(), 5, "identity nodes");
+        // Eight of the first identity's twelve attackers, and one node
+        // counting the other four.
+        expectEqual(await graph.getByRole("link").count(), 8 + 3 + 1 + 1 + 2, "attacker links");
+        // SVG text has no innerText; its content starts with the tooltip.
+        const overflow = (await graph.locator("text.overflow-node").textContent()) ?? "";
+        expectEqual(overflow.endsWith("+4"), true, `overflow node ${JSON.stringify(overflow)} ends with +4`);
+      } finally {
+        await page.unroute("**/decnet.api.v1.CampaignService/ListCampaigns");
+      }
     });
 
     await step("enrollment shows the token and install line once", async () => {

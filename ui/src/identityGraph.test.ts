@@ -72,7 +72,7 @@ describe("identity graph layout", () => {
     for (const a of graph.attackers) {
       const owner = graph.identities.find((n) => n.id === a.identityId);
       const edge = graph.edges.find((e) => e.key === a.key);
-      expect(edge).toEqual({ key: a.key, x1: owner?.x, y1: owner?.y, x2: a.x, y2: a.y });
+      expect(edge).toEqual({ key: a.key, from: owner?.id, to: a.key, x1: owner?.x, y1: owner?.y, x2: a.x, y2: a.y });
     }
   });
 

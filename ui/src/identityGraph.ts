@@ -1,7 +1,9 @@
 // Layout of the identity graph: each identity is a node on a grid, with
 // its attackers on rings around it. The layout depends only on the input
 // order and the options, so the same list always draws the same picture
-// and a refresh moves nothing that did not change.
+// and a refresh moves nothing that did not change. The node, edge and
+// overflow helpers here are shared with the campaign graph, which hangs
+// attackers from identities the same way.
 
 import { shortId } from "./format";
 
@@ -60,7 +62,8 @@ export interface IdentityNode {
 
 export interface AttackerNode {
   // Unique within the graph: an attacker whose sessions belong to two
-  // identities is drawn once under each.
+  // identities is drawn once under each. It is the key of the identity's
+  // node, a slash and the attacker id.
   key: string;
   identityId: string;
   attackerId: string;
@@ -72,6 +75,8 @@ export interface AttackerNode {
 
 // The node that stands for the attackers beyond maxAttackers.
 export interface OverflowNode {
+  // The key of the identity's node and "/+".
+  key: string;
   identityId: string;
   x: number;
   y: number;
@@ -80,6 +85,9 @@ export interface OverflowNode {
 
 export interface Edge {
   key: string;
+  // Keys of the nodes the edge joins, parent first.
+  from: string;
+  to: string;
   x1: number;
   y1: number;
   x2: number;
@@ -120,7 +128,7 @@ function outerRadius(nodes: number): number {
   return rings === 0 ? identityRadius : ringRadius(rings - 1) + attackerRadius;
 }
 
-function plural(n: number, one: string, many: string): string {
+export function plural(n: number, one: string, many: string): string {
   return `${n.toString()} ${n === 1 ? one : many}`;
 }
 
@@ -138,10 +146,8 @@ export function layoutIdentityGraph(
 ): IdentityGraph {
   const columns = Math.max(1, Math.min(options.columns, identities.length));
   const cells = identities.map((identity) => {
-    const shown = Math.min(identity.attackerIds.length, options.maxAttackers);
-    const hidden = identity.attackerIds.length - shown;
-    // An overflow node takes one place on the rings.
-    return { identity, shown, hidden, radius: outerRadius(shown + (hidden > 0 ? 1 : 0)) };
+    const { shown, hidden, slots } = splitAttackers(identity.attackerIds.length, options.maxAttackers);
+    return { identity, shown, hidden, radius: outerRadius(slots) };
   });
   const widest = cells.reduce((r, c) => Math.max(r, c.radius), 0);
   const cellWidth = Math.max(minCellWidth, 2 * (widest + cellPadding));
@@ -189,25 +195,50 @@ function placeIdentity(
   });
 
   const positions = ringPositions(shown + (hidden > 0 ? 1 : 0), cx, cy);
-  positions.forEach(({ x, y }, k) => {
-    const attackerId = identity.attackerIds[k];
-    if (k >= shown || attackerId === undefined) {
-      graph.overflows.push({ identityId: identity.id, x, y, hidden });
-      graph.edges.push({ key: `${identity.id}/+`, x1: cx, y1: cy, x2: x, y2: y });
-      return;
-    }
-    const key = `${identity.id}/${attackerId}`;
-    graph.attackers.push({
-      key,
-      identityId: identity.id,
-      attackerId,
-      x,
-      y,
-      label: shortId(attackerId),
-      ariaLabel: `Attacker ${shortId(attackerId)} of identity ${shortId(identity.id)}: open the attacker page`,
-    });
-    graph.edges.push({ key, x1: cx, y1: cy, x2: x, y2: y });
+  const parent = { key: identity.id, identityId: identity.id, x: cx, y: cy };
+  positions.forEach((at, k) => {
+    hangAttacker(graph, parent, identity.attackerIds[k], k < shown ? 0 : hidden, at);
   });
+}
+
+// The attackers drawn under one identity, and the attackers beyond max
+// that one overflow node counts. The overflow node takes a place of its
+// own, so slots is what the layout must make room for.
+export function splitAttackers(total: number, max: number): { shown: number; hidden: number; slots: number } {
+  const shown = Math.min(total, Math.max(0, max));
+  const hidden = total - shown;
+  return { shown, hidden, slots: shown + (hidden > 0 ? 1 : 0) };
+}
+
+// Adds, at one place under an identity node, either the attacker node of
+// attackerId and its edge or, when hidden is positive, the overflow node
+// counting hidden attackers and its edge.
+export function hangAttacker(
+  graph: { attackers: AttackerNode[]; overflows: OverflowNode[]; edges: Edge[] },
+  parent: { key: string; identityId: string; x: number; y: number },
+  attackerId: string | undefined,
+  hidden: number,
+  at: { x: number; y: number },
+): void {
+  const { x, y } = at;
+  const line = { x1: parent.x, y1: parent.y, x2: x, y2: y };
+  if (hidden > 0 || attackerId === undefined) {
+    const key = `${parent.key}/+`;
+    graph.overflows.push({ key, identityId: parent.identityId, x, y, hidden });
+    graph.edges.push({ key, from: parent.key, to: key, ...line });
+    return;
+  }
+  const key = `${parent.key}/${attackerId}`;
+  graph.attackers.push({
+    key,
+    identityId: parent.identityId,
+    attackerId,
+    x,
+    y,
+    label: shortId(attackerId),
+    ariaLabel: `Attacker ${shortId(attackerId)} of identity ${shortId(parent.identityId)}: open the attacker page`,
+  });
+  graph.edges.push({ key, from: parent.key, to: key, ...line });
 }
 
 // Returns count points on rings around (cx, cy), rounded to a tenth of a
@@ -227,6 +258,7 @@ export function ringPositions(count: number, cx: number, cy: number): { x: numbe
   return out;
 }
 
-function round(v: number): number {
+// Rounds to a tenth of a unit, so that the SVG text is stable.
+export function round(v: number): number {
   return Math.round(v * 10) / 10;
 }

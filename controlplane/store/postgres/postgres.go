@@ -86,6 +86,14 @@ func defaultMaxConns() int32 {
 	return int32(max(16, 4*runtime.NumCPU())) //nolint:gosec // G115: CPU counts fit in int32
 }
 
+// Ping checks that a pooled connection answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres store: %w", err)
+	}
+	return nil
+}
+
 // Close applies pending aggregate changes and closes the connection pool,
 // waiting for connections in use to be released.
 func (s *Store) Close() error {

@@ -100,6 +100,18 @@ func Open(ctx context.Context, path string, logger zerolog.Logger) (*Store, erro
 	return s, nil
 }
 
+// Ping reads the schema table through the read pool. A read proves the
+// file is still readable, which a bare connection ping does not, and the
+// read pool runs beside the single writer, so a long ingest does not
+// make the store look down.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+		return fmt.Errorf("ping sqlite store: %w", err)
+	}
+	return nil
+}
+
 // Close closes both connection pools.
 func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())

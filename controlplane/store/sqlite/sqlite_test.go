@@ -27,6 +27,21 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
+// A closed store is not ready: Ping fails instead of answering from
+// state it kept.
+func TestPingAfterClose(t *testing.T) {
+	s := openTemp(t)
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "ping sqlite store") {
+		t.Errorf("Ping after Close = %v, want a ping error", err)
+	}
+}
+
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "decnet.db")

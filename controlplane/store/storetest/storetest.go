@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Overview", testOverview},
 		{"OverviewEmpty", testOverviewEmpty},
 		{"EventTimeRange", testEventTimeRange},
+		{"Ping", testPing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1908,5 +1909,18 @@ func testEventTimeRange(t *testing.T, s store.Store) {
 	}
 	if len(page.Items) != 1 || page.Items[0].GetEvent().GetId() != res.Stored[1].GetEvent().GetId() {
 		t.Errorf("ListEvents(since base+1m, until base+2m) = %v, want only the event at base+1m", page.Items)
+	}
+}
+
+// An open store answers Ping, and a cancelled context makes it fail
+// rather than report a store it did not reach.
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping on an open store: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with a cancelled context succeeded")
 	}
 }

@@ -2,8 +2,112 @@ import type { KeyboardEvent } from "react";
 
 import { formatDateTime, shortId } from "../format";
 import type { AttackerIdentity } from "../gen/decnet/api/v1/identity_service_pb";
-import { attackerRadius, identityRadius, identitySummary, type IdentityGraph } from "../identityGraph";
+import {
+  attackerRadius,
+  identityRadius,
+  identitySummary,
+  type AttackerNode,
+  type Edge,
+  type IdentityGraph,
+  type OverflowNode,
+} from "../identityGraph";
 import { routeHash } from "../nav";
+
+// Returns the key handler of a selectable node: Enter or Space selects
+// it, as they press a button.
+export function selectOnKey(onSelect: () => void): (e: Pick<KeyboardEvent, "key" | "preventDefault">) => void {
+  return (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onSelect();
+    }
+  };
+}
+
+// A focusable node that selects something: a circle with a count in it.
+export function SelectableNode({
+  x,
+  y,
+  radius,
+  count,
+  className,
+  ariaLabel,
+  tooltip,
+  selected,
+  onSelect,
+}: {
+  x: number;
+  y: number;
+  radius: number;
+  count: number;
+  className: string;
+  ariaLabel: string;
+  tooltip: string;
+  selected: boolean;
+  onSelect: () => void;
+}) {
+  return (
+    <g
+      className={selected ? `${className} selected` : className}
+      role="button"
+      tabIndex={0}
+      aria-pressed={selected}
+      aria-label={ariaLabel}
+      onClick={onSelect}
+      onKeyDown={selectOnKey(onSelect)}
+    >
+      <title>{tooltip}</title>
+      <circle cx={x} cy={y} r={radius} />
+      <text x={x} y={y + 4} textAnchor="middle">
+        {count}
+      </text>
+    </g>
+  );
+}
+
+// An attacker node, a link to the attacker page. labelX, when set, places
+// the attacker's short id right of the node.
+export function AttackerLink({ node, labelX }: { node: AttackerNode; labelX?: number }) {
+  return (
+    <a href={routeHash({ page: "attacker", id: node.attackerId })} aria-label={node.ariaLabel} className="attacker-node">
+      <title>{node.attackerId}</title>
+      <circle cx={node.x} cy={node.y} r={attackerRadius} />
+      {labelX !== undefined && (
+        <text x={labelX} y={node.y + 4} className="attacker-label" aria-hidden="true">
+          {node.label}
+        </text>
+      )}
+    </a>
+  );
+}
+
+// The count of attackers the graph leaves out, listed elsewhere.
+export function OverflowMark({ node, listedIn }: { node: OverflowNode; listedIn: string }) {
+  return (
+    <text x={node.x} y={node.y + 4} className="overflow-node" textAnchor="middle">
+      <title>{`${node.hidden.toString()} more attackers, listed in ${listedIn}`}</title>
+      {`+${node.hidden.toString()}`}
+    </text>
+  );
+}
+
+// The edges under the nodes; those touching the selected node stand out.
+export function EdgeLines({ edges, selectedKey }: { edges: readonly Edge[]; selectedKey: string }) {
+  return (
+    <g className="edges" aria-hidden="true">
+      {edges.map((e) => (
+        <line
+          key={e.key}
+          x1={e.x1}
+          y1={e.y1}
+          x2={e.x2}
+          y2={e.y2}
+          className={selectedKey !== "" && (e.from === selectedKey || e.to === selectedKey) ? "edge selected" : "edge"}
+        />
+      ))}
+    </g>
+  );
+}
 
 // Draws the graph. Tab moves through each identity and then its
 // attackers. Enter or Space on an identity selects it, and Enter on an
@@ -19,12 +123,6 @@ export function IdentityGraphView({
 }) {
   const attackersOf = (id: string) => graph.attackers.filter((a) => a.identityId === id);
   const overflowOf = (id: string) => graph.overflows.find((o) => o.identityId === id);
-  const onKey = (id: string) => (e: KeyboardEvent) => {
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      onSelect(id);
-    }
-  };
 
   return (
     <svg
@@ -36,20 +134,8 @@ export function IdentityGraphView({
       aria-label="Identity graph: identities linked to their attackers"
       data-testid="identity-graph"
     >
-      <g className="edges" aria-hidden="true">
-        {graph.edges.map((e) => (
-          <line
-            key={e.key}
-            x1={e.x1}
-            y1={e.y1}
-            x2={e.x2}
-            y2={e.y2}
-            className={e.key.startsWith(`${selectedId}/`) ? "edge selected" : "edge"}
-          />
-        ))}
-      </g>
+      <EdgeLines edges={graph.edges} selectedKey={selectedId} />
       {graph.identities.map((node) => {
-        const selected = node.id === selectedId;
         const overflow = overflowOf(node.id);
         return (
           <g key={node.id} className="identity-cell">
@@ -59,33 +145,21 @@ export function IdentityGraphView({
             <text x={node.x} y={node.summaryY} className="identity-summary" textAnchor="middle" aria-hidden="true">
               {node.summary}
             </text>
-            <g
-              className={selected ? "identity-node selected" : "identity-node"}
-              role="button"
-              tabIndex={0}
-              aria-pressed={selected}
-              aria-label={node.ariaLabel}
-              onClick={() => onSelect(node.id)}
-              onKeyDown={onKey(node.id)}
-            >
-              <title>{`${node.id}: ${node.summary}`}</title>
-              <circle cx={node.x} cy={node.y} r={identityRadius} />
-              <text x={node.x} y={node.y + 4} textAnchor="middle">
-                {node.attackerCount}
-              </text>
-            </g>
+            <SelectableNode
+              x={node.x}
+              y={node.y}
+              radius={identityRadius}
+              count={node.attackerCount}
+              className="identity-node"
+              ariaLabel={node.ariaLabel}
+              tooltip={`${node.id}: ${node.summary}`}
+              selected={node.id === selectedId}
+              onSelect={() => onSelect(node.id)}
+            />
             {attackersOf(node.id).map((a) => (
-              <a key={a.key} href={routeHash({ page: "attacker", id: a.attackerId })} aria-label={a.ariaLabel} className="attacker-node">
-                <title>{a.attackerId}</title>
-                <circle cx={a.x} cy={a.y} r={attackerRadius} />
-              </a>
+              <AttackerLink key={a.key} node={a} />
             ))}
-            {overflow !== undefined && (
-              <text x={overflow.x} y={overflow.y + 4} className="overflow-node" textAnchor="middle">
-                <title>{`${overflow.hidden.toString()} more attackers, listed in the table`}</title>
-                {`+${overflow.hidden.toString()}`}
-              </text>
-            )}
+            {overflow !== undefined && <OverflowMark node={overflow} listedIn="the table" />}
           </g>
         );
       })}
@@ -143,7 +217,7 @@ export function IdentityTable({
   );
 }
 
-function AttackerLinks({ attackerIds }: { attackerIds: readonly string[] }) {
+export function AttackerLinks({ attackerIds }: { attackerIds: readonly string[] }) {
   return (
     <>
       {attackerIds.map((id, i) => (

@@ -1,7 +1,9 @@
 import { useMemo, useState } from "react";
 
+import { defaultCampaignLayoutOptions, layoutCampaignGraph } from "../campaignGraph";
 import { evidenceKindLabel, evidenceKinds, formatScore, loadCampaigns } from "../campaigns";
 import { ExportButtons } from "../components/AttackerIntelSections";
+import { CampaignGraphView, CampaignIdentityDetails } from "../components/CampaignGraph";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDateTime, shortId } from "../format";
 import type { Campaign } from "../gen/decnet/api/v1/campaign_service_pb";
@@ -9,28 +11,36 @@ import { routeHash } from "../nav";
 import { useResource, useSession } from "../session";
 import { useNoticeStream } from "../useNoticeStream";
 
-// Lists campaigns, largest first, and the evidence of the selected one.
-// The stream of campaign.* notices is open only while the page is, so the
-// list reloads when a campaign forms, grows, merges or splits.
+// Lists campaigns, largest first, as a graph and a table, and details the
+// selected campaign or identity. The stream of campaign.* notices is open
+// only while the page is, so the list reloads when a campaign forms,
+// grows, merges or splits.
 export function CampaignsPage() {
   const { api, role, onUnauthenticated } = useSession();
   const notices = useNoticeStream(api, "campaign.>", onUnauthenticated);
   const [pages, setPages] = useState(1);
-  const [selectedId, setSelectedId] = useState("");
+  // The key of the selected graph node: a campaign id, or a campaign id,
+  // a slash and an identity id.
+  const [selectedKey, setSelectedKey] = useState("");
   const list = useResource(
     (client, signal) => loadCampaigns((req) => client.campaigns.listCampaigns(req, { signal }), pages),
     [pages, notices.version],
   );
   const campaigns = useMemo(() => list.data?.campaigns ?? [], [list.data]);
-  const selected = campaigns.find((c) => c.id === selectedId);
-  const toggle = (id: string): void => setSelectedId((current) => (current === id ? "" : id));
+  const graph = useMemo(() => layoutCampaignGraph(campaigns, defaultCampaignLayoutOptions), [campaigns]);
+  const selectedCampaign = campaigns.find((c) => c.id === selectedKey);
+  const selectedMember = graph.identities.find((m) => m.key === selectedKey);
+  const memberCampaign = campaigns.find((c) => c.id === selectedMember?.campaignId);
+  const toggle = (key: string): void => setSelectedKey((current) => (current === key ? "" : key));
 
   return (
     <>
       <h1 tabIndex={-1}>Campaigns</h1>
       <p className="hint">
-        Identities that evidence ties to one operation, largest first. Campaigns regroup about every
-        thirty seconds from the current identities, and the page updates when they change.
+        Identities that evidence ties to one operation, largest first. In the graph each campaign on
+        the left shows how many identities it has, each identity how many attackers, and each attacker
+        opens its attacker page. Select a campaign or an identity for its details. Campaigns regroup
+        about every thirty seconds from the current identities, and the page updates when they change.
       </p>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
         {/* Stays enabled while loading, as on the Identities page. */}
@@ -43,19 +53,30 @@ export function CampaignsPage() {
       {list.data !== undefined && campaigns.length === 0 && <CampaignsEmpty />}
       {campaigns.length > 0 && (
         <>
-          <CampaignTable campaigns={campaigns} selectedId={selectedId} onSelect={toggle} />
+          <div className="identity-graph-frame campaign-graph-frame">
+            <CampaignGraphView graph={graph} selectedKey={selectedKey} onSelect={toggle} />
+          </div>
+          {selectedCampaign !== undefined && (
+            <>
+              <CampaignDetails campaign={selectedCampaign} />
+              <ExportButtons kind="campaign" id={selectedCampaign.id} />
+            </>
+          )}
+          {selectedMember !== undefined && memberCampaign !== undefined && (
+            <CampaignIdentityDetails
+              campaign={memberCampaign}
+              identityId={selectedMember.identityId}
+              onSelectCampaign={() => setSelectedKey(memberCampaign.id)}
+            />
+          )}
+          <h2>All campaigns</h2>
+          <CampaignTable campaigns={campaigns} selectedId={selectedCampaign?.id ?? ""} onSelect={toggle} />
           {list.data?.more === true && (
             <p>
               <button type="button" onClick={() => setPages((p) => p + 1)} disabled={list.loading}>
                 Load more campaigns
               </button>
             </p>
-          )}
-          {selected !== undefined && (
-            <>
-              <CampaignDetails campaign={selected} />
-              <ExportButtons kind="campaign" id={selected.id} />
-            </>
           )}
         </>
       )}

@@ -35,7 +35,11 @@ type Campaign struct {
 	AttackerIds []string `protobuf:"bytes,6,rep,name=attacker_ids,json=attackerIds,proto3" json:"attacker_ids,omitempty"`
 	// The pairs of identities whose evidence joined the campaign, one pair
 	// per join, strongest first.
-	Evidence      []*CampaignEvidence `protobuf:"bytes,7,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	Evidence []*CampaignEvidence `protobuf:"bytes,7,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// Each member identity with its own attackers, in the order of
+	// identity_ids. An attacker whose sessions fall in two members is
+	// listed under both.
+	Members       []*CampaignMember `protobuf:"bytes,8,rep,name=members,proto3" json:"members,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -119,6 +123,67 @@ func (x *Campaign) GetEvidence() []*CampaignEvidence {
 	return nil
 }
 
+func (x *Campaign) GetMembers() []*CampaignMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// CampaignMember is one identity of a campaign and its attackers.
+type CampaignMember struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	IdentityId string                 `protobuf:"bytes,1,opt,name=identity_id,json=identityId,proto3" json:"identity_id,omitempty"`
+	// The attackers whose sessions belong to the identity, sorted.
+	AttackerIds   []string `protobuf:"bytes,2,rep,name=attacker_ids,json=attackerIds,proto3" json:"attacker_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignMember) Reset() {
+	*x = CampaignMember{}
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignMember) ProtoMessage() {}
+
+func (x *CampaignMember) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignMember.ProtoReflect.Descriptor instead.
+func (*CampaignMember) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CampaignMember) GetIdentityId() string {
+	if x != nil {
+		return x.IdentityId
+	}
+	return ""
+}
+
+func (x *CampaignMember) GetAttackerIds() []string {
+	if x != nil {
+		return x.AttackerIds
+	}
+	return nil
+}
+
 // CampaignEvidence is the evidence between two member identities.
 type CampaignEvidence struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -133,7 +198,7 @@ type CampaignEvidence struct {
 
 func (x *CampaignEvidence) Reset() {
 	*x = CampaignEvidence{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -145,7 +210,7 @@ func (x *CampaignEvidence) String() string {
 func (*CampaignEvidence) ProtoMessage() {}
 
 func (x *CampaignEvidence) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[1]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -158,7 +223,7 @@ func (x *CampaignEvidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CampaignEvidence.ProtoReflect.Descriptor instead.
 func (*CampaignEvidence) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{1}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CampaignEvidence) GetIdentityId() string {
@@ -205,7 +270,7 @@ type CampaignEvidenceTerm struct {
 
 func (x *CampaignEvidenceTerm) Reset() {
 	*x = CampaignEvidenceTerm{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +282,7 @@ func (x *CampaignEvidenceTerm) String() string {
 func (*CampaignEvidenceTerm) ProtoMessage() {}
 
 func (x *CampaignEvidenceTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[2]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +295,7 @@ func (x *CampaignEvidenceTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CampaignEvidenceTerm.ProtoReflect.Descriptor instead.
 func (*CampaignEvidenceTerm) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{2}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CampaignEvidenceTerm) GetKind() string {
@@ -263,7 +328,7 @@ type GetCampaignRequest struct {
 
 func (x *GetCampaignRequest) Reset() {
 	*x = GetCampaignRequest{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +340,7 @@ func (x *GetCampaignRequest) String() string {
 func (*GetCampaignRequest) ProtoMessage() {}
 
 func (x *GetCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[3]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +353,7 @@ func (x *GetCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCampaignRequest.ProtoReflect.Descriptor instead.
 func (*GetCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{3}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetCampaignRequest) GetId() string {
@@ -309,7 +374,7 @@ type GetCampaignResponse struct {
 
 func (x *GetCampaignResponse) Reset() {
 	*x = GetCampaignResponse{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +386,7 @@ func (x *GetCampaignResponse) String() string {
 func (*GetCampaignResponse) ProtoMessage() {}
 
 func (x *GetCampaignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[4]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +399,7 @@ func (x *GetCampaignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCampaignResponse.ProtoReflect.Descriptor instead.
 func (*GetCampaignResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{4}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetCampaignResponse) GetCampaign() *Campaign {
@@ -362,7 +427,7 @@ type ListCampaignsRequest struct {
 
 func (x *ListCampaignsRequest) Reset() {
 	*x = ListCampaignsRequest{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +439,7 @@ func (x *ListCampaignsRequest) String() string {
 func (*ListCampaignsRequest) ProtoMessage() {}
 
 func (x *ListCampaignsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[5]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +452,7 @@ func (x *ListCampaignsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCampaignsRequest.ProtoReflect.Descriptor instead.
 func (*ListCampaignsRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{5}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListCampaignsRequest) GetPageSize() int32 {
@@ -414,7 +479,7 @@ type ListCampaignsResponse struct {
 
 func (x *ListCampaignsResponse) Reset() {
 	*x = ListCampaignsResponse{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[6]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +491,7 @@ func (x *ListCampaignsResponse) String() string {
 func (*ListCampaignsResponse) ProtoMessage() {}
 
 func (x *ListCampaignsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[6]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +504,7 @@ func (x *ListCampaignsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCampaignsResponse.ProtoReflect.Descriptor instead.
 func (*ListCampaignsResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{6}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListCampaignsResponse) GetCampaigns() []*Campaign {
@@ -466,7 +531,7 @@ type ExportCampaignRequest struct {
 
 func (x *ExportCampaignRequest) Reset() {
 	*x = ExportCampaignRequest{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +543,7 @@ func (x *ExportCampaignRequest) String() string {
 func (*ExportCampaignRequest) ProtoMessage() {}
 
 func (x *ExportCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[7]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +556,7 @@ func (x *ExportCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCampaignRequest.ProtoReflect.Descriptor instead.
 func (*ExportCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{7}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExportCampaignRequest) GetId() string {
@@ -520,7 +585,7 @@ type ExportCampaignResponse struct {
 
 func (x *ExportCampaignResponse) Reset() {
 	*x = ExportCampaignResponse{}
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +597,7 @@ func (x *ExportCampaignResponse) String() string {
 func (*ExportCampaignResponse) ProtoMessage() {}
 
 func (x *ExportCampaignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[8]
+	mi := &file_decnet_api_v1_campaign_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +610,7 @@ func (x *ExportCampaignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportCampaignResponse.ProtoReflect.Descriptor instead.
 func (*ExportCampaignResponse) Descriptor() ([]byte, []int) {
-	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{8}
+	return file_decnet_api_v1_campaign_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExportCampaignResponse) GetDocument() []byte {
@@ -573,7 +638,7 @@ var File_decnet_api_v1_campaign_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_campaign_service_proto_rawDesc = "" +
 	"\n" +
-	"$decnet/api/v1/campaign_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a$decnet/api/v1/attacker_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x02\n" +
+	"$decnet/api/v1/campaign_service.proto\x12\rdecnet.api.v1\x1a\x1adecnet/api/v1/access.proto\x1a$decnet/api/v1/attacker_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x03\n" +
 	"\bCampaign\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\acreated\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x129\n" +
@@ -582,7 +647,12 @@ const file_decnet_api_v1_campaign_service_proto_rawDesc = "" +
 	"\tlast_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12!\n" +
 	"\fidentity_ids\x18\x05 \x03(\tR\videntityIds\x12!\n" +
 	"\fattacker_ids\x18\x06 \x03(\tR\vattackerIds\x12;\n" +
-	"\bevidence\x18\a \x03(\v2\x1f.decnet.api.v1.CampaignEvidenceR\bevidence\"\xb0\x01\n" +
+	"\bevidence\x18\a \x03(\v2\x1f.decnet.api.v1.CampaignEvidenceR\bevidence\x127\n" +
+	"\amembers\x18\b \x03(\v2\x1d.decnet.api.v1.CampaignMemberR\amembers\"T\n" +
+	"\x0eCampaignMember\x12\x1f\n" +
+	"\videntity_id\x18\x01 \x01(\tR\n" +
+	"identityId\x12!\n" +
+	"\fattacker_ids\x18\x02 \x03(\tR\vattackerIds\"\xb0\x01\n" +
 	"\x10CampaignEvidence\x12\x1f\n" +
 	"\videntity_id\x18\x01 \x01(\tR\n" +
 	"identityId\x12*\n" +
@@ -631,40 +701,42 @@ func file_decnet_api_v1_campaign_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_campaign_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_campaign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_decnet_api_v1_campaign_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_decnet_api_v1_campaign_service_proto_goTypes = []any{
 	(*Campaign)(nil),               // 0: decnet.api.v1.Campaign
-	(*CampaignEvidence)(nil),       // 1: decnet.api.v1.CampaignEvidence
-	(*CampaignEvidenceTerm)(nil),   // 2: decnet.api.v1.CampaignEvidenceTerm
-	(*GetCampaignRequest)(nil),     // 3: decnet.api.v1.GetCampaignRequest
-	(*GetCampaignResponse)(nil),    // 4: decnet.api.v1.GetCampaignResponse
-	(*ListCampaignsRequest)(nil),   // 5: decnet.api.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),  // 6: decnet.api.v1.ListCampaignsResponse
-	(*ExportCampaignRequest)(nil),  // 7: decnet.api.v1.ExportCampaignRequest
-	(*ExportCampaignResponse)(nil), // 8: decnet.api.v1.ExportCampaignResponse
-	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
-	(ExportFormat)(0),              // 10: decnet.api.v1.ExportFormat
+	(*CampaignMember)(nil),         // 1: decnet.api.v1.CampaignMember
+	(*CampaignEvidence)(nil),       // 2: decnet.api.v1.CampaignEvidence
+	(*CampaignEvidenceTerm)(nil),   // 3: decnet.api.v1.CampaignEvidenceTerm
+	(*GetCampaignRequest)(nil),     // 4: decnet.api.v1.GetCampaignRequest
+	(*GetCampaignResponse)(nil),    // 5: decnet.api.v1.GetCampaignResponse
+	(*ListCampaignsRequest)(nil),   // 6: decnet.api.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),  // 7: decnet.api.v1.ListCampaignsResponse
+	(*ExportCampaignRequest)(nil),  // 8: decnet.api.v1.ExportCampaignRequest
+	(*ExportCampaignResponse)(nil), // 9: decnet.api.v1.ExportCampaignResponse
+	(*timestamppb.Timestamp)(nil),  // 10: google.protobuf.Timestamp
+	(ExportFormat)(0),              // 11: decnet.api.v1.ExportFormat
 }
 var file_decnet_api_v1_campaign_service_proto_depIdxs = []int32{
-	9,  // 0: decnet.api.v1.Campaign.created:type_name -> google.protobuf.Timestamp
-	9,  // 1: decnet.api.v1.Campaign.first_seen:type_name -> google.protobuf.Timestamp
-	9,  // 2: decnet.api.v1.Campaign.last_seen:type_name -> google.protobuf.Timestamp
-	1,  // 3: decnet.api.v1.Campaign.evidence:type_name -> decnet.api.v1.CampaignEvidence
-	2,  // 4: decnet.api.v1.CampaignEvidence.terms:type_name -> decnet.api.v1.CampaignEvidenceTerm
-	0,  // 5: decnet.api.v1.GetCampaignResponse.campaign:type_name -> decnet.api.v1.Campaign
-	0,  // 6: decnet.api.v1.ListCampaignsResponse.campaigns:type_name -> decnet.api.v1.Campaign
-	10, // 7: decnet.api.v1.ExportCampaignRequest.format:type_name -> decnet.api.v1.ExportFormat
-	3,  // 8: decnet.api.v1.CampaignService.GetCampaign:input_type -> decnet.api.v1.GetCampaignRequest
-	5,  // 9: decnet.api.v1.CampaignService.ListCampaigns:input_type -> decnet.api.v1.ListCampaignsRequest
-	7,  // 10: decnet.api.v1.CampaignService.ExportCampaign:input_type -> decnet.api.v1.ExportCampaignRequest
-	4,  // 11: decnet.api.v1.CampaignService.GetCampaign:output_type -> decnet.api.v1.GetCampaignResponse
-	6,  // 12: decnet.api.v1.CampaignService.ListCampaigns:output_type -> decnet.api.v1.ListCampaignsResponse
-	8,  // 13: decnet.api.v1.CampaignService.ExportCampaign:output_type -> decnet.api.v1.ExportCampaignResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 0: decnet.api.v1.Campaign.created:type_name -> google.protobuf.Timestamp
+	10, // 1: decnet.api.v1.Campaign.first_seen:type_name -> google.protobuf.Timestamp
+	10, // 2: decnet.api.v1.Campaign.last_seen:type_name -> google.protobuf.Timestamp
+	2,  // 3: decnet.api.v1.Campaign.evidence:type_name -> decnet.api.v1.CampaignEvidence
+	1,  // 4: decnet.api.v1.Campaign.members:type_name -> decnet.api.v1.CampaignMember
+	3,  // 5: decnet.api.v1.CampaignEvidence.terms:type_name -> decnet.api.v1.CampaignEvidenceTerm
+	0,  // 6: decnet.api.v1.GetCampaignResponse.campaign:type_name -> decnet.api.v1.Campaign
+	0,  // 7: decnet.api.v1.ListCampaignsResponse.campaigns:type_name -> decnet.api.v1.Campaign
+	11, // 8: decnet.api.v1.ExportCampaignRequest.format:type_name -> decnet.api.v1.ExportFormat
+	4,  // 9: decnet.api.v1.CampaignService.GetCampaign:input_type -> decnet.api.v1.GetCampaignRequest
+	6,  // 10: decnet.api.v1.CampaignService.ListCampaigns:input_type -> decnet.api.v1.ListCampaignsRequest
+	8,  // 11: decnet.api.v1.CampaignService.ExportCampaign:input_type -> decnet.api.v1.ExportCampaignRequest
+	5,  // 12: decnet.api.v1.CampaignService.GetCampaign:output_type -> decnet.api.v1.GetCampaignResponse
+	7,  // 13: decnet.api.v1.CampaignService.ListCampaigns:output_type -> decnet.api.v1.ListCampaignsResponse
+	9,  // 14: decnet.api.v1.CampaignService.ExportCampaign:output_type -> decnet.api.v1.ExportCampaignResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_campaign_service_proto_init() }
@@ -680,7 +752,7 @@ func file_decnet_api_v1_campaign_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_campaign_service_proto_rawDesc), len(file_decnet_api_v1_campaign_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

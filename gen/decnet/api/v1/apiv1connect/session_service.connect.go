@@ -48,6 +48,14 @@ type SessionServiceClient interface {
 	ListSessionRecordings(context.Context, *connect.Request[v1.ListSessionRecordingsRequest]) (*connect.Response[v1.ListSessionRecordingsResponse], error)
 	// GetSessionRecording returns one recording with its content. It
 	// returns NotFound for a session without a recording.
+	//
+	// It takes the analyst role, not viewer: a recording is the raw
+	// terminal stream, input included, so it carries every secret the
+	// attacker typed in the shell (a password answered to a su, sudo or
+	// passwd prompt, which the emulated shell then reads as the next
+	// line, or one on a command line such as mysql -p or sshpass). No
+	// field marks where such a secret sits, so it cannot be masked for
+	// viewers the way an authentication attempt's secret is.
 	GetSessionRecording(context.Context, *connect.Request[v1.GetSessionRecordingRequest]) (*connect.Response[v1.GetSessionRecordingResponse], error)
 }
 
@@ -102,6 +110,14 @@ type SessionServiceHandler interface {
 	ListSessionRecordings(context.Context, *connect.Request[v1.ListSessionRecordingsRequest]) (*connect.Response[v1.ListSessionRecordingsResponse], error)
 	// GetSessionRecording returns one recording with its content. It
 	// returns NotFound for a session without a recording.
+	//
+	// It takes the analyst role, not viewer: a recording is the raw
+	// terminal stream, input included, so it carries every secret the
+	// attacker typed in the shell (a password answered to a su, sudo or
+	// passwd prompt, which the emulated shell then reads as the next
+	// line, or one on a command line such as mysql -p or sshpass). No
+	// field marks where such a secret sits, so it cannot be masked for
+	// viewers the way an authentication attempt's secret is.
 	GetSessionRecording(context.Context, *connect.Request[v1.GetSessionRecordingRequest]) (*connect.Response[v1.GetSessionRecordingResponse], error)
 }
 

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/campaign_service.proto.
  */
 export const file_decnet_api_v1_campaign_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL2NhbXBhaWduX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEigQIKCENhbXBhaWduEgoKAmlkGAEgASgJEisKB2NyZWF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaWRlbnRpdHlfaWRzGAUgAygJEhQKDGF0dGFja2VyX2lkcxgGIAMoCRIxCghldmlkZW5jZRgHIAMoCzIfLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZSKFAQoQQ2FtcGFpZ25FdmlkZW5jZRITCgtpZGVudGl0eV9pZBgBIAEoCRIZChFvdGhlcl9pZGVudGl0eV9pZBgCIAEoCRINCgVzY29yZRgDIAEoARIyCgV0ZXJtcxgEIAMoCzIjLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZVRlcm0iQwoUQ2FtcGFpZ25FdmlkZW5jZVRlcm0SDAoEa2luZBgBIAEoCRINCgVzY29yZRgCIAEoARIOCgZkZXRhaWwYAyABKAkiIAoSR2V0Q2FtcGFpZ25SZXF1ZXN0EgoKAmlkGAEgASgJIlUKE0dldENhbXBhaWduUmVzcG9uc2USKQoIY2FtcGFpZ24YASABKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhMKC21lcmdlZF9mcm9tGAIgASgJIj0KFExpc3RDYW1wYWlnbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlwKFUxpc3RDYW1wYWlnbnNSZXNwb25zZRIqCgljYW1wYWlnbnMYASADKAsyFy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQChVFeHBvcnRDYW1wYWlnblJlcXVlc3QSCgoCaWQYASABKAkSKwoGZm9ybWF0GAIgASgOMhsuZGVjbmV0LmFwaS52MS5FeHBvcnRGb3JtYXQiVQoWRXhwb3J0Q2FtcGFpZ25SZXNwb25zZRIQCghkb2N1bWVudBgBIAEoDBIUCgxjb250ZW50X3R5cGUYAiABKAkSEwoLY2FtcGFpZ25faWQYAyABKAkyzAIKD0NhbXBhaWduU2VydmljZRJdCgtHZXRDYW1wYWlnbhIhLmRlY25ldC5hcGkudjEuR2V0Q2FtcGFpZ25SZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRDYW1wYWlnblJlc3BvbnNlIgeQAgGguxgCEmMKDUxpc3RDYW1wYWlnbnMSIy5kZWNuZXQuYXBpLnYxLkxpc3RDYW1wYWlnbnNSZXF1ZXN0GiQuZGVjbmV0LmFwaS52MS5MaXN0Q2FtcGFpZ25zUmVzcG9uc2UiB5ACAaC7GAISZgoORXhwb3J0Q2FtcGFpZ24SJC5kZWNuZXQuYXBpLnYxLkV4cG9ydENhbXBhaWduUmVxdWVzdBolLmRlY25ldC5hcGkudjEuRXhwb3J0Q2FtcGFpZ25SZXNwb25zZSIHkAIBoLsYAxoNqrsYCWNhbXBhaWduc0IyWjBnaXRodWIuY29tL2RlY25ldC9kZWNuZXQvZ2VuL2RlY25ldC9hcGkvdjE7YXBpdjFiBnByb3RvMw", [file_decnet_api_v1_access, file_decnet_api_v1_attacker_service, file_google_protobuf_timestamp]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL2NhbXBhaWduX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEisQIKCENhbXBhaWduEgoKAmlkGAEgASgJEisKB2NyZWF0ZWQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmZpcnN0X3NlZW4YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWxhc3Rfc2VlbhgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMaWRlbnRpdHlfaWRzGAUgAygJEhQKDGF0dGFja2VyX2lkcxgGIAMoCRIxCghldmlkZW5jZRgHIAMoCzIfLmRlY25ldC5hcGkudjEuQ2FtcGFpZ25FdmlkZW5jZRIuCgdtZW1iZXJzGAggAygLMh0uZGVjbmV0LmFwaS52MS5DYW1wYWlnbk1lbWJlciI7Cg5DYW1wYWlnbk1lbWJlchITCgtpZGVudGl0eV9pZBgBIAEoCRIUCgxhdHRhY2tlcl9pZHMYAiADKAkihQEKEENhbXBhaWduRXZpZGVuY2USEwoLaWRlbnRpdHlfaWQYASABKAkSGQoRb3RoZXJfaWRlbnRpdHlfaWQYAiABKAkSDQoFc2NvcmUYAyABKAESMgoFdGVybXMYBCADKAsyIy5kZWNuZXQuYXBpLnYxLkNhbXBhaWduRXZpZGVuY2VUZXJtIkMKFENhbXBhaWduRXZpZGVuY2VUZXJtEgwKBGtpbmQYASABKAkSDQoFc2NvcmUYAiABKAESDgoGZGV0YWlsGAMgASgJIiAKEkdldENhbXBhaWduUmVxdWVzdBIKCgJpZBgBIAEoCSJVChNHZXRDYW1wYWlnblJlc3BvbnNlEikKCGNhbXBhaWduGAEgASgLMhcuZGVjbmV0LmFwaS52MS5DYW1wYWlnbhITCgttZXJnZWRfZnJvbRgCIAEoCSI9ChRMaXN0Q2FtcGFpZ25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJcChVMaXN0Q2FtcGFpZ25zUmVzcG9uc2USKgoJY2FtcGFpZ25zGAEgAygLMhcuZGVjbmV0LmFwaS52MS5DYW1wYWlnbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoVRXhwb3J0Q2FtcGFpZ25SZXF1ZXN0EgoKAmlkGAEgASgJEisKBmZvcm1hdBgCIAEoDjIbLmRlY25ldC5hcGkudjEuRXhwb3J0Rm9ybWF0IlUKFkV4cG9ydENhbXBhaWduUmVzcG9uc2USEAoIZG9jdW1lbnQYASABKAwSFAoMY29udGVudF90eXBlGAIgASgJEhMKC2NhbXBhaWduX2lkGAMgASgJMswCCg9DYW1wYWlnblNlcnZpY2USXQoLR2V0Q2FtcGFpZ24SIS5kZWNuZXQuYXBpLnYxLkdldENhbXBhaWduUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0Q2FtcGFpZ25SZXNwb25zZSIHkAIBoLsYAhJjCg1MaXN0Q2FtcGFpZ25zEiMuZGVjbmV0LmFwaS52MS5MaXN0Q2FtcGFpZ25zUmVxdWVzdBokLmRlY25ldC5hcGkudjEuTGlzdENhbXBhaWduc1Jlc3BvbnNlIgeQAgGguxgCEmYKDkV4cG9ydENhbXBhaWduEiQuZGVjbmV0LmFwaS52MS5FeHBvcnRDYW1wYWlnblJlcXVlc3QaJS5kZWNuZXQuYXBpLnYxLkV4cG9ydENhbXBhaWduUmVzcG9uc2UiB5ACAaC7GAMaDaq7GAljYW1wYWlnbnNCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_decnet_api_v1_attacker_service, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message decnet.api.v1.Campaign
@@ -64,6 +64,15 @@ export type Campaign = Message<"decnet.api.v1.Campaign"> & {
    * @generated from field: repeated decnet.api.v1.CampaignEvidence evidence = 7;
    */
   evidence: CampaignEvidence[];
+
+  /**
+   * Each member identity with its own attackers, in the order of
+   * identity_ids. An attacker whose sessions fall in two members is
+   * listed under both.
+   *
+   * @generated from field: repeated decnet.api.v1.CampaignMember members = 8;
+   */
+  members: CampaignMember[];
 };
 
 /**
@@ -72,6 +81,32 @@ export type Campaign = Message<"decnet.api.v1.Campaign"> & {
  */
 export const CampaignSchema: GenMessage<Campaign> = /*@__PURE__*/
   messageDesc(file_decnet_api_v1_campaign_service, 0);
+
+/**
+ * CampaignMember is one identity of a campaign and its attackers.
+ *
+ * @generated from message decnet.api.v1.CampaignMember
+ */
+export type CampaignMember = Message<"decnet.api.v1.CampaignMember"> & {
+  /**
+   * @generated from field: string identity_id = 1;
+   */
+  identityId: string;
+
+  /**
+   * The attackers whose sessions belong to the identity, sorted.
+   *
+   * @generated from field: repeated string attacker_ids = 2;
+   */
+  attackerIds: string[];
+};
+
+/**
+ * Describes the message decnet.api.v1.CampaignMember.
+ * Use `create(CampaignMemberSchema)` to create a new message.
+ */
+export const CampaignMemberSchema: GenMessage<CampaignMember> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_campaign_service, 1);
 
 /**
  * CampaignEvidence is the evidence between two member identities.
@@ -107,7 +142,7 @@ export type CampaignEvidence = Message<"decnet.api.v1.CampaignEvidence"> & {
  * Use `create(CampaignEvidenceSchema)` to create a new message.
  */
 export const CampaignEvidenceSchema: GenMessage<CampaignEvidence> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 1);
+  messageDesc(file_decnet_api_v1_campaign_service, 2);
 
 /**
  * CampaignEvidenceTerm is one kind of evidence between two identities.
@@ -142,7 +177,7 @@ export type CampaignEvidenceTerm = Message<"decnet.api.v1.CampaignEvidenceTerm">
  * Use `create(CampaignEvidenceTermSchema)` to create a new message.
  */
 export const CampaignEvidenceTermSchema: GenMessage<CampaignEvidenceTerm> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 2);
+  messageDesc(file_decnet_api_v1_campaign_service, 3);
 
 /**
  * @generated from message decnet.api.v1.GetCampaignRequest
@@ -159,7 +194,7 @@ export type GetCampaignRequest = Message<"decnet.api.v1.GetCampaignRequest"> & {
  * Use `create(GetCampaignRequestSchema)` to create a new message.
  */
 export const GetCampaignRequestSchema: GenMessage<GetCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 3);
+  messageDesc(file_decnet_api_v1_campaign_service, 4);
 
 /**
  * @generated from message decnet.api.v1.GetCampaignResponse
@@ -183,7 +218,7 @@ export type GetCampaignResponse = Message<"decnet.api.v1.GetCampaignResponse"> &
  * Use `create(GetCampaignResponseSchema)` to create a new message.
  */
 export const GetCampaignResponseSchema: GenMessage<GetCampaignResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 4);
+  messageDesc(file_decnet_api_v1_campaign_service, 5);
 
 /**
  * @generated from message decnet.api.v1.ListCampaignsRequest
@@ -207,7 +242,7 @@ export type ListCampaignsRequest = Message<"decnet.api.v1.ListCampaignsRequest">
  * Use `create(ListCampaignsRequestSchema)` to create a new message.
  */
 export const ListCampaignsRequestSchema: GenMessage<ListCampaignsRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 5);
+  messageDesc(file_decnet_api_v1_campaign_service, 6);
 
 /**
  * @generated from message decnet.api.v1.ListCampaignsResponse
@@ -229,7 +264,7 @@ export type ListCampaignsResponse = Message<"decnet.api.v1.ListCampaignsResponse
  * Use `create(ListCampaignsResponseSchema)` to create a new message.
  */
 export const ListCampaignsResponseSchema: GenMessage<ListCampaignsResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 6);
+  messageDesc(file_decnet_api_v1_campaign_service, 7);
 
 /**
  * @generated from message decnet.api.v1.ExportCampaignRequest
@@ -251,7 +286,7 @@ export type ExportCampaignRequest = Message<"decnet.api.v1.ExportCampaignRequest
  * Use `create(ExportCampaignRequestSchema)` to create a new message.
  */
 export const ExportCampaignRequestSchema: GenMessage<ExportCampaignRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 7);
+  messageDesc(file_decnet_api_v1_campaign_service, 8);
 
 /**
  * @generated from message decnet.api.v1.ExportCampaignResponse
@@ -280,7 +315,7 @@ export type ExportCampaignResponse = Message<"decnet.api.v1.ExportCampaignRespon
  * Use `create(ExportCampaignResponseSchema)` to create a new message.
  */
 export const ExportCampaignResponseSchema: GenMessage<ExportCampaignResponse> = /*@__PURE__*/
-  messageDesc(file_decnet_api_v1_campaign_service, 8);
+  messageDesc(file_decnet_api_v1_campaign_service, 9);
 
 /**
  * CampaignService reads campaigns: groups of attacker identities that
