@@ -7,13 +7,7 @@ import { useEffect, useRef, useState } from "react";
 
 import type { Api } from "./api";
 import { describeError, isCanceled, isUnauthenticated } from "./api";
-import { create } from "@bufbuild/protobuf";
-
-import {
-  ListAttackersRequestSchema,
-  type Attacker,
-  type ListAttackersRequest,
-} from "./gen/decnet/api/v1/attacker_service_pb";
+import type { Attacker, ListAttackersRequest } from "./gen/decnet/api/v1/attacker_service_pb";
 
 export interface AttackersState {
   attackers: Attacker[];
@@ -29,9 +23,6 @@ export interface AttackersState {
 // Delay between the first new event and the refresh it triggers; events
 // arrive in bursts, and one list request per burst is enough.
 const eventRefreshDelayMs = 1000;
-
-// The overview's request: the 200 most recently seen attackers.
-export const recentAttackersRequest: ListAttackersRequest = create(ListAttackersRequestSchema, { pageSize: 200 });
 
 // Lists the page that request selects. Callers memoize request, because a
 // new object loads the list again. An undefined request loads nothing and

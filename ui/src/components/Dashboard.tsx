@@ -27,10 +27,8 @@ import { TopologyPage } from "../pages/TopologyPage";
 import { UsersPage } from "../pages/UsersPage";
 import { WebhooksPage } from "../pages/WebhooksPage";
 import { SessionProvider, type Session } from "../session";
-import { recentAttackersRequest, useAttackers } from "../useAttackers";
 import { useEventStream, type EventStreamState, type StreamStatus } from "../useEventStream";
 import { useNoticeStream } from "../useNoticeStream";
-import type { AttackersState } from "../useAttackers";
 import { PermissionNotice } from "./ErrorNotice";
 
 interface DashboardProps {
@@ -77,7 +75,6 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
   const stream = useEventStream(api, onUnauthenticated);
   // Identity merges and unmerges come as notices, not events.
   const identityNotices = useNoticeStream(api, "identity.>", onUnauthenticated);
-  const attackers = useAttackers(api, recentAttackersRequest, stream.version, onUnauthenticated);
   const route = useHashRoute();
   const session = useMemo<Session>(
     () => ({ api, username, role, onUnauthenticated }),
@@ -130,7 +127,7 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
         </header>
         <main className="page">
           {canOpen(role, route.page) ? (
-            <PageFor route={route} stream={stream} attackers={attackers} identityVersion={identityNotices.version} />
+            <PageFor route={route} stream={stream} identityVersion={identityNotices.version} />
           ) : (
             <>
               <h1 tabIndex={-1}>Not available</h1>
@@ -146,12 +143,10 @@ export function Dashboard({ api, username, role, onUnauthenticated, onLogout }: 
 function PageFor({
   route,
   stream,
-  attackers,
   identityVersion,
 }: {
   route: Route;
   stream: EventStreamState;
-  attackers: AttackersState;
   identityVersion: number;
 }) {
   switch (route.page) {
