@@ -96,11 +96,15 @@ func TestChartDefaults(t *testing.T) {
 	checkSecurity(t, out.deployment)
 	checkNoHostAccess(t, out.deployment)
 
+	// Liveness must not follow the database: a restart does not bring
+	// PostgreSQL back, it only adds back-off to the outage.
+	if lp := container.LivenessProbe; lp == nil || lp.TCPSocket == nil || lp.TCPSocket.Port != intstr.FromString("api") || lp.HTTPGet != nil {
+		t.Errorf("liveness probe = %+v, want a TCP check of the api port", lp)
+	}
 	for _, probe := range []struct {
 		name  string
 		probe *corev1.Probe
 	}{
-		{"liveness", container.LivenessProbe},
 		{"readiness", container.ReadinessProbe},
 	} {
 		t.Run(probe.name, func(t *testing.T) {
