@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,11 +60,29 @@ func (c *streamCounter) acquire(user string) (func(), bool) {
 // IssueStreamTicket returns a single-use ticket for one live stream.
 func (s *authService) IssueStreamTicket(ctx context.Context, req *connect.Request[apiv1.IssueStreamTicketRequest]) (*connect.Response[apiv1.IssueStreamTicketResponse], error) {
 	sess, _ := auth.SessionFromContext(ctx)
-	t, err := s.tickets.Issue(ctx, sess.Username, streamTicketTTL)
+	t, err := s.tickets.Issue(ctx, ticketValue(sess.Username, sess.Role), streamTicketTTL)
 	if err != nil {
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, err)
 	}
 	return connect.NewResponse(&apiv1.IssueStreamTicketResponse{Ticket: t, ExpiresAt: timestamppb.New(s.now().Add(streamTicketTTL))}), nil
+}
+
+// ticketValue is what a stream ticket stores: the user and the role of
+// the session that asked for it. An API token may carry a lower role than
+// its user, and the stream must not show it more than the token could
+// read.
+func ticketValue(username string, role apiv1.Role) string {
+	return auth.RoleName(role) + "\x00" + username
+}
+
+// parseTicketValue returns the user and session role of a ticket's
+// value.
+func parseTicketValue(v string) (username string, role apiv1.Role) {
+	name, user, ok := strings.Cut(v, "\x00")
+	if !ok {
+		return v, apiv1.Role_ROLE_UNSPECIFIED
+	}
+	return user, auth.ParseRole(name)
 }
 
 // serveTicketStream serves GET /api/stream/events?ticket=...: the live
@@ -73,7 +92,7 @@ func (s *authService) IssueStreamTicket(ctx context.Context, req *connect.Reques
 func (a *API) serveTicketStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	username, err := a.tickets.Redeem(ctx, q.Get("ticket"))
+	value, err := a.tickets.Redeem(ctx, q.Get("ticket"))
 	if err != nil {
 		status := http.StatusUnauthorized
 		if !errors.Is(err, ticket.ErrInvalid) {
@@ -83,12 +102,16 @@ func (a *API) serveTicketStream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid or expired ticket: get a new one from AuthService.IssueStreamTicket", status)
 		return
 	}
+	username, sessionRole := parseTicketValue(value)
 	u, err := a.store.GetUser(ctx, username)
 	if err != nil {
 		http.Error(w, "invalid or expired ticket", http.StatusUnauthorized)
 		return
 	}
-	role := auth.ParseRole(u.Role)
+	// The lower of the user's current role and the role of the session
+	// that asked for the ticket: a demoted user loses rights at once, and
+	// a token never reads more than its own role allows.
+	role := min(auth.ParseRole(u.Role), sessionRole)
 	if !auth.Allows(role, apiv1.Access_ACCESS_VIEWER) {
 		http.Error(w, auth.ErrPermissionDenied.Error(), http.StatusForbidden)
 		return

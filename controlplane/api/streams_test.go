@@ -111,3 +111,57 @@ func TestStreamsPerUserCapped(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A stream opened with a ticket that a viewer-role API token asked for
+// masks secrets, although the token's user is an admin: the ticket
+// carries the token's role, not only its user.
+func TestTicketStreamKeepsTokenRole(t *testing.T) {
+	f := newFixture(t, options{})
+	ctx := context.Background()
+	admin := f.login(t)
+	created, err := apiv1connect.NewApiTokenServiceClient(f.h1, f.srv.URL).CreateApiToken(ctx,
+		withToken(&apiv1.CreateApiTokenRequest{Name: "wallboard", Role: apiv1.Role_ROLE_VIEWER}, admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := created.Msg.GetSecret()
+	f.recordToken(token)
+
+	first := func(bearer string) string {
+		t.Helper()
+		resp, err := apiv1connect.NewAuthServiceClient(f.h1, f.srv.URL).IssueStreamTicket(ctx, withToken(&apiv1.IssueStreamTicketRequest{}, bearer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.recordToken(resp.Msg.GetTicket())
+		streamCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(streamCtx, http.MethodGet, f.srv.URL+StreamPath+"?kind=auth.attempt&ticket="+resp.Msg.GetTicket(), nil)
+		stream, err := f.h1.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Body.Close()
+		r := bufio.NewReader(stream.Body)
+		if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, ": stream open") {
+			t.Fatalf("first line %q", line)
+		}
+		f.ingest(t, newEvent("127.0.0.2", "auth.attempt"))
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if strings.HasPrefix(line, "data: ") {
+				return line
+			}
+		}
+	}
+	// The secret "toor" is base64 "dG9vcg==" in protojson.
+	if line := first(admin); !strings.Contains(line, "dG9vcg==") {
+		t.Errorf("admin session stream masks the secret: %s", line)
+	}
+	if line := first(token); strings.Contains(line, "dG9vcg==") || !strings.Contains(line, `"principal":"root"`) {
+		t.Errorf("viewer token stream = %s, want the event without its secret", line)
+	}
+}
