@@ -273,16 +273,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token Secret) (Session
 		return a.authenticateAPIToken(ctx, token)
 	}
 	hash := hashToken(token)
-	s, err := a.store.GetAPISession(ctx, hash, a.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return Session{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("authenticate session: %w", err)
-	}
-	// The role is read on every call, so a role change or a deleted user
-	// takes effect at once.
-	u, err := a.store.GetUser(ctx, s.Username)
+	// The user is read with the session on every call, so a role change
+	// or a deleted user takes effect at once.
+	s, u, err := a.store.GetSessionUser(ctx, hash, a.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return Session{}, ErrUnauthenticated
 	}

@@ -159,6 +159,10 @@ type Store interface {
 	CreateAPISession(ctx context.Context, s APISession) error
 	// GetAPISession returns ErrNotFound for an unknown or expired hash.
 	GetAPISession(ctx context.Context, tokenHash []byte, now time.Time) (APISession, error)
+	// GetSessionUser returns a live session with its user in one round
+	// trip, the read behind every authenticated call; ErrNotFound for an
+	// unknown or expired hash or a deleted user.
+	GetSessionUser(ctx context.Context, tokenHash []byte, now time.Time) (APISession, User, error)
 	DeleteAPISession(ctx context.Context, tokenHash []byte) error
 
 	// PruneEvents deletes the raw events whose event time is before the

@@ -96,6 +96,30 @@ func (s *Store) GetAPISession(ctx context.Context, tokenHash []byte, now time.Ti
 	return sess, nil
 }
 
+// GetSessionUser returns a live session and its user with one query.
+func (s *Store) GetSessionUser(ctx context.Context, tokenHash []byte, now time.Time) (store.APISession, store.User, error) {
+	var (
+		sess                     store.APISession
+		u                        store.User
+		created, expires, userAt int64
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT s.token_hash, s.created_at, s.expires_at,
+		u.username, u.password_hash, u.role, u.created_at, u.must_change_password, u.totp_secret, u.totp_pending, u.totp_last_step, u.sso
+		FROM api_sessions s JOIN users u ON u.username = s.username
+		WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, now.UnixNano()).
+		Scan(&sess.TokenHash, &created, &expires,
+			&u.Username, &u.PasswordHash, &u.Role, &userAt, &u.MustChangePassword, &u.TOTPSecret, &u.TOTPPending, &u.TOTPLastStep, &u.SSO)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APISession{}, store.User{}, fmt.Errorf("get session user: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APISession{}, store.User{}, fmt.Errorf("get session user: %w", err)
+	}
+	sess.Username = u.Username
+	sess.CreatedAt, sess.ExpiresAt, u.CreatedAt = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC(), time.Unix(0, userAt).UTC()
+	return sess, u, nil
+}
+
 // DeleteAPISession deletes the session; deleting an unknown one is not an
 // error, so logging out twice succeeds.
 func (s *Store) DeleteAPISession(ctx context.Context, tokenHash []byte) error {

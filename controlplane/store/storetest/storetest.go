@@ -1103,6 +1103,20 @@ func testAPISessions(t *testing.T, s store.Store) {
 		t.Errorf("GetAPISession = %+v, want %+v", got, sess)
 	}
 
+	gs, gu, err := s.GetSessionUser(ctx, hash[:], base.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("GetSessionUser: %v", err)
+	}
+	if gs.Username != "analyst" || !gs.ExpiresAt.Equal(sess.ExpiresAt) || !gs.CreatedAt.Equal(sess.CreatedAt) || string(gs.TokenHash) != string(hash[:]) {
+		t.Errorf("GetSessionUser session = %+v, want %+v", gs, sess)
+	}
+	if gu.Username != "analyst" || gu.Role != "admin" || gu.PasswordHash != "x" || !gu.CreatedAt.Equal(base) {
+		t.Errorf("GetSessionUser user = %+v", gu)
+	}
+	if _, _, err := s.GetSessionUser(ctx, hash[:], sess.ExpiresAt); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetSessionUser at expiry error = %v, want ErrNotFound", err)
+	}
+
 	if _, err := s.GetAPISession(ctx, hash[:], sess.ExpiresAt); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetAPISession at expiry error = %v, want ErrNotFound", err)
 	}
