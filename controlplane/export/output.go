@@ -378,11 +378,18 @@ func (o *Output) send(ctx context.Context, batch []Record) ([]Record, error) {
 	return retry, err
 }
 
-// noteError keeps err as the latest failure, cut to maxLastError bytes
-// of valid UTF-8 so it always fits in an API response. Sinks keep
-// secrets out of their errors: URLs lose their query and credentials
-// travel only in headers.
+// noteError keeps err as the latest failure.
 func (o *Output) noteError(err error) {
+	msg := ErrorText(err)
+	o.mu.Lock()
+	o.lastError, o.lastErrorAt = msg, o.clock.Now()
+	o.mu.Unlock()
+}
+
+// ErrorText is err cut to maxLastError bytes of valid UTF-8, so it
+// always fits in an API response. Sinks keep secrets out of their
+// errors: URLs lose their query and credentials travel only in headers.
+func ErrorText(err error) string {
 	msg := strings.ToValidUTF8(err.Error(), "?")
 	if len(msg) > maxLastError {
 		cut := maxLastError
@@ -391,9 +398,7 @@ func (o *Output) noteError(err error) {
 		}
 		msg = msg[:cut] + "…"
 	}
-	o.mu.Lock()
-	o.lastError, o.lastErrorAt = msg, o.clock.Now()
-	o.mu.Unlock()
+	return msg
 }
 
 // Test sends r to the destination at once, bypassing the filter, the
