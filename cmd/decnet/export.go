@@ -14,8 +14,8 @@ import (
 	"github.com/decnet/decnet/internal/cli"
 )
 
-// runExport lists the SIEM export outputs of the replica that answers,
-// or sends one a test record.
+// runExport lists the SIEM export outputs of the replica that serves
+// the call, or sends one a test record.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("export: want a subcommand, list or test: %w", errUsage)

@@ -19,7 +19,7 @@ import (
 
 // runAttackerIntel prints the threat-intel reports on an attacker's
 // addresses, one row per address and provider. --refresh drops the
-// cached reports and asks the providers again, which takes the admin
+// cached reports and queries the providers again, which takes the admin
 // role.
 func runAttackerIntel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var refresh bool
@@ -68,7 +68,7 @@ func verdictLabel(v apiv1.IntelVerdict) string {
 
 // printIntel prints the aggregate verdict, then per address its location
 // and each provider's verdict with the reason, or the error that kept
-// the provider from answering. Provider texts are made printable: they
+// the provider from returning one. Provider texts are made printable: they
 // may quote what an attacker reported about itself.
 func printIntel(w io.Writer, verdict apiv1.IntelVerdict, reports []*apiv1.IntelReport) error {
 	fmt.Fprintf(w, "Verdict: %s\n", verdictLabel(verdict))

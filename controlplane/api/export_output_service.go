@@ -34,7 +34,7 @@ func (s *exportOutputService) ListExportOutputs(context.Context, *connect.Reques
 }
 
 // TestExportOutput sends a test notice to one output. A destination
-// that refuses it is an answer, not a failed call: the response says
+// that rejects it is a result, not a failed call, so the response says
 // why.
 func (s *exportOutputService) TestExportOutput(ctx context.Context, req *connect.Request[apiv1.TestExportOutputRequest]) (*connect.Response[apiv1.TestExportOutputResponse], error) {
 	name := req.Msg.GetName()
@@ -51,6 +51,7 @@ func (s *exportOutputService) TestExportOutput(ctx context.Context, req *connect
 	case err != nil && ctx.Err() != nil:
 		return nil, s.toConnectError(ctx, req.Spec().Procedure, ctx.Err())
 	case err != nil:
+		s.log.Debug().Err(err).Str(fieldProcedure, req.Spec().Procedure).Str(fieldOutput, name).Msg("export test send failed")
 		return connect.NewResponse(&apiv1.TestExportOutputResponse{Error: export.ErrorText(err)}), nil
 	}
 	return connect.NewResponse(&apiv1.TestExportOutputResponse{Delivered: true}), nil

@@ -214,8 +214,8 @@ func TestListExportOutputs(t *testing.T) {
 }
 
 // An admin's test send reaches a TCP receiver whatever the output's
-// topics; a refused one is reported with the collector's answer and
-// without the token; viewers may not send, and unknown names are
+// topics. A rejected one is reported with the collector's response and
+// without the token. Viewers may not send, and unknown names are
 // NotFound.
 func TestTestExportOutput(t *testing.T) {
 	f := newExportFixture(t)
@@ -278,7 +278,7 @@ func TestTestExportOutput(t *testing.T) {
 
 // Delivered, suppressed and failed records and the latest error show in
 // the listing. The suppression rule is added through WebhookService and
-// applies only to the output that asks for it.
+// applies only to the output that sets apply_suppression.
 func TestExportOutputStatsThroughAPI(t *testing.T) {
 	f := newExportFixture(t)
 	ctx := context.Background()

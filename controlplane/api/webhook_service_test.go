@@ -104,7 +104,7 @@ func TestWebhookServiceDelivers(t *testing.T) {
 	}
 }
 
-// hookReceiver is a local webhook destination that answers with a
+// hookReceiver is a local webhook destination that responds with a
 // status the test sets and keeps what it receives.
 type hookReceiver struct {
 	srv    *httptest.Server
@@ -280,9 +280,9 @@ func TestWebhookSuppressionsThroughAPI(t *testing.T) {
 		}
 	}
 
-	// The notices the prefix, agent and decky rules match are dropped;
-	// the window has not opened, so the last one goes out, and the
-	// receiver sees it first.
+	// The notices the prefix, agent and decky rules match are dropped.
+	// The window has not opened, so the last notice goes out, and it is
+	// the first the receiver gets.
 	f.publish(t, "att-scan", "127.0.5.77", "web-01", agentID)
 	f.publish(t, "att-lab", "127.0.1.1", "web-01", "0190a8c4-0000-7000-8000-0000000a6e99")
 	f.publish(t, "att-dev", "127.0.1.2", "honeypot-dev", agentID)
@@ -335,8 +335,8 @@ func TestWebhookSuppressionsThroughAPI(t *testing.T) {
 	}
 }
 
-// A notice the receiver refuses with a final status lands in the dead
-// letters with the reason, status and notice; replayed once the
+// A notice the receiver rejects with a final status lands in the dead
+// letters with the reason, status and notice. Replayed once the
 // receiver works, it is delivered and leaves the dead letters.
 func TestWebhookDeadLettersReplayThroughAPI(t *testing.T) {
 	f := newWebhookFixture(t)
@@ -349,8 +349,8 @@ func TestWebhookDeadLettersReplayThroughAPI(t *testing.T) {
 	rcv.next()
 
 	var dead []*apiv1.WebhookDeadLetter
-	// The worker stores the dead letter after the answer; the test
-	// deadline bounds the wait.
+	// The worker stores the dead letter after the response, and the
+	// test deadline bounds the wait.
 	for len(dead) == 0 {
 		resp, err := f.client.ListWebhookDeadLetters(ctx, withToken(&apiv1.ListWebhookDeadLettersRequest{WebhookId: hook.GetId()}, f.admin))
 		if err != nil {
@@ -418,8 +418,8 @@ func TestWebhookDeadLettersReplayThroughAPI(t *testing.T) {
 }
 
 // A rotation returns a new secret and keeps the old one signing, as a
-// second v1 signature, until the grace period ends; a zero grace ends
-// it at once, and a grace over 30 days is refused.
+// second v1 signature, until the grace period ends. A zero grace ends
+// it at once, and a grace over 30 days is rejected.
 func TestWebhookSecretRotationThroughAPI(t *testing.T) {
 	f := newWebhookFixture(t)
 	ctx := context.Background()

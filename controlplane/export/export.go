@@ -138,8 +138,8 @@ var ErrNoOutput = errors.New("no such export output")
 // SubjectTest is the subject of the notice Test sends.
 const SubjectTest = "export.test"
 
-// testTimeout bounds one test send, connection included, so an
-// unreachable destination answers the caller within a request's time.
+// testTimeout bounds one test send, connection included, so the caller
+// learns about an unreachable destination within a request's time.
 const testTimeout = 20 * time.Second
 
 // Test sends one synthetic SubjectTest notice to the output called name,
@@ -176,7 +176,7 @@ func (e *Exporter) Offer(r Record) {
 		}
 		if o.cfg.ApplySuppression {
 			// The rules are read once per record, and only when an
-			// output asks for them.
+			// output applies them.
 			if !checked {
 				suppressed, checked = e.suppressed(r), true
 			}

@@ -93,7 +93,7 @@ type Stats struct {
 }
 
 // maxLastError bounds the stored error text. Part of it may come from
-// the destination's answer, which DECNET does not control.
+// the destination's response, which DECNET does not control.
 const maxLastError = 512
 
 // Output is one destination with its filter, queue and delivery loop.

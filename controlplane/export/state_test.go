@@ -53,7 +53,7 @@ func TestStatsShowQueueAndLastOutcome(t *testing.T) {
 func TestLastErrorIsBoundedUTF8(t *testing.T) {
 	o := newOutputWithSink(OutputConfig{Name: "e"}, newRecordingSink(), instantClock{}, nil, zerolog.Nop())
 	// A multi-byte rune straddles the cut, and an invalid byte comes
-	// from the destination's answer.
+	// from the destination's response.
 	o.noteError(errors.New("\xff" + strings.Repeat("é", 400)))
 	got := o.Stats().LastError
 	if !utf8.ValidString(got) || len(got) > maxLastError+len("…") || !strings.HasPrefix(got, "?é") || !strings.HasSuffix(got, "é…") {
@@ -87,9 +87,9 @@ func (s *fakeSuppressor) SuppressesNotice(n *apiv1.Notice) bool {
 	return false
 }
 
-// Only outputs that ask for suppression lose the suppressed records;
-// the rules are asked once per record however many outputs ask, and
-// never for records no such output selects.
+// Only outputs that apply suppression lose the suppressed records. The
+// rules are consulted once per record however many outputs apply them,
+// and never for records no such output selects.
 func TestApplySuppressionPerOutput(t *testing.T) {
 	dir := t.TempDir()
 	sup := &fakeSuppressor{decky: "web-01"}
@@ -140,8 +140,8 @@ func TestApplySuppressionNeedsRules(t *testing.T) {
 	}
 }
 
-// A test send reaches the file whatever the topic filter, leaves the
-// counters alone, and an unknown name is told apart.
+// A test send reaches the file whatever the topic filter and leaves the
+// counters alone. An unknown name returns ErrNoOutput.
 func TestExporterTestSend(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "archive")
 	e, err := New(Config{

@@ -4,8 +4,8 @@ import (
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
-// Suppressor answers whether the operator's suppression rules drop a
-// record. The webhook dispatcher keeps the rules; outputs that set
+// Suppressor reports whether the operator's suppression rules drop a
+// record. The webhook dispatcher keeps the rules, and outputs that set
 // ApplySuppression consult the ones that cover every webhook.
 // Implementations are called for every record such an output selects,
 // so they must answer from memory, without blocking.

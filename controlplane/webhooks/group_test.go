@@ -247,7 +247,7 @@ func TestSuppressedNoticesTakeNoQueueSpace(t *testing.T) {
 }
 
 // Export outputs consult the rules that cover every webhook, for events
-// as well as notices; a rule scoped to one webhook and a window not yet
+// as well as notices. A rule scoped to one webhook and a window not yet
 // open drop nothing there.
 func TestSuppressesOutsideWebhooks(t *testing.T) {
 	f := newFixture(t, nil)

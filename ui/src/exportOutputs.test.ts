@@ -43,7 +43,7 @@ describe("export output labels", () => {
 describe("export output health", () => {
   const at = (seconds: bigint) => ({ seconds, nanos: 0 });
 
-  it("is failing when records were lost or the last error is newer than the last delivery", () => {
+  it("flags lost records and unrecovered errors", () => {
     const cases: [string, Parameters<typeof create<typeof ExportOutputSchema>>[1], boolean][] = [
       ["idle", { stats: {} }, false],
       ["delivering", { stats: { delivered: 10n, lastDeliveredAt: at(100n) } }, false],

@@ -1,6 +1,6 @@
 // Labels for the SIEM export outputs ListExportOutputs returns. The
-// server never sends an output's token, API key or password; these
-// helpers only say whether one is set.
+// server never sends an output's token, API key or password, so these
+// helpers show only whether one is set.
 
 import { ExportOutputFormat, type ExportOutput } from "./gen/decnet/api/v1/export_service_pb";
 
