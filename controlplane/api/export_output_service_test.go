@@ -19,6 +19,7 @@ import (
 
 	"github.com/decnet/decnet/controlplane/auth"
 	"github.com/decnet/decnet/controlplane/export"
+	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/topics"
 	"github.com/decnet/decnet/controlplane/webhooks"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -257,6 +258,21 @@ func TestTestExportOutput(t *testing.T) {
 		if st := o.GetStats(); st.GetDelivered() != 0 || st.GetFailed() != 0 || st.GetLastError() != "" {
 			t.Errorf("%s stats after tests: %v", o.GetName(), st)
 		}
+	}
+
+	// Test sends reach outside systems, so they are audited.
+	entries, err := f.store.ListAudit(ctx, store.AuditQuery{PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tests []string
+	for _, e := range entries.Items {
+		if e.Procedure == apiv1connect.ExportServiceTestExportOutputProcedure {
+			tests = append(tests, e.Username+" "+e.Outcome)
+		}
+	}
+	if len(tests) != 2 || tests[0] != "admin ok" || tests[1] != "admin ok" {
+		t.Errorf("audited test sends %q, want two by admin", tests)
 	}
 
 	cases := []struct {
