@@ -181,7 +181,7 @@ outputs:
 		}
 	}
 
-	checkExportService(t, serverEP.API, serverDir, attempts, func() []string {
+	checkExportService(t, decnet, serverEP.API, serverDir, attempts, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), received...)
@@ -190,8 +190,9 @@ outputs:
 
 // checkExportService reads the outputs' state through ExportService of
 // the running server, which must count what the receivers got, then
-// sends a test record to the TCP receiver.
-func checkExportService(t *testing.T, apiURL, serverDir string, attempts int, receivedLines func() []string) {
+// sends a test record to the TCP receiver, through the API and through
+// the decnet client commands.
+func checkExportService(t *testing.T, decnet, apiURL, serverDir string, attempts int, receivedLines func() []string) {
 	t.Helper()
 	ctx := context.Background()
 	api := newAPIClient(apiURL, loadRoots(t, filepath.Join(serverDir, "ca", "ca.crt")))
@@ -236,12 +237,43 @@ func checkExportService(t *testing.T, apiURL, serverDir string, attempts int, re
 	if !test.GetDelivered() {
 		t.Fatalf("test send not delivered: %s", test.GetError())
 	}
-	eventually(t, 10*time.Second, func() error {
+	testRecords := func() int {
+		n := 0
 		for _, line := range receivedLines() {
 			if strings.Contains(line, "|Export test|") {
-				return nil
+				n++
 			}
 		}
-		return errors.New("no test record at the receiver")
+		return n
+	}
+	eventually(t, 10*time.Second, func() error {
+		if testRecords() < 1 {
+			return errors.New("no test record at the receiver")
+		}
+		return nil
+	})
+
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(decnet, append(args, "--server", apiURL, "--ca-file", filepath.Join(serverDir, "ca", "ca.crt"))...)
+		cmd.Env = append(os.Environ(), "DECNET_TOKEN="+api.token, "DECNET_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("decnet %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := cli("export", "list")
+	if !strings.Contains(out, "archive") || !strings.Contains(out, "lines/cef") || !strings.Contains(out, fmt.Sprintf("  %d  ", attempts)) {
+		t.Errorf("decnet export list:\n%s", out)
+	}
+	if out := cli("export", "test", "siem"); out != "Output siem accepted the test record (export.test).\n" {
+		t.Errorf("decnet export test siem: %q", out)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if n := testRecords(); n < 2 {
+			return fmt.Errorf("%d test records at the receiver, want 2", n)
+		}
+		return nil
 	})
 }
