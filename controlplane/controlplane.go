@@ -314,6 +314,9 @@ func (s *Server) buildServers() error {
 		Guard:      &netguard.Guard{Allow: s.cfg.ExportAllow},
 		Logger:     s.cfg.Logger,
 		Registerer: s.cfg.Registry,
+		// Outputs that opt in drop what the global webhook
+		// suppression rules drop.
+		Suppressor: s.webhooks,
 	}); err != nil {
 		return err
 	}
@@ -419,6 +422,7 @@ func (s *Server) buildServers() error {
 		Campaigns:        s.campaigns,
 		Intel:            s.intel,
 		Settings:         s.apiSettings(),
+		Exporter:         s.exporter,
 		Presence:         s.presence,
 		// Closes the live connection at once; the revocation watcher
 		// covers revocations by other processes.

@@ -4,7 +4,9 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/internal/endpoints"
 )
 
@@ -177,4 +180,100 @@ outputs:
 			t.Errorf("an export carries the captured password %q", secret)
 		}
 	}
+
+	checkExportService(t, decnet, serverEP.API, serverDir, attempts, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), received...)
+	})
+}
+
+// checkExportService reads the outputs' state through ExportService of
+// the running server, which must count what the receivers got, then
+// sends a test record to the TCP receiver, through the API and through
+// the decnet client commands.
+func checkExportService(t *testing.T, decnet, apiURL, serverDir string, attempts int, receivedLines func() []string) {
+	t.Helper()
+	ctx := context.Background()
+	api := newAPIClient(apiURL, loadRoots(t, filepath.Join(serverDir, "ca", "ca.crt")))
+	first, err := os.ReadFile(filepath.Join(serverDir, "admin-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.login(t, "admin", strings.TrimSpace(string(first)))
+	// Until the first password is changed the session only reads, and a
+	// test send is not a read.
+	if err := api.call(ctx, "decnet.api.v1.UserService/ChangePassword",
+		&apiv1.ChangePasswordRequest{CurrentPassword: strings.TrimSpace(string(first)), NewPassword: "a long export passphrase 2026"},
+		&apiv1.ChangePasswordResponse{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var list apiv1.ListExportOutputsResponse
+	eventually(t, 30*time.Second, func() error {
+		if err := api.call(ctx, "decnet.api.v1.ExportService/ListExportOutputs", &apiv1.ListExportOutputsRequest{}, &list); err != nil {
+			return err
+		}
+		for _, o := range list.GetOutputs() {
+			if got := o.GetStats().GetDelivered(); got != uint64(attempts) {
+				return fmt.Errorf("%s delivered %d, want %d", o.GetName(), got, attempts)
+			}
+		}
+		return nil
+	})
+	if len(list.GetOutputs()) != 2 || list.GetOutputs()[0].GetName() != "archive" || list.GetOutputs()[1].GetLines().GetFormat() != apiv1.ExportOutputFormat_EXPORT_OUTPUT_FORMAT_CEF {
+		t.Errorf("outputs %v", list.GetOutputs())
+	}
+	for _, o := range list.GetOutputs() {
+		if st := o.GetStats(); st.GetLastError() != "" || st.GetDropped() != 0 || st.GetFailed() != 0 || st.GetLastDeliveredAt() == nil {
+			t.Errorf("%s stats %v", o.GetName(), st)
+		}
+	}
+
+	var test apiv1.TestExportOutputResponse
+	if err := api.call(ctx, "decnet.api.v1.ExportService/TestExportOutput", &apiv1.TestExportOutputRequest{Name: "siem"}, &test); err != nil {
+		t.Fatalf("TestExportOutput: %v", err)
+	}
+	if !test.GetDelivered() {
+		t.Fatalf("test send not delivered: %s", test.GetError())
+	}
+	testRecords := func() int {
+		n := 0
+		for _, line := range receivedLines() {
+			if strings.Contains(line, "|Export test|") {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 10*time.Second, func() error {
+		if testRecords() < 1 {
+			return errors.New("no test record at the receiver")
+		}
+		return nil
+	})
+
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(decnet, append(args, "--server", apiURL, "--ca-file", filepath.Join(serverDir, "ca", "ca.crt"))...)
+		cmd.Env = append(os.Environ(), "DECNET_TOKEN="+api.token, "DECNET_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("decnet %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := cli("export", "list")
+	if !strings.Contains(out, "archive") || !strings.Contains(out, "lines/cef") || !strings.Contains(out, fmt.Sprintf("  %d  ", attempts)) {
+		t.Errorf("decnet export list:\n%s", out)
+	}
+	if out := cli("export", "test", "siem"); out != "Output siem accepted the test record (export.test).\n" {
+		t.Errorf("decnet export test siem: %q", out)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if n := testRecords(); n < 2 {
+			return fmt.Errorf("%d test records at the receiver, want 2", n)
+		}
+		return nil
+	})
 }

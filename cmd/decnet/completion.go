@@ -21,13 +21,14 @@ var commandTree = map[string][]string{
 	"version":     nil,
 	"login":       nil,
 	"events":      {"list", "tail"},
-	"attackers":   {"list", "show", "export", "notes", "note", "triage"},
+	"attackers":   {"list", "show", "export", "intel", "notes", "note", "triage"},
 	"identities":  {"list", "show", "export"},
 	"campaigns":   {"list", "show", "export"},
 	"credentials": {"list"},
 	"users":       {"list", "create", "set-role", "reset-password", "delete"},
 	"api-tokens":  {"list", "create", "revoke"},
 	"webhooks":    webhookSubcommands,
+	"export":      {"list", "test"},
 	"completion":  {"bash", "zsh"},
 }
 
@@ -49,6 +50,7 @@ var commandFlags = map[string][]string{
 	"attackers list":         attackerListFlagNames,
 	"attackers show":         nil,
 	"attackers export":       {"--format"},
+	"attackers intel":        {"--refresh"},
 	"attackers notes":        nil,
 	"attackers note":         {"--delete"},
 	"attackers triage":       {"--status", "--tags"},
@@ -88,6 +90,8 @@ var commandFlags = map[string][]string{
 	"webhooks suppressions":  nil,
 	"webhooks suppress":      {"--webhook", "--prefix", "--agent", "--decky", "--from", "--until", "--for", "--reason"},
 	"webhooks unsuppress":    nil,
+	"export list":            nil,
+	"export test":            nil,
 }
 
 // flagValues lists the values completion offers after a flag, by

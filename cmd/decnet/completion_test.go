@@ -19,6 +19,8 @@ func TestCompletionScriptContents(t *testing.T) {
 		`"list show create update pause resume delete test rotate-secret deliveries dead-letters replay suppressions suppress unsuppress"`,
 		`"webhooks create --format") words="generic slack teams discord thehive wazuh"`,
 		`"agents list") words="--server --ca-file --config --output --data-dir --store --database-url-file"`,
+		`"list show export intel notes note triage"`,
+		`"attackers intel") words="--server --ca-file --config --output --refresh"`,
 	} {
 		if !strings.Contains(script, want) {
 			t.Errorf("completion script lacks %s", want)
@@ -53,6 +55,10 @@ func TestCompletionInBash(t *testing.T) {
 		{[]string{"decnet", "webhooks", "suppress", "--pre"}, "--prefix"},
 		{[]string{"decnet", "attackers", "list", "--min"}, "--min-events"},
 		{[]string{"decnet", "attackers", "list", "--sort", "au"}, "auth-attempts"},
+		{[]string{"decnet", "exp"}, "export"},
+		{[]string{"decnet", "export", "t"}, "test"},
+		{[]string{"decnet", "attackers", "int"}, "intel"},
+		{[]string{"decnet", "attackers", "intel", "a-1", "--ref"}, "--refresh"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.words, " "), func(t *testing.T) {

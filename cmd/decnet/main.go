@@ -41,6 +41,8 @@ or the file decnet login writes):
                                  attackers; export writes JSON lines
   decnet attackers notes ID|note ID [TEXT]|triage ID [--status S] [--tags T]
                                  read and write notes, tags and triage status
+  decnet attackers intel ID [--refresh]
+                                 threat-intel verdicts per address and provider
   decnet identities list|show ID [--attacker]
                                  identities: attackers judged to be one actor
   decnet campaigns list|show ID  campaigns: identities judged to work together
@@ -54,6 +56,7 @@ or the file decnet login writes):
                  |test ID|rotate-secret ID|deliveries [ID]|dead-letters [ID]|replay ID
                  |suppressions|suppress [flags]|unsuppress ID
                                  manage webhooks; create prints the signing secret once
+  decnet export list|test NAME   SIEM export outputs with their state; send a test record
   decnet completion bash|zsh     print a shell completion script
 
 Agent and token commands (through the API as above; with --data-dir,
@@ -134,6 +137,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAPITokens(ctx, args[1:], stdout, stderr)
 	case "webhooks":
 		return runWebhooks(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "export":
+		return runExport(ctx, args[1:], stdout, stderr)
 	case "completion":
 		return runCompletion(args[1:], stdout)
 	case "version":

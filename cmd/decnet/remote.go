@@ -350,7 +350,7 @@ func eventDetail(ev *eventv1.Event) string {
 
 func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("attackers: want a subcommand, list, show, export, notes, note or triage: %w", errUsage)
+		return fmt.Errorf("attackers: want a subcommand, list, show, export, intel, notes, note or triage: %w", errUsage)
 	}
 	switch args[0] {
 	case "list":
@@ -372,6 +372,8 @@ func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return c.printAttackers([]*apiv1.Attacker{resp.Msg.GetAttacker()})
 	case "export":
 		return runAttackersExport(ctx, args[1:], stdout, stderr)
+	case "intel":
+		return runAttackerIntel(ctx, args[1:], stdout, stderr)
 	case "notes":
 		return runAttackerNotes(ctx, args[1:], stdout, stderr)
 	case "note":
@@ -379,7 +381,7 @@ func runAttackers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "triage":
 		return runAttackerTriage(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("attackers: unknown subcommand %q, want list, show, export, notes, note or triage: %w", args[0], errUsage)
+	return fmt.Errorf("attackers: unknown subcommand %q, want list, show, export, intel, notes, note or triage: %w", args[0], errUsage)
 }
 
 // attackerListFlags are the flags of attackers list.

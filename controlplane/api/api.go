@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/controlplane/auth"
+	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/intel"
 	"github.com/decnet/decnet/controlplane/store"
@@ -91,6 +92,8 @@ type Config struct {
 	// serve (Redis when replicas share state). While it fails, GET
 	// /healthz answers 503 and the gRPC health service NOT_SERVING.
 	Ready func(ctx context.Context) error
+	// Exporter serves ExportService with its outputs; nil lists none.
+	Exporter *export.Exporter
 }
 
 // API holds the service handlers and the mux that serves them.
@@ -115,6 +118,7 @@ type API struct {
 	notices        *topics.Publisher[*apiv1.Notice]
 	settings       Settings
 	ready          func(ctx context.Context) error
+	exporter       *export.Exporter
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -176,6 +180,7 @@ func New(cfg Config) (*API, error) {
 		notices:        cfg.Notices,
 		settings:       cfg.Settings,
 		ready:          cfg.Ready,
+		exporter:       cfg.Exporter,
 		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
@@ -207,6 +212,7 @@ func (a *API) mount() {
 	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...))
 	a.mux.Handle(apiv1connect.NewSettingsServiceHandler(&settingsService{a}, opts...))
+	a.mux.Handle(apiv1connect.NewExportServiceHandler(&exportOutputService{a}, opts...))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -224,6 +230,7 @@ func (a *API) mount() {
 		apiv1connect.AnnotationServiceName,
 		apiv1connect.NoticeServiceName,
 		apiv1connect.SettingsServiceName,
+		apiv1connect.ExportServiceName,
 	}
 	if a.tokens != nil {
 		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))

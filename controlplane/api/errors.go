@@ -20,6 +20,8 @@ const (
 	fieldRevokedAt = "revoked_at"
 	// fieldConfigVersion is a desired configuration version.
 	fieldConfigVersion = "config_version"
+	// fieldOutput names a SIEM export output.
+	fieldOutput = "output"
 )
 
 // toConnectError maps an internal error to the Connect code and message

@@ -16,9 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/topics"
@@ -64,6 +66,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Clock drives batching and backoff; nil means the wall clock.
 	Clock Clock
+	// Suppressor holds the operator's suppression rules. Required when
+	// an output sets ApplySuppression.
+	Suppressor Suppressor
 }
 
 // Exporter feeds records from the broker and the notice publisher to
@@ -98,6 +103,9 @@ func New(cfg Config) (*Exporter, error) {
 		if seen[oc.Name] {
 			return nil, fmt.Errorf("new exporter: output %q: %w", oc.Name, ErrDuplicateName)
 		}
+		if oc.ApplySuppression && cfg.Suppressor == nil {
+			return nil, fmt.Errorf("new exporter: output %q: apply_suppression set but no suppression rules are available", oc.Name)
+		}
 		seen[oc.Name] = true
 		out, err := newOutput(oc, cfg, metrics, log)
 		if err != nil {
@@ -114,12 +122,78 @@ var ErrDuplicateName = errors.New("duplicate output name")
 // Outputs returns the configured outputs, for their counters.
 func (e *Exporter) Outputs() []*Output { return e.outputs }
 
-// Offer hands a record to every output whose filter matches its topic.
-// It never blocks.
-func (e *Exporter) Offer(r Record) {
+// Output returns the output called name.
+func (e *Exporter) Output(name string) (*Output, bool) {
 	for _, o := range e.outputs {
-		o.Offer(r)
+		if o.cfg.Name == name {
+			return o, true
+		}
 	}
+	return nil, false
+}
+
+// ErrNoOutput is returned by Test for a name no output has.
+var ErrNoOutput = errors.New("no such export output")
+
+// SubjectTest is the subject of the notice Test sends.
+const SubjectTest = "export.test"
+
+// testTimeout bounds one test send, connection included, so the caller
+// learns about an unreachable destination within a request's time.
+const testTimeout = 20 * time.Second
+
+// Test sends one synthetic SubjectTest notice to the output called name,
+// whatever its topic filter, and returns the destination's verdict.
+func (e *Exporter) Test(ctx context.Context, name string) error {
+	o, ok := e.Output(name)
+	if !ok {
+		return fmt.Errorf("test output %q: %w", name, ErrNoOutput)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("test output %q: %w", name, err)
+	}
+	n := &apiv1.Notice{
+		Id:      id.String(),
+		Subject: SubjectTest,
+		Time:    timestamppb.New(e.cfg.Clock.Now()),
+		Summary: "DECNET export test for output " + name,
+	}
+	r, _ := NoticeRecord(n)
+	ctx, cancel := context.WithTimeout(ctx, testTimeout)
+	defer cancel()
+	return o.Test(ctx, r)
+}
+
+// Offer hands a record to every output whose filter matches its topic,
+// except to outputs that apply suppression when a rule matches it. It
+// never blocks.
+func (e *Exporter) Offer(r Record) {
+	checked, suppressed := false, false
+	for _, o := range e.outputs {
+		if !o.accepts(r) {
+			continue
+		}
+		if o.cfg.ApplySuppression {
+			// The rules are read once per record, and only when an
+			// output applies them.
+			if !checked {
+				suppressed, checked = e.suppressed(r), true
+			}
+			if suppressed {
+				o.suppress()
+				continue
+			}
+		}
+		o.enqueue(r)
+	}
+}
+
+func (e *Exporter) suppressed(r Record) bool {
+	if r.Notice != nil {
+		return e.cfg.Suppressor.SuppressesNotice(r.Notice)
+	}
+	return e.cfg.Suppressor.SuppressesEvent(r.Event)
 }
 
 // OfferEvents offers stored events as "event.<kind>" records.

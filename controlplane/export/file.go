@@ -30,6 +30,7 @@ import (
 //	    elastic: {url: "https://es.example:9200", index: decnet, api_key_file: /etc/decnet/es-key}
 //	  - name: archive
 //	    lines: {path: /var/log/decnet/events.ndjson, max_bytes: 104857600, max_files: 10}
+//	    apply_suppression: true   # drop what the global webhook suppression rules drop
 type FileConfig struct {
 	AllowCIDRs []string     `yaml:"allow_cidrs"`
 	Outputs    []FileOutput `yaml:"outputs"`
@@ -37,12 +38,15 @@ type FileConfig struct {
 
 // FileOutput is one output of the file.
 type FileOutput struct {
-	Name    string       `yaml:"name"`
-	Topics  []string     `yaml:"topics"`
-	Syslog  *FileSyslog  `yaml:"syslog"`
-	Lines   *FileLines   `yaml:"lines"`
-	Splunk  *FileSplunk  `yaml:"splunk"`
-	Elastic *FileElastic `yaml:"elastic"`
+	Name   string   `yaml:"name"`
+	Topics []string `yaml:"topics"`
+	// ApplySuppression drops what the suppression rules covering every
+	// webhook drop; off, the output receives everything.
+	ApplySuppression bool         `yaml:"apply_suppression"`
+	Syslog           *FileSyslog  `yaml:"syslog"`
+	Lines            *FileLines   `yaml:"lines"`
+	Splunk           *FileSplunk  `yaml:"splunk"`
+	Elastic          *FileElastic `yaml:"elastic"`
 }
 
 // FileTLS selects TLS and the roots that verify the receiver.
@@ -127,7 +131,7 @@ func LoadFile(path string) ([]OutputConfig, []netip.Prefix, error) {
 }
 
 func (o FileOutput) config() (OutputConfig, error) {
-	oc := OutputConfig{Name: o.Name, Topics: o.Topics}
+	oc := OutputConfig{Name: o.Name, Topics: o.Topics, ApplySuppression: o.ApplySuppression}
 	set := 0
 	if o.Syslog != nil {
 		set++

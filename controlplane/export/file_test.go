@@ -23,6 +23,7 @@ outputs:
     splunk: {url: "https://splunk.example:8088", token_file: `+token+`, index: honeypot}
   - name: archive
     lines: {path: /var/log/decnet/events.ndjson, max_files: 3}
+    apply_suppression: true
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +42,9 @@ outputs:
 	}
 	if l := outputs[2].Lines; l == nil || l.MaxFiles != 3 || l.TLS != nil {
 		t.Errorf("lines = %+v", l)
+	}
+	if outputs[0].ApplySuppression || !outputs[2].ApplySuppression {
+		t.Errorf("apply_suppression = %v, %v; want off unless set", outputs[0].ApplySuppression, outputs[2].ApplySuppression)
 	}
 
 	for name, body := range map[string]string{

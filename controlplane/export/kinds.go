@@ -46,6 +46,9 @@ var kinds = map[string]kindInfo{
 	"event.mail.received":        {"600", "Mail received", 6, []string{"email"}, []string{"info"}},
 	"credential.captured":        {"1000", "Credential captured", 6, []string{"authentication", "intrusion_detection"}, []string{"info"}},
 	"credential.reuse.detected":  {"1001", "Credential reuse detected", 8, []string{"authentication", "intrusion_detection"}, []string{"info"}},
+	// A test send from an operator; the lowest severity keeps it out of
+	// alerting rules.
+	SubjectTest: {"1900", "Export test", 0, []string{"configuration"}, []string{"info"}},
 }
 
 // unknownKind describes topics missing from kinds.

@@ -12,6 +12,8 @@ const (
 	outcomeDelivered = "delivered"
 	outcomeDropped   = "dropped"
 	outcomeFailed    = "failed"
+	// outcomeSuppressed records matched a suppression rule.
+	outcomeSuppressed = "suppressed"
 )
 
 // metrics holds the Prometheus side of the output counters; a nil
@@ -28,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Namespace: "decnet",
 		Subsystem: "export",
 		Name:      "records_total",
-		Help:      "Records per export output by outcome: delivered, dropped (queue full), failed (rejected or out of attempts).",
+		Help:      "Records per export output by outcome: delivered, dropped (queue full), failed (rejected or out of attempts), suppressed (matched a suppression rule).",
 	}, []string{"output", "outcome"})
 	if err := reg.Register(records); err != nil {
 		var are prometheus.AlreadyRegisteredError

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -52,6 +55,10 @@ type OutputConfig struct {
 	BatchDelay time.Duration
 	// MaxAttempts bounds the sends of one batch, the first included.
 	MaxAttempts int
+	// ApplySuppression drops records that a suppression rule covering
+	// every webhook matches, as webhooks drop them. Off by default: a
+	// SIEM usually wants everything, including what alerting silences.
+	ApplySuppression bool
 }
 
 // sender sends batches to one destination. Send is called from a single
@@ -64,7 +71,7 @@ type sender interface {
 	Close() error
 }
 
-// Stats are an output's counters since it was built.
+// Stats are an output's counters since it was built, and its state now.
 type Stats struct {
 	// Delivered records were accepted by the destination.
 	Delivered uint64
@@ -72,7 +79,22 @@ type Stats struct {
 	Dropped uint64
 	// Failed records were rejected for good or ran out of attempts.
 	Failed uint64
+	// Suppressed records matched a suppression rule and were not queued.
+	Suppressed uint64
+	// Queued records wait for delivery now.
+	Queued int
+	// LastError describes the latest failed send, retried or not; empty
+	// when no send failed. LastErrorAt is when it happened and
+	// LastDeliveredAt when the destination last accepted a batch, so a
+	// reader can tell whether the output has recovered since.
+	LastError       string
+	LastErrorAt     time.Time
+	LastDeliveredAt time.Time
 }
+
+// maxLastError bounds the stored error text. Part of it may come from
+// the destination's response, which DECNET does not control.
+const maxLastError = 512
 
 // Output is one destination with its filter, queue and delivery loop.
 type Output struct {
@@ -83,7 +105,18 @@ type Output struct {
 	metrics *metrics
 	log     zerolog.Logger
 
-	delivered, dropped, failed atomic.Uint64
+	delivered, dropped, failed, suppressed atomic.Uint64
+
+	// sending holds the one token that allows a call to the sink, whose
+	// Send is not safe for concurrent use: the delivery loop and test
+	// sends take turns.
+	sending chan struct{}
+
+	// mu guards the outcome times and text below.
+	mu              sync.Mutex
+	lastError       string
+	lastErrorAt     time.Time
+	lastDeliveredAt time.Time
 
 	// failedRun counts batches given up on since the last success; only
 	// the delivery goroutine touches it.
@@ -149,6 +182,8 @@ func newOutputWithSink(oc OutputConfig, sink sender, clock Clock, m *metrics, lo
 	if oc.MaxAttempts <= 0 {
 		oc.MaxAttempts = defaultMaxAttempts
 	}
+	sending := make(chan struct{}, 1)
+	sending <- struct{}{}
 	return &Output{
 		cfg:     oc,
 		sink:    sink,
@@ -156,15 +191,27 @@ func newOutputWithSink(oc OutputConfig, sink sender, clock Clock, m *metrics, lo
 		queue:   make(chan Record, oc.QueueSize),
 		metrics: m,
 		log:     log.With().Str(logKeyOutput, oc.Name).Logger(),
+		sending: sending,
 	}
 }
 
 // Name is the output's configured name.
 func (o *Output) Name() string { return o.cfg.Name }
 
-// Stats returns the output's counters.
+// Config returns the output's configuration with the delivery defaults
+// filled in. It holds the output's secrets: callers that show it must
+// leave them out.
+func (o *Output) Config() OutputConfig { return o.cfg }
+
+// Stats returns the output's counters and state.
 func (o *Output) Stats() Stats {
-	return Stats{Delivered: o.delivered.Load(), Dropped: o.dropped.Load(), Failed: o.failed.Load()}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return Stats{
+		Delivered: o.delivered.Load(), Dropped: o.dropped.Load(), Failed: o.failed.Load(), Suppressed: o.suppressed.Load(),
+		Queued:    len(o.queue),
+		LastError: o.lastError, LastErrorAt: o.lastErrorAt, LastDeliveredAt: o.lastDeliveredAt,
+	}
 }
 
 // Matches reports whether the output's filter selects topic.
@@ -180,12 +227,26 @@ func (o *Output) Matches(topic string) bool {
 	return false
 }
 
+// accepts reports whether r has a valid topic the filter selects.
+func (o *Output) accepts(r Record) bool {
+	return subject.Validate(r.Topic) == nil && o.Matches(r.Topic)
+}
+
 // Offer queues r when the filter selects it. It never blocks: a full
-// queue drops r and counts it.
+// queue drops r and counts it. Suppression is the Exporter's to apply.
 func (o *Output) Offer(r Record) {
-	if subject.Validate(r.Topic) != nil || !o.Matches(r.Topic) {
-		return
+	if o.accepts(r) {
+		o.enqueue(r)
 	}
+}
+
+// suppress counts a record a suppression rule kept from the queue.
+func (o *Output) suppress() {
+	o.suppressed.Add(1)
+	o.metrics.add(o.cfg.Name, outcomeSuppressed, 1)
+}
+
+func (o *Output) enqueue(r Record) {
 	select {
 	case o.queue <- r:
 	default:
@@ -253,11 +314,14 @@ func (o *Output) fill(ctx context.Context, batch []Record) []Record {
 func (o *Output) deliver(ctx context.Context, batch []Record) {
 	pending := batch
 	for attempt := 1; ; attempt++ {
-		retry, err := o.sink.Send(ctx, pending)
+		retry, err := o.send(ctx, pending)
 		if err == nil {
 			o.count(outcomeDelivered, len(pending))
 			o.logSuccess()
 			return
+		}
+		if ctx.Err() == nil {
+			o.noteError(err)
 		}
 
 		// Records neither handed back for retry nor reported in a
@@ -294,6 +358,64 @@ func (o *Output) deliver(ctx context.Context, batch []Record) {
 		}
 		pending = retry
 	}
+}
+
+// send hands batch to the sink once it is the caller's turn, and notes
+// a success.
+func (o *Output) send(ctx context.Context, batch []Record) ([]Record, error) {
+	select {
+	case <-o.sending:
+	case <-ctx.Done():
+		return batch, ctx.Err()
+	}
+	retry, err := o.sink.Send(ctx, batch)
+	o.sending <- struct{}{}
+	if err == nil {
+		o.mu.Lock()
+		o.lastDeliveredAt = o.clock.Now()
+		o.mu.Unlock()
+	}
+	return retry, err
+}
+
+// noteError keeps err as the latest failure.
+func (o *Output) noteError(err error) {
+	msg := ErrorText(err)
+	o.mu.Lock()
+	o.lastError, o.lastErrorAt = msg, o.clock.Now()
+	o.mu.Unlock()
+}
+
+// ErrorText is err cut to maxLastError bytes of valid UTF-8, so it
+// always fits in an API response. Sinks keep secrets out of their
+// errors: URLs lose their query and credentials travel only in headers.
+func ErrorText(err error) string {
+	msg := strings.ToValidUTF8(err.Error(), "?")
+	if len(msg) > maxLastError {
+		cut := maxLastError
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
+}
+
+// Test sends r to the destination at once, bypassing the filter, the
+// queue and the retries, and returns the destination's verdict. It waits
+// for a batch in flight to finish first. Its outcome is not counted in
+// Stats, which describe the records the output exports.
+func (o *Output) Test(ctx context.Context, r Record) error {
+	select {
+	case <-o.sending:
+	case <-ctx.Done():
+		return fmt.Errorf("test output %q: %w", o.cfg.Name, ctx.Err())
+	}
+	defer func() { o.sending <- struct{}{} }()
+	if _, err := o.sink.Send(ctx, []Record{r}); err != nil {
+		return fmt.Errorf("test output %q: %w", o.cfg.Name, err)
+	}
+	return nil
 }
 
 // logEvery is how often a run of failed batches is logged at warn

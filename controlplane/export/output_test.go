@@ -129,7 +129,7 @@ func TestRetryOnlyWhatTheSinkHandsBack(t *testing.T) {
 	if len(calls[0]) != 3 || len(calls[1]) != 1 || calls[1][0].ID() != "c" || calls[2][0].ID() != "c" {
 		t.Errorf("sends: %v / %v / %v", ids(calls[0]), ids(calls[1]), ids(calls[2]))
 	}
-	want := Stats{Delivered: 2, Failed: 1}
+	want := Stats{Delivered: 2, Failed: 1, LastError: "busy", LastErrorAt: testTime, LastDeliveredAt: testTime}
 	if got := o.Stats(); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}

@@ -209,7 +209,7 @@ func TestSplunkRetriesThroughOutput(t *testing.T) {
 	if got := len(h.requests()); got != 3 {
 		t.Errorf("%d requests, want 3", got)
 	}
-	if st := out.Stats(); st != (Stats{Delivered: 2}) {
+	if st := out.Stats(); st.Delivered != 2 || st.Failed != 0 || st.LastError != "hec: status 429 code 0: " {
 		t.Errorf("stats %+v", st)
 	}
 }

@@ -51,6 +51,14 @@ func (p *Publisher[T]) Subscribe(pattern string, handler Handler[T]) (unsubscrib
 	}, nil
 }
 
+// Subscribers returns the number of current subscriptions, so a caller
+// can tell when a component that subscribes in its Run is listening.
+func (p *Publisher[T]) Subscribers() int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return len(p.subs)
+}
+
 // Publish delivers msg to every subscriber whose pattern matches s, in no
 // particular order, and returns after all handlers returned.
 func (p *Publisher[T]) Publish(s string, msg T) error {

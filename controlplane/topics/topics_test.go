@@ -26,7 +26,13 @@ func TestPublishMatchesPattern(t *testing.T) {
 		t.Errorf("delivered %v, want [agent.a.status agent.b.status]", got)
 	}
 
+	if n := p.Subscribers(); n != 1 {
+		t.Errorf("Subscribers() = %d, want 1", n)
+	}
 	unsubscribe()
+	if n := p.Subscribers(); n != 0 {
+		t.Errorf("Subscribers() after unsubscribe = %d, want 0", n)
+	}
 	if err := p.Publish("agent.c.status", 1); err != nil {
 		t.Fatalf("publish: %v", err)
 	}

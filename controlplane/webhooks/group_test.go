@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
 func TestScanOfEveryDeckyIsOneIncident(t *testing.T) {
@@ -241,5 +243,48 @@ func TestSuppressedNoticesTakeNoQueueSpace(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(f.d.metrics.suppressed); got != 10 {
 		t.Fatalf("suppressed metric = %v", got)
+	}
+}
+
+// Export outputs consult the rules that cover every webhook, for events
+// as well as notices. A rule scoped to one webhook and a window not yet
+// open drop nothing there.
+func TestSuppressesOutsideWebhooks(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := t.Context()
+	sub, _ := f.create(t, Spec{URL: "http://127.0.0.1:1/hook"})
+	for _, r := range []Suppression{
+		{Prefix: netip.MustParsePrefix("198.51.100.0/24")},
+		{SubscriptionID: sub.ID, Decky: "scoped"},
+		{Decky: "later", NotBefore: testStart.Add(time.Hour)},
+	} {
+		if _, err := f.d.AddSuppression(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		n    *apiv1.Notice
+		want bool
+	}{
+		{"address in prefix", capturedNotice("a", "198.51.100.7", "web"), true},
+		{"address outside prefix", capturedNotice("a", "203.0.113.9", "web"), false},
+		{"rule of one webhook", capturedNotice("a", "203.0.113.9", "scoped"), false},
+		{"window not open", capturedNotice("a", "203.0.113.9", "later"), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := f.d.SuppressesNotice(tc.n); got != tc.want {
+				t.Errorf("SuppressesNotice = %v, want %v", got, tc.want)
+			}
+			if got := f.d.SuppressesEvent(tc.n.GetEvent()); got != tc.want {
+				t.Errorf("SuppressesEvent = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	f.clock.Advance(time.Hour)
+	if !f.d.SuppressesEvent(capturedNotice("a", "203.0.113.9", "later").GetEvent()) {
+		t.Error("event in the open window not suppressed")
 	}
 }

@@ -3,6 +3,8 @@ package webhooks
 import (
 	"net/netip"
 	"time"
+
+	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 )
 
 // validate reports what is wrong with a rule, or "".
@@ -72,4 +74,27 @@ func suppressed(rules []Suppression, subID string, m message, now time.Time) (Su
 		}
 	}
 	return Suppression{}, false
+}
+
+// SuppressesEvent reports whether a rule that covers every webhook drops
+// se now. Rules scoped to one webhook concern that webhook only. Export
+// outputs that apply suppression call it for every event they select.
+func (d *Dispatcher) SuppressesEvent(se *apiv1.StoredEvent) bool {
+	return d.suppressesEverywhere(message{notice: &apiv1.Notice{Detail: &apiv1.Notice_Event{Event: se}}})
+}
+
+// SuppressesNotice reports whether a rule that covers every webhook
+// drops n now.
+func (d *Dispatcher) SuppressesNotice(n *apiv1.Notice) bool {
+	return d.suppressesEverywhere(message{notice: n})
+}
+
+func (d *Dispatcher) suppressesEverywhere(m message) bool {
+	now := d.cfg.Clock.Now()
+	for _, r := range *d.suppressions.Load() {
+		if r.SubscriptionID == "" && r.matches("", m, now) {
+			return true
+		}
+	}
+	return false
 }

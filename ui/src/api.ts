@@ -18,6 +18,7 @@ import { AuthService } from "./gen/decnet/api/v1/auth_pb";
 import { CampaignService } from "./gen/decnet/api/v1/campaign_service_pb";
 import { CredentialService } from "./gen/decnet/api/v1/credential_service_pb";
 import { EventService } from "./gen/decnet/api/v1/event_service_pb";
+import { ExportService } from "./gen/decnet/api/v1/export_service_pb";
 import { IdentityService } from "./gen/decnet/api/v1/identity_service_pb";
 import { IntelService } from "./gen/decnet/api/v1/intel_service_pb";
 import { NoticeService } from "./gen/decnet/api/v1/notice_service_pb";
@@ -45,6 +46,7 @@ export interface Api {
   annotations: Client<typeof AnnotationService>;
   notices: Client<typeof NoticeService>;
   settings: Client<typeof SettingsService>;
+  exports: Client<typeof ExportService>;
 }
 
 // Sends every request with the session cookie. The API shares the page's
@@ -72,6 +74,7 @@ export function createApi(baseUrl: string): Api {
     annotations: createClient(AnnotationService, transport),
     notices: createClient(NoticeService, transport),
     settings: createClient(SettingsService, transport),
+    exports: createClient(ExportService, transport),
   };
 }
 

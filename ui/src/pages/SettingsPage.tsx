@@ -1,4 +1,10 @@
+import { useState } from "react";
+
 import { ErrorNotice } from "../components/ErrorNotice";
+import { outputDestination, outputFailing, outputKind, outputTopics } from "../exportOutputs";
+import { formatDateTime } from "../format";
+import type { ExportOutput } from "../gen/decnet/api/v1/export_service_pb";
+import { Role } from "../gen/decnet/api/v1/access_pb";
 import { useResource, useSession } from "../session";
 import { settingGroups } from "../settings";
 import "../topology.css";
@@ -40,6 +46,140 @@ export function SettingsPage() {
           </section>
         );
       })}
+      <ExportOutputsSection />
     </>
+  );
+}
+
+interface TestOutcome {
+  name: string;
+  delivered: boolean;
+  error: string;
+}
+
+// Lists the SIEM outputs with their state and lets admins send a test
+// record to one.
+function ExportOutputsSection() {
+  const { api, role } = useSession();
+  const outputs = useResource((a, signal) => a.exports.listExportOutputs({}, { signal }), []);
+  const [outcome, setOutcome] = useState<TestOutcome | undefined>(undefined);
+  const [callError, setCallError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  const test = (name: string): void => {
+    setOutcome(undefined);
+    setCallError(undefined);
+    setBusy(true);
+    void (async () => {
+      try {
+        const res = await api.exports.testExportOutput({ name });
+        setOutcome({ name, delivered: res.delivered, error: res.error });
+      } catch (err) {
+        setCallError(err);
+      } finally {
+        setBusy(false);
+        outputs.reload();
+      }
+    })();
+  };
+
+  return (
+    <section className="settings-group" aria-labelledby="settings-export-outputs">
+      <h2 id="settings-export-outputs">SIEM export outputs</h2>
+      <p className="hint">
+        State since this server process started. Outputs with suppression on leave out what the webhook
+        suppression rules for every webhook drop. A test sends one <code>export.test</code> record past the
+        output's topics and is not counted.{" "}
+        <button type="button" className="link" onClick={outputs.reload}>
+          Refresh
+        </button>
+      </p>
+      <ErrorNotice error={outputs.error ?? callError} role={role} />
+      {outcome !== undefined && (
+        <div className={outcome.delivered ? "notice" : "error"} role="status" data-testid="export-test-result">
+          Test of {outcome.name}:{" "}
+          <strong>{outcome.delivered ? "accepted" : "not accepted"}</strong>
+          {outcome.error !== "" && ` — ${outcome.error}`}{" "}
+          <button type="button" className="link" onClick={() => setOutcome(undefined)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {outputs.data !== undefined && (
+        <ExportOutputsTable outputs={outputs.data.outputs} canTest={role >= Role.ADMIN} busy={busy} onTest={test} />
+      )}
+    </section>
+  );
+}
+
+export function ExportOutputsTable(p: {
+  outputs: readonly ExportOutput[];
+  canTest: boolean;
+  busy: boolean;
+  onTest: (name: string) => void;
+}) {
+  if (p.outputs.length === 0) {
+    return (
+      <p className="empty">
+        No outputs: start <code>decnet server</code> with <code>--export-config</code> to send events to a SIEM.
+      </p>
+    );
+  }
+  return (
+    <table className="export-outputs">
+      <thead>
+        <tr>
+          <th>name</th>
+          <th>kind</th>
+          <th>destination</th>
+          <th>topics</th>
+          <th>suppression</th>
+          <th>delivered</th>
+          <th>dropped</th>
+          <th>failed</th>
+          <th>suppressed</th>
+          <th>queued</th>
+          <th>last delivered</th>
+          <th>last error</th>
+          {p.canTest && <th />}
+        </tr>
+      </thead>
+      <tbody>
+        {p.outputs.map((o) => {
+          const st = o.stats;
+          return (
+            <tr key={o.name} data-testid={`export-output-${o.name}`} className={outputFailing(o) ? "warn" : undefined}>
+              <td>{o.name}</td>
+              <td>{outputKind(o)}</td>
+              <td className="mono">{outputDestination(o)}</td>
+              <td className="mono">{outputTopics(o)}</td>
+              <td>{o.applySuppression ? "on" : "off"}</td>
+              <td className="num">{(st?.delivered ?? 0n).toString()}</td>
+              <td className="num">{(st?.dropped ?? 0n).toString()}</td>
+              <td className="num">{(st?.failed ?? 0n).toString()}</td>
+              <td className="num">{(st?.suppressed ?? 0n).toString()}</td>
+              <td className="num">{st?.queued ?? 0}</td>
+              <td>{formatDateTime(st?.lastDeliveredAt) || "never"}</td>
+              <td>
+                {st === undefined || st.lastError === "" ? (
+                  "none"
+                ) : (
+                  <>
+                    {formatDateTime(st.lastErrorAt)} <span className="mono">{st.lastError}</span>
+                  </>
+                )}
+              </td>
+              {p.canTest && (
+                <td className="actions">
+                  <button type="button" disabled={p.busy} onClick={() => p.onTest(o.name)}>
+                    Test
+                  </button>
+                </td>
+              )}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
