@@ -278,11 +278,9 @@ export const IntelVerdictSchema: GenEnum<IntelVerdict> = /*@__PURE__*/
   enumDesc(file_decnet_api_v1_intel_service, 0);
 
 /**
- * IntelService reads and refreshes threat-intel reports and manages the
- * provider settings. Keys are write-only: no response carries one.
- * IntelService returns threat-intel reports on attackers' addresses from
- * the providers the operator configured (decnet server --intel-* flags).
- * Provider keys never appear in a response.
+ * IntelService reads and refreshes threat-intel reports on attackers'
+ * addresses from the providers the operator configured (decnet server
+ * --intel-* flags). Provider keys never appear in a response.
  *
  * @generated from service decnet.api.v1.IntelService
  */
