@@ -77,12 +77,10 @@ func Cluster(inputs []Input, asn ASNLookup, w Weights) *Clustering {
 		}
 		var sc float64
 		if s.obs[a].commands >= w.ProfileMinCommands {
-			pb := profiles[rb]
-			sc = s.sum(s.evidenceWith(a, b, pb.cmds, pb.pairs))
+			sc = s.sum(s.evidenceWith(a, b, s.profileSimilarity(a, b, profiles[rb])))
 		}
 		if s.obs[b].commands >= w.ProfileMinCommands {
-			pa := profiles[ra]
-			sc = max(sc, s.sum(s.evidenceWith(b, a, pa.cmds, pa.pairs)))
+			sc = max(sc, s.sum(s.evidenceWith(b, a, s.profileSimilarity(b, a, profiles[ra]))))
 		}
 		if sc >= w.Threshold {
 			late = append(late, scored{int32(a), int32(b), sc})
@@ -239,7 +237,31 @@ func (s *scorer) sum(terms []term) float64 {
 
 // evidence lists the non-zero evidence between observations a and b.
 func (s *scorer) evidence(a, b int) []term {
-	return s.evidenceWith(a, b, s.obs[b].cmds, s.obs[b].cmdPairs)
+	return s.evidenceWith(a, b, s.commandSimilarity(a, b))
+}
+
+// commandSimilarity compares the command habits of two sessions: the
+// rarity-weighted overlap of their lines, and for the order the steps of
+// their longest common subsequence. A skipped or added step costs the
+// order that step alone, where consecutive pairs would lose the pairs on
+// both sides of it.
+func (s *scorer) commandSimilarity(a, b int) float64 {
+	x, y := s.obs[a], s.obs[b]
+	if x.commands < s.w.CommandsMinCommands || y.commands < s.w.CommandsMinCommands {
+		return 0
+	}
+	return (1-s.w.CommandsOrder)*s.weightedOverlap(x.cmds, y.cmds) + s.w.CommandsOrder*s.weightedOrder(x.cmdSeq, y.cmdSeq)
+}
+
+// profileSimilarity compares a's commands with a cluster's profile, b
+// being one of its members. A profile has no single order, so the order
+// is that of the consecutive pairs its members ran.
+func (s *scorer) profileSimilarity(a, b int, p cmdProfile) float64 {
+	x, y := s.obs[a], s.obs[b]
+	if x.commands < s.w.CommandsMinCommands || y.commands < s.w.CommandsMinCommands {
+		return 0
+	}
+	return (1-s.w.CommandsOrder)*s.weightedOverlap(x.cmds, p.cmds) + s.w.CommandsOrder*s.weightedOverlap(x.cmdPairs, p.pairs)
 }
 
 // cmdProfile is the union of a cluster's command lines and pairs.
@@ -265,9 +287,9 @@ func (s *scorer) commandProfiles(uf *unionFind) map[int]cmdProfile {
 	return out
 }
 
-// evidenceWith is evidence with b's commands replaced by the given
-// sets, such as b's cluster profile.
-func (s *scorer) evidenceWith(a, b int, bCmds, bPairs []uint64) []term {
+// evidenceWith is the evidence between a and b given their command
+// similarity, which callers compute against b itself or b's cluster.
+func (s *scorer) evidenceWith(a, b int, cmdSim float64) []term {
 	x, y := s.obs[a], s.obs[b]
 	w := s.w
 	var out []term
@@ -294,11 +316,8 @@ func (s *scorer) evidenceWith(a, b int, bCmds, bPairs []uint64) []term {
 	if sim := s.weightedJaccard(x.creds, y.creds); sim >= w.CredentialsMinSim {
 		add("credentials", w.Credentials*sim)
 	}
-	if x.commands >= w.CommandsMinCommands && y.commands >= w.CommandsMinCommands {
-		sim := (1-w.CommandsOrder)*s.weightedOverlap(x.cmds, bCmds) + w.CommandsOrder*s.weightedOverlap(x.cmdPairs, bPairs)
-		if sim >= w.CommandsMinSim {
-			add("commands", min(w.Commands*sim, w.CommandsMax))
-		}
+	if cmdSim >= w.CommandsMinSim {
+		add("commands", min(w.Commands*cmdSim, w.CommandsMax))
 	}
 	if x.hasKS && y.hasKS {
 		switch CompareKeystrokes(x.ks, y.ks, w) {
@@ -353,6 +372,30 @@ func (s *scorer) weightedOverlap(a, b []uint64) float64 {
 	var shared float64
 	eachShared(a, b, func(t uint64) { shared += s.rarity[t] })
 	return shared / float64(min(len(a), len(b)))
+}
+
+// weightedOrder is the share of steps two sequences of distinct tokens
+// take in the same order: the rarity mass of their longest common
+// subsequence less one (n lines in order make n-1 steps), over the
+// shorter one's steps. A single shared line carries no order.
+func (s *scorer) weightedOrder(a, b []uint64) float64 {
+	steps := min(len(a), len(b)) - 1
+	if steps < 1 {
+		return 0
+	}
+	prev := make([]float64, len(b)+1)
+	cur := make([]float64, len(b)+1)
+	for _, t := range a {
+		for j, u := range b {
+			if t == u {
+				cur[j+1] = prev[j] + s.rarity[t]
+			} else {
+				cur[j+1] = max(prev[j+1], cur[j])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return max(0, prev[len(b)]-1) / float64(steps)
 }
 
 func intersects(a, b []uint64) bool {

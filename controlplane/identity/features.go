@@ -30,6 +30,9 @@ type Observation struct {
 	attempts int
 	cmds     []uint64 // command lines
 	cmdPairs []uint64 // consecutive pairs of command lines: the order
+	// cmdSeq contains the distinct command lines in the order first run,
+	// the first maxCmdSeq of them.
+	cmdSeq   []uint64
 	commands int
 	infra    []uint64 // payload digests and C2 endpoints
 	ks       Keystrokes
@@ -49,6 +52,10 @@ const (
 	nsAddress  = "addr\x00"
 	maxPerSet  = 512 // tokens kept per set; a flood adds no evidence
 	maxCmdLine = 256 // characters of a command line used for its token
+	// maxCmdSeq bounds the ordered lines compared per session: the
+	// comparison costs their product, and an operator's habit shows in
+	// far fewer lines.
+	maxCmdSeq = 128
 	// directLogin is the attempts within which an accepted secret counts
 	// as known: one try, or two for a client that first probes "none".
 	directLogin = 2
@@ -124,7 +131,11 @@ func extract(inputs []Input, asn ASNLookup, w Weights) []*Observation {
 				break
 			}
 			o.commands++
-			o.cmds = addToken(o.cmds, token(nsCmd, line))
+			t := token(nsCmd, line)
+			if len(o.cmdSeq) < maxCmdSeq && !slices.Contains(o.cmds, t) {
+				o.cmdSeq = append(o.cmdSeq, t)
+			}
+			o.cmds = addToken(o.cmds, t)
 			if prev, ok := prevCmd[o]; ok {
 				o.cmdPairs = addToken(o.cmdPairs, token(nsCmdPair, prev, line))
 			}

@@ -53,12 +53,13 @@ func TestKeystrokesFromCast(t *testing.T) {
 }
 
 // TestKeystrokesIgnoreContent proves that typed content never reaches the
-// features: two recordings with the same timing and different text give
-// identical features, and the features hold numbers only.
+// features: two recordings with the same timing and line ends and
+// different text give identical features, and the features hold numbers
+// only.
 func TestKeystrokesIgnoreContent(t *testing.T) {
 	times := []float64{0.5, 0.62, 0.81, 0.9, 1.2, 1.31, 1.5, 4.0}
 	secret := []string{"h", "u", "n", "t", "e", "r", "2", "\r"}
-	other := []string{"a", "a", "a", "a", "a", "a", "a", "a"}
+	other := []string{"a", "a", "a", "a", "a", "a", "a", "\r"}
 	a, err := KeystrokesFromCast(castOf(times, secret))
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,35 @@ func TestKeystrokesIgnoreContent(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%+v", a); strings.Contains(s, "hunter") {
 		t.Errorf("features print the typed text: %s", s)
+	}
+}
+
+// TestKeystrokesLineEnds checks that the gap after Enter (reading output)
+// is not an inter-key interval, whichever line end the client sends.
+func TestKeystrokesLineEnds(t *testing.T) {
+	for _, enter := range []string{"\r", "\n", "\r\n"} {
+		t.Run(fmt.Sprintf("%q", enter), func(t *testing.T) {
+			// "id" Enter, 1.5 s reading, then "w" Enter: intervals 100,
+			// 200 and 300 ms within the lines, the 1.5 s gap dropped.
+			times := []float64{1.0, 1.1, 1.3, 2.8, 3.1}
+			text := []string{"i", "d", enter, "w", enter}
+			k, err := KeystrokesFromCast(castOf(times, text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Keys != 5 {
+				t.Errorf("keys = %d, want 5", k.Keys)
+			}
+			if k.Intervals != 3 {
+				t.Errorf("intervals = %d, want 3", k.Intervals)
+			}
+			if math.Abs(k.MedianMS-200) > 1e-6 {
+				t.Errorf("median = %v ms, want 200", k.MedianMS)
+			}
+			if math.Abs(k.P90MS-300) > 1e-6 {
+				t.Errorf("p90 = %v ms, want 300", k.P90MS)
+			}
+		})
 	}
 }
 

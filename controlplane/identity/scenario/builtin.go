@@ -22,8 +22,11 @@ func Builtin() []*Scenario {
 
 // TuningSeeds are the seeds the frozen weights were tuned on. The
 // held-out test runs HeldOutSeeds, which were never used for tuning.
+// Sixty tuning seeds proved too few: a failure that shows on about one
+// seed in sixty passed tuning and then failed held out, so the range
+// from 1001 adds 240 more.
 var (
-	TuningSeeds  = seedRange(1, 60)
+	TuningSeeds  = append(seedRange(1, 60), seedRange(1001, 1240)...)
 	HeldOutSeeds = append(append(append([]uint64{101, 202, 303, 404, 505}, seedRange(7001, 7010)...), seedRange(9001, 9020)...), seedRange(9101, 9130)...)
 )
 

@@ -89,6 +89,22 @@ actor LABEL-ONE-XQ tool=kit wordlist=w login=k script=s typist=t c2=c http=1
 actor LABEL-TWO-XQ exit=e tool=openssh-9.2 script=s2 sessions=2
 `
 
+// TestSeedSetsDisjoint guards the held-out measure: no held-out seed may
+// be one the weights were tuned on.
+func TestSeedSetsDisjoint(t *testing.T) {
+	if len(TuningSeeds) != 300 {
+		t.Errorf("%d tuning seeds, want 300", len(TuningSeeds))
+	}
+	if len(HeldOutSeeds) != 65 {
+		t.Errorf("%d held-out seeds, want 65", len(HeldOutSeeds))
+	}
+	for _, s := range HeldOutSeeds {
+		if slices.Contains(TuningSeeds, s) {
+			t.Errorf("seed %d is both a tuning and a held-out seed", s)
+		}
+	}
+}
+
 func TestGenerateDeterministic(t *testing.T) {
 	s, err := Parse(strings.NewReader(leakSrc))
 	if err != nil {
