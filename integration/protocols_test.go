@@ -245,6 +245,35 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 	if requested != 1 {
 		t.Errorf("%d file.requested events, want 1", requested)
 	}
+
+	// The control connections show each client's data mode; PASS is
+	// never among the commands, its secret being in the credential.
+	verbs := make(map[string]map[string]bool)
+	for _, e := range events {
+		ev := e.GetEvent()
+		if c := ev.GetCommand(); c != nil && ev.GetService() == "ftp" {
+			src := ev.GetSource().GetAddress()
+			if verbs[src] == nil {
+				verbs[src] = make(map[string]bool)
+			}
+			verb, _, _ := strings.Cut(c.GetLine(), " ")
+			verbs[src][strings.ToUpper(verb)] = true
+		}
+	}
+	for src, v := range verbs {
+		if v["PASS"] {
+			t.Errorf("PASS from %s recorded as a command", src)
+		}
+	}
+	if v := verbs["127.0.0.10"]; !v["STOR"] || !(v["PASV"] || v["EPSV"]) || v["PORT"] || v["EPRT"] {
+		t.Errorf("passive lftp sent %v, want PASV or EPSV and STOR", v)
+	}
+	if v := verbs["127.0.0.11"]; !v["STOR"] || !(v["PORT"] || v["EPRT"]) || v["PASV"] || v["EPSV"] {
+		t.Errorf("active lftp sent %v, want PORT or EPRT and STOR", v)
+	}
+	if v := verbs["127.0.0.12"]; !v["USER"] || !v["STOR"] {
+		t.Errorf("tnftp sent %v, want USER and STOR", v)
+	}
 }
 
 // baseName drops a leading directory from a captured name: FTP reports the
