@@ -119,9 +119,9 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 	// client here speaks RFC 1350 from a bound socket.
 	firmware := bytes.Repeat([]byte("0123456789abcdef"), 100) // 1600 bytes: three full blocks and a short one
 	tftpWrite(t, tftpDecoy.Address, "127.0.0.16", "firmware.bin", firmware)
-	// The boot loader every PXE client asks for; the decoy seeds it.
-	// Reading the upload back instead would race with the decoy, which
-	// keeps it only after acknowledging the last block.
+	// The decoy seeds pxelinux.0, the boot loader that PXE clients
+	// request. Reading the upload back would race with the decoy, which
+	// keeps an upload only after it acknowledges the last block.
 	bootLoader := tftpRead(t, tftpDecoy.Address, "127.0.0.16", "pxelinux.0")
 	if len(bootLoader) < 512 {
 		t.Errorf("tftp read of pxelinux.0 returned %d bytes, want a seeded file of several blocks", len(bootLoader))
@@ -180,7 +180,7 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 	}
 
 	// Every upload arrives as file.captured with its hash and size, and
-	// the TFTP read as file.requested.
+	// the TFTP read arrives as file.requested.
 	type capture struct{ source, service, name string }
 	wantCaptures := map[capture][]byte{
 		{"127.0.0.10", "ftp", "passive.bin"}:   uploads["passive.bin"],
@@ -246,8 +246,8 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 		t.Errorf("%d file.requested events, want 1", requested)
 	}
 
-	// The control connections show each client's data mode; PASS is
-	// never among the commands, its secret being in the credential.
+	// The recorded FTP commands show each client's data mode. PASS is
+	// never among them because its secret belongs in the credential.
 	verbs := make(map[string]map[string]bool)
 	for _, e := range events {
 		ev := e.GetEvent()
@@ -265,10 +265,12 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 			t.Errorf("PASS from %s recorded as a command", src)
 		}
 	}
-	if v := verbs["127.0.0.10"]; !v["STOR"] || !(v["PASV"] || v["EPSV"]) || v["PORT"] || v["EPRT"] {
+	passive := func(v map[string]bool) bool { return v["PASV"] || v["EPSV"] }
+	active := func(v map[string]bool) bool { return v["PORT"] || v["EPRT"] }
+	if v := verbs["127.0.0.10"]; !v["STOR"] || !passive(v) || active(v) {
 		t.Errorf("passive lftp sent %v, want PASV or EPSV and STOR", v)
 	}
-	if v := verbs["127.0.0.11"]; !v["STOR"] || !(v["PORT"] || v["EPRT"]) || v["PASV"] || v["EPSV"] {
+	if v := verbs["127.0.0.11"]; !v["STOR"] || !active(v) || passive(v) {
 		t.Errorf("active lftp sent %v, want PORT or EPRT and STOR", v)
 	}
 	if v := verbs["127.0.0.12"]; !v["USER"] || !v["STOR"] {
@@ -341,10 +343,10 @@ func attackerBySource(t *testing.T, attackers []*apiv1.Attacker, sources ...stri
 
 // TFTP opcodes (RFC 1350).
 const (
-	tftpRRQ   = 1
-	tftpWRQ   = 2
-	tftpDATA  = 3
-	tftpACK   = 4
+	tftpRRQ  = 1
+	tftpWRQ  = 2
+	tftpDATA = 3
+	tftpACK  = 4
 )
 
 // tftpDial opens a UDP socket bound to source and sends a request to
@@ -369,8 +371,8 @@ func tftpDial(t *testing.T, addr, source string, op uint16, name string) (*net.U
 	return conn, server
 }
 
-// tftpReceive reads one packet and checks that its opcode is op and that
-// it comes from the server's host.
+// tftpReceive reads one packet, fails unless its opcode is op, and
+// returns it with the transfer's address.
 func tftpReceive(t *testing.T, conn *net.UDPConn, op uint16) ([]byte, *net.UDPAddr) {
 	t.Helper()
 	buf := make([]byte, 1024)

