@@ -306,7 +306,9 @@ func (sh *Shell) bbDispatch(c *call, inPipe bool) int {
 			// NOTE: a binary built for the device runs quietly, as bots'
 			// loaders do once they daemonise; any other architecture
 			// fails the same way every time. Nothing is executed.
-			if sh.bbMachine(data) {
+			// A download keeps only its magic (its bytes stay in
+			// quarantine), so it counts as built for the device.
+			if len(data) < 20 || sh.bbMachine(data) {
 				return 0
 			}
 			fprint(c.err, "Illegal instruction\n")
@@ -398,11 +400,19 @@ func (sh *Shell) bbUsage() string {
 		"\tlink to busybox for each function they wish to use and BusyBox\n" +
 		"\twill act like whatever it was invoked as.\n\n" +
 		"Currently defined functions:\n")
-	// The width matches what the real binary produces for an
-	// 80-column terminal (checked against Debian's busybox 1.35).
+	b.WriteString(wrapApplets(bbApplets))
+	return b.String()
+}
+
+// wrapApplets lays out an applet list as busybox.c does for an
+// 80-column terminal: tab-indented, comma-separated lines.
+func wrapApplets(applets []string) string {
+	var b strings.Builder
+	// The effective width is one less than the terminal's (checked
+	// against Debian's busybox 1.35 output).
 	const width = 79
 	col := 0
-	for _, a := range bbApplets {
+	for _, a := range applets {
 		l := len(a) + 2
 		if col >= width-l {
 			b.WriteString(",\n")

@@ -147,9 +147,10 @@ func bbTftp(sh *Shell, c *call) int {
 		switch {
 		case (a == "-r" || a == "-l" || a == "-b") && i+1 < len(c.args):
 			i++
-			if a == "-r" {
+			switch a {
+			case "-r":
 				remote = c.args[i]
-			} else if a == "-l" {
+			case "-l":
 				local = c.args[i]
 			}
 		case strings.HasPrefix(a, "-") && len(a) > 1:
