@@ -13,9 +13,9 @@ import (
 // (router, camera, DVR), the kind of host Mirai-style bots log into.
 const OSBusyBox = "busybox"
 
-// bbVersion is the BusyBox release of every firmware below. Bots match
-// only the "applet not found" reply, so one widely shipped release keeps
-// the banner, the help text and the applet list consistent.
+// bbVersion is the BusyBox release of every firmware below. One widely
+// shipped release keeps the banner, the help text and the applet list
+// consistent with each other.
 const bbVersion = "v1.31.1"
 
 // firmware is one device build: SoC, kernel and BusyBox binary agree.
@@ -36,10 +36,10 @@ type firmware struct {
 	toolchain string
 }
 
-// NOTE: the builds are modelled on common SoC families (Qualcomm Atheros
-// MIPS 24Kc routers, MediaTek MT7621 routers, HiSilicon ARM cameras);
-// their strings follow those kernels' /proc formats, not one captured
-// device.
+// NOTE: the builds are modelled on common SoC families: Qualcomm Atheros
+// MIPS 24Kc routers, MediaTek MT7621 routers and HiSilicon ARM cameras.
+// Their strings follow those kernels' /proc formats, but no device was
+// captured, so build stamps and toolchain strings are estimates.
 var firmwares = []firmware{
 	{
 		kernel:     kernelBuild{"4.14.180", "#0 Thu May 14 15:14:41 2020", "Thu May 14 15:14:41 2020"},
@@ -134,8 +134,8 @@ func busyboxPersona() *osPersona {
 		unameVersion: func(k kernelBuild) string { return k.version },
 		unameTail:    "GNU/Linux",
 		kernelPkg:    func(kernelBuild) []pkg { return nil },
-		// ash prints its banner when it starts interactive; BusyBox
-		// login has no last-login line.
+		// ash prints its banner when it starts interactive. BusyBox
+		// login prints no last-login line.
 		motd: func(_ string, k kernelBuild) string {
 			return "\n\nBusyBox " + bbVersion + " (" + firmwareFor(k).built + ") built-in shell (ash)\n" +
 				"Enter 'help' for a list of built-in commands.\n\n"
@@ -144,8 +144,8 @@ func busyboxPersona() *osPersona {
 	}
 }
 
-// firmwareFor finds the build a kernel belongs to; the host picks a
-// kernel from the persona's list, so the two always match.
+// firmwareFor finds the build a kernel belongs to. The host picks its
+// kernel from the persona's list, so a match always exists.
 func firmwareFor(k kernelBuild) *firmware {
 	for i := range firmwares {
 		if firmwares[i].kernel.abi == k.abi {
@@ -175,8 +175,8 @@ uname uniq uptime vi watch wc wget which xargs yes zcat`)
 // bbUsrSbin are the applets installed in /usr/sbin.
 var bbUsrSbin = strings.Fields("arping brctl crond telnetd")
 
-// bbSbin are the applets installed in /sbin; the rest are in /bin or
-// /usr/bin as BusyBox's install layout places them.
+// bbSbin are the applets installed in /sbin. The rest go to /bin or
+// /usr/bin, as BusyBox's install layout places them.
 var bbSbin = strings.Fields("devmem halt hwclock ifconfig init insmod klogd lsmod mknod pivot_root poweroff reboot rmmod route start-stop-daemon switch_root sysctl syslogd udhcpc")
 
 var bbUsrBin = strings.Fields("[ [[ awk basename clear cmp crontab cut dirname du env expr find free fsync hexdump hostid id killall less logger md5sum mkfifo nc nslookup passwd pgrep printf readlink reset seq sort strings tail tee telnet test tftp time top tr traceroute uniq uptime wc wget which xargs yes")
@@ -193,8 +193,8 @@ func isApplet(name string) bool {
 	return false
 }
 
-// bbBinarySize is the nominal size of the BusyBox binary; only its
-// first bbBinaryCap bytes are ever produced.
+// bbBinarySize is the nominal size of the BusyBox binary, as ls shows it.
+// Reads produce only its first bbBinaryCap bytes.
 const (
 	bbBinarySize = 498760
 	bbBinaryCap  = 64 << 10
@@ -279,6 +279,12 @@ func (sh *Shell) bbDispatch(c *call, inPipe bool) int {
 	if c.name == "help" {
 		return bbHelp(c)
 	}
+	if c.name == "cd" || c.name == "chdir" {
+		if st, failed := sh.bbCdFailure(c); failed {
+			return st
+		}
+		c.name = "cd"
+	}
 	if b, ok := builtins[c.name]; ok && isAshBuiltin(c.name) {
 		if inPipe && (c.name == "exit" || c.name == "cd") {
 			savedExit, savedCwd := sh.exited, sh.cwd
@@ -304,10 +310,10 @@ func (sh *Shell) bbDispatch(c *call, inPipe bool) int {
 		data := n.content()
 		if len(data) >= 4 && string(data[1:4]) == "ELF" {
 			// NOTE: a binary built for the device runs quietly, as bots'
-			// loaders do once they daemonise; any other architecture
-			// fails the same way every time. Nothing is executed.
-			// A download keeps only its magic (its bytes stay in
-			// quarantine), so it counts as built for the device.
+			// loaders do once they daemonise. Any other architecture
+			// fails the same way every time, and nothing is executed.
+			// A download keeps only its magic because its bytes stay
+			// in quarantine, so it counts as built for the device.
 			if len(data) < 20 || sh.bbMachine(data) {
 				return 0
 			}
@@ -363,14 +369,11 @@ func (sh *Shell) bbApplet(name string, c *call) int {
 	return 0
 }
 
-// bbMain is the busybox command: with no applet, the help text and the
-// applet list; otherwise the named applet.
+// bbMain runs the busybox command. Without an applet name it prints the
+// help text and the applet list.
 func (sh *Shell) bbMain(c *call) int {
 	if len(c.args) == 0 || c.args[0] == "--help" {
 		fprint(c.out, sh.bbUsage())
-		if len(c.args) == 0 {
-			return 0
-		}
 		return 0
 	}
 	if c.args[0] == "--list" {
@@ -577,4 +580,32 @@ func bbPs(sh *Shell, c *call) int {
 	sh.psCount++
 	fprint(c.out, b.String())
 	return 0
+}
+
+// bbCdFailure prints ash's message when cd cannot enter its operand.
+// It reports false when the directory exists, leaving the change to cd.
+func (sh *Shell) bbCdFailure(c *call) (int, bool) {
+	if len(c.args) == 0 || c.args[0] == "-" || strings.HasPrefix(c.args[0], "-") && len(c.args) > 1 {
+		return 0, false
+	}
+	dir := c.args[len(c.args)-1]
+	n, err := sh.fs.lookup(abs(sh.cwd, dir), true)
+	if err == nil && !n.isDir() {
+		err = errNotDir
+	}
+	if err == nil {
+		return 0, false
+	}
+	// ash names the line of a non-interactive shell, and a -c string's
+	// line as 0.
+	where := ""
+	if !sh.interactive {
+		line := sh.lineNo
+		if sh.src.fromC {
+			line = 0
+		}
+		where = "line " + strconv.Itoa(line) + ": "
+	}
+	fprintf(c.err, "%scd: %scan't cd to %s: %s\n", sh.errPrefix(), where, dir, err)
+	return 2, true
 }

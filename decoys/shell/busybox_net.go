@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// maxDDBytes caps what one dd copies; the real one would stream a whole
-// device, the decoy stops at a size no header peek reaches.
+// maxDDBytes caps what one dd copies. The real dd would stream a whole
+// device, while the decoy stops at a size no header peek reaches.
 const maxDDBytes = 1 << 20
 
 // bbDD is BusyBox dd for the header peek bots run on /bin/echo: it

@@ -68,6 +68,8 @@ func TestBusyBoxMiraiSequence(t *testing.T) {
 		{"echo x > /tmp/y; /tmp/y", "", "sh: /tmp/y: Permission denied\n", 126},
 		{"dd if=/nope", "", "dd: can't open '/nope': No such file or directory\n", 1},
 		{"cd /; pwd", "/\n", "", 0},
+		{"cd /nope", "", "sh: cd: line 0: can't cd to /nope: No such file or directory\n", 2},
+		{"cd /etc/passwd", "", "sh: cd: line 0: can't cd to /etc/passwd: Not a directory\n", 2},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			out, errOut, st := run(t, sh, tc.line)
@@ -195,7 +197,7 @@ func TestBusyBoxDownloadAndRun(t *testing.T) {
 		t.Errorf("fetch hook calls %v", fetched)
 	}
 
-	// A binary of the device's own architecture runs quietly; one built
+	// A binary of the device's own architecture runs quietly, and one built
 	// for another fails the same way every time.
 	hdr, _, _ := run(t, sh, "dd bs=52 count=1 if=/bin/echo")
 	var esc strings.Builder
@@ -293,6 +295,14 @@ func TestBusyBoxOracle(t *testing.T) {
 		t.Errorf("applet not found: real %q %q %d, emulated %q %q %d", rOut, rErr, rSt, eOut, eErr, eSt)
 	}
 
+	for _, line := range []string{"cd /nope", "enable", "/bin/nope"} {
+		rOut, rErr, rSt := real("sh", "-c", line)
+		eOut, eErr, eSt := run(t, sh, line)
+		if rOut != eOut || rErr != eErr || rSt != eSt {
+			t.Errorf("%s: real %q %q %d, emulated %q %q %d", line, rOut, rErr, rSt, eOut, eErr, eSt)
+		}
+	}
+
 	help, _, _ := real()
 	list, _, _ := real("--list")
 	_, section, ok := strings.Cut(help, "Currently defined functions:\n")
@@ -304,7 +314,7 @@ func TestBusyBoxOracle(t *testing.T) {
 		t.Errorf("help header %q", first)
 	}
 	// Debian's build runs applets without PATH search, which changes
-	// the paragraph after the usage lines; the lines before it match.
+	// the paragraph after the usage lines. The lines before it match.
 	if e, _, _ := run(t, sh, "busybox"); !strings.HasPrefix(help[len(first)+1:], strings.SplitN(e, "\n", 2)[1][:180]) {
 		t.Errorf("help text after the header differs:\n%q\n%q", help[len(first):], e)
 	}
