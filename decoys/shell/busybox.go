@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -308,6 +309,11 @@ func (sh *Shell) bbDispatch(c *call, inPipe bool) int {
 	}
 	if n.data != nil {
 		data := n.content()
+		// A copy of the BusyBox binary is still BusyBox, which runs the
+		// applet its file is named after.
+		if len(data) >= 64 && bytes.Equal(data[:64], sh.bbBinary()[:64]) {
+			return sh.bbApplet(path.Base(p), c)
+		}
 		if len(data) >= 4 && string(data[1:4]) == "ELF" {
 			// NOTE: a binary built for the device runs quietly, as bots'
 			// loaders do once they daemonise. Any other architecture
@@ -608,4 +614,10 @@ func (sh *Shell) bbCdFailure(c *call) (int, bool) {
 	}
 	fprintf(c.err, "%scd: %scan't cd to %s: %s\n", sh.errPrefix(), where, dir, err)
 	return 2, true
+}
+
+// bbLsWidths widens ls -l columns to BusyBox's fixed minimums: four for
+// links, eight for owner and group, nine for the size.
+func bbLsWidths(w []int) []int {
+	return []int{max(w[0], 4), max(w[1], 8), max(w[2], 8), max(w[3], 9)}
 }

@@ -68,6 +68,10 @@ func TestBusyBoxMiraiSequence(t *testing.T) {
 		{"echo x > /tmp/y; /tmp/y", "", "sh: /tmp/y: Permission denied\n", 126},
 		{"dd if=/nope", "", "dd: can't open '/nope': No such file or directory\n", 1},
 		{"cd /; pwd", "/\n", "", 0},
+		{"cp /bin/echo /tmp/e; /tmp/e -e '\\x41'; /tmp/e", "", "e: applet not found\ne: applet not found\n", 127},
+		{"ls -l /bin/echo", "lrwxrwxrwx    1 root     root             7 " + lsTime(sh.fs.root.mtime, testNow) + " /bin/echo -> busybox\n", "", 0},
+		{"cp /bin/echo /tmp/echo; /tmp/echo -e '\\x41'", "A\n", "", 0},
+		{"cd /tmp; cp /bin/echo d; >d; ls -l d", "-rwxr-xr-x    1 root     root             0 Dec  4 23:50 d\n", "", 0},
 		{"cd /nope", "", "sh: cd: line 0: can't cd to /nope: No such file or directory\n", 2},
 		{"cd /etc/passwd", "", "sh: cd: line 0: can't cd to /etc/passwd: Not a directory\n", 2},
 	} {
