@@ -369,6 +369,9 @@ func (sh *Shell) bbApplet(name string, c *call) int {
 		fprintf(c.err, "%s: applet not found\n", name)
 		return 127
 	}
+	// NOTE: applets without their own emulation answer as the Debian
+	// tools do (free, uptime, id and others), whose layouts can differ
+	// from BusyBox's.
 	if f, ok := programs[name]; ok {
 		return f(sh, c)
 	}
@@ -443,7 +446,7 @@ func wrapApplets(applets []string) string {
 // bbHelp is ash's help builtin.
 func bbHelp(c *call) int {
 	var b strings.Builder
-	b.WriteString("\nBuilt-in commands:\n------------------\n")
+	b.WriteString("Built-in commands:\n------------------\n")
 	col := 0
 	for _, name := range ashBuiltins {
 		sep := " "

@@ -29,6 +29,9 @@ func (sh *Shell) initBusyBox() {
 		sh.setVar(kv[0], kv[1])
 		sh.exported[kv[0]] = true
 	}
+	// ash's own variables, which it does not export.
+	sh.setVar("PS1", sh.bbPrompt())
+	sh.setVar("PS2", "> ")
 }
 
 // buildBusyBoxTree lays out a squashfs root with tmpfs /tmp and /var,

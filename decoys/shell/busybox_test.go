@@ -68,6 +68,7 @@ func TestBusyBoxMiraiSequence(t *testing.T) {
 		{"echo x > /tmp/y; /tmp/y", "", "sh: /tmp/y: Permission denied\n", 126},
 		{"dd if=/nope", "", "dd: can't open '/nope': No such file or directory\n", 1},
 		{"cd /; pwd", "/\n", "", 0},
+		{"echo \"$PS1\"; echo $SHELL", "# \n/bin/sh\n", "", 0},
 		{"cp /bin/echo /tmp/e; /tmp/e -e '\\x41'; /tmp/e", "", "e: applet not found\ne: applet not found\n", 127},
 		{"ls -l /bin/echo", "lrwxrwxrwx    1 root     root             7 " + lsTime(sh.fs.root.mtime, testNow) + " /bin/echo -> busybox\n", "", 0},
 		{"cp /bin/echo /tmp/echo; /tmp/echo -e '\\x41'", "A\n", "", 0},
@@ -305,6 +306,14 @@ func TestBusyBoxOracle(t *testing.T) {
 		if rOut != eOut || rErr != eErr || rSt != eSt {
 			t.Errorf("%s: real %q %q %d, emulated %q %q %d", line, rOut, rErr, rSt, eOut, eErr, eSt)
 		}
+	}
+
+	// Debian's build lists its applets after the builtins, so only the
+	// lines before the last builtin compare.
+	rHelp, _, _ := real("sh", "-c", "help")
+	eHelp, _, _ := run(t, sh, "help")
+	if r, e := strings.SplitN(rHelp, "\n", 5), strings.SplitN(eHelp, "\n", 5); strings.Join(r[:4], "\n") != strings.Join(e[:4], "\n") {
+		t.Errorf("help: real %q, emulated %q", r[:4], e[:4])
 	}
 
 	help, _, _ := real()
