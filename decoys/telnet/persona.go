@@ -129,7 +129,7 @@ var personas = []persona{
 	},
 	{
 		// BusyBox telnetd with BusyBox login, as embedded routers and
-		// cameras run it. The opening is telnetd.c's iacs_to_send: DO
+		// cameras run it. A login the policy accepts starts BusyBox ash. The opening is telnetd.c's iacs_to_send: DO
 		// ECHO, DO NAWS, WILL ECHO, WILL SGA, which nmap's BusyBox
 		// telnetd match lines expect right before "<host> login: ".
 		id:            PersonaBusyBox,

@@ -172,7 +172,7 @@ func New(cfg decoys.Config) (*Service, error) {
 	// Without a directory, recordings stay in memory.
 	s.hostname = cfg.Options[OptionHostname]
 	if p.shellOS != "" {
-		s.newShell = s.linuxShell
+		s.newShell = s.startShell
 	}
 	if p.shellOS == shell.OSDebian12 {
 		// The shell owns the host model, so the host name and kernel of
@@ -212,9 +212,9 @@ func uniformDelay(r delayRange) time.Duration {
 	return r.min + rand.N(r.max-r.min) //nolint:gosec // G404: timing jitter, not a secret
 }
 
-// linuxShell starts the persona's shell: bash on Debian, BusyBox ash on
+// startShell starts the persona's shell: bash on Debian, BusyBox ash on
 // the embedded device.
-func (s *Service) linuxShell(user string, session *decoys.Session) Shell {
+func (s *Service) startShell(user string, session *decoys.Session) Shell {
 	return shell.New(shell.ForSession(shell.Config{
 		OS:       s.persona.shellOS,
 		Seed:     s.seed,
