@@ -10,6 +10,7 @@ packages=(
   postfix dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
   vsftpd lftp ftp tftp-hpa tftpd-hpa
   telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
+  busybox-static
 )
 
 missing=()

@@ -228,7 +228,7 @@ func builtinExit(sh *Shell, c *call) int {
 		}
 		code = n & 0xff
 	}
-	if sh.interactive {
+	if sh.interactive && !sh.busybox() {
 		fprintln(c.err, "logout")
 	}
 	sh.exited, sh.exitCode = true, code

@@ -239,6 +239,8 @@ func (v *vfs) writeFile(p string, data []byte, appendTo bool, uid int) error {
 		} else {
 			v.bytes -= len(n.data)
 			n.data = append([]byte{}, data...)
+			// A truncated copy of a binary no longer has its size.
+			n.size = 0
 		}
 		n.mtime = v.now()
 		return nil

@@ -55,6 +55,10 @@ type script struct {
 // "bash -c", "x.sh: line 3: " in a bash script, "sh: 1: " under dash.
 func (sh *Shell) errPrefix() string {
 	switch {
+	case sh.busybox() && sh.interactive:
+		return "-sh: "
+	case sh.busybox():
+		return sh.src.name + ": "
 	case sh.src.dash:
 		return fmt.Sprintf("%s: %d: ", sh.src.name, sh.lineNo)
 	case sh.interactive:
@@ -411,6 +415,9 @@ func (sh *Shell) readPath(target string) ([]byte, error) {
 // dispatch runs a builtin, an emulated program, or reports the command
 // missing.
 func (sh *Shell) dispatch(c *call, inPipe bool) int {
+	if sh.busybox() {
+		return sh.bbDispatch(c, inPipe)
+	}
 	if c.ctx.Err() != nil {
 		return 130
 	}

@@ -92,8 +92,11 @@ permitted by applicable law.
 `
 
 func personaFor(id string) *osPersona {
-	if id == OSUbuntu2404 {
+	switch id {
+	case OSUbuntu2404:
 		return ubuntuPersona()
+	case OSBusyBox:
+		return busyboxPersona()
 	}
 	return debianPersona()
 }

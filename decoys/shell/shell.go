@@ -99,7 +99,7 @@ func New(cfg Config) *Shell {
 }
 
 func newShell(cfg Config, now func() time.Time) *Shell {
-	if cfg.OS != OSUbuntu2404 {
+	if cfg.OS != OSUbuntu2404 && cfg.OS != OSBusyBox {
 		cfg.OS = OSDebian12
 	}
 	if cfg.User == "" {
@@ -122,6 +122,10 @@ func newShell(cfg Config, now func() time.Time) *Shell {
 	sh.cwd = sh.home
 	sh.width.Store(80)
 	sh.height.Store(24)
+	if sh.busybox() {
+		sh.initBusyBox()
+		return sh
+	}
 	sh.initEnv()
 	return sh
 }
@@ -238,6 +242,9 @@ func (sh *Shell) Motd(now time.Time, lastLogin time.Time, lastFrom string) strin
 	h := sh.host
 	var b strings.Builder
 	b.WriteString(h.persona.motd(h.hostname, h.kernel))
+	if sh.busybox() {
+		return b.String()
+	}
 	if lastFrom != "" {
 		if h.persona.id == OSUbuntu2404 {
 			b.WriteString("\n")

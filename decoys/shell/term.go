@@ -117,6 +117,9 @@ func (c crlfWriter) Write(p []byte) (int, error) {
 
 // prompt is Debian's default PS1 for the session's user and directory.
 func (sh *Shell) prompt() string {
+	if sh.busybox() {
+		return sh.bbPrompt()
+	}
 	dir := sh.cwd
 	if dir == sh.home {
 		dir = "~"
@@ -154,8 +157,10 @@ type readResult struct {
 // so the caller closes the connection once Interactive returns.
 func (sh *Shell) Interactive(ctx context.Context, term io.ReadWriter) error {
 	sh.interactive = true
-	sh.setVar("SSH_TTY", "/dev/pts/0")
-	sh.exported["SSH_TTY"] = true
+	if !sh.busybox() {
+		sh.setVar("SSH_TTY", "/dev/pts/0")
+		sh.exported["SSH_TTY"] = true
+	}
 	tw := &lockedWriter{w: term}
 	out := &capWriter{w: crlfWriter{tw}, sh: sh}
 

@@ -671,6 +671,9 @@ func (sh *Shell) lsPrint(c *call, list []lsEntry, long bool, f map[byte]bool, to
 			fprintf(c.out, "total %d\n", blocks)
 		}
 	}
+	if sh.busybox() {
+		w = bbLsWidths(w)
+	}
 	for _, r := range rows {
 		fprintf(c.out, "%s %*s %-*s %-*s %*s %s %s\n", r[0], w[0], r[1], w[1], r[2], w[2], r[3], w[3], r[4], r[5], r[6])
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/decnet/decnet/decoys/shell"
 )
 
 // Persona ids.
@@ -69,9 +71,9 @@ type persona struct {
 	loginTimeout     time.Duration
 	timeoutPerPrompt bool
 	timeoutText      string
-	// linux: a successful login leads to the Linux shell. Personas of
-	// other systems reject every login, since no shell of theirs exists.
-	linux bool
+	// shellOS is the shell persona a successful login leads to. Personas
+	// without one reject every login, since no shell of theirs exists.
+	shellOS string
 }
 
 // delayRange is a uniform interval.
@@ -123,11 +125,11 @@ var personas = []persona{
 		// LOGIN_TIMEOUT in /etc/login.defs; login(1) arms one alarm.
 		loginTimeout: 60 * time.Second,
 		timeoutText:  "\r\nLogin timed out after 60 seconds.\r\n",
-		linux:        true,
+		shellOS:      shell.OSDebian12,
 	},
 	{
 		// BusyBox telnetd with BusyBox login, as embedded routers and
-		// cameras run it. The opening is telnetd.c's iacs_to_send: DO
+		// cameras run it. A login the policy accepts starts BusyBox ash. The opening is telnetd.c's iacs_to_send: DO
 		// ECHO, DO NAWS, WILL ECHO, WILL SGA, which nmap's BusyBox
 		// telnetd match lines expect right before "<host> login: ".
 		id:            PersonaBusyBox,
@@ -151,6 +153,7 @@ var personas = []persona{
 		// each LF into CR LF, and BusyBox telnetd adds no NUL after CR.
 		// Checked with BusyBox 1.35 login behind a telnetd.
 		timeoutText: "\r\r\nLogin timed out after 60 seconds\r\r\n",
+		shellOS:     shell.OSBusyBox,
 	},
 	{
 		// Cisco IOS vty with "login local": the opening and banner of

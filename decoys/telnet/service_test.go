@@ -346,7 +346,7 @@ func TestSuccessfulLoginRecordsSession(t *testing.T) {
 	}
 }
 
-func TestNonLinuxPersonasRejectEveryLogin(t *testing.T) {
+func TestCiscoIOSRejectsEveryLogin(t *testing.T) {
 	ts := startService(t, PersonaCiscoIOS, nil, func(s *Service) {
 		s.allow = func(netip.Addr, string, []byte) bool { return true }
 	})

@@ -171,8 +171,10 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 	// Without a directory, recordings stay in memory.
 	s.hostname = cfg.Options[OptionHostname]
-	if p.linux {
-		s.newShell = s.linuxShell
+	if p.shellOS != "" {
+		s.newShell = s.startShell
+	}
+	if p.shellOS == shell.OSDebian12 {
 		// The shell owns the host model, so the host name and kernel of
 		// the banner come from its login message ("Linux <host> <release>
 		// ..."), and the two always agree.
@@ -210,9 +212,11 @@ func uniformDelay(r delayRange) time.Duration {
 	return r.min + rand.N(r.max-r.min) //nolint:gosec // G404: timing jitter, not a secret
 }
 
-func (s *Service) linuxShell(user string, session *decoys.Session) Shell {
+// startShell starts the persona's shell: bash on Debian, BusyBox ash on
+// the embedded device.
+func (s *Service) startShell(user string, session *decoys.Session) Shell {
 	return shell.New(shell.ForSession(shell.Config{
-		OS:       shell.OSDebian12,
+		OS:       s.persona.shellOS,
 		Seed:     s.seed,
 		Hostname: s.hostname,
 		User:     user,
@@ -333,7 +337,11 @@ func (s *Service) runShell(ctx context.Context, t *tconn, session *decoys.Sessio
 }
 
 // lastLogLine is pam_lastlog's line for user, and records this login.
+// BusyBox login keeps no such record.
 func (s *Service) lastLogLine(user string, source netip.Addr, pts int, now time.Time) string {
+	if !s.persona.inetutils {
+		return ""
+	}
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	prev, ok := s.lastLogins[user]
