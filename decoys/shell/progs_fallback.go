@@ -20,7 +20,6 @@ var operandUsage = map[string]struct {
 	"join":     {missingOperand("join"), 1},
 	"comm":     {missingOperand("comm"), 1},
 	"expr":     {missingOperand("expr"), 2},
-	"nohup":    {missingOperand("nohup"), 125},
 	"chroot":   {missingOperand("chroot"), 125},
 	"ln":       {"ln: missing file operand\nTry 'ln --help' for more information.\n", 1},
 	"install":  {"install: missing file operand\nTry 'install --help' for more information.\n", 1},
