@@ -60,6 +60,17 @@ func progFind(sh *Shell, c *call) int {
 
 func parseFind(args []string) (*findExpr, string) {
 	e := &findExpr{maxDepth: -1}
+	// NOTE: -o and parentheses are not modelled; one-liners seldom
+	// need them.
+	negate := false
+	add := func(t findTest) {
+		if negate {
+			inner := t
+			t = func(sh *Shell, n *node, p string, d int) bool { return !inner(sh, n, p, d) }
+			negate = false
+		}
+		e.tests = append(e.tests, t)
+	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		need := func() (string, bool) {
@@ -71,6 +82,9 @@ func parseFind(args []string) (*findExpr, string) {
 		}
 		switch a {
 		case "-print", "-a", "-and", "-xdev", "-mount", "-ls", "-print0":
+			continue
+		case "!", "-not":
+			negate = !negate
 			continue
 		case "-delete":
 			e.del = true
@@ -87,15 +101,18 @@ func parseFind(args []string) (*findExpr, string) {
 			i = j
 			continue
 		}
-		v, ok := need()
-		if !ok && strings.HasPrefix(a, "-") && findTakesArg(a) {
-			return nil, "missing argument to `" + a + "'"
+		var v string
+		if findTakesArg(a) {
+			var ok bool
+			if v, ok = need(); !ok {
+				return nil, "missing argument to `" + a + "'"
+			}
 		}
 		switch a {
 		case "-name", "-iname":
 			fold := a == "-iname"
 			pat := v
-			e.tests = append(e.tests, func(_ *Shell, n *node, p string, _ int) bool {
+			add(func(_ *Shell, n *node, p string, _ int) bool {
 				name := path.Base(p)
 				if fold {
 					ok, _ := path.Match(strings.ToLower(pat), strings.ToLower(name))
@@ -106,31 +123,31 @@ func parseFind(args []string) (*findExpr, string) {
 			})
 		case "-path", "-wholename":
 			pat := v
-			e.tests = append(e.tests, func(_ *Shell, _ *node, p string, _ int) bool { return globMatchAll(pat, p) })
+			add(func(_ *Shell, _ *node, p string, _ int) bool { return globMatchAll(pat, p) })
 		case "-type":
 			t := v
 			if t != "f" && t != "d" && t != "l" && t != "c" && t != "b" && t != "p" && t != "s" {
 				return nil, "Unknown argument to -type: " + t
 			}
-			e.tests = append(e.tests, func(_ *Shell, n *node, _ string, _ int) bool { return findType(n) == t })
+			add(func(_ *Shell, n *node, _ string, _ int) bool { return findType(n) == t })
 		case "-perm":
 			test, ok := findPerm(v)
 			if !ok {
 				return nil, "invalid mode " + strconv.Quote(v)
 			}
-			e.tests = append(e.tests, test)
+			add(test)
 		case "-user", "-uid":
 			uid, ok := findUID(v)
 			if !ok {
 				return nil, "\u2018" + v + "\u2019 is not the name of a known user"
 			}
-			e.tests = append(e.tests, func(_ *Shell, n *node, _ string, _ int) bool { return n.uid == uid })
+			add(func(_ *Shell, n *node, _ string, _ int) bool { return n.uid == uid })
 		case "-group", "-gid":
 			gid, ok := findUID(v)
 			if !ok {
 				return nil, "\u2018" + v + "\u2019 is not the name of an existing group"
 			}
-			e.tests = append(e.tests, func(_ *Shell, n *node, _ string, _ int) bool { return n.gid == gid })
+			add(func(_ *Shell, n *node, _ string, _ int) bool { return n.gid == gid })
 		case "-maxdepth", "-mindepth":
 			d, err := strconv.Atoi(v)
 			if err != nil || d < 0 {
@@ -142,9 +159,8 @@ func parseFind(args []string) (*findExpr, string) {
 				e.minDepth = d
 			}
 		case "-writable", "-readable", "-executable", "-empty":
-			i--
 			kind := a
-			e.tests = append(e.tests, func(sh *Shell, n *node, _ string, _ int) bool {
+			add(func(sh *Shell, n *node, _ string, _ int) bool {
 				switch kind {
 				case "-writable":
 					return canWrite(n, sh.uid)
@@ -170,10 +186,11 @@ func parseFind(args []string) (*findExpr, string) {
 
 func findTakesArg(a string) bool {
 	switch a {
-	case "-writable", "-readable", "-executable", "-empty":
-		return false
+	case "-name", "-iname", "-path", "-wholename", "-type", "-perm", "-user", "-uid", "-group", "-gid",
+		"-maxdepth", "-mindepth", "-size", "-mtime", "-newer", "-mmin", "-ctime", "-atime", "-regex", "-fstype", "-links", "-inum":
+		return true
 	}
-	return true
+	return false
 }
 
 func globMatchAll(pat, p string) bool {
