@@ -34,13 +34,13 @@ func missingOperand(name string) string {
 	return name + ": missing operand\nTry '" + name + " --help' for more information.\n"
 }
 
-// unemulated answers for an installed program the emulation does not
-// model. Called without arguments, a program that needs operands prints
-// its real usage error, and a few that print a fixed fact print it: a
+// unemulated runs an installed program the emulation does not model.
+// Called without arguments, a program that needs operands prints its
+// real usage error and a few others print their fixed fact, because a
 // silent success there is a tell no real host shows. With arguments the
-// real outcome depends on work the emulation does not do; a silent
-// success is what most of these tools print when they succeed, and a
-// made-up error would be a stronger tell than silence.
+// real outcome depends on work the emulation does not do. Most of these
+// tools print nothing when they succeed, and an invented error would
+// be a stronger tell than silence.
 func (sh *Shell) unemulated(c *call) int {
 	if len(c.args) > 0 {
 		return 0
@@ -59,7 +59,7 @@ func (sh *Shell) unemulated(c *call) int {
 			fprintln(c.out, "root")
 		} else {
 			u := sh.admin
-			// The same groups id prints.
+			// These are the groups that id prints.
 			fprintln(c.out, u+" cdrom floppy sudo audio dip video plugdev users netdev")
 		}
 	case "logname":

@@ -65,7 +65,7 @@ func TestOracleProgsExact(t *testing.T) {
 		"python3 -c 'import requests'", "python3 -c 'print \"x\"'", "python3 -c", "python3 /tmp/x.py",
 		"python3 -m nosuch", "echo 'print(1+2)' | python3", "python3 -c 'import pty'",
 		"perl -v", "perl -e 1", "perl -e 'print \"a\\tb\\n\"'", "perl -e 'print 1+1'", "perl /nope.pl",
-		"sudo -V | head -1", "lsb_release -a", "lsb_release -cs", "lsb_release -is",
+		"lsb_release -a", "lsb_release -cs", "lsb_release -is",
 		"systemctl --version | head -1", "service nope status", "service",
 		"getent passwd root", "getent passwd 0", "getent passwd nosuch", "getent nope", "getent",
 		"find /nope", "find /etc -nametypo x", "find / -maxdepth", "find /etc/passwd /nope",

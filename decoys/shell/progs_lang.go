@@ -6,9 +6,9 @@ import (
 )
 
 // The interpreters never run the attacker's program. They recognise the
-// one-liners attackers use to fingerprint a host and answer those as the
-// real interpreter does; anything else ends as a program would whose
-// effect is not visible on the terminal.
+// one-liners attackers use to fingerprint a host and print what the real
+// interpreter prints. Anything else exits as a program whose effect is
+// not visible on the terminal would.
 
 const pythonUsage = "usage: python3 [option] ... [-c cmd | -m mod | file | -] [arg] ...\nTry `python -h' for more information.\n"
 
@@ -52,7 +52,7 @@ func progPython(sh *Shell, c *call) int {
 		case a == "-" || !strings.HasPrefix(a, "-"):
 			if a != "-" {
 				if _, err := sh.readPath(a); err != nil {
-					fprintf(c.err, "/usr/bin/python3: can't open file '%s': [Errno 2] No such file or directory\n", abs(sh.cwd, a))
+					fprintf(c.err, "%s: can't open file '%s': [Errno 2] No such file or directory\n", c.name, abs(sh.cwd, a))
 					return 2
 				}
 			}
@@ -73,7 +73,8 @@ func progPython(sh *Shell, c *call) int {
 	return 0
 }
 
-// pythonCode answers a -c program from what it prints.
+// pythonCode prints the output of the recognised statements of a -c
+// program.
 func (sh *Shell) pythonCode(c *call, code string) int {
 	v := sh.versions()
 	for stmt := range strings.FieldsFuncSeq(code, func(r rune) bool { return r == ';' || r == '\n' }) {

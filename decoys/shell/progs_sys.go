@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// sysPrograms are the emulated system and tool programs of the progs_*
-// files. They answer from the persona and the host model; none of them
+// sysPrograms returns the emulated programs of the progs_* files. Their
+// output comes from the persona and the host model, and none of them
 // runs anything or touches the network.
 func sysPrograms() map[string]cmdFunc {
 	return map[string]cmdFunc{
@@ -38,9 +38,8 @@ type toolVersions struct {
 	sshUsage    string
 }
 
-// NOTE: Python's build date and OpenSSL's release date for the Debian
-// point releases are not known from a real host and are plausible
-// values; the version numbers come from the package lists.
+// The Debian values are the bookworm oracle's. NOTE: the Ubuntu build
+// date of Python is a plausible value, not one read from a real host.
 func (sh *Shell) versions() toolVersions {
 	if sh.host.persona.id == OSUbuntu2404 {
 		return toolVersions{
@@ -53,9 +52,9 @@ func (sh *Shell) versions() toolVersions {
 		}
 	}
 	return toolVersions{
-		python: "3.11.2", pythonBuild: "(main, Apr 28 2025, 14:11:48) [GCC 12.2.0]",
+		python: "3.11.2", pythonBuild: "(main, May 12 2026, 05:17:27) [GCC 12.2.0]",
 		perl: [3]int{5, 36, 0}, perlPatches: 60, perlYear: "2022",
-		openssl: "OpenSSL 3.0.17 1 Jul 2025", sudo: "1.9.13p3",
+		openssl: "OpenSSL 3.0.20 7 Apr 2026", sudo: "1.9.13p3",
 		systemd: "252 (252.39-1~deb12u2)",
 		lsbID:   "Debian", lsbDesc: "Debian GNU/Linux 12 (bookworm)", lsbRelease: "12", lsbCodename: "bookworm",
 		sshUsage: sshUsage92,
@@ -166,9 +165,20 @@ port numbers can be individual or ranges: lo-hi [inclusive];
 hyphens in port names must be backslash escaped (e.g. 'ba\-c')
 `
 
-// progNc is netcat-traditional, which Debian installs as nc. Connects
-// are refused and listeners see no client; no socket is opened.
+const ncOpenBSDUsage = `usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]
+	  [-m minttl] [-O length] [-P proxy_username] [-p source_port]
+	  [-q seconds] [-s sourceaddr] [-T keyword] [-V rtable] [-W recvlimit]
+	  [-w timeout] [-X proxy_protocol] [-x proxy_address[:port]]
+	  [destination] [port]
+`
+
+// progNc is netcat-traditional, which the Debian persona's package list
+// installs as nc. Connects are refused and listeners see no client; no
+// socket is opened.
 func progNc(sh *Shell, c *call) int {
+	if sh.host.persona.id == OSUbuntu2404 {
+		return progNcOpenBSD(c)
+	}
 	var pos []string
 	listen, verbose := false, false
 	for i := 0; i < len(c.args); i++ {
@@ -210,7 +220,7 @@ func progNc(sh *Shell, c *call) int {
 	case 0:
 		// With no arguments nc reads its command line from stdin,
 		// which holds nothing here.
-		fprint(c.err, "Cmd line: no destination\n")
+		fprint(c.err, "Cmd line: wrong\n")
 		return 1
 	case 1:
 		fprint(c.err, "no port[s] to connect to\n")
@@ -221,6 +231,53 @@ func progNc(sh *Shell, c *call) int {
 		fprintf(c.err, "(UNKNOWN) [%s] %s (?) : Connection refused\n", host, pos[1])
 	} else {
 		fprintf(c.err, "%s: forward host lookup failed: Unknown host\n", host)
+	}
+	return 1
+}
+
+// progNcOpenBSD is netcat-openbsd, Ubuntu's nc. It has no -e, and
+// reports a refused connect only with -v.
+// NOTE: the usage text is netcat-openbsd 1.226's as documented, not
+// read from a noble host.
+func progNcOpenBSD(c *call) int {
+	var pos []string
+	verbose, listen := false, false
+	for i := 0; i < len(c.args); i++ {
+		a := c.args[i]
+		if !strings.HasPrefix(a, "-") || len(a) < 2 {
+			pos = append(pos, a)
+			continue
+		}
+		for j := 1; j < len(a); j++ {
+			switch {
+			case a[j] == 'v':
+				verbose = true
+			case a[j] == 'l':
+				listen = true
+			case strings.IndexByte("46CDdFhkNnrStUuZz", a[j]) >= 0:
+			case strings.IndexByte("IiMmOPpqsTVWwXx", a[j]) >= 0:
+				if j == len(a)-1 {
+					i++
+				}
+				j = len(a)
+			default:
+				fprintf(c.err, "nc: invalid option -- '%c'\n%s", a[j], ncOpenBSDUsage)
+				return 1
+			}
+		}
+	}
+	if listen {
+		if verbose && len(pos) > 0 {
+			fprintf(c.err, "Listening on 0.0.0.0 %s\n", pos[len(pos)-1])
+		}
+		return 1
+	}
+	if len(pos) < 2 {
+		fprint(c.err, ncOpenBSDUsage)
+		return 1
+	}
+	if verbose {
+		fprintf(c.err, "nc: connect to %s port %s (tcp) failed: Connection refused\n", pos[0], pos[1])
 	}
 	return 1
 }
@@ -239,8 +296,8 @@ func isIPv4(s string) bool {
 	return true
 }
 
-// progSudo answers as sudo does for a user whose password the decoy
-// cannot know: version and usage work, anything needing authentication
+// progSudo emulates sudo for a user whose password the decoy cannot
+// know. Version and usage work, and anything that needs authentication
 // fails as after an empty password. Root needs no password.
 func progSudo(sh *Shell, c *call) int {
 	if len(c.args) == 0 {
@@ -300,7 +357,8 @@ opts:
 
 func progLsbRelease(sh *Shell, c *call) int {
 	v := sh.versions()
-	fprint(c.err, "No LSB modules are available.\n")
+	// The lsb-release of both releases is the minimal one, which no
+	// longer prints "No LSB modules are available.".
 	short := false
 	var show []string
 	for _, a := range c.args {
@@ -356,14 +414,17 @@ func progLsbRelease(sh *Shell, c *call) int {
 func progGetent(sh *Shell, c *call) int {
 	const try = "Try `getent --help' or `getent --usage' for more information.\n"
 	if len(c.args) == 0 {
-		fprint(c.err, "getent: wrong number of arguments\n"+try)
+		// The hint goes to stdout, as glibc's argp prints it.
+		fprint(c.err, "getent: wrong number of arguments\n")
+		fprint(c.out, try)
 		return 1
 	}
 	files := map[string]string{"passwd": "/etc/passwd", "group": "/etc/group", "shadow": "/etc/shadow", "gshadow": "/etc/gshadow", "hosts": "/etc/hosts"}
 	db := c.args[0]
 	file, ok := files[db]
 	if !ok {
-		fprintf(c.err, "Unknown database: %s\n"+try, db)
+		fprintf(c.err, "Unknown database: %s\n", db)
+		fprint(c.out, try)
 		return 1
 	}
 	data, err := sh.readPath(file)
@@ -371,6 +432,7 @@ func progGetent(sh *Shell, c *call) int {
 		// An unreadable shadow file enumerates as empty.
 		return 2
 	}
+
 	keys := c.args[1:]
 	var lines []string
 	for l := range strings.SplitSeq(string(data), "\n") {
@@ -378,6 +440,7 @@ func progGetent(sh *Shell, c *call) int {
 			lines = append(lines, l)
 		}
 	}
+
 	if len(keys) == 0 {
 		if db == "hosts" {
 			for _, l := range lines {
@@ -393,6 +456,7 @@ func progGetent(sh *Shell, c *call) int {
 		}
 		return 0
 	}
+
 	status := 0
 	for _, k := range keys {
 		if !getentKey(c, db, lines, k) {

@@ -158,8 +158,8 @@ func (sh *Shell) printUnit(c *call, u unit) {
 		main.pid, main.comm(), sh.host.memKiB/1024*115/100, float64(main.rss)/1024, u.name, main.pid, quoteCmd(main.cmd))
 }
 
-// quoteCmd is how systemd shows a command line whose argv[0] contains
-// spaces: in double quotes.
+// quoteCmd quotes a command line whose argv[0] contains spaces, as
+// systemd's CGroup tree shows it.
 func quoteCmd(cmd string) string {
 	if strings.HasPrefix(cmd, "sshd: ") {
 		return "\"" + cmd + "\""

