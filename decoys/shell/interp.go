@@ -452,9 +452,7 @@ func (sh *Shell) dispatch(c *call, inPipe bool) int {
 	if n.data != nil {
 		return sh.runFile(c, n)
 	}
-	// A program the host has but the emulation does not model ends
-	// quietly, as most do when given no terminal input.
-	return 0
+	return sh.unemulated(c)
 }
 
 // runFile runs a file the attacker placed. A script is interpreted, and

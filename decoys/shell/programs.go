@@ -28,6 +28,9 @@ func init() {
 		"echo": builtinEcho, "pwd": builtinPwd, "kill": builtinKill, "tty": progTty,
 		"lscpu": progLscpu, "base64": progBase64, "test": builtinTest, "[": builtinTest,
 	}
+	for name, f := range sysPrograms() {
+		programs[name] = f
+	}
 }
 
 // quote is gnulib's quote(): curved quotes under a UTF-8 locale, which
@@ -852,29 +855,6 @@ func progChown(sh *Shell, c *call) int {
 		}
 	}
 	return status
-}
-
-func progSudo(sh *Shell, c *call) int {
-	if len(c.args) == 0 {
-		fprint(c.err, "usage: sudo -h | -K | -k | -V\nusage: sudo -v [-ABkNnS] [-g group] [-h host] [-p prompt] [-u user]\n")
-		return 1
-	}
-	args := c.args
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		args = args[1:]
-	}
-	if sh.uid != 0 {
-		// The attacker's password is unknown to the decoy; the prompt
-		// reads nothing, so sudo fails as after three empty tries.
-		fprintf(c.err, "[sudo] password for %s: \nsudo: a password is required\n", sh.admin)
-		return 1
-	}
-	if len(args) == 0 {
-		return 0
-	}
-	sub := *c
-	sub.name, sub.args = args[0], args[1:]
-	return sh.dispatch(&sub, false)
 }
 
 func progSu(sh *Shell, c *call) int {
