@@ -36,6 +36,10 @@ type persona struct {
 	// writeRefused is the answer to a WRQ that will not be accepted;
 	// nil means every WRQ the create option allows is accepted.
 	writeRefused *requestError
+	// lateRefusal, when set, is how a WRQ that cannot be written is
+	// refused: acknowledged first, then this error answers the first
+	// DATA, as atftpd opens the file only then.
+	lateRefusal *requestError
 	// readOnly refuses every WRQ with writeRefused.
 	readOnly bool
 	// rexmt is the first retransmission wait; backoff doubles it after
@@ -61,14 +65,15 @@ var personas = map[string]*persona{
 	// atftpd as Debian's /etc/default/atftpd starts it: --retry-timeout
 	// 5, the root writable by the daemon, so every WRQ is accepted.
 	PersonaAtftpd: {
-		id:         PersonaAtftpd,
-		nonRequest: &requestError{errIllegalOp, "Illegal TFTP operation"},
-		parse:      parseRequestAtftpd,
-		negotiate:  negotiateAtftpd,
-		notFound:   &requestError{errNotFound, "File not found"},
-		dirAsEmpty: true,
-		rexmt:      5 * time.Second,
-		retries:    6,
+		id:          PersonaAtftpd,
+		nonRequest:  &requestError{errIllegalOp, "Illegal TFTP operation"},
+		parse:       parseRequestAtftpd,
+		negotiate:   negotiateAtftpd,
+		notFound:    &requestError{errNotFound, "File not found"},
+		dirAsEmpty:  true,
+		lateRefusal: &requestError{errAccess, "Access violation"},
+		rexmt:       5 * time.Second,
+		retries:     6,
 	},
 	// The TFTP server of Windows Deployment Services: read-only, with
 	// the variable window extension. Its answer to a stray opcode is the

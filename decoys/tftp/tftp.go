@@ -471,9 +471,16 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 		t.send(errorPacket(e.code, e.msg))
 		return "refused"
 	}
+	unwritable := (existing != nil && (existing.dir || !existing.uploaded)) ||
+		(existing == nil && (!t.s.create || parent == nil || !parent.dir))
 	switch {
 	case p.readOnly:
 		return refuse(p.writeRefused)
+	case p.lateRefusal != nil && (unwritable || req.unreadable):
+		if t.exchange(ctx, ackPacket(0), func(pkt []byte) bool { return isPacket(pkt, opDATA, 1) }) == nil {
+			return "timeout"
+		}
+		return refuse(p.lateRefusal)
 	case req.unreadable:
 		return refuse(p.notFound)
 	case existing != nil && existing.dir && p.isDir != nil:
@@ -501,6 +508,26 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 	qf := t.s.quarantine.NewFile()
 	var kept []byte
 	var total int64
+	finished := false
+	finish := func() {
+		if finished {
+			return
+		}
+		finished = true
+		res := qf.Close()
+		t.sess.FileCaptured(&eventv1.FileCaptured{
+			Sha256:    res.SHA256,
+			Size:      res.Size,
+			Truncated: res.Truncated,
+			Name:      truncateString(req.filename, maxEventName),
+			Channel:   "tftp_write",
+			Stored:    res.Stored,
+		})
+		if int64(len(kept)) != total {
+			kept = nil
+		}
+		t.s.files.keep(name, kept, total)
+	}
 	reason := t.receiveBlocks(ctx, neg, func(data []byte) bool {
 		total += int64(len(data))
 		_, _ = qf.Write(data)
@@ -508,20 +535,8 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 			kept = append(kept, data...)
 		}
 		return total <= t.s.maxUploadBytes
-	})
-	res := qf.Close()
-	t.sess.FileCaptured(&eventv1.FileCaptured{
-		Sha256:    res.SHA256,
-		Size:      res.Size,
-		Truncated: res.Truncated,
-		Name:      truncateString(req.filename, maxEventName),
-		Channel:   "tftp_write",
-		Stored:    res.Stored,
-	})
-	if int64(len(kept)) != total {
-		kept = nil
-	}
-	t.s.files.keep(name, kept, total)
+	}, finish)
+	finish()
 	return reason
 }
 
@@ -544,8 +559,8 @@ func (t *transfer) await(ctx context.Context, accept func(pkt []byte) bool) []by
 
 // receiveBlocks acknowledges DATA blocks until a short one, handing each
 // new block to write. write returning false ends the transfer with the
-// disk-full error.
-func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write func([]byte) bool) string {
+// disk-full error. complete runs once the last block has arrived.
+func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write func([]byte) bool, complete func()) string {
 	var ack []byte
 	if len(neg.oack) > 0 {
 		ack = oackPacket(neg.oack)
@@ -593,6 +608,8 @@ func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write fun
 	}
 last:
 
+	// The upload is whole: it is readable before the dally ends.
+	complete()
 	// The final ACK, sent again once if the peer repeats the last block
 	// because the first was lost.
 	t.send(ack)
