@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -253,4 +254,56 @@ func startAtftpd(t *testing.T, bin string) string {
 			t.Fatalf("atftpd did not answer on %s", addr)
 		}
 	}
+}
+
+// TestNmapNamesPersona runs nmap's UDP version detection against each
+// persona and against real atftpd. nmap's UDP probes reach TFTP only
+// through the DNS status request, an opcode 0 packet, and nmap reads
+// only replies from the probed port. tftpd-hpa drops the probe and
+// atftpd answers it from a new port, so nmap reports both as
+// open|filtered, and the decoy must not do better; WDS answers from its
+// server port with the error nmap-service-probes names it by.
+func TestNmapNamesPersona(t *testing.T) {
+	nmap, err := exec.LookPath("nmap")
+	if err != nil {
+		t.Skip("nmap is not installed")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("nmap -sU needs root")
+	}
+	cases := []struct{ persona, want string }{
+		{PersonaTftpdHPA, "open|filtered unknown"},
+		{PersonaAtftpd, "open|filtered unknown"},
+		{PersonaWDS, "open tftp Microsoft Windows Deployment Services tftpd"},
+	}
+	scan := func(t *testing.T, addr string) string {
+		t.Helper()
+		_, port, _ := net.SplitHostPort(addr)
+		out, err := exec.Command(nmap, "-sU", "-sV", "--version-intensity", "5", "-Pn", "-p", port, "127.0.0.1").CombinedOutput()
+		if err != nil {
+			t.Fatalf("nmap: %v\n%s", err, out)
+		}
+		line := regexp.MustCompile(`(?m)^` + port + `/udp .*$`).FindString(string(out))
+		return strings.Join(strings.Fields(strings.TrimPrefix(line, port+"/udp")), " ")
+	}
+	for _, tc := range cases {
+		t.Run(tc.persona, func(t *testing.T) {
+			ts := startService(t, decoys.Config{Persona: tc.persona})
+			if got := scan(t, ts.addr); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("nmap says %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("real atftpd", func(t *testing.T) {
+		bin := "/opt/decnet-oracles/atftpd/usr/sbin/atftpd"
+		if p, err := exec.LookPath("atftpd"); err == nil {
+			bin = p
+		}
+		if _, err := os.Stat(bin); err != nil {
+			t.Skip("atftpd is not available; run integration/setup.sh")
+		}
+		if got := scan(t, startAtftpd(t, bin)); !strings.HasPrefix(got, cases[1].want) {
+			t.Errorf("nmap says %q of atftpd; the persona's expectation is %q", got, cases[1].want)
+		}
+	})
 }

@@ -44,9 +44,10 @@ type request struct {
 	// unreadable marks a request whose name atftpd cannot read as a
 	// file; it is answered with an empty first block.
 	unreadable bool
-	// op is the opcode of a datagram that is no request, for the
-	// record; 0 for RRQ and WRQ.
-	op uint16
+	// stray marks a datagram that is no request; op is its opcode,
+	// for the record.
+	stray bool
+	op    uint16
 }
 
 // requestError is the ERROR packet a malformed request gets.

@@ -23,6 +23,9 @@ type persona struct {
 	// nonRequest is the ERROR that a datagram other than an RRQ or WRQ
 	// on the server port gets from a transfer port; nil drops it.
 	nonRequest *requestError
+	// nonRequestFromListener sends nonRequest from the server port
+	// instead of a transfer port.
+	nonRequestFromListener bool
 	// parse reads an RRQ or WRQ.
 	parse func(pkt []byte) (request, *requestError, bool)
 	// negotiate applies the options of a request.
@@ -33,12 +36,12 @@ type persona struct {
 	dirAsEmpty bool
 	// writeExisting refuses a WRQ over a seeded file; nil accepts it.
 	writeExisting *requestError
-	// writeRefused is the answer to a WRQ that will not be accepted;
-	// nil means every WRQ the create option allows is accepted.
+	// writeRefused is the error for a WRQ that cannot create its file,
+	// or for every WRQ when readOnly is set. Nil sends notFound instead.
 	writeRefused *requestError
-	// lateRefusal, when set, is how a WRQ that cannot be written is
-	// refused: acknowledged first, then this error answers the first
-	// DATA, as atftpd opens the file only then.
+	// lateRefusal is the error sent in reply to the first DATA of a WRQ
+	// that cannot be written, after the WRQ was acknowledged, because
+	// atftpd opens the file only then. Nil rejects the WRQ itself.
 	lateRefusal *requestError
 	// readOnly refuses every WRQ with writeRefused.
 	readOnly bool
@@ -63,7 +66,12 @@ var personas = map[string]*persona{
 		retries:       retransmitLimit,
 	},
 	// atftpd as Debian's /etc/default/atftpd starts it: --retry-timeout
-	// 5, the root writable by the daemon, so every WRQ is accepted.
+	// 5 and a root writable by the daemon, so a WRQ of a new file is
+	// accepted. The seeded files are root's, so a WRQ over one fails at
+	// its first DATA.
+	// NOTE: Debian's default also enables multicast (RFC 2090), which
+	// the decoy ignores like any unknown option; the oracle test runs
+	// atftpd with --no-multicast.
 	PersonaAtftpd: {
 		id:          PersonaAtftpd,
 		nonRequest:  &requestError{errIllegalOp, "Illegal TFTP operation"},
@@ -72,23 +80,32 @@ var personas = map[string]*persona{
 		notFound:    &requestError{errNotFound, "File not found"},
 		dirAsEmpty:  true,
 		lateRefusal: &requestError{errAccess, "Access violation"},
-		rexmt:       5 * time.Second,
-		retries:     6,
+		// Measured: the block is resent every 5 s, six sends in all.
+		// NOTE: the real daemon's resends of an 11-byte block were
+		// 3 bytes long (a bug); the decoy resends the whole block.
+		rexmt:   5 * time.Second,
+		retries: 6,
 	},
 	// The TFTP server of Windows Deployment Services: read-only, with
-	// the variable window extension. Its answer to a stray opcode is the
-	// one nmap's nmap-service-probes matches as this product.
+	// the variable window extension. Its reply to a stray opcode is the
+	// one nmap-service-probes matches as this product.
+	// NOTE: only that reply is sourced (nmap-service-probes). The other
+	// error texts, the blksize and window limits and the retransmission
+	// timing are estimates, not checked against a real WDS server.
 	PersonaWDS: {
-		id:           PersonaWDS,
-		nonRequest:   &requestError{errIllegalOp, "Illegal operation error."},
-		parse:        parseRequestWDS,
-		negotiate:    negotiateWDS,
-		notFound:     &requestError{errNotFound, "File not found."},
-		isDir:        &requestError{errNotFound, "File not found."},
-		writeRefused: &requestError{errAccess, "Access violation."},
-		readOnly:     true,
-		rexmt:        time.Second,
-		retries:      5,
+		id:         PersonaWDS,
+		nonRequest: &requestError{errIllegalOp, "Illegal operation error."},
+		// nmap's match line for this server is reached only by a
+		// reply from the probed port.
+		nonRequestFromListener: true,
+		parse:                  parseRequestWDS,
+		negotiate:              negotiateWDS,
+		notFound:               &requestError{errNotFound, "File not found."},
+		isDir:                  &requestError{errNotFound, "File not found."},
+		writeRefused:           &requestError{errAccess, "Access violation."},
+		readOnly:               true,
+		rexmt:                  time.Second,
+		retries:                5,
 	},
 }
 
@@ -151,6 +168,8 @@ func atoi(s string) int64 {
 // whatever the request's order. Out of range values fail with error 8.
 // A negative or overflowing value is echoed as sent and otherwise
 // ignored.
+// NOTE: only atftpd's first reply to such values was measured; whether
+// the daemon then sends blocks of 512 bytes, as this does, is unverified.
 func negotiateAtftpd(opts [][2]string, write bool, size int64, known bool) (negotiation, *requestError) {
 	n := negotiation{blksize: defaultBlksize, window: 1}
 	bad := &requestError{errOptionNeg, "Failure to negotiate RFC2347 options"}

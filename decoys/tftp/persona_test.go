@@ -118,8 +118,10 @@ func TestPersonaFirstReplies(t *testing.T) {
 					if string(got) != tc.want {
 						t.Fatalf("reply %q, want %q", got, tc.want)
 					}
-					if from != nil && from.String() == ts.addr {
-						t.Errorf("answer came from the listening port %s, want a transfer port", from)
+					_, _, isRequest := personas[id].parse([]byte(tc.req))
+					wantListener := !isRequest && personas[id].nonRequestFromListener
+					if from != nil && (from.String() == ts.addr) != wantListener {
+						t.Errorf("answer came from %s, the listening port is %s; want it from there: %v", from, ts.addr, wantListener)
 					}
 				})
 			}

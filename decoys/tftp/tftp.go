@@ -167,7 +167,7 @@ func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
 				continue
 			}
 			rerr = s.persona.nonRequest
-			req = request{op: 0xffff}
+			req = request{stray: true, op: 0xffff}
 			if n >= 2 {
 				req.op = uint16(buf[0])<<8 | uint16(buf[1])
 			}
@@ -179,7 +179,7 @@ func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.release(peer.Addr())
-			s.serveTransfer(ctx, local, peer, req, rerr)
+			s.serveTransfer(ctx, pc, local, peer, req, rerr)
 		}()
 	}
 }
@@ -223,7 +223,7 @@ type transfer struct {
 	buf      []byte
 }
 
-func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort, req request, rerr *requestError) {
+func (s *Service) serveTransfer(ctx context.Context, listener net.PacketConn, local, peer netip.AddrPort, req request, rerr *requestError) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error().Interface("panic", r).Str(decoys.FieldSource, peer.String()).Msg("tftp transfer panicked")
@@ -248,6 +248,15 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 	s.emitter.Emit(opened)
 	sess.Command(truncateString(requestLine(req), maxEventName), ServiceName)
 
+	if req.stray && s.persona.nonRequestFromListener {
+		// Answered from the server port itself, as nmap's match for
+		// this product shows: its probe sees only that port's replies.
+		p := errorPacket(rerr.code, rerr.msg)
+		_ = listener.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		n, _ := listener.WriteTo(p, net.UDPAddrFromAddrPort(peer))
+		sess.Closed(started, 0, uint64(n), "error_sent") //nolint:gosec // G115: n is never negative
+		return
+	}
 	laddr := &net.UDPAddr{IP: local.Addr().AsSlice()}
 	if local.Addr().IsUnspecified() {
 		laddr = nil
@@ -265,7 +274,7 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 	defer stop()
 
 	p := s.persona
-	t := &transfer{s: s, conn: conn, sess: sess, rexmt: p.rexmt, backoff: p.backoff, retries: p.retries, buf: make([]byte, maxBlksize+4)}
+	t := &transfer{s: s, conn: conn, sess: sess, rexmt: p.rexmt, backoff: p.backoff, retries: p.retries, buf: make([]byte, defaultBlksize+4)}
 	reason := "error_sent"
 	switch {
 	case rerr != nil:
@@ -281,7 +290,7 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 // requestLine renders a request for the command event.
 func requestLine(req request) string {
 	var b strings.Builder
-	if req.op != 0 {
+	if req.stray {
 		return "OPCODE " + strconv.Itoa(int(req.op))
 	}
 	if req.write {
@@ -391,6 +400,9 @@ func (t *transfer) sendFile(ctx context.Context, req request) string {
 	if neg.rexmt > 0 {
 		t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
 	}
+	// The buffer holds the largest packet the peer may send now; an
+	// idle transfer costs little more than its negotiated block.
+	t.buf = make([]byte, neg.blksize+4)
 	if len(neg.oack) > 0 {
 		if t.exchange(ctx, oackPacket(neg.oack), func(pkt []byte) bool { return isPacket(pkt, opACK, 0) }) == nil {
 			return "timeout"
@@ -504,6 +516,9 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 	if neg.rexmt > 0 {
 		t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
 	}
+	// The buffer holds the largest packet the peer may send now; an
+	// idle transfer costs little more than its negotiated block.
+	t.buf = make([]byte, neg.blksize+4)
 
 	qf := t.s.quarantine.NewFile()
 	var kept []byte
