@@ -307,3 +307,38 @@ func TestNmapNamesPersona(t *testing.T) {
 		}
 	})
 }
+
+// TestTftpHPAClientWDS gets a file from the WDS persona with the tftp-hpa
+// client and checks that an upload is rejected as the read-only server
+// rejects it.
+func TestTftpHPAClientWDS(t *testing.T) {
+	bin, err := exec.LookPath("tftp")
+	if err != nil {
+		t.Skip("tftp is not installed; install tftp-hpa")
+	}
+	ts := startService(t, decoys.Config{Persona: PersonaWDS, Seed: []byte("client-seed")})
+	host, port, _ := net.SplitHostPort(ts.addr)
+	dir := t.TempDir()
+
+	got := filepath.Join(dir, "default")
+	out, err := exec.Command(bin, host, port, "-m", "netascii", "-c", "get", "pxelinux.cfg/default", got).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tftp get: %v: %s", err, out)
+	}
+	body, _ := os.ReadFile(got)
+	if !strings.HasPrefix(string(body), "DEFAULT install\nLABEL install\n") {
+		t.Errorf("got %q", body)
+	}
+
+	src := filepath.Join(dir, "x.bin")
+	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = exec.Command(bin, host, port, "-m", "binary", "-c", "put", src, "x.bin").CombinedOutput()
+	if string(out) != "Error code 2: Access violation.\n" {
+		t.Errorf("put output %q", out)
+	}
+	if n := len(ts.rec.byKind(decoys.KindFileCaptured)); n != 0 {
+		t.Errorf("%d files captured from a read-only server", n)
+	}
+}
