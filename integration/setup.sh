@@ -8,7 +8,7 @@ packages=(
   postgresql redis-server docker.io docker-compose
   # Oracles and clients of the decoys.
   postfix dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
-  vsftpd lftp ftp tftp-hpa tftpd-hpa
+  vsftpd lftp ftp tftp-hpa tftpd-hpa libpcre2-8-0 libwrap0
   telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
   busybox-static
 )
@@ -19,7 +19,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# atftpd conflicts with tftpd-hpa (both ship /usr/sbin/in.tftpd), so its
+# package is unpacked beside the system rather than installed; the TFTP
+# oracle test runs the binary from there.
+atftpd_root=/opt/decnet-oracles/atftpd
+[ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "integration/setup.sh: missing packages ${missing[*]}; run as root to install them" >&2
@@ -42,4 +46,13 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
 echo "postfix postfix/mailname string decnet-test.invalid" | debconf-set-selections
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -x "$atftpd_root/usr/sbin/atftpd" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq atftpd)
+  mkdir -p "$atftpd_root"
+  dpkg-deb -x "$tmp"/atftpd_*.deb "$atftpd_root"
+  rm -rf "$tmp"
+fi

@@ -67,7 +67,7 @@ type testService struct {
 	addr string
 }
 
-func startService(t *testing.T, cfg decoys.Config) *testService {
+func startService(t testing.TB, cfg decoys.Config) *testService {
 	t.Helper()
 	rec := newRecorder()
 	cfg.Emitter = rec

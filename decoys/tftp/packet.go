@@ -41,6 +41,13 @@ type request struct {
 	// options are the name and value pairs in the order sent; a name
 	// without a value is dropped, as tftpd-hpa drops it.
 	options [][2]string
+	// unreadable marks a request whose name atftpd cannot read as a
+	// file; it is answered with an empty first block.
+	unreadable bool
+	// stray marks a datagram that is no request; op is its opcode,
+	// for the record.
+	stray bool
+	op    uint16
 }
 
 // requestError is the ERROR packet a malformed request gets.
@@ -147,7 +154,9 @@ type negotiation struct {
 	blksize int
 	// rexmt is the first retransmission timeout in microseconds.
 	rexmt int64
-	oack  [][2]string
+	// window is the number of blocks sent before an ACK (RFC 7440).
+	window int
+	oack   [][2]string
 }
 
 // negotiate applies the options as tftpd-hpa 5.2 on Debian 12 does.
@@ -157,7 +166,7 @@ type negotiation struct {
 // error 8. size is the file size, and known is false when the size is
 // unknown (netascii reads), which makes tsize fail.
 func negotiate(opts [][2]string, write bool, size int64, known bool) (negotiation, *requestError) {
-	n := negotiation{blksize: defaultBlksize, rexmt: 1000000}
+	n := negotiation{blksize: defaultBlksize, rexmt: 1000000, window: 1}
 	bad := &requestError{errOptionNeg, "Unsupported option(s) requested"}
 	for _, o := range opts {
 		name := o[0]

@@ -14,11 +14,7 @@ import (
 // firstReplies are the first replies of in.tftpd from tftpd-hpa
 // 5.2+20150808-1.4 (Debian 12, --secure) to each request, captured on
 // loopback with a.txt holding "hello tftp\n" and dir a directory.
-var firstReplies = []struct {
-	name string
-	req  string
-	want string // "" means no reply
-}{
+var firstReplies = []replyCase{
 	{"missing file", "\x00\x01nope\x00octet\x00", "\x00\x05\x00\x01File not found\x00"},
 	{"octet", "\x00\x01a.txt\x00octet\x00", "\x00\x03\x00\x01hello tftp\n"},
 	{"netascii", "\x00\x01a.txt\x00netascii\x00", "\x00\x03\x00\x01hello tftp\r\n"},
@@ -74,28 +70,6 @@ func addFile(s *Service, p string, f *file) {
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
 	s.files.files[p] = f
-}
-
-func TestFirstReplies(t *testing.T) {
-	// Unacknowledged transfers linger for their retransmissions, so the
-	// per-source cap must exceed the number of cases.
-	ts := startService(t, decoys.Config{Options: map[string]string{OptCreate: "false"}, Limits: decoys.Limits{MaxConnsPerSource: 100}})
-	addFixture(ts.svc)
-	for _, tc := range firstReplies {
-		t.Run(tc.name, func(t *testing.T) {
-			wait := 2 * time.Second
-			if tc.want == "" {
-				wait = 300 * time.Millisecond
-			}
-			got, _, from := exchange(t, "127.0.0.2", ts.addr, []byte(tc.req), wait)
-			if string(got) != tc.want {
-				t.Fatalf("reply %q, want %q", got, tc.want)
-			}
-			if from != nil && from.String() == ts.addr {
-				t.Errorf("answer came from the listening port %s, want a transfer port", from)
-			}
-		})
-	}
 }
 
 func TestReadWholeFileWithBlocks(t *testing.T) {

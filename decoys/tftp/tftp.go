@@ -1,7 +1,8 @@
-// Package tftp is the TFTP decoy: a tftpd-hpa 5.2 persona on UDP that
-// serves a per-decky boot and configuration root, records every read and
-// write request, and keeps written files in the quarantine. Each transfer
-// runs on its own ephemeral port, as the real daemon's forked child does.
+// Package tftp is the TFTP decoy: a tftpd-hpa 5.2, atftpd 0.8.0 or
+// Windows Deployment Services persona on UDP that serves a per-decky boot
+// and configuration root, records every read and write request, and keeps
+// written files in the quarantine. Each transfer runs on its own
+// ephemeral port, as the real daemons' forked children and threads do.
 //
 // TFTP is UDP, so the service has ServePacket instead of the TCP Serve of
 // decoys.Service.
@@ -29,12 +30,6 @@ import (
 
 // ServiceName is the service name in every event of this decoy.
 const ServiceName = "tftp"
-
-// Persona ids.
-const (
-	PersonaTftpdHPA = "tftpd-hpa-5.2-debian12"
-	DefaultPersona  = PersonaTftpdHPA
-)
 
 // ErrUnknownPersona is returned by New for a persona id it does not know.
 var ErrUnknownPersona = errors.New("unknown tftp persona")
@@ -73,6 +68,7 @@ type Service struct {
 	limits     decoys.Limits
 	quarantine *quarantine.Store
 	files      *store
+	persona    *persona
 
 	create         bool
 	maxUploadBytes int64
@@ -93,8 +89,13 @@ func New(cfg decoys.Config) (*Service, error) {
 	if cfg.Emitter == nil {
 		return nil, errors.New("create tftp decoy: missing emitter")
 	}
-	if cfg.Persona != "" && cfg.Persona != PersonaTftpdHPA {
-		return nil, fmt.Errorf("create tftp decoy: %w %q (known: %s)", ErrUnknownPersona, cfg.Persona, PersonaTftpdHPA)
+	id := cfg.Persona
+	if id == "" {
+		id = DefaultPersona
+	}
+	p, ok := personas[id]
+	if !ok {
+		return nil, fmt.Errorf("create tftp decoy: %w %q (known: %s)", ErrUnknownPersona, cfg.Persona, strings.Join(Personas(), ", "))
 	}
 	s := &Service{
 		decky:          cfg.Decky,
@@ -103,6 +104,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		limits:         cfg.Limits.WithDefaults(),
 		quarantine:     cfg.Quarantine,
 		files:          newStore(seeder{cfg.Seed}),
+		persona:        p,
 		create:         true,
 		maxUploadBytes: defaultMaxUploadBytes,
 		now:            time.Now,
@@ -133,7 +135,7 @@ func New(cfg decoys.Config) (*Service, error) {
 // fails for good. Each accepted request is served from a new socket on
 // pc's address and an ephemeral port.
 func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
-	s.log.Info().Str("persona", PersonaTftpdHPA).Str("address", pc.LocalAddr().String()).Msg("tftp decoy serving")
+	s.log.Info().Str("persona", s.persona.id).Str("address", pc.LocalAddr().String()).Msg("tftp decoy serving")
 	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
 	defer stop()
 	defer s.wg.Wait()
@@ -156,11 +158,19 @@ func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		if !peer.IsValid() || peer.Port() == 0 {
 			continue
 		}
-		req, rerr, ok := parseRequest(buf[:n])
+		req, rerr, ok := s.persona.parse(buf[:n])
 		if !ok {
-			// tftpd-hpa's parent forks only for RRQ and WRQ; anything
-			// else sent to port 69 is dropped unanswered.
-			continue
+			// tftpd-hpa's parent forks only for RRQ and WRQ and drops
+			// anything else; atftpd and WDS answer it with an error
+			// from a new port, as they answer a refused request.
+			if s.persona.nonRequest == nil {
+				continue
+			}
+			rerr = s.persona.nonRequest
+			req = request{stray: true, op: 0xffff}
+			if n >= 2 {
+				req.op = uint16(buf[0])<<8 | uint16(buf[1])
+			}
 		}
 		if !s.acquire(peer.Addr()) {
 			continue
@@ -169,7 +179,7 @@ func (s *Service) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.release(peer.Addr())
-			s.serveTransfer(ctx, local, peer, req, rerr)
+			s.serveTransfer(ctx, pc, local, peer, req, rerr)
 		}()
 	}
 }
@@ -206,12 +216,14 @@ type transfer struct {
 	sess *decoys.Session
 	// rexmt is the current first retransmission wait.
 	rexmt    time.Duration
+	backoff  bool
+	retries  int
 	sent     uint64
 	received uint64
 	buf      []byte
 }
 
-func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort, req request, rerr *requestError) {
+func (s *Service) serveTransfer(ctx context.Context, listener net.PacketConn, local, peer netip.AddrPort, req request, rerr *requestError) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error().Interface("panic", r).Str(decoys.FieldSource, peer.String()).Msg("tftp transfer panicked")
@@ -236,6 +248,15 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 	s.emitter.Emit(opened)
 	sess.Command(truncateString(requestLine(req), maxEventName), ServiceName)
 
+	if req.stray && s.persona.nonRequestFromListener {
+		// Answered from the server port itself, as nmap's match for
+		// this product shows: its probe sees only that port's replies.
+		p := errorPacket(rerr.code, rerr.msg)
+		_ = listener.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
+		n, _ := listener.WriteTo(p, net.UDPAddrFromAddrPort(peer))
+		sess.Closed(started, 0, uint64(n), "error_sent") //nolint:gosec // G115: n is never negative
+		return
+	}
 	laddr := &net.UDPAddr{IP: local.Addr().AsSlice()}
 	if local.Addr().IsUnspecified() {
 		laddr = nil
@@ -252,7 +273,8 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 
-	t := &transfer{s: s, conn: conn, sess: sess, rexmt: time.Second, buf: make([]byte, maxBlksize+4)}
+	p := s.persona
+	t := &transfer{s: s, conn: conn, sess: sess, rexmt: p.rexmt, backoff: p.backoff, retries: p.retries, buf: make([]byte, defaultBlksize+4)}
 	reason := "error_sent"
 	switch {
 	case rerr != nil:
@@ -268,6 +290,9 @@ func (s *Service) serveTransfer(ctx context.Context, local, peer netip.AddrPort,
 // requestLine renders a request for the command event.
 func requestLine(req request) string {
 	var b strings.Builder
+	if req.stray {
+		return "OPCODE " + strconv.Itoa(int(req.op))
+	}
 	if req.write {
 		b.WriteString("WRQ ")
 	} else {
@@ -299,7 +324,7 @@ func (t *transfer) send(p []byte) bool {
 // peer or the end of ctx.
 func (t *transfer) exchange(ctx context.Context, p []byte, accept func(pkt []byte) bool) []byte {
 	wait := t.rexmt
-	for range retransmitLimit {
+	for range t.retries {
 		if !t.send(p) {
 			return nil
 		}
@@ -328,7 +353,9 @@ func (t *transfer) exchange(ctx context.Context, p []byte, accept func(pkt []byt
 				return pkt
 			}
 		}
-		wait *= 2
+		if t.backoff {
+			wait *= 2
+		}
 	}
 	return nil
 }
@@ -339,31 +366,45 @@ func isPacket(pkt []byte, op byte, block uint16) bool {
 
 // sendFile serves an RRQ.
 func (t *transfer) sendFile(ctx context.Context, req request) string {
+	p := t.s.persona
 	name := cleanPath(req.filename)
 	f := t.s.files.lookup(name)
 	fr := &eventv1.FileRequested{Name: truncateString(req.filename, maxEventName), Channel: "tftp_read", Mode: req.mode}
 	switch {
+	case req.unreadable || (f != nil && f.dir && p.dirAsEmpty):
+		// atftpd opens the name, fails to read it, and sends the
+		// empty block that ends a transfer.
+		t.sess.FileRequested(fr)
+		if t.exchange(ctx, dataPacket(1, nil), func(pkt []byte) bool { return isPacket(pkt, opACK, 1) }) == nil {
+			return "timeout"
+		}
+		return "not_found"
 	case f == nil:
 		t.sess.FileRequested(fr)
-		t.send(errorPacket(errNotFound, "File not found"))
+		t.send(errorPacket(p.notFound.code, p.notFound.msg))
 		return "not_found"
 	case f.dir:
 		t.sess.FileRequested(fr)
-		t.send(errorPacket(errUndefined, "Is a directory"))
+		t.send(errorPacket(p.isDir.code, p.isDir.msg))
 		return "not_found"
 	}
 	fr.Served = true
 	fr.Size = uint64(f.size) //nolint:gosec // G115: sizes are never negative
 	t.sess.FileRequested(fr)
 
-	neg, nerr := negotiate(req.options, false, f.size, req.mode == "octet")
+	neg, nerr := p.negotiate(req.options, false, f.size, req.mode == "octet")
 	if nerr != nil {
 		t.send(errorPacket(nerr.code, nerr.msg))
 		return "option_refused"
 	}
-	t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+	if neg.rexmt > 0 {
+		t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+	}
+	// The buffer holds the largest packet the peer may send now; an
+	// idle transfer costs little more than its negotiated block.
+	t.buf = make([]byte, neg.blksize+4)
 	if len(neg.oack) > 0 {
-		if t.exchange(ctx, oackPacket(neg.oack), func(p []byte) bool { return isPacket(p, opACK, 0) }) == nil {
+		if t.exchange(ctx, oackPacket(neg.oack), func(pkt []byte) bool { return isPacket(pkt, opACK, 0) }) == nil {
 			return "timeout"
 		}
 	}
@@ -372,21 +413,63 @@ func (t *transfer) sendFile(ctx context.Context, req request) string {
 	if req.mode == "netascii" {
 		r = netascii(r)
 	}
-	block := uint16(1)
-	chunk := make([]byte, neg.blksize)
+	return t.sendBlocks(ctx, r, neg)
+}
+
+// sendBlocks sends r in blocks of neg.blksize, neg.window blocks before
+// each wait for an ACK (RFC 7440; a window of 1 is RFC 1350's lockstep).
+// An ACK of any block of the window moves the window past it; a
+// duplicate or older ACK is ignored, so it never causes a resend.
+func (t *transfer) sendBlocks(ctx context.Context, r io.Reader, neg negotiation) string {
+	type block struct {
+		n   uint16
+		pkt []byte
+		end bool
+	}
+	var window []block
+	next := uint16(1)
+	done := false
 	for {
-		n, err := io.ReadFull(r, chunk)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return "error"
+		for !done && len(window) < max(neg.window, 1) {
+			chunk := make([]byte, neg.blksize)
+			n, err := io.ReadFull(r, chunk)
+			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+				return "error"
+			}
+			done = n < neg.blksize
+			window = append(window, block{next, dataPacket(next, chunk[:n]), done})
+			next++
 		}
-		b := block
-		if t.exchange(ctx, dataPacket(b, chunk[:n]), func(p []byte) bool { return isPacket(p, opACK, b) }) == nil {
-			return "timeout"
-		}
-		if n < neg.blksize {
+		if len(window) == 0 {
 			return "complete"
 		}
-		block++
+		// All but the last block of the window go out once per round;
+		// exchange sends the last and waits for an ACK in the window.
+		for _, b := range window[:len(window)-1] {
+			t.send(b.pkt)
+		}
+		first := window[0].n
+		last := window[len(window)-1]
+		acked := -1
+		ack := t.exchange(ctx, last.pkt, func(pkt []byte) bool {
+			if len(pkt) < 4 || pkt[0] != 0 || pkt[1] != opACK {
+				return false
+			}
+			// Block numbers wrap, so the offset is taken modulo 2^16.
+			off := int((uint16(pkt[2])<<8 | uint16(pkt[3])) - first)
+			if off >= len(window) {
+				return false
+			}
+			acked = off
+			return true
+		})
+		if ack == nil {
+			return "timeout"
+		}
+		if window[acked].end {
+			return "complete"
+		}
+		window = window[acked+1:]
 	}
 }
 
@@ -395,30 +478,71 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 	name := cleanPath(req.filename)
 	existing := t.s.files.lookup(name)
 	parent := t.s.files.lookup(pathDir(name))
-	switch {
-	case existing != nil && existing.dir:
-		t.send(errorPacket(errUndefined, "Is a directory"))
-		return "refused"
-	case existing != nil && !existing.uploaded:
-		// The seeded files belong to root with mode 0644; the daemon runs
-		// as the tftp user.
-		t.send(errorPacket(errUndefined, "Permission denied"))
-		return "refused"
-	case existing == nil && (!t.s.create || parent == nil || !parent.dir):
-		t.send(errorPacket(errNotFound, "File not found"))
+	p := t.s.persona
+	refuse := func(e *requestError) string {
+		t.send(errorPacket(e.code, e.msg))
 		return "refused"
 	}
+	unwritable := (existing != nil && (existing.dir || !existing.uploaded)) ||
+		(existing == nil && (!t.s.create || parent == nil || !parent.dir))
+	switch {
+	case p.readOnly:
+		return refuse(p.writeRefused)
+	case p.lateRefusal != nil && (unwritable || req.unreadable):
+		if t.exchange(ctx, ackPacket(0), func(pkt []byte) bool { return isPacket(pkt, opDATA, 1) }) == nil {
+			return "timeout"
+		}
+		return refuse(p.lateRefusal)
+	case req.unreadable:
+		return refuse(p.notFound)
+	case existing != nil && existing.dir && p.isDir != nil:
+		return refuse(p.isDir)
+	case existing != nil && !existing.uploaded && p.writeExisting != nil:
+		// tftpd-hpa's seeded files belong to root with mode 0644; the
+		// daemon runs as the tftp user.
+		return refuse(p.writeExisting)
+	case existing == nil && (!t.s.create || parent == nil || !parent.dir):
+		if p.writeRefused != nil {
+			return refuse(p.writeRefused)
+		}
+		return refuse(p.notFound)
+	}
 
-	neg, nerr := negotiate(req.options, true, 0, true)
+	neg, nerr := p.negotiate(req.options, true, 0, true)
 	if nerr != nil {
 		t.send(errorPacket(nerr.code, nerr.msg))
 		return "option_refused"
 	}
-	t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+	if neg.rexmt > 0 {
+		t.rexmt = time.Duration(neg.rexmt) * time.Microsecond
+	}
+	// The buffer holds the largest packet the peer may send now; an
+	// idle transfer costs little more than its negotiated block.
+	t.buf = make([]byte, neg.blksize+4)
 
 	qf := t.s.quarantine.NewFile()
 	var kept []byte
 	var total int64
+	finished := false
+	finish := func() {
+		if finished {
+			return
+		}
+		finished = true
+		res := qf.Close()
+		t.sess.FileCaptured(&eventv1.FileCaptured{
+			Sha256:    res.SHA256,
+			Size:      res.Size,
+			Truncated: res.Truncated,
+			Name:      truncateString(req.filename, maxEventName),
+			Channel:   "tftp_write",
+			Stored:    res.Stored,
+		})
+		if int64(len(kept)) != total {
+			kept = nil
+		}
+		t.s.files.keep(name, kept, total)
+	}
 	reason := t.receiveBlocks(ctx, neg, func(data []byte) bool {
 		total += int64(len(data))
 		_, _ = qf.Write(data)
@@ -426,27 +550,32 @@ func (t *transfer) receive(ctx context.Context, req request) string {
 			kept = append(kept, data...)
 		}
 		return total <= t.s.maxUploadBytes
-	})
-	res := qf.Close()
-	t.sess.FileCaptured(&eventv1.FileCaptured{
-		Sha256:    res.SHA256,
-		Size:      res.Size,
-		Truncated: res.Truncated,
-		Name:      truncateString(req.filename, maxEventName),
-		Channel:   "tftp_write",
-		Stored:    res.Stored,
-	})
-	if int64(len(kept)) != total {
-		kept = nil
-	}
-	t.s.files.keep(name, kept, total)
+	}, finish)
+	finish()
 	return reason
+}
+
+// await waits one retransmission timeout for a packet accept takes.
+func (t *transfer) await(ctx context.Context, accept func(pkt []byte) bool) []byte {
+	deadline := time.Now().Add(t.rexmt)
+	for ctx.Err() == nil {
+		_ = t.conn.SetReadDeadline(deadline)
+		n, err := t.conn.Read(t.buf)
+		if err != nil {
+			return nil
+		}
+		t.received += uint64(n) //nolint:gosec // G115: n is never negative
+		if accept(t.buf[:n]) {
+			return t.buf[:n]
+		}
+	}
+	return nil
 }
 
 // receiveBlocks acknowledges DATA blocks until a short one, handing each
 // new block to write. write returning false ends the transfer with the
-// disk-full error.
-func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write func([]byte) bool) string {
+// disk-full error. complete runs once the last block has arrived.
+func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write func([]byte) bool, complete func()) string {
 	var ack []byte
 	if len(neg.oack) > 0 {
 		ack = oackPacket(neg.oack)
@@ -470,8 +599,32 @@ func (t *transfer) receiveBlocks(ctx context.Context, neg negotiation, write fun
 			break
 		}
 		block++
+		// Inside a window (RFC 7440) the next block is awaited without
+		// an ACK; the window's last block is acknowledged.
+		for neg.window > 1 && int(b)%neg.window != 0 {
+			pkt = t.await(ctx, func(p []byte) bool { return isPacket(p, opDATA, block) })
+			if pkt == nil {
+				// A lost block: acknowledge what arrived, which
+				// restarts the sender's window there.
+				break
+			}
+			data = pkt[4:]
+			if !write(data) {
+				t.send(errorPacket(errDiskFull, "Disk full or allocation exceeded"))
+				return "limit"
+			}
+			b = block
+			ack = ackPacket(b)
+			if len(data) < neg.blksize {
+				goto last
+			}
+			block++
+		}
 	}
+last:
 
+	// The upload is whole: it is readable before the dally ends.
+	complete()
 	// The final ACK, sent again once if the peer repeats the last block
 	// because the first was lost.
 	t.send(ack)

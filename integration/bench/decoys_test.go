@@ -28,6 +28,7 @@ import (
 	smtpdecoy "github.com/decnet/decnet/decoys/smtp"
 	sshdecoy "github.com/decnet/decnet/decoys/ssh"
 	telnetdecoy "github.com/decnet/decnet/decoys/telnet"
+	tftpdecoy "github.com/decnet/decnet/decoys/tftp"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
@@ -282,5 +283,60 @@ func TestIdleConnectionMemory(t *testing.T) {
 		// HTTP says nothing until asked; the others greet.
 		per := measure(addr, name != "http")
 		t.Logf("%s: %d bytes per idle connection (%d above the baseline)", name, per, per-baseline)
+	}
+	idleTransferMemory(t, n)
+}
+
+// idleTransferMemory measures TFTP, which has no connections: its idle
+// state is a read whose first block was received and never acknowledged,
+// the transfer waiting between retransmissions. The baseline is the
+// client sockets alone.
+func idleTransferMemory(t *testing.T, n int) {
+	measure := func(addr *net.UDPAddr) int64 {
+		before := heapInUse()
+		var conns []*net.UDPConn
+		for i := range n {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: source(i).IP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			if addr == nil {
+				continue
+			}
+			if _, err := c.WriteToUDP([]byte("\x00\x01pxelinux.0\x00octet\x00"), addr); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, _, err := c.ReadFromUDP(make([]byte, 600)); err != nil {
+				t.Fatalf("first block: %v", err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+		after := heapInUse()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		return (after - before) / int64(n)
+	}
+	baseline := measure(nil)
+	t.Logf("baseline (client UDP sockets): %d bytes per transfer", baseline)
+	for _, persona := range tftpdecoy.Personas() {
+		svc, err := tftpdecoy.New(decoys.Config{Decky: "bench", Seed: benchSeed, Persona: persona, Emitter: &nopEmitter{}, Logger: zerolog.Nop(),
+			Limits: decoys.Limits{MaxConns: 4096, MaxConnsPerSource: 64}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = svc.ServePacket(ctx, pc); close(done) }()
+		per := measure(pc.LocalAddr().(*net.UDPAddr))
+		cancel()
+		<-done
+		t.Logf("tftp %s: %d bytes per idle transfer (%d above the baseline)", persona, per, per-baseline)
 	}
 }
