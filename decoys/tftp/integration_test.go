@@ -286,8 +286,11 @@ func TestNmapNamesPersona(t *testing.T) {
 		line := regexp.MustCompile(`(?m)^` + port + `/udp .*$`).FindString(string(out))
 		return strings.Join(strings.Fields(strings.TrimPrefix(line, port+"/udp")), " ")
 	}
+	// Each scan waits out nmap's UDP probe timeouts; the scans run side
+	// by side, each on its own port.
 	for _, tc := range cases {
 		t.Run(tc.persona, func(t *testing.T) {
+			t.Parallel()
 			ts := startService(t, decoys.Config{Persona: tc.persona})
 			if got := scan(t, ts.addr); !strings.HasPrefix(got, tc.want) {
 				t.Errorf("nmap says %q, want %q", got, tc.want)
@@ -295,6 +298,7 @@ func TestNmapNamesPersona(t *testing.T) {
 		})
 	}
 	t.Run("real atftpd", func(t *testing.T) {
+		t.Parallel()
 		bin := "/opt/decnet-oracles/atftpd/usr/sbin/atftpd"
 		if p, err := exec.LookPath("atftpd"); err == nil {
 			bin = p
