@@ -362,31 +362,3 @@ func TestTnftp(t *testing.T) {
 		})
 	}
 }
-
-// TestNmapNamesPersona runs nmap's version detection against each
-// persona.
-func TestNmapNamesPersona(t *testing.T) {
-	nmap, err := exec.LookPath("nmap")
-	if err != nil {
-		t.Skip("nmap is not installed")
-	}
-	cases := []struct{ persona, want string }{
-		{PersonaVsftpd, "ftp     vsftpd 3.0.3"},
-		{PersonaProFTPD, "ftp     ProFTPD"},
-		{PersonaMSFTP, "ftp     Microsoft ftpd"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.persona, func(t *testing.T) {
-			ts := startService(t, decoys.Config{Persona: tc.persona})
-			_, port, _ := net.SplitHostPort(ts.addr)
-			out, err := exec.Command(nmap, "-sV", "-Pn", "-p", port, "127.0.0.1").CombinedOutput()
-			if err != nil {
-				t.Fatalf("nmap: %v\n%s", err, out)
-			}
-			line := regexp.MustCompile(`(?m)^` + port + `/tcp .*$`).FindString(string(out))
-			if !strings.Contains(line, tc.want) || strings.Contains(string(out), "tcpwrapped") || strings.Contains(string(out), "SF-Port") {
-				t.Errorf("nmap line %q, want %q\n%s", line, tc.want, out)
-			}
-		})
-	}
-}
