@@ -121,3 +121,52 @@ func TestUnknownPathIsNotFound(t *testing.T) {
 		})
 	}
 }
+
+// nucleiTemplates are the inputs and honeypot-only replies of the
+// network templates tagged honeypot in projectdiscovery's
+// nuclei-templates, for the services DECNET imitates.
+var nucleiTemplates = map[string]struct {
+	template string
+	send     string
+	tell     string
+}{
+	"ssh":  {"cowrie-ssh-honeypot-detect", "SSH-1337-OpenSSH_9.0\r\n", "bad version 1337"},
+	"ftp":  {"dionaea-ftp-honeypot-detect", "USER root\r\nPASS \r\n", "500 Syntax error: PASS requires an argument"},
+	"smtp": {"mailoney-honeypot-detect", "HELP\r\n", `502 Error: command "HELP" not implemented`},
+}
+
+// TestNucleiHoneypotTemplates replays the nuclei honeypot templates
+// against every persona of their service. The Debian personas are also
+// compared with the real daemon on the same input in their packages
+// (TestHoneypotDetectorProbes, TestVsftpdOracle, TestPostfixOracle).
+func TestNucleiHoneypotTemplates(t *testing.T) {
+	for _, tc := range nmapCases() {
+		tpl, ok := nucleiTemplates[tc.service]
+		if !ok {
+			continue
+		}
+		t.Run(tpl.template+"/"+tc.persona, func(t *testing.T) {
+			t.Parallel()
+			port := startDecoy(t, tc.service, tc.persona, tc.options)
+			conn, err := net.Dial("tcp", "127.0.0.1:"+port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// The FTP personas delay a failed login by a few seconds.
+			_ = conn.SetDeadline(time.Now().Add(6 * time.Second))
+			if _, err := conn.Write([]byte(tpl.send)); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			_, _ = io.Copy(&buf, io.LimitReader(conn, 8<<10))
+			t.Logf("reply: %q", buf.String())
+			if !bytes.Contains(buf.Bytes(), []byte("\n")) {
+				t.Fatalf("no reply line: %q", buf.String())
+			}
+			if strings.Contains(buf.String(), tpl.tell) {
+				t.Errorf("answered %q, the template's honeypot match", tpl.tell)
+			}
+		})
+	}
+}

@@ -52,6 +52,9 @@ func TestVsftpdOracle(t *testing.T) {
 		{name: "bare line feeds and empty lines", sends: []string{"feat\n", "\r\n\nsyst\n", "user a\n", "QUIT\n"}, untilClose: true},
 		{name: "wrong password three times", sends: []string{"USER nosuchuser\r\n", "PASS bad\r\n", "USER nosuchuser\r\n", "PASS bad2\r\n",
 			"USER root\r\n", "PASS toor\r\n"}, untilClose: true},
+		// nuclei's dionaea-ftp-honeypot-detect: PASS without an
+		// argument, which Dionaea rejects with a syntax error.
+		{name: "nuclei dionaea PASS without argument", sends: []string{"USER root\r\n", "PASS \r\n", "PASS\r\n"}, untilClose: false},
 		{name: "overlong line", sends: []string{long + "\r\n"}, untilClose: true},
 		{name: "longest line", sends: []string{long + "\n", "QUIT\r\n"}, untilClose: true},
 		{name: "after anonymous login", sends: []string{"USER anonymous\r\n", "PASS guest@\r\n", "SYST\r\n", "FEAT\r\n", "PWD\r\n",

@@ -110,6 +110,10 @@ func TestHoneypotDetectorProbes(t *testing.T) {
 		// The Cowrie "bad version" probe: a protocol version that is
 		// neither 2.0 nor the 1.99 compatibility one.
 		{"cowrie bad version 1.9", fixed("SSH-1.9-OpenSSH_5.9p1\r\n")},
+		// nuclei's cowrie-ssh-honeypot-detect: a version of 1337, where
+		// Twisted answers "bad version 1337". The template also matches
+		// OpenSSH's own reply, so the aim is sshd's answer, not silence.
+		{"nuclei cowrie version 1337", fixed("SSH-1337-OpenSSH_9.0\r\n")},
 		{"ssh 1.99 compatibility", fixed("SSH-1.99-OpenSSH_5.9p1\r\n")},
 		{"ssh 3.0", fixed("SSH-3.0-OpenSSH_9.2p1\r\n")},
 		// The "double banner" probe: two client identifications, the
