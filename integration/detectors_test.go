@@ -13,15 +13,14 @@ import (
 	"time"
 )
 
-// honeypotDefaults are greetings and names that signature-based honeypot
-// scanners look for: the default identities of public honeypots (Kippo's
-// and Cowrie's SSH banners and hostname, Dionaea's and Amun's FTP and
-// SMTP greetings, Dionaea's SMB server name), and placeholder names a
-// production host never shows. Each is matched case-insensitively
-// anywhere in what a persona sends first.
+// honeypotDefaults are the greetings and names that signature-based
+// honeypot scanners look for. They are the default identities of public
+// honeypots (SSH banners, hostnames, FTP and SMTP greetings, SMB server
+// names) and placeholder names that production hosts rarely show. Each is
+// matched case-insensitively anywhere in what a persona sends first.
 var honeypotDefaults = []string{
 	"SSH-2.0-OpenSSH_5.1p1 Debian-5",        // Kippo
-	"SSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2", // Cowrie before 2.x
+	"SSH-2.0-OpenSSH_6.0p1 Debian-4+deb7u2", // Cowrie's former default
 	"svr04",                                 // Cowrie's default hostname
 	"DiskStation FTP server ready",          // Dionaea
 	"Welcome to the ftp service",            // Dionaea

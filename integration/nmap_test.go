@@ -71,11 +71,10 @@ func newDecoy(service string, cfg decoys.Config) (decoys.Service, error) {
 	panic("no decoy " + service)
 }
 
-// nmapCases lists every TCP persona. The expected lines are those nmap
-// 7.93 (Debian 12) prints for the real products, where they run here
-// (the package suites compare the Debian personas with the real daemon
-// side by side), else the match line of nmap-service-probes that names
-// the product.
+// nmapCases lists every TCP persona. Where the real product runs here,
+// the expected line is what nmap 7.93 (Debian 12) prints for it, and the
+// package suites compare the two side by side. Elsewhere it is the
+// product named by the match line of nmap-service-probes.
 func nmapCases() []nmapCase {
 	tlsOn := map[string]string{httpdecoy.OptionTLS: "true"}
 	return []nmapCase{
@@ -121,11 +120,11 @@ func nmapCases() []nmapCase {
 	}
 }
 
-var nmapPortLine = regexp.MustCompile(`(?m)^(\d+)/tcp\s+(\S+)\s+(\S+)\s*(.*)$`)
+var nmapPortLine = regexp.MustCompile(`(?m)^(\d+)/tcp[ \t]+(\S+)[ \t]+(\S+)[ \t]*(.*)$`)
 
 // TestNmapAllPersonas starts every TCP persona on its own loopback port
-// (22 ports) and runs nmap -sV --version-all against each, all at once;
-// the slowest port (ProFTPD, whose greeting matches late) takes about a
+// (22 ports) and runs nmap -sV --version-all against all of them at once.
+// The slowest port (ProFTPD, whose greeting matches late) takes about a
 // minute, which bounds the run.
 func TestNmapAllPersonas(t *testing.T) {
 	nmap := requireTool(t, "nmap")

@@ -86,9 +86,9 @@ func describeAny(p []byte) string {
 
 // TestHoneypotDetectorProbes replays the identification-stage probes of
 // public SSH honeypot detectors against Debian's sshd and the decoy and
-// requires the same transcript. Kippo and Cowrie answered each of them
-// with a text no OpenSSH release prints ("Protocol mismatch.", "bad
-// packet length 168430090", "bad version 1.9"). The KEXINIT lists and
+// requires the same transcript. The detectors look for replies that no
+// OpenSSH release prints, such as Kippo's "Protocol mismatch." and "bad
+// packet length 168430090" and Twisted's "bad version". The KEXINIT lists and
 // HASSHServer that HASSH-based detectors compare are checked by
 // TestOracleKexInitAndMalformedInput.
 func TestHoneypotDetectorProbes(t *testing.T) {
@@ -127,7 +127,7 @@ func TestHoneypotDetectorProbes(t *testing.T) {
 		// The spacer-packet probe: a valid identification then a run of
 		// zero bytes, a packet of length 0.
 		{"identification then zero bytes", fixed("SSH-2.0-OpenSSH_9.2p1\r\n" + strings.Repeat("\x00", 16))},
-		// Banner grabbers of other protocols (Shodan, masscan) on port 22.
+		// A banner grabber of another protocol on port 22.
 		{"HTTP request", fixed("GET / HTTP/1.0\r\n\r\n")},
 	}
 	for _, p := range probes {

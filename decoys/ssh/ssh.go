@@ -197,10 +197,10 @@ func (s *Service) handle(ctx context.Context, conn net.Conn) {
 
 // resetIfUnread makes the coming close of conn send a TCP reset when the
 // client sent more than the identification line. sshd reads that line a
-// byte at a time and exits with the rest unread, so the kernel answers
-// with a reset; a plain close here would read the rest into the buffer
-// and end with a FIN, which detectors that send a banner followed by
-// junk (Kippo's line feeds, two banners) can tell apart.
+// byte at a time and exits with the rest unread, so its kernel sends a
+// reset. A plain close here ends with a FIN instead, which detectors that
+// send a banner followed by junk (Kippo's line feeds, two banners) can
+// tell apart.
 func resetIfUnread(conn net.Conn, buffered *bufio.Reader) {
 	if buffered.Buffered() == 0 {
 		return
