@@ -209,66 +209,6 @@ func TestAppLoginsCaptured(t *testing.T) {
 	}
 }
 
-var nmapService = regexp.MustCompile(`(?m)^\d+/tcp\s+open\s+(\S+)\s+(.*)$`)
-
-// TestNmapPersonas runs nmap -sV against each persona, plain and over
-// TLS, and checks the product and version nmap names.
-func TestNmapPersonas(t *testing.T) {
-	nmap, err := exec.LookPath("nmap")
-	if err != nil {
-		t.Skip("nmap is not installed")
-	}
-	tests := []struct {
-		persona string
-		want    string
-	}{
-		{PersonaNginx, "nginx 1.22.1"},
-		{PersonaApache, "Apache httpd 2.4.58 ((Ubuntu))"},
-		{PersonaIIS, "Microsoft IIS httpd 10.0"},
-	}
-	for _, tt := range tests {
-		for _, useTLS := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/tls=%v", tt.persona, useTLS), func(t *testing.T) {
-				var opts map[string]string
-				if useTLS {
-					opts = tlsOptions()
-				}
-				ts := startService(t, decoys.Config{Persona: tt.persona, Seed: []byte("nmap"), Options: opts})
-				_, port, _ := net.SplitHostPort(ts.addr)
-				out, err := exec.Command(nmap, "-sV", "-Pn", "-n", "-p", port, "127.0.0.1").CombinedOutput()
-				if err != nil {
-					t.Fatalf("nmap: %v: %s", err, out)
-				}
-				m := nmapService.FindStringSubmatch(string(out))
-				if m == nil {
-					t.Fatalf("no open port line in:\n%s", out)
-				}
-				service, version := m[1], strings.TrimSpace(m[2])
-				t.Logf("nmap: %s %s", service, version)
-				wantService, want := "http", tt.want
-				switch {
-				case useTLS && tt.persona == PersonaApache:
-					// nmap's GetRequest gets mod_ssl's plain-HTTP 400
-					// before it tries TLS, and names the product from
-					// it without the OS: what it reports for the real
-					// Apache with mod_ssl too (measured).
-					want = "Apache httpd 2.4.58"
-				case useTLS:
-					wantService = "ssl/http"
-				}
-				if service != wantService || !strings.HasPrefix(version, want) {
-					t.Errorf("nmap named %q %q, want %q %q", service, version, wantService, want)
-				}
-				for _, bad := range []string{"tcpwrapped", "unknown", "honeypot", "fingerprint"} {
-					if strings.Contains(strings.ToLower(string(out)), bad) {
-						t.Errorf("nmap output mentions %q:\n%s", bad, out)
-					}
-				}
-			})
-		}
-	}
-}
-
 // TestNginxTLSSideBySide starts the real nginx with TLS and HTTP/2 and a
 // certificate made by make-ssl-cert's own template, and compares what a
 // client sees: ALPN, protocol version, certificate layout. It logs the

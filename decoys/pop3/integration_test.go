@@ -213,31 +213,6 @@ func TestCurlPOP3(t *testing.T) {
 	}
 }
 
-func TestNmapPOP3(t *testing.T) {
-	nmap, err := exec.LookPath("nmap")
-	if err != nil {
-		t.Skip("nmap is not installed")
-	}
-	for _, tc := range []struct{ persona, want string }{
-		{PersonaDovecot, "Dovecot pop3d"},
-		{PersonaExchange, "Microsoft Exchange"},
-	} {
-		t.Run(tc.persona, func(t *testing.T) {
-			ts := startService(t, decoys.Config{Persona: tc.persona})
-			_, port, _ := net.SplitHostPort(ts.addr)
-			out, err := exec.Command(nmap, "-sV", "-Pn", "-p", port, "127.0.0.1").CombinedOutput()
-			if err != nil {
-				t.Fatalf("nmap: %v: %s", err, out)
-			}
-			line := regexp.MustCompile(`(?m)^` + port + `/tcp.*$`).FindString(string(out))
-			if !strings.Contains(line, tc.want) || strings.Contains(line, "tcpwrapped") {
-				t.Errorf("nmap says %q, want %q", line, tc.want)
-			}
-			t.Logf("nmap: %s", line)
-		})
-	}
-}
-
 // TestFloodAndSlowClients opens more idle connections from one source than
 // it may hold and a client that drips a line, and checks that another
 // source is still served and the dripping client gets Dovecot's

@@ -143,37 +143,6 @@ func TestOpenSSLStartTLS(t *testing.T) {
 	}
 }
 
-// TestNmapNamesProduct runs nmap's version detection against each
-// persona and checks the product it names.
-func TestNmapNamesProduct(t *testing.T) {
-	bin, err := exec.LookPath("nmap")
-	if err != nil {
-		t.Skip("nmap is not installed")
-	}
-	cases := []struct{ persona, product string }{
-		{PersonaPostfix, "Postfix smtpd"},
-		{PersonaExim, "Exim smtpd 4.96"},
-		{PersonaExchange, "Microsoft Exchange smtpd"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.persona, func(t *testing.T) {
-			ts := startService(t, decoys.Config{Persona: tc.persona}, false)
-			_, port, _ := strings.Cut(ts.addr, ":")
-			out, err := exec.Command(bin, "-sV", "-Pn", "-n", "-p", port, "127.0.0.1").CombinedOutput()
-			if err != nil {
-				t.Fatalf("nmap: %v\n%s", err, out)
-			}
-			line := regexp.MustCompile(`(?m)^` + port + `/tcp\s+open\s+(\S+)\s+(.*)$`).FindStringSubmatch(string(out))
-			if line == nil {
-				t.Fatalf("no open port line:\n%s", out)
-			}
-			if line[1] != "smtp" || !strings.HasPrefix(line[2], tc.product) {
-				t.Errorf("nmap says %s %q, want smtp %q\n%s", line[1], line[2], tc.product, out)
-			}
-		})
-	}
-}
-
 // TestTLSAgainstPostfix compares the protocol and cipher suite that
 // openssl s_client negotiates with the decoy and with the real postfix,
 // for each protocol version and for single-suite offers. Suites that

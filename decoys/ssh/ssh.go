@@ -195,6 +195,21 @@ func (s *Service) handle(ctx context.Context, conn net.Conn) {
 		Msg("ssh connection closed")
 }
 
+// resetIfUnread makes the coming close of conn send a TCP reset when the
+// client sent more than the identification line. sshd reads that line a
+// byte at a time and exits with the rest unread, so its kernel sends a
+// reset. A plain close here ends with a FIN instead, which detectors that
+// send a banner followed by junk (Kippo's line feeds, two banners) can
+// tell apart.
+func resetIfUnread(conn net.Conn, buffered *bufio.Reader) {
+	if buffered.Buffered() == 0 {
+		return
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+}
+
 // converse runs the identification exchange and the SSH handshake up to
 // the end of authentication. It returns the client's identification line
 // (nil if none was read) and why the connection ended.
@@ -215,9 +230,11 @@ func (s *Service) converse(ctx context.Context, conn *meteredConn, session *deco
 	switch {
 	case errors.Is(err, errInvalidIdent):
 		_, _ = conn.Write([]byte(p.invalidIdentReply + "\r\n"))
+		resetIfUnread(conn.Conn, buffered)
 		return clientLine, reasonInvalidIdent, err
 	case errors.Is(err, errVersionMismatch):
 		_, _ = conn.Write([]byte(p.versionMismatchReply + "\r\n"))
+		resetIfUnread(conn.Conn, buffered)
 		return clientLine, reasonVersion, err
 	case err != nil:
 		return nil, closeReason(err), err
