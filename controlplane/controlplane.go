@@ -103,7 +103,9 @@ type Config struct {
 	CADir string
 	// Retention is how long raw events are kept, by event time; older
 	// ones are pruned at start and every hour. Zero keeps them forever.
-	// Attacker and credential aggregates are never pruned.
+	// Attacker and credential aggregates are never pruned. This and the
+	// fields up to WebhookAllowHTTP are defaults that an admin may
+	// override at runtime through SettingsService.
 	Retention time.Duration
 	// RequireAdminTOTP makes every admin enroll a TOTP authenticator
 	// before doing anything else.
