@@ -49,7 +49,10 @@ var defaults = Values{
 // other applies it at its next load, and a restore returns to each
 // replica's own flags.
 func TestUpdatePersistsAcrossReplicas(t *testing.T) {
-	st := openStore(t)
+	testPersistsAcrossReplicas(t, openStore(t))
+}
+
+func testPersistsAcrossReplicas(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	a := newSettings(t, st, defaults)
 	b := newSettings(t, st, defaults)
