@@ -115,6 +115,13 @@ type Config struct {
 	ReloadInterval time.Duration
 	Logger         zerolog.Logger
 	Now            func() time.Time
+	// Tick returns the channel that paces the reloads; a time.Ticker of
+	// ReloadInterval when nil. Tests send on their own channel instead
+	// of waiting.
+	Tick func(interval time.Duration) (<-chan time.Time, func())
+	// Reloaded, when set, is called after each reload by Run with its
+	// error, so tests know when one finished.
+	Reloaded func(error)
 }
 
 // state is one consistent snapshot, swapped as a whole.
@@ -145,6 +152,12 @@ func New(cfg Config) (*Settings, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Tick == nil {
+		cfg.Tick = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
 	}
 	s := &Settings{cfg: cfg, log: cfg.Logger.With().Str("component", "livesettings").Logger()}
 	s.cur.Store(&state{values: cfg.Defaults})
@@ -206,16 +219,20 @@ func (s *Settings) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	t := time.NewTicker(s.cfg.ReloadInterval)
-	defer t.Stop()
+	tick, stop := s.cfg.Tick(s.cfg.ReloadInterval)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-tick:
 		}
-		if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+		err := s.Load(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("reload settings failed")
+		}
+		if s.cfg.Reloaded != nil {
+			s.cfg.Reloaded(err)
 		}
 	}
 }

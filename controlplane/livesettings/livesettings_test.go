@@ -174,3 +174,46 @@ func TestParsePrefixes(t *testing.T) {
 		}
 	}
 }
+
+// Run applies another replica's update at its next tick.
+func TestRunReloadsOnTick(t *testing.T) {
+	st := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tick := make(chan time.Time)
+	reloaded := make(chan error)
+	follower, err := New(Config{
+		Store:    st,
+		Defaults: defaults,
+		Logger:   zerolog.Nop(),
+		Tick: func(time.Duration) (<-chan time.Time, func()) {
+			return tick, func() {}
+		},
+		Reloaded: func(err error) { reloaded <- err },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- follower.Run(ctx) }()
+
+	leader := newSettings(t, st, defaults)
+	if err := leader.Update(ctx, Change{RequireAdminTOTP: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if follower.RequireAdminTOTP() {
+		t.Fatal("follower changed before its tick")
+	}
+	tick <- time.Time{}
+	if err := <-reloaded; err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if !follower.RequireAdminTOTP() {
+		t.Error("follower did not apply the update at its tick")
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil at shutdown", err)
+	}
+}
