@@ -3,7 +3,7 @@
 // the live stream cap and the webhook destination policy.
 //
 // The flags of `decnet server` give the defaults. Overrides are one
-// document in the store, so every replica on a database sees them. Each
+// document in the store, so every replica on a database reads them. Each
 // replica applies its own update at once and reloads the document every
 // ReloadInterval to pick up updates made on other replicas; a reload
 // every few seconds needs no message bus and heals a missed update by
@@ -243,7 +243,7 @@ func (s *Settings) Run(ctx context.Context) error {
 // NOTE: two admins updating different values on different replicas in
 // the same instant may lose one change: the document is read, changed
 // and written back without a version check. Settings change rarely and
-// by hand, and the loser sees the result in the response.
+// by hand, and the response shows the caller what was stored.
 func (s *Settings) Update(ctx context.Context, c Change) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
