@@ -39,6 +39,7 @@ import (
 	"github.com/decnet/decnet/controlplane/identity"
 	"github.com/decnet/decnet/controlplane/ingest"
 	"github.com/decnet/decnet/controlplane/intel"
+	"github.com/decnet/decnet/controlplane/livesettings"
 	"github.com/decnet/decnet/controlplane/notices"
 	"github.com/decnet/decnet/controlplane/replica"
 	"github.com/decnet/decnet/controlplane/retention"
@@ -102,7 +103,9 @@ type Config struct {
 	CADir string
 	// Retention is how long raw events are kept, by event time; older
 	// ones are pruned at start and every hour. Zero keeps them forever.
-	// Attacker and credential aggregates are never pruned.
+	// Attacker and credential aggregates are never pruned. This and the
+	// fields up to WebhookAllowHTTP are defaults that an admin may
+	// override at runtime through SettingsService.
 	Retention time.Duration
 	// RequireAdminTOTP makes every admin enroll a TOTP authenticator
 	// before doing anything else.
@@ -164,6 +167,9 @@ type Server struct {
 	control    *control
 	fleet      *fleet
 	retention  *retention.Worker
+	// live holds the settings admins change at runtime; the components
+	// above read them through its getters.
+	live *livesettings.Settings
 
 	// Shared state of several replicas; see replicas.go.
 	redis  *redis.Client
@@ -220,18 +226,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.adminPassword = password
 	}
 
+	if err := s.loadLiveSettings(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
 	if err := s.buildServers(); err != nil {
 		return nil, err
 	}
-	if cfg.Retention > 0 {
-		if s.retention, err = retention.New(retention.Config{
-			Store: s.store, Keep: cfg.Retention, Logger: cfg.Logger, Now: cfg.Now,
-		}); err != nil {
-			return nil, err
-		}
+	// The worker runs even when retention is off, since an admin may
+	// turn it on at runtime; it prunes nothing while the period is zero.
+	if s.retention, err = retention.New(retention.Config{
+		Store: s.store, KeepFunc: s.live.Retention, Logger: cfg.Logger, Now: cfg.Now,
+	}); err != nil {
+		return nil, err
 	}
 	ok = true
 
@@ -293,13 +302,13 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	if s.webhooks, err = webhooks.New(webhooks.Config{
-		Store:      webhooks.NewDocumentStore(s.store),
-		Publisher:  s.notices,
-		Key:        key,
-		Guard:      &netguard.Guard{Allow: s.cfg.WebhookAllow},
-		AllowHTTP:  s.cfg.WebhookAllowHTTP,
-		Logger:     s.cfg.Logger,
-		Registerer: s.cfg.Registry,
+		Store:         webhooks.NewDocumentStore(s.store),
+		Publisher:     s.notices,
+		Key:           key,
+		Guard:         &netguard.Guard{AllowFunc: s.live.WebhookAllow},
+		AllowHTTPFunc: s.live.WebhookAllowHTTP,
+		Logger:        s.cfg.Logger,
+		Registerer:    s.cfg.Registry,
 	}); err != nil {
 		return err
 	}
@@ -416,6 +425,7 @@ func (s *Server) buildServers() error {
 		Notices:          s.notices,
 
 		RequireAdminTOTP: s.cfg.RequireAdminTOTP,
+		Live:             s.live,
 		Webhooks:         s.webhooks,
 		Tickets:          s.tickets,
 		Identities:       s.identities,
@@ -586,9 +596,8 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.bridge.Run(ctx) })
 	g.Go(func() error { return s.fleet.watchRevocations(ctx) })
 	s.runShared(ctx, g)
-	if s.retention != nil {
-		g.Go(func() error { return s.retention.Run(ctx) })
-	}
+	g.Go(func() error { return s.retention.Run(ctx) })
+	g.Go(func() error { return s.live.Run(ctx) })
 	g.Go(func() error { return s.statuses.watch(ctx) })
 	g.Go(func() error { return s.notifier.Run(ctx) })
 	g.Go(func() error { return s.webhooks.Run(ctx) })

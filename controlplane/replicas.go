@@ -87,7 +87,7 @@ func (s *Server) sharedState() (fanout.Broker, *auth.Authenticator, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	authn, err := auth.New(auth.Config{Store: s.store, Logger: s.cfg.Logger, Now: s.cfg.Now, Limiter: limiter, RequireAdminTOTP: s.cfg.RequireAdminTOTP})
+	authn, err := auth.New(auth.Config{Store: s.store, Logger: s.cfg.Logger, Now: s.cfg.Now, Limiter: limiter, RequireAdminTOTPFunc: s.live.RequireAdminTOTP})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,15 +1,42 @@
 package controlplane
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/decnet/decnet/controlplane/api"
 	"github.com/decnet/decnet/controlplane/export"
+	"github.com/decnet/decnet/controlplane/livesettings"
 )
 
 // listenAddresses are the addresses a replica bound, ports included.
 type listenAddresses struct {
 	api, enroll, bridge, metrics string
+}
+
+// loadLiveSettings builds the runtime settings from the flags and applies
+// the overrides stored by admins. Call it after the store is open.
+func (s *Server) loadLiveSettings(ctx context.Context) error {
+	live, err := livesettings.New(livesettings.Config{
+		Store: s.store,
+		Defaults: livesettings.Values{
+			Retention:        s.cfg.Retention,
+			RequireAdminTOTP: s.cfg.RequireAdminTOTP,
+			StreamsPerUser:   api.DefaultStreamsPerUser,
+			WebhookAllowHTTP: s.cfg.WebhookAllowHTTP,
+			WebhookAllow:     s.cfg.WebhookAllow,
+		},
+		Logger: s.cfg.Logger,
+		Now:    s.cfg.Now,
+	})
+	if err != nil {
+		return err
+	}
+	if err := live.Load(ctx); err != nil {
+		return err
+	}
+	s.live = live
+	return nil
 }
 
 // apiSettings returns the configuration SettingsService shows. Call it

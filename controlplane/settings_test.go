@@ -22,6 +22,7 @@ import (
 	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/intel"
+	"github.com/decnet/decnet/controlplane/livesettings"
 	"github.com/decnet/decnet/controlplane/store/sqlite"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
@@ -103,7 +104,24 @@ func getSettingsJSON(t *testing.T, settings api.Settings) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := api.New(api.Config{Store: st, Hub: fanout.New(), Settings: settings, Logger: zerolog.Nop()})
+	// The runtime values come from the live settings, as in the server.
+	// The authenticator does not require TOTP, so the test admin can
+	// read the settings that say admins need it.
+	live, err := livesettings.New(livesettings.Config{Defaults: livesettings.Values{
+		Retention:        settings.Retention,
+		RequireAdminTOTP: settings.RequireAdminTOTP,
+		StreamsPerUser:   api.DefaultStreamsPerUser,
+		WebhookAllowHTTP: settings.WebhookAllowHTTP,
+		WebhookAllow:     settings.WebhookAllow,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(auth.Config{Store: st, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := api.New(api.Config{Store: st, Hub: fanout.New(), Settings: settings, Live: live, Auth: authn, Logger: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}

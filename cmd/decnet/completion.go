@@ -29,6 +29,7 @@ var commandTree = map[string][]string{
 	"api-tokens":  {"list", "create", "revoke"},
 	"webhooks":    webhookSubcommands,
 	"export":      {"list", "test"},
+	"settings":    {"show", "set"},
 	"completion":  {"bash", "zsh"},
 }
 
@@ -92,6 +93,8 @@ var commandFlags = map[string][]string{
 	"webhooks unsuppress":    nil,
 	"export list":            nil,
 	"export test":            nil,
+	"settings show":          nil,
+	"settings set":           {"--retention", "--require-admin-totp", "--streams-per-user", "--webhook-allow-http", "--webhook-allow-cidrs", "--restore"},
 }
 
 // flagValues lists the values completion offers after a flag, by

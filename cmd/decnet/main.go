@@ -57,6 +57,11 @@ or the file decnet login writes):
                  |suppressions|suppress [flags]|unsuppress ID
                                  manage webhooks; create prints the signing secret once
   decnet export list|test NAME   SIEM export outputs with their state; send a test record
+  decnet settings show|set [flags]
+                                 show the server's settings; change the runtime
+                                 ones (admin): --retention, --require-admin-totp,
+                                 --streams-per-user, --webhook-allow-http,
+                                 --webhook-allow-cidrs, --restore
   decnet completion bash|zsh     print a shell completion script
 
 Agent and token commands (through the API as above; with --data-dir,
@@ -139,6 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWebhooks(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "export":
 		return runExport(ctx, args[1:], stdout, stderr)
+	case "settings":
+		return runSettings(ctx, args[1:], stdout, stderr)
 	case "completion":
 		return runCompletion(args[1:], stdout)
 	case "version":

@@ -575,7 +575,7 @@ func TestAuditedProcedures(t *testing.T) {
 		"AnnotationService.AddNote", "AnnotationService.DeleteNote", "AnnotationService.SetTriage",
 		"ApiTokenService.CreateApiToken", "ApiTokenService.RevokeApiToken",
 		"AuthService.IssueStreamTicket", "AuthService.Login", "AuthService.Logout", "ExportService.TestExportOutput",
-		"IntelService.RefreshAttackerIntel",
+		"IntelService.RefreshAttackerIntel", "SettingsService.UpdateSettings",
 		"TokenService.CreateToken", "TokenService.RevokeToken",
 		"UserService.BeginTotpEnrollment", "UserService.ChangePassword", "UserService.ConfirmTotpEnrollment",
 		"UserService.CreateUser", "UserService.DeleteUser", "UserService.DisableTotp",

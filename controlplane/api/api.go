@@ -18,6 +18,7 @@ import (
 	"github.com/decnet/decnet/controlplane/export"
 	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/intel"
+	"github.com/decnet/decnet/controlplane/livesettings"
 	"github.com/decnet/decnet/controlplane/store"
 	"github.com/decnet/decnet/controlplane/ticket"
 	"github.com/decnet/decnet/controlplane/topics"
@@ -29,6 +30,9 @@ import (
 // maxRequestBytes bounds a request message. API requests are a few
 // filters and a page token, so 1 MiB leaves a wide margin.
 const maxRequestBytes = 1 << 20
+
+// liveLoadTimeout bounds the first read of the stored settings overrides.
+const liveLoadTimeout = 10 * time.Second
 
 // Presence reports which agents have a live bridge connection.
 type Presence interface {
@@ -88,6 +92,12 @@ type Config struct {
 	SingleSignOnPath string
 	// Settings is what SettingsService returns.
 	Settings Settings
+	// Live holds the settings an admin may change at runtime. Nil builds
+	// one on Store whose defaults are RequireAdminTOTP, StreamsPerUser
+	// and the retention and webhook values of Settings; it applies the
+	// stored overrides at New and this replica's updates, and does not
+	// reload, which serves one replica.
+	Live *livesettings.Settings
 	// Ready, if set, checks what this process needs beyond its store to
 	// serve (Redis when replicas share state). While it fails, GET
 	// /healthz answers 503 and the gRPC health service NOT_SERVING.
@@ -119,6 +129,7 @@ type API struct {
 	settings       Settings
 	ready          func(ctx context.Context) error
 	exporter       *export.Exporter
+	live           *livesettings.Settings
 	streams        *streamCounter
 	auth           *auth.Authenticator
 	mux            *http.ServeMux
@@ -143,10 +154,17 @@ func New(cfg Config) (*API, error) {
 	}
 	log := cfg.Logger.With().Str("component", "api").Logger()
 
+	live := cfg.Live
+	if live == nil {
+		var err error
+		if live, err = defaultLive(cfg); err != nil {
+			return nil, err
+		}
+	}
 	authn := cfg.Auth
 	if authn == nil {
 		var err error
-		authn, err = auth.New(auth.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, RequireAdminTOTP: cfg.RequireAdminTOTP})
+		authn, err = auth.New(auth.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, RequireAdminTOTPFunc: live.RequireAdminTOTP})
 		if err != nil {
 			return nil, err
 		}
@@ -181,12 +199,38 @@ func New(cfg Config) (*API, error) {
 		settings:       cfg.Settings,
 		ready:          cfg.Ready,
 		exporter:       cfg.Exporter,
-		streams:        &streamCounter{max: cfg.StreamsPerUser, count: map[string]int{}},
+		live:           live,
+		streams:        &streamCounter{max: live.StreamsPerUser, count: map[string]int{}},
 		auth:           authn,
 		mux:            http.NewServeMux(),
 	}
 	a.mount()
 	return a, nil
+}
+
+// defaultLive builds the runtime settings of an API given none.
+func defaultLive(cfg Config) (*livesettings.Settings, error) {
+	live, err := livesettings.New(livesettings.Config{
+		Store: cfg.Store,
+		Defaults: livesettings.Values{
+			Retention:        cfg.Settings.Retention,
+			RequireAdminTOTP: cfg.RequireAdminTOTP,
+			StreamsPerUser:   cfg.StreamsPerUser,
+			WebhookAllowHTTP: cfg.Settings.WebhookAllowHTTP,
+			WebhookAllow:     cfg.Settings.WebhookAllow,
+		},
+		Logger: cfg.Logger,
+		Now:    cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), liveLoadTimeout)
+	defer cancel()
+	if err := live.Load(ctx); err != nil {
+		return nil, err
+	}
+	return live, nil
 }
 
 func (a *API) mount() {

@@ -34,8 +34,10 @@ var errTooManyStreams = connect.NewError(connect.CodeResourceExhausted,
 
 // streamCounter counts open streams per user.
 type streamCounter struct {
-	mu    sync.Mutex
-	max   int
+	mu sync.Mutex
+	// max returns the cap; it is read at every acquire, so a lower cap
+	// refuses new streams and leaves open ones alone.
+	max   func() int
 	count map[string]int
 }
 
@@ -44,7 +46,7 @@ type streamCounter struct {
 func (c *streamCounter) acquire(user string) (func(), bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.count[user] >= c.max {
+	if c.count[user] >= c.max() {
 		return nil, false
 	}
 	c.count[user]++

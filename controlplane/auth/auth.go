@@ -67,6 +67,10 @@ type Config struct {
 	// RequireAdminTOTP makes admins without a TOTP authenticator enroll
 	// one before they can call anything else.
 	RequireAdminTOTP bool
+	// RequireAdminTOTPFunc, when set, replaces RequireAdminTOTP and is
+	// asked at every login and session check, so an admin may change
+	// the rule at runtime.
+	RequireAdminTOTPFunc func() bool
 }
 
 // Authenticator logs users in and checks sessions.
@@ -76,8 +80,9 @@ type Authenticator struct {
 	now      func() time.Time
 	lifetime time.Duration
 	limiter  Limiter
-	// requireAdminTOTP is Config.RequireAdminTOTP.
-	requireAdminTOTP bool
+	// requireAdminTOTP is Config.RequireAdminTOTPFunc, or returns
+	// Config.RequireAdminTOTP.
+	requireAdminTOTP func() bool
 
 	// dummyHash is verified when the user does not exist, so that an
 	// unknown name costs the same time as a wrong password.
@@ -132,6 +137,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Limiter == nil {
 		cfg.Limiter = NewTokenBucket(TokenBucketConfig{Now: cfg.Now})
 	}
+	requireTOTP := cfg.RequireAdminTOTPFunc
+	if requireTOTP == nil {
+		fixed := cfg.RequireAdminTOTP
+		requireTOTP = func() bool { return fixed }
+	}
 	return &Authenticator{
 		store:    cfg.Store,
 		log:      cfg.Logger.With().Str("component", "auth").Logger(),
@@ -139,7 +149,7 @@ func New(cfg Config) (*Authenticator, error) {
 		lifetime: cfg.SessionLifetime,
 		limiter:  cfg.Limiter,
 
-		requireAdminTOTP: cfg.RequireAdminTOTP,
+		requireAdminTOTP: requireTOTP,
 		hashSlots:        make(chan struct{}, maxConcurrentHashes),
 		slotWait:         hashSlotWait,
 	}, nil
@@ -239,7 +249,7 @@ func (a *Authenticator) LoginTOTP(ctx context.Context, username string, password
 // totpEnrollmentRequired reports whether the operator requires TOTP of
 // this user and the user has none.
 func (a *Authenticator) totpEnrollmentRequired(u store.User) bool {
-	return a.requireAdminTOTP && ParseRole(u.Role) == apiv1.Role_ROLE_ADMIN && u.TOTPSecret == ""
+	return a.requireAdminTOTP() && ParseRole(u.Role) == apiv1.Role_ROLE_ADMIN && u.TOTPSecret == ""
 }
 
 // burnTime verifies password against a throwaway hash.

@@ -26,6 +26,10 @@ type Config struct {
 	Store Pruner
 	// Keep is how long raw events are kept, by event time.
 	Keep time.Duration
+	// KeepFunc, when set, replaces Keep and is asked at every prune, so
+	// the period may change at runtime; while it returns zero or less,
+	// events are kept and nothing is pruned.
+	KeepFunc func() time.Duration
 	// Interval between prunes; DefaultInterval when zero.
 	Interval time.Duration
 	Logger   zerolog.Logger
@@ -48,11 +52,15 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("new retention worker: nil store")
 	}
-	if cfg.Keep <= 0 {
+	if cfg.KeepFunc == nil && cfg.Keep <= 0 {
 		return nil, fmt.Errorf("new retention worker: retention %v is not positive", cfg.Keep)
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
+	}
+	if cfg.KeepFunc == nil {
+		keep := cfg.Keep
+		cfg.KeepFunc = func() time.Duration { return keep }
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -82,15 +90,32 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // PruneOnce deletes the events older than the retention period at the
-// current time and returns the report.
+// current time and returns the report. While the period is zero it
+// deletes nothing and returns an empty report.
 func (w *Worker) PruneOnce(ctx context.Context) (store.PruneReport, error) {
-	before := w.cfg.Now().Add(-w.cfg.Keep)
-	report, err := w.cfg.Store.PruneEvents(ctx, before, false)
+	return w.prune(ctx, false)
+}
+
+// DryRun counts what PruneOnce would delete now, deleting nothing.
+func (w *Worker) DryRun(ctx context.Context) (store.PruneReport, error) {
+	return w.prune(ctx, true)
+}
+
+func (w *Worker) prune(ctx context.Context, dryRun bool) (store.PruneReport, error) {
+	keep := w.cfg.KeepFunc()
+	if keep <= 0 {
+		return store.PruneReport{DryRun: dryRun}, nil
+	}
+	before := w.cfg.Now().Add(-keep)
+	report, err := w.cfg.Store.PruneEvents(ctx, before, dryRun)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Error().Err(err).Time("before", before).Msg("prune events failed")
 		}
 		return report, err
+	}
+	if dryRun {
+		return report, nil
 	}
 	w.log.Info().
 		Time("before", before).

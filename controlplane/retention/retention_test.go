@@ -118,3 +118,50 @@ func TestRunPrunesAtStartAndOnEveryTick(t *testing.T) {
 		})
 	}
 }
+
+// The period is read at every prune, so a change made at runtime applies
+// to the next one, and a zero period prunes nothing.
+func TestPruneReadsPeriodEachTime(t *testing.T) {
+	now := time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
+	p := &fakePruner{called: make(chan struct{}, 4)}
+	keep := 720 * time.Hour
+	w, err := New(Config{
+		Store:    p,
+		KeepFunc: func() time.Duration { return keep },
+		Logger:   zerolog.Nop(),
+		Now:      func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	report, err := w.DryRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-720 * time.Hour); !report.Before.Equal(want) || !report.DryRun {
+		t.Errorf("first dry run = before %v dry %v, want before %v dry true", report.Before, report.DryRun, want)
+	}
+
+	keep = 48 * time.Hour
+	report, err = w.DryRun(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(-48 * time.Hour); !report.Before.Equal(want) {
+		t.Errorf("dry run after change = before %v, want %v", report.Before, want)
+	}
+
+	keep = 0
+	report, err = w.PruneOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !report.Before.IsZero() || len(report.Rows) != 0 {
+		t.Errorf("prune with zero period = %+v, want an empty report", report)
+	}
+	if len(p.cutoffs) != 2 {
+		t.Errorf("store asked %d times, want 2 (none for the zero period)", len(p.cutoffs))
+	}
+}

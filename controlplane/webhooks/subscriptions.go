@@ -176,7 +176,7 @@ func (d *Dispatcher) checkURL(ctx context.Context, raw string) (*url.URL, error)
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && d.cfg.AllowHTTP:
+	case u.Scheme == "http" && d.allowHTTP():
 	case u.Scheme == "http":
 		return nil, invalid("url must use https")
 	default:
@@ -450,4 +450,12 @@ func (d *Dispatcher) ListDeadLetters(ctx context.Context, subscriptionID string,
 		return nil, fmt.Errorf("list webhook dead letters: %w", err)
 	}
 	return out, nil
+}
+
+// allowHTTP reports whether http:// destinations are accepted now.
+func (d *Dispatcher) allowHTTP() bool {
+	if d.cfg.AllowHTTPFunc != nil {
+		return d.cfg.AllowHTTPFunc()
+	}
+	return d.cfg.AllowHTTP
 }

@@ -110,9 +110,12 @@ type Config struct {
 	// Allow.
 	Guard *netguard.Guard
 	// AllowHTTP permits http:// destinations; https only otherwise.
-	AllowHTTP  bool
-	Logger     zerolog.Logger
-	Registerer prometheus.Registerer
+	AllowHTTP bool
+	// AllowHTTPFunc, when set, replaces AllowHTTP and is asked on every
+	// check, so an admin may change it at runtime.
+	AllowHTTPFunc func() bool
+	Logger        zerolog.Logger
+	Registerer    prometheus.Registerer
 	// Clock is the time source; nil means the system clock.
 	Clock Clock
 

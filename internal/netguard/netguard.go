@@ -58,6 +58,10 @@ type Guard struct {
 	// 127.0.0.0/8 in tests. An IPv6 address that embeds an IPv4 address passes when the
 	// embedded address does.
 	Allow []netip.Prefix
+	// AllowFunc, when set, replaces Allow and is asked on every check, so
+	// the allowed prefixes may change while the guard is in use. It must
+	// be safe for concurrent use and return a list it no longer changes.
+	AllowFunc func() []netip.Prefix
 }
 
 type namedPrefix struct {
@@ -171,7 +175,11 @@ func (g *Guard) checkEmbedded(addr, v4 netip.Addr, form string) error {
 }
 
 func (g *Guard) allowed(a netip.Addr) bool {
-	for _, p := range g.Allow {
+	allow := g.Allow
+	if g.AllowFunc != nil {
+		allow = g.AllowFunc()
+	}
+	for _, p := range allow {
 		if p.Contains(a) {
 			return true
 		}

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 
-import { SettingsSchema, StorageKind } from "./gen/decnet/api/v1/settings_service_pb";
+import { RuntimeSetting, SettingsSchema, StorageKind } from "./gen/decnet/api/v1/settings_service_pb";
 import { retentionLabel, settingGroups, storageKindLabel } from "./settings";
 
 function rowValue(groups: ReturnType<typeof settingGroups>, label: string): string | undefined {
@@ -65,5 +65,21 @@ describe("settings display", () => {
     expect(rowValue(groups, "private networks webhooks may reach")).toBe("10.20.0.0/16");
     const storage = groups.find((g) => g.title === "Storage")?.rows.find((r) => r.label === "storage");
     expect(storage?.source).toContain("--store");
+  });
+});
+
+describe("overridden runtime settings", () => {
+  it("name the admin as their source and keep the flag for the rest", () => {
+    const groups = settingGroups(
+      create(SettingsSchema, {
+        streamsPerUser: 3,
+        overridden: [RuntimeSetting.RETENTION, RuntimeSetting.STREAMS_PER_USER],
+      }),
+    );
+    const source = (label: string) => groups.flatMap((g) => g.rows).find((r) => r.label === label)?.source;
+    expect(source("event retention")).toBe("an admin (overrides --retention)");
+    expect(source("live streams per user")).toBe("an admin");
+    expect(source("admins must use TOTP")).toBe("--require-admin-totp");
+    expect(source("http:// URLs accepted")).toBe("--webhook-allow-http");
   });
 });

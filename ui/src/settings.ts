@@ -3,7 +3,7 @@
 
 import type { Duration } from "@bufbuild/protobuf/wkt";
 
-import { StorageKind, type Settings } from "./gen/decnet/api/v1/settings_service_pb";
+import { RuntimeSetting, StorageKind, type Settings } from "./gen/decnet/api/v1/settings_service_pb";
 
 export interface SettingRow {
   label: string;
@@ -51,6 +51,12 @@ function listOr(values: readonly string[], empty: string): string {
   return values.length === 0 ? empty : values.join(", ");
 }
 
+// Names the source of a runtime value: the admin's override when there
+// is one, else the flag.
+function runtimeSource(s: Settings, setting: RuntimeSetting, flag: string): string {
+  return s.overridden.includes(setting) ? `an admin (overrides ${flag})` : flag;
+}
+
 export function settingGroups(s: Settings): SettingGroup[] {
   const storage = s.storage;
   const listen = s.listen;
@@ -85,13 +91,13 @@ export function settingGroups(s: Settings): SettingGroup[] {
           value: onOff(storage?.redis === true),
           source: "--redis-url",
         },
-        { label: "event retention", value: retentionLabel(s.retention?.events), source: "--retention" },
+        { label: "event retention", value: retentionLabel(s.retention?.events), source: runtimeSource(s, RuntimeSetting.RETENTION, "--retention") },
       ],
     },
     {
       title: "Sign-in",
       rows: [
-        { label: "admins must use TOTP", value: onOff(auth?.requireAdminTotp === true), source: "--require-admin-totp" },
+        { label: "admins must use TOTP", value: onOff(auth?.requireAdminTotp === true), source: runtimeSource(s, RuntimeSetting.REQUIRE_ADMIN_TOTP, "--require-admin-totp") },
         { label: "single sign-on issuer", value: sso ? (auth?.oidcIssuer ?? "") : "off", source: "--oidc-issuer" },
         ...(sso
           ? [
@@ -142,15 +148,19 @@ export function settingGroups(s: Settings): SettingGroup[] {
         {
           label: "private networks webhooks may reach",
           value: listOr(webhooks?.allowedCidrs ?? [], "none"),
-          source: "--webhook-allow-cidr",
+          source: runtimeSource(s, RuntimeSetting.WEBHOOK_ALLOWED_CIDRS, "--webhook-allow-cidr"),
         },
-        { label: "http:// URLs accepted", value: onOff(webhooks?.allowHttp === true), source: "--webhook-allow-http" },
+        { label: "http:// URLs accepted", value: onOff(webhooks?.allowHttp === true), source: runtimeSource(s, RuntimeSetting.WEBHOOK_ALLOW_HTTP, "--webhook-allow-http") },
       ],
     },
     {
       title: "Analysis",
       rows: [
-        { label: "live streams per user", value: s.streamsPerUser.toString(), source: "" },
+        {
+          label: "live streams per user",
+          value: s.streamsPerUser.toString(),
+          source: s.overridden.includes(RuntimeSetting.STREAMS_PER_USER) ? "an admin" : "",
+        },
         {
           label: "ATT&CK rules file",
           value: s.attackRulesPath || "embedded default rules",

@@ -5,7 +5,7 @@ import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 
 import { ExportOutputFormat, ExportOutputSchema } from "../gen/decnet/api/v1/export_service_pb";
-import { ExportOutputsTable } from "./SettingsPage";
+import { ExportOutputsTable, RuntimeSettingsForm } from "./SettingsPage";
 
 const healthy = create(ExportOutputSchema, {
   name: "siem",
@@ -47,5 +47,29 @@ describe("export outputs table", () => {
   it("explains how to add outputs when there are none", () => {
     const empty = renderToStaticMarkup(<ExportOutputsTable outputs={[]} canTest busy={false} onTest={() => {}} />);
     expect(empty).toContain("--export-config");
+  });
+});
+
+describe("runtime settings form", () => {
+  const initial = {
+    retention: "30d",
+    requireAdminTotp: true,
+    streamsPerUser: "8",
+    webhookAllowHttp: false,
+    webhookCidrs: "10.20.0.0/16",
+  };
+  const html = renderToStaticMarkup(<RuntimeSettingsForm initial={initial} busy={false} onSubmit={() => {}} />);
+
+  it("shows the current values", () => {
+    expect(html).toContain('name="runtime-retention" value="30d"');
+    expect(html).toMatch(/name="runtime-require-admin-totp" checked=""/);
+    expect(html).not.toMatch(/name="runtime-webhook-allow-http" checked=""/);
+    expect(html).toContain('value="8"');
+    expect(html).toContain(">10.20.0.0/16</textarea>");
+  });
+
+  it("disables saving while a save runs", () => {
+    const busy = renderToStaticMarkup(<RuntimeSettingsForm initial={initial} busy onSubmit={() => {}} />);
+    expect(busy).toContain('<button type="submit" disabled="">Save</button>');
   });
 });

@@ -1,10 +1,20 @@
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 
 import { ErrorNotice } from "../components/ErrorNotice";
 import { outputDestination, outputFailing, outputKind, outputTopics } from "../exportOutputs";
 import { formatDateTime } from "../format";
 import type { ExportOutput } from "../gen/decnet/api/v1/export_service_pb";
 import { Role } from "../gen/decnet/api/v1/access_pb";
+import type { Settings } from "../gen/decnet/api/v1/settings_service_pb";
+import {
+  formFromSettings,
+  restoreRequest,
+  runtimeSettingLabel,
+  updateRequest,
+  validateForm,
+  type FormErrors,
+  type RuntimeForm,
+} from "../runtimeSettings";
 import { useResource, useSession } from "../session";
 import { settingGroups } from "../settings";
 import "../topology.css";
@@ -18,17 +28,22 @@ export function SettingsPage() {
     <>
       <h1 tabIndex={-1}>Settings</h1>
       <p className="hint">
-        Read-only: the configuration of the control plane process that answered this page. It comes from
-        the flags of <code>decnet server</code> or their environment variables (<code>DECNET_</code> and the
-        flag name in capitals, such as <code>DECNET_RETENTION</code> for <code>--retention</code>), and SIEM
-        outputs from the <code>--export-config</code> file. To change a setting, change the flag, variable or
-        file and restart the server. <code>decnet dev</code> chooses these values itself.
+        The configuration of the control plane process that answered this page. It comes from the flags of{" "}
+        <code>decnet server</code> or their environment variables (<code>DECNET_</code> and the flag name in
+        capitals, such as <code>DECNET_RETENTION</code> for <code>--retention</code>), and SIEM outputs from
+        the <code>--export-config</code> file. To change most settings, change the flag, variable or file and
+        restart the server. <code>decnet dev</code> chooses these values itself. Admins can change the
+        runtime settings below without a restart; their values replace the flags on every replica within
+        seconds.
       </p>
       <p className="hint">
         Secrets are never shown: the database and Redis URLs, the OIDC client secret, provider keys and
         export credentials stay on the server.
       </p>
       <ErrorNotice error={settings.error} role={role} />
+      {role >= Role.ADMIN && settings.data?.settings !== undefined && (
+        <RuntimeSettingsSection settings={settings.data.settings} onSaved={settings.reload} />
+      )}
       {groups.map((group) => {
         const headingId = `settings-${group.title.toLowerCase().replaceAll(" ", "-")}`;
         return (
@@ -48,6 +63,146 @@ export function SettingsPage() {
       })}
       <ExportOutputsSection />
     </>
+  );
+}
+
+// Lets admins change the settings that apply without a restart.
+function RuntimeSettingsSection(p: { settings: Settings; onSaved: () => void }) {
+  const { api, role } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [callError, setCallError] = useState<unknown>(undefined);
+  const [saved, setSaved] = useState("");
+
+  const save = (build: () => ReturnType<typeof updateRequest>): void => {
+    const req = build();
+    if (req === undefined) {
+      setSaved("Nothing changed.");
+      return;
+    }
+    setBusy(true);
+    setCallError(undefined);
+    setSaved("");
+    void (async () => {
+      try {
+        await api.settings.updateSettings(req);
+        setSaved("Saved.");
+        p.onSaved();
+      } catch (err) {
+        setCallError(err);
+      } finally {
+        setBusy(false);
+      }
+    })();
+  };
+
+  const overridden = p.settings.overridden;
+  return (
+    <section className="settings-group" aria-labelledby="settings-runtime">
+      <h2 id="settings-runtime">Runtime settings</h2>
+      <ErrorNotice error={callError} role={role} />
+      {saved !== "" && (
+        <p className="notice" role="status">
+          {saved}
+        </p>
+      )}
+      <RuntimeSettingsForm
+        key={JSON.stringify(formFromSettings(p.settings))}
+        initial={formFromSettings(p.settings)}
+        busy={busy}
+        onSubmit={(initial, form) => save(() => updateRequest(initial, form))}
+      />
+      {overridden.length > 0 && (
+        <p className="hint">
+          Changed by an admin: {overridden.map(runtimeSettingLabel).join(", ")}.{" "}
+          <button type="button" className="link" disabled={busy} onClick={() => save(() => restoreRequest(overridden))}>
+            Use the flag values again
+          </button>
+        </p>
+      )}
+    </section>
+  );
+}
+
+export function RuntimeSettingsForm(p: {
+  initial: RuntimeForm;
+  busy: boolean;
+  onSubmit: (initial: RuntimeForm, form: RuntimeForm) => void;
+}) {
+  const [form, setForm] = useState<RuntimeForm>(p.initial);
+  const [errors, setErrors] = useState<FormErrors>({});
+  const set = <K extends keyof RuntimeForm>(k: K, v: RuntimeForm[K]) => setForm((f) => ({ ...f, [k]: v }));
+
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    const found = validateForm(form);
+    setErrors(found);
+    if (Object.keys(found).length === 0) {
+      p.onSubmit(p.initial, form);
+    }
+  };
+  const fieldError = (k: keyof RuntimeForm) =>
+    errors[k] !== undefined && (
+      <span className="error" role="alert" id={`runtime-${k}-error`}>
+        {errors[k]}
+      </span>
+    );
+
+  return (
+    <form className="stack-form" onSubmit={submit} aria-label="Runtime settings" noValidate>
+      <label>
+        Event retention (0 keeps events forever; otherwise at least 1h, such as 720h or 30d)
+        <input
+          name="runtime-retention"
+          value={form.retention}
+          aria-invalid={errors.retention !== undefined}
+          onChange={(e) => set("retention", e.target.value)}
+        />
+        {fieldError("retention")}
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="runtime-require-admin-totp"
+          checked={form.requireAdminTotp}
+          onChange={(e) => set("requireAdminTotp", e.target.checked)}
+        />{" "}
+        Admins must use TOTP (applies at their next sign-in)
+      </label>
+      <label>
+        Live streams per user (1 to 100)
+        <input
+          name="runtime-streams-per-user"
+          inputMode="numeric"
+          value={form.streamsPerUser}
+          aria-invalid={errors.streamsPerUser !== undefined}
+          onChange={(e) => set("streamsPerUser", e.target.value)}
+        />
+        {fieldError("streamsPerUser")}
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="runtime-webhook-allow-http"
+          checked={form.webhookAllowHttp}
+          onChange={(e) => set("webhookAllowHttp", e.target.checked)}
+        />{" "}
+        Accept http:// webhook URLs
+      </label>
+      <label>
+        Private networks webhooks may reach (one CIDR per line, at most 32, such as 10.20.0.0/16)
+        <textarea
+          name="runtime-webhook-cidrs"
+          rows={3}
+          value={form.webhookCidrs}
+          aria-invalid={errors.webhookCidrs !== undefined}
+          onChange={(e) => set("webhookCidrs", e.target.value)}
+        />
+        {fieldError("webhookCidrs")}
+      </label>
+      <button type="submit" disabled={p.busy}>
+        Save
+      </button>
+    </form>
   );
 }
 

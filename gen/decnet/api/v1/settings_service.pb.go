@@ -22,6 +22,70 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RuntimeSetting names a value UpdateSettings can change.
+type RuntimeSetting int32
+
+const (
+	RuntimeSetting_RUNTIME_SETTING_UNSPECIFIED RuntimeSetting = 0
+	// Settings.retention.events.
+	RuntimeSetting_RUNTIME_SETTING_RETENTION RuntimeSetting = 1
+	// Settings.auth.require_admin_totp.
+	RuntimeSetting_RUNTIME_SETTING_REQUIRE_ADMIN_TOTP RuntimeSetting = 2
+	// Settings.streams_per_user.
+	RuntimeSetting_RUNTIME_SETTING_STREAMS_PER_USER RuntimeSetting = 3
+	// Settings.webhooks.allow_http.
+	RuntimeSetting_RUNTIME_SETTING_WEBHOOK_ALLOW_HTTP RuntimeSetting = 4
+	// Settings.webhooks.allowed_cidrs.
+	RuntimeSetting_RUNTIME_SETTING_WEBHOOK_ALLOWED_CIDRS RuntimeSetting = 5
+)
+
+// Enum value maps for RuntimeSetting.
+var (
+	RuntimeSetting_name = map[int32]string{
+		0: "RUNTIME_SETTING_UNSPECIFIED",
+		1: "RUNTIME_SETTING_RETENTION",
+		2: "RUNTIME_SETTING_REQUIRE_ADMIN_TOTP",
+		3: "RUNTIME_SETTING_STREAMS_PER_USER",
+		4: "RUNTIME_SETTING_WEBHOOK_ALLOW_HTTP",
+		5: "RUNTIME_SETTING_WEBHOOK_ALLOWED_CIDRS",
+	}
+	RuntimeSetting_value = map[string]int32{
+		"RUNTIME_SETTING_UNSPECIFIED":           0,
+		"RUNTIME_SETTING_RETENTION":             1,
+		"RUNTIME_SETTING_REQUIRE_ADMIN_TOTP":    2,
+		"RUNTIME_SETTING_STREAMS_PER_USER":      3,
+		"RUNTIME_SETTING_WEBHOOK_ALLOW_HTTP":    4,
+		"RUNTIME_SETTING_WEBHOOK_ALLOWED_CIDRS": 5,
+	}
+)
+
+func (x RuntimeSetting) Enum() *RuntimeSetting {
+	p := new(RuntimeSetting)
+	*p = x
+	return p
+}
+
+func (x RuntimeSetting) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RuntimeSetting) Descriptor() protoreflect.EnumDescriptor {
+	return file_decnet_api_v1_settings_service_proto_enumTypes[0].Descriptor()
+}
+
+func (RuntimeSetting) Type() protoreflect.EnumType {
+	return &file_decnet_api_v1_settings_service_proto_enumTypes[0]
+}
+
+func (x RuntimeSetting) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RuntimeSetting.Descriptor instead.
+func (RuntimeSetting) EnumDescriptor() ([]byte, []int) {
+	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{0}
+}
+
 // StorageKind is the database that holds events, attackers and users.
 type StorageKind int32
 
@@ -58,11 +122,11 @@ func (x StorageKind) String() string {
 }
 
 func (StorageKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_decnet_api_v1_settings_service_proto_enumTypes[0].Descriptor()
+	return file_decnet_api_v1_settings_service_proto_enumTypes[1].Descriptor()
 }
 
 func (StorageKind) Type() protoreflect.EnumType {
-	return &file_decnet_api_v1_settings_service_proto_enumTypes[0]
+	return &file_decnet_api_v1_settings_service_proto_enumTypes[1]
 }
 
 func (x StorageKind) Number() protoreflect.EnumNumber {
@@ -71,7 +135,7 @@ func (x StorageKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use StorageKind.Descriptor instead.
 func (StorageKind) EnumDescriptor() ([]byte, []int) {
-	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{0}
+	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{1}
 }
 
 type SettingsStorage struct {
@@ -594,8 +658,11 @@ type Settings struct {
 	StreamsPerUser uint32 `protobuf:"varint,9,opt,name=streams_per_user,json=streamsPerUser,proto3" json:"streams_per_user,omitempty"`
 	// File of ATT&CK tagging rules; empty when the embedded rules apply.
 	AttackRulesPath string `protobuf:"bytes,10,opt,name=attack_rules_path,json=attackRulesPath,proto3" json:"attack_rules_path,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The runtime values whose stored override replaces the flag; the
+	// others show the flag's value.
+	Overridden    []RuntimeSetting `protobuf:"varint,11,rep,packed,name=overridden,proto3,enum=decnet.api.v1.RuntimeSetting" json:"overridden,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Settings) Reset() {
@@ -698,6 +765,13 @@ func (x *Settings) GetAttackRulesPath() string {
 	return ""
 }
 
+func (x *Settings) GetOverridden() []RuntimeSetting {
+	if x != nil {
+		return x.Overridden
+	}
+	return nil
+}
+
 type GetSettingsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -778,6 +852,189 @@ func (x *GetSettingsResponse) GetSettings() *Settings {
 	return nil
 }
 
+// CidrList is a list of networks in CIDR notation, wrapped so that an
+// empty list can be told apart from no list.
+type CidrList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cidrs         []string               `protobuf:"bytes,1,rep,name=cidrs,proto3" json:"cidrs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CidrList) Reset() {
+	*x = CidrList{}
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CidrList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CidrList) ProtoMessage() {}
+
+func (x *CidrList) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CidrList.ProtoReflect.Descriptor instead.
+func (*CidrList) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CidrList) GetCidrs() []string {
+	if x != nil {
+		return x.Cidrs
+	}
+	return nil
+}
+
+// UpdateSettingsRequest sets the fields it carries; an absent field keeps
+// its current value.
+type UpdateSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long raw events are kept: zero keeps them forever, otherwise at
+	// least one hour and at most 100 years.
+	RetentionEvents  *durationpb.Duration `protobuf:"bytes,1,opt,name=retention_events,json=retentionEvents,proto3" json:"retention_events,omitempty"`
+	RequireAdminTotp *bool                `protobuf:"varint,2,opt,name=require_admin_totp,json=requireAdminTotp,proto3,oneof" json:"require_admin_totp,omitempty"`
+	// Live streams one user may hold open on a replica, 1 to 100.
+	StreamsPerUser   *uint32 `protobuf:"varint,3,opt,name=streams_per_user,json=streamsPerUser,proto3,oneof" json:"streams_per_user,omitempty"`
+	WebhookAllowHttp *bool   `protobuf:"varint,4,opt,name=webhook_allow_http,json=webhookAllowHttp,proto3,oneof" json:"webhook_allow_http,omitempty"`
+	// Private networks webhooks may reach, at most 32, each a valid CIDR
+	// that is not a default route such as 0.0.0.0/0 or ::/0.
+	WebhookAllowedCidrs *CidrList `protobuf:"bytes,5,opt,name=webhook_allowed_cidrs,json=webhookAllowedCidrs,proto3" json:"webhook_allowed_cidrs,omitempty"`
+	// Values to return to the flag's default, dropping their override. A
+	// value may not be both set and reset.
+	RestoreDefaults []RuntimeSetting `protobuf:"varint,6,rep,packed,name=restore_defaults,json=restoreDefaults,proto3,enum=decnet.api.v1.RuntimeSetting" json:"restore_defaults,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateSettingsRequest) Reset() {
+	*x = UpdateSettingsRequest{}
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateSettingsRequest) GetRetentionEvents() *durationpb.Duration {
+	if x != nil {
+		return x.RetentionEvents
+	}
+	return nil
+}
+
+func (x *UpdateSettingsRequest) GetRequireAdminTotp() bool {
+	if x != nil && x.RequireAdminTotp != nil {
+		return *x.RequireAdminTotp
+	}
+	return false
+}
+
+func (x *UpdateSettingsRequest) GetStreamsPerUser() uint32 {
+	if x != nil && x.StreamsPerUser != nil {
+		return *x.StreamsPerUser
+	}
+	return 0
+}
+
+func (x *UpdateSettingsRequest) GetWebhookAllowHttp() bool {
+	if x != nil && x.WebhookAllowHttp != nil {
+		return *x.WebhookAllowHttp
+	}
+	return false
+}
+
+func (x *UpdateSettingsRequest) GetWebhookAllowedCidrs() *CidrList {
+	if x != nil {
+		return x.WebhookAllowedCidrs
+	}
+	return nil
+}
+
+func (x *UpdateSettingsRequest) GetRestoreDefaults() []RuntimeSetting {
+	if x != nil {
+		return x.RestoreDefaults
+	}
+	return nil
+}
+
+type UpdateSettingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Settings      *Settings              `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSettingsResponse) Reset() {
+	*x = UpdateSettingsResponse{}
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_api_v1_settings_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_decnet_api_v1_settings_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateSettingsResponse) GetSettings() *Settings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 var File_decnet_api_v1_settings_service_proto protoreflect.FileDescriptor
 
 const file_decnet_api_v1_settings_service_proto_rawDesc = "" +
@@ -816,7 +1073,7 @@ const file_decnet_api_v1_settings_service_proto_rawDesc = "" +
 	"\x10SettingsWebhooks\x12#\n" +
 	"\rallowed_cidrs\x18\x01 \x03(\tR\fallowedCidrs\x12\x1d\n" +
 	"\n" +
-	"allow_http\x18\x02 \x01(\bR\tallowHttp\"\x84\x04\n" +
+	"allow_http\x18\x02 \x01(\bR\tallowHttp\"\xc3\x04\n" +
 	"\bSettings\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x128\n" +
 	"\astorage\x18\x02 \x01(\v2\x1e.decnet.api.v1.SettingsStorageR\astorage\x12>\n" +
@@ -828,16 +1085,41 @@ const file_decnet_api_v1_settings_service_proto_rawDesc = "" +
 	"\bwebhooks\x18\b \x01(\v2\x1f.decnet.api.v1.SettingsWebhooksR\bwebhooks\x12(\n" +
 	"\x10streams_per_user\x18\t \x01(\rR\x0estreamsPerUser\x12*\n" +
 	"\x11attack_rules_path\x18\n" +
-	" \x01(\tR\x0fattackRulesPath\"\x14\n" +
+	" \x01(\tR\x0fattackRulesPath\x12=\n" +
+	"\n" +
+	"overridden\x18\v \x03(\x0e2\x1d.decnet.api.v1.RuntimeSettingR\n" +
+	"overridden\"\x14\n" +
 	"\x12GetSettingsRequest\"J\n" +
 	"\x13GetSettingsResponse\x123\n" +
-	"\bsettings\x18\x01 \x01(\v2\x17.decnet.api.v1.SettingsR\bsettings*_\n" +
+	"\bsettings\x18\x01 \x01(\v2\x17.decnet.api.v1.SettingsR\bsettings\" \n" +
+	"\bCidrList\x12\x14\n" +
+	"\x05cidrs\x18\x01 \x03(\tR\x05cidrs\"\xcc\x03\n" +
+	"\x15UpdateSettingsRequest\x12D\n" +
+	"\x10retention_events\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x0fretentionEvents\x121\n" +
+	"\x12require_admin_totp\x18\x02 \x01(\bH\x00R\x10requireAdminTotp\x88\x01\x01\x12-\n" +
+	"\x10streams_per_user\x18\x03 \x01(\rH\x01R\x0estreamsPerUser\x88\x01\x01\x121\n" +
+	"\x12webhook_allow_http\x18\x04 \x01(\bH\x02R\x10webhookAllowHttp\x88\x01\x01\x12K\n" +
+	"\x15webhook_allowed_cidrs\x18\x05 \x01(\v2\x17.decnet.api.v1.CidrListR\x13webhookAllowedCidrs\x12H\n" +
+	"\x10restore_defaults\x18\x06 \x03(\x0e2\x1d.decnet.api.v1.RuntimeSettingR\x0frestoreDefaultsB\x15\n" +
+	"\x13_require_admin_totpB\x13\n" +
+	"\x11_streams_per_userB\x15\n" +
+	"\x13_webhook_allow_http\"M\n" +
+	"\x16UpdateSettingsResponse\x123\n" +
+	"\bsettings\x18\x01 \x01(\v2\x17.decnet.api.v1.SettingsR\bsettings*\xf1\x01\n" +
+	"\x0eRuntimeSetting\x12\x1f\n" +
+	"\x1bRUNTIME_SETTING_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19RUNTIME_SETTING_RETENTION\x10\x01\x12&\n" +
+	"\"RUNTIME_SETTING_REQUIRE_ADMIN_TOTP\x10\x02\x12$\n" +
+	" RUNTIME_SETTING_STREAMS_PER_USER\x10\x03\x12&\n" +
+	"\"RUNTIME_SETTING_WEBHOOK_ALLOW_HTTP\x10\x04\x12)\n" +
+	"%RUNTIME_SETTING_WEBHOOK_ALLOWED_CIDRS\x10\x05*_\n" +
 	"\vStorageKind\x12\x1c\n" +
 	"\x18STORAGE_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13STORAGE_KIND_SQLITE\x10\x01\x12\x19\n" +
-	"\x15STORAGE_KIND_POSTGRES\x10\x022~\n" +
+	"\x15STORAGE_KIND_POSTGRES\x10\x022\xe3\x01\n" +
 	"\x0fSettingsService\x12]\n" +
-	"\vGetSettings\x12!.decnet.api.v1.GetSettingsRequest\x1a\".decnet.api.v1.GetSettingsResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x1a\f\xaa\xbb\x18\bsettingsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
+	"\vGetSettings\x12!.decnet.api.v1.GetSettingsRequest\x1a\".decnet.api.v1.GetSettingsResponse\"\a\xa0\xbb\x18\x04\x90\x02\x01\x12c\n" +
+	"\x0eUpdateSettings\x12$.decnet.api.v1.UpdateSettingsRequest\x1a%.decnet.api.v1.UpdateSettingsResponse\"\x04\xa0\xbb\x18\x04\x1a\f\xaa\xbb\x18\bsettingsB2Z0github.com/decnet/decnet/gen/decnet/api/v1;apiv1b\x06proto3"
 
 var (
 	file_decnet_api_v1_settings_service_proto_rawDescOnce sync.Once
@@ -851,42 +1133,53 @@ func file_decnet_api_v1_settings_service_proto_rawDescGZIP() []byte {
 	return file_decnet_api_v1_settings_service_proto_rawDescData
 }
 
-var file_decnet_api_v1_settings_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_api_v1_settings_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_decnet_api_v1_settings_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_decnet_api_v1_settings_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_decnet_api_v1_settings_service_proto_goTypes = []any{
-	(StorageKind)(0),             // 0: decnet.api.v1.StorageKind
-	(*SettingsStorage)(nil),      // 1: decnet.api.v1.SettingsStorage
-	(*SettingsRetention)(nil),    // 2: decnet.api.v1.SettingsRetention
-	(*SettingsListen)(nil),       // 3: decnet.api.v1.SettingsListen
-	(*SettingsAuth)(nil),         // 4: decnet.api.v1.SettingsAuth
-	(*SettingsIntel)(nil),        // 5: decnet.api.v1.SettingsIntel
-	(*SettingsExportTarget)(nil), // 6: decnet.api.v1.SettingsExportTarget
-	(*SettingsExport)(nil),       // 7: decnet.api.v1.SettingsExport
-	(*SettingsWebhooks)(nil),     // 8: decnet.api.v1.SettingsWebhooks
-	(*Settings)(nil),             // 9: decnet.api.v1.Settings
-	(*GetSettingsRequest)(nil),   // 10: decnet.api.v1.GetSettingsRequest
-	(*GetSettingsResponse)(nil),  // 11: decnet.api.v1.GetSettingsResponse
-	(*durationpb.Duration)(nil),  // 12: google.protobuf.Duration
+	(RuntimeSetting)(0),            // 0: decnet.api.v1.RuntimeSetting
+	(StorageKind)(0),               // 1: decnet.api.v1.StorageKind
+	(*SettingsStorage)(nil),        // 2: decnet.api.v1.SettingsStorage
+	(*SettingsRetention)(nil),      // 3: decnet.api.v1.SettingsRetention
+	(*SettingsListen)(nil),         // 4: decnet.api.v1.SettingsListen
+	(*SettingsAuth)(nil),           // 5: decnet.api.v1.SettingsAuth
+	(*SettingsIntel)(nil),          // 6: decnet.api.v1.SettingsIntel
+	(*SettingsExportTarget)(nil),   // 7: decnet.api.v1.SettingsExportTarget
+	(*SettingsExport)(nil),         // 8: decnet.api.v1.SettingsExport
+	(*SettingsWebhooks)(nil),       // 9: decnet.api.v1.SettingsWebhooks
+	(*Settings)(nil),               // 10: decnet.api.v1.Settings
+	(*GetSettingsRequest)(nil),     // 11: decnet.api.v1.GetSettingsRequest
+	(*GetSettingsResponse)(nil),    // 12: decnet.api.v1.GetSettingsResponse
+	(*CidrList)(nil),               // 13: decnet.api.v1.CidrList
+	(*UpdateSettingsRequest)(nil),  // 14: decnet.api.v1.UpdateSettingsRequest
+	(*UpdateSettingsResponse)(nil), // 15: decnet.api.v1.UpdateSettingsResponse
+	(*durationpb.Duration)(nil),    // 16: google.protobuf.Duration
 }
 var file_decnet_api_v1_settings_service_proto_depIdxs = []int32{
-	0,  // 0: decnet.api.v1.SettingsStorage.kind:type_name -> decnet.api.v1.StorageKind
-	12, // 1: decnet.api.v1.SettingsRetention.events:type_name -> google.protobuf.Duration
-	6,  // 2: decnet.api.v1.SettingsExport.targets:type_name -> decnet.api.v1.SettingsExportTarget
-	1,  // 3: decnet.api.v1.Settings.storage:type_name -> decnet.api.v1.SettingsStorage
-	2,  // 4: decnet.api.v1.Settings.retention:type_name -> decnet.api.v1.SettingsRetention
-	3,  // 5: decnet.api.v1.Settings.listen:type_name -> decnet.api.v1.SettingsListen
-	4,  // 6: decnet.api.v1.Settings.auth:type_name -> decnet.api.v1.SettingsAuth
-	5,  // 7: decnet.api.v1.Settings.intel:type_name -> decnet.api.v1.SettingsIntel
-	7,  // 8: decnet.api.v1.Settings.export:type_name -> decnet.api.v1.SettingsExport
-	8,  // 9: decnet.api.v1.Settings.webhooks:type_name -> decnet.api.v1.SettingsWebhooks
-	9,  // 10: decnet.api.v1.GetSettingsResponse.settings:type_name -> decnet.api.v1.Settings
-	10, // 11: decnet.api.v1.SettingsService.GetSettings:input_type -> decnet.api.v1.GetSettingsRequest
-	11, // 12: decnet.api.v1.SettingsService.GetSettings:output_type -> decnet.api.v1.GetSettingsResponse
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	1,  // 0: decnet.api.v1.SettingsStorage.kind:type_name -> decnet.api.v1.StorageKind
+	16, // 1: decnet.api.v1.SettingsRetention.events:type_name -> google.protobuf.Duration
+	7,  // 2: decnet.api.v1.SettingsExport.targets:type_name -> decnet.api.v1.SettingsExportTarget
+	2,  // 3: decnet.api.v1.Settings.storage:type_name -> decnet.api.v1.SettingsStorage
+	3,  // 4: decnet.api.v1.Settings.retention:type_name -> decnet.api.v1.SettingsRetention
+	4,  // 5: decnet.api.v1.Settings.listen:type_name -> decnet.api.v1.SettingsListen
+	5,  // 6: decnet.api.v1.Settings.auth:type_name -> decnet.api.v1.SettingsAuth
+	6,  // 7: decnet.api.v1.Settings.intel:type_name -> decnet.api.v1.SettingsIntel
+	8,  // 8: decnet.api.v1.Settings.export:type_name -> decnet.api.v1.SettingsExport
+	9,  // 9: decnet.api.v1.Settings.webhooks:type_name -> decnet.api.v1.SettingsWebhooks
+	0,  // 10: decnet.api.v1.Settings.overridden:type_name -> decnet.api.v1.RuntimeSetting
+	10, // 11: decnet.api.v1.GetSettingsResponse.settings:type_name -> decnet.api.v1.Settings
+	16, // 12: decnet.api.v1.UpdateSettingsRequest.retention_events:type_name -> google.protobuf.Duration
+	13, // 13: decnet.api.v1.UpdateSettingsRequest.webhook_allowed_cidrs:type_name -> decnet.api.v1.CidrList
+	0,  // 14: decnet.api.v1.UpdateSettingsRequest.restore_defaults:type_name -> decnet.api.v1.RuntimeSetting
+	10, // 15: decnet.api.v1.UpdateSettingsResponse.settings:type_name -> decnet.api.v1.Settings
+	11, // 16: decnet.api.v1.SettingsService.GetSettings:input_type -> decnet.api.v1.GetSettingsRequest
+	14, // 17: decnet.api.v1.SettingsService.UpdateSettings:input_type -> decnet.api.v1.UpdateSettingsRequest
+	12, // 18: decnet.api.v1.SettingsService.GetSettings:output_type -> decnet.api.v1.GetSettingsResponse
+	15, // 19: decnet.api.v1.SettingsService.UpdateSettings:output_type -> decnet.api.v1.UpdateSettingsResponse
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_decnet_api_v1_settings_service_proto_init() }
@@ -895,13 +1188,14 @@ func file_decnet_api_v1_settings_service_proto_init() {
 		return
 	}
 	file_decnet_api_v1_access_proto_init()
+	file_decnet_api_v1_settings_service_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_api_v1_settings_service_proto_rawDesc), len(file_decnet_api_v1_settings_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   11,
+			NumEnums:      2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,9 @@ const (
 	// SettingsServiceGetSettingsProcedure is the fully-qualified name of the SettingsService's
 	// GetSettings RPC.
 	SettingsServiceGetSettingsProcedure = "/decnet.api.v1.SettingsService/GetSettings"
+	// SettingsServiceUpdateSettingsProcedure is the fully-qualified name of the SettingsService's
+	// UpdateSettings RPC.
+	SettingsServiceUpdateSettingsProcedure = "/decnet.api.v1.SettingsService/UpdateSettings"
 )
 
 // SettingsServiceClient is a client for the decnet.api.v1.SettingsService service.
@@ -45,6 +48,11 @@ type SettingsServiceClient interface {
 	// secret, provider keys and export credentials are left out, and only
 	// whether they are set is reported where that matters.
 	GetSettings(context.Context, *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error)
+	// UpdateSettings changes the runtime values the request names and
+	// leaves the others alone. It answers InvalidArgument, changing
+	// nothing, when a value is out of range, and returns the effective
+	// settings after the change.
+	UpdateSettings(context.Context, *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error)
 }
 
 // NewSettingsServiceClient constructs a client for the decnet.api.v1.SettingsService service. By
@@ -65,17 +73,29 @@ func NewSettingsServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		updateSettings: connect.NewClient[v1.UpdateSettingsRequest, v1.UpdateSettingsResponse](
+			httpClient,
+			baseURL+SettingsServiceUpdateSettingsProcedure,
+			connect.WithSchema(settingsServiceMethods.ByName("UpdateSettings")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // settingsServiceClient implements SettingsServiceClient.
 type settingsServiceClient struct {
-	getSettings *connect.Client[v1.GetSettingsRequest, v1.GetSettingsResponse]
+	getSettings    *connect.Client[v1.GetSettingsRequest, v1.GetSettingsResponse]
+	updateSettings *connect.Client[v1.UpdateSettingsRequest, v1.UpdateSettingsResponse]
 }
 
 // GetSettings calls decnet.api.v1.SettingsService.GetSettings.
 func (c *settingsServiceClient) GetSettings(ctx context.Context, req *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error) {
 	return c.getSettings.CallUnary(ctx, req)
+}
+
+// UpdateSettings calls decnet.api.v1.SettingsService.UpdateSettings.
+func (c *settingsServiceClient) UpdateSettings(ctx context.Context, req *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error) {
+	return c.updateSettings.CallUnary(ctx, req)
 }
 
 // SettingsServiceHandler is an implementation of the decnet.api.v1.SettingsService service.
@@ -85,6 +105,11 @@ type SettingsServiceHandler interface {
 	// secret, provider keys and export credentials are left out, and only
 	// whether they are set is reported where that matters.
 	GetSettings(context.Context, *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error)
+	// UpdateSettings changes the runtime values the request names and
+	// leaves the others alone. It answers InvalidArgument, changing
+	// nothing, when a value is out of range, and returns the effective
+	// settings after the change.
+	UpdateSettings(context.Context, *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error)
 }
 
 // NewSettingsServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -101,10 +126,18 @@ func NewSettingsServiceHandler(svc SettingsServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	settingsServiceUpdateSettingsHandler := connect.NewUnaryHandler(
+		SettingsServiceUpdateSettingsProcedure,
+		svc.UpdateSettings,
+		connect.WithSchema(settingsServiceMethods.ByName("UpdateSettings")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/decnet.api.v1.SettingsService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SettingsServiceGetSettingsProcedure:
 			settingsServiceGetSettingsHandler.ServeHTTP(w, r)
+		case SettingsServiceUpdateSettingsProcedure:
+			settingsServiceUpdateSettingsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -116,4 +149,8 @@ type UnimplementedSettingsServiceHandler struct{}
 
 func (UnimplementedSettingsServiceHandler) GetSettings(context.Context, *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.SettingsService.GetSettings is not implemented"))
+}
+
+func (UnimplementedSettingsServiceHandler) UpdateSettings(context.Context, *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("decnet.api.v1.SettingsService.UpdateSettings is not implemented"))
 }

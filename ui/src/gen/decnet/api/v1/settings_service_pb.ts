@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/api/v1/settings_service.proto.
  */
 export const file_decnet_api_v1_settings_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZWNuZXQvYXBpL3YxL3NldHRpbmdzX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEiXAoPU2V0dGluZ3NTdG9yYWdlEigKBGtpbmQYASABKA4yGi5kZWNuZXQuYXBpLnYxLlN0b3JhZ2VLaW5kEhAKCGRhdGFfZGlyGAIgASgJEg0KBXJlZGlzGAMgASgIIj4KEVNldHRpbmdzUmV0ZW50aW9uEikKBmV2ZW50cxgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJOCg5TZXR0aW5nc0xpc3RlbhILCgNhcGkYASABKAkSDgoGZW5yb2xsGAIgASgJEg4KBmJyaWRnZRgDIAEoCRIPCgdtZXRyaWNzGAQgASgJInIKDFNldHRpbmdzQXV0aBIaChJyZXF1aXJlX2FkbWluX3RvdHAYASABKAgSEwoLb2lkY19pc3N1ZXIYAiABKAkSFgoOb2lkY19jbGllbnRfaWQYAyABKAkSGQoRb2lkY19yZWRpcmVjdF91cmwYBCABKAkiaAoNU2V0dGluZ3NJbnRlbBIRCglwcm92aWRlcnMYASADKAkSFgoOZ2VvaXBfbG9jYXRpb24YAiABKAkSEQoJZ2VvaXBfYXNuGAMgASgJEhkKEWxvb2t1cF9ub25fcHVibGljGAQgASgIIlMKFFNldHRpbmdzRXhwb3J0VGFyZ2V0EgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg4KBnRvcGljcxgEIAMoCSJdCg5TZXR0aW5nc0V4cG9ydBI0Cgd0YXJnZXRzGAEgAygLMiMuZGVjbmV0LmFwaS52MS5TZXR0aW5nc0V4cG9ydFRhcmdldBIVCg1hbGxvd2VkX2NpZHJzGAIgAygJIj0KEFNldHRpbmdzV2ViaG9va3MSFQoNYWxsb3dlZF9jaWRycxgBIAMoCRISCgphbGxvd19odHRwGAIgASgIIp8DCghTZXR0aW5ncxIPCgd2ZXJzaW9uGAEgASgJEi8KB3N0b3JhZ2UYAiABKAsyHi5kZWNuZXQuYXBpLnYxLlNldHRpbmdzU3RvcmFnZRIzCglyZXRlbnRpb24YAyABKAsyIC5kZWNuZXQuYXBpLnYxLlNldHRpbmdzUmV0ZW50aW9uEi0KBmxpc3RlbhgEIAEoCzIdLmRlY25ldC5hcGkudjEuU2V0dGluZ3NMaXN0ZW4SKQoEYXV0aBgFIAEoCzIbLmRlY25ldC5hcGkudjEuU2V0dGluZ3NBdXRoEisKBWludGVsGAYgASgLMhwuZGVjbmV0LmFwaS52MS5TZXR0aW5nc0ludGVsEi0KBmV4cG9ydBgHIAEoCzIdLmRlY25ldC5hcGkudjEuU2V0dGluZ3NFeHBvcnQSMQoId2ViaG9va3MYCCABKAsyHy5kZWNuZXQuYXBpLnYxLlNldHRpbmdzV2ViaG9va3MSGAoQc3RyZWFtc19wZXJfdXNlchgJIAEoDRIZChFhdHRhY2tfcnVsZXNfcGF0aBgKIAEoCSIUChJHZXRTZXR0aW5nc1JlcXVlc3QiQAoTR2V0U2V0dGluZ3NSZXNwb25zZRIpCghzZXR0aW5ncxgBIAEoCzIXLmRlY25ldC5hcGkudjEuU2V0dGluZ3MqXwoLU3RvcmFnZUtpbmQSHAoYU1RPUkFHRV9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTU1RPUkFHRV9LSU5EX1NRTElURRABEhkKFVNUT1JBR0VfS0lORF9QT1NUR1JFUxACMn4KD1NldHRpbmdzU2VydmljZRJdCgtHZXRTZXR0aW5ncxIhLmRlY25ldC5hcGkudjEuR2V0U2V0dGluZ3NSZXF1ZXN0GiIuZGVjbmV0LmFwaS52MS5HZXRTZXR0aW5nc1Jlc3BvbnNlIgeQAgGguxgEGgyquxgIc2V0dGluZ3NCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_duration]);
+  fileDesc("CiRkZWNuZXQvYXBpL3YxL3NldHRpbmdzX3NlcnZpY2UucHJvdG8SDWRlY25ldC5hcGkudjEiXAoPU2V0dGluZ3NTdG9yYWdlEigKBGtpbmQYASABKA4yGi5kZWNuZXQuYXBpLnYxLlN0b3JhZ2VLaW5kEhAKCGRhdGFfZGlyGAIgASgJEg0KBXJlZGlzGAMgASgIIj4KEVNldHRpbmdzUmV0ZW50aW9uEikKBmV2ZW50cxgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJOCg5TZXR0aW5nc0xpc3RlbhILCgNhcGkYASABKAkSDgoGZW5yb2xsGAIgASgJEg4KBmJyaWRnZRgDIAEoCRIPCgdtZXRyaWNzGAQgASgJInIKDFNldHRpbmdzQXV0aBIaChJyZXF1aXJlX2FkbWluX3RvdHAYASABKAgSEwoLb2lkY19pc3N1ZXIYAiABKAkSFgoOb2lkY19jbGllbnRfaWQYAyABKAkSGQoRb2lkY19yZWRpcmVjdF91cmwYBCABKAkiaAoNU2V0dGluZ3NJbnRlbBIRCglwcm92aWRlcnMYASADKAkSFgoOZ2VvaXBfbG9jYXRpb24YAiABKAkSEQoJZ2VvaXBfYXNuGAMgASgJEhkKEWxvb2t1cF9ub25fcHVibGljGAQgASgIIlMKFFNldHRpbmdzRXhwb3J0VGFyZ2V0EgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg4KBnRvcGljcxgEIAMoCSJdCg5TZXR0aW5nc0V4cG9ydBI0Cgd0YXJnZXRzGAEgAygLMiMuZGVjbmV0LmFwaS52MS5TZXR0aW5nc0V4cG9ydFRhcmdldBIVCg1hbGxvd2VkX2NpZHJzGAIgAygJIj0KEFNldHRpbmdzV2ViaG9va3MSFQoNYWxsb3dlZF9jaWRycxgBIAMoCRISCgphbGxvd19odHRwGAIgASgIItIDCghTZXR0aW5ncxIPCgd2ZXJzaW9uGAEgASgJEi8KB3N0b3JhZ2UYAiABKAsyHi5kZWNuZXQuYXBpLnYxLlNldHRpbmdzU3RvcmFnZRIzCglyZXRlbnRpb24YAyABKAsyIC5kZWNuZXQuYXBpLnYxLlNldHRpbmdzUmV0ZW50aW9uEi0KBmxpc3RlbhgEIAEoCzIdLmRlY25ldC5hcGkudjEuU2V0dGluZ3NMaXN0ZW4SKQoEYXV0aBgFIAEoCzIbLmRlY25ldC5hcGkudjEuU2V0dGluZ3NBdXRoEisKBWludGVsGAYgASgLMhwuZGVjbmV0LmFwaS52MS5TZXR0aW5nc0ludGVsEi0KBmV4cG9ydBgHIAEoCzIdLmRlY25ldC5hcGkudjEuU2V0dGluZ3NFeHBvcnQSMQoId2ViaG9va3MYCCABKAsyHy5kZWNuZXQuYXBpLnYxLlNldHRpbmdzV2ViaG9va3MSGAoQc3RyZWFtc19wZXJfdXNlchgJIAEoDRIZChFhdHRhY2tfcnVsZXNfcGF0aBgKIAEoCRIxCgpvdmVycmlkZGVuGAsgAygOMh0uZGVjbmV0LmFwaS52MS5SdW50aW1lU2V0dGluZyIUChJHZXRTZXR0aW5nc1JlcXVlc3QiQAoTR2V0U2V0dGluZ3NSZXNwb25zZRIpCghzZXR0aW5ncxgBIAEoCzIXLmRlY25ldC5hcGkudjEuU2V0dGluZ3MiGQoIQ2lkckxpc3QSDQoFY2lkcnMYASADKAki4QIKFVVwZGF0ZVNldHRpbmdzUmVxdWVzdBIzChByZXRlbnRpb25fZXZlbnRzGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh8KEnJlcXVpcmVfYWRtaW5fdG90cBgCIAEoCEgAiAEBEh0KEHN0cmVhbXNfcGVyX3VzZXIYAyABKA1IAYgBARIfChJ3ZWJob29rX2FsbG93X2h0dHAYBCABKAhIAogBARI2ChV3ZWJob29rX2FsbG93ZWRfY2lkcnMYBSABKAsyFy5kZWNuZXQuYXBpLnYxLkNpZHJMaXN0EjcKEHJlc3RvcmVfZGVmYXVsdHMYBiADKA4yHS5kZWNuZXQuYXBpLnYxLlJ1bnRpbWVTZXR0aW5nQhUKE19yZXF1aXJlX2FkbWluX3RvdHBCEwoRX3N0cmVhbXNfcGVyX3VzZXJCFQoTX3dlYmhvb2tfYWxsb3dfaHR0cCJDChZVcGRhdGVTZXR0aW5nc1Jlc3BvbnNlEikKCHNldHRpbmdzGAEgASgLMhcuZGVjbmV0LmFwaS52MS5TZXR0aW5ncyrxAQoOUnVudGltZVNldHRpbmcSHwobUlVOVElNRV9TRVRUSU5HX1VOU1BFQ0lGSUVEEAASHQoZUlVOVElNRV9TRVRUSU5HX1JFVEVOVElPThABEiYKIlJVTlRJTUVfU0VUVElOR19SRVFVSVJFX0FETUlOX1RPVFAQAhIkCiBSVU5USU1FX1NFVFRJTkdfU1RSRUFNU19QRVJfVVNFUhADEiYKIlJVTlRJTUVfU0VUVElOR19XRUJIT09LX0FMTE9XX0hUVFAQBBIpCiVSVU5USU1FX1NFVFRJTkdfV0VCSE9PS19BTExPV0VEX0NJRFJTEAUqXwoLU3RvcmFnZUtpbmQSHAoYU1RPUkFHRV9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTU1RPUkFHRV9LSU5EX1NRTElURRABEhkKFVNUT1JBR0VfS0lORF9QT1NUR1JFUxACMuMBCg9TZXR0aW5nc1NlcnZpY2USXQoLR2V0U2V0dGluZ3MSIS5kZWNuZXQuYXBpLnYxLkdldFNldHRpbmdzUmVxdWVzdBoiLmRlY25ldC5hcGkudjEuR2V0U2V0dGluZ3NSZXNwb25zZSIHkAIBoLsYBBJjCg5VcGRhdGVTZXR0aW5ncxIkLmRlY25ldC5hcGkudjEuVXBkYXRlU2V0dGluZ3NSZXF1ZXN0GiUuZGVjbmV0LmFwaS52MS5VcGRhdGVTZXR0aW5nc1Jlc3BvbnNlIgSguxgEGgyquxgIc2V0dGluZ3NCMlowZ2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvYXBpL3YxO2FwaXYxYgZwcm90bzM", [file_decnet_api_v1_access, file_google_protobuf_duration]);
 
 /**
  * @generated from message decnet.api.v1.SettingsStorage
@@ -335,6 +335,14 @@ export type Settings = Message<"decnet.api.v1.Settings"> & {
    * @generated from field: string attack_rules_path = 10;
    */
   attackRulesPath: string;
+
+  /**
+   * The runtime values whose stored override replaces the flag; the
+   * others show the flag's value.
+   *
+   * @generated from field: repeated decnet.api.v1.RuntimeSetting overridden = 11;
+   */
+  overridden: RuntimeSetting[];
 };
 
 /**
@@ -375,6 +383,152 @@ export const GetSettingsResponseSchema: GenMessage<GetSettingsResponse> = /*@__P
   messageDesc(file_decnet_api_v1_settings_service, 10);
 
 /**
+ * CidrList is a list of networks in CIDR notation, wrapped so that an
+ * empty list can be told apart from no list.
+ *
+ * @generated from message decnet.api.v1.CidrList
+ */
+export type CidrList = Message<"decnet.api.v1.CidrList"> & {
+  /**
+   * @generated from field: repeated string cidrs = 1;
+   */
+  cidrs: string[];
+};
+
+/**
+ * Describes the message decnet.api.v1.CidrList.
+ * Use `create(CidrListSchema)` to create a new message.
+ */
+export const CidrListSchema: GenMessage<CidrList> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_settings_service, 11);
+
+/**
+ * UpdateSettingsRequest sets the fields it carries; an absent field keeps
+ * its current value.
+ *
+ * @generated from message decnet.api.v1.UpdateSettingsRequest
+ */
+export type UpdateSettingsRequest = Message<"decnet.api.v1.UpdateSettingsRequest"> & {
+  /**
+   * How long raw events are kept: zero keeps them forever, otherwise at
+   * least one hour and at most 100 years.
+   *
+   * @generated from field: google.protobuf.Duration retention_events = 1;
+   */
+  retentionEvents?: Duration | undefined;
+
+  /**
+   * @generated from field: optional bool require_admin_totp = 2;
+   */
+  requireAdminTotp?: boolean | undefined;
+
+  /**
+   * Live streams one user may hold open on a replica, 1 to 100.
+   *
+   * @generated from field: optional uint32 streams_per_user = 3;
+   */
+  streamsPerUser?: number | undefined;
+
+  /**
+   * @generated from field: optional bool webhook_allow_http = 4;
+   */
+  webhookAllowHttp?: boolean | undefined;
+
+  /**
+   * Private networks webhooks may reach, at most 32, each a valid CIDR
+   * that is not a default route such as 0.0.0.0/0 or ::/0.
+   *
+   * @generated from field: decnet.api.v1.CidrList webhook_allowed_cidrs = 5;
+   */
+  webhookAllowedCidrs?: CidrList | undefined;
+
+  /**
+   * Values to return to the flag's default, dropping their override. A
+   * value may not be both set and reset.
+   *
+   * @generated from field: repeated decnet.api.v1.RuntimeSetting restore_defaults = 6;
+   */
+  restoreDefaults: RuntimeSetting[];
+};
+
+/**
+ * Describes the message decnet.api.v1.UpdateSettingsRequest.
+ * Use `create(UpdateSettingsRequestSchema)` to create a new message.
+ */
+export const UpdateSettingsRequestSchema: GenMessage<UpdateSettingsRequest> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_settings_service, 12);
+
+/**
+ * @generated from message decnet.api.v1.UpdateSettingsResponse
+ */
+export type UpdateSettingsResponse = Message<"decnet.api.v1.UpdateSettingsResponse"> & {
+  /**
+   * @generated from field: decnet.api.v1.Settings settings = 1;
+   */
+  settings?: Settings | undefined;
+};
+
+/**
+ * Describes the message decnet.api.v1.UpdateSettingsResponse.
+ * Use `create(UpdateSettingsResponseSchema)` to create a new message.
+ */
+export const UpdateSettingsResponseSchema: GenMessage<UpdateSettingsResponse> = /*@__PURE__*/
+  messageDesc(file_decnet_api_v1_settings_service, 13);
+
+/**
+ * RuntimeSetting names a value UpdateSettings can change.
+ *
+ * @generated from enum decnet.api.v1.RuntimeSetting
+ */
+export enum RuntimeSetting {
+  /**
+   * @generated from enum value: RUNTIME_SETTING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Settings.retention.events.
+   *
+   * @generated from enum value: RUNTIME_SETTING_RETENTION = 1;
+   */
+  RETENTION = 1,
+
+  /**
+   * Settings.auth.require_admin_totp.
+   *
+   * @generated from enum value: RUNTIME_SETTING_REQUIRE_ADMIN_TOTP = 2;
+   */
+  REQUIRE_ADMIN_TOTP = 2,
+
+  /**
+   * Settings.streams_per_user.
+   *
+   * @generated from enum value: RUNTIME_SETTING_STREAMS_PER_USER = 3;
+   */
+  STREAMS_PER_USER = 3,
+
+  /**
+   * Settings.webhooks.allow_http.
+   *
+   * @generated from enum value: RUNTIME_SETTING_WEBHOOK_ALLOW_HTTP = 4;
+   */
+  WEBHOOK_ALLOW_HTTP = 4,
+
+  /**
+   * Settings.webhooks.allowed_cidrs.
+   *
+   * @generated from enum value: RUNTIME_SETTING_WEBHOOK_ALLOWED_CIDRS = 5;
+   */
+  WEBHOOK_ALLOWED_CIDRS = 5,
+}
+
+/**
+ * Describes the enum decnet.api.v1.RuntimeSetting.
+ */
+export const RuntimeSettingSchema: GenEnum<RuntimeSetting> = /*@__PURE__*/
+  enumDesc(file_decnet_api_v1_settings_service, 0);
+
+/**
  * StorageKind is the database that holds events, attackers and users.
  *
  * @generated from enum decnet.api.v1.StorageKind
@@ -404,12 +558,15 @@ export enum StorageKind {
  * Describes the enum decnet.api.v1.StorageKind.
  */
 export const StorageKindSchema: GenEnum<StorageKind> = /*@__PURE__*/
-  enumDesc(file_decnet_api_v1_settings_service, 0);
+  enumDesc(file_decnet_api_v1_settings_service, 1);
 
 /**
- * SettingsService returns the control plane's effective configuration.
- * The settings come from the flags and environment of `decnet server`
- * and change only with a restart, so the service has no setter.
+ * SettingsService returns the control plane's effective configuration
+ * and changes the few values that are safe to change at runtime. Most
+ * settings come from the flags and environment of `decnet server` and
+ * change only with a restart. The runtime values start from those flags;
+ * an override set through UpdateSettings is stored in the database, wins
+ * over the flag, and reaches every replica within seconds.
  *
  * @generated from service decnet.api.v1.SettingsService
  */
@@ -426,6 +583,19 @@ export const SettingsService: GenService<{
     methodKind: "unary";
     input: typeof GetSettingsRequestSchema;
     output: typeof GetSettingsResponseSchema;
+  },
+  /**
+   * UpdateSettings changes the runtime values the request names and
+   * leaves the others alone. It answers InvalidArgument, changing
+   * nothing, when a value is out of range, and returns the effective
+   * settings after the change.
+   *
+   * @generated from rpc decnet.api.v1.SettingsService.UpdateSettings
+   */
+  updateSettings: {
+    methodKind: "unary";
+    input: typeof UpdateSettingsRequestSchema;
+    output: typeof UpdateSettingsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_decnet_api_v1_settings_service, 0);
