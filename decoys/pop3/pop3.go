@@ -114,7 +114,7 @@ func New(cfg decoys.Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pop3 decoy: %w", err)
 	}
-	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, true)
+	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, !p.plaintextDefault)
 	if err != nil {
 		return nil, fmt.Errorf("create pop3 decoy: %w", err)
 	}
@@ -147,6 +147,9 @@ func New(cfg decoys.Config) (*Service, error) {
 		mechanisms:       mechs,
 		now:              time.Now,
 		failDelay: func() time.Duration {
+			if p.fixedFailDelay > 0 {
+				return p.fixedFailDelay
+			}
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
 	}, nil
