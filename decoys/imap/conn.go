@@ -134,6 +134,9 @@ func (c *conn) plaintextAllowed() bool { return c.secured() || !c.s.disablePlain
 // capabilities is the login process's list (imap-login-client.c
 // get_capability).
 func (c *conn) capabilities() string {
+	if c.p.capsFunc != nil {
+		return c.p.capsFunc(c.secured())
+	}
 	var auth []string
 	for _, m := range c.p.saslExtra {
 		auth = append(auth, "AUTH="+m)
@@ -326,6 +329,9 @@ func (c *conn) loginCommand(cmd *command) (bool, error) {
 		}
 		return false, c.tagged(cmd.tag, "OK ENABLE ignored in non-authenticated state.")
 	case "ID":
+		if c.p.noID {
+			return false, c.invalid(cmd.tag)
+		}
 		if err := c.line(`* ID ("name" "` + c.idName() + `")`); err != nil {
 			return false, err
 		}
@@ -402,6 +408,9 @@ func (c *conn) cmdAuthenticate(cmd *command) (bool, error) {
 	c.command([]byte(cmd.tag + " AUTHENTICATE " + mech))
 
 	if (mech != "PLAIN" && mech != "LOGIN") || !slices.Contains(c.s.mechanisms, mech) {
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return false, c.tagged(cmd.tag, c.p.unsupportedMech)
 	}
 	if !c.plaintextAllowed() {
@@ -440,6 +449,9 @@ func (c *conn) saslResponse(tag, challenge string) ([]byte, bool, error) {
 	}
 	line = trimCR(line)
 	if string(line) == "*" {
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return nil, false, c.tagged(tag, c.p.aborted)
 	}
 	return line, true, nil
@@ -457,6 +469,9 @@ func (c *conn) authPlain(tag string, ir []byte) (bool, error) {
 	p, err := mailbox.DecodePlain(ir)
 	switch {
 	case errors.Is(err, mailbox.ErrBadBase64):
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return false, c.tagged(tag, bad)
 	case err != nil:
 		c.wait(c.s.failDelay())
@@ -492,18 +507,27 @@ func (c *conn) authLogin(tag string, ir []byte) (bool, error) {
 // login checks an attempt with Dovecot's penalty and failure delay,
 // records it and answers it.
 func (c *conn) login(tag, principal string, secret []byte, mechanism, failed string) (bool, error) {
-	wait, points := c.s.penalty.Begin(c.source)
-	c.wait(wait)
+	penalised := c.p.fixedFailDelay == 0
+	var points int
+	if penalised {
+		var wait time.Duration
+		wait, points = c.s.penalty.Begin(c.source)
+		c.wait(wait)
+	}
 	ok := c.s.policy.Allow(c.source, principal, secret)
 	c.record(principal, secret, mechanism, ok)
 	if !ok {
-		c.s.penalty.Fail(c.source, points)
+		if penalised {
+			c.s.penalty.Fail(c.source, points)
+		}
 		c.wait(c.s.failDelay())
 		return false, c.tagged(tag, failed)
 	}
-	c.s.penalty.Reset(c.source)
+	if penalised {
+		c.s.penalty.Reset(c.source)
+	}
 	text := "OK [CAPABILITY " + c.p.postCaps + "] " + c.p.loggedIn
-	if c.p.exchange {
+	if c.p.exchange || c.p.plainLoginOK {
 		text = "OK " + c.p.loggedIn
 	}
 	if err := c.tagged(tag, text); err != nil {

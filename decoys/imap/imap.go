@@ -115,7 +115,7 @@ func New(cfg decoys.Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create imap decoy: %w", err)
 	}
-	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, true)
+	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, !p.plaintextDefault)
 	if err != nil {
 		return nil, fmt.Errorf("create imap decoy: %w", err)
 	}
@@ -149,6 +149,9 @@ func New(cfg decoys.Config) (*Service, error) {
 		mechanisms:       mechs,
 		now:              time.Now,
 		failDelay: func() time.Duration {
+			if p.fixedFailDelay > 0 {
+				return p.fixedFailDelay
+			}
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
 	}, nil

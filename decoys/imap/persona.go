@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf16"
 )
 
@@ -12,6 +13,7 @@ import (
 const (
 	PersonaDovecot  = "dovecot-2.3-debian12"
 	PersonaExchange = "exchange-2019"
+	PersonaCourier  = "courier-imap-5.0-debian12"
 )
 
 // ErrUnknownPersona is returned by New for a persona id it does not know.
@@ -64,6 +66,28 @@ type persona struct {
 	completedName    func(cmd string) string
 	loginTagHint     bool
 	enableBeforeAuth bool
+	// plaintextDefault is disable_plaintext_auth's default: Courier's
+	// Debian configuration has IMAP_TLS_REQUIRED=0.
+	plaintextDefault bool
+
+	// The fields below are Courier's departures from the Dovecot flow;
+	// their zero values keep Dovecot's behaviour.
+
+	// capsFunc, when set, builds the pre-login capability list for the
+	// TLS state.
+	capsFunc func(secured bool) string
+	// plainLoginOK answers a login with "OK " and loggedIn, without the
+	// capability list.
+	plainLoginOK bool
+	// noID rejects ID before login as an unknown command.
+	noID bool
+	// failAll answers every failed, aborted or malformed authentication
+	// with loginFailed after the failure delay.
+	failAll bool
+	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
+	fixedFailDelay time.Duration
+	// okText, when set, is the whole text of a command's OK reply.
+	okText func(cmd, prefix string) string
 }
 
 func lookupPersona(id string) (*persona, error) {
@@ -72,8 +96,10 @@ func lookupPersona(id string) (*persona, error) {
 		return dovecotPersona(), nil
 	case PersonaExchange:
 		return exchangePersona(), nil
+	case PersonaCourier:
+		return courierPersona(), nil
 	}
-	return nil, fmt.Errorf("%w %q (known: %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange)
+	return nil, fmt.Errorf("%w %q (known: %s, %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange, PersonaCourier)
 }
 
 func dovecotPersona() *persona {
@@ -162,6 +188,75 @@ func exchangePersona() *persona {
 		idleDisconnect:  "* BYE Connection is closed. 13",
 		completedName:   func(cmd string) string { return cmd },
 	}
+}
+
+// courierPersona is imaplogin and imapd of Courier-IMAP 5.0.13 (Debian
+// 12's courier-imap) with Debian's /etc/courier/imapd: IMAP_CAPABILITY
+// without AUTH= entries, AUTH=PLAIN added after STARTTLS, and
+// IMAP_TLS_REQUIRED=0. The pre-login texts and the 5 s pause after a
+// failed login were read off the real imaplogin; the post-login texts
+// are imapd's own strings. nmap names the banner "Courier Imapd".
+func courierPersona() *persona {
+	return &persona{
+		id: PersonaCourier,
+		greeting: func(string) string {
+			return "Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information."
+		},
+		capsFunc: func(secured bool) string {
+			if secured {
+				return "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE AUTH=PLAIN ACL ACL2=UNION ENABLE UTF8=ACCEPT"
+			}
+			return "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION STARTTLS ENABLE UTF8=ACCEPT"
+		},
+		postCaps:         "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT",
+		plainLoginOK:     true,
+		plaintextDefault: true,
+		noID:             true,
+		failAll:          true,
+		fixedFailDelay:   5 * time.Second,
+
+		capabilityDone: "OK CAPABILITY completed",
+		invalidCommand: "NO Error in IMAP command received by server.",
+		// imapd ends the session after ten protocol violations in a row.
+		tooManyBad:      "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: ",
+		maxBad:          10,
+		plaintextDenied: "NO Login failed.",
+		mechDenied:      "NO Login failed.",
+		unsupportedMech: "NO Login failed.",
+		authFailed:      "NO Login failed.",
+		loginFailed:     "NO Login failed.",
+		aborted:         "NO Login failed.",
+		badBase64IR:     "NO Login failed.",
+		badBase64:       "NO Login failed.",
+		starttls:        "OK Begin SSL/TLS negotiation now.",
+		logoutBye:       "* BYE Courier-IMAP server shutting down",
+		logoutDone:      "OK LOGOUT completed",
+		noopDone:        "OK NOOP completed",
+		idDone:          "OK ID completed",
+		inputBufferFull: "* NO [ALERT] IMAP command too long.",
+		loggedIn:        "LOGIN Ok.",
+		maxLoginLine:    8192,
+		maxLoginToken:   8192,
+		postBadPrefix:   "NO Error in IMAP command received by server.",
+		postMaxBad:      10,
+		idleDisconnect:  "* BYE Disconnected for inactivity.",
+		completedName:   func(cmd string) string { return cmd },
+		okText:          courierOK,
+	}
+}
+
+// courierOK is the text of imapd's OK replies: some end in a period,
+// some do not, and SELECT and EXAMINE say only "Ok".
+func courierOK(cmd, prefix string) string {
+	switch cmd {
+	case "CAPABILITY", "NOOP", "ID", "IDLE", "LOGOUT", "CHECK", "EXPUNGE":
+		return "OK " + cmd + " completed"
+	case "SELECT", "EXAMINE":
+		return "OK " + prefix + "Ok"
+	}
+	// NOTE: only FETCH, STORE, NAMESPACE, SUBSCRIBE and COPY were seen
+	// in imapd's strings; the other commands follow their pattern.
+	return "OK " + prefix + cmd + " completed."
 }
 
 func utf16Base64(s string) string {

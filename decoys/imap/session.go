@@ -90,6 +90,9 @@ func (c *conn) cmdError(cmd *command, msg string) error {
 
 func (c *conn) ok(cmd *command, prefix string) error {
 	word := c.p.completedName(strings.TrimPrefix(cmd.name, "UID "))
+	if c.p.okText != nil {
+		return c.done(cmd.tag, c.p.okText(word, prefix))
+	}
 	return c.done(cmd.tag, "OK "+prefix+word+" completed.")
 }
 
