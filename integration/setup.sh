@@ -12,13 +12,38 @@ packages=(
   telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
 )
 
+# Courier conflicts with Dovecot (both provide imap-server and
+# pop3-server), so its packages are unpacked as the oracle of the Courier
+# personas, never installed; decoys/mailbox/couriertest runs them.
+courier_root=/opt/decnet-oracles/courier
+courier_debs=(courier-imap courier-pop courier-base courier-authlib libcourier-unicode4 libgamin0 libidn12)
+
+unpack_courier() {
+  [ -x "$courier_root/usr/sbin/couriertcpd" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "integration/setup.sh: courier is not unpacked in $courier_root; run as root" >&2
+    return 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "${courier_debs[@]}")
+  mkdir -p "$courier_root"
+  for deb in "$tmp"/*.deb; do
+    dpkg-deb -x "$deb" "$courier_root"
+  done
+  rm -rf "$tmp"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  unpack_courier
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "integration/setup.sh: missing packages ${missing[*]}; run as root to install them" >&2
@@ -42,3 +67,4 @@ echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selectio
 echo "postfix postfix/mailname string decnet-test.invalid" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+unpack_courier

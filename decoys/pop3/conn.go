@@ -135,12 +135,40 @@ func (c *conn) readLoginLine() ([]byte, error) {
 	// The command name and its space are consumed before the rest of
 	// the line has to fit the login process's input buffer.
 	line, err := c.w.ReadLine(c.p.maxLoginLine+9, 0)
+	if c.p.lenientLines {
+		line, err = c.lenientLine(line, err)
+	}
 	if errors.Is(err, mailbox.ErrBufferFull) {
 		_ = c.reply(c.p.inputBufferFull)
 	} else if mailbox.IsTimeout(err) && c.ctx.Err() == nil {
 		_ = c.reply(c.p.idleDisconnect)
 	}
 	return line, err
+}
+
+// lenientLine applies Courier's line reader, as measured against
+// courierpop3login: an overlong line is cut and its rest discarded
+// rather than refused, and a line with a NUL is taken up to the NUL
+// while the line after it is swallowed.
+func (c *conn) lenientLine(line []byte, err error) ([]byte, error) {
+	for errors.Is(err, mailbox.ErrBufferFull) {
+		// Each read renews the line deadline, so the login deadline
+		// bounds a client that streams an endless line.
+		if time.Now().After(c.loginDeadline) {
+			return line, os.ErrDeadlineExceeded
+		}
+		_, err = c.w.ReadLine(c.p.maxLoginLine+9, 0)
+	}
+	if err != nil {
+		return line, err
+	}
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+		if _, err := c.w.ReadLine(c.p.maxLoginLine+9, 0); err != nil && !errors.Is(err, mailbox.ErrBufferFull) {
+			return line, err
+		}
+	}
+	return line, nil
 }
 
 // splitLoginCommand reads the command name as Dovecot's pop3-login does.
@@ -634,7 +662,8 @@ func (c *conn) transactionCommand(line string) (bool, error) {
 	switch name {
 	case "CAPA":
 		if c.p.capaReply != nil {
-			return true, c.w.WriteString(c.p.capaReply(true))
+			// courierpop3d lists STLS even after login.
+			return true, c.w.WriteString(c.p.capaReply(c.secured()))
 		}
 		return true, c.w.WriteString(c.p.postCapa)
 	case "NOOP":

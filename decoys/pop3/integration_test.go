@@ -221,6 +221,7 @@ func TestNmapPOP3(t *testing.T) {
 	for _, tc := range []struct{ persona, want string }{
 		{PersonaDovecot, "Dovecot pop3d"},
 		{PersonaExchange, "Microsoft Exchange"},
+		{PersonaCourier, "Courier pop3d"},
 	} {
 		t.Run(tc.persona, func(t *testing.T) {
 			ts := startService(t, decoys.Config{Persona: tc.persona})

@@ -82,6 +82,9 @@ type persona struct {
 	// anyMechanism runs an unknown SASL mechanism to a failed login
 	// (with its delay) rather than refusing it at once.
 	anyMechanism bool
+	// lenientLines cuts overlong lines and NULs instead of refusing
+	// them (see conn.lenientLine).
+	lenientLines bool
 	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
 	fixedFailDelay time.Duration
 	// Post-login replies of a non-Dovecot server.
@@ -202,6 +205,7 @@ func courierPersona() *persona {
 		plaintextDefault: true,
 		noAuthDiscovery:  true,
 		anyMechanism:     true,
+		lenientLines:     true,
 		// login_pause() of courierpop3login sleeps 5 s after a failure.
 		fixedFailDelay: 5 * time.Second,
 
@@ -217,7 +221,7 @@ func courierPersona() *persona {
 		noUser:          "-ERR USER/PASS required.",
 		apopDisabled:    "-ERR Invalid command.",
 		stls:            "+OK Begin SSL/TLS negotiation now.",
-		tlsActive:       "-ERR Invalid command.",
+		tlsActive:       "-ERR TLS support not available.",
 		quit:            "+OK Better luck next time.",
 		loggedIn:        "+OK logged in.",
 		userOK:          "+OK Password required.",
