@@ -49,6 +49,9 @@ type conn struct {
 	seen       map[*mailbox.Message]bool
 	condstore  bool
 	subscribed map[string]bool
+	// opened holds the folders selected in this session: Courier marks
+	// them \Marked once their messages were counted as recent.
+	opened map[*mailbox.Folder]bool
 	// Modification sequences as a freshly delivered Dovecot maildir
 	// shows them: every message carries the highest modseq, which
 	// starts at 2 and grows by one per flag change.
@@ -204,6 +207,13 @@ func (c *conn) readCommand(maxLine, maxToken int) (*command, bool, error) {
 		return cmd, false, nil
 	}
 	cmd.tag = tag
+	if c.p.tagAsCommand && string(trimCR(line)) == tag {
+		// Courier's imaplogin takes a lone word as both tag and
+		// command: "CAPABILITY" gets "CAPABILITY OK CAPABILITY
+		// completed".
+		cmd.name = strings.ToUpper(tag)
+		return cmd, true, nil
+	}
 	name, ok := cmd.src.readAtomWord(false)
 	if !ok {
 		return cmd, false, nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/decnet/decnet/decoys/mailbox"
 )
 
 // Persona ids.
@@ -86,6 +88,19 @@ type persona struct {
 	failAll bool
 	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
 	fixedFailDelay time.Duration
+	// tagAsCommand takes a line of one word as tag and command.
+	tagAsCommand bool
+	// selectLines, when set, are the untagged replies to SELECT and
+	// EXAMINE.
+	selectLines func(f *mailbox.Folder, readOnly bool) []string
+	// folderPrefix is put before every folder but INBOX, as Courier's
+	// maildir++ names them ("INBOX.Sent").
+	folderPrefix string
+	// namespace is the NAMESPACE reply.
+	namespace string
+	// courierList selects Courier's LIST flags and quoted names, its
+	// STATUS with a quoted name, and \Recent on every message.
+	courierList bool
 	// okText, when set, is the whole text of a command's OK reply.
 	okText func(cmd, prefix string) string
 }
@@ -107,8 +122,9 @@ func dovecotPersona() *persona {
 		id:       PersonaDovecot,
 		greeting: func(string) string { return "Dovecot (Debian) ready." },
 		// CAPABILITY_BANNER_STRING plus LITERAL+.
-		preCaps:  "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+",
-		postCaps: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE",
+		preCaps:   "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+",
+		namespace: `* NAMESPACE (("" ".")) NIL NIL`,
+		postCaps:  "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE",
 
 		capabilityDone:  "OK Pre-login capabilities listed, post-login capabilities have more.",
 		invalidCommand:  "BAD Error in IMAP command received by server.",
@@ -161,6 +177,7 @@ func exchangePersona() *persona {
 			return "The Microsoft Exchange IMAP4 service is ready. [" + utf16Base64(host) + "]"
 		},
 		preCaps:   "IMAP4 IMAP4rev1",
+		namespace: `* NAMESPACE (("" ".")) NIL NIL`,
 		postCaps:  "IMAP4 IMAP4rev1 AUTH=NTLM AUTH=GSSAPI AUTH=PLAIN UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",
 		exchange:  true,
 		saslExtra: []string{"NTLM", "GSSAPI"},
@@ -242,6 +259,30 @@ func courierPersona() *persona {
 		idleDisconnect:  "* BYE Disconnected for inactivity.",
 		completedName:   func(cmd string) string { return cmd },
 		okText:          courierOK,
+		tagAsCommand:    true,
+		folderPrefix:    "INBOX.",
+		namespace:       `* NAMESPACE (("INBOX." ".")) NIL (("#shared." ".")("shared." "."))`,
+		courierList:     true,
+		selectLines:     courierSelect,
+	}
+}
+
+// courierSelect is imapd's SELECT reply. Courier counts every message
+// as recent on a mailbox's first opening, as the decoy's regenerated
+// mailbox always is.
+func courierSelect(f *mailbox.Folder, readOnly bool) []string {
+	perm := `* OK [PERMANENTFLAGS (\* \Draft \Answered \Flagged \Deleted \Seen)] Limited`
+	if readOnly {
+		// NOTE: EXAMINE was not compared with the real imapd.
+		perm = `* OK [PERMANENTFLAGS ()] No permanent flags permitted`
+	}
+	return []string{
+		`* FLAGS (\Draft \Answered \Flagged \Deleted \Seen \Recent)`,
+		perm,
+		fmt.Sprintf("* %d EXISTS", len(f.Messages)),
+		fmt.Sprintf("* %d RECENT", len(f.Messages)),
+		fmt.Sprintf("* OK [UIDVALIDITY %d] Ok", f.UIDValidity),
+		`* OK [MYRIGHTS "acdilrsw"] ACL`,
 	}
 }
 
@@ -249,13 +290,15 @@ func courierPersona() *persona {
 // some do not, and SELECT and EXAMINE say only "Ok".
 func courierOK(cmd, prefix string) string {
 	switch cmd {
-	case "CAPABILITY", "NOOP", "ID", "IDLE", "LOGOUT", "CHECK", "EXPUNGE":
+	case "CAPABILITY", "NOOP", "ID", "IDLE", "LOGOUT", "CHECK", "EXPUNGE", "LIST", "LSUB":
 		return "OK " + cmd + " completed"
 	case "SELECT", "EXAMINE":
 		return "OK " + prefix + "Ok"
+	case "STATUS":
+		return "OK STATUS Completed."
 	}
-	// NOTE: only FETCH, STORE, NAMESPACE, SUBSCRIBE and COPY were seen
-	// in imapd's strings; the other commands follow their pattern.
+	// NOTE: FETCH, STORE, NAMESPACE, SUBSCRIBE and COPY are imapd's
+	// strings; the other commands follow their pattern unchecked.
 	return "OK " + prefix + cmd + " completed."
 }
 

@@ -231,13 +231,39 @@ func readRequest(r *bufio.Reader) string {
 	}
 }
 
-// deliver writes the inbox of box as a maildir owned by the mail user.
-// Courier numbers the messages itself, in the order of the file names.
+// deliver writes box as a maildir++ owned by the mail user, the other
+// folders as ".Name" beside the inbox. Courier numbers the messages
+// itself, in the order of the file names.
 func deliver(t *testing.T, root string, box *mailbox.Mailbox) {
 	t.Helper()
-	f := box.Folder(mailbox.Inbox)
+	for _, f := range box.Folders {
+		dir := root
+		if f.Name != mailbox.Inbox {
+			dir = filepath.Join(root, "."+f.Name)
+		}
+		deliverFolder(t, dir, f, f.Name != mailbox.Inbox)
+	}
+	err := filepath.Walk(filepath.Dir(root), func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, mailUID, mailGID) //nolint:gosec // G122: a temporary tree this package just wrote, and Lchown follows no link
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deliverFolder(t *testing.T, root string, f *mailbox.Folder, sub bool) {
+	t.Helper()
 	for _, sub := range []string{"cur", "new", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sub {
+		// maildirmake -f marks a folder with this empty file.
+		if err := os.WriteFile(filepath.Join(root, "maildirfolder"), nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,15 +282,6 @@ func deliver(t *testing.T, root string, box *mailbox.Mailbox) {
 		if err := os.Chtimes(p, m.Internal, m.Internal); err != nil {
 			t.Fatal(err)
 		}
-	}
-	err := filepath.Walk(filepath.Dir(root), func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, mailUID, mailGID) //nolint:gosec // G122: a temporary tree this package just wrote, and Lchown follows no link
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
