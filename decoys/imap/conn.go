@@ -348,6 +348,10 @@ func (c *conn) loginCommand(cmd *command) (bool, error) {
 		return false, c.tagged(cmd.tag, c.p.idDone)
 	case "STARTTLS":
 		if c.secured() {
+			if c.p.starttlsOnce {
+				// imaplogin no longer knows the command.
+				return false, c.invalid(cmd.tag)
+			}
 			return false, c.tagged(cmd.tag, "BAD TLS is already active.")
 		}
 		if err := c.tagged(cmd.tag, c.p.starttls); err != nil {

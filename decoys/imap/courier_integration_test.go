@@ -3,6 +3,7 @@
 package imap
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -92,6 +93,33 @@ func TestCourierOracleSession(t *testing.T) {
 	}
 }
 
+// TestCourierOracleTLS compares the capability list after STARTTLS, a
+// second STARTTLS and a login inside TLS, and the TLS version.
+func TestCourierOracleTLS(t *testing.T) {
+	ts, oracle := startCourierPair(t)
+	run := func(addr string) ([]string, uint16) {
+		s, greeting := open(t, addr)
+		out := []string{greeting, s.do("a", "a STARTTLS\r\n")}
+		s.startTLS()
+		version := s.conn.(*tls.Conn).ConnectionState().Version
+		for i, line := range []string{"CAPABILITY", "STARTTLS", "LOGIN alice wonderland", "LOGOUT"} {
+			tag := fmt.Sprintf("b%d", i)
+			out = append(out, strings.Replace(s.do(tag, tag+" "+line+"\r\n"), courierAlert, "", 1))
+		}
+		return out, version
+	}
+	want, wantVersion := run(oracle.IMAP)
+	got, gotVersion := run(ts.addr)
+	if gotVersion != wantVersion {
+		t.Errorf("TLS version %x, courier %x", gotVersion, wantVersion)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d:\ndecoy:   %q\ncourier: %q", i, got[i], want[i])
+		}
+	}
+}
+
 // TestCourierOracleProbes compares replies to probes before login, one
 // connection each.
 func TestCourierOracleProbes(t *testing.T) {
@@ -109,7 +137,8 @@ func TestCourierOracleProbes(t *testing.T) {
 		{"logout", "a LOGOUT\r\n"},
 		{"http request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
 		{"literal", "a LOGIN {5}\r\n"},
-		{"overlong line", "a LOGIN " + strings.Repeat("a", 10000) + " b\r\n"},
+		{"long line", "a FOO " + strings.Repeat("a ", 8000) + "\r\n"},
+		{"atom too long", "a LOGIN " + strings.Repeat("a", 16385) + " b\r\n"},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {

@@ -88,6 +88,8 @@ type persona struct {
 	failAll bool
 	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
 	fixedFailDelay time.Duration
+	// starttlsOnce answers STARTTLS inside TLS as an unknown command.
+	starttlsOnce bool
 	// tagAsCommand takes a line of one word as tag and command.
 	tagAsCommand bool
 	// selectLines, when set, are the untagged replies to SELECT and
@@ -250,16 +252,20 @@ func courierPersona() *persona {
 		logoutDone:      "OK LOGOUT completed",
 		noopDone:        "OK NOOP completed",
 		idDone:          "OK ID completed",
-		inputBufferFull: "* NO [ALERT] IMAP command too long.",
+		// imaplogin reads lines of any length but no atom over 16384
+		// bytes. NOTE: the decoy bounds the line at 64 KiB, and counts
+		// atoms that Courier would skip after an unknown command.
+		inputBufferFull: "* BYE [ALERT] Fatal error: max atom size too small: ",
 		loggedIn:        "LOGIN Ok.",
-		maxLoginLine:    8192,
-		maxLoginToken:   8192,
+		maxLoginLine:    64 << 10,
+		maxLoginToken:   16384,
 		postBadPrefix:   "NO Error in IMAP command received by server.",
 		postMaxBad:      10,
 		idleDisconnect:  "* BYE Disconnected for inactivity.",
 		completedName:   func(cmd string) string { return cmd },
 		okText:          courierOK,
 		tagAsCommand:    true,
+		starttlsOnce:    true,
 		folderPrefix:    "INBOX.",
 		namespace:       `* NAMESPACE (("INBOX." ".")) NIL (("#shared." ".")("shared." "."))`,
 		courierList:     true,
