@@ -237,8 +237,10 @@ func courierPersona() *persona {
 		capabilityDone: "OK CAPABILITY completed",
 		invalidCommand: "NO Error in IMAP command received by server.",
 		// imapd ends the session after ten protocol violations in a row.
-		tooManyBad:      "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: ",
-		maxBad:          10,
+		tooManyBad: "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: ",
+		maxBad:     10,
+		// NOTE: with disable_plaintext_auth = yes these two are not
+		// Courier's (Debian's Courier requires no TLS): unchecked.
 		plaintextDenied: "NO Login failed.",
 		mechDenied:      "NO Login failed.",
 		unsupportedMech: "NO Login failed.",

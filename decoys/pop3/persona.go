@@ -77,12 +77,12 @@ type persona struct {
 	// saslFailed is the reply to a failed AUTH when it differs from a
 	// failed USER/PASS.
 	saslFailed string
-	// noAuthDiscovery answers a bare AUTH as an unknown command.
+	// noAuthDiscovery replies to a bare AUTH as to an unknown command.
 	noAuthDiscovery bool
 	// anyMechanism runs an unknown SASL mechanism to a failed login
 	// (with its delay) rather than refusing it at once.
 	anyMechanism bool
-	// lenientLines cuts overlong lines and NULs instead of refusing
+	// lenientLines cuts overlong lines and NULs instead of rejecting
 	// them (see conn.lenientLine).
 	lenientLines bool
 	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
@@ -230,14 +230,16 @@ func courierPersona() *persona {
 		postUnknown:     "-ERR Invalid command.",
 		postQuit:        "+OK Bye-bye.",
 		postQuitDeleted: "+OK Bye-bye.",
-		idleDisconnect:  "-ERR Disconnected for inactivity.",
-		listHeader:      "+OK POP3 clients that break here, they violate STD53.",
-		retrHeader:      "+OK %d octets follow.",
-		topHeader:       "+OK headers follow.",
-		deleOK:          "+OK Deleted.",
-		rsetOK:          "+OK Resurrected.",
-		noopOK:          "+OK Yup.",
-		badMsgnum:       "-ERR Invalid message number.",
+		// NOTE: the idle and TLS-required texts were not compared with
+		// the real daemons (Debian's Courier requires no TLS).
+		idleDisconnect: "-ERR Disconnected for inactivity.",
+		listHeader:     "+OK POP3 clients that break here, they violate STD53.",
+		retrHeader:     "+OK %d octets follow.",
+		topHeader:      "+OK headers follow.",
+		deleOK:         "+OK Deleted.",
+		rsetOK:         "+OK Resurrected.",
+		noopOK:         "+OK Yup.",
+		badMsgnum:      "-ERR Invalid message number.",
 	}
 }
 
