@@ -27,9 +27,9 @@ func startCourierPair(t *testing.T) (*testService, *couriertest.Oracle) {
 	return ts, couriertest.Start(t, oracleUser, oraclePass, ts.svc.mailboxFor(oracleUser), testSeed)
 }
 
-// courierAlert is the untagged warning the oracle adds after login when
-// gamin's server is not running, as in a test container; a Debian host
-// with courier-imap installed runs it.
+// courierAlert is the untagged warning the oracle adds after login
+// because gamin's server is not running here. A Debian host with
+// courier-imap installed runs it, so the decoy does not imitate this.
 const courierAlert = "* OK [ALERT] Filesystem notification initialization error -- contact your mail administrator (check for configuration errors with the FAM/Gamin library)\r\n"
 
 var courierUIDValidity = regexp.MustCompile(`UIDVALIDITY \d+`)
@@ -165,6 +165,7 @@ func TestCurlIMAPCourier(t *testing.T) {
 		"login": "list", "credentials": "alice:wonderland",
 	}})
 	url := "imap://" + ts.addr + "/"
+
 	out, err := exec.Command(curl, "-sS", "--interface", "127.0.0.2", "--ssl-reqd", "-k", "-u", "alice:wonderland", url).CombinedOutput()
 	if err != nil {
 		t.Fatalf("curl: %v: %s", err, out)
@@ -176,6 +177,7 @@ func TestCurlIMAPCourier(t *testing.T) {
 	if err == nil {
 		t.Errorf("curl with a wrong password succeeded: %s", out)
 	}
+
 	auths := ts.rec.waitKind(t, decoys.KindAuthAttempt, 2)
 	want := []struct{ src, mech, user, pass string }{
 		{"127.0.0.2", decoys.MechanismSASLPlain, "alice", "wonderland"},

@@ -78,17 +78,17 @@ type persona struct {
 	// capsFunc, when set, builds the pre-login capability list for the
 	// TLS state.
 	capsFunc func(secured bool) string
-	// plainLoginOK answers a login with "OK " and loggedIn, without the
+	// plainLoginOK replies to a login with "OK " and loggedIn, without the
 	// capability list.
 	plainLoginOK bool
 	// noID rejects ID before login as an unknown command.
 	noID bool
-	// failAll answers every failed, aborted or malformed authentication
+	// failAll replies to every failed, aborted or malformed authentication
 	// with loginFailed after the failure delay.
 	failAll bool
 	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
 	fixedFailDelay time.Duration
-	// starttlsOnce answers STARTTLS inside TLS as an unknown command.
+	// starttlsOnce rejects STARTTLS inside TLS as an unknown command.
 	starttlsOnce bool
 	// tagAsCommand takes a line of one word as tag and command.
 	tagAsCommand bool
@@ -295,7 +295,7 @@ func courierSelect(f *mailbox.Folder, readOnly bool) []string {
 }
 
 // courierOK is the text of imapd's OK replies: some end in a period,
-// some do not, and SELECT and EXAMINE say only "Ok".
+// some do not, and SELECT and EXAMINE end in "Ok".
 func courierOK(cmd, prefix string) string {
 	switch cmd {
 	case "CAPABILITY", "NOOP", "ID", "IDLE", "LOGOUT", "CHECK", "EXPUNGE", "LIST", "LSUB":

@@ -226,6 +226,7 @@ func courierPersona() *persona {
 		loggedIn:        "+OK logged in.",
 		userOK:          "+OK Password required.",
 		inputBufferFull: "-ERR Invalid command.",
+		// NOTE: the length at which Courier cuts a long line is a guess.
 		maxLoginLine:    1024,
 		postUnknown:     "-ERR Invalid command.",
 		postQuit:        "+OK Bye-bye.",

@@ -6,9 +6,9 @@
 // Dovecot, so integration/setup.sh unpacks its packages into Root
 // instead of installing them. The daemons run on free loopback ports
 // with Debian's /etc/courier defaults, inside a private mount namespace
-// whose /run is a temporary directory: there this package serves the
-// authdaemon socket that Courier's login programs ask, with one user
-// whose maildir holds the decoy's generated messages.
+// whose /run is a temporary directory. There this package serves the
+// authdaemon socket that Courier's login programs query. It knows one
+// user, whose maildir contains the decoy's generated messages.
 package couriertest
 
 import (
@@ -31,13 +31,13 @@ import (
 	"github.com/decnet/decnet/decoys/mailbox"
 )
 
-// Root is where integration/setup.sh unpacks courier-imap, courier-pop
-// and the libraries they need.
+// Root is the directory into which integration/setup.sh unpacks
+// courier-imap, courier-pop and the libraries they need.
 const Root = "/opt/decnet-oracles/courier"
 
-// mailUID is the owner of the maildir: Debian's nobody, which exists on
-// every system, since Courier runs the mail daemons as the user that the
-// authdaemon names and looks that name up in /etc/passwd.
+// mailUser owns the maildir. Courier runs the mail daemons as the user
+// that the authdaemon names and looks that name up in /etc/passwd, so it
+// must exist: Debian's "nobody" (65534) always does.
 const (
 	mailUser = "nobody"
 	mailUID  = 65534
@@ -72,7 +72,7 @@ func Start(t *testing.T, user, password string, box *mailbox.Mailbox, seed []byt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	// The mail daemons run as nobody and must reach the maildir.
+	// The mail daemons run as mailUser and must reach the maildir.
 	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: see above
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func writeAccounts(t *testing.T, dir string) {
 	}
 }
 
-// serveAuthdaemon answers Courier's authdaemon protocol on path: an
+// serveAuthdaemon serves Courier's authdaemon protocol on path. An
 // "AUTH <n>" request carries the service, the method and, for the login
 // method, the user and password on separate lines. A match gets the
 // account record, anything else FAIL.
