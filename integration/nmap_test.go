@@ -115,8 +115,10 @@ func nmapCases() []nmapCase {
 		{service: "smtp", persona: smtp.PersonaExchange, wantService: "smtp", wantVersion: "Microsoft Exchange smtpd"},
 		{service: "pop3", persona: pop3.PersonaDovecot, wantService: "pop3", wantVersion: "Dovecot pop3d"},
 		{service: "pop3", persona: pop3.PersonaExchange, wantService: "pop3", wantVersion: "Microsoft Exchange"},
+		{service: "pop3", persona: pop3.PersonaCourier, wantService: "pop3", wantVersion: "Courier pop3d"},
 		{service: "imap", persona: imap.PersonaDovecot, wantService: "imap", wantVersion: "Dovecot imapd"},
 		{service: "imap", persona: imap.PersonaExchange, wantService: "imap", wantVersion: "Microsoft Exchange"},
+		{service: "imap", persona: imap.PersonaCourier, wantService: "imap", wantVersion: "Courier Imapd"},
 	}
 }
 

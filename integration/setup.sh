@@ -13,6 +13,28 @@ packages=(
   busybox-static
 )
 
+# Courier conflicts with Dovecot (both provide imap-server and
+# pop3-server), so its packages are unpacked as the oracle of the Courier
+# personas, never installed; decoys/mailbox/couriertest runs them.
+courier_root=/opt/decnet-oracles/courier
+courier_debs=(courier-imap courier-pop courier-base courier-authlib libcourier-unicode4 libgamin0 libidn12)
+
+unpack_courier() {
+  [ -x "$courier_root/usr/sbin/couriertcpd" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "integration/setup.sh: courier is not unpacked in $courier_root; run as root" >&2
+    return 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "${courier_debs[@]}")
+  mkdir -p "$courier_root"
+  for deb in "$tmp"/*.deb; do
+    dpkg-deb -x "$deb" "$courier_root"
+  done
+  rm -rf "$tmp"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -23,7 +45,9 @@ done
 # package is unpacked beside the system rather than installed; the TFTP
 # oracle test runs the binary from there.
 atftpd_root=/opt/decnet-oracles/atftpd
-[ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && exit 0
+if [ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && [ -x "$courier_root/usr/sbin/couriertcpd" ]; then
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "integration/setup.sh: missing packages ${missing[*]}; run as root to install them" >&2
@@ -56,3 +80,4 @@ if [ ! -x "$atftpd_root/usr/sbin/atftpd" ]; then
   dpkg-deb -x "$tmp"/atftpd_*.deb "$atftpd_root"
   rm -rf "$tmp"
 fi
+unpack_courier

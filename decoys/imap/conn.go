@@ -49,6 +49,9 @@ type conn struct {
 	seen       map[*mailbox.Message]bool
 	condstore  bool
 	subscribed map[string]bool
+	// opened holds the folders selected in this session: Courier marks
+	// them \Marked once their messages were counted as recent.
+	opened map[*mailbox.Folder]bool
 	// Modification sequences as a freshly delivered Dovecot maildir
 	// shows them: every message carries the highest modseq, which
 	// starts at 2 and grows by one per flag change.
@@ -134,6 +137,9 @@ func (c *conn) plaintextAllowed() bool { return c.secured() || !c.s.disablePlain
 // capabilities is the login process's list (imap-login-client.c
 // get_capability).
 func (c *conn) capabilities() string {
+	if c.p.capsFunc != nil {
+		return c.p.capsFunc(c.secured())
+	}
 	var auth []string
 	for _, m := range c.p.saslExtra {
 		auth = append(auth, "AUTH="+m)
@@ -201,6 +207,13 @@ func (c *conn) readCommand(maxLine, maxToken int) (*command, bool, error) {
 		return cmd, false, nil
 	}
 	cmd.tag = tag
+	if c.p.tagAsCommand && string(trimCR(line)) == tag {
+		// Courier's imaplogin takes a lone word as both tag and
+		// command: "CAPABILITY" gets "CAPABILITY OK CAPABILITY
+		// completed".
+		cmd.name = strings.ToUpper(tag)
+		return cmd, true, nil
+	}
 	name, ok := cmd.src.readAtomWord(false)
 	if !ok {
 		return cmd, false, nil
@@ -326,12 +339,19 @@ func (c *conn) loginCommand(cmd *command) (bool, error) {
 		}
 		return false, c.tagged(cmd.tag, "OK ENABLE ignored in non-authenticated state.")
 	case "ID":
+		if c.p.noID {
+			return false, c.invalid(cmd.tag)
+		}
 		if err := c.line(`* ID ("name" "` + c.idName() + `")`); err != nil {
 			return false, err
 		}
 		return false, c.tagged(cmd.tag, c.p.idDone)
 	case "STARTTLS":
 		if c.secured() {
+			if c.p.starttlsOnce {
+				// imaplogin no longer knows the command.
+				return false, c.invalid(cmd.tag)
+			}
 			return false, c.tagged(cmd.tag, "BAD TLS is already active.")
 		}
 		if err := c.tagged(cmd.tag, c.p.starttls); err != nil {
@@ -402,6 +422,9 @@ func (c *conn) cmdAuthenticate(cmd *command) (bool, error) {
 	c.command([]byte(cmd.tag + " AUTHENTICATE " + mech))
 
 	if (mech != "PLAIN" && mech != "LOGIN") || !slices.Contains(c.s.mechanisms, mech) {
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return false, c.tagged(cmd.tag, c.p.unsupportedMech)
 	}
 	if !c.plaintextAllowed() {
@@ -440,6 +463,9 @@ func (c *conn) saslResponse(tag, challenge string) ([]byte, bool, error) {
 	}
 	line = trimCR(line)
 	if string(line) == "*" {
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return nil, false, c.tagged(tag, c.p.aborted)
 	}
 	return line, true, nil
@@ -457,6 +483,9 @@ func (c *conn) authPlain(tag string, ir []byte) (bool, error) {
 	p, err := mailbox.DecodePlain(ir)
 	switch {
 	case errors.Is(err, mailbox.ErrBadBase64):
+		if c.p.failAll {
+			c.wait(c.s.failDelay())
+		}
 		return false, c.tagged(tag, bad)
 	case err != nil:
 		c.wait(c.s.failDelay())
@@ -492,18 +521,27 @@ func (c *conn) authLogin(tag string, ir []byte) (bool, error) {
 // login checks an attempt with Dovecot's penalty and failure delay,
 // records it and answers it.
 func (c *conn) login(tag, principal string, secret []byte, mechanism, failed string) (bool, error) {
-	wait, points := c.s.penalty.Begin(c.source)
-	c.wait(wait)
+	penalised := c.p.fixedFailDelay == 0
+	var points int
+	if penalised {
+		var wait time.Duration
+		wait, points = c.s.penalty.Begin(c.source)
+		c.wait(wait)
+	}
 	ok := c.s.policy.Allow(c.source, principal, secret)
 	c.record(principal, secret, mechanism, ok)
 	if !ok {
-		c.s.penalty.Fail(c.source, points)
+		if penalised {
+			c.s.penalty.Fail(c.source, points)
+		}
 		c.wait(c.s.failDelay())
 		return false, c.tagged(tag, failed)
 	}
-	c.s.penalty.Reset(c.source)
+	if penalised {
+		c.s.penalty.Reset(c.source)
+	}
 	text := "OK [CAPABILITY " + c.p.postCaps + "] " + c.p.loggedIn
-	if c.p.exchange {
+	if c.p.exchange || c.p.plainLoginOK {
 		text = "OK " + c.p.loggedIn
 	}
 	if err := c.tagged(tag, text); err != nil {

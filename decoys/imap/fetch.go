@@ -14,6 +14,7 @@ type fetchItem struct {
 	name    string   // FLAGS, UID, BODY, BODY.PEEK, ...
 	section string   // HEADER, TEXT, HEADER.FIELDS, "" for the whole message
 	fields  []string // of HEADER.FIELDS, upper case
+	names   []string // the same as the client wrote them
 	partial [2]int64 // origin and length of <a.b>; length < 0 when absent
 	bracket bool     // BODY[...] rather than BODY, the structure
 }
@@ -111,6 +112,7 @@ func parseBodyItem(s string, fields []arg) (fetchItem, bool) {
 	}
 	for _, f := range fields {
 		it.fields = append(it.fields, strings.ToUpper(f.str()))
+		it.names = append(it.names, f.str())
 	}
 	if s != "" {
 		if !strings.HasPrefix(s, "<") || !strings.HasSuffix(s, ">") {
@@ -235,6 +237,14 @@ func (c *conn) section(m *mailbox.Message, it fetchItem) (string, []byte) {
 		b.WriteString("\r\n")
 		data = []byte(b.String())
 		label = "BODY[" + it.section + " (" + strings.Join(it.fields, " ") + ")]"
+		if c.p.courierList {
+			// Courier echoes the names as the client wrote them, quoted.
+			quoted := make([]string, len(it.names))
+			for i, n := range it.names {
+				quoted[i] = strconv.Quote(n)
+			}
+			label = "BODY[" + it.section + " (" + strings.Join(quoted, " ") + ")]"
+		}
 	}
 	switch it.name {
 	case "RFC822":

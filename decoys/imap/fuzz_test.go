@@ -61,20 +61,29 @@ func FuzzParseSeqSet(f *testing.F) {
 
 // FuzzSession feeds arbitrary bytes to a whole connection, before and
 // after a login (plain-text logins are allowed here so the fuzzer reaches
-// the mailbox commands), and checks that it ends without a panic.
+// the mailbox commands) of every persona, and checks that it ends without
+// a panic. The first byte picks the persona.
 func FuzzSession(f *testing.F) {
-	svc := fuzzService(f)
+	personas := []string{PersonaDovecot, PersonaExchange, PersonaCourier}
+	svcs := make([]*Service, len(personas))
+	for i, id := range personas {
+		svcs[i] = fuzzService(f, id)
+	}
 	seeds := []string{
 		"a LOGIN alice wonderland\r\nb SELECT INBOX\r\nc FETCH 1:* (FLAGS BODY.PEEK[HEADER] ENVELOPE BODYSTRUCTURE)\r\nd LOGOUT\r\n",
 		"a LOGIN alice wonderland\r\nb LIST \"\" *\r\nc STATUS INBOX (MESSAGES UNSEEN)\r\nd EXAMINE Sent\r\ne UID SEARCH ALL\r\n",
 		"a AUTHENTICATE PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\nb SELECT INBOX\r\nc FETCH 1 BODY[]<0.10>\r\nd IDLE\r\nDONE\r\n",
 		"a LOGIN {5}\r\nalice {10}\r\nwonderland\r\nb SELECT {5+}\r\nINBOX\r\nc STORE 1 +FLAGS (\\Seen)\r\n",
 		"\r\n\r\n\r\n", "a LOGIN (a\r\n", "a AUTHENTICATE LOGIN\r\nYQ==\r\nYg==\r\n",
+		"a ID NIL\r\nb ENABLE UTF8=ACCEPT\r\nc AUTHENTICATE FOO\r\nd AUTHENTICATE PLAIN\r\n*\r\ne AUTHENTICATE PLAIN !!!\r\n",
+		"a LOGIN alice wonderland\r\nb SELECT INBOX\r\nc FETCH 1 FLAGS\r\nd FOO\r\ne CHECK\r\nf EXPUNGE\r\ng LOGOUT\r\n",
 	}
 	for _, s := range seeds {
-		f.Add([]byte(s))
+		for i := range personas {
+			f.Add(byte(i), []byte(s))
+		}
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		runPipe(svc, in)
+	f.Fuzz(func(t *testing.T, persona byte, in []byte) {
+		runPipe(svcs[int(persona)%len(svcs)], in)
 	})
 }

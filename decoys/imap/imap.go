@@ -1,5 +1,6 @@
 // Package imap is the IMAP4rev1 decoy. It imitates Dovecot 2.3 as Debian
-// 12 ships it (the default persona) or the IMAP4 service of Exchange 2019:
+// 12 ships it (the default persona), Courier-IMAP 5.0 as Debian 12 ships
+// it, or the IMAP4 service of Exchange 2019:
 // greeting with its capability code, CAPABILITY before and after STARTTLS
 // and login, STARTTLS with a per-decky certificate, LOGIN and AUTHENTICATE
 // PLAIN and LOGIN with the product's replies, delays and limits, Dovecot's
@@ -9,7 +10,9 @@
 //
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // advertises LOGINDISABLED and refuses plain-text logins until STARTTLS;
-// the password a client sends anyway is still recorded.
+// the password a client sends anyway is still recorded. The Courier
+// persona follows Debian's Courier instead (IMAP_TLS_REQUIRED=0) and
+// accepts plain-text logins unless the option is set to yes.
 package imap
 
 import (
@@ -38,7 +41,8 @@ const ServiceName = "imap"
 // Option keys besides the login policy's.
 const (
 	// OptionDisablePlaintextAuth is Dovecot's setting of that name:
-	// "yes" (Debian's default) or "no".
+	// "yes" or "no"; the default is the persona's Debian default (yes
+	// but for Courier).
 	OptionDisablePlaintextAuth = "disable_plaintext_auth"
 	// OptionAuthMechanisms lists the SASL mechanisms offered, as
 	// Dovecot's auth_mechanisms: "plain" and "login" separated by
@@ -115,7 +119,7 @@ func New(cfg decoys.Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create imap decoy: %w", err)
 	}
-	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, true)
+	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, !p.plaintextDefault)
 	if err != nil {
 		return nil, fmt.Errorf("create imap decoy: %w", err)
 	}
@@ -149,6 +153,9 @@ func New(cfg decoys.Config) (*Service, error) {
 		mechanisms:       mechs,
 		now:              time.Now,
 		failDelay: func() time.Duration {
+			if p.fixedFailDelay > 0 {
+				return p.fixedFailDelay
+			}
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
 	}, nil

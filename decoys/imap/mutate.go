@@ -77,7 +77,7 @@ func (c *conn) cmdCreate(cmd *command, args []arg) error {
 		return c.cmdError(cmd, "Invalid arguments.")
 	}
 	name := strings.TrimSuffix(canonical(args[0].str()), ".")
-	if c.box.Folder(name) != nil {
+	if c.folder(name) != nil {
 		return c.done(cmd.tag, "NO [ALREADYEXISTS] Mailbox already exists")
 	}
 	if len(c.box.Folders) >= maxFolders {
@@ -92,7 +92,7 @@ func (c *conn) cmdDelete(cmd *command, args []arg) error {
 		return c.cmdError(cmd, "Invalid arguments.")
 	}
 	name := canonical(args[0].str())
-	f := c.box.Folder(name)
+	f := c.folder(name)
 	if f == nil {
 		return c.noMailbox(cmd, name)
 	}
@@ -121,11 +121,11 @@ func (c *conn) cmdRename(cmd *command, args []arg) error {
 		return c.cmdError(cmd, "Invalid arguments.")
 	}
 	from, to := canonical(args[0].str()), canonical(args[1].str())
-	f := c.box.Folder(from)
+	f := c.folder(from)
 	if f == nil {
 		return c.noMailbox(cmd, from)
 	}
-	if c.box.Folder(to) != nil {
+	if c.folder(to) != nil {
 		return c.done(cmd.tag, "NO [ALREADYEXISTS] Target mailbox already exists")
 	}
 	if f.Name == mailbox.Inbox {
@@ -160,7 +160,7 @@ func (c *conn) cmdAppend(cmd *command, args []arg) error {
 		Stored:    res.Stored,
 	})
 
-	f := c.box.Folder(name)
+	f := c.folder(name)
 	if f == nil {
 		return c.done(cmd.tag, "NO [TRYCREATE] Mailbox doesn't exist: "+name)
 	}
@@ -214,7 +214,7 @@ func (c *conn) cmdCopy(cmd *command, args []arg) error {
 		return c.cmdError(cmd, "Invalid messageset")
 	}
 	name := canonical(args[1].str())
-	dst := c.box.Folder(name)
+	dst := c.folder(name)
 	if dst == nil {
 		return c.done(cmd.tag, "NO [TRYCREATE] Mailbox doesn't exist: "+name)
 	}

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf16"
+
+	"github.com/decnet/decnet/decoys/mailbox"
 )
 
 // Persona ids.
 const (
 	PersonaDovecot  = "dovecot-2.3-debian12"
 	PersonaExchange = "exchange-2019"
+	PersonaCourier  = "courier-imap-5.0-debian12"
 )
 
 // ErrUnknownPersona is returned by New for a persona id it does not know.
@@ -64,6 +68,43 @@ type persona struct {
 	completedName    func(cmd string) string
 	loginTagHint     bool
 	enableBeforeAuth bool
+	// plaintextDefault is disable_plaintext_auth's default: Courier's
+	// Debian configuration has IMAP_TLS_REQUIRED=0.
+	plaintextDefault bool
+
+	// The fields below are Courier's departures from the Dovecot flow;
+	// their zero values keep Dovecot's behaviour.
+
+	// capsFunc, when set, builds the pre-login capability list for the
+	// TLS state.
+	capsFunc func(secured bool) string
+	// plainLoginOK replies to a login with "OK " and loggedIn, without the
+	// capability list.
+	plainLoginOK bool
+	// noID rejects ID before login as an unknown command.
+	noID bool
+	// failAll replies to every failed, aborted or malformed authentication
+	// with loginFailed after the failure delay.
+	failAll bool
+	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
+	fixedFailDelay time.Duration
+	// starttlsOnce rejects STARTTLS inside TLS as an unknown command.
+	starttlsOnce bool
+	// tagAsCommand takes a line of one word as tag and command.
+	tagAsCommand bool
+	// selectLines, when set, are the untagged replies to SELECT and
+	// EXAMINE.
+	selectLines func(f *mailbox.Folder, readOnly bool) []string
+	// folderPrefix is put before every folder but INBOX, as Courier's
+	// maildir++ names them ("INBOX.Sent").
+	folderPrefix string
+	// namespace is the NAMESPACE reply.
+	namespace string
+	// courierList selects Courier's LIST flags and quoted names, its
+	// STATUS with a quoted name, and \Recent on every message.
+	courierList bool
+	// okText, when set, is the whole text of a command's OK reply.
+	okText func(cmd, prefix string) string
 }
 
 func lookupPersona(id string) (*persona, error) {
@@ -72,8 +113,10 @@ func lookupPersona(id string) (*persona, error) {
 		return dovecotPersona(), nil
 	case PersonaExchange:
 		return exchangePersona(), nil
+	case PersonaCourier:
+		return courierPersona(), nil
 	}
-	return nil, fmt.Errorf("%w %q (known: %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange)
+	return nil, fmt.Errorf("%w %q (known: %s, %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange, PersonaCourier)
 }
 
 func dovecotPersona() *persona {
@@ -81,8 +124,9 @@ func dovecotPersona() *persona {
 		id:       PersonaDovecot,
 		greeting: func(string) string { return "Dovecot (Debian) ready." },
 		// CAPABILITY_BANNER_STRING plus LITERAL+.
-		preCaps:  "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+",
-		postCaps: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE",
+		preCaps:   "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+",
+		namespace: `* NAMESPACE (("" ".")) NIL NIL`,
+		postCaps:  "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY SPECIAL-USE",
 
 		capabilityDone:  "OK Pre-login capabilities listed, post-login capabilities have more.",
 		invalidCommand:  "BAD Error in IMAP command received by server.",
@@ -135,6 +179,7 @@ func exchangePersona() *persona {
 			return "The Microsoft Exchange IMAP4 service is ready. [" + utf16Base64(host) + "]"
 		},
 		preCaps:   "IMAP4 IMAP4rev1",
+		namespace: `* NAMESPACE (("" ".")) NIL NIL`,
 		postCaps:  "IMAP4 IMAP4rev1 AUTH=NTLM AUTH=GSSAPI AUTH=PLAIN UIDPLUS MOVE ID CHILDREN IDLE NAMESPACE LITERAL+",
 		exchange:  true,
 		saslExtra: []string{"NTLM", "GSSAPI"},
@@ -162,6 +207,107 @@ func exchangePersona() *persona {
 		idleDisconnect:  "* BYE Connection is closed. 13",
 		completedName:   func(cmd string) string { return cmd },
 	}
+}
+
+// courierPersona is imaplogin and imapd of Courier-IMAP 5.0.13 (Debian
+// 12's courier-imap) with Debian's /etc/courier/imapd: IMAP_CAPABILITY
+// without AUTH= entries, AUTH=PLAIN added after STARTTLS, and
+// IMAP_TLS_REQUIRED=0. The pre-login texts and the 5 s pause after a
+// failed login were read off the real imaplogin; the post-login texts
+// are imapd's own strings. nmap names the banner "Courier Imapd".
+func courierPersona() *persona {
+	return &persona{
+		id: PersonaCourier,
+		greeting: func(string) string {
+			return "Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information."
+		},
+		capsFunc: func(secured bool) string {
+			if secured {
+				return "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE AUTH=PLAIN ACL ACL2=UNION ENABLE UTF8=ACCEPT"
+			}
+			return "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION STARTTLS ENABLE UTF8=ACCEPT"
+		},
+		postCaps:         "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE ACL ACL2=UNION ENABLE UTF8=ACCEPT",
+		plainLoginOK:     true,
+		plaintextDefault: true,
+		noID:             true,
+		failAll:          true,
+		fixedFailDelay:   5 * time.Second,
+
+		capabilityDone: "OK CAPABILITY completed",
+		invalidCommand: "NO Error in IMAP command received by server.",
+		// imapd ends the session after ten protocol violations in a row.
+		tooManyBad: "* BYE [ALERT] Fatal error: TOO MANY CONSECUTIVE PROTOCOL VIOLATIONS: ",
+		maxBad:     10,
+		// NOTE: with disable_plaintext_auth = yes these two are not
+		// Courier's (Debian's Courier requires no TLS): unchecked.
+		plaintextDenied: "NO Login failed.",
+		mechDenied:      "NO Login failed.",
+		unsupportedMech: "NO Login failed.",
+		authFailed:      "NO Login failed.",
+		loginFailed:     "NO Login failed.",
+		aborted:         "NO Login failed.",
+		badBase64IR:     "NO Login failed.",
+		badBase64:       "NO Login failed.",
+		starttls:        "OK Begin SSL/TLS negotiation now.",
+		logoutBye:       "* BYE Courier-IMAP server shutting down",
+		logoutDone:      "OK LOGOUT completed",
+		noopDone:        "OK NOOP completed",
+		idDone:          "OK ID completed",
+		// imaplogin reads lines of any length but no atom over 16384
+		// bytes. NOTE: the decoy bounds the line at 64 KiB, and counts
+		// atoms that Courier would skip after an unknown command.
+		inputBufferFull: "* BYE [ALERT] Fatal error: max atom size too small: ",
+		loggedIn:        "LOGIN Ok.",
+		maxLoginLine:    64 << 10,
+		maxLoginToken:   16384,
+		postBadPrefix:   "NO Error in IMAP command received by server.",
+		postMaxBad:      10,
+		idleDisconnect:  "* BYE Disconnected for inactivity.",
+		completedName:   func(cmd string) string { return cmd },
+		okText:          courierOK,
+		tagAsCommand:    true,
+		starttlsOnce:    true,
+		folderPrefix:    "INBOX.",
+		namespace:       `* NAMESPACE (("INBOX." ".")) NIL (("#shared." ".")("shared." "."))`,
+		courierList:     true,
+		selectLines:     courierSelect,
+	}
+}
+
+// courierSelect is imapd's SELECT reply. Courier counts every message
+// as recent on a mailbox's first opening, as the decoy's regenerated
+// mailbox always is.
+func courierSelect(f *mailbox.Folder, readOnly bool) []string {
+	perm := `* OK [PERMANENTFLAGS (\* \Draft \Answered \Flagged \Deleted \Seen)] Limited`
+	if readOnly {
+		// NOTE: EXAMINE was not compared with the real imapd.
+		perm = `* OK [PERMANENTFLAGS ()] No permanent flags permitted`
+	}
+	return []string{
+		`* FLAGS (\Draft \Answered \Flagged \Deleted \Seen \Recent)`,
+		perm,
+		fmt.Sprintf("* %d EXISTS", len(f.Messages)),
+		fmt.Sprintf("* %d RECENT", len(f.Messages)),
+		fmt.Sprintf("* OK [UIDVALIDITY %d] Ok", f.UIDValidity),
+		`* OK [MYRIGHTS "acdilrsw"] ACL`,
+	}
+}
+
+// courierOK is the text of imapd's OK replies: some end in a period,
+// some do not, and SELECT and EXAMINE end in "Ok".
+func courierOK(cmd, prefix string) string {
+	switch cmd {
+	case "CAPABILITY", "NOOP", "ID", "IDLE", "LOGOUT", "CHECK", "EXPUNGE", "LIST", "LSUB":
+		return "OK " + cmd + " completed"
+	case "SELECT", "EXAMINE":
+		return "OK " + prefix + "Ok"
+	case "STATUS":
+		return "OK STATUS Completed."
+	}
+	// NOTE: FETCH, STORE, NAMESPACE, SUBSCRIBE and COPY are imapd's
+	// strings; the other commands follow their pattern unchecked.
+	return "OK " + prefix + cmd + " completed."
 }
 
 func utf16Base64(s string) string {

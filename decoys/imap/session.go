@@ -90,6 +90,9 @@ func (c *conn) cmdError(cmd *command, msg string) error {
 
 func (c *conn) ok(cmd *command, prefix string) error {
 	word := c.p.completedName(strings.TrimPrefix(cmd.name, "UID "))
+	if c.p.okText != nil {
+		return c.done(cmd.tag, c.p.okText(word, prefix))
+	}
 	return c.done(cmd.tag, "OK "+prefix+word+" completed.")
 }
 
@@ -121,7 +124,7 @@ func (c *conn) selectedCommand(cmd *command) error {
 		}
 		return c.ok(cmd, "")
 	case "NAMESPACE":
-		if err := c.line(`* NAMESPACE (("" ".")) NIL NIL`); err != nil {
+		if err := c.line(c.p.namespace); err != nil {
 			return err
 		}
 		return c.ok(cmd, "")
@@ -238,7 +241,7 @@ func (c *conn) cmdList(cmd *command, args []arg) error {
 	if cmd.name == "LIST" {
 		for _, f := range c.box.Folders {
 			for _, pat := range patterns {
-				name := f.Name
+				name := c.folderName(f)
 				full := ref + pat
 				if strings.EqualFold(full, "INBOX") {
 					full = "INBOX"
@@ -246,11 +249,7 @@ func (c *conn) cmdList(cmd *command, args []arg) error {
 				if !matchPattern(full, name) {
 					continue
 				}
-				flags := `\HasNoChildren`
-				if f.SpecialUse != "" {
-					flags += " " + f.SpecialUse
-				}
-				if err := c.line(fmt.Sprintf(`* LIST (%s) "." %s`, flags, quoteName(name))); err != nil {
+				if err := c.line(fmt.Sprintf(`* LIST (%s) "." %s`, c.listFlags(f), c.nameOnWire(name))); err != nil {
 					return err
 				}
 				break
@@ -330,9 +329,9 @@ func (c *conn) cmdStatus(cmd *command, args []arg) error {
 	if len(args) != 2 || !args[0].isAstring() || args[1].typ != argList || len(args[1].list) == 0 {
 		return c.cmdError(cmd, "Invalid arguments.")
 	}
-	f := c.box.Folder(args[0].str())
+	f := c.folder(args[0].str())
 	if f == nil {
-		return c.done(cmd.tag, "NO Mailbox doesn't exist: "+args[0].str())
+		return c.done(cmd.tag, c.missingFolder(args[0].str()))
 	}
 
 	want := map[string]bool{}
@@ -364,7 +363,7 @@ func (c *conn) cmdStatus(cmd *command, args []arg) error {
 	add("UNSEEN", int64(c.unseen(f)))
 	add("HIGHESTMODSEQ", int64(c.highestModseq()))
 	add("SIZE", int64(size))
-	if err := c.line(fmt.Sprintf("* STATUS %s (%s)", quoteName(f.Name), strings.Join(parts, " "))); err != nil {
+	if err := c.line(fmt.Sprintf("* STATUS %s (%s)", c.nameOnWire(c.folderName(f)), strings.Join(parts, " "))); err != nil {
 		return err
 	}
 	return c.ok(cmd, "")
@@ -382,21 +381,24 @@ func (c *conn) cmdSelect(cmd *command, args []arg) error {
 		}
 	}
 	var out []string
-	if c.selected != nil {
+	if c.selected != nil && !c.p.courierList {
 		out = append(out, "* OK [CLOSED] Previous mailbox closed.")
 	}
 	c.selected = nil
-	f := c.box.Folder(args[0].str())
+	f := c.folder(args[0].str())
 	if f == nil {
 		for _, l := range out {
 			if err := c.line(l); err != nil {
 				return err
 			}
 		}
-		return c.done(cmd.tag, "NO Mailbox doesn't exist: "+args[0].str())
+		return c.done(cmd.tag, c.missingFolder(args[0].str()))
 	}
 
 	c.readOnly = cmd.name == "EXAMINE"
+	if c.p.selectLines != nil {
+		return c.finishSelect(cmd, f, append(out, c.p.selectLines(f, c.readOnly)...))
+	}
 	out = append(out, `* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	if c.readOnly {
 		out = append(out, "* OK [PERMANENTFLAGS ()] Read-only mailbox.")
@@ -417,10 +419,20 @@ func (c *conn) cmdSelect(cmd *command, args []arg) error {
 		out = append(out, fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest", c.highestModseq()))
 	}
 
+	return c.finishSelect(cmd, f, out)
+}
+
+// finishSelect sends the untagged lines out and the tagged reply, and
+// selects f.
+func (c *conn) finishSelect(cmd *command, f *mailbox.Folder, out []string) error {
 	if err := c.w.WriteString(strings.Join(out, "\r\n") + "\r\n"); err != nil {
 		return err
 	}
 	c.selected = f
+	if c.opened == nil {
+		c.opened = make(map[*mailbox.Folder]bool)
+	}
+	c.opened[f] = true
 	if c.readOnly {
 		return c.ok(cmd, "[READ-ONLY] ")
 	}
@@ -495,10 +507,78 @@ func (c *conn) cmdStore(cmd *command, args []arg) error {
 }
 
 func (c *conn) flagList(m *mailbox.Message) string {
+	var flags []string
 	if c.isSeen(m) {
-		return `\Seen`
+		flags = append(flags, `\Seen`)
 	}
-	return ""
+	if c.p.courierList {
+		// Courier counts every message of a first opening as recent.
+		flags = append(flags, `\Recent`)
+	}
+	return strings.Join(flags, " ")
+}
+
+// missingFolder is the reply to STATUS, SELECT or EXAMINE of a missing
+// folder.
+func (c *conn) missingFolder(name string) string {
+	if c.p.courierList {
+		// NOTE: compared for STATUS only.
+		return "NO Mailbox does not exist, or must be subscribed to."
+	}
+	return "NO Mailbox doesn't exist: " + name
+}
+
+// folder finds a folder by the name the client uses.
+func (c *conn) folder(name string) *mailbox.Folder {
+	if c.p.folderPrefix != "" && !strings.EqualFold(name, mailbox.Inbox) {
+		rest, ok := strings.CutPrefix(name, c.p.folderPrefix)
+		if !ok || strings.EqualFold(rest, mailbox.Inbox) {
+			return nil
+		}
+		name = rest
+	}
+	return c.box.Folder(name)
+}
+
+// folderName is the name the client sees for f.
+func (c *conn) folderName(f *mailbox.Folder) string {
+	if f.Name == mailbox.Inbox || c.p.folderPrefix == "" {
+		return f.Name
+	}
+	return c.p.folderPrefix + f.Name
+}
+
+// nameOnWire quotes a folder name as the persona does.
+func (c *conn) nameOnWire(name string) string {
+	if c.p.courierList {
+		return strconv.Quote(name)
+	}
+	return quoteName(name)
+}
+
+// listFlags are the LIST attributes of f.
+func (c *conn) listFlags(f *mailbox.Folder) string {
+	if !c.p.courierList {
+		flags := `\HasNoChildren`
+		if f.SpecialUse != "" {
+			flags += " " + f.SpecialUse
+		}
+		return flags
+	}
+	if f.Name != mailbox.Inbox {
+		return `\HasNoChildren`
+	}
+	// Only INBOX carries a mark: \Marked once its messages were
+	// counted as recent.
+	mark := `\Unmarked`
+	if c.opened[f] && len(f.Messages) > 0 {
+		mark = `\Marked`
+	}
+	children := `\HasNoChildren`
+	if len(c.box.Folders) > 1 {
+		children = `\HasChildren`
+	}
+	return mark + " " + children
 }
 
 func (c *conn) seqOf(m *mailbox.Message) int {

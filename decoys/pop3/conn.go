@@ -135,12 +135,40 @@ func (c *conn) readLoginLine() ([]byte, error) {
 	// The command name and its space are consumed before the rest of
 	// the line has to fit the login process's input buffer.
 	line, err := c.w.ReadLine(c.p.maxLoginLine+9, 0)
+	if c.p.lenientLines {
+		line, err = c.lenientLine(line, err)
+	}
 	if errors.Is(err, mailbox.ErrBufferFull) {
 		_ = c.reply(c.p.inputBufferFull)
 	} else if mailbox.IsTimeout(err) && c.ctx.Err() == nil {
 		_ = c.reply(c.p.idleDisconnect)
 	}
 	return line, err
+}
+
+// lenientLine applies Courier's line reader, as measured against
+// courierpop3login: an overlong line is cut and its rest discarded
+// rather than refused, and a line with a NUL is taken up to the NUL
+// while the line after it is swallowed.
+func (c *conn) lenientLine(line []byte, err error) ([]byte, error) {
+	for errors.Is(err, mailbox.ErrBufferFull) {
+		// Each read renews the line deadline, so the login deadline
+		// bounds a client that streams an endless line.
+		if time.Now().After(c.loginDeadline) {
+			return line, os.ErrDeadlineExceeded
+		}
+		_, err = c.w.ReadLine(c.p.maxLoginLine+9, 0)
+	}
+	if err != nil {
+		return line, err
+	}
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+		if _, err := c.w.ReadLine(c.p.maxLoginLine+9, 0); err != nil && !errors.Is(err, mailbox.ErrBufferFull) {
+			return line, err
+		}
+	}
+	return line, nil
 }
 
 // splitLoginCommand reads the command name as Dovecot's pop3-login does.
@@ -248,6 +276,9 @@ func (c *conn) authorization() error {
 // capa builds the CAPA reply for the connection's state
 // (pop3-login/client-authenticate.c cmd_capa).
 func (c *conn) capa() string {
+	if c.p.capaReply != nil {
+		return c.p.capaReply(c.secured())
+	}
 	var b strings.Builder
 	b.WriteString("+OK\r\n")
 	for _, l := range c.p.preCapa {
@@ -366,6 +397,9 @@ func (c *conn) cmdAuth(rest []byte) (bool, error) {
 	if i < 0 {
 		i = len(rest)
 	}
+	if i == 0 && c.p.noAuthDiscovery {
+		return false, c.reply(c.p.unknown)
+	}
 	if i == 0 {
 		// Old-style SASL discovery, as Outlook sends it.
 		var b strings.Builder
@@ -392,6 +426,9 @@ func (c *conn) cmdAuth(rest []byte) (bool, error) {
 	}
 
 	if (mech != "PLAIN" && mech != "LOGIN") || !slices.Contains(c.s.mechanisms, mech) {
+		if c.p.anyMechanism {
+			c.wait(c.s.failDelay())
+		}
 		return false, c.reply(c.p.unsupportedMech)
 	}
 	if !c.plaintextAllowed() {
@@ -454,7 +491,7 @@ func (c *conn) authPlain(ir []byte) (bool, error) {
 		// Well-formed base64 that is not a PLAIN message fails like a
 		// wrong password.
 		c.wait(c.s.failDelay())
-		return false, c.reply(c.p.authFailed)
+		return false, c.reply(c.saslFailed())
 	}
 	return c.login(p.AuthcID, p.Password, decoys.MechanismSASLPlain, decoys.SecretPlaintext)
 }
@@ -494,21 +531,42 @@ func (c *conn) authLogin(ir []byte) (bool, error) {
 // login checks one attempt against the policy with Dovecot's penalty and
 // failure delay, records it and sends the outcome.
 func (c *conn) login(principal string, secret []byte, mechanism, kind string) (bool, error) {
-	wait, points := c.s.penalty.Begin(c.source)
-	c.wait(wait)
+	penalised := c.p.fixedFailDelay == 0
+	var points int
+	if penalised {
+		var wait time.Duration
+		wait, points = c.s.penalty.Begin(c.source)
+		c.wait(wait)
+	}
 	ok := c.s.policy.Allow(c.source, principal, secret)
 	c.record(principal, secret, mechanism, kind, ok)
 	if !ok {
-		c.s.penalty.Fail(c.source, points)
+		if penalised {
+			c.s.penalty.Fail(c.source, points)
+		}
 		c.wait(c.s.failDelay())
-		return false, c.reply(c.p.authFailed)
+		failed := c.p.authFailed
+		if mechanism != decoys.MechanismPOP3Pass && mechanism != decoys.MechanismPOP3APOP {
+			failed = c.saslFailed()
+		}
+		return false, c.reply(failed)
 	}
-	c.s.penalty.Reset(c.source)
+	if penalised {
+		c.s.penalty.Reset(c.source)
+	}
 	if err := c.reply(c.p.loggedIn); err != nil {
 		return false, err
 	}
 	c.user = principal
 	return true, nil
+}
+
+// saslFailed is the reply to a failed AUTH.
+func (c *conn) saslFailed() string {
+	if c.p.saslFailed != "" {
+		return c.p.saslFailed
+	}
+	return c.p.authFailed
 }
 
 func (c *conn) record(principal string, secret []byte, mechanism, kind string, accepted bool) {
@@ -603,9 +661,13 @@ func (c *conn) transactionCommand(line string) (bool, error) {
 
 	switch name {
 	case "CAPA":
+		if c.p.capaReply != nil {
+			// courierpop3d lists STLS even after login.
+			return true, c.w.WriteString(c.p.capaReply(c.secured()))
+		}
 		return true, c.w.WriteString(c.p.postCapa)
 	case "NOOP":
-		return true, c.reply("+OK")
+		return true, c.reply(or(c.p.noopOK, "+OK"))
 	case "STAT":
 		n, size := c.totals()
 		return true, c.reply(fmt.Sprintf("+OK %d %d", n, size))
@@ -623,10 +685,10 @@ func (c *conn) transactionCommand(line string) (bool, error) {
 			return false, err
 		}
 		c.deleted[i] = true
-		return true, c.reply("+OK Marked to be deleted.")
+		return true, c.reply(or(c.p.deleOK, "+OK Marked to be deleted."))
 	case "RSET":
 		clear(c.deleted)
-		return true, c.reply("+OK")
+		return true, c.reply(or(c.p.rsetOK, "+OK"))
 	case "QUIT":
 		// Deletions are not carried out: the mailbox is regenerated
 		// for every session, as a store no one else touches would be.
@@ -643,6 +705,14 @@ func (c *conn) transactionCommand(line string) (bool, error) {
 	return false, c.reply(c.p.postUnknown)
 }
 
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
 func (c *conn) totals() (int, int) {
 	n, size := 0, 0
 	for i, m := range c.inbox.Messages {
@@ -657,6 +727,9 @@ func (c *conn) totals() (int, int) {
 // msgnum parses a message number as get_msgnum does; thenSpace requires a
 // space after it. It returns the index and whether a reply is still due.
 func (c *conn) msgnum(args string, thenSpace bool) (int, bool, error) {
+	if c.p.badMsgnum != "" {
+		return c.simpleMsgnum(args, thenSpace)
+	}
 	if args == "" || args[0] < '0' || args[0] > '9' {
 		return 0, false, c.reply("-ERR Invalid message number: " + args)
 	}
@@ -682,11 +755,29 @@ func (c *conn) msgnum(args string, thenSpace bool) (int, bool, error) {
 	return i, true, nil
 }
 
+// simpleMsgnum parses a message number as Courier's pop3dserver does:
+// one text for every kind of bad number.
+func (c *conn) simpleMsgnum(args string, thenSpace bool) (int, bool, error) {
+	numText, rest, _ := strings.Cut(args, " ")
+	if !thenSpace && rest != "" {
+		numText = args
+	}
+	num, err := strconv.ParseUint(numText, 10, 32)
+	if err != nil || num == 0 || num > uint64(len(c.inbox.Messages)) || c.deleted[num-1] {
+		return 0, false, c.reply(c.p.badMsgnum)
+	}
+	return int(num - 1), true, nil
+}
+
 func (c *conn) cmdList(args string) (bool, error) {
 	if args == "" {
 		n, _ := c.totals()
 		var b strings.Builder
-		fmt.Fprintf(&b, "+OK %d messages:\r\n", n)
+		if c.p.listHeader != "" {
+			b.WriteString(c.p.listHeader + "\r\n")
+		} else {
+			fmt.Fprintf(&b, "+OK %d messages:\r\n", n)
+		}
 		for i, m := range c.inbox.Messages {
 			if !c.deleted[i] {
 				fmt.Fprintf(&b, "%d %d\r\n", i+1, len(m.Raw))
@@ -733,7 +824,7 @@ func (c *conn) cmdRetr(args string) (bool, error) {
 	}
 	m := c.inbox.Messages[i]
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "+OK %d octets\r\n", len(m.Raw))
+	fmt.Fprintf(&b, or(c.p.retrHeader, "+OK %d octets")+"\r\n", len(m.Raw))
 	writeStuffed(&b, m.Raw, -1)
 	b.WriteString(".\r\n")
 	return true, c.w.Write(b.Bytes())
@@ -761,7 +852,7 @@ func (c *conn) cmdTop(args string) (bool, error) {
 	}
 	m := c.inbox.Messages[i]
 	var b bytes.Buffer
-	b.WriteString("+OK\r\n")
+	b.WriteString(or(c.p.topHeader, "+OK") + "\r\n")
 	writeStuffed(&b, m.Raw[:m.HeaderSize], -1)
 	writeStuffed(&b, m.Body(), int64(min(lines, uint64(m.BodyLines))))
 	b.WriteString(".\r\n")

@@ -26,19 +26,28 @@ func FuzzSplitLoginCommand(f *testing.F) {
 	})
 }
 
-// FuzzSession feeds arbitrary bytes to a whole connection, before and
-// after a login, and checks that it ends without a panic.
+// FuzzSession feeds arbitrary bytes to a whole connection of every
+// persona, before and after a login, and checks that it ends without a
+// panic. The first byte picks the persona.
 func FuzzSession(f *testing.F) {
-	svc := fuzzService(f)
+	personas := []string{PersonaDovecot, PersonaExchange, PersonaCourier}
+	svcs := make([]*Service, len(personas))
+	for i, id := range personas {
+		svcs[i] = fuzzService(f, id)
+	}
 	for _, s := range []string{
 		"USER alice\r\nPASS wonderland\r\nSTAT\r\nLIST\r\nUIDL\r\nTOP 1 3\r\nRETR 2\r\nDELE 1\r\nRSET\r\nQUIT\r\n",
 		"AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\nLIST 1\r\nTOP 1 99999999999999999999\r\nRETR 0\r\n",
 		"AUTH LOGIN\r\nYWxpY2U=\r\nd29uZGVybGFuZA==\r\nUIDL 1\r\n", "APOP alice 0123456789abcdef0123456789abcdef\r\n",
 		"CAPA\r\nAUTH\r\nAUTH PLAIN\r\n*\r\n", "\r\n\r\n\r\n",
+		"PASS x\r\nUSER alice\r\nPASS wonderland\r\nLIST\r\nLIST x\r\nLIST 1 2\r\nTOP 1 x\r\nDELE 1\r\nRETR 1\r\nRSET\r\nNOOP\r\nCAPA\r\n",
+		"AUTH FOO\r\nAUTH LOGIN\r\n!!!\r\nSTLS\r\n",
 	} {
-		f.Add([]byte(s))
+		for i := range personas {
+			f.Add(byte(i), []byte(s))
+		}
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		runPipe(svc, in)
+	f.Fuzz(func(t *testing.T, persona byte, in []byte) {
+		runPipe(svcs[int(persona)%len(svcs)], in)
 	})
 }

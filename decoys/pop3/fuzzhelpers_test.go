@@ -20,9 +20,9 @@ import (
 // fuzzService builds the service without New: deriving the RSA key under
 // the fuzzer's coverage instrumentation takes most of a minute, and the
 // fuzzed sessions never reach TLS.
-func fuzzService(f *testing.F) *Service {
+func fuzzService(f *testing.F, persona string) *Service {
 	f.Helper()
-	p, err := lookupPersona("")
+	p, err := lookupPersona(persona)
 	if err != nil {
 		f.Fatal(err)
 	}

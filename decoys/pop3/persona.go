@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 	"unicode/utf16"
 )
 
@@ -11,6 +13,7 @@ import (
 const (
 	PersonaDovecot  = "dovecot-2.3-debian12"
 	PersonaExchange = "exchange-2019"
+	PersonaCourier  = "courier-1.0-debian12"
 )
 
 // ErrUnknownPersona is returned by New for a persona id it does not know.
@@ -61,6 +64,37 @@ type persona struct {
 	postQuit        string
 	postQuitDeleted string
 	idleDisconnect  string
+
+	// The fields below are Courier's departures from the Dovecot flow;
+	// their zero values keep Dovecot's behaviour.
+
+	// capaReply, when set, builds the whole CAPA reply for the TLS
+	// state instead of preCapa and postCapa.
+	capaReply func(secured bool) string
+	// plaintextDefault is disable_plaintext_auth's default: Courier's
+	// Debian configuration has POP3_TLS_REQUIRED=0.
+	plaintextDefault bool
+	// saslFailed is the reply to a failed AUTH when it differs from a
+	// failed USER/PASS.
+	saslFailed string
+	// noAuthDiscovery replies to a bare AUTH as to an unknown command.
+	noAuthDiscovery bool
+	// anyMechanism runs an unknown SASL mechanism to a failed login
+	// (with its delay) rather than refusing it at once.
+	anyMechanism bool
+	// lenientLines cuts overlong lines and NULs instead of rejecting
+	// them (see conn.lenientLine).
+	lenientLines bool
+	// fixedFailDelay replaces Dovecot's delay and per-source penalty.
+	fixedFailDelay time.Duration
+	// Post-login replies of a non-Dovecot server.
+	listHeader string // first line of a multi-line LIST
+	retrHeader string // "%d" is the size
+	topHeader  string
+	deleOK     string
+	rsetOK     string
+	noopOK     string
+	badMsgnum  string // any bad message number, when not Dovecot's texts
 }
 
 func lookupPersona(id string) (*persona, error) {
@@ -69,8 +103,10 @@ func lookupPersona(id string) (*persona, error) {
 		return dovecotPersona(), nil
 	case PersonaExchange:
 		return exchangePersona(), nil
+	case PersonaCourier:
+		return courierPersona(), nil
 	}
-	return nil, fmt.Errorf("%w %q (known: %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange)
+	return nil, fmt.Errorf("%w %q (known: %s, %s, %s)", ErrUnknownPersona, id, PersonaDovecot, PersonaExchange, PersonaCourier)
 }
 
 func dovecotPersona() *persona {
@@ -147,6 +183,64 @@ func exchangePersona() *persona {
 		postQuit:        "+OK Microsoft Exchange Server POP3 server signing off.",
 		postQuitDeleted: "+OK Microsoft Exchange Server POP3 server signing off.",
 		idleDisconnect:  "-ERR Connection is closed. 11",
+	}
+}
+
+// courierPersona is courierpop3login and courierpop3d of Courier 1.0.16
+// (courier-pop 1.0.16-3 of Debian 12) with Debian's /etc/courier/pop3d:
+// POP3AUTH and POP3AUTH_TLS empty, so CAPA lists no SASL line, yet AUTH
+// PLAIN and LOGIN still work. Every text was read off the real daemons
+// driven by hand; nmap names the banner "Courier pop3d".
+func courierPersona() *persona {
+	return &persona{
+		id:       PersonaCourier,
+		greeting: func(string) string { return "Hello there." },
+		capaReply: func(secured bool) string {
+			lines := []string{"+OK Here's what I can do:", "STLS", "TOP", "USER", "LOGIN-DELAY 10", "PIPELINING", "UIDL", "UTF8 USER", "IMPLEMENTATION Courier Mail Server", "."}
+			if secured {
+				lines = append(lines[:1], lines[2:]...)
+			}
+			return strings.Join(lines, "\r\n") + "\r\n"
+		},
+		plaintextDefault: true,
+		noAuthDiscovery:  true,
+		anyMechanism:     true,
+		lenientLines:     true,
+		// login_pause() of courierpop3login sleeps 5 s after a failure.
+		fixedFailDelay: 5 * time.Second,
+
+		unknown:         "-ERR Invalid command.",
+		plaintextDenied: "-ERR TLS required to log in.",
+		mechDenied:      "-ERR TLS required to log in.",
+		unsupportedMech: "-ERR Authentication failed.",
+		authFailed:      "-ERR Login failed.",
+		saslFailed:      "-ERR Authentication failed.",
+		aborted:         "-ERR Authentication aborted.",
+		badBase64IR:     "-ERR Authentication failed.",
+		badBase64:       "-ERR Authentication failed.",
+		noUser:          "-ERR USER/PASS required.",
+		apopDisabled:    "-ERR Invalid command.",
+		stls:            "+OK Begin SSL/TLS negotiation now.",
+		tlsActive:       "-ERR TLS support not available.",
+		quit:            "+OK Better luck next time.",
+		loggedIn:        "+OK logged in.",
+		userOK:          "+OK Password required.",
+		inputBufferFull: "-ERR Invalid command.",
+		// NOTE: the length at which Courier cuts a long line is a guess.
+		maxLoginLine:    1024,
+		postUnknown:     "-ERR Invalid command.",
+		postQuit:        "+OK Bye-bye.",
+		postQuitDeleted: "+OK Bye-bye.",
+		// NOTE: the idle and TLS-required texts were not compared with
+		// the real daemons (Debian's Courier requires no TLS).
+		idleDisconnect: "-ERR Disconnected for inactivity.",
+		listHeader:     "+OK POP3 clients that break here, they violate STD53.",
+		retrHeader:     "+OK %d octets follow.",
+		topHeader:      "+OK headers follow.",
+		deleOK:         "+OK Deleted.",
+		rsetOK:         "+OK Resurrected.",
+		noopOK:         "+OK Yup.",
+		badMsgnum:      "-ERR Invalid message number.",
 	}
 }
 

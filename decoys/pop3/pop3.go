@@ -1,5 +1,6 @@
 // Package pop3 is the POP3 decoy. It imitates Dovecot 2.3 as Debian 12
-// ships it (the default persona) or the POP3 service of Exchange 2019:
+// ships it (the default persona), Courier's pop3d 1.0 as Debian 12 ships
+// it, or the POP3 service of Exchange 2019:
 // banner, CAPA, STLS with a per-decky certificate, the login commands
 // (USER/PASS, APOP, AUTH PLAIN and LOGIN) with the product's replies,
 // delays and limits, and, once the login policy accepts a login, a
@@ -9,7 +10,9 @@
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // refuses plain-text logins until STLS; the password an impatient client
 // sends anyway is still recorded. The option disable_plaintext_auth = no
-// turns that off.
+// turns that off. The Courier persona follows Debian's Courier instead
+// (POP3_TLS_REQUIRED=0): plain-text logins are accepted unless the option
+// is set to yes.
 package pop3
 
 import (
@@ -37,7 +40,8 @@ const ServiceName = "pop3"
 // Option keys besides the login policy's.
 const (
 	// OptionDisablePlaintextAuth is Dovecot's setting of that name:
-	// "yes" (Debian's default) or "no".
+	// "yes" or "no"; the default is the persona's Debian default (yes
+	// but for Courier).
 	OptionDisablePlaintextAuth = "disable_plaintext_auth"
 	// OptionAuthMechanisms lists the SASL mechanisms offered, as
 	// Dovecot's auth_mechanisms: any of "plain", "login", "apop"
@@ -114,7 +118,7 @@ func New(cfg decoys.Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pop3 decoy: %w", err)
 	}
-	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, true)
+	disable, err := parseYesNo(cfg.Options, OptionDisablePlaintextAuth, !p.plaintextDefault)
 	if err != nil {
 		return nil, fmt.Errorf("create pop3 decoy: %w", err)
 	}
@@ -147,6 +151,9 @@ func New(cfg decoys.Config) (*Service, error) {
 		mechanisms:       mechs,
 		now:              time.Now,
 		failDelay: func() time.Duration {
+			if p.fixedFailDelay > 0 {
+				return p.fixedFailDelay
+			}
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
 	}, nil
