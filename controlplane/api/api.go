@@ -240,23 +240,23 @@ func (a *API) mount() {
 		connect.WithInterceptors(a.auth.Interceptor(), auditInterceptor{a}),
 		connect.WithReadMaxBytes(maxRequestBytes),
 	}
-	a.mux.Handle(apiv1connect.NewAuthServiceHandler(&authService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewEventServiceHandler(&eventService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewAttackerServiceHandler(&attackerService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewUserServiceHandler(&userService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewCampaignServiceHandler(&campaignService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewSettingsServiceHandler(&settingsService{a}, opts...))
-	a.mux.Handle(apiv1connect.NewExportServiceHandler(&exportOutputService{a}, opts...))
+	a.mux.Handle(noStore(apiv1connect.NewAuthServiceHandler(&authService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewEventServiceHandler(&eventService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewAttackerServiceHandler(&attackerService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewCredentialServiceHandler(&credentialService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewAgentServiceHandler(&agentService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewSessionServiceHandler(&sessionService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewUserServiceHandler(&userService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewAuditServiceHandler(&auditService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewApiTokenServiceHandler(&apiTokenService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewWebhookServiceHandler(&webhookService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewIntelServiceHandler(&intelService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewIdentityServiceHandler(&identityService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewCampaignServiceHandler(&campaignService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewAnnotationServiceHandler(&annotationService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewNoticeServiceHandler(&noticeService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewSettingsServiceHandler(&settingsService{a}, opts...)))
+	a.mux.Handle(noStore(apiv1connect.NewExportServiceHandler(&exportOutputService{a}, opts...)))
 	services := []string{
 		apiv1connect.AuthServiceName,
 		apiv1connect.EventServiceName,
@@ -277,7 +277,7 @@ func (a *API) mount() {
 		apiv1connect.ExportServiceName,
 	}
 	if a.tokens != nil {
-		a.mux.Handle(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...))
+		a.mux.Handle(noStore(apiv1connect.NewTokenServiceHandler(&tokenService{a}, opts...)))
 		services = append(services, apiv1connect.TokenServiceName)
 	}
 
@@ -292,6 +292,18 @@ func (a *API) mount() {
 	a.mux.Handle(grpchealth.NewHandler(ready, healthOpts...))
 	a.mux.HandleFunc("GET /healthz", ready.serveHealthz)
 	a.mux.HandleFunc("GET "+StreamPath, a.serveTicketStream)
+}
+
+// noStore wraps a Connect service's handler so that no response of the
+// API is kept by a browser or proxy cache: replies carry session tokens,
+// captured credentials and attacker records. nosniff keeps a browser from
+// reading a JSON reply as anything else.
+func noStore(path string, h http.Handler) (string, http.Handler) {
+	return path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the mux with every service, the gRPC health service and

@@ -814,3 +814,30 @@ func TestDecommissionAgent(t *testing.T) {
 		t.Errorf("OnDecommission called %d times, want 2 (failed calls close nothing)", len(closed))
 	}
 }
+
+// Replies of the API carry session tokens and captured credentials; no
+// browser or proxy may keep them, whether the call succeeds or fails.
+func TestAPIResponsesAreNotCached(t *testing.T) {
+	f := newFixture(t, options{})
+	admin := f.login(t)
+	for _, tc := range []struct {
+		procedure string
+		header    http.Header
+		status    int
+	}{
+		{"/decnet.api.v1.AuthService/GetLoginOptions", nil, http.StatusOK},
+		{"/decnet.api.v1.CredentialService/ListCredentials", http.Header{"Authorization": {"Bearer " + admin}}, http.StatusOK},
+		{"/decnet.api.v1.CredentialService/ListCredentials", nil, http.StatusUnauthorized},
+	} {
+		resp, _ := f.postJSON(t, tc.procedure, "{}", tc.header)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.procedure, resp.StatusCode, tc.status)
+		}
+		if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", tc.procedure, got)
+		}
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", tc.procedure, got)
+		}
+	}
+}
