@@ -262,10 +262,20 @@ func (e *Engine) newID(founder string) string {
 	return id
 }
 
-func (r *reconcile) form(founder string) *Identity {
+// form starts an identity for the founding observation. Its creation time
+// is when that observation began, so an identity rebuilt after a restart
+// keeps the time it had.
+func (r *reconcile) form(founder *Observation) *Identity {
 	e := r.e
 	e.nextSeq++
-	id := &Identity{ID: e.newID(founder), Created: r.now, seq: e.nextSeq}
+	key, created := "", r.now
+	if founder != nil {
+		key = founder.Key
+		if !founder.First.IsZero() && founder.First.Before(created) {
+			created = founder.First
+		}
+	}
+	id := &Identity{ID: e.newID(key), Created: created, seq: e.nextSeq}
 	e.identities[id.ID] = id
 	r.publish(Change{Subject: SubjectFormed, IdentityID: id.ID})
 	return id
@@ -364,9 +374,9 @@ func (r *reconcile) splits() {
 					r.publish(Change{Subject: SubjectMerged, IdentityID: head.ID, OtherID: m})
 				}
 			} else {
-				founder := ""
+				var founder *Observation
 				if len(p.rootOwned) > 0 {
-					founder = r.c.Observations[p.rootOwned[0]].Key
+					founder = r.c.Observations[p.rootOwned[0]]
 				}
 				head = r.form(founder)
 			}
@@ -427,7 +437,7 @@ func (r *reconcile) links() {
 				continue
 			}
 			if target == "" {
-				target = r.form(r.c.Observations[i].Key).ID
+				target = r.form(r.c.Observations[i]).ID
 			}
 			r.link(i, target)
 		}

@@ -269,10 +269,14 @@ func TestEngineIDsSurviveRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The running control plane saw the sessions in three batches.
-	observe(t, live, specs[:2]...)
-	observe(t, live, specs[2])
-	observe(t, live, specs[3])
+	// The running control plane saw the sessions in three batches, each
+	// session at the same time as in the rebuild below.
+	at := func(i int) []Input { return specs[i].inputs(time.Unix(int64(i)*1000, 0)) }
+	for _, batch := range [][]Input{append(at(0), at(1)...), at(2), at(3)} {
+		if err := live.Observe(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	rebuilt, err := NewEngine(EngineConfig{Weights: Frozen, Publisher: &recorder{}})
 	if err != nil {
@@ -289,6 +293,11 @@ func TestEngineIDsSurviveRebuild(t *testing.T) {
 		want := live.Resolve(live.IdentityOf(s.id))
 		if got := rebuilt.IdentityOf(s.id); got != want || got == "" {
 			t.Errorf("session %s: identity %q after rebuild, %q before", s.id, got, want)
+		}
+		before, _ := live.Identity(want)
+		after, _ := rebuilt.Identity(want)
+		if !after.Created.Equal(before.Created) || after.Created.IsZero() {
+			t.Errorf("identity %s created %v after rebuild, %v before", want, after.Created, before.Created)
 		}
 	}
 	if a, b := live.IdentityOf("s1"), live.IdentityOf("s4"); a == b {

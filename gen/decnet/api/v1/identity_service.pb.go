@@ -23,8 +23,10 @@ const (
 )
 
 type AttackerIdentity struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Id      string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the identity's founding session began; a rebuild after a
+	// restart gives the same time.
 	Created *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created,proto3" json:"created,omitempty"`
 	// The attackers whose sessions belong to it.
 	AttackerIds   []string `protobuf:"bytes,3,rep,name=attacker_ids,json=attackerIds,proto3" json:"attacker_ids,omitempty"`

@@ -27,6 +27,9 @@ export type AttackerIdentity = Message<"decnet.api.v1.AttackerIdentity"> & {
   id: string;
 
   /**
+   * When the identity's founding session began; a rebuild after a
+   * restart gives the same time.
+   *
    * @generated from field: google.protobuf.Timestamp created = 2;
    */
   created?: Timestamp | undefined;
