@@ -28,7 +28,7 @@ const (
 // Errors of API token management.
 var (
 	ErrTokenRoleTooHigh = errors.New("a token cannot have a higher role than its user")
-	ErrTokenTTL         = errors.New("token lifetime must be between 1 hour and 1 year")
+	ErrTokenTTL         = errors.New("token lifetime must be between 1 hour and 8784 hours (366 days)")
 	ErrTokenName        = errors.New("token names have 1 to 64 characters")
 )
 

@@ -193,6 +193,9 @@ func ExplainError(err error) error {
 	case connect.CodeUnauthenticated:
 		return fmt.Errorf("%w: log in again with decnet login, or set %s to a valid API token", err, TokenEnv)
 	case connect.CodePermissionDenied:
+		if strings.Contains(err.Error(), "scopes") {
+			return fmt.Errorf("%w: use an API token whose scopes include this call (decnet api-tokens create --scope)", err)
+		}
 		return fmt.Errorf("%w: ask an admin for a role that allows this", err)
 	case connect.CodeUnavailable:
 		return fmt.Errorf("%w: is the server address right and the server running?", err)
