@@ -13,9 +13,9 @@ type discard struct{}
 func (discard) Publish(string, *campaign.Change) error { return nil }
 
 // bannerFlood returns n identities that each sent one identification
-// line to the same SSH service within half an hour, a few seconds
-// apart: the shape of a banner scan from many sources, where every
-// identity is a cohort candidate of every other.
+// line to the same SSH service, active two seconds each, spread evenly
+// over half an hour: a banner scan from many sources. Before cohort
+// candidates were bounded, every pair of them was one.
 func bannerFlood(n int) []*campaign.Activity {
 	target := campaign.Target{Decky: "decky-1", Service: "ssh"}
 	acts := make([]*campaign.Activity, n)

@@ -307,8 +307,8 @@ func (s *scorer) candidates() [][2]int {
 
 // Bounds on the cohort candidates of one identity. Thousands of
 // identities that each sent one banner to the same service are one
-// cohort; pairing all of them costs quadratic time and memory every
-// pass, while pairing each with a few peers joins them just the same.
+// cohort. Pairing all of them costs quadratic time and memory every
+// pass; pairing each with a few peers joins them just the same.
 const (
 	// maxCohortPeers is how many earlier identities one identity is
 	// paired with as a cohort.
@@ -320,11 +320,11 @@ const (
 
 // cohortCandidates adds the pairs that only cohort and overlap evidence
 // can join. Each weighs half of Threshold, so such a pair must have the
-// same targets at the same phases and overlap on every one: identities
-// are grouped by that shape, and within a group, in order of first
-// event, each is paired with the latest earlier ones that started
-// within CohortWindow and overlap it everywhere. Pairs that other
-// evidence joins are candidates already.
+// same targets at the same phases and overlap on every one. Identities
+// are grouped by that shape. Within a group, in order of first event,
+// each is paired with the latest earlier ones that started within
+// CohortWindow and overlap it everywhere. Pairs that other evidence
+// joins are candidates already.
 func (s *scorer) cohortCandidates(add func(a, b int)) {
 	groups := map[string][]int{}
 	var keys []Target
