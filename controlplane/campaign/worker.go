@@ -18,7 +18,8 @@ import (
 
 // DefaultInterval is how often the worker reclusters campaigns. The
 // identity worker reclusters every ten seconds by default; campaigns
-// change more slowly and are recomputed from every identity each time.
+// change more slowly and are recomputed from every identity each time
+// something changed.
 const DefaultInterval = 30 * time.Second
 
 // DefaultMaxIdentities bounds the identities one pass clusters: the most
