@@ -336,8 +336,8 @@ func (s *Server) buildServers() error {
 		return err
 	}
 	// Campaigns group the identities above; like them, they are kept in
-	// memory per replica.
-	if s.campaigns, err = campaign.NewWorker(campaign.WorkerConfig{Identities: s.identities, Notices: s.notices, Logger: s.cfg.Logger, Now: s.cfg.Now}); err != nil {
+	// memory per replica and rebuilt from stored events at startup.
+	if s.campaigns, err = campaign.NewWorker(campaign.WorkerConfig{Identities: s.identities, Store: s.store, Notices: s.notices, Logger: s.cfg.Logger, Now: s.cfg.Now}); err != nil {
 		return err
 	}
 	observe := func(stored []*apiv1.StoredEvent) {

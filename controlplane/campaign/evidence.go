@@ -290,12 +290,7 @@ func (s *scorer) candidates() [][2]int {
 			}
 		}
 	}
-	// Activities are sorted by first event, so a cohort is a run.
-	for a := range s.acts {
-		for b := a + 1; b < len(s.acts) && s.acts[b].First.Sub(s.acts[a].First) <= CohortWindow; b++ {
-			add(a, b)
-		}
-	}
+	s.cohortCandidates(add)
 
 	out := make([][2]int, 0, len(seen))
 	for p := range seen {
@@ -308,6 +303,75 @@ func (s *scorer) candidates() [][2]int {
 		return cmp.Compare(x[1], y[1])
 	})
 	return out
+}
+
+// Bounds on the cohort candidates of one identity. Thousands of
+// identities that each sent one banner to the same service are one
+// cohort. Pairing all of them costs quadratic time and memory every
+// pass; pairing each with a few peers joins them just the same.
+const (
+	// maxCohortPeers is how many earlier identities one identity is
+	// paired with as a cohort.
+	maxCohortPeers = 8
+	// maxCohortScan is how many earlier identities of the same shape
+	// are looked at to find them.
+	maxCohortScan = 64
+)
+
+// cohortCandidates adds the pairs that only cohort and overlap evidence
+// can join. Each weighs half of Threshold, so such a pair must have the
+// same targets at the same phases and overlap on every one. Identities
+// are grouped by that shape. Within a group, in order of first event,
+// each is paired with the latest earlier ones that started within
+// CohortWindow and overlap it everywhere. Pairs that other evidence
+// joins are candidates already.
+func (s *scorer) cohortCandidates(add func(a, b int)) {
+	groups := map[string][]int{}
+	var keys []Target
+	var sb strings.Builder
+	for i, a := range s.acts {
+		keys = slices.AppendSeq(keys[:0], maps.Keys(a.Spans))
+		slices.SortFunc(keys, func(x, y Target) int {
+			if c := cmp.Compare(x.Decky, y.Decky); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Service, y.Service)
+		})
+		sb.Reset()
+		for _, t := range keys {
+			fmt.Fprintf(&sb, "%s\x00%s\x00%d\x01", t.Decky, t.Service, a.Spans[t].Phase)
+		}
+		// Activities are sorted by first event, so each group is too.
+		groups[sb.String()] = append(groups[sb.String()], i)
+	}
+	for _, ids := range groups {
+		for k, b := range ids {
+			peers := 0
+			for j := k - 1; j >= 0 && k-j <= maxCohortScan && peers < maxCohortPeers; j-- {
+				a := ids[j]
+				if s.acts[b].First.Sub(s.acts[a].First) > CohortWindow {
+					break
+				}
+				if s.overlapsEverywhere(a, b) {
+					add(a, b)
+					peers++
+				}
+			}
+		}
+	}
+}
+
+// overlapsEverywhere reports whether a and b, which have the same
+// targets, are active at the same time on each of them.
+func (s *scorer) overlapsEverywhere(a, b int) bool {
+	x, y := s.acts[a], s.acts[b]
+	for t, sx := range x.Spans {
+		sy := y.Spans[t]
+		if sx.Last.Before(sy.First) || sy.Last.Before(sx.First) {
+			return false
+		}
+	}
+	return true
 }
 
 // evidence returns the terms with a positive score between a and b.

@@ -18,6 +18,7 @@ import (
 	"github.com/decnet/decnet/controlplane/store/sqlite"
 	"github.com/decnet/decnet/controlplane/topics"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
 // truthIdentities returns the dataset's identities, as a perfect
@@ -255,4 +256,120 @@ func TestWorkerWithIdentityWorker(t *testing.T) {
 			t.Errorf("attacker %s in the crew's campaign is not the crew's", a)
 		}
 	}
+}
+
+// After a restart on the same store, the worker rebuilds the campaigns
+// from the stored events under the same ids, and announces nothing: the
+// campaigns are not news. Events the rebuild read that arrive again
+// change nothing.
+func TestWorkerRebuildsCampaignsFromStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "decnet.db"), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := scenario.Generate(builtin(t, "shared-c2"), 1)
+	agentID := d.Events[0].GetEvent().GetAgentId()
+	if err := st.UpsertAgent(ctx, store.Agent{ID: agentID, Name: "edge-1", EnrolledAt: scenario.Epoch}); err != nil {
+		t.Fatal(err)
+	}
+	for _, se := range d.Events {
+		if _, err := st.IngestEvents(ctx, agentID, []*eventv1.Event{se.GetEvent()}, se.GetEvent().GetTime().AsTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	before, err := campaign.NewWorker(campaign.WorkerConfig{Identities: truthIdentities{d}, Store: st, Notices: topics.New[*apiv1.Notice](), Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before.Observe(d.Events)
+	if err := before.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := campaignIDs(t, before)
+	if len(want) != 1 {
+		t.Fatalf("campaigns before the restart %v, want the shared C2 one", want)
+	}
+
+	pub := topics.New[*apiv1.Notice]()
+	log := subscribe(t, pub)
+	after, err := campaign.NewWorker(campaign.WorkerConfig{Identities: truthIdentities{d}, Store: st, Notices: pub, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := after.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := after.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := campaignIDs(t, after); !slices.Equal(got, want) {
+		t.Errorf("campaigns after the restart %v, want %v", got, want)
+	}
+	page, err := after.ListCampaigns(campaign.Query{})
+	if err != nil || len(page.Items) != 1 || len(page.Items[0].GetIdentityIds()) != 4 {
+		t.Fatalf("rebuilt campaigns %v (%v), want one of four identities", page.Items, err)
+	}
+
+	after.Observe(d.Events)
+	if err := after.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := campaignIDs(t, after); !slices.Equal(got, want) {
+		t.Errorf("campaigns after the rebuilt events arrived again %v, want %v", got, want)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.subjects) != 0 {
+		t.Errorf("the rebuild announced %v, want nothing", log.subjects)
+	}
+}
+
+// A pass clusters only the most recently active MaxIdentities
+// identities.
+func TestWorkerBoundsIdentities(t *testing.T) {
+	s := &scenario.Scenario{Name: "bound"}
+	for i, crew := range []string{"a", "b", "c"} {
+		s.Actors = append(s.Actors,
+			scenario.Actor{Label: crew + "-1", Campaign: crew, Phase: scenario.Shell, Targets: crew, Width: 1, Service: "ssh", Login: crew, C2: crew, Sessions: 1, Start: float64(100 * i), Hours: 1},
+			scenario.Actor{Label: crew + "-2", Campaign: crew, Phase: scenario.Shell, Targets: crew, Width: 1, Service: "ssh", Login: crew, C2: crew, Sessions: 1, Start: float64(100*i + 48), Hours: 1},
+		)
+	}
+	d := scenario.Generate(s, 3)
+	w, err := campaign.NewWorker(campaign.WorkerConfig{Identities: truthIdentities{d}, Notices: topics.New[*apiv1.Notice](), Logger: zerolog.Nop(), MaxIdentities: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Observe(d.Events)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.ListCampaigns(campaign.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || len(page.Items[0].GetIdentityIds()) != 2 {
+		t.Fatalf("campaigns %v, want the latest crew's only", page.Items)
+	}
+	for _, id := range page.Items[0].GetIdentityIds() {
+		if d.Campaign[id] != "c" {
+			t.Errorf("identity %s of crew %q clustered, want crew c's only", id, d.Campaign[id])
+		}
+	}
+}
+
+func campaignIDs(t *testing.T, w *campaign.Worker) []string {
+	t.Helper()
+	page, err := w.ListCampaigns(campaign.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range page.Items {
+		ids = append(ids, c.GetId())
+	}
+	slices.Sort(ids)
+	return ids
 }
