@@ -54,6 +54,10 @@ type persona struct {
 	// this many failures.
 	maxAuthTries int
 
+	// loginGraceTime is sshd's LoginGraceTime: the connection is closed
+	// this long after accept unless a login succeeded by then.
+	loginGraceTime time.Duration
+
 	// passwordFailureDelay and kbdFailureDelay bound the time the real
 	// daemon takes to reject a wrong password.
 	passwordFailureDelay delayRange
@@ -172,13 +176,16 @@ var (
 // so that no caller can change another's copy.
 func personas() []persona {
 	base := persona{
-		hostKeyAlgorithms:    slices.Clone(openssh9HostKeyAlgorithms),
-		ciphers:              slices.Clone(openssh9Ciphers),
-		macs:                 slices.Clone(openssh9MACs),
-		compressions:         slices.Clone(openssh9Compressions),
-		kbdPrompt:            "Password: ",
-		kbdEcho:              false,
-		maxAuthTries:         6,
+		hostKeyAlgorithms: slices.Clone(openssh9HostKeyAlgorithms),
+		ciphers:           slices.Clone(openssh9Ciphers),
+		macs:              slices.Clone(openssh9MACs),
+		compressions:      slices.Clone(openssh9Compressions),
+		kbdPrompt:         "Password: ",
+		kbdEcho:           false,
+		maxAuthTries:      6,
+		// sshd's default, unchanged in the stock sshd_config of each
+		// persona's system.
+		loginGraceTime:       120 * time.Second,
 		passwordFailureDelay: pamPasswordFailureDelay,
 		kbdFailureDelay:      pamKbdFailureDelay,
 		invalidIdentReply:    "Invalid SSH identification string.",

@@ -215,9 +215,19 @@ func resetIfUnread(conn net.Conn, buffered *bufio.Reader) {
 // (nil if none was read) and why the connection ended.
 func (s *Service) converse(ctx context.Context, conn *meteredConn, session *decoys.Session) ([]byte, string, error) {
 	p := &s.persona
+	// sshd.c arms the LoginGraceTime alarm before
+	// kex_exchange_identification, so the grace period runs from accept
+	// and also ends a client that sends its identification one byte at a
+	// time. The alarm sends nothing because sshd just exits.
+	accepted := time.Now()
+	grace := newGraceTimer(conn, p.loginGraceTime)
+
 	// sshd sends its identification at once, before the client's, so
 	// scanners that wait for the server to speak first see it.
 	if _, err := conn.Write([]byte(p.banner + "\r\n")); err != nil {
+		if grace.stop() {
+			return nil, reasonTimeout, fmt.Errorf("%w: %w", sshserver.ErrLoginGraceTime, err)
+		}
 		return nil, closeReason(err), fmt.Errorf("send identification: %w", err)
 	}
 
@@ -226,6 +236,9 @@ func (s *Service) converse(ctx context.Context, conn *meteredConn, session *deco
 	clientLine, err := readClientIdent(buffered, maxIdent)
 	if err == nil {
 		_, err = parseClientVersion(clientLine)
+	}
+	if grace.stop() {
+		return nil, reasonTimeout, fmt.Errorf("%w: %w", sshserver.ErrLoginGraceTime, err)
 	}
 	switch {
 	case errors.Is(err, errInvalidIdent):
@@ -270,6 +283,14 @@ func (s *Service) converse(ctx context.Context, conn *meteredConn, session *deco
 	if p.keyboardInteractive && !slices.Contains(cfg.AuthMethods, sshserver.MethodKeyboardInteractive) {
 		cfg.AuthMethods = append(slices.Clone(cfg.AuthMethods), sshserver.MethodKeyboardInteractive)
 	}
+	// The key exchange and authentication get what is left of the grace
+	// period.
+	if p.loginGraceTime > 0 {
+		cfg.LoginGraceTime = p.loginGraceTime - time.Since(accepted)
+		if cfg.LoginGraceTime <= 0 {
+			return clientLine, reasonTimeout, sshserver.ErrLoginGraceTime
+		}
+	}
 	err = sshserver.ServeConn(ctx, conn, buffered, clientLine, &cfg)
 	return clientLine, closeReason(err), err
 }
@@ -287,4 +308,24 @@ func (s *Service) acceptFor(remote net.Addr) func(user, method string, secret []
 	return func(user, method string, secret []byte) bool {
 		return s.AcceptFrom(source, user, method, secret)
 	}
+}
+
+// graceTimer is the login grace alarm of the identification exchange.
+type graceTimer struct {
+	timer *time.Timer
+}
+
+// newGraceTimer arms a timer that closes conn after d. A d of zero or
+// less sets no limit.
+func newGraceTimer(conn net.Conn, d time.Duration) *graceTimer {
+	if d <= 0 {
+		return &graceTimer{}
+	}
+	return &graceTimer{timer: time.AfterFunc(d, func() { _ = conn.Close() })}
+}
+
+// stop disarms the timer and reports whether it had already closed the
+// connection.
+func (g *graceTimer) stop() bool {
+	return g.timer != nil && !g.timer.Stop()
 }

@@ -67,8 +67,7 @@ func serverConfig(p persona, keys *hostKeys, seed []byte) (*sshserver.Config, er
 		KbdEcho:            p.kbdEcho,
 		Subsystems:         []string{"sftp"},
 		AuthorizedKeysFile: func(user string) string { return homeDir(user) + "/.ssh/authorized_keys" },
-		// sshd's default LoginGraceTime.
-		LoginGraceTime: 120 * time.Second,
+		LoginGraceTime:     p.loginGraceTime,
 		MinFailureDelay: func(user string) time.Duration {
 			mac := sha256.Sum256(append(append([]byte(nil), timing...), user...))
 			return minFailureDelay + time.Duration(binary.BigEndian.Uint32(mac[:])%userDelayNanosRange)

@@ -231,7 +231,9 @@ func (t *tconn) changingLocal(option byte) bool {
 
 // fill reads once from the client and decodes what arrived. It waits until
 // deadline, or the read timeout if that comes first; a zero deadline means
-// the read timeout. It returns os.ErrDeadlineExceeded when deadline passed.
+// the read timeout. It returns errDeadlinePassed when deadline passed, and
+// the read's own timeout error when the read timeout did, so that callers
+// end the connection only on the latter.
 func (t *tconn) fill(deadline time.Time) error {
 	limit := time.Now().Add(t.readTimeout)
 	short := !deadline.IsZero() && deadline.Before(limit)
@@ -253,7 +255,7 @@ func (t *tconn) fill(deadline time.Time) error {
 	}
 	if err != nil {
 		if short && errors.Is(err, os.ErrDeadlineExceeded) {
-			return os.ErrDeadlineExceeded
+			return errDeadlinePassed
 		}
 		return err
 	}
@@ -268,7 +270,7 @@ func (t *tconn) wait(cond func() bool, deadline time.Time) error {
 			return nil
 		}
 		err := t.fill(deadline)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if errors.Is(err, errDeadlinePassed) {
 			return nil
 		}
 		if err != nil {

@@ -29,6 +29,9 @@ const (
 var (
 	// errLoginTimeout means the login program's alarm went off.
 	errLoginTimeout = errors.New("login timed out")
+	// errDeadlinePassed means a wait for the client reached its own
+	// deadline, which is not the read timeout.
+	errDeadlinePassed = errors.New("deadline passed")
 	// errEndOfInput means the client sent ^D on an empty line.
 	errEndOfInput = errors.New("end of input at login prompt")
 )
@@ -127,7 +130,7 @@ func (t *tconn) readLine(echo bool, deadline time.Time) ([]byte, error) {
 	}
 	for len(t.ldLines) == 0 {
 		err := t.fill(deadline)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if errors.Is(err, errDeadlinePassed) {
 			return nil, errLoginTimeout
 		}
 		if err != nil {

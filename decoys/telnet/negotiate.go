@@ -46,8 +46,10 @@ func (t *tconn) markSent(verb, option byte) {
 // terminalType is telnetd's getterminaltype: offer AUTHENTICATION and
 // ENCRYPT, ask for the terminal type, speed, X display and environment,
 // wait for every answer, then ask for each value the client agreed to
-// send. A client that never answers waits here until the read timeout, as
-// at the real daemon.
+// send. telnetd waits for these replies with no time limit and starts
+// login(1) only afterwards, so a client that never replies gets neither a
+// prompt nor login's timeout message. The decoy ends such a connection at
+// the read timeout instead of holding it forever.
 func (t *tconn) terminalType() error {
 	for i := 0; i+2 < len(t.p.opening); i += 3 {
 		t.markSent(t.p.opening[i+1], t.p.opening[i+2])
