@@ -108,9 +108,11 @@ type Config struct {
 
 // API holds the service handlers and the mux that serves them.
 type API struct {
-	store    store.Store
-	hub      fanout.Broker
-	presence Presence
+	store store.Store
+	// overviews shares overview reads among dashboards.
+	overviews overviewCache
+	hub       fanout.Broker
+	presence  Presence
 	// onDecommission is never nil.
 	onDecommission func(agentID string)
 	statuses       AgentStatuses

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
@@ -34,7 +36,7 @@ func (s *eventService) GetOverview(ctx context.Context, req *connect.Request[api
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
 
-	o, err := s.store.Overview(ctx, q)
+	o, err := s.overviews.get(ctx, q, s.now(), s.store.Overview)
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
@@ -95,4 +97,76 @@ func overviewQuery(req *apiv1.GetOverviewRequest, now time.Time) (store.Overview
 		Buckets: buckets,
 		TopN:    topN,
 	}, nil
+}
+
+// overviewTTL is how long one store read of an overview serves the calls
+// for the same window. Every open dashboard reloads its overview when
+// events arrive, and each read counts and groups the whole window. Under
+// an attack, sharing the read for a couple of seconds keeps that cost
+// constant however many dashboards are open.
+const overviewTTL = 2 * time.Second
+
+// overviewLoadTimeout bounds a shared read, which no single caller's
+// context may cancel for the others.
+const overviewLoadTimeout = 30 * time.Second
+
+// overviewCache shares overview reads among concurrent and closely
+// following calls for the same query. Entries are unmasked; callers mask
+// their own copy for their role.
+type overviewCache struct {
+	mu      sync.Mutex
+	entries map[store.OverviewQuery]*overviewEntry
+}
+
+type overviewEntry struct {
+	done chan struct{}
+	at   time.Time
+	resp *apiv1.GetOverviewResponse
+	err  error
+}
+
+// get returns a copy of the overview of q: from a read started less than
+// overviewTTL before now, waiting for it if it is still running, or from
+// a new read through load.
+func (c *overviewCache) get(ctx context.Context, q store.OverviewQuery, now time.Time,
+	load func(context.Context, store.OverviewQuery) (*apiv1.GetOverviewResponse, error),
+) (*apiv1.GetOverviewResponse, error) {
+	c.mu.Lock()
+	if c.entries == nil {
+		c.entries = map[store.OverviewQuery]*overviewEntry{}
+	}
+	e := c.entries[q]
+	fresh := e != nil && now.Sub(e.at) < overviewTTL
+	if fresh {
+		select {
+		case <-e.done:
+			fresh = e.err == nil
+		default: // still loading: wait for it
+		}
+	}
+	if !fresh {
+		for k, old := range c.entries {
+			if now.Sub(old.at) >= overviewTTL {
+				delete(c.entries, k)
+			}
+		}
+		e = &overviewEntry{done: make(chan struct{}), at: now}
+		c.entries[q] = e
+		c.mu.Unlock()
+		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), overviewLoadTimeout)
+		e.resp, e.err = load(loadCtx, q)
+		cancel()
+		close(e.done)
+	} else {
+		c.mu.Unlock()
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	return proto.CloneOf(e.resp), nil
 }

@@ -240,7 +240,8 @@ func TestAPIPostgres(t *testing.T) {
 	}
 	// i identifies the call; i % clients is the client, as runLoad counts.
 	apiLoad := workload{
-		names: []string{"ListEvents first", "ListEvents deep", "ListEvents by source", "ListAttackers", "GetAttacker", "ListCredentials"},
+		names: []string{"ListEvents first", "ListEvents deep", "ListEvents by source", "ListAttackers", "GetAttacker", "ListCredentials",
+			"GetOverview", "ListAttackers search"},
 		calls: []func(context.Context, int) error{
 			func(ctx context.Context, i int) error {
 				_, err := rpcs[i%clients].events.ListEvents(ctx, connect.NewRequest(&apiv1.ListEventsRequest{}))
@@ -265,6 +266,16 @@ func TestAPIPostgres(t *testing.T) {
 			},
 			func(ctx context.Context, i int) error {
 				_, err := rpcs[i%clients].credentials.ListCredentials(ctx, connect.NewRequest(&apiv1.ListCredentialsRequest{}))
+				return err
+			},
+			func(ctx context.Context, i int) error {
+				_, err := rpcs[i%clients].events.GetOverview(ctx, connect.NewRequest(&apiv1.GetOverviewRequest{}))
+				return err
+			},
+			func(ctx context.Context, i int) error {
+				_, err := rpcs[i%clients].attackers.ListAttackers(ctx, connect.NewRequest(&apiv1.ListAttackersRequest{
+					Service: services[i%len(services)].name, OrderBy: apiv1.AttackerOrder_ATTACKER_ORDER_EVENT_COUNT_DESC,
+				}))
 				return err
 			},
 		},
@@ -318,6 +329,18 @@ func TestAPIPostgres(t *testing.T) {
 				return drain(ctx, `SELECT event_id::text, attacker_id::text, time, agent_id::text, decky, service, principal, secret_kind,
 					mechanism, secret, secret_sha256, outcome, source_address, key_type, key_fingerprint
 					FROM credentials ORDER BY time DESC, event_id DESC LIMIT 100`)
+			},
+			// The overview and the attacker search run several statements
+			// each; the reference is the store's own pgx code, called
+			// directly, so the gap is what the API adds.
+			func(ctx context.Context, _ int) error {
+				now := time.Now()
+				_, err := st.Overview(ctx, store.OverviewQuery{Start: now.Truncate(time.Hour).Add(-23 * time.Hour), Bucket: time.Hour, Buckets: 24, TopN: 10})
+				return err
+			},
+			func(ctx context.Context, i int) error {
+				_, err := st.ListAttackers(ctx, store.AttackerQuery{Service: services[i%len(services)].name, Sort: store.SortEventCount, PageSize: 100})
+				return err
 			},
 		},
 	}
