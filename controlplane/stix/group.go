@@ -25,7 +25,7 @@ type Member struct {
 	Credentials []*apiv1.Credential
 }
 
-// group is what the identity and campaign exports read: each member's
+// group is the input of the identity and campaign exports: each member's
 // facts, sorted by attacker id, and the span over all of them.
 type group struct {
 	members     []*facts
@@ -146,12 +146,12 @@ func (b *builder) identityActor(g *group, ident *apiv1.AttackerIdentity) string 
 	return actor
 }
 
-// IdentityBundle returns a STIX 2.1 bundle for one attacker identity: a
-// threat-actor for the identity, a threat-actor per member attacker
-// related to it (with the ids AttackerBundle gives them), each member's
-// addresses, principals, files and URLs with indicators of the identity,
-// and attack-patterns for tags that the identity uses. truncated says the
-// caller left out members or events, and is written into the
+// IdentityBundle returns a STIX 2.1 bundle for one attacker identity. It
+// holds a threat-actor for the identity and one per member attacker,
+// related to it, with the ids AttackerBundle gives them. Each member's
+// addresses, principals, files and URLs come with indicators of the
+// identity, and the identity uses an attack-pattern per tag. truncated
+// says the caller left out members or events, and is written into the
 // description. Secret values and digests are never exported.
 func IdentityBundle(ident *apiv1.AttackerIdentity, members []Member, tags []attack.Tag, truncated bool) ([]byte, error) {
 	if ident.GetId() == "" {

@@ -327,13 +327,13 @@ export const SessionService: GenService<{
    * GetSessionRecording returns one recording with its content. It
    * returns NotFound for a session without a recording.
    *
-   * It takes the analyst role, not viewer: a recording is the raw
-   * terminal stream, input included, so it carries every secret the
-   * attacker typed in the shell (a password answered to a su, sudo or
-   * passwd prompt, which the emulated shell then reads as the next
-   * line, or one on a command line such as mysql -p or sshpass). No
-   * field marks where such a secret sits, so it cannot be masked for
-   * viewers the way an authentication attempt's secret is.
+   * It takes the analyst role, not viewer. A recording is the raw
+   * terminal stream with its input, so it contains every secret the
+   * attacker typed in the shell. Examples are a password typed at a su,
+   * sudo or passwd prompt, which the emulated shell reads as the next
+   * line, and a password on a command line such as mysql -p. No field
+   * marks where such a secret is, so it cannot be masked for viewers
+   * the way an authentication attempt's secret is.
    *
    * @generated from rpc decnet.api.v1.SessionService.GetSessionRecording
    */
