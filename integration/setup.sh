@@ -14,8 +14,8 @@ packages=(
 )
 
 # Courier conflicts with Dovecot (both provide imap-server and
-# pop3-server), so its packages are unpacked as the oracle of the Courier
-# personas, never installed; decoys/mailbox/couriertest runs them.
+# pop3-server), so its packages are unpacked, never installed. They are the
+# oracle of the Courier personas, which decoys/mailbox/couriertest runs.
 courier_root=/opt/decnet-oracles/courier
 courier_debs=(courier-imap courier-pop courier-base courier-authlib libcourier-unicode4 libgamin0 libidn12)
 
@@ -42,7 +42,7 @@ for p in "${packages[@]}"; do
   fi
 done
 # atftpd conflicts with tftpd-hpa (both ship /usr/sbin/in.tftpd), so its
-# package is unpacked beside the system rather than installed; the TFTP
+# package is unpacked beside the system rather than installed. The TFTP
 # oracle test runs the binary from there.
 atftpd_root=/opt/decnet-oracles/atftpd
 if [ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && [ -x "$courier_root/usr/sbin/couriertcpd" ]; then

@@ -92,15 +92,15 @@ type Config struct {
 	SingleSignOnPath string
 	// Settings is what SettingsService returns.
 	Settings Settings
-	// Live holds the settings an admin may change at runtime. Nil builds
-	// one on Store whose defaults are RequireAdminTOTP, StreamsPerUser
-	// and the retention and webhook values of Settings; it applies the
-	// stored overrides at New and this replica's updates, and does not
-	// reload, which serves one replica.
+	// Live contains the settings an admin may change at runtime. Nil
+	// builds one on Store with RequireAdminTOTP, StreamsPerUser and the
+	// retention and webhook values of Settings as defaults. That one
+	// applies the stored overrides at New and this replica's updates but
+	// never reloads, so it suits a single replica only.
 	Live *livesettings.Settings
 	// Ready, if set, checks what this process needs beyond its store to
 	// serve (Redis when replicas share state). While it fails, GET
-	// /healthz answers 503 and the gRPC health service NOT_SERVING.
+	// /healthz returns 503 and the gRPC health service NOT_SERVING.
 	Ready func(ctx context.Context) error
 	// Exporter serves ExportService with its outputs; nil lists none.
 	Exporter *export.Exporter

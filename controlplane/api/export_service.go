@@ -98,8 +98,10 @@ func (s *API) exportMembers(ctx context.Context, attackerIDs []string) (members 
 	if len(ids) == 0 {
 		return nil, nil, false, nil
 	}
+
 	perEvents := max(exportMemberEventFloor, exportMaxEvents/len(ids))
 	perCreds := max(exportMemberCredentialCap, exportMaxCredentials/len(ids))
+
 	var all []*eventv1.Event
 	for _, id := range ids {
 		a, err := s.store.GetAttacker(ctx, id)
@@ -120,6 +122,7 @@ func (s *API) exportMembers(ctx context.Context, attackerIDs []string) (members 
 		members = append(members, stix.Member{Attacker: a, Events: events, Credentials: creds})
 		all = append(all, eventsOf(events)...)
 	}
+
 	// Rules that count (brute force over many attempts) see the group's
 	// events in time order, as the live tagger saw them.
 	slices.SortStableFunc(all, func(a, b *eventv1.Event) int { return a.GetTime().AsTime().Compare(b.GetTime().AsTime()) })
@@ -193,8 +196,9 @@ func (s *campaignService) ExportCampaign(ctx context.Context, req *connect.Reque
 	if !ok {
 		return nil, s.toConnectError(ctx, procedure, store.ErrNotFound)
 	}
-	// A member identity's attackers come from the identity worker; two
-	// member ids merged since resolve to one identity.
+
+	// A member identity's attackers come from the identity worker. Two
+	// member ids merged since then resolve to one identity.
 	var identities []*apiv1.AttackerIdentity
 	var attackers []string
 	seen := map[string]bool{}
@@ -209,10 +213,12 @@ func (s *campaignService) ExportCampaign(ctx context.Context, req *connect.Reque
 			attackers = append(attackers, ident.GetAttackerIds()...)
 		}
 	}
+
 	members, tags, truncated, err := s.exportMembers(ctx, attackers)
 	if err != nil {
 		return nil, s.toConnectError(ctx, procedure, err)
 	}
+
 	var doc []byte
 	if misp {
 		doc, err = stix.CampaignMISP(c, identities, members, tags, truncated)

@@ -45,7 +45,7 @@ func (r *readiness) check(ctx context.Context) error {
 	if err == nil && r.ready != nil {
 		err = r.ready(checkCtx)
 	}
-	// A prober that hung up tells nothing about the dependencies, so the
+	// A prober that hung up reveals nothing about the dependencies, so the
 	// state and the log stay as they were.
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -72,7 +72,7 @@ func (r *readiness) Check(ctx context.Context, req *grpchealth.CheckRequest) (*g
 	}
 	status := grpchealth.StatusServing
 	if r.check(ctx) != nil {
-		// Not serving is the answer to the check, not a failure of it.
+		// Not serving is the result of the check, not a failure of it.
 		status = grpchealth.StatusNotServing
 	}
 	return &grpchealth.CheckResponse{Status: status}, nil

@@ -173,7 +173,7 @@ type Store interface {
 	// sends it again.
 	PruneEvents(ctx context.Context, before time.Time, dryRun bool) (PruneReport, error)
 
-	// Ping reports whether the store answers a read, for readiness
+	// Ping reports whether the store serves a read, for readiness
 	// checks. It must not wait behind writes.
 	Ping(ctx context.Context) error
 	Close() error

@@ -853,7 +853,7 @@ func (x *GetSettingsResponse) GetSettings() *Settings {
 }
 
 // CidrList is a list of networks in CIDR notation, wrapped so that an
-// empty list can be told apart from no list.
+// empty list is distinct from no list.
 type CidrList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Cidrs         []string               `protobuf:"bytes,1,rep,name=cidrs,proto3" json:"cidrs,omitempty"`

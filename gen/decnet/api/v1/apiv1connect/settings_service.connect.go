@@ -49,8 +49,8 @@ type SettingsServiceClient interface {
 	// whether they are set is reported where that matters.
 	GetSettings(context.Context, *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error)
 	// UpdateSettings changes the runtime values the request names and
-	// leaves the others alone. It answers InvalidArgument, changing
-	// nothing, when a value is out of range, and returns the effective
+	// leaves the others alone. It returns InvalidArgument, changing
+	// nothing, when a value is out of range, and otherwise the effective
 	// settings after the change.
 	UpdateSettings(context.Context, *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error)
 }
@@ -106,8 +106,8 @@ type SettingsServiceHandler interface {
 	// whether they are set is reported where that matters.
 	GetSettings(context.Context, *connect.Request[v1.GetSettingsRequest]) (*connect.Response[v1.GetSettingsResponse], error)
 	// UpdateSettings changes the runtime values the request names and
-	// leaves the others alone. It answers InvalidArgument, changing
-	// nothing, when a value is out of range, and returns the effective
+	// leaves the others alone. It returns InvalidArgument, changing
+	// nothing, when a value is out of range, and otherwise the effective
 	// settings after the change.
 	UpdateSettings(context.Context, *connect.Request[v1.UpdateSettingsRequest]) (*connect.Response[v1.UpdateSettingsResponse], error)
 }

@@ -384,7 +384,7 @@ export const GetSettingsResponseSchema: GenMessage<GetSettingsResponse> = /*@__P
 
 /**
  * CidrList is a list of networks in CIDR notation, wrapped so that an
- * empty list can be told apart from no list.
+ * empty list is distinct from no list.
  *
  * @generated from message decnet.api.v1.CidrList
  */
@@ -564,8 +564,8 @@ export const StorageKindSchema: GenEnum<StorageKind> = /*@__PURE__*/
  * SettingsService returns the control plane's effective configuration
  * and changes the few values that are safe to change at runtime. Most
  * settings come from the flags and environment of `decnet server` and
- * change only with a restart. The runtime values start from those flags;
- * an override set through UpdateSettings is stored in the database, wins
+ * change only with a restart. The runtime values start from those flags.
+ * An override set through UpdateSettings is stored in the database, wins
  * over the flag, and reaches every replica within seconds.
  *
  * @generated from service decnet.api.v1.SettingsService
@@ -586,8 +586,8 @@ export const SettingsService: GenService<{
   },
   /**
    * UpdateSettings changes the runtime values the request names and
-   * leaves the others alone. It answers InvalidArgument, changing
-   * nothing, when a value is out of range, and returns the effective
+   * leaves the others alone. It returns InvalidArgument, changing
+   * nothing, when a value is out of range, and otherwise the effective
    * settings after the change.
    *
    * @generated from rpc decnet.api.v1.SettingsService.UpdateSettings
