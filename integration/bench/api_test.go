@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -60,11 +61,42 @@ func deepToken(ctx context.Context, t *testing.T, st store.Store, f *apiv1.Event
 	return token
 }
 
-// workload is the mixed read load: one function per procedure, called in
-// turn by each client.
+// workload is the mixed read load: one function per procedure, each
+// with a weight. Every client draws its next procedure at random by those
+// weights, from a generator of its own, so the clients do not move
+// through the mix in step.
 type workload struct {
-	names []string
-	calls []func(ctx context.Context, i int) error
+	names   []string
+	weights []int
+	calls   []func(ctx context.Context, i int) error
+}
+
+// pick returns the procedure that the draw r (0 <= r < total weight)
+// falls on.
+func (w workload) pick(r int) int {
+	for op, wt := range w.weights {
+		if r < wt {
+			return op
+		}
+		r -= wt
+	}
+	return len(w.weights) - 1
+}
+
+// dashboardMix is the share of each procedure in the API load, in
+// percent, in the order of the workload's names: what a dashboard user
+// does. The overview page reads the overview once per visit; lists and
+// their paging, the attacker pages and the credentials page make up the
+// rest.
+var dashboardMix = []int{
+	20, // ListEvents first page
+	10, // ListEvents deep, through a page token
+	10, // ListEvents by source address
+	15, // ListAttackers
+	15, // GetAttacker
+	10, // ListCredentials
+	10, // GetOverview
+	10, // ListAttackers search
 }
 
 // runLoad runs w from clients goroutines for d and reports requests/s and
@@ -76,11 +108,19 @@ func runLoad(t *testing.T, label string, w workload, clients int, d time.Duratio
 	var errs atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
+	total := 0
+	for _, wt := range w.weights {
+		total += wt
+	}
 	for c := range clients {
 		per[c] = make([]latencies, len(w.calls))
 		wg.Go(func() {
-			for i := c; time.Now().Before(deadline); i++ {
-				op := i % len(w.calls)
+			rng := rand.New(rand.NewPCG(uint64(c), 7))
+			// i advances by clients so that i % clients stays c: the
+			// calls use it to pick the client's connection and vary
+			// their arguments.
+			for i := c; time.Now().Before(deadline); i += clients {
+				op := w.pick(rng.IntN(total))
 				t0 := time.Now()
 				if err := w.calls[op](ctx, i); err != nil {
 					errs.Add(1)
@@ -91,16 +131,16 @@ func runLoad(t *testing.T, label string, w workload, clients int, d time.Duratio
 		})
 	}
 	wg.Wait()
-	total := 0
+	served := 0
 	for op, name := range w.names {
 		var all latencies
 		for c := range clients {
 			all = append(all, per[c][op]...)
 		}
-		total += len(all)
+		served += len(all)
 		t.Logf("%s %-22s %7.0f req/s %s", label, name, float64(len(all))/d.Seconds(), all.summary())
 	}
-	t.Logf("%s total %.0f req/s, %d errors", label, float64(total)/d.Seconds(), errs.Load())
+	t.Logf("%s total %.0f req/s, %d errors", label, float64(served)/d.Seconds(), errs.Load())
 	if errs.Load() > 0 {
 		t.Errorf("%s: %d calls failed", label, errs.Load())
 	}
@@ -242,6 +282,7 @@ func TestAPIPostgres(t *testing.T) {
 	apiLoad := workload{
 		names: []string{"ListEvents first", "ListEvents deep", "ListEvents by source", "ListAttackers", "GetAttacker", "ListCredentials",
 			"GetOverview", "ListAttackers search"},
+		weights: dashboardMix,
 		calls: []func(context.Context, int) error{
 			func(ctx context.Context, i int) error {
 				_, err := rpcs[i%clients].events.ListEvents(ctx, connect.NewRequest(&apiv1.ListEventsRequest{}))
@@ -308,7 +349,8 @@ func TestAPIPostgres(t *testing.T) {
 		return rows.Err()
 	}
 	sqlLoad := workload{
-		names: apiLoad.names,
+		names:   apiLoad.names,
+		weights: apiLoad.weights,
 		calls: []func(context.Context, int) error{
 			func(ctx context.Context, _ int) error {
 				return drain(ctx, eventCols+` ORDER BY time DESC, id DESC LIMIT 100`)
