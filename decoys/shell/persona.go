@@ -72,14 +72,27 @@ var debianKernels = []kernelBuild{
 	{"6.1.0-57-amd64", "6.1.192-3", "2026-11-26"},
 }
 
-// ubuntuKernels are noble's linux-image-6.8.0-N-generic builds.
-// NOTE: only the GA build date is known from a real host; the later
-// dates follow the SRU cadence and are approximate.
+// ubuntuKernels are noble's linux-image-6.8.0-N-generic builds of
+// late 2025 and 2026. Each ABI, upload number and build date is taken
+// from a uname or /proc/version line of a real host; the package
+// version is the ABI and upload number, as Ubuntu numbers its kernels.
 var ubuntuKernels = []kernelBuild{
-	{"6.8.0-31-generic", "6.8.0-31.31", "Sat Apr 20 00:40:06 UTC 2024"},
-	{"6.8.0-45-generic", "6.8.0-45.45", "Fri Aug 30 12:02:04 UTC 2024"},
-	{"6.8.0-51-generic", "6.8.0-51.52", "Sat Nov  9 17:58:29 UTC 2024"},
-	{"6.8.0-60-generic", "6.8.0-60.63", "Tue May 13 17:01:37 UTC 2025"},
+	{"6.8.0-86-generic", "6.8.0-86.87", "Mon Sep 22 18:03:36 UTC 2025"},
+	{"6.8.0-90-generic", "6.8.0-90.91", "Tue Nov 18 14:14:30 UTC 2025"},
+	{"6.8.0-101-generic", "6.8.0-101.101", "Mon Feb  9 10:15:05 UTC 2026"},
+	{"6.8.0-117-generic", "6.8.0-117.117", "Tue May  5 19:26:24 UTC 2026"},
+	{"6.8.0-124-generic", "6.8.0-124.124", "Tue May 26 13:00:45 UTC 2026"},
+	{"6.8.0-136-generic", "6.8.0-136.136", "Wed Jul  1 21:53:05 UTC 2026"},
+	{"6.8.0-138-generic", "6.8.0-138.138", "Fri Jul 31 22:41:49 UTC 2026"},
+	{"6.8.0-142-generic", "6.8.0-142.142", "Wed Sep  2 14:24:27 UTC 2026"},
+}
+
+// ubuntuUpload is the upload number uname prints after "#": the part
+// of the package version after the dot ("6.8.0-86.87" gives "87").
+func ubuntuUpload(k kernelBuild) string {
+	_, upload, _ := strings.Cut(k.version, ".0-")
+	_, upload, _ = strings.Cut(upload, ".")
+	return upload
 }
 
 const debianFreeSoftware = `
@@ -142,10 +155,10 @@ BUG_REPORT_URL="https://bugs.debian.org/"
 func ubuntuPersona() *osPersona {
 	return &osPersona{
 		id: OSUbuntu2404,
-		osRelease: `PRETTY_NAME="Ubuntu 24.04.2 LTS"
+		osRelease: `PRETTY_NAME="Ubuntu 24.04.5 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
-VERSION="24.04.2 LTS (Noble Numbat)"
+VERSION="24.04.5 LTS (Noble Numbat)"
 VERSION_CODENAME=noble
 ID=ubuntu
 ID_LIKE=debian
@@ -156,17 +169,18 @@ PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-poli
 UBUNTU_CODENAME=noble
 LOGO=ubuntu-logo
 `,
-		issue:      "Ubuntu 24.04.2 LTS \\n \\l\n\n",
-		issueNet:   "Ubuntu 24.04.2 LTS\n",
+		issue:      "Ubuntu 24.04.5 LTS \\n \\l\n\n",
+		issueNet:   "Ubuntu 24.04.5 LTS\n",
 		debVersion: "trixie/sid\n",
 		kernels:    ubuntuKernels,
+		// The compiler and builder are those of 6.8.0-136's boot log;
+		// NOTE: the builder host varies between builds and is not
+		// known for the others.
 		procVersion: func(k kernelBuild) string {
-			num := strings.TrimSuffix(strings.TrimPrefix(k.abi, "6.8.0-"), "-generic")
-			return "Linux version " + k.abi + " (buildd@lcy02-amd64-046) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.2.0-23ubuntu4) 13.2.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #" + num + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date + "\n"
+			return "Linux version " + k.abi + " (buildd@lcy02-amd64-041) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04.1) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #" + ubuntuUpload(k) + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date + "\n"
 		},
 		unameVersion: func(k kernelBuild) string {
-			num := strings.TrimSuffix(strings.TrimPrefix(k.abi, "6.8.0-"), "-generic")
-			return "#" + num + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date
+			return "#" + ubuntuUpload(k) + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date
 		},
 		unameTail: "x86_64 x86_64 x86_64 GNU/Linux",
 		packages:  ubuntu2404Packages,
@@ -178,7 +192,7 @@ LOGO=ubuntu-logo
 		},
 		notFoundBare: true,
 		motd: func(hostname string, k kernelBuild) string {
-			return "Welcome to Ubuntu 24.04.2 LTS (GNU/Linux " + k.abi + " x86_64)\n\n" +
+			return "Welcome to Ubuntu 24.04.5 LTS (GNU/Linux " + k.abi + " x86_64)\n\n" +
 				" * Documentation:  https://help.ubuntu.com\n" +
 				" * Management:     https://landscape.canonical.com\n" +
 				" * Support:        https://ubuntu.com/pro\n"

@@ -404,3 +404,34 @@ func TestWorkBounded(t *testing.T) {
 		t.Fatalf("depth left at %d", sh.depth)
 	}
 }
+
+// Ubuntu's uname prints the kernel's upload number after "#", which can
+// differ from its ABI number (6.8.0-86 is upload 87).
+func TestUbuntuKernelStrings(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range 64 {
+		seed := []byte("ubuntu kernel seed " + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+		sh := newShell(Config{OS: OSUbuntu2404, Seed: seed, Hostname: "app01", User: "root"}, func() time.Time { return testNow })
+		k := sh.host.kernel
+		seen[k.abi] = true
+		upload := ubuntuUpload(k)
+		abiNum := strings.TrimSuffix(strings.TrimPrefix(k.abi, "6.8.0-"), "-generic")
+		if !strings.HasPrefix(k.version, "6.8.0-"+abiNum+".") || upload == "" {
+			t.Fatalf("kernel %q version %q upload %q", k.abi, k.version, upload)
+		}
+		wantUname := "Linux app01 " + k.abi + " #" + upload + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date + " x86_64 x86_64 x86_64 GNU/Linux\n"
+		if out, _, _ := run(t, sh, "uname -a"); out != wantUname {
+			t.Errorf("uname -a = %q, want %q", out, wantUname)
+		}
+		wantProc := "Linux version " + k.abi + " (buildd@lcy02-amd64-041) (x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04.1) 13.3.0, GNU ld (GNU Binutils for Ubuntu) 2.42) #" + upload + "-Ubuntu SMP PREEMPT_DYNAMIC " + k.date + "\n"
+		if out, _, _ := run(t, sh, "cat /proc/version"); out != wantProc {
+			t.Errorf("/proc/version = %q, want %q", out, wantProc)
+		}
+	}
+	if got := ubuntuUpload(kernelBuild{version: "6.8.0-86.87"}); got != "87" {
+		t.Errorf("upload of 6.8.0-86.87 = %q, want 87", got)
+	}
+	if len(seen) < 3 {
+		t.Errorf("64 seeds picked only %d kernels", len(seen))
+	}
+}

@@ -116,8 +116,11 @@ var (
 	}
 	// Upstream OpenSSH 9.6 (myproposal.h KEX_SERVER_KEX, plus the
 	// ext-info-s and strict KEX markers kex.c appends on the server).
-	// NOTE: not captured from a real Ubuntu 24.04 host; Ubuntu may have
-	// backported the same names Debian did.
+	// Unlike Debian's, it lacks the plain "sntrup761x25519-sha512" name:
+	// ssh-audit's Ubuntu 24.04 hardening guide lists only the
+	// @openssh.com form, while its Debian 12 guide added the plain name
+	// after Debian's backport. NOTE: not captured from a real Ubuntu
+	// 24.04 host; Ubuntu cannot be installed here.
 	openssh96KeyExchanges = []string{
 		"sntrup761x25519-sha512@openssh.com",
 		"curve25519-sha256",
@@ -203,8 +206,10 @@ func personas() []persona {
 
 	ubuntu := base
 	ubuntu.id = "openssh-9.6p1-ubuntu24.04"
-	// NOTE: 3ubuntu13.19 is the newest revision seen in public banners,
-	// not checked against the Ubuntu archive.
+	// 3ubuntu13.19 is the revision that real noble hosts answer with in
+	// late 2026, seen beside "Ubuntu 24.04.5 LTS" and kernel
+	// 6.8.0-142-generic, which the shell persona matches. NOTE: taken
+	// from public captures, not from the Ubuntu archive.
 	ubuntu.banner = "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.19"
 	ubuntu.keyExchanges = slices.Clone(openssh96KeyExchanges)
 	ubuntu.shellOS = shell.OSUbuntu2404
