@@ -155,10 +155,10 @@ BUG_REPORT_URL="https://bugs.debian.org/"
 func ubuntuPersona() *osPersona {
 	return &osPersona{
 		id: OSUbuntu2404,
-		osRelease: `PRETTY_NAME="Ubuntu 24.04.5 LTS"
+		osRelease: `PRETTY_NAME="Ubuntu 24.04.4 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
-VERSION="24.04.5 LTS (Noble Numbat)"
+VERSION="24.04.4 LTS (Noble Numbat)"
 VERSION_CODENAME=noble
 ID=ubuntu
 ID_LIKE=debian
@@ -169,8 +169,8 @@ PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-poli
 UBUNTU_CODENAME=noble
 LOGO=ubuntu-logo
 `,
-		issue:      "Ubuntu 24.04.5 LTS \\n \\l\n\n",
-		issueNet:   "Ubuntu 24.04.5 LTS\n",
+		issue:      "Ubuntu 24.04.4 LTS \\n \\l\n\n",
+		issueNet:   "Ubuntu 24.04.4 LTS\n",
 		debVersion: "trixie/sid\n",
 		kernels:    ubuntuKernels,
 		// The compiler and builder are those of 6.8.0-136's boot log;
@@ -192,7 +192,7 @@ LOGO=ubuntu-logo
 		},
 		notFoundBare: true,
 		motd: func(hostname string, k kernelBuild) string {
-			return "Welcome to Ubuntu 24.04.5 LTS (GNU/Linux " + k.abi + " x86_64)\n\n" +
+			return "Welcome to Ubuntu 24.04.4 LTS (GNU/Linux " + k.abi + " x86_64)\n\n" +
 				" * Documentation:  https://help.ubuntu.com\n" +
 				" * Management:     https://landscape.canonical.com\n" +
 				" * Support:        https://ubuntu.com/pro\n"

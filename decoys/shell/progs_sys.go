@@ -47,7 +47,7 @@ func (sh *Shell) versions() toolVersions {
 			perl: [3]int{5, 38, 2}, perlPatches: 51, perlYear: "2023",
 			openssl: "OpenSSL 3.0.13 30 Jan 2024", sudo: "1.9.15p5",
 			systemd: "255 (255.4-1ubuntu8.6)",
-			lsbID:   "Ubuntu", lsbDesc: "Ubuntu 24.04.5 LTS", lsbRelease: "24.04", lsbCodename: "noble",
+			lsbID:   "Ubuntu", lsbDesc: "Ubuntu 24.04.4 LTS", lsbRelease: "24.04", lsbCodename: "noble",
 			sshUsage: sshUsage96,
 		}
 	}

