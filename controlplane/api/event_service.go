@@ -10,15 +10,17 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/decnet/decnet/controlplane/auth"
-	"github.com/decnet/decnet/controlplane/fanout"
 	"github.com/decnet/decnet/controlplane/store"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	"github.com/decnet/decnet/gen/decnet/api/v1/apiv1connect"
 )
 
 // streamBuffer is how many events a stream may lag behind ingest before the
-// fan-out drops it; about one ingest batch.
-const streamBuffer = fanout.DefaultBuffer
+// fan-out drops it: four bridge batches, a few megabytes at most. A
+// dashboard on a busy control plane can stall for a second, and a dropped
+// stream makes it reconnect and reload pages, which costs more than
+// holding the events.
+const streamBuffer = 2048
 
 // errStreamDropped is sent to a stream client that fell behind.
 var errStreamDropped = connect.NewError(connect.CodeResourceExhausted,

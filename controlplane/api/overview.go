@@ -100,34 +100,57 @@ func overviewQuery(req *apiv1.GetOverviewRequest, now time.Time) (store.Overview
 }
 
 // overviewTTL is how long one store read of an overview serves the calls
-// for the same window. Every open dashboard reloads its overview when
-// events arrive, and each read counts and groups the whole window. Under
-// an attack, sharing the read for a couple of seconds keeps that cost
-// constant however many dashboards are open.
+// for the same window before a new read starts. Every open dashboard
+// reloads its overview when events arrive, and each read counts and
+// groups the whole window. Under an attack, sharing the read keeps that
+// cost constant however many dashboards are open.
 const overviewTTL = 2 * time.Second
+
+// overviewMaxStale is the oldest overview a call is answered with while
+// a newer read runs. Past it, callers wait for the read. A dashboard's
+// counts may lag by this much; its live event list does not.
+const overviewMaxStale = 30 * time.Second
+
+// overviewStaleWait is how long a call waits for a running read before
+// it takes the older overview. Reads of a small store finish within it,
+// so there every call gets current counts; on a store large enough that
+// a read takes longer, calls stop queueing behind it.
+const overviewStaleWait = time.Second
 
 // overviewLoadTimeout bounds a shared read, which no single caller's
 // context may cancel for the others.
 const overviewLoadTimeout = 30 * time.Second
 
 // overviewCache shares overview reads among concurrent and closely
-// following calls for the same query. Entries are unmasked; callers mask
-// their own copy for their role.
+// following calls for the same query. At most one read per query runs
+// at a time, and a new one starts no sooner than the last one took, so
+// on a large store overview reads hold at most about half of one
+// database connection instead of queueing behind each other. Entries
+// are unmasked; callers mask their own copy for their role.
 type overviewCache struct {
 	mu      sync.Mutex
 	entries map[store.OverviewQuery]*overviewEntry
+	// staleWait replaces overviewStaleWait when set (in tests).
+	staleWait time.Duration
 }
 
 type overviewEntry struct {
-	done chan struct{}
-	at   time.Time
-	resp *apiv1.GetOverviewResponse
-	err  error
+	// resp is the newest successful read, finished at doneAt after
+	// taking took; nil before the first one.
+	resp   *apiv1.GetOverviewResponse
+	doneAt time.Time
+	took   time.Duration
+	// loading is open while a read runs, and err is what the last
+	// finished read returned.
+	loading chan struct{}
+	err     error
 }
 
-// get returns a copy of the overview of q: from a read started less than
-// overviewTTL before now, waiting for it if it is still running, or from
-// a new read through load.
+// get returns a copy of the overview of q. A read that finished within
+// overviewTTL (or within the time it took, if longer) answers at once.
+// Otherwise a single new read starts, and get waits for it; if an older
+// read, up to overviewMaxStale, exists, get waits at most
+// overviewStaleWait and then answers with the older one.
 func (c *overviewCache) get(ctx context.Context, q store.OverviewQuery, now time.Time,
 	load func(context.Context, store.OverviewQuery) (*apiv1.GetOverviewResponse, error),
 ) (*apiv1.GetOverviewResponse, error) {
@@ -135,38 +158,84 @@ func (c *overviewCache) get(ctx context.Context, q store.OverviewQuery, now time
 	if c.entries == nil {
 		c.entries = map[store.OverviewQuery]*overviewEntry{}
 	}
-	e := c.entries[q]
-	fresh := e != nil && now.Sub(e.at) < overviewTTL
-	if fresh {
-		select {
-		case <-e.done:
-			fresh = e.err == nil
-		default: // still loading: wait for it
+	for k, old := range c.entries {
+		if k != q && old.loading == nil && now.Sub(old.doneAt) >= overviewMaxStale {
+			delete(c.entries, k)
 		}
 	}
-	if !fresh {
-		for k, old := range c.entries {
-			if now.Sub(old.at) >= overviewTTL {
-				delete(c.entries, k)
-			}
-		}
-		e = &overviewEntry{done: make(chan struct{}), at: now}
+	e := c.entries[q]
+	if e == nil {
+		e = &overviewEntry{}
 		c.entries[q] = e
-		c.mu.Unlock()
-		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), overviewLoadTimeout)
-		e.resp, e.err = load(loadCtx, q)
-		cancel()
-		close(e.done)
-	} else {
-		c.mu.Unlock()
+	}
+	age := now.Sub(e.doneAt)
+	if e.resp == nil || age >= max(overviewTTL, e.took) {
+		c.startLoad(ctx, q, e, now, load)
+	}
+	current, wait := e.resp, e.loading
+	c.mu.Unlock()
+	if wait == nil { // current is fresh
+		return proto.CloneOf(current), nil
+	}
+	fallback := current
+	if age >= overviewMaxStale {
+		fallback = nil
+	}
+
+	var timeout <-chan time.Time
+	if fallback != nil {
+		staleWait := overviewStaleWait
+		if c.staleWait > 0 {
+			staleWait = c.staleWait
+		}
+		timer := time.NewTimer(staleWait)
+		defer timer.Stop()
+		timeout = timer.C
 	}
 	select {
-	case <-e.done:
+	case <-wait:
+	case <-timeout:
+		return proto.CloneOf(fallback), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if e.err != nil {
-		return nil, e.err
+	c.mu.Lock()
+	resp, err := e.resp, e.err
+	c.mu.Unlock()
+	switch {
+	case err == nil:
+		return proto.CloneOf(resp), nil
+	case fallback != nil:
+		return proto.CloneOf(fallback), nil
+	default:
+		return nil, err
 	}
-	return proto.CloneOf(e.resp), nil
+}
+
+// startLoad starts a read of q into e unless one is running. The caller
+// holds c.mu. The read's end is placed at now plus the time it took, so
+// the cache's clock stays the one its callers pass in.
+func (c *overviewCache) startLoad(ctx context.Context, q store.OverviewQuery, e *overviewEntry, now time.Time,
+	load func(context.Context, store.OverviewQuery) (*apiv1.GetOverviewResponse, error),
+) {
+	if e.loading != nil {
+		return
+	}
+	done := make(chan struct{})
+	e.loading = done
+	loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), overviewLoadTimeout)
+	go func() {
+		defer cancel()
+		began := time.Now()
+		resp, err := load(loadCtx, q)
+		took := time.Since(began)
+		c.mu.Lock()
+		e.err = err
+		if err == nil {
+			e.resp, e.doneAt, e.took = resp, now.Add(took), took
+		}
+		e.loading = nil
+		c.mu.Unlock()
+		close(done)
+	}()
 }
