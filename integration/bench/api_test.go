@@ -243,7 +243,7 @@ func TestAPIPostgres(t *testing.T) {
 	})
 
 	streamCtx, stopStreams := context.WithCancel(ctx)
-	var received atomic.Int64
+	var received, droppedStreams atomic.Int64
 	var streamWG sync.WaitGroup
 	for range *flagStreams {
 		client := apiv1connect.NewEventServiceClient(newH2C(), srv.URL)
@@ -259,6 +259,9 @@ func TestAPIPostgres(t *testing.T) {
 				if stream.Msg().GetEvent() != nil {
 					received.Add(1)
 				}
+			}
+			if connect.CodeOf(stream.Err()) == connect.CodeResourceExhausted {
+				droppedStreams.Add(1)
 			}
 		})
 	}
@@ -395,7 +398,8 @@ func TestAPIPostgres(t *testing.T) {
 	stopStreams()
 	streamWG.Wait()
 	want := ingested.Load() * int64(*flagStreams)
-	t.Logf("streams: %d subscribers received %d of %d live events (%d ingested)", *flagStreams, received.Load(), want, ingested.Load())
+	t.Logf("streams: %d subscribers received %d of %d live events (%d ingested); %d dropped for falling behind",
+		*flagStreams, received.Load(), want, ingested.Load(), droppedStreams.Load())
 	if received.Load() != want {
 		t.Errorf("streams received %d events, want %d", received.Load(), want)
 	}
