@@ -326,12 +326,18 @@ func TestAPIPostgres(t *testing.T) {
 	}
 	runLoad(t, "api", apiLoad, clients, *flagDuration)
 
-	// The same statements the store sends, through a pool of pgx's default
-	// size, as the store's own pool has.
-	pool, err := pgxpool.New(ctx, dsn)
+	// The same statements the store sends, through a pool of the size the
+	// store's own pool has.
+	poolCfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatalf("parse dsn: %v", err)
+	}
+	poolCfg.MaxConns = st.PoolSize()
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
+	t.Logf("pool of %d connections in both phases", poolCfg.MaxConns)
 	t.Cleanup(pool.Close)
 	const attackerCols = `a.id::text, a.first_seen, a.last_seen, a.event_count, a.auth_attempt_count,
 		ARRAY(SELECT address FROM attacker_addresses WHERE attacker_id = a.id),

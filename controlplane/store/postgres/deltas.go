@@ -395,7 +395,7 @@ func (s *Store) applyAllDeltaRows(ctx context.Context) error {
 // them itself.
 func (s *Store) applyDeltaRows(ctx context.Context) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := inTxOn(ctx, s.flushPool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, deltas FROM attacker_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, deltaRowsPerFlush)
 		if err != nil {
 			return fmt.Errorf("read attacker deltas: %w", err)

@@ -22,7 +22,11 @@ import (
 // Store is a store.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
-	log  zerolog.Logger
+	// flushPool holds the one connection the aggregate flusher uses. Reads
+	// of attackers wait for a flush, so a flush queued behind those reads
+	// for a pooled connection would hold them all up.
+	flushPool *pgxpool.Pool
+	log       zerolog.Logger
 
 	// partitionsMu guards partitions, the days whose events partition
 	// this process has created or found, so a batch checks the catalog
@@ -62,14 +66,24 @@ func Open(ctx context.Context, dsn string, logger zerolog.Logger) (*Store, error
 		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 
+	flushCfg := cfg.Copy()
+	flushCfg.MaxConns, flushCfg.MinConns = 1, 0
+	flushPool, err := pgxpool.NewWithConfig(ctx, flushCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+
 	s := &Store{
 		pool:       pool,
+		flushPool:  flushPool,
 		log:        logger.With().Str("component", "store.postgres").Logger(),
 		partitions: make(map[int64]struct{}),
 		addresses:  newAddressCache(addressCacheEntries),
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
+		flushPool.Close()
 		return nil, fmt.Errorf("open postgres store %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 	s.startFlusher()
@@ -86,6 +100,12 @@ func defaultMaxConns() int32 {
 	return int32(max(16, 4*runtime.NumCPU())) //nolint:gosec // G115: CPU counts fit in int32
 }
 
+// PoolSize is the most connections the store's pool opens for reads and
+// ingest, besides the flusher's one.
+func (s *Store) PoolSize() int32 {
+	return s.pool.Config().MaxConns
+}
+
 // Ping checks that a pooled connection answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
@@ -99,13 +119,19 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stopFlusher()
 	s.pool.Close()
+	s.flushPool.Close()
 	return nil
 }
 
 // inTx runs fn in a READ COMMITTED transaction and commits when fn returns
 // nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	return inTxOn(ctx, s.pool, fn)
+}
+
+// inTxOn is inTx on a given pool.
+func inTxOn(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) error {
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
