@@ -31,6 +31,7 @@ import (
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/ntlm"
 	"github.com/decnet/decnet/decoys/quarantine"
 	"github.com/decnet/decnet/decoys/tlsfp"
 )
@@ -76,16 +77,18 @@ const (
 
 // Service is the IMAP decoy of one decky. It implements decoys.Service.
 type Service struct {
-	decky   string
-	host    string
-	seed    []byte
-	emitter decoys.Emitter
-	log     zerolog.Logger
-	limits  decoys.Limits
-	metrics *decoys.Metrics
-	persona *persona
-	tls     *tls.Config
-	policy  *login.Policy
+	decky string
+	host  string
+	seed  []byte
+	// ntlmTarget names the server in the CHALLENGE of AUTHENTICATE NTLM.
+	ntlmTarget ntlm.Target
+	emitter    decoys.Emitter
+	log        zerolog.Logger
+	limits     decoys.Limits
+	metrics    *decoys.Metrics
+	persona    *persona
+	tls        *tls.Config
+	policy     *login.Policy
 	// quarantine keeps messages sent with APPEND; nil only hashes them.
 	quarantine *quarantine.Store
 	penalty    *mailbox.Penalty
@@ -135,10 +138,11 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 
 	return &Service{
-		decky:   cfg.Decky,
-		host:    host,
-		seed:    slices.Clone(cfg.Seed),
-		emitter: cfg.Emitter,
+		decky:      cfg.Decky,
+		host:       host,
+		seed:       slices.Clone(cfg.Seed),
+		ntlmTarget: ntlm.TargetFor(cfg.Seed, host),
+		emitter:    cfg.Emitter,
 		log: cfg.Logger.With().Str(decoys.FieldService, ServiceName).
 			Str(decoys.FieldDecky, cfg.Decky).Str("persona", p.id).Logger(),
 		limits:  cfg.Limits.WithDefaults(),

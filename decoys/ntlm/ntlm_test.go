@@ -132,6 +132,22 @@ func TestSpecV2LineIsCrackable(t *testing.T) {
 	}
 }
 
+// TestSpecV1LineIsCrackable checks the NTLMv1 line against the password
+// of the specification.
+func TestSpecV1LineIsCrackable(t *testing.T) {
+	a, err := ParseAuthenticate(specMessage(t, specV1Authenticate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := a.Credential(specChallenge(t))
+	if _, _, err := ntlmtest.VerifyV1(c.Secret, "Password"); err != nil {
+		t.Error(err)
+	}
+	if _, _, err := ntlmtest.VerifyV1(c.Secret, "Passw0rd"); err == nil {
+		t.Error("a wrong password verified")
+	}
+}
+
 func TestCredentialPrincipalAndAnonymous(t *testing.T) {
 	a := &Authenticate{User: "alice", NTResponse: make([]byte, 24)}
 	if c, ok := a.Credential([8]byte{}); !ok || c.Principal != "alice" || c.SecretKind != decoys.SecretNTLMv1 ||

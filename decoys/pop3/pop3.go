@@ -31,6 +31,7 @@ import (
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/ntlm"
 	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
@@ -77,17 +78,19 @@ const (
 
 // Service is the POP3 decoy of one decky. It implements decoys.Service.
 type Service struct {
-	decky   string
-	host    string
-	seed    []byte
-	emitter decoys.Emitter
-	log     zerolog.Logger
-	limits  decoys.Limits
-	metrics *decoys.Metrics
-	persona *persona
-	tls     *tls.Config
-	policy  *login.Policy
-	penalty *mailbox.Penalty
+	decky string
+	host  string
+	seed  []byte
+	// ntlmTarget names the server in the CHALLENGE of AUTH NTLM.
+	ntlmTarget ntlm.Target
+	emitter    decoys.Emitter
+	log        zerolog.Logger
+	limits     decoys.Limits
+	metrics    *decoys.Metrics
+	persona    *persona
+	tls        *tls.Config
+	policy     *login.Policy
+	penalty    *mailbox.Penalty
 
 	disablePlaintext bool
 	mechanisms       []string // upper case, in configured order
@@ -134,10 +137,11 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 
 	return &Service{
-		decky:   cfg.Decky,
-		host:    host,
-		seed:    slices.Clone(cfg.Seed),
-		emitter: cfg.Emitter,
+		decky:      cfg.Decky,
+		host:       host,
+		seed:       slices.Clone(cfg.Seed),
+		ntlmTarget: ntlm.TargetFor(cfg.Seed, host),
+		emitter:    cfg.Emitter,
 		log: cfg.Logger.With().Str(decoys.FieldService, ServiceName).
 			Str(decoys.FieldDecky, cfg.Decky).Str("persona", p.id).Logger(),
 		limits:  cfg.Limits.WithDefaults(),

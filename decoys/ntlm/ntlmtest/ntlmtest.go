@@ -6,6 +6,7 @@ package ntlmtest
 
 import (
 	"bytes"
+	"crypto/des" //nolint:gosec // G502: NTLMv1 is DES by definition
 	"crypto/hmac"
 	"crypto/md5" //nolint:gosec // G501: NTLMv2 is HMAC-MD5 by definition
 	"encoding/binary"
@@ -103,6 +104,64 @@ func VerifyV2(line []byte, password string) (user, domain string, err error) {
 		return "", "", fmt.Errorf("proof %x is not the response of the password", proof)
 	}
 	return user, domain, nil
+}
+
+// VerifyV1 checks a mode 5500 hashcat line against password: the NT
+// response must be DESL(MD4(UTF-16LE(password)), challenge), where the
+// challenge is the server's, or with extended session security (an LM
+// response of a client nonce and 16 zero bytes) the first 8 bytes of
+// MD5(server challenge || client nonce). It returns the line's fields
+// on success.
+func VerifyV1(line []byte, password string) (user, domain string, err error) {
+	parts := strings.Split(string(line), ":")
+	if len(parts) != 6 || parts[1] != "" {
+		return "", "", fmt.Errorf("line %q is not user::domain:lm:nt:challenge", line)
+	}
+	user, domain = parts[0], parts[2]
+	lm, err1 := hex.DecodeString(parts[3])
+	nt, err2 := hex.DecodeString(parts[4])
+	challenge, err3 := hex.DecodeString(parts[5])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return "", "", fmt.Errorf("decode line: %w", err)
+	}
+	if len(lm) != 24 || len(nt) != 24 || len(challenge) != 8 {
+		return "", "", fmt.Errorf("line %q has wrong field lengths", line)
+	}
+	if bytes.Equal(lm[8:], make([]byte, 16)) {
+		sum := md5.Sum(append(challenge, lm[:8]...)) //nolint:gosec // G401: NTLM2 session response by definition
+		challenge = sum[:8]
+	}
+	h := md4.New()
+	h.Write(utf16le(password))
+	key := append(h.Sum(nil), make([]byte, 5)...)
+	var want []byte
+	for i := range 3 {
+		block, err := des.NewCipher(desKey(key[7*i : 7*i+7])) //nolint:gosec // G405: NTLMv1 is DES by definition
+		if err != nil {
+			return "", "", fmt.Errorf("des key: %w", err)
+		}
+		out := make([]byte, 8)
+		block.Encrypt(out, challenge)
+		want = append(want, out...)
+	}
+	if !bytes.Equal(want, nt) {
+		return "", "", fmt.Errorf("nt response %x is not the response of the password", nt)
+	}
+	return user, domain, nil
+}
+
+// desKey spreads 7 key bytes over 8, leaving the parity bits clear.
+func desKey(k []byte) []byte {
+	return []byte{
+		k[0] & 0xfe,
+		k[0]<<7 | k[1]>>1,
+		k[1]<<6 | k[2]>>2,
+		k[2]<<5 | k[3]>>3,
+		k[3]<<4 | k[4]>>4,
+		k[4]<<3 | k[5]>>5,
+		k[5]<<2 | k[6]>>6,
+		k[6] << 1,
+	}
 }
 
 func utf16le(s string) []byte {
