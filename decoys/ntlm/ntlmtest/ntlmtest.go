@@ -16,13 +16,13 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"golang.org/x/crypto/md4" //nolint:staticcheck // SA1019: the NT hash is MD4 by definition
+	"golang.org/x/crypto/md4" //nolint:staticcheck,gosec // SA1019, G506: the NT hash is MD4 by definition
 )
 
 // NTOWFv2 is the NTLMv2 response key of MS-NLMP 3.3.2:
 // HMAC-MD5(MD4(UTF-16LE(password)), UTF-16LE(upper(user) + domain)).
 func NTOWFv2(user, domain, password string) []byte {
-	h := md4.New()
+	h := md4.New() //nolint:gosec // G406: the NT hash is MD4 by definition
 	h.Write(utf16le(password))
 	m := hmac.New(md5.New, h.Sum(nil))
 	m.Write(utf16le(strings.ToUpper(user) + domain))
@@ -131,7 +131,7 @@ func VerifyV1(line []byte, password string) (user, domain string, err error) {
 		sum := md5.Sum(append(challenge, lm[:8]...)) //nolint:gosec // G401: NTLM2 session response by definition
 		challenge = sum[:8]
 	}
-	h := md4.New()
+	h := md4.New() //nolint:gosec // G406: the NT hash is MD4 by definition
 	h.Write(utf16le(password))
 	key := append(h.Sum(nil), make([]byte, 5)...)
 	var want []byte
