@@ -42,7 +42,7 @@ func newWindowsAuth(personaID, app string, seed []byte, computer string) *window
 	return &windowsAuth{target: ntlm.NewTarget(computer, ntlm.Domain(seed))}
 }
 
-// protects reports whether IIS asks for Windows authentication on path.
+// protects reports whether IIS requires Windows authentication on path.
 func (w *windowsAuth) protects(path string) bool {
 	p := strings.ToLower(path)
 	for _, dir := range windowsAuthPaths {
@@ -54,8 +54,8 @@ func (w *windowsAuth) protects(path string) bool {
 }
 
 // ntlmConn is the NTLM state of one connection: the server challenge of
-// the CHALLENGE last sent on it, which the AUTHENTICATE message answers.
-// The streams of an HTTP/2 connection share it, hence the lock.
+// the CHALLENGE last sent on it, to which the AUTHENTICATE message
+// responds. The streams of an HTTP/2 connection share it, hence the lock.
 type ntlmConn struct {
 	mu        sync.Mutex
 	challenge [8]byte
@@ -92,7 +92,7 @@ func (c *ntlmConn) take() ([8]byte, bool) {
 	return ch, ok
 }
 
-// serveWindowsAuth answers a request to a protected directory: the 401
+// serveWindowsAuth responds to a request for a protected directory: the 401
 // that offers Negotiate and NTLM, or the 401 carrying the CHALLENGE when
 // the request holds a NEGOTIATE message. An AUTHENTICATE message is
 // recorded and refused with the first 401, as IIS refuses a wrong
@@ -160,9 +160,9 @@ func ntlmAuthorization(req *request) (scheme string, msg []byte, spnego bool) {
 		if bytes.HasPrefix(raw, []byte(ntlm.Signature)) {
 			return sch, raw, false
 		}
-		// A SPNEGO token (RFC 4178) embeds the NTLM message whole; the
-		// DER around it need not be parsed to find it, since the
-		// signature cannot occur in the mechanism OIDs before it.
+		// A SPNEGO token (RFC 4178) embeds the NTLM message whole. The
+		// DER around it need not be parsed, because the signature
+		// cannot occur in the mechanism OIDs before the message.
 		if i := bytes.Index(raw, []byte(ntlm.Signature)); i > 0 && (raw[0] == 0x60 || raw[0] == 0xa1) {
 			return sch, raw[i:], true
 		}

@@ -128,15 +128,15 @@ func TestWindowsAuthNegotiate(t *testing.T) {
 	negotiate := ntlmtest.Negotiate()
 
 	for i, path := range []string{"/autodiscover/autodiscover.xml", "/rpc/rpcproxy.dll", "/mapi/emsmdb/", "/OAB/"} {
-		// Bare NTLM under Negotiate is answered bare.
+		// Bare NTLM under Negotiate gets a bare CHALLENGE.
 		resp, _ := c.get(path, "Negotiate "+base64.StdEncoding.EncodeToString(negotiate))
 		challenge := c.challengeOf(resp, "Negotiate")
 		if ntlm.MessageType(challenge) != ntlm.TypeChallenge {
 			t.Fatalf("%s: challenge % x", path, challenge)
 		}
 
-		// SPNEGO: a NegTokenInit with the NEGOTIATE message, answered
-		// by a NegTokenResp, then a NegTokenResp with AUTHENTICATE.
+		// SPNEGO: a NegTokenInit with the NEGOTIATE message gets a
+		// NegTokenResp, then a NegTokenResp carries AUTHENTICATE.
 		init := derTLV(0x60, append(derTLV(0x06, []byte{0x2b, 0x06, 0x01, 0x05, 0x05, 0x02}),
 			derTLV(0xa0, derTLV(0x30, append(derTLV(0xa0, derTLV(0x30, ntlmSSPOID)), derTLV(0xa2, derTLV(0x04, negotiate))...)))...))
 		resp, _ = c.get(path, "Negotiate "+base64.StdEncoding.EncodeToString(init))

@@ -11,8 +11,8 @@ import (
 )
 
 // TestCurlNTLM logs in to the Exchange persona with curl's NTLM, which
-// answers the decoy's CHALLENGE with an NTLMv2 response, and checks that
-// the recorded line verifies against the password curl was given.
+// sends an NTLMv2 response to the decoy's CHALLENGE. The recorded line
+// must verify against the password curl was given.
 func TestCurlNTLM(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {

@@ -62,9 +62,9 @@ func TestExchangeAuthenticateNTLM(t *testing.T) {
 	}
 }
 
-// TestDovecotRefusesNTLM checks that a persona that does not offer NTLM
-// still refuses it as an unknown mechanism.
-func TestDovecotRefusesNTLM(t *testing.T) {
+// TestDovecotRejectsNTLM checks that a persona that does not offer NTLM
+// still rejects it as an unknown mechanism.
+func TestDovecotRejectsNTLM(t *testing.T) {
 	ts := startService(t, decoys.Config{})
 	c := dial(t, "127.0.0.2", ts.addr)
 	c.line()

@@ -78,10 +78,10 @@ func NewTarget(computer, dnsDomain string) Target {
 	}
 }
 
-// TargetFor returns the target of a decky whose host name is host: a
-// dotted name splits into computer and domain, and a bare one joins the
-// Active Directory domain derived from seed, so that every service of a
-// decky reports the same domain.
+// TargetFor returns the target of a decky whose host name is host. A
+// dotted name splits into computer and domain. A bare name joins the
+// Active Directory domain derived from seed, so every service of a decky
+// reports the same domain.
 func TargetFor(seed []byte, host string) Target {
 	if short, domain, ok := strings.Cut(host, "."); ok && short != "" && domain != "" {
 		return NewTarget(short, domain)

@@ -15,8 +15,7 @@ const (
 	ntProofLen    = 16
 )
 
-// Credential is what an AUTHENTICATE message yields for an auth.attempt
-// event.
+// Credential is the auth.attempt payload of an AUTHENTICATE message.
 type Credential struct {
 	// Principal is DOMAIN\user as the client sent both, or the user
 	// alone when the domain is empty: the form Windows logs show, and
@@ -35,8 +34,8 @@ type Credential struct {
 // serverChallenge. It returns false for an anonymous message (no NT
 // response) and for an NT response of a length neither version uses.
 //
-// A user or domain that contains ':' makes a line hashcat cannot split;
-// it is kept as sent, since no client of a real account sends one.
+// A user or domain that contains ':' makes a line hashcat cannot split.
+// It is kept as sent, because no client of a real account sends one.
 func (a *Authenticate) Credential(serverChallenge [8]byte) (Credential, bool) {
 	c := Credential{Principal: a.User}
 	if a.Domain != "" {

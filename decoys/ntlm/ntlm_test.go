@@ -290,8 +290,8 @@ func TestChallengeMessage(t *testing.T) {
 		t.Errorf("av pairs %q, want %q", strings.Join(got, " "), want)
 	}
 
-	// The test client answers it, and the answer parses to a crackable
-	// line that names the server challenge.
+	// The test client's AUTHENTICATE message for it parses to a
+	// crackable line that names the server challenge.
 	auth, err := ntlmtest.Authenticate(msg, "alice", "CORP", "WS1", "Secr3t!", [8]byte{9, 9, 9, 9, 9, 9, 9, 9})
 	if err != nil {
 		t.Fatal(err)

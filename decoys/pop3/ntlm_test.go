@@ -12,10 +12,10 @@ import (
 	"github.com/decnet/decnet/decoys/ntlm/ntlmtest"
 )
 
-// TestExchangeAuthNTLM runs AUTH NTLM against the
-// Exchange persona before STLS: the CHALLENGE names the decky, the
-// AUTHENTICATE message is recorded as a line the password verifies, and
-// the client gets Exchange's failure reply.
+// TestExchangeAuthNTLM runs AUTH NTLM against the Exchange persona
+// before STLS: the CHALLENGE names the decky, the AUTHENTICATE message is
+// recorded as a line the password verifies, and the client gets
+// Exchange's failure reply.
 func TestExchangeAuthNTLM(t *testing.T) {
 	ts := startService(t, decoys.Config{Persona: PersonaExchange, Decky: "EX01"})
 	c := dial(t, "127.0.0.2", ts.addr)
@@ -62,9 +62,9 @@ func TestExchangeAuthNTLM(t *testing.T) {
 	}
 }
 
-// TestDovecotRefusesNTLM checks that a persona that does not offer NTLM
-// still refuses it as an unknown mechanism.
-func TestDovecotRefusesNTLM(t *testing.T) {
+// TestDovecotRejectsNTLM checks that a persona that does not offer NTLM
+// still rejects it as an unknown mechanism.
+func TestDovecotRejectsNTLM(t *testing.T) {
 	ts := startService(t, decoys.Config{})
 	c := dial(t, "127.0.0.2", ts.addr)
 	c.line()

@@ -1,7 +1,7 @@
-// Package ntlmtest is the client side of NTLMv2 for tests of the decoys
-// that capture NTLM: it computes responses as a Windows client does and
-// checks that a recorded hashcat line holds a response the password
-// produced, which is what makes a capture crackable.
+// Package ntlmtest is the client side of NTLM for tests of the decoys
+// that capture it. It computes NTLMv2 responses as a Windows client does.
+// It also checks that a recorded hashcat line contains a response the
+// password produced, which is what makes a capture crackable.
 package ntlmtest
 
 import (
@@ -38,8 +38,8 @@ func Negotiate() []byte {
 	return append(msg, make([]byte, 16)...)
 }
 
-// Authenticate answers the CHALLENGE message challenge with an NTLMv2
-// AUTHENTICATE message for user in domain, with clientChallenge in the
+// Authenticate returns the NTLMv2 AUTHENTICATE message for the CHALLENGE
+// message challenge for user in domain, with clientChallenge in the
 // blob, the server's target information and a zero timestamp.
 func Authenticate(challenge []byte, user, domain, workstation, password string, clientChallenge [8]byte) ([]byte, error) {
 	if len(challenge) < 48 || !bytes.HasPrefix(challenge, []byte("NTLMSSP\x00")) {
@@ -127,10 +127,12 @@ func VerifyV1(line []byte, password string) (user, domain string, err error) {
 	if len(lm) != 24 || len(nt) != 24 || len(challenge) != 8 {
 		return "", "", fmt.Errorf("line %q has wrong field lengths", line)
 	}
+
 	if bytes.Equal(lm[8:], make([]byte, 16)) {
 		sum := md5.Sum(append(challenge, lm[:8]...)) //nolint:gosec // G401: NTLM2 session response by definition
 		challenge = sum[:8]
 	}
+
 	h := md4.New() //nolint:gosec // G406: the NT hash is MD4 by definition
 	h.Write(utf16le(password))
 	key := append(h.Sum(nil), make([]byte, 5)...)
@@ -144,6 +146,7 @@ func VerifyV1(line []byte, password string) (user, domain string, err error) {
 		block.Encrypt(out, challenge)
 		want = append(want, out...)
 	}
+
 	if !bytes.Equal(want, nt) {
 		return "", "", fmt.Errorf("nt response %x is not the response of the password", nt)
 	}
