@@ -18,6 +18,10 @@
 //	app       "portal" (default), "router", "wordpress", "grafana",
 //	          "phpmyadmin" or "owa"
 //	hostname  host name for the certificate and Apache's signature
+//
+// With the IIS persona and the owa application, the directories Exchange
+// protects with Windows authentication run the NTLM handshake and record
+// its response (ntlm.go).
 package httpdecoy
 
 import (

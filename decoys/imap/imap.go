@@ -6,7 +6,8 @@
 // PLAIN and LOGIN with the product's replies, delays and limits, Dovecot's
 // command parser with its error texts, and, once the login policy accepts
 // a login, a read-mostly mailbox generated from the decky seed. Every
-// login attempt becomes an auth.attempt event.
+// login attempt becomes an auth.attempt event, including the NTLM
+// response of the Exchange persona's AUTHENTICATE NTLM.
 //
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // advertises LOGINDISABLED and refuses plain-text logins until STARTTLS;

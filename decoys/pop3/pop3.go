@@ -2,10 +2,10 @@
 // ships it (the default persona), Courier's pop3d 1.0 as Debian 12 ships
 // it, or the POP3 service of Exchange 2019:
 // banner, CAPA, STLS with a per-decky certificate, the login commands
-// (USER/PASS, APOP, AUTH PLAIN and LOGIN) with the product's replies,
-// delays and limits, and, once the login policy accepts a login, a
-// mailbox generated from the decky seed. Every login attempt becomes an
-// auth.attempt event.
+// (USER/PASS, APOP, AUTH PLAIN and LOGIN, and AUTH NTLM for Exchange)
+// with the product's replies, delays and limits, and, once the login
+// policy accepts a login, a mailbox generated from the decky seed. Every
+// login attempt becomes an auth.attempt event.
 //
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // refuses plain-text logins until STLS; the password an impatient client
