@@ -49,6 +49,14 @@ const (
 	// password guess offline. POP3 APOP carries the same pair.
 	SecretCRAMMD5 = "cram_md5" //nolint:gosec // G101: a kind name, not a credential
 	SecretAPOP    = "apop_md5" //nolint:gosec // G101: a kind name, not a credential
+
+	// The secret of an NTLM attempt is the challenge-response as a
+	// hashcat line: mode 5600 for NTLMv2
+	// (user::domain:serverchallenge:ntproofstr:blob) and mode 5500 for
+	// NTLMv1 (user::domain:lmresponse:ntresponse:serverchallenge), in
+	// hex. Either lets a password guess be tested offline.
+	SecretNTLMv2 = "ntlmssp_v2" //nolint:gosec // G101: a kind name, not a credential
+	SecretNTLMv1 = "ntlmssp_v1" //nolint:gosec // G101: a kind name, not a credential
 )
 
 // Mechanisms: the carrier of an authentication attempt.
@@ -65,13 +73,17 @@ const (
 	MechanismHTTPJSON = "http_json"
 	// MechanismHTTPDigest is an Authorization: Digest header (RFC 7616).
 	MechanismHTTPDigest = "http_digest"
-	MechanismFTPPass    = "ftp_pass"
-	MechanismTelnet     = "telnet_login"
+	// MechanismHTTPNTLM is an NTLM handshake in Authorization: NTLM or
+	// Negotiate headers, as IIS runs it for Windows authentication.
+	MechanismHTTPNTLM = "http_ntlm"
+	MechanismFTPPass  = "ftp_pass"
+	MechanismTelnet   = "telnet_login"
 	// SASL mechanisms, whatever protocol carried them (SMTP AUTH, IMAP
 	// AUTHENTICATE, POP3 AUTH).
 	MechanismSASLPlain   = "sasl_plain"
 	MechanismSASLLogin   = "sasl_login"
 	MechanismSASLCRAMMD5 = "sasl_cram_md5"
+	MechanismSASLNTLM    = "sasl_ntlm"
 	// Plain-text logins of the mail protocols themselves.
 	MechanismPOP3Pass  = "pop3_pass"
 	MechanismPOP3APOP  = "pop3_apop"

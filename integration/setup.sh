@@ -7,7 +7,7 @@ packages=(
   openssh-client openssh-server sshpass curl ca-certificates nginx-light apache2 openssl systemd
   postgresql redis-server docker.io docker-compose
   # Oracles and clients of the decoys.
-  postfix dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl
+  postfix dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libauthen-ntlm-perl
   vsftpd lftp ftp tftp-hpa tftpd-hpa libpcre2-8-0 libwrap0
   telnet inetutils-telnetd putty-tools nmap whatweb asciinema debootstrap wget ssl-cert chromium rsyslog rsyslog-gnutls
   busybox-static

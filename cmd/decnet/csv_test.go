@@ -70,8 +70,16 @@ func (fakeLists) ListCredentials(context.Context, *connect.Request[apiv1.ListCre
 			Principal: "\troot", SecretKind: "plaintext", Mechanism: "ssh_password", SecretMasked: true,
 			SecretSha256: []byte{0x01}, SourceAddress: "198.51.100.7",
 		},
+		{
+			EventId: "ev-5", AttackerId: "att-1", Time: timestamppb.New(csvTestTime), Decky: "exch-01", Service: "smtp",
+			Principal: `CORP\alice`, SecretKind: "ntlmssp_v2", Mechanism: "sasl_ntlm", Secret: []byte(ntlmLine),
+			SecretSha256: []byte{0x02}, SourceAddress: "198.51.100.7",
+		},
 	}}), nil
 }
+
+// ntlmLine is an NTLMv2 capture as the decoys record it: a hashcat line.
+const ntlmLine = "alice::CORP:0123456789abcdef:68cd0ab851e51c96aabc927bebef6a1c:0101"
 
 func startFakeLists(t *testing.T) string {
 	t.Helper()
@@ -138,8 +146,8 @@ func TestCredentialsListCSV(t *testing.T) {
 	t.Setenv("DECNET_TOKEN", "decnet_pat_unit")
 	_, got := runCSV(t, startFakeLists(t), "credentials", "list")
 
-	if len(got) != 3 {
-		t.Fatalf("%d records, want a header and 2 rows: %q", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("%d records, want a header and 3 rows: %q", len(got), got)
 	}
 	header := got[0]
 	col := func(row []string, name string) string {
@@ -164,6 +172,9 @@ func TestCredentialsListCSV(t *testing.T) {
 		{2, "secret", ""},
 		{2, "secret_masked", "true"},
 		{2, "secret_sha256", "01"},
+		{3, "principal", `CORP\alice`},
+		{3, "secret_kind", "ntlmssp_v2"},
+		{3, "secret", ntlmLine},
 	} {
 		if got := col(got[tc.row], tc.name); got != tc.want {
 			t.Errorf("row %d %s = %q, want %q", tc.row, tc.name, got, tc.want)
@@ -188,5 +199,25 @@ func TestCSVOnlyForListCommands(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("%v printed %q", args, stdout.String())
 		}
+	}
+}
+
+func TestCredentialsListTableShowsNTLMLine(t *testing.T) {
+	clearClientEnv(t)
+	t.Setenv("DECNET_TOKEN", "decnet_pat_unit")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"credentials", "list", "--server", startFakeLists(t)}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v (%s)", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want a header and 3 rows:\n%s", len(lines), stdout.String())
+	}
+	fields := strings.Fields(lines[3])
+	if got := strings.Join(fields[len(fields)-3:], " "); got != `sasl_ntlm CORP\alice "`+ntlmLine+`"` {
+		t.Errorf("NTLM row ends in %q, want the mechanism, principal and quoted hashcat line", got)
+	}
+	if !strings.HasSuffix(lines[2], "(hidden for your role)") {
+		t.Errorf("masked row %q", lines[2])
 	}
 }

@@ -671,7 +671,7 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 		switch {
 		case cr.GetSecretMasked():
 			secret = "(hidden for your role)"
-		case cr.GetSecretKind() != "plaintext":
+		case !textSecret(cr.GetSecretKind()):
 			secret = cr.GetSecretKind() + " " + cr.GetKeyFingerprint()
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", cli.FormatTime(cr.GetTime().AsTime()), cr.GetSourceAddress(),
@@ -680,8 +680,15 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 	return w.Flush()
 }
 
+// textSecret reports whether secrets of kind are text to show as they
+// are: a password, or an NTLM response as the hashcat line that cracks
+// it.
+func textSecret(kind string) bool {
+	return kind == "plaintext" || kind == "ntlmssp_v1" || kind == "ntlmssp_v2"
+}
+
 // credentialsCSV writes credentials as CSV rows. The secret column has
-// a plaintext secret made printable. It is empty when the caller's role
+// a plaintext secret or NTLM hashcat line made printable. It is empty when the caller's role
 // does not see secrets, and secret_masked is then true. secret_sha256
 // identifies the exact bytes either way.
 func (c *clientCommand) credentialsCSV(creds []*apiv1.Credential) error {
@@ -692,7 +699,7 @@ func (c *clientCommand) credentialsCSV(creds []*apiv1.Credential) error {
 	}
 	for _, cr := range creds {
 		secret := ""
-		if cr.GetSecretKind() == "plaintext" && !cr.GetSecretMasked() {
+		if textSecret(cr.GetSecretKind()) && !cr.GetSecretMasked() {
 			secret = cli.Printable(string(cr.GetSecret()))
 		}
 		if err := w.Write(csvTime(cr.GetTime().AsTime()), cr.GetSourceAddress(), cr.GetDecky(), cr.GetService(), cr.GetMechanism(),

@@ -26,8 +26,8 @@ type credential struct {
 }
 
 // parseAuthorization extracts the credential of a Basic, Bearer or Digest
-// Authorization value. Other schemes (NTLM, Negotiate) return ok false;
-// they stay visible in the http.request headers.
+// Authorization value. Other schemes return ok false; NTLM and Negotiate
+// need the connection's handshake state, which serveWindowsAuth keeps.
 //
 // A Basic value that is not valid base64 is still recorded, with an empty
 // principal and the raw token as the secret, because a probe that sends

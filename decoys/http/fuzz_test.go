@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/ntlm"
 )
 
 var fuzzLimits = parseLimits{maxLine: 256, maxHeaderBytes: 1024, maxHeaders: 16}
@@ -307,6 +308,30 @@ func FuzzXMLRPCCredentials(f *testing.F) {
 		}
 		if len(user) > len(body) || len(password) > len(body) {
 			t.Fatalf("credential longer than the body")
+		}
+	})
+}
+
+// FuzzNTLMAuthorization checks that an NTLM or Negotiate value yields
+// either no message or one that starts with the NTLM signature and lies
+// within the decoded token.
+func FuzzNTLMAuthorization(f *testing.F) {
+	for _, seed := range []string{
+		"NTLM TlRMTVNTUAABAAAABoIIAAAAAAAAAAAAAAAAAAAAAAA=", "Negotiate TlRMTVNTUAABAAAA", "Negotiate YIIB",
+		"Negotiate oRcwFaISBBBOVExNU1NQAAMAAAAAAAAA", "NTLM !!!", "Basic YQ==", "ntlm", "",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		scheme, msg, _ := ntlmAuthorization(&request{authorization: []string{value}})
+		if msg == nil {
+			return
+		}
+		if !strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate") {
+			t.Fatalf("message under scheme %q", scheme)
+		}
+		if !bytes.HasPrefix(msg, []byte(ntlm.Signature)) || len(msg) > len(value) {
+			t.Fatalf("message %q from %q", msg, value)
 		}
 	})
 }

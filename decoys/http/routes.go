@@ -26,6 +26,9 @@ func (s *Service) route(ctx context.Context, sess *decoys.Session, req *request,
 		// names no methods.
 		return &response{status: 200, reason: "OK"}
 	}
+	if s.windowsAuth != nil && s.windowsAuth.protects(req.path) {
+		return s.serveWindowsAuth(ctx, sess, req, page)
+	}
 	if s.app != nil {
 		return s.routeApp(ctx, sess, req, body, page)
 	}

@@ -18,6 +18,10 @@
 //	app       "portal" (default), "router", "wordpress", "grafana",
 //	          "phpmyadmin" or "owa"
 //	hostname  host name for the certificate and Apache's signature
+//
+// With the IIS persona and the owa application, the directories Exchange
+// protects with Windows authentication run the NTLM handshake and record
+// its response (ntlm.go).
 package httpdecoy
 
 import (
@@ -94,6 +98,9 @@ type Service struct {
 	portal  portal
 	// app is the login application; nil serves the portal.
 	app application
+	// windowsAuth protects Exchange's directories with NTLM; nil
+	// where the decky has none.
+	windowsAuth *windowsAuth
 	// tlsConfig, when set, serves HTTPS; h2 is in its ALPN list when
 	// HTTP/2 is on.
 	tlsConfig *tls.Config
@@ -133,6 +140,12 @@ func New(cfg decoys.Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create http decoy: %w", err)
 	}
+	// The computer name of IIS: Exchange's front end when it names
+	// itself in X-FEServer, else the name Windows setup gave the host.
+	computer := iisHostName(cfg.Decky, cfg.Seed)
+	if owa, ok := app.(owaApp); ok {
+		computer = owa.feServer
+	}
 	var tlsConfig *tls.Config
 	if opts.tls {
 		if a, ok := p.(apache); ok {
@@ -159,16 +172,17 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 
 	return &Service{
-		app:       app,
-		tlsConfig: tlsConfig,
-		decky:     cfg.Decky,
-		emitter:   cfg.Emitter,
-		log:       cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
-		limits:    cfg.Limits.WithDefaults(),
-		metrics:   cfg.Metrics,
-		persona:   p,
-		portal:    newPortal(cfg.Seed, cfg.Decky),
-		now:       time.Now,
+		app:         app,
+		windowsAuth: newWindowsAuth(p.id(), opts.app, cfg.Seed, computer),
+		tlsConfig:   tlsConfig,
+		decky:       cfg.Decky,
+		emitter:     cfg.Emitter,
+		log:         cfg.Logger.With().Str(decoys.FieldService, ServiceName).Str(decoys.FieldDecky, cfg.Decky).Logger(),
+		limits:      cfg.Limits.WithDefaults(),
+		metrics:     cfg.Metrics,
+		persona:     p,
+		portal:      newPortal(cfg.Seed, cfg.Decky),
+		now:         time.Now,
 		failDelay: func() time.Duration {
 			return failDelayMin + rand.N(failDelayMax-failDelayMin) //nolint:gosec // G404: a timing delay, not a secret
 		},
@@ -223,6 +237,7 @@ func (s *Service) handleConn(ctx context.Context, conn net.Conn) {
 	started := s.now()
 	sess.Opened()
 
+	ctx = withNTLMConn(ctx)
 	var reason string
 	if s.tlsConfig != nil {
 		reason = s.serveTLS(ctx, counted, sess)

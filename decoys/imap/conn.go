@@ -421,6 +421,10 @@ func (c *conn) cmdAuthenticate(cmd *command) (bool, error) {
 	ir := trimCR(rest)
 	c.command([]byte(cmd.tag + " AUTHENTICATE " + mech))
 
+	if mech == "NTLM" && slices.Contains(c.p.saslExtra, mech) {
+		// NTLM sends no password, so Exchange offers it without TLS.
+		return c.authNTLM(cmd.tag, ir)
+	}
 	if (mech != "PLAIN" && mech != "LOGIN") || !slices.Contains(c.s.mechanisms, mech) {
 		if c.p.failAll {
 			c.wait(c.s.failDelay())

@@ -6,7 +6,8 @@
 // PLAIN and LOGIN with the product's replies, delays and limits, Dovecot's
 // command parser with its error texts, and, once the login policy accepts
 // a login, a read-mostly mailbox generated from the decky seed. Every
-// login attempt becomes an auth.attempt event.
+// login attempt becomes an auth.attempt event, including the NTLM
+// response of the Exchange persona's AUTHENTICATE NTLM.
 //
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // advertises LOGINDISABLED and refuses plain-text logins until STARTTLS;
@@ -31,6 +32,7 @@ import (
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/ntlm"
 	"github.com/decnet/decnet/decoys/quarantine"
 	"github.com/decnet/decnet/decoys/tlsfp"
 )
@@ -76,16 +78,18 @@ const (
 
 // Service is the IMAP decoy of one decky. It implements decoys.Service.
 type Service struct {
-	decky   string
-	host    string
-	seed    []byte
-	emitter decoys.Emitter
-	log     zerolog.Logger
-	limits  decoys.Limits
-	metrics *decoys.Metrics
-	persona *persona
-	tls     *tls.Config
-	policy  *login.Policy
+	decky string
+	host  string
+	seed  []byte
+	// ntlmTarget names the server in the CHALLENGE of AUTHENTICATE NTLM.
+	ntlmTarget ntlm.Target
+	emitter    decoys.Emitter
+	log        zerolog.Logger
+	limits     decoys.Limits
+	metrics    *decoys.Metrics
+	persona    *persona
+	tls        *tls.Config
+	policy     *login.Policy
 	// quarantine keeps messages sent with APPEND; nil only hashes them.
 	quarantine *quarantine.Store
 	penalty    *mailbox.Penalty
@@ -135,10 +139,11 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 
 	return &Service{
-		decky:   cfg.Decky,
-		host:    host,
-		seed:    slices.Clone(cfg.Seed),
-		emitter: cfg.Emitter,
+		decky:      cfg.Decky,
+		host:       host,
+		seed:       slices.Clone(cfg.Seed),
+		ntlmTarget: ntlm.TargetFor(cfg.Seed, host),
+		emitter:    cfg.Emitter,
 		log: cfg.Logger.With().Str(decoys.FieldService, ServiceName).
 			Str(decoys.FieldDecky, cfg.Decky).Str("persona", p.id).Logger(),
 		limits:  cfg.Limits.WithDefaults(),

@@ -425,6 +425,10 @@ func (c *conn) cmdAuth(rest []byte) (bool, error) {
 		return false, errClose{reasonBufferFull}
 	}
 
+	if mech == "NTLM" && slices.Contains(c.p.saslExtra, mech) {
+		// NTLM sends no password, so Exchange offers it without TLS.
+		return c.authNTLM(ir)
+	}
 	if (mech != "PLAIN" && mech != "LOGIN") || !slices.Contains(c.s.mechanisms, mech) {
 		if c.p.anyMechanism {
 			c.wait(c.s.failDelay())

@@ -35,8 +35,9 @@ type persona struct {
 	// exchangeCapaOrder lists SASL, USER, STLS as Exchange does, rather
 	// than Dovecot's STLS, USER, SASL.
 	exchangeCapaOrder bool
-	// saslExtra are mechanisms listed besides the configured ones
-	// (Exchange's NTLM and GSSAPI, which the decoy never completes).
+	// saslExtra are mechanisms listed besides the configured ones:
+	// Exchange's NTLM, whose handshake authNTLM runs, and GSSAPI, which
+	// the decoy never completes.
 	saslExtra []string
 
 	unknown         string // reply to an unknown command before login

@@ -2,10 +2,10 @@
 // ships it (the default persona), Courier's pop3d 1.0 as Debian 12 ships
 // it, or the POP3 service of Exchange 2019:
 // banner, CAPA, STLS with a per-decky certificate, the login commands
-// (USER/PASS, APOP, AUTH PLAIN and LOGIN) with the product's replies,
-// delays and limits, and, once the login policy accepts a login, a
-// mailbox generated from the decky seed. Every login attempt becomes an
-// auth.attempt event.
+// (USER/PASS, APOP, AUTH PLAIN and LOGIN, and AUTH NTLM for Exchange)
+// with the product's replies, delays and limits, and, once the login
+// policy accepts a login, a mailbox generated from the decky seed. Every
+// login attempt becomes an auth.attempt event.
 //
 // Like a stock Debian Dovecot (disable_plaintext_auth = yes), the decoy
 // refuses plain-text logins until STLS; the password an impatient client
@@ -31,6 +31,7 @@ import (
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/ntlm"
 	"github.com/decnet/decnet/decoys/tlsfp"
 )
 
@@ -77,17 +78,19 @@ const (
 
 // Service is the POP3 decoy of one decky. It implements decoys.Service.
 type Service struct {
-	decky   string
-	host    string
-	seed    []byte
-	emitter decoys.Emitter
-	log     zerolog.Logger
-	limits  decoys.Limits
-	metrics *decoys.Metrics
-	persona *persona
-	tls     *tls.Config
-	policy  *login.Policy
-	penalty *mailbox.Penalty
+	decky string
+	host  string
+	seed  []byte
+	// ntlmTarget names the server in the CHALLENGE of AUTH NTLM.
+	ntlmTarget ntlm.Target
+	emitter    decoys.Emitter
+	log        zerolog.Logger
+	limits     decoys.Limits
+	metrics    *decoys.Metrics
+	persona    *persona
+	tls        *tls.Config
+	policy     *login.Policy
+	penalty    *mailbox.Penalty
 
 	disablePlaintext bool
 	mechanisms       []string // upper case, in configured order
@@ -134,10 +137,11 @@ func New(cfg decoys.Config) (*Service, error) {
 	}
 
 	return &Service{
-		decky:   cfg.Decky,
-		host:    host,
-		seed:    slices.Clone(cfg.Seed),
-		emitter: cfg.Emitter,
+		decky:      cfg.Decky,
+		host:       host,
+		seed:       slices.Clone(cfg.Seed),
+		ntlmTarget: ntlm.TargetFor(cfg.Seed, host),
+		emitter:    cfg.Emitter,
 		log: cfg.Logger.With().Str(decoys.FieldService, ServiceName).
 			Str(decoys.FieldDecky, cfg.Decky).Str("persona", p.id).Logger(),
 		limits:  cfg.Limits.WithDefaults(),

@@ -148,6 +148,15 @@ describe("formatSecret", () => {
     expect(formatSecret(attempt)).toBe("hex:1234");
   });
 
+  it("shows an NTLM response as its hashcat line", () => {
+    const line = "alice::CORP:0123456789abcdef:68cd0ab851e51c96aabc927bebef6a1c:0101";
+    const attempt = create(AuthAttemptSchema, {
+      secretKind: "ntlmssp_v2",
+      secret: encoder.encode(line),
+    });
+    expect(formatSecret(attempt)).toBe(line);
+  });
+
   it("shows a public key by type and fingerprint", () => {
     const attempt = create(AuthAttemptSchema, {
       secretKind: "ssh_publickey",

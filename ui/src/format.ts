@@ -132,11 +132,16 @@ export function outcomeLabel(outcome: AuthOutcome): string {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+// Secret kinds whose bytes are text meant to be read or copied: a
+// password, or an NTLM response as the hashcat line that cracks it.
+const textSecretKinds = new Set(["plaintext", "ntlmssp_v1", "ntlmssp_v2"]);
+
 // Formats the secret of an authentication attempt for display after the
-// analyst clicks to reveal it. A plaintext secret is shown as text, with control
-// characters escaped, when it is valid UTF-8. A public key is shown by its
-// type and fingerprint. Everything else (challenge-responses, hashes, secrets
-// that are not UTF-8) is shown as hexadecimal.
+// analyst clicks to reveal it. A plaintext secret or an NTLM hashcat line is
+// shown as text, with control characters escaped, when it is valid UTF-8. A
+// public key is shown by its type and fingerprint. Everything else
+// (challenge-responses, hashes, secrets that are not UTF-8) is shown as
+// hexadecimal.
 export function formatSecret(attempt: AuthAttempt): string {
   if (attempt.secretKind === "ssh_publickey" && attempt.keyFingerprint !== "") {
     return `${attempt.keyType} ${attempt.keyFingerprint}`.trim();
@@ -144,7 +149,7 @@ export function formatSecret(attempt: AuthAttempt): string {
   if (attempt.secret.length === 0) {
     return "(empty)";
   }
-  if (attempt.secretKind === "plaintext") {
+  if (textSecretKinds.has(attempt.secretKind)) {
     try {
       return escapeControl(utf8.decode(attempt.secret));
     } catch {
