@@ -15,7 +15,7 @@ import (
 // at a line feed, the verb is matched as a prefix of the line, errors are
 // counted as "syntax or protocol errors", and a client that sends ahead
 // without PIPELINING is dropped. The loop below follows smtp_in.c of Exim
-// 4.96 as Debian 12 builds it; the mail transaction itself (addresses,
+// 4.96 as Debian 12 builds it. The mail transaction itself (addresses,
 // DATA, BDAT) runs through the shared handlers with Exim's texts.
 
 // Limits of Exim 4.96, all at their defaults in Debian's configuration.
@@ -127,7 +127,7 @@ func (c *conn) serveExim() {
 	}
 }
 
-// eximMessageStart is what smtp_setup_msg resets before each message.
+// eximMessageStart resets what smtp_setup_msg resets before each message.
 func (c *conn) eximMessageStart() {
 	c.ex.freeRset, c.ex.freeHelo, c.ex.freeEhlo, c.ex.freeStarttls = true, true, true, true
 	c.eximReset()
@@ -317,7 +317,7 @@ func (c *conn) eximRun(cmd eximCmd, arg, line string) {
 	}
 }
 
-// eximUnknownCommand answers a line that is no command. The fourth ends
+// eximUnknownCommand replies to a line that is no command. The fourth ends
 // the session; the others count as syntax errors.
 func (c *conn) eximUnknownCommand() {
 	c.ex.unknown++
@@ -359,7 +359,7 @@ func (c *conn) eximSyncError() {
 	c.hangup = true
 }
 
-// eximHello answers HELO and EHLO. An invalid name leaves the session as
+// eximHello replies to HELO and EHLO. An invalid name leaves the session as
 // it was.
 func (c *conn) eximHello(ehlo bool, arg string) {
 	c.ex.freeHelo, c.ex.freeEhlo = false, false
@@ -373,6 +373,7 @@ func (c *conn) eximHello(ehlo bool, arg string) {
 		c.eximDropIfOver()
 		return
 	}
+
 	c.eximReset()
 	c.helo = arg
 	c.ex.heloSeen = true
@@ -383,6 +384,7 @@ func (c *conn) eximHello(ehlo bool, arg string) {
 		c.reply(c.p.r.helo(c.host, arg))
 		return
 	}
+
 	lines := append([]string{c.p.r.ehloGreeting(c.host, arg)}, c.eximKeywords()...)
 	var b strings.Builder
 	for i, l := range lines {
@@ -398,8 +400,8 @@ func (c *conn) eximHello(ehlo bool, arg string) {
 	c.reply(b.String())
 }
 
-// eximKeywords are the EHLO keywords; PIPECONNECT goes once a message
-// was started with DATA or BDAT.
+// eximKeywords returns the EHLO keywords. PIPECONNECT is left out once
+// a message was started with DATA or BDAT.
 func (c *conn) eximKeywords() []string {
 	out := c.keywords()
 	if c.ex.pipeConnect {
@@ -414,8 +416,9 @@ func (c *conn) eximKeywords() []string {
 	return kept
 }
 
-// eximHeloValid is check_helo: an address literal, or letters, digits,
-// dots and hyphens only (helo_allow_chars is empty).
+// eximHeloValid reports whether check_helo accepts s: an address
+// literal, or letters, digits, dots and hyphens only (helo_allow_chars
+// is empty).
 func eximHeloValid(s string) bool {
 	if s == "" {
 		return false
@@ -445,7 +448,7 @@ func eximHeloValid(s string) bool {
 	return true
 }
 
-// eximHelp lists the commands; STARTTLS only outside TLS.
+// eximHelp returns the list of commands, with STARTTLS only outside TLS.
 func (c *conn) eximHelp() string {
 	cmds := "AUTH"
 	if !c.tls && c.s.tlsConfig != nil {
@@ -657,30 +660,57 @@ func (c *conn) eximAuth(arg string) {
 		}
 		items = got
 	}
-	for i := len(items); i < len(prompts); i++ {
-		c.reply("334 " + base64.StdEncoding.EncodeToString([]byte(prompts[i])))
-		line, _, err := readLine(c.br, eximAuthLineLimit, true)
-		if err != nil {
-			c.readFailed(err)
-			return
+	// Like auth_plaintext_server, a prompt is skipped while the items
+	// received so far cover it.
+	for i, prompt := range prompts {
+		if i < len(items) {
+			continue
 		}
-		if string(line) == "*" {
-			c.reply("501 Authentication cancelled")
-			return
-		}
-		got, ok := eximDecodeItems(string(bytes.TrimRight(line, " \t")))
+		answer, ok := c.eximPrompt(prompt)
 		if !ok {
-			c.reply("501 Invalid base64 data")
 			return
 		}
-		if mech == "LOGIN" {
-			// Each LOGIN answer is one item, NULs and all.
-			got = [][]byte{bytes.Join(got, []byte{0})}
-		}
-		items = append(items, got...)
+		items = append(items, answer...)
 	}
 	c.recordEximAuth(mech, items)
 	c.reply(c.p.r.authFailed(""))
+}
+
+// eximPrompt sends one prompt of the plaintext authenticator and returns
+// the items of the answer, as auth_prompt splits them. It replies itself
+// and returns false when the client cancels or sends bad base64, or the
+// connection fails.
+func (c *conn) eximPrompt(prompt string) ([][]byte, bool) {
+	c.reply("334 " + base64.StdEncoding.EncodeToString([]byte(prompt)))
+	line, _, err := readLine(c.br, eximAuthLineLimit, true)
+	if err != nil {
+		c.readFailed(err)
+		return nil, false
+	}
+	line = bytes.TrimRight(line, " \t")
+	if string(line) == "*" {
+		c.reply("501 Authentication cancelled")
+		return nil, false
+	}
+	raw, ok := eximBase64(string(line))
+	if !ok {
+		c.reply("501 Invalid base64 data")
+		return nil, false
+	}
+	return bytes.Split(raw, []byte{0}), true
+}
+
+// eximBase64 decodes as Exim's b64decode: white space is skipped and the
+// padding is required.
+func eximBase64(s string) ([]byte, bool) {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x80 && isCSpace(byte(r)) {
+			return -1
+		}
+		return r
+	}, s)
+	raw, err := base64.StdEncoding.DecodeString(s)
+	return raw, err == nil
 }
 
 // eximDecodeItems is auth_read_input: base64 split at NULs, "=" being
@@ -689,8 +719,8 @@ func eximDecodeItems(s string) ([][]byte, bool) {
 	if s == "=" {
 		return [][]byte{{}}, true
 	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
+	raw, ok := eximBase64(s)
+	if !ok {
 		return nil, false
 	}
 	return bytes.Split(raw, []byte{0}), true

@@ -48,12 +48,12 @@ func findExim(t *testing.T) string {
 	return ""
 }
 
-// startExim runs Debian 12's Exim as a daemon on a free loopback port
-// with the configuration that update-exim4.conf generates for an
-// "internet site" (mail sent and received directly over SMTP), plus what
-// the persona adds: TLS with a generated certificate and the PLAIN and
-// LOGIN authenticators from Debian's template, which offer themselves
-// only under TLS. Exim runs as root in a private mount namespace, where
+// startExim runs Debian 12's Exim as a daemon on a free loopback port.
+// Its configuration is what update-exim4.conf generates for an "internet
+// site" (mail sent and received directly over SMTP), plus what the
+// persona adds: TLS with a generated certificate, and the PLAIN and
+// LOGIN authenticators from Debian's template, which are offered only
+// under TLS. Exim runs as root in a private mount namespace, where
 // copies of /etc/passwd, /etc/group and /etc/mailname stand in for the
 // originals: Exim needs its Debian-exim account, and update-exim4.conf
 // reads the mail name from /etc/mailname.
@@ -103,7 +103,7 @@ func startExim(t *testing.T, hostname string) *oracle {
 	writeEximAccounts(t, dir, write)
 	write("mailname", domain+"\n")
 
-	// The debconf answers of an internet site whose mail name is the
+	// The debconf settings of an internet site whose mail name is the
 	// domain and which accepts mail for the host and the domain.
 	write("conf/update-exim4.conf.conf", fmt.Sprintf(`dc_eximconfig_configtype='internet'
 dc_other_hostnames='%s;%s'
@@ -219,8 +219,8 @@ func writeEximAccounts(t *testing.T, dir string, write func(name, content string
 }
 
 // enableExampleAuthenticators uncomments the plain_server and
-// login_server examples of Debian's template, as its README tells an
-// administrator to do.
+// login_server examples of Debian's template, as an administrator does
+// to use them.
 func enableExampleAuthenticators(t *testing.T, template []byte) []byte {
 	t.Helper()
 	lines := strings.Split(string(template), "\n")
@@ -364,13 +364,13 @@ func compareEximTranscripts(t *testing.T, want, got []string) {
 	}
 }
 
-// TestEximOracleTLSSession compares a session continued inside TLS after
+// TestEximOracleTLSSession compares sessions continued inside TLS after
 // STARTTLS: the EHLO keywords with AUTH and without STARTTLS, a second
-// STARTTLS, and the replies of authentication.
+// STARTTLS, and the replies of authentication to good and bad input.
 func TestEximOracleTLSSession(t *testing.T) {
 	ts := startService(t, decoys.Config{Seed: []byte("oracle seed for the smtp decoy 01"), Persona: PersonaExim}, false)
 	o := startExim(t, ts.svc.Hostname())
-	run := func(addr string) []string {
+	run := func(addr string, lines []string) []string {
 		c := dialFrom(t, "127.0.0.3", addr)
 		out := []string{c.readReply(10 * time.Second), c.exchange("EHLO x\r\n"), c.exchange("STARTTLS\r\n")}
 		tc := tls.Client(c.conn, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // G402: the test talks to a self-signed server
@@ -379,14 +379,24 @@ func TestEximOracleTLSSession(t *testing.T) {
 		}
 		c.conn = tc
 		c.br = bufio.NewReader(tc)
-		for _, s := range []string{"MAIL FROM:<>\r\n", "EHLO y\r\n", "STARTTLS\r\n", "AUTH\r\n", "AUTH FOO\r\n",
-			"AUTH PLAIN !!!\r\n", "AUTH PLAIN AGJvYgBzZWNyZXQ=\r\n", "AUTH LOGIN\r\n", "*\r\n", "AUTH LOGIN Ym9i\r\n", "eA==\r\n",
-			"AUTH PLAIN\r\n", "AGJvYgB4\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<x@y.example>\r\n", "QUIT\r\n"} {
+		for _, s := range lines {
 			out = append(out, c.exchange(s))
 		}
 		return out
 	}
-	want := run(o.addr)
-	got := run(ts.addr)
-	compareEximTranscripts(t, want, got)
+	sessions := map[string][]string{
+		"errors": {"MAIL FROM:<>\r\n", "EHLO y\r\n", "STARTTLS\r\n", "AUTH\r\n", "AUTH FOO\r\n",
+			"AUTH PLAIN !!!\r\n", "AUTH PLAIN AGJvYgBzZWNyZXQ=\r\n", "AUTH LOGIN\r\n", "*\r\n", "AUTH LOGIN Ym9i\r\n", "eA==\r\n",
+			"AUTH PLAIN\r\n", "AGJvYgB4\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<x@y.example>\r\n", "QUIT\r\n"},
+		"auth forms": {"EHLO y\r\n", "AUTH PLAIN =\r\n", "AUTH LOGIN\r\n", "Ym9iAHNlY3JldA==\r\n",
+			"AUTH LOGIN\r\n", "=\r\n", "AUTH PLAIN AGJv YgB4\r\n", "AUTH PLAIN\r\n", "AGJv YgB4\r\n", "AUTH LOGIN Ym9\r\n",
+			"AUTH plain " + strings.Repeat("QUFB", 3000) + "\r\n", "AUTH LOGIN\r\n", "Ym9i\r\n", "*\r\n", "QUIT\r\n"},
+	}
+	for name, lines := range sessions {
+		t.Run(name, func(t *testing.T) {
+			want := run(o.addr, lines)
+			got := run(ts.addr, lines)
+			compareEximTranscripts(t, want, got)
+		})
+	}
 }

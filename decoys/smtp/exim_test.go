@@ -89,8 +89,8 @@ func TestEximSession(t *testing.T) {
 func TestEximPipelineAfterData(t *testing.T) {
 	svc := newEximService(t)
 	out := string(runSession(t, svc, []byte("EHLO a\r\nMAIL FROM:<>\r\nDATA\r\nNOOP\r\nNOOP\r\n")))
-	want := "503-All RCPT commands were rejected with this error:\r\n" // no RCPT: only the last line
-	if strings.Contains(out, want) {
+	// Without any RCPT there is no rejection to quote.
+	if strings.Contains(out, "503-All RCPT commands were rejected") {
 		t.Errorf("DATA without RCPT quoted a rejection: %q", out)
 	}
 	if !strings.HasSuffix(out, "250 OK\r\n503 valid RCPT command must precede DATA\r\n554 SMTP synchronization error\r\n") {
