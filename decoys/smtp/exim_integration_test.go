@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,6 +172,9 @@ exec %[2]s/usr/sbin/exim4 -C %[1]s/exim4.conf -bV
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, unshare, "-m", "sh", "-c", daemon) //nolint:gosec // G204: as above
 	cmd.Stderr = os.Stderr
+	// The daemon exits on SIGTERM; its receiving processes end with
+	// their connections.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -341,6 +345,24 @@ func TestEximOracle(t *testing.T) {
 			compareEximTranscripts(t, want, got)
 		})
 	}
+
+	// A client that sends before the greeting: PIPECONNECT lets it.
+	t.Run("early talker", func(t *testing.T) {
+		early := func(addr string) []string {
+			c := dialFrom(t, "127.0.0.3", addr)
+			c.send("EHLO a\r\nNOOP\r\nQUIT\r\n")
+			var out []string
+			for len(out) < 10 {
+				r := c.readReply(10 * time.Second)
+				out = append(out, r)
+				if strings.HasSuffix(r, ">") {
+					break
+				}
+			}
+			return out
+		}
+		compareEximTranscripts(t, early(o.addr), early(ts.addr))
+	})
 }
 
 // compareEximTranscripts compares two transcripts reply by reply; the
