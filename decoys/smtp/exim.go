@@ -179,9 +179,9 @@ func isAlnum(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
 }
 
-// pending reports whether the client has sent more than the command
+// eximPending reports whether the client has sent more than the command
 // being handled: Exim's check for input waiting in its buffer.
-func (c *conn) pending() bool { return c.br.Buffered() > 0 }
+func (c *conn) eximPending() bool { return c.br.Buffered() > 0 }
 
 // matchExim finds the command a line starts with and its argument.
 func matchExim(line string) (eximCmd, bool, string) {
@@ -199,6 +199,9 @@ func matchExim(line string) (eximCmd, bool, string) {
 	return eximUnknown, false, ""
 }
 
+// eximDispatch handles one command line in the order smtp_read_command
+// and smtp_setup_msg check it: length, NULs, synchronization, the
+// non-mail limit, an argument where none is allowed, then the command.
 func (c *conn) eximDispatch(raw []byte, overlong, nul bool) {
 	if overlong {
 		c.eximUnknownCommand()
@@ -214,7 +217,7 @@ func (c *conn) eximDispatch(raw []byte, overlong, nul bool) {
 	line := string(raw)
 	cmd, hasArg, arg := matchExim(line)
 	if cmd == eximUnknown {
-		if !c.ex.pipeConnect && c.pending() {
+		if !c.ex.pipeConnect && c.eximPending() {
 			c.eximSyncError()
 			return
 		}
@@ -225,7 +228,7 @@ func (c *conn) eximDispatch(raw []byte, overlong, nul bool) {
 	if c.ex.pipelining {
 		limit = eximSyncPipelining
 	}
-	if !c.ex.pipeConnect && cmd < limit && c.pending() {
+	if !c.ex.pipeConnect && cmd < limit && c.eximPending() {
 		c.eximSyncError()
 		return
 	}
@@ -265,12 +268,14 @@ func (c *conn) eximNonmail(cmd eximCmd) bool {
 	return c.ex.nonmail > eximMaxNonmail
 }
 
+// eximNonmailDrop ends the session past smtp_accept_max_nonmail.
 func (c *conn) eximNonmailDrop() {
 	c.reply("554 Too many nonmail commands")
 	c.reason = reasonErrorLimit
 	c.hangup = true
 }
 
+// eximRun runs a recognized command with its argument.
 func (c *conn) eximRun(cmd eximCmd, arg, line string) {
 	switch cmd {
 	case eximHelo, eximEhlo:
@@ -353,6 +358,7 @@ func (c *conn) eximDropIfOver() {
 	}
 }
 
+// eximSyncError ends the session of a client that sent ahead.
 func (c *conn) eximSyncError() {
 	c.reply("554 SMTP synchronization error")
 	c.reason = reasonProtocol
@@ -492,7 +498,7 @@ func (c *conn) captured(f func()) string {
 // command sent ahead without PIPELINING is a synchronization error, and
 // a 501 or 503 counts as a syntax or protocol error.
 func (c *conn) eximRelay(reply string) {
-	if strings.HasPrefix(reply, "250") && !c.ex.pipelining && c.pending() {
+	if strings.HasPrefix(reply, "250") && !c.ex.pipelining && c.eximPending() {
 		c.eximSyncError()
 		return
 	}
@@ -510,6 +516,8 @@ func (c *conn) eximRelay(reply string) {
 	}
 }
 
+// eximMail checks what smtp_in.c checks before the address, then lets
+// the shared handler parse it.
 func (c *conn) eximMail(arg string) {
 	c.ex.wasRejMail = true
 	if !c.ex.heloSeen {
@@ -532,6 +540,8 @@ func (c *conn) eximMail(arg string) {
 	c.eximRelay(reply)
 }
 
+// eximRcpt checks for a sender and an operand, then lets the shared
+// handler parse and judge the recipient, remembering a rejection.
 func (c *conn) eximRcpt(arg string) {
 	c.ex.wasRcpt = true
 	if !c.inMail {
@@ -575,6 +585,8 @@ func (c *conn) eximRcptRejected(msg string) {
 	}
 }
 
+// eximData starts the message, or refuses DATA without a valid RCPT,
+// quoting the rejection when every RCPT got the same one.
 func (c *conn) eximData() {
 	c.ex.pipeConnect = false
 	if len(c.rcpts) > 0 {
