@@ -337,16 +337,17 @@ func (c *conn) eximUnknownCommand() {
 
 // eximSynprot sends an error that counts toward smtp_max_synprot_errors,
 // as synprot_error does: past the limit the reply becomes the first
-// line of two and the session ends.
-func (c *conn) eximSynprot(code int, text string) {
+// line of two and the session ends. It returns the first line.
+func (c *conn) eximSynprot(code int, text string) string {
 	c.ex.synprot++
 	if c.ex.synprot > eximMaxSynprot {
-		c.reply(fmt.Sprintf("%d-%s\r\n%d Too many syntax or protocol errors", code, text, code))
+		first := fmt.Sprintf("%d-%s", code, text)
+		c.reply(first + fmt.Sprintf("\r\n%d Too many syntax or protocol errors", code))
 		c.reason = reasonErrorLimit
 		c.hangup = true
-		return
+		return first
 	}
-	c.reply(fmt.Sprintf("%d %s", code, text))
+	return c.eximReply(fmt.Sprintf("%d %s", code, text))
 }
 
 // eximDropIfOver ends the session when the error count is past the
@@ -533,7 +534,10 @@ func (c *conn) eximMail(arg string) {
 		c.eximSynprot(501, "MAIL must have an address operand")
 		return
 	}
-	reply := c.captured(func() { c.cmdMail(tokenize("MAIL FROM:" + arg)) })
+	if c.eximAddress(arg, true) != "" {
+		return
+	}
+	reply := c.captured(func() { c.cmdMail(tokenize("MAIL FROM:" + eximMailArg(arg))) })
 	if c.inMail {
 		c.ex.wasRejMail = false
 	}
@@ -561,6 +565,10 @@ func (c *conn) eximRcpt(arg string) {
 		c.eximSynprot(501, "RCPT must have an address operand")
 		return
 	}
+	if rejected := c.eximAddress(arg, false); rejected != "" {
+		c.eximRcptRejected(rejected)
+		return
+	}
 	before := len(c.rcpts)
 	reply := strings.TrimSuffix(c.captured(func() { c.cmdRcpt(tokenize("RCPT TO:" + arg)) }), "\r\n")
 	if len(c.rcpts) == before {
@@ -573,6 +581,84 @@ func (c *conn) eximRcpt(arg string) {
 		c.eximRcptRejected(msg)
 	}
 	c.eximRelay(reply)
+}
+
+// eximMailOptions are the MAIL parameters Exim takes off the end of the
+// command after EHLO with the options Debian's configuration advertises.
+var eximMailOptions = map[string]bool{"SIZE": true, "BODY": true, "AUTH": true, "RET": true, "ENVID": true}
+
+// eximAddress applies the checks of Exim's address parser that the shared
+// handlers do not: text after the address that is no accepted option, a
+// domain literal, a missing domain. When one fails it sends the reply
+// and returns it; otherwise it returns "".
+//
+// NOTE: other malformed addresses get the shared parser's verdict with
+// one Exim text, while Exim's parser names each fault.
+func (c *conn) eximAddress(arg string, mail bool) string {
+	if strings.HasPrefix(arg, "<<") {
+		// Nested brackets are the shared parser's to refuse.
+		return ""
+	}
+	addr, rest := eximSplitAddress(arg)
+	for _, opt := range strings.Fields(rest) {
+		name, _, found := strings.Cut(opt, "=")
+		if !mail || !c.ex.pipelining || !found || !eximMailOptions[strings.ToUpper(name)] {
+			junk := rest[:min(len(rest), 32)]
+			return c.eximSynprot(501, arg+": malformed address: "+junk+" may not follow "+arg[:len(arg)-len(rest)])
+		}
+	}
+
+	inner := strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
+	at := strings.LastIndexByte(inner, '@')
+	switch {
+	case inner == "" && !mail:
+		return c.eximSynprot(501, addr+": missing or malformed local part")
+	case at >= 0 && strings.HasPrefix(inner[at+1:], "["):
+		return c.eximSynprot(501, addr+": domain literals not allowed")
+	case inner != "" && at < 0 && mail:
+		return c.eximReply("501 " + addr + ": sender address must contain a domain")
+	case at < 0 && !mail && !strings.EqualFold(inner, "postmaster"):
+		return c.eximReply("501 " + addr + ": recipient address must contain a domain")
+	}
+	return ""
+}
+
+// eximMailArg returns the address of a MAIL argument and its SIZE when
+// that is a number. Exim takes the other options it recognizes off the
+// command and ignores them, and ignores a SIZE without a number.
+func eximMailArg(arg string) string {
+	if strings.HasPrefix(arg, "<<") {
+		return arg
+	}
+	out, rest := eximSplitAddress(arg)
+	for _, opt := range strings.Fields(rest) {
+		name, value, _ := strings.Cut(opt, "=")
+		if strings.EqualFold(name, "SIZE") && value != "" && strings.Trim(value, "0123456789") == "" {
+			out += " SIZE=" + value
+		}
+	}
+	return out
+}
+
+// eximSplitAddress splits a MAIL or RCPT argument into the address (up
+// to the first '>' of a bracketed one, else the first word) and the
+// text after it.
+func eximSplitAddress(arg string) (addr, rest string) {
+	addr = arg
+	if strings.HasPrefix(arg, "<") {
+		if i := strings.IndexByte(arg, '>'); i > 0 {
+			addr, rest = arg[:i+1], arg[i+1:]
+		}
+	} else if i := strings.IndexAny(arg, " \t"); i > 0 {
+		addr, rest = arg[:i], arg[i:]
+	}
+	return addr, strings.TrimLeft(rest, " \t")
+}
+
+// eximReply sends a reply and returns it.
+func (c *conn) eximReply(text string) string {
+	c.reply(text)
+	return text
 }
 
 // eximRcptRejected remembers a RCPT rejection for the reply to DATA.
@@ -609,7 +695,7 @@ func (c *conn) eximData() {
 	c.eximSynprot(503, "valid RCPT command must precede DATA")
 }
 
-// eximStarttls starts TLS when the last EHLO offered it. Success forgets
+// eximStarttls starts TLS when the last EHLO offered it. Success resets
 // HELO, EHLO and the transaction.
 func (c *conn) eximStarttls() {
 	if !c.ex.tlsAdvertised {

@@ -336,6 +336,13 @@ func TestEximOracle(t *testing.T) {
 		{"vrfy forms", one("VRFY postmaster\r\n", "VRFY <root>\r\n", "VRFY a@b.example\r\n")},
 		{"data without rcpt", []step{{send: "EHLO a\r\n", replies: 1}, {send: "MAIL FROM:<>\r\nDATA\r\n", replies: 2},
 			{send: "NOOP\r\nNOOP\r\n", replies: 2}}},
+		{"mail addresses", one("EHLO a\r\n", "MAIL FROM:<a>\r\n", "MAIL FROM:a\r\n", "MAIL FROM:<a> SIZE=10\r\n",
+			"MAIL FROM:<a@b.example> SIZE=x\r\n", "RSET\r\n", "MAIL FROM:<a@b.example> RET=HDRS BODY=8BITMIME\r\n", "RSET\r\n",
+			"MAIL FROM:<a@b.example> SIZE=999999999\r\n", "MAIL FROM:<a@[1.2.3.4]>\r\n", "MAIL FROM:<a@b.example> FOO=bar\r\n", "QUIT\r\n")},
+		{"rcpt addresses", one("EHLO a\r\n", "MAIL FROM:<>\r\n", "RCPT TO:<a>\r\n", "RCPT TO:<postmaster>\r\n",
+			"RCPT TO:<root@"+domain+">\r\n", "RCPT TO:<nosuchuser@"+domain+">\r\n", "RCPT TO:<root+x@"+domain+">\r\n",
+			"RCPT TO:<ROOT@"+strings.ToUpper(domain)+">\r\n", "RCPT TO:<root@"+host+">\r\n", "RCPT TO:<root@localhost>\r\n",
+			"RCPT TO:<a@[1.2.3.4]>\r\n", "RCPT TO:<a@b.example> SIZE=10\r\n", "RCPT TO:<>\r\n", "QUIT\r\n")},
 		{"auth in transaction", one("EHLO a\r\n", "MAIL FROM:<>\r\n", "AUTH PLAIN\r\n", "RSET\r\n", "AUTH\r\n")},
 	}
 	for _, p := range probes {

@@ -30,6 +30,7 @@ func newEximService(t testing.TB) *Service {
 func TestEximSession(t *testing.T) {
 	svc := newEximService(t)
 	host := svc.Hostname()
+	domain := host[strings.IndexByte(host, '.')+1:]
 	ehlo := "250-" + host + " Hello a [127.0.0.9]\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250-PIPELINING\r\n" +
 		"250-PIPECONNECT\r\n250-CHUNKING\r\n250-STARTTLS\r\n250-PRDR\r\n250 HELP\r\n"
 	cases := []struct {
@@ -68,6 +69,14 @@ func TestEximSession(t *testing.T) {
 		{"vrfy expn etrn", "VRFY\r\nVRFY root\r\nVRFY <root@x.example>\r\nEXPN root\r\nETRN x\r\n",
 			"501 empty address\r\n501 root: recipient address must contain a domain\r\n252 Administrative prohibition\r\n" +
 				"550 Administrative prohibition\r\n458 Administrative prohibition\r\n"},
+		{"unqualified sender", "EHLO a\r\nMAIL FROM:<a> SIZE=10\r\n", ehlo + "501 <a>: sender address must contain a domain\r\n"},
+		{"domain literal", "EHLO a\r\nMAIL FROM:<a@[1.2.3.4]>\r\n", ehlo + "501 <a@[1.2.3.4]>: domain literals not allowed\r\n"},
+		{"unknown mail option", "EHLO a\r\nMAIL FROM:<a@b.example> FOO=bar\r\n",
+			ehlo + "501 <a@b.example> FOO=bar: malformed address: FOO=bar may not follow <a@b.example> \r\n"},
+		{"mail options after helo", "HELO a\r\nMAIL FROM:<a@b.example> SIZE=10\r\n", "250 " + host + " Hello a [127.0.0.9]\r\n" +
+			"501 <a@b.example> SIZE=10: malformed address: SIZE=10 may not follow <a@b.example> \r\n"},
+		{"rcpt forms", "EHLO a\r\nMAIL FROM:<>\r\nRCPT TO:<a>\r\nRCPT TO:<root+x@" + domain + ">\r\nRCPT TO:<postmaster>\r\n",
+			ehlo + "250 OK\r\n501 <a>: recipient address must contain a domain\r\n550 Unrouteable address\r\n250 Accepted\r\n"},
 		{"help", "HELP\r\n", "214-Commands supported:\r\n214 AUTH STARTTLS HELO EHLO MAIL RCPT DATA BDAT NOOP QUIT RSET HELP\r\n"},
 	}
 	for _, tc := range cases {

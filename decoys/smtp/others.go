@@ -63,6 +63,8 @@ func eximPersona() persona {
 		// server_advertise_condition = ${if eq{$tls_in_cipher}{}{}{*}}.
 		mechanismsTLS: []string{"PLAIN", "LOGIN"},
 		chunking:      true,
+		// Debian's routers set no local_part_suffix.
+		noDelimiter:   true,
 		eximEngine:    true,
 		authFailDelay: delayRange{0, 0},
 		r:             r,

@@ -73,6 +73,9 @@ type persona struct {
 	chunking bool
 	// etrn enables ETRN; otherwise it is an unknown command.
 	etrn bool
+	// noDelimiter turns off recipient_delimiter: "user+tag" is a user
+	// of its own.
+	noDelimiter bool
 	// eximEngine runs the session through Exim's command loop (exim.go)
 	// instead of the Postfix engine; the mail transaction is shared.
 	eximEngine bool
