@@ -35,6 +35,51 @@ unpack_courier() {
   rm -rf "$tmp"
 }
 
+# Exim conflicts with Postfix (both are the mail-transport-agent), so
+# its packages are unpacked too, with the libraries exim4-daemon-light
+# links against that are not installed. They are the oracle of the SMTP
+# decoy's Exim persona, which decoys/smtp/exim_integration_test.go runs.
+exim_root=/opt/decnet-oracles/exim4
+
+# lib_closure prints the library packages that the given packages depend
+# on, directly or through other libraries.
+lib_closure() {
+  local seen=" " todo next p
+  todo=$(apt-cache depends "$@" | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}' | sort -u)
+  while [ -n "$todo" ]; do
+    next=""
+    for p in $todo; do
+      case "$seen" in *" $p "*) continue ;; esac
+      seen="$seen$p "
+      next="$next $(apt-cache depends "$p" | awk '$1 == "Depends:" && $2 ~ /^lib/ {print $2}')"
+    done
+    todo=$(printf '%s\n' $next | sort -u)
+  done
+  printf '%s\n' $seen
+}
+
+unpack_exim() {
+  [ -x "$exim_root/usr/sbin/exim4" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "integration/setup.sh: exim is not unpacked in $exim_root; run as root" >&2
+    return 1
+  fi
+  local debs=(exim4-daemon-light exim4-base exim4-config) p tmp
+  for p in $(lib_closure exim4-daemon-light); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || debs+=("$p")
+  done
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "${debs[@]}")
+  mkdir -p "$exim_root.tmp"
+  for deb in "$tmp"/*.deb; do
+    dpkg-deb -x "$deb" "$exim_root.tmp"
+  done
+  rm -rf "$tmp" "$exim_root"
+  # Renamed last, so that an interrupted run leaves no exim4 binary that
+  # the check above would take for a complete unpack.
+  mv "$exim_root.tmp" "$exim_root"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -45,7 +90,8 @@ done
 # package is unpacked beside the system rather than installed. The TFTP
 # oracle test runs the binary from there.
 atftpd_root=/opt/decnet-oracles/atftpd
-if [ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && [ -x "$courier_root/usr/sbin/couriertcpd" ]; then
+if [ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && [ -x "$courier_root/usr/sbin/couriertcpd" ] &&
+  [ -x "$exim_root/usr/sbin/exim4" ]; then
   exit 0
 fi
 
@@ -81,3 +127,4 @@ if [ ! -x "$atftpd_root/usr/sbin/atftpd" ]; then
   rm -rf "$tmp"
 fi
 unpack_courier
+unpack_exim

@@ -72,6 +72,9 @@ type conn struct {
 	errors  int
 	junk    int
 	unknown int
+	// ex is the state of Exim's command loop, for the personas that
+	// use it.
+	ex eximState
 
 	// The mail transaction.
 	inMail    bool
@@ -179,6 +182,9 @@ func (c *conn) serve() string {
 	c.reply(c.p.r.banner(c.host))
 	c.flush()
 
+	if c.p.eximEngine {
+		c.serveExim()
+	}
 	for !c.hangup {
 		if c.p.hardErrors > 0 && c.errors >= c.p.hardErrors {
 			c.reason = reasonErrorLimit
@@ -424,7 +430,7 @@ func (c *conn) cmdNoop([]token) bool {
 }
 
 func (c *conn) cmdQuit([]token) bool {
-	c.reply(c.p.r.quit)
+	c.reply(c.p.r.quit(c.host))
 	c.reason = reasonQuit
 	c.hangup = true
 	return true

@@ -110,3 +110,23 @@ func FuzzSession(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEximSession runs the Exim command loop on arbitrary client input
+// and checks that it greets and ends.
+func FuzzEximSession(f *testing.F) {
+	for _, s := range []string{
+		"EHLO a\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\nNOOP\r\n",
+		"HELO a\r\nMAIL FROM:<>\r\nRCPT TO:<root@localhost>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+		"NO\x00OP\nRSET x\r\nVRFY <a@b>\r\nAUTH PLAIN\r\nSTARTTLS\r\n\x16\x03\x01\x00\x05hello",
+		"EHLO a\r\nBDAT 3\r\nabcBDAT 2 LAST\r\nde",
+	} {
+		f.Add([]byte(s))
+	}
+	svc := newEximService(f)
+	f.Fuzz(func(t *testing.T, input []byte) {
+		out := runSession(t, svc, input)
+		if !bytes.HasPrefix(out, []byte("220 ")) {
+			t.Fatalf("no greeting: %q", out)
+		}
+	})
+}

@@ -73,6 +73,12 @@ type persona struct {
 	chunking bool
 	// etrn enables ETRN; otherwise it is an unknown command.
 	etrn bool
+	// noDelimiter turns off recipient_delimiter: "user+tag" is a user
+	// of its own.
+	noDelimiter bool
+	// eximEngine runs the session through Exim's command loop (exim.go)
+	// instead of the Postfix engine; the mail transaction is shared.
+	eximEngine bool
 
 	// authFailDelay bounds the pause before the reply to a failed
 	// authentication.
@@ -101,10 +107,11 @@ type replies struct {
 	ehloSyntax   string
 	needHelo     string
 
-	noop, rset, rsetSyntax, quit string
-	unknown                      func(verb string) string
-	badSyntax, badUTF8, goodbye  string
-	tooManyUnknown               string
+	noop, rset, rsetSyntax      string
+	quit                        func(h hostView) string
+	unknown                     func(verb string) string
+	badSyntax, badUTF8, goodbye string
+	tooManyUnknown              string
 
 	mailOK, mailNested, mailSyntax, badSender     string
 	sizeSyntax, sizeTooBig, sizeOverflow          string
@@ -213,7 +220,7 @@ func postfixReplies() replies {
 		noop:       "250 2.0.0 Ok",
 		rset:       "250 2.0.0 Ok",
 		rsetSyntax: "501 5.5.4 Syntax: RSET",
-		quit:       "221 2.0.0 Bye",
+		quit:       func(hostView) string { return "221 2.0.0 Bye" },
 		unknown:    func(string) string { return "500 5.5.2 Error: command not recognized" },
 		badSyntax:  "500 5.5.2 Error: bad syntax",
 		badUTF8:    "500 5.5.2 Error: bad UTF-8 syntax",

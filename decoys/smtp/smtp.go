@@ -215,7 +215,7 @@ func (s *Service) handle(ctx context.Context, nc net.Conn) {
 // recipient_delimiter "+".
 func (s *Service) isUser(local string) bool {
 	local = strings.ToLower(local)
-	if i := strings.IndexByte(local, '+'); i > 0 {
+	if i := strings.IndexByte(local, '+'); i > 0 && !s.persona.noDelimiter {
 		local = local[:i]
 	}
 	return s.users[local]
