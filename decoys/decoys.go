@@ -29,6 +29,9 @@ const (
 	KindForward             = "forward.requested"
 	KindClientFingerprinted = "client.fingerprinted"
 	KindMailReceived        = "mail.received"
+	// KindConnectionRejected summarises connections closed at accept over
+	// a connection limit. It belongs to no session.
+	KindConnectionRejected = "connection.rejected"
 )
 
 // Secret kinds: the form of the secret bytes of an authentication attempt.

@@ -32,6 +32,9 @@ type ServeOptions struct {
 	Service string
 	// Metrics may be nil.
 	Metrics *Metrics
+	// Emitter receives a connection.rejected event per source and interval
+	// for the connections closed over a limit; nil sends none.
+	Emitter Emitter
 }
 
 // rejectLogBurst and rejectLogPeriod sample the log line for connections
@@ -44,17 +47,34 @@ const (
 
 // ServeConns runs the accept loop every TCP decoy shares. It enforces the
 // per-source and total connection limits (connections over a limit are
-// closed at once and counted), sets the session deadline, recovers a panic
-// per connection, backs off on temporary accept errors and returns nil once
-// ctx ends. It waits for running handlers before returning.
+// closed at once, counted and summarised in connection.rejected events),
+// sets the session deadline, recovers a panic per connection, backs off on
+// temporary accept errors and returns nil once ctx ends. It waits for
+// running handlers before returning.
 func ServeConns(ctx context.Context, ln net.Listener, opts ServeOptions, handle ConnHandler) error {
 	limits := opts.Limits.WithDefaults()
 	log := opts.Logger
 	rejectLog := log.Sample(&zerolog.BurstSampler{Burst: rejectLogBurst, Period: rejectLogPeriod})
 	tracker := newSourceTracker(limits.MaxConnsPerSource, limits.MaxConns)
+	rejections := newRejectReporter(opts.Emitter, opts.Decky, opts.Service, endpointOf(ln.Addr()), time.Now)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Rejections still summed when the loop ends are reported rather than
+	// lost with the service.
+	defer rejections.Flush(true)
+
+	if opts.Emitter != nil {
+		// The flusher stops on return, not only with ctx, so that a
+		// failed listener does not leave wg.Wait waiting for it.
+		flushCtx, stopFlush := context.WithCancel(ctx)
+		defer stopFlush()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			flushRejections(flushCtx, rejections)
+		}()
+	}
 
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
@@ -84,6 +104,7 @@ func ServeConns(ctx context.Context, ln net.Listener, opts ServeOptions, handle 
 		source := remoteAddr(conn)
 		if reason := tracker.acquire(source); reason != "" {
 			opts.Metrics.countRejected(opts.Decky, opts.Service, reason)
+			rejections.Rejected(source, reason)
 			rejectLog.Warn().Str(FieldSource, source.String()).Str("reason", reason).Msg("connection over limit closed")
 			_ = conn.Close()
 			continue
@@ -96,6 +117,21 @@ func ServeConns(ctx context.Context, ln net.Listener, opts ServeOptions, handle 
 			defer tracker.release(source)
 			serveOne(ctx, conn, limits, log, handle)
 		}()
+	}
+}
+
+// flushRejections reports the rejections summed since each source's last
+// event once its interval has passed, until ctx ends.
+func flushRejections(ctx context.Context, r *rejectReporter) {
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			r.Flush(false)
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

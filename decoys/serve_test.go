@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,12 @@ func TestNextBackoff(t *testing.T) {
 // reports each connection's start on started.
 func serveEcho(t *testing.T, limits Limits, metrics *Metrics, started chan<- struct{}, release <-chan struct{}) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
+	return serveEchoTo(t, limits, metrics, nil, started, release)
+}
+
+// serveEchoTo is serveEcho with an emitter for the rejection events.
+func serveEchoTo(t *testing.T, limits Limits, metrics *Metrics, emitter Emitter, started chan<- struct{}, release <-chan struct{}) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +80,7 @@ func serveEcho(t *testing.T, limits Limits, metrics *Metrics, started chan<- str
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- ServeConns(ctx, ln, ServeOptions{Limits: limits, Logger: zerolog.Nop(), Decky: "d", Service: "echo", Metrics: metrics}, func(ctx context.Context, conn net.Conn) {
+		done <- ServeConns(ctx, ln, ServeOptions{Limits: limits, Logger: zerolog.Nop(), Decky: "d", Service: "echo", Metrics: metrics, Emitter: emitter}, func(ctx context.Context, conn net.Conn) {
 			started <- struct{}{}
 			select {
 			case <-release:
@@ -144,6 +151,70 @@ func TestServeConnsPerSourceLimit(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("ServeConns returned %v after cancel", err)
+	}
+}
+
+// expectEOF fails unless conn is closed by the server without data.
+func expectEOF(t *testing.T, conn net.Conn) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) || n != 0 {
+		t.Fatalf("connection over the limit: read %d bytes, err %v; want EOF", n, err)
+	}
+}
+
+func TestServeConnsReportsRejections(t *testing.T) {
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	rec := &recorder{}
+	addr, cancel, done := serveEchoTo(t, Limits{MaxConnsPerSource: 1}, nil, rec, started, release)
+	defer cancel()
+
+	first := dialFrom(t, "127.0.0.2", addr)
+	<-started
+
+	// Three connections over the limit from 127.0.0.2: the first is
+	// reported at once, the other two are summed within the interval.
+	expectEOF(t, dialFrom(t, "127.0.0.2", addr))
+	if got, want := rejectionsOf(rec), []string{"127.0.0.2 per_source_limit 1"}; !slices.Equal(got, want) {
+		t.Fatalf("after the first rejection: events %q, want %q", got, want)
+	}
+	expectEOF(t, dialFrom(t, "127.0.0.2", addr))
+	expectEOF(t, dialFrom(t, "127.0.0.2", addr))
+
+	// Another source is still served while 127.0.0.2 is rejected.
+	other := dialFrom(t, "127.0.0.3", addr)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection from 127.0.0.3 not served while 127.0.0.2 is at its limit")
+	}
+	close(release)
+	for _, c := range []net.Conn{first, other} {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 3)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok\n" {
+			t.Fatalf("read %q, %v; want ok", buf, err)
+		}
+	}
+
+	// Stopping the service reports the two rejections still summed.
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeConns returned %v after cancel", err)
+	}
+	want := []string{"127.0.0.2 per_source_limit 1", "127.0.0.2 per_source_limit 2"}
+	if got := rejectionsOf(rec); !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != 2 {
+		t.Fatalf("emitted %d events, want only the 2 rejections", len(rec.events))
+	}
+	ev := rec.events[0]
+	if ev.GetDecky() != "d" || ev.GetService() != "echo" || ev.GetSessionId() != "" || ev.GetDestination().GetAddress() != "127.0.0.1" || ev.GetTime() == nil {
+		t.Fatalf("rejection event = %v, want decky d, service echo, the listener as destination and no session", ev)
 	}
 }
 

@@ -6,13 +6,16 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/decnet/decnet/agent/config"
 	apiv1 "github.com/decnet/decnet/gen/decnet/api/v1"
 	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 	"github.com/decnet/decnet/internal/endpoints"
@@ -215,4 +218,45 @@ func splitHostPort(t *testing.T, addr string) (host, port string) {
 		t.Fatalf("address %q has no port", addr)
 	}
 	return addr[:i], addr[i+1:]
+}
+
+// TestDevKeepsDecoyPorts restarts `decnet dev` on one data directory:
+// every decoy listens on its previous port again, except one whose port
+// another process holds, which moves and is named in the log.
+func TestDevKeepsDecoyPorts(t *testing.T) {
+	dataDir := t.TempDir()
+	defaults, err := config.DevDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allDecoys := func(e endpoints.Endpoints) bool { return len(e.Decoys) == len(defaults.Deckies[0].Services) }
+
+	dev := startProcess(t, "decnet-dev-first", binary(t, "decnet"), "dev", "--data-dir", dataDir, "--api-listen", "127.0.0.1:0")
+	first := waitEndpoints(t, dev, dataDir, allDecoys)
+	dev.stop(syscall.SIGTERM)
+
+	ssh, ok := first.FindDecoy("ssh")
+	if !ok {
+		t.Fatalf("no ssh decoy in %+v", first)
+	}
+	holder, err := net.Listen("tcp", ssh.Address)
+	if err != nil {
+		t.Fatalf("hold the ssh decoy's port %s: %v", ssh.Address, err)
+	}
+	defer holder.Close()
+
+	dev = startProcess(t, "decnet-dev-second", binary(t, "decnet"), "dev", "--data-dir", dataDir, "--api-listen", "127.0.0.1:0")
+	second := waitEndpoints(t, dev, dataDir, allDecoys)
+	for _, d := range first.Decoys {
+		again, _ := second.FindDecoy(d.Service)
+		switch {
+		case d.Service == "ssh" && again.Address == d.Address:
+			t.Errorf("ssh decoy listens on %s, the port the test holds", again.Address)
+		case d.Service != "ssh" && again.Address != d.Address:
+			t.Errorf("%s decoy moved from %s to %s on restart", d.Service, d.Address, again.Address)
+		}
+	}
+	if log := dev.log(); !strings.Contains(log, "decoy port of the last run is taken") || !strings.Contains(log, ssh.Address) {
+		t.Errorf("log does not say that the ssh decoy's port %s is taken", ssh.Address)
+	}
 }

@@ -37,6 +37,7 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 	lftp := requireTool(t, "lftp")
 	tnftp := requireTool(t, "ftp")
 	curl := requireTool(t, "curl")
+	openssl := requireTool(t, "openssl")
 
 	dataDir := t.TempDir()
 	writeDevDecoys(t, dataDir)
@@ -115,6 +116,22 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 		}
 	}
 
+	// IMAP LOGIN from .17 and POP3 USER/PASS from .18, over STARTTLS, sent
+	// by openssl s_client. curl prefers the SASL PLAIN the decoys offer:
+	// its AUTH=+LOGIN option for IMAP needs curl 8.2.0 (Debian 12 has
+	// 7.88.1), and for POP3 it can force only APOP.
+	for _, run := range []struct{ source, starttls, address, script, want string }{
+		{"127.0.0.17", "imap", imapDecoy.Address,
+			"a1 LOGIN \"frank\" \"ImapLogin!\"\r\na2 LOGOUT\r\n", "a1 NO [AUTHENTICATIONFAILED] Authentication failed."},
+		{"127.0.0.18", "pop3", pop3Decoy.Address,
+			"USER grace\r\nPASS Pop3User!\r\nQUIT\r\n", "-ERR [AUTH] Authentication failed."},
+	} {
+		out := sClient(t, openssl, run.source, run.starttls, run.address, run.script)
+		if !strings.Contains(out, run.want) {
+			t.Fatalf("openssl s_client %s from %s: want %q, got:\n%s", run.starttls, run.source, run.want, out)
+		}
+	}
+
 	// TFTP from .16: tftp-hpa cannot bind a source address, so a small
 	// client here speaks RFC 1350 from a bound socket.
 	firmware := bytes.Repeat([]byte("0123456789abcdef"), 100) // 1600 bytes: three full blocks and a short one
@@ -141,6 +158,8 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 		{source: "127.0.0.12", service: "ftp", principal: "carol", secretKind: "plaintext", mechanism: "ftp_pass", secret: []byte("TnftpPw3")},
 		{source: "127.0.0.13", service: "pop3", principal: "dave", secretKind: "plaintext", mechanism: "sasl_plain", secret: []byte("Pop3Pw!")},
 		{source: "127.0.0.14", service: "imap", principal: "erin", secretKind: "plaintext", mechanism: "sasl_plain", secret: []byte("ImapPw!")},
+		{source: "127.0.0.17", service: "imap", principal: "frank", secretKind: "plaintext", mechanism: "imap_login", secret: []byte("ImapLogin!")},
+		{source: "127.0.0.18", service: "pop3", principal: "grace", secretKind: "plaintext", mechanism: "pop3_pass", secret: []byte("Pop3User!")},
 	}
 	var creds []*apiv1.Credential
 	eventually(t, 30*time.Second, func() error {
@@ -162,7 +181,7 @@ func TestDevFileAndMailProtocols(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bySource := attackerBySource(t, attackers, "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15", "127.0.0.16")
+	bySource := attackerBySource(t, attackers, "127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14", "127.0.0.15", "127.0.0.16", "127.0.0.17", "127.0.0.18")
 	for _, c := range creds {
 		if c.GetAttackerId() != bySource[c.GetSourceAddress()] {
 			t.Errorf("credential from %s has attacker %s, want %s", c.GetSourceAddress(), c.GetAttackerId(), bySource[c.GetSourceAddress()])
@@ -433,4 +452,21 @@ func tftpRead(t *testing.T, addr, source, name string) []byte {
 			return out
 		}
 	}
+}
+
+// sClient opens a STARTTLS session with openssl s_client from source,
+// sends script once TLS is up and returns what the server sent. The
+// script must end the session, so that s_client exits.
+func sClient(t *testing.T, openssl, source, starttls, address, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, openssl, "s_client", "-quiet", "-starttls", starttls,
+		"-bind", source+":0", "-connect", address)
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl s_client %s from %s: %v: %s", starttls, source, err, out)
+	}
+	return string(out)
 }

@@ -241,6 +241,7 @@ func (a *API) mount() {
 		// caller's session.
 		connect.WithInterceptors(a.auth.Interceptor(), auditInterceptor{a}),
 		connect.WithReadMaxBytes(maxRequestBytes),
+		strictJSONCodecs(),
 	}
 	a.mux.Handle(noStore(apiv1connect.NewAuthServiceHandler(&authService{a}, opts...)))
 	a.mux.Handle(noStore(apiv1connect.NewEventServiceHandler(&eventService{a}, opts...)))

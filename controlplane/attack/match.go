@@ -16,7 +16,7 @@ import (
 const KindCredentialReuse = "credential.reuse" //nolint:gosec // G101: a kind name, not a credential
 
 var knownKinds = map[string]bool{
-	"connection.opened": true, "connection.closed": true, "auth.attempt": true,
+	"connection.opened": true, "connection.closed": true, "connection.rejected": true, "auth.attempt": true,
 	"command": true, "http.request": true, "file.captured": true,
 	"file.requested": true, "download.requested": true, "session.recorded": true,
 	"forward.requested": true, "mail.received": true, KindCredentialReuse: true,

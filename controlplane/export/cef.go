@@ -202,6 +202,9 @@ func (f formatter) cefEvent(e *cefExt, r Record, withMsg bool) {
 		e.add("fname", p.FileRequested.GetName())
 	case *eventv1.Event_ConnectionClosed:
 		msg = p.ConnectionClosed.GetReason()
+	case *eventv1.Event_ConnectionRejected:
+		e.add("cnt", strconv.FormatUint(p.ConnectionRejected.GetCount(), 10))
+		msg = p.ConnectionRejected.GetReason()
 	case *eventv1.Event_ForwardRequested:
 		fw := p.ForwardRequested
 		msg = fw.GetType() + " " + fw.GetHost() + ":" + strconv.FormatUint(uint64(fw.GetPort()), 10)

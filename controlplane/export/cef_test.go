@@ -3,6 +3,8 @@ package export
 import (
 	"strings"
 	"testing"
+
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
 // The cases follow the CEF escaping rules as rsyslog documents them for
@@ -60,6 +62,19 @@ func TestCEFAuthAttempt(t *testing.T) {
 	}
 	if strings.Contains(got, "hunter2") {
 		t.Error("CEF line carries the captured secret")
+	}
+}
+
+func TestCEFConnectionRejected(t *testing.T) {
+	se := authEvent("0190a8c4-0000-7000-8000-000000000002")
+	se.Event.Kind = "connection.rejected"
+	se.Event.SessionId = ""
+	se.Event.Payload = &eventv1.Event_ConnectionRejected{ConnectionRejected: &eventv1.ConnectionRejected{Reason: "per_source_limit", Count: 37}}
+	got := testFormatter.cef(record(se))
+	for _, want := range []string{"|104|Connections rejected|4|", " cnt=37 ", " msg=per_source_limit"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("CEF line %s\nlacks %q", got, want)
+		}
 	}
 }
 

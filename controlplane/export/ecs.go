@@ -165,6 +165,9 @@ func (f formatter) ecsPayload(d doc, ev *eventv1.Event) {
 		d.set("source.bytes", p.ConnectionClosed.GetBytesReceived())
 		d.set("destination.bytes", p.ConnectionClosed.GetBytesSent())
 		d.set("event.reason", p.ConnectionClosed.GetReason())
+	case *eventv1.Event_ConnectionRejected:
+		d.set("event.reason", p.ConnectionRejected.GetReason())
+		d.set("decnet.rejected_count", p.ConnectionRejected.GetCount())
 	case *eventv1.Event_AuthAttempt:
 		a := p.AuthAttempt
 		d.set("user.name", a.GetPrincipal())

@@ -60,6 +60,9 @@ func everyKind() []Record {
 		"connection.closed": func(e *eventv1.Event) {
 			e.Payload = &eventv1.Event_ConnectionClosed{ConnectionClosed: &eventv1.ConnectionClosed{DurationMs: 1500, BytesReceived: 10, BytesSent: 20, Reason: "timeout"}}
 		},
+		"connection.rejected": func(e *eventv1.Event) {
+			e.Payload = &eventv1.Event_ConnectionRejected{ConnectionRejected: &eventv1.ConnectionRejected{Reason: "per_source_limit", Count: 37}}
+		},
 		"auth.attempt": func(*eventv1.Event) {},
 		"command": func(e *eventv1.Event) {
 			e.Payload = &eventv1.Event_Command{Command: &eventv1.Command{Line: "uname -a", Channel: "exec"}}

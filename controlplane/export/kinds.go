@@ -34,6 +34,7 @@ type kindInfo struct {
 var kinds = map[string]kindInfo{
 	"event.connection.opened":    {"100", "Connection opened", 3, []string{"network"}, []string{"connection", "start"}},
 	"event.connection.closed":    {"101", "Connection closed", 2, []string{"network"}, []string{"connection", "end"}},
+	"event.connection.rejected":  {"104", "Connections rejected", 4, []string{"network"}, []string{"connection", "denied"}},
 	"event.forward.requested":    {"102", "Port forward requested", 6, []string{"network"}, []string{"connection", "denied"}},
 	"event.client.fingerprinted": {"103", "Client fingerprinted", 3, []string{"network"}, []string{"info"}},
 	"event.auth.attempt":         {"200", "Authentication attempt", 5, []string{"authentication"}, []string{"start"}},

@@ -198,6 +198,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		Decky:   s.decky,
 		Service: ServiceName,
 		Metrics: s.metrics,
+		Emitter: s.emitter,
 	}, s.handleConn)
 	if err != nil {
 		return fmt.Errorf("serve http decoy: %w", err)

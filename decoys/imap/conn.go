@@ -82,6 +82,7 @@ func (s *Service) handle(ctx context.Context, nc net.Conn) {
 		loginDeadline: time.Now().Add(loginTimeout),
 	}
 	reason := c.run()
+	c.w.CloseTLS()
 	if ctx.Err() != nil {
 		reason = reasonShutdown
 	}

@@ -175,6 +175,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		Decky:   s.decky,
 		Service: ServiceName,
 		Metrics: s.metrics,
+		Emitter: s.emitter,
 	}, s.handle)
 	if err != nil {
 		return fmt.Errorf("serve imap on %s: %w", ln.Addr(), err)

@@ -143,6 +143,19 @@ func (w *Wire) StartTLS(ctx context.Context, cfg *tls.Config) error {
 	return nil
 }
 
+// CloseTLS sends a TLS close_notify alert once STARTTLS has completed and
+// leaves the TCP connection to the caller. Dovecot shuts TLS down when it
+// closes a session, and OpenSSL clients report an unexpected EOF
+// without the alert.
+func (w *Wire) CloseTLS() {
+	tc, ok := w.conn.(*tls.Conn)
+	if !ok {
+		return
+	}
+	_ = tc.SetWriteDeadline(time.Now().Add(w.writeTO))
+	_ = tc.CloseWrite()
+}
+
 // IsTimeout reports a deadline error.
 func IsTimeout(err error) bool {
 	var ne net.Error

@@ -62,6 +62,7 @@ func (s *Service) handle(ctx context.Context, nc net.Conn) {
 		loginDeadline: time.Now().Add(loginTimeout),
 	}
 	reason := c.run()
+	c.w.CloseTLS()
 	if ctx.Err() != nil {
 		reason = reasonShutdown
 	}

@@ -45,6 +45,8 @@ type Config struct {
 }
 
 // Run starts everything, writes endpoints.json and serves until ctx ends.
+// Decoys configured with port 0 listen on the ports of the previous run on
+// the same data directory when those are still free.
 func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
@@ -91,6 +93,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ep := server.Endpoints()
 	ep.Decoys = ag.Decoys()
+	if err := savePorts(cfg.DataDir, ep.Decoys); err != nil {
+		g.Go(func() error { return err })
+		return g.Wait()
+	}
 	if err := endpoints.Write(cfg.DataDir, ep); err != nil {
 		g.Go(func() error { return err })
 		return g.Wait()
@@ -118,6 +124,9 @@ func startAgent(ctx context.Context, cfg Config, server *controlplane.Server, re
 	if err != nil {
 		return nil, err
 	}
+	// Only the configuration in memory changes, so decoys.yaml keeps
+	// asking for any port and a taken port never stops dev.
+	reusePorts(decoys, loadPorts(cfg.DataDir, cfg.Logger), cfg.Logger)
 
 	return agent.New(agent.Config{
 		DataDir:  agentDir,

@@ -126,7 +126,7 @@ func TestDevCapturesFormLogin(t *testing.T) {
 
 func TestDevReusesDataDir(t *testing.T) {
 	dataDir := t.TempDir()
-	_, stop := startDev(t, dataDir)
+	first, stop := startDev(t, dataDir)
 	stop()
 	if _, err := endpoints.Read(dataDir); err == nil {
 		t.Error("endpoints.json left behind after a clean stop")
@@ -141,8 +141,17 @@ func TestDevReusesDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, stop = startDev(t, dataDir)
+	second, stop := startDev(t, dataDir)
 	stop()
+
+	// The decoys listen where they did before, so clients and scripts
+	// pointed at the first run still reach them.
+	for _, d := range first.Decoys {
+		again, ok := second.FindDecoy(d.Service)
+		if !ok || again.Address != d.Address {
+			t.Errorf("%s decoy moved from %s to %s on restart", d.Service, d.Address, again.Address)
+		}
+	}
 
 	decoysAfter, err := os.ReadFile(filepath.Join(dataDir, "decoys.yaml"))
 	if err != nil {

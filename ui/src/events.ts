@@ -41,6 +41,7 @@ export const knownKinds = [
   "command",
   "connection.opened",
   "connection.closed",
+  "connection.rejected",
   "file.uploaded",
   "http.request",
   "session.recorded",

@@ -189,6 +189,22 @@ describe("summarizeEvent", () => {
       want: "closed (timeout) after 4.2s, 120 B in, 3.4 KiB out",
     },
     {
+      name: "connections rejected",
+      payload: {
+        case: "connectionRejected" as const,
+        value: { reason: "per_source_limit", count: 37n },
+      },
+      want: "37 connections rejected (per_source_limit)",
+    },
+    {
+      name: "one connection rejected",
+      payload: {
+        case: "connectionRejected" as const,
+        value: { reason: "total_limit", count: 1n },
+      },
+      want: "1 connection rejected (total_limit)",
+    },
+    {
       name: "command with escape sequence",
       payload: {
         case: "command" as const,

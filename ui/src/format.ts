@@ -176,6 +176,13 @@ export function summarizeEvent(event: Event): string {
       );
     }
 
+    case "connectionRejected": {
+      const rejected = payload.value;
+      const reason = rejected.reason === "" ? "" : ` (${escapeControl(rejected.reason)})`;
+      const noun = rejected.count === 1n ? "connection" : "connections";
+      return `${rejected.count} ${noun} rejected${reason}`;
+    }
+
     case "authAttempt": {
       const attempt = payload.value;
       return (

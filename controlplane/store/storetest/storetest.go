@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Recordings", testRecordings},
 		{"Overview", testOverview},
 		{"OverviewEmpty", testOverviewEmpty},
+		{"SessionlessRejection", testSessionlessRejection},
 		{"EventTimeRange", testEventTimeRange},
 		{"Ping", testPing},
 	}
@@ -1898,6 +1899,46 @@ func testOverview(t *testing.T, s store.Store) {
 	}
 	if !proto.Equal(got, want) {
 		t.Errorf("Overview =\n%v\nwant\n%v", got, want)
+	}
+}
+
+// testSessionlessRejection stores the summary a decoy sends for
+// connections it closed over a limit: it belongs to the source's attacker
+// but to no session, so session counts leave it out.
+func testSessionlessRejection(t *testing.T, s store.Store) {
+	opened := newEvent(t, "127.0.0.2", 10*time.Minute)
+	rejected := newEvent(t, "127.0.0.2", 11*time.Minute)
+	rejected.Kind = "connection.rejected"
+	rejected.SessionId = ""
+	rejected.Source.Port = 0
+	rejected.Payload = &eventv1.Event_ConnectionRejected{ConnectionRejected: &eventv1.ConnectionRejected{Reason: "per_source_limit", Count: 37}}
+	res := ingest(t, s, opened, rejected)
+	if len(res.Stored) != 2 || res.Stored[1].GetAttackerId() != res.Stored[0].GetAttackerId() {
+		t.Fatalf("stored %v, want both events with the source's one attacker", res.Stored)
+	}
+
+	a, err := s.GetAttacker(context.Background(), res.Stored[0].GetAttackerId())
+	if err != nil {
+		t.Fatalf("GetAttacker: %v", err)
+	}
+	if a.GetEventCount() != 2 {
+		t.Errorf("attacker event count = %d, want 2", a.GetEventCount())
+	}
+
+	page, err := s.ListEvents(context.Background(), store.EventQuery{Filter: &apiv1.EventFilter{Kind: "connection.rejected"}})
+	if err != nil {
+		t.Fatalf("ListEvents: %v", err)
+	}
+	if len(page.Items) != 1 || !proto.Equal(page.Items[0].GetEvent().GetConnectionRejected(), rejected.GetConnectionRejected()) || page.Items[0].GetEvent().GetSessionId() != "" {
+		t.Fatalf("connection.rejected events = %v, want the one stored, without a session", page.Items)
+	}
+
+	got, err := s.Overview(context.Background(), overviewQuery)
+	if err != nil {
+		t.Fatalf("Overview: %v", err)
+	}
+	if got.GetWindowEvents() != 2 || got.GetWindowSessions() != 1 {
+		t.Errorf("window events %d, sessions %d; want 2 events in 1 session", got.GetWindowEvents(), got.GetWindowSessions())
 	}
 }
 

@@ -108,6 +108,7 @@ type Event struct {
 	//	*Event_MailReceived
 	//	*Event_FileRequested
 	//	*Event_ClientFingerprinted
+	//	*Event_ConnectionRejected
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -321,6 +322,15 @@ func (x *Event) GetClientFingerprinted() *ClientFingerprint {
 	return nil
 }
 
+func (x *Event) GetConnectionRejected() *ConnectionRejected {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ConnectionRejected); ok {
+			return x.ConnectionRejected
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -373,6 +383,10 @@ type Event_ClientFingerprinted struct {
 	ClientFingerprinted *ClientFingerprint `protobuf:"bytes,31,opt,name=client_fingerprinted,json=clientFingerprinted,proto3,oneof"`
 }
 
+type Event_ConnectionRejected struct {
+	ConnectionRejected *ConnectionRejected `protobuf:"bytes,32,opt,name=connection_rejected,json=connectionRejected,proto3,oneof"`
+}
+
 func (*Event_ConnectionOpened) isEvent_Payload() {}
 
 func (*Event_ConnectionClosed) isEvent_Payload() {}
@@ -396,6 +410,8 @@ func (*Event_MailReceived) isEvent_Payload() {}
 func (*Event_FileRequested) isEvent_Payload() {}
 
 func (*Event_ClientFingerprinted) isEvent_Payload() {}
+
+func (*Event_ConnectionRejected) isEvent_Payload() {}
 
 // Endpoint is one side of a connection.
 type Endpoint struct {
@@ -568,6 +584,67 @@ func (x *ConnectionClosed) GetReason() string {
 	return ""
 }
 
+// ConnectionRejected summarises the connections from one source address
+// that a decoy closed at accept because a connection limit was reached.
+// The decoy sends at most one per source, service and interval, so a flood
+// costs one event per interval rather than one per connection. No session
+// began, so the event carries no session id.
+type ConnectionRejected struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The limit reached: "per_source_limit" (concurrent connections from the
+	// source) or "total_limit" (concurrent connections to the service).
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Connections from the source rejected since the previous event for it,
+	// at least 1.
+	Count         uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionRejected) Reset() {
+	*x = ConnectionRejected{}
+	mi := &file_decnet_event_v1_event_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionRejected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionRejected) ProtoMessage() {}
+
+func (x *ConnectionRejected) ProtoReflect() protoreflect.Message {
+	mi := &file_decnet_event_v1_event_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionRejected.ProtoReflect.Descriptor instead.
+func (*ConnectionRejected) Descriptor() ([]byte, []int) {
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConnectionRejected) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ConnectionRejected) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // AuthAttempt is one credential presented by an attacker.
 type AuthAttempt struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -595,7 +672,7 @@ type AuthAttempt struct {
 
 func (x *AuthAttempt) Reset() {
 	*x = AuthAttempt{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[4]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +684,7 @@ func (x *AuthAttempt) String() string {
 func (*AuthAttempt) ProtoMessage() {}
 
 func (x *AuthAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[4]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +697,7 @@ func (x *AuthAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthAttempt.ProtoReflect.Descriptor instead.
 func (*AuthAttempt) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AuthAttempt) GetPrincipal() string {
@@ -692,7 +769,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[5]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +781,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[5]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +794,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Command) GetLine() string {
@@ -753,7 +830,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[6]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +842,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[6]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +855,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{6}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -848,7 +925,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[7]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +937,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[7]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +950,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{7}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Header) GetName() string {
@@ -919,7 +996,7 @@ type FileCaptured struct {
 
 func (x *FileCaptured) Reset() {
 	*x = FileCaptured{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1008,7 @@ func (x *FileCaptured) String() string {
 func (*FileCaptured) ProtoMessage() {}
 
 func (x *FileCaptured) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[8]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1021,7 @@ func (x *FileCaptured) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileCaptured.ProtoReflect.Descriptor instead.
 func (*FileCaptured) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{8}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FileCaptured) GetSha256() []byte {
@@ -1019,7 +1096,7 @@ type DownloadRequested struct {
 
 func (x *DownloadRequested) Reset() {
 	*x = DownloadRequested{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1108,7 @@ func (x *DownloadRequested) String() string {
 func (*DownloadRequested) ProtoMessage() {}
 
 func (x *DownloadRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[9]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1121,7 @@ func (x *DownloadRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadRequested.ProtoReflect.Descriptor instead.
 func (*DownloadRequested) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{9}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DownloadRequested) GetUrl() string {
@@ -1105,7 +1182,7 @@ type SessionRecorded struct {
 
 func (x *SessionRecorded) Reset() {
 	*x = SessionRecorded{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1194,7 @@ func (x *SessionRecorded) String() string {
 func (*SessionRecorded) ProtoMessage() {}
 
 func (x *SessionRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[10]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1207,7 @@ func (x *SessionRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRecorded.ProtoReflect.Descriptor instead.
 func (*SessionRecorded) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{10}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SessionRecorded) GetCast() []byte {
@@ -1197,7 +1274,7 @@ type ForwardRequested struct {
 
 func (x *ForwardRequested) Reset() {
 	*x = ForwardRequested{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1286,7 @@ func (x *ForwardRequested) String() string {
 func (*ForwardRequested) ProtoMessage() {}
 
 func (x *ForwardRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[11]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1299,7 @@ func (x *ForwardRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardRequested.ProtoReflect.Descriptor instead.
 func (*ForwardRequested) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{11}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ForwardRequested) GetType() string {
@@ -1265,7 +1342,7 @@ type MailReceived struct {
 
 func (x *MailReceived) Reset() {
 	*x = MailReceived{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1354,7 @@ func (x *MailReceived) String() string {
 func (*MailReceived) ProtoMessage() {}
 
 func (x *MailReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[12]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1367,7 @@ func (x *MailReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailReceived.ProtoReflect.Descriptor instead.
 func (*MailReceived) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{12}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MailReceived) GetHelo() string {
@@ -1362,7 +1439,7 @@ type FileRequested struct {
 
 func (x *FileRequested) Reset() {
 	*x = FileRequested{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1451,7 @@ func (x *FileRequested) String() string {
 func (*FileRequested) ProtoMessage() {}
 
 func (x *FileRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[13]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1464,7 @@ func (x *FileRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileRequested.ProtoReflect.Descriptor instead.
 func (*FileRequested) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{13}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FileRequested) GetName() string {
@@ -1452,7 +1529,7 @@ type ClientFingerprint struct {
 
 func (x *ClientFingerprint) Reset() {
 	*x = ClientFingerprint{}
-	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1541,7 @@ func (x *ClientFingerprint) String() string {
 func (*ClientFingerprint) ProtoMessage() {}
 
 func (x *ClientFingerprint) ProtoReflect() protoreflect.Message {
-	mi := &file_decnet_event_v1_event_proto_msgTypes[14]
+	mi := &file_decnet_event_v1_event_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1554,7 @@ func (x *ClientFingerprint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientFingerprint.ProtoReflect.Descriptor instead.
 func (*ClientFingerprint) Descriptor() ([]byte, []int) {
-	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{14}
+	return file_decnet_event_v1_event_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ClientFingerprint) GetSshClientVersion() string {
@@ -1526,7 +1603,8 @@ var File_decnet_event_v1_event_proto protoreflect.FileDescriptor
 
 const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\t\n" +
+	"\x1bdecnet/event/v1/event.proto\x12\x0fdecnet.event.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\n" +
+	"\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x19\n" +
@@ -1549,7 +1627,8 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\x11forward_requested\x18\x1c \x01(\v2!.decnet.event.v1.ForwardRequestedH\x00R\x10forwardRequested\x12D\n" +
 	"\rmail_received\x18\x1d \x01(\v2\x1d.decnet.event.v1.MailReceivedH\x00R\fmailReceived\x12G\n" +
 	"\x0efile_requested\x18\x1e \x01(\v2\x1e.decnet.event.v1.FileRequestedH\x00R\rfileRequested\x12W\n" +
-	"\x14client_fingerprinted\x18\x1f \x01(\v2\".decnet.event.v1.ClientFingerprintH\x00R\x13clientFingerprintedB\t\n" +
+	"\x14client_fingerprinted\x18\x1f \x01(\v2\".decnet.event.v1.ClientFingerprintH\x00R\x13clientFingerprinted\x12V\n" +
+	"\x13connection_rejected\x18  \x01(\v2#.decnet.event.v1.ConnectionRejectedH\x00R\x12connectionRejectedB\t\n" +
 	"\apayload\"8\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x12\n" +
@@ -1562,7 +1641,10 @@ const file_decnet_event_v1_event_proto_rawDesc = "" +
 	"\x0ebytes_received\x18\x02 \x01(\x04R\rbytesReceived\x12\x1d\n" +
 	"\n" +
 	"bytes_sent\x18\x03 \x01(\x04R\tbytesSent\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xa3\x02\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"B\n" +
+	"\x12ConnectionRejected\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\"\xa3\x02\n" +
 	"\vAuthAttempt\x12\x1c\n" +
 	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x1f\n" +
 	"\vsecret_kind\x18\x02 \x01(\tR\n" +
@@ -1657,49 +1739,51 @@ func file_decnet_event_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_decnet_event_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_decnet_event_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_decnet_event_v1_event_proto_goTypes = []any{
 	(AuthOutcome)(0),              // 0: decnet.event.v1.AuthOutcome
 	(*Event)(nil),                 // 1: decnet.event.v1.Event
 	(*Endpoint)(nil),              // 2: decnet.event.v1.Endpoint
 	(*ConnectionOpened)(nil),      // 3: decnet.event.v1.ConnectionOpened
 	(*ConnectionClosed)(nil),      // 4: decnet.event.v1.ConnectionClosed
-	(*AuthAttempt)(nil),           // 5: decnet.event.v1.AuthAttempt
-	(*Command)(nil),               // 6: decnet.event.v1.Command
-	(*HTTPRequest)(nil),           // 7: decnet.event.v1.HTTPRequest
-	(*Header)(nil),                // 8: decnet.event.v1.Header
-	(*FileCaptured)(nil),          // 9: decnet.event.v1.FileCaptured
-	(*DownloadRequested)(nil),     // 10: decnet.event.v1.DownloadRequested
-	(*SessionRecorded)(nil),       // 11: decnet.event.v1.SessionRecorded
-	(*ForwardRequested)(nil),      // 12: decnet.event.v1.ForwardRequested
-	(*MailReceived)(nil),          // 13: decnet.event.v1.MailReceived
-	(*FileRequested)(nil),         // 14: decnet.event.v1.FileRequested
-	(*ClientFingerprint)(nil),     // 15: decnet.event.v1.ClientFingerprint
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*ConnectionRejected)(nil),    // 5: decnet.event.v1.ConnectionRejected
+	(*AuthAttempt)(nil),           // 6: decnet.event.v1.AuthAttempt
+	(*Command)(nil),               // 7: decnet.event.v1.Command
+	(*HTTPRequest)(nil),           // 8: decnet.event.v1.HTTPRequest
+	(*Header)(nil),                // 9: decnet.event.v1.Header
+	(*FileCaptured)(nil),          // 10: decnet.event.v1.FileCaptured
+	(*DownloadRequested)(nil),     // 11: decnet.event.v1.DownloadRequested
+	(*SessionRecorded)(nil),       // 12: decnet.event.v1.SessionRecorded
+	(*ForwardRequested)(nil),      // 13: decnet.event.v1.ForwardRequested
+	(*MailReceived)(nil),          // 14: decnet.event.v1.MailReceived
+	(*FileRequested)(nil),         // 15: decnet.event.v1.FileRequested
+	(*ClientFingerprint)(nil),     // 16: decnet.event.v1.ClientFingerprint
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_decnet_event_v1_event_proto_depIdxs = []int32{
-	16, // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
+	17, // 0: decnet.event.v1.Event.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: decnet.event.v1.Event.source:type_name -> decnet.event.v1.Endpoint
 	2,  // 2: decnet.event.v1.Event.destination:type_name -> decnet.event.v1.Endpoint
 	3,  // 3: decnet.event.v1.Event.connection_opened:type_name -> decnet.event.v1.ConnectionOpened
 	4,  // 4: decnet.event.v1.Event.connection_closed:type_name -> decnet.event.v1.ConnectionClosed
-	5,  // 5: decnet.event.v1.Event.auth_attempt:type_name -> decnet.event.v1.AuthAttempt
-	6,  // 6: decnet.event.v1.Event.command:type_name -> decnet.event.v1.Command
-	7,  // 7: decnet.event.v1.Event.http_request:type_name -> decnet.event.v1.HTTPRequest
-	9,  // 8: decnet.event.v1.Event.file_captured:type_name -> decnet.event.v1.FileCaptured
-	10, // 9: decnet.event.v1.Event.download_requested:type_name -> decnet.event.v1.DownloadRequested
-	11, // 10: decnet.event.v1.Event.session_recorded:type_name -> decnet.event.v1.SessionRecorded
-	12, // 11: decnet.event.v1.Event.forward_requested:type_name -> decnet.event.v1.ForwardRequested
-	13, // 12: decnet.event.v1.Event.mail_received:type_name -> decnet.event.v1.MailReceived
-	14, // 13: decnet.event.v1.Event.file_requested:type_name -> decnet.event.v1.FileRequested
-	15, // 14: decnet.event.v1.Event.client_fingerprinted:type_name -> decnet.event.v1.ClientFingerprint
-	0,  // 15: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
-	8,  // 16: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 5: decnet.event.v1.Event.auth_attempt:type_name -> decnet.event.v1.AuthAttempt
+	7,  // 6: decnet.event.v1.Event.command:type_name -> decnet.event.v1.Command
+	8,  // 7: decnet.event.v1.Event.http_request:type_name -> decnet.event.v1.HTTPRequest
+	10, // 8: decnet.event.v1.Event.file_captured:type_name -> decnet.event.v1.FileCaptured
+	11, // 9: decnet.event.v1.Event.download_requested:type_name -> decnet.event.v1.DownloadRequested
+	12, // 10: decnet.event.v1.Event.session_recorded:type_name -> decnet.event.v1.SessionRecorded
+	13, // 11: decnet.event.v1.Event.forward_requested:type_name -> decnet.event.v1.ForwardRequested
+	14, // 12: decnet.event.v1.Event.mail_received:type_name -> decnet.event.v1.MailReceived
+	15, // 13: decnet.event.v1.Event.file_requested:type_name -> decnet.event.v1.FileRequested
+	16, // 14: decnet.event.v1.Event.client_fingerprinted:type_name -> decnet.event.v1.ClientFingerprint
+	5,  // 15: decnet.event.v1.Event.connection_rejected:type_name -> decnet.event.v1.ConnectionRejected
+	0,  // 16: decnet.event.v1.AuthAttempt.outcome:type_name -> decnet.event.v1.AuthOutcome
+	9,  // 17: decnet.event.v1.HTTPRequest.headers:type_name -> decnet.event.v1.Header
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_decnet_event_v1_event_proto_init() }
@@ -1720,6 +1804,7 @@ func file_decnet_event_v1_event_proto_init() {
 		(*Event_MailReceived)(nil),
 		(*Event_FileRequested)(nil),
 		(*Event_ClientFingerprinted)(nil),
+		(*Event_ConnectionRejected)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1727,7 +1812,7 @@ func file_decnet_event_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_decnet_event_v1_event_proto_rawDesc), len(file_decnet_event_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

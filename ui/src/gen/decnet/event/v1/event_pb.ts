@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file decnet/event/v1/event.proto.
  */
 export const file_decnet_event_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChtkZWNuZXQvZXZlbnQvdjEvZXZlbnQucHJvdG8SD2RlY25ldC5ldmVudC52MSK+BwoFRXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWdlbnRfaWQYAyABKAkSDQoFZGVja3kYBCABKAkSDwoHc2VydmljZRgFIAEoCRIMCgRraW5kGAYgASgJEikKBnNvdXJjZRgHIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBIuCgtkZXN0aW5hdGlvbhgIIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBISCgpzZXNzaW9uX2lkGAkgASgJEj4KEWNvbm5lY3Rpb25fb3BlbmVkGBQgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkNvbm5lY3Rpb25PcGVuZWRIABI+ChFjb25uZWN0aW9uX2Nsb3NlZBgVIAEoCzIhLmRlY25ldC5ldmVudC52MS5Db25uZWN0aW9uQ2xvc2VkSAASNAoMYXV0aF9hdHRlbXB0GBYgASgLMhwuZGVjbmV0LmV2ZW50LnYxLkF1dGhBdHRlbXB0SAASKwoHY29tbWFuZBgXIAEoCzIYLmRlY25ldC5ldmVudC52MS5Db21tYW5kSAASNAoMaHR0cF9yZXF1ZXN0GBggASgLMhwuZGVjbmV0LmV2ZW50LnYxLkhUVFBSZXF1ZXN0SAASNgoNZmlsZV9jYXB0dXJlZBgZIAEoCzIdLmRlY25ldC5ldmVudC52MS5GaWxlQ2FwdHVyZWRIABJAChJkb3dubG9hZF9yZXF1ZXN0ZWQYGiABKAsyIi5kZWNuZXQuZXZlbnQudjEuRG93bmxvYWRSZXF1ZXN0ZWRIABI8ChBzZXNzaW9uX3JlY29yZGVkGBsgASgLMiAuZGVjbmV0LmV2ZW50LnYxLlNlc3Npb25SZWNvcmRlZEgAEj4KEWZvcndhcmRfcmVxdWVzdGVkGBwgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkZvcndhcmRSZXF1ZXN0ZWRIABI2Cg1tYWlsX3JlY2VpdmVkGB0gASgLMh0uZGVjbmV0LmV2ZW50LnYxLk1haWxSZWNlaXZlZEgAEjgKDmZpbGVfcmVxdWVzdGVkGB4gASgLMh4uZGVjbmV0LmV2ZW50LnYxLkZpbGVSZXF1ZXN0ZWRIABJCChRjbGllbnRfZmluZ2VycHJpbnRlZBgfIAEoCzIiLmRlY25ldC5ldmVudC52MS5DbGllbnRGaW5nZXJwcmludEgAQgkKB3BheWxvYWQiKQoIRW5kcG9pbnQSDwoHYWRkcmVzcxgBIAEoCRIMCgRwb3J0GAIgASgNIiUKEENvbm5lY3Rpb25PcGVuZWQSEQoJdHJhbnNwb3J0GAEgASgJImMKEENvbm5lY3Rpb25DbG9zZWQSEwoLZHVyYXRpb25fbXMYASABKAQSFgoOYnl0ZXNfcmVjZWl2ZWQYAiABKAQSEgoKYnl0ZXNfc2VudBgDIAEoBBIOCgZyZWFzb24YBCABKAkiyQEKC0F1dGhBdHRlbXB0EhEKCXByaW5jaXBhbBgBIAEoCRITCgtzZWNyZXRfa2luZBgCIAEoCRIRCgltZWNoYW5pc20YAyABKAkSDgoGc2VjcmV0GAQgASgMEhUKDXNlY3JldF9zaGEyNTYYBSABKAwSLQoHb3V0Y29tZRgGIAEoDjIcLmRlY25ldC5ldmVudC52MS5BdXRoT3V0Y29tZRIQCghrZXlfdHlwZRgHIAEoCRIXCg9rZXlfZmluZ2VycHJpbnQYCCABKAkiKAoHQ29tbWFuZBIMCgRsaW5lGAEgASgJEg8KB2NoYW5uZWwYAiABKAkirgEKC0hUVFBSZXF1ZXN0Eg4KBm1ldGhvZBgBIAEoCRIOCgZ0YXJnZXQYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEaG9zdBgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEigKB2hlYWRlcnMYBiADKAsyFy5kZWNuZXQuZXZlbnQudjEuSGVhZGVyEhEKCWJvZHlfc2l6ZRgHIAEoBBIOCgZzdGF0dXMYCCABKA0iJQoGSGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiewoMRmlsZUNhcHR1cmVkEg4KBnNoYTI1NhgBIAEoDBIMCgRzaXplGAIgASgEEhEKCXRydW5jYXRlZBgDIAEoCBIMCgRuYW1lGAQgASgJEg8KB2NoYW5uZWwYBSABKAkSCwoDdXJsGAYgASgJEg4KBnN0b3JlZBgHIAEoCCJdChFEb3dubG9hZFJlcXVlc3RlZBILCgN1cmwYASABKAkSDAoEdG9vbBgCIAEoCRIPCgdvdXRjb21lGAMgASgJEg4KBnNoYTI1NhgEIAEoDBIMCgRzaXplGAUgASgEIpEBCg9TZXNzaW9uUmVjb3JkZWQSDAoEY2FzdBgBIAEoDBITCgtkdXJhdGlvbl9tcxgCIAEoBBIRCgl0cnVuY2F0ZWQYAyABKAgSDQoFd2lkdGgYBCABKA0SDgoGaGVpZ2h0GAUgASgNEhMKC2lucHV0X2J5dGVzGAYgASgEEhQKDG91dHB1dF9ieXRlcxgHIAEoBCI8ChBGb3J3YXJkUmVxdWVzdGVkEgwKBHR5cGUYASABKAkSDAoEaG9zdBgCIAEoCRIMCgRwb3J0GAMgASgNIoIBCgxNYWlsUmVjZWl2ZWQSDAoEaGVsbxgBIAEoCRIRCgltYWlsX2Zyb20YAiABKAkSDwoHcmNwdF90bxgDIAMoCRIMCgRzaXplGAQgASgEEg4KBnNoYTI1NhgFIAEoDBIRCgl0cnVuY2F0ZWQYBiABKAgSDwoHc3ViamVjdBgHIAEoCSJaCg1GaWxlUmVxdWVzdGVkEgwKBG5hbWUYASABKAkSDwoHY2hhbm5lbBgCIAEoCRIMCgRtb2RlGAMgASgJEg4KBnNlcnZlZBgEIAEoCBIMCgRzaXplGAUgASgEIoYBChFDbGllbnRGaW5nZXJwcmludBIaChJzc2hfY2xpZW50X3ZlcnNpb24YASABKAkSDQoFaGFzc2gYAiABKAkSGAoQaGFzc2hfYWxnb3JpdGhtcxgDIAEoCRILCgNqYTMYBCABKAkSEgoKamEzX3N0cmluZxgFIAEoCRILCgNqYTQYBiABKAkqYQoLQXV0aE91dGNvbWUSHAoYQVVUSF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGQoVQVVUSF9PVVRDT01FX1JFSkVDVEVEEAESGQoVQVVUSF9PVVRDT01FX0FDQ0VQVEVEEAJCNlo0Z2l0aHViLmNvbS9kZWNuZXQvZGVjbmV0L2dlbi9kZWNuZXQvZXZlbnQvdjE7ZXZlbnR2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChtkZWNuZXQvZXZlbnQvdjEvZXZlbnQucHJvdG8SD2RlY25ldC5ldmVudC52MSKCCAoFRXZlbnQSCgoCaWQYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYWdlbnRfaWQYAyABKAkSDQoFZGVja3kYBCABKAkSDwoHc2VydmljZRgFIAEoCRIMCgRraW5kGAYgASgJEikKBnNvdXJjZRgHIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBIuCgtkZXN0aW5hdGlvbhgIIAEoCzIZLmRlY25ldC5ldmVudC52MS5FbmRwb2ludBISCgpzZXNzaW9uX2lkGAkgASgJEj4KEWNvbm5lY3Rpb25fb3BlbmVkGBQgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkNvbm5lY3Rpb25PcGVuZWRIABI+ChFjb25uZWN0aW9uX2Nsb3NlZBgVIAEoCzIhLmRlY25ldC5ldmVudC52MS5Db25uZWN0aW9uQ2xvc2VkSAASNAoMYXV0aF9hdHRlbXB0GBYgASgLMhwuZGVjbmV0LmV2ZW50LnYxLkF1dGhBdHRlbXB0SAASKwoHY29tbWFuZBgXIAEoCzIYLmRlY25ldC5ldmVudC52MS5Db21tYW5kSAASNAoMaHR0cF9yZXF1ZXN0GBggASgLMhwuZGVjbmV0LmV2ZW50LnYxLkhUVFBSZXF1ZXN0SAASNgoNZmlsZV9jYXB0dXJlZBgZIAEoCzIdLmRlY25ldC5ldmVudC52MS5GaWxlQ2FwdHVyZWRIABJAChJkb3dubG9hZF9yZXF1ZXN0ZWQYGiABKAsyIi5kZWNuZXQuZXZlbnQudjEuRG93bmxvYWRSZXF1ZXN0ZWRIABI8ChBzZXNzaW9uX3JlY29yZGVkGBsgASgLMiAuZGVjbmV0LmV2ZW50LnYxLlNlc3Npb25SZWNvcmRlZEgAEj4KEWZvcndhcmRfcmVxdWVzdGVkGBwgASgLMiEuZGVjbmV0LmV2ZW50LnYxLkZvcndhcmRSZXF1ZXN0ZWRIABI2Cg1tYWlsX3JlY2VpdmVkGB0gASgLMh0uZGVjbmV0LmV2ZW50LnYxLk1haWxSZWNlaXZlZEgAEjgKDmZpbGVfcmVxdWVzdGVkGB4gASgLMh4uZGVjbmV0LmV2ZW50LnYxLkZpbGVSZXF1ZXN0ZWRIABJCChRjbGllbnRfZmluZ2VycHJpbnRlZBgfIAEoCzIiLmRlY25ldC5ldmVudC52MS5DbGllbnRGaW5nZXJwcmludEgAEkIKE2Nvbm5lY3Rpb25fcmVqZWN0ZWQYICABKAsyIy5kZWNuZXQuZXZlbnQudjEuQ29ubmVjdGlvblJlamVjdGVkSABCCQoHcGF5bG9hZCIpCghFbmRwb2ludBIPCgdhZGRyZXNzGAEgASgJEgwKBHBvcnQYAiABKA0iJQoQQ29ubmVjdGlvbk9wZW5lZBIRCgl0cmFuc3BvcnQYASABKAkiYwoQQ29ubmVjdGlvbkNsb3NlZBITCgtkdXJhdGlvbl9tcxgBIAEoBBIWCg5ieXRlc19yZWNlaXZlZBgCIAEoBBISCgpieXRlc19zZW50GAMgASgEEg4KBnJlYXNvbhgEIAEoCSIzChJDb25uZWN0aW9uUmVqZWN0ZWQSDgoGcmVhc29uGAEgASgJEg0KBWNvdW50GAIgASgEIskBCgtBdXRoQXR0ZW1wdBIRCglwcmluY2lwYWwYASABKAkSEwoLc2VjcmV0X2tpbmQYAiABKAkSEQoJbWVjaGFuaXNtGAMgASgJEg4KBnNlY3JldBgEIAEoDBIVCg1zZWNyZXRfc2hhMjU2GAUgASgMEi0KB291dGNvbWUYBiABKA4yHC5kZWNuZXQuZXZlbnQudjEuQXV0aE91dGNvbWUSEAoIa2V5X3R5cGUYByABKAkSFwoPa2V5X2ZpbmdlcnByaW50GAggASgJIigKB0NvbW1hbmQSDAoEbGluZRgBIAEoCRIPCgdjaGFubmVsGAIgASgJIq4BCgtIVFRQUmVxdWVzdBIOCgZtZXRob2QYASABKAkSDgoGdGFyZ2V0GAIgASgJEhAKCHByb3RvY29sGAMgASgJEgwKBGhvc3QYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIoCgdoZWFkZXJzGAYgAygLMhcuZGVjbmV0LmV2ZW50LnYxLkhlYWRlchIRCglib2R5X3NpemUYByABKAQSDgoGc3RhdHVzGAggASgNIiUKBkhlYWRlchIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJInsKDEZpbGVDYXB0dXJlZBIOCgZzaGEyNTYYASABKAwSDAoEc2l6ZRgCIAEoBBIRCgl0cnVuY2F0ZWQYAyABKAgSDAoEbmFtZRgEIAEoCRIPCgdjaGFubmVsGAUgASgJEgsKA3VybBgGIAEoCRIOCgZzdG9yZWQYByABKAgiXQoRRG93bmxvYWRSZXF1ZXN0ZWQSCwoDdXJsGAEgASgJEgwKBHRvb2wYAiABKAkSDwoHb3V0Y29tZRgDIAEoCRIOCgZzaGEyNTYYBCABKAwSDAoEc2l6ZRgFIAEoBCKRAQoPU2Vzc2lvblJlY29yZGVkEgwKBGNhc3QYASABKAwSEwoLZHVyYXRpb25fbXMYAiABKAQSEQoJdHJ1bmNhdGVkGAMgASgIEg0KBXdpZHRoGAQgASgNEg4KBmhlaWdodBgFIAEoDRITCgtpbnB1dF9ieXRlcxgGIAEoBBIUCgxvdXRwdXRfYnl0ZXMYByABKAQiPAoQRm9yd2FyZFJlcXVlc3RlZBIMCgR0eXBlGAEgASgJEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoDSKCAQoMTWFpbFJlY2VpdmVkEgwKBGhlbG8YASABKAkSEQoJbWFpbF9mcm9tGAIgASgJEg8KB3JjcHRfdG8YAyADKAkSDAoEc2l6ZRgEIAEoBBIOCgZzaGEyNTYYBSABKAwSEQoJdHJ1bmNhdGVkGAYgASgIEg8KB3N1YmplY3QYByABKAkiWgoNRmlsZVJlcXVlc3RlZBIMCgRuYW1lGAEgASgJEg8KB2NoYW5uZWwYAiABKAkSDAoEbW9kZRgDIAEoCRIOCgZzZXJ2ZWQYBCABKAgSDAoEc2l6ZRgFIAEoBCKGAQoRQ2xpZW50RmluZ2VycHJpbnQSGgoSc3NoX2NsaWVudF92ZXJzaW9uGAEgASgJEg0KBWhhc3NoGAIgASgJEhgKEGhhc3NoX2FsZ29yaXRobXMYAyABKAkSCwoDamEzGAQgASgJEhIKCmphM19zdHJpbmcYBSABKAkSCwoDamE0GAYgASgJKmEKC0F1dGhPdXRjb21lEhwKGEFVVEhfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUFVVEhfT1VUQ09NRV9SRUpFQ1RFRBABEhkKFUFVVEhfT1VUQ09NRV9BQ0NFUFRFRBACQjZaNGdpdGh1Yi5jb20vZGVjbmV0L2RlY25ldC9nZW4vZGVjbmV0L2V2ZW50L3YxO2V2ZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Event is the envelope of everything an agent observes. The agent assigns
@@ -156,6 +156,12 @@ export type Event = Message<"decnet.event.v1.Event"> & {
      */
     value: ClientFingerprint;
     case: "clientFingerprinted";
+  } | {
+    /**
+     * @generated from field: decnet.event.v1.ConnectionRejected connection_rejected = 32;
+     */
+    value: ConnectionRejected;
+    case: "connectionRejected";
   } | { case: undefined; value?: undefined };
 };
 
@@ -251,6 +257,40 @@ export const ConnectionClosedSchema: GenMessage<ConnectionClosed> = /*@__PURE__*
   messageDesc(file_decnet_event_v1_event, 3);
 
 /**
+ * ConnectionRejected summarises the connections from one source address
+ * that a decoy closed at accept because a connection limit was reached.
+ * The decoy sends at most one per source, service and interval, so a flood
+ * costs one event per interval rather than one per connection. No session
+ * began, so the event carries no session id.
+ *
+ * @generated from message decnet.event.v1.ConnectionRejected
+ */
+export type ConnectionRejected = Message<"decnet.event.v1.ConnectionRejected"> & {
+  /**
+   * The limit reached: "per_source_limit" (concurrent connections from the
+   * source) or "total_limit" (concurrent connections to the service).
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+
+  /**
+   * Connections from the source rejected since the previous event for it,
+   * at least 1.
+   *
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+};
+
+/**
+ * Describes the message decnet.event.v1.ConnectionRejected.
+ * Use `create(ConnectionRejectedSchema)` to create a new message.
+ */
+export const ConnectionRejectedSchema: GenMessage<ConnectionRejected> = /*@__PURE__*/
+  messageDesc(file_decnet_event_v1_event, 4);
+
+/**
  * AuthAttempt is one credential presented by an attacker.
  *
  * @generated from message decnet.event.v1.AuthAttempt
@@ -319,7 +359,7 @@ export type AuthAttempt = Message<"decnet.event.v1.AuthAttempt"> & {
  * Use `create(AuthAttemptSchema)` to create a new message.
  */
 export const AuthAttemptSchema: GenMessage<AuthAttempt> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 4);
+  messageDesc(file_decnet_event_v1_event, 5);
 
 /**
  * Command is one command line an attacker sent to an emulated shell or an
@@ -346,7 +386,7 @@ export type Command = Message<"decnet.event.v1.Command"> & {
  * Use `create(CommandSchema)` to create a new message.
  */
 export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 5);
+  messageDesc(file_decnet_event_v1_event, 6);
 
 /**
  * HTTPRequest summarises one HTTP request to a decoy.
@@ -404,7 +444,7 @@ export type HTTPRequest = Message<"decnet.event.v1.HTTPRequest"> & {
  * Use `create(HTTPRequestSchema)` to create a new message.
  */
 export const HTTPRequestSchema: GenMessage<HTTPRequest> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 6);
+  messageDesc(file_decnet_event_v1_event, 7);
 
 /**
  * Header is one HTTP header line.
@@ -428,7 +468,7 @@ export type Header = Message<"decnet.event.v1.Header"> & {
  * Use `create(HeaderSchema)` to create a new message.
  */
 export const HeaderSchema: GenMessage<Header> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 7);
+  messageDesc(file_decnet_event_v1_event, 8);
 
 /**
  * FileCaptured is a file an attacker sent to a decoy (an FTP or TFTP
@@ -497,7 +537,7 @@ export type FileCaptured = Message<"decnet.event.v1.FileCaptured"> & {
  * Use `create(FileCapturedSchema)` to create a new message.
  */
 export const FileCapturedSchema: GenMessage<FileCaptured> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 8);
+  messageDesc(file_decnet_event_v1_event, 9);
 
 /**
  * DownloadRequested is a URL an attacker asked an emulated shell to fetch
@@ -549,7 +589,7 @@ export type DownloadRequested = Message<"decnet.event.v1.DownloadRequested"> & {
  * Use `create(DownloadRequestedSchema)` to create a new message.
  */
 export const DownloadRequestedSchema: GenMessage<DownloadRequested> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 9);
+  messageDesc(file_decnet_event_v1_event, 10);
 
 /**
  * SessionRecorded is sent when an interactive session closes. It carries
@@ -608,7 +648,7 @@ export type SessionRecorded = Message<"decnet.event.v1.SessionRecorded"> & {
  * Use `create(SessionRecordedSchema)` to create a new message.
  */
 export const SessionRecordedSchema: GenMessage<SessionRecorded> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 10);
+  messageDesc(file_decnet_event_v1_event, 11);
 
 /**
  * ForwardRequested is a port-forwarding or tunnel request, recorded and
@@ -641,7 +681,7 @@ export type ForwardRequested = Message<"decnet.event.v1.ForwardRequested"> & {
  * Use `create(ForwardRequestedSchema)` to create a new message.
  */
 export const ForwardRequestedSchema: GenMessage<ForwardRequested> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 11);
+  messageDesc(file_decnet_event_v1_event, 12);
 
 /**
  * MailReceived is a message an attacker submitted to a mail decoy. The
@@ -695,7 +735,7 @@ export type MailReceived = Message<"decnet.event.v1.MailReceived"> & {
  * Use `create(MailReceivedSchema)` to create a new message.
  */
 export const MailReceivedSchema: GenMessage<MailReceived> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 12);
+  messageDesc(file_decnet_event_v1_event, 13);
 
 /**
  * FileRequested is a download an attacker asked of a decoy's file service
@@ -744,7 +784,7 @@ export type FileRequested = Message<"decnet.event.v1.FileRequested"> & {
  * Use `create(FileRequestedSchema)` to create a new message.
  */
 export const FileRequestedSchema: GenMessage<FileRequested> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 13);
+  messageDesc(file_decnet_event_v1_event, 14);
 
 /**
  * ClientFingerprint identifies the client software of a connection, sent
@@ -806,7 +846,7 @@ export type ClientFingerprint = Message<"decnet.event.v1.ClientFingerprint"> & {
  * Use `create(ClientFingerprintSchema)` to create a new message.
  */
 export const ClientFingerprintSchema: GenMessage<ClientFingerprint> = /*@__PURE__*/
-  messageDesc(file_decnet_event_v1_event, 14);
+  messageDesc(file_decnet_event_v1_event, 15);
 
 /**
  * AuthOutcome is what the decoy answered to an authentication attempt.
