@@ -75,7 +75,7 @@ func terminalNodes() []*node {
 func showNodes() []*node {
 	return []*node{
 		{name: "arp", help: "ARP table", priv: 1, run: (*CLI).showARP},
-		{name: "clock", help: "Display the system clock", priv: 1, args: argAny, run: (*CLI).showClock},
+		{name: "clock", help: "Display the system clock", priv: 1, run: (*CLI).showClock},
 		{name: "flash:", help: "display information about flash: file system", priv: 1, args: argAny, run: (*CLI).showFlash},
 		{name: "flash0:", help: "display information about flash0: file system", priv: 1, args: argAny, run: (*CLI).showFlash},
 		{name: "flash", help: "display information about flash: file system", priv: 1, hidden: true, args: argAny, run: (*CLI).showFlash},

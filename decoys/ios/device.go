@@ -182,15 +182,17 @@ func (d *device) counter(label string, now time.Time, perSecond int) uint64 {
 // shown when nothing else is.
 func formatUptime(d time.Duration) string {
 	mins := int(d / time.Minute)
-	parts := []struct {
+	units := []struct {
+		mins int
+		unit string
+	}{{365 * 24 * 60, "year"}, {7 * 24 * 60, "week"}, {24 * 60, "day"}, {60, "hour"}, {1, "minute"}}
+	parts := make([]struct {
 		n    int
 		unit string
-	}{
-		{mins / (365 * 24 * 60), "year"},
-		{mins % (365 * 24 * 60) / (7 * 24 * 60), "week"},
-		{mins % (7 * 24 * 60) / (24 * 60), "day"},
-		{mins % (24 * 60) / 60, "hour"},
-		{mins % 60, "minute"},
+	}, len(units))
+	for i, u := range units {
+		parts[i].n, parts[i].unit = mins/u.mins, u.unit
+		mins %= u.mins
 	}
 	var out []string
 	for _, p := range parts {

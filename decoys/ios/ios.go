@@ -214,13 +214,17 @@ func (c *CLI) Interactive(ctx context.Context, term io.ReadWriter) error {
 
 	for !c.ended {
 		line, err := c.readLine(ctx, c.prompt(), true)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
+		if errors.Is(err, errCtrlZ) {
+			c.mode = modePriv
+			continue
 		}
-		if err := c.execute(ctx, line); err != nil {
+		if err == nil {
+			err = c.execute(ctx, line)
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -314,7 +318,7 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 			}
 			echoed = strings.Repeat("\b \b", len(buf)-n)
 			buf = buf[:n]
-		case b == ctrlZ && echo && c.mode >= modeConfig:
+		case b == ctrlZ && echo && c.exec == nil && c.mode >= modeConfig:
 			if err := c.write("^Z\n"); err != nil {
 				return "", err
 			}
@@ -494,10 +498,13 @@ func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent in
 		}
 		return c.write("% Incomplete command.\n\n")
 	}
+	// "do" runs a command inside another, so the outer one's state is
+	// put back afterwards.
+	outer := c.exec
 	x := &execution{ctx: ctx}
 	c.exec = x
 	inv.node.run(c, inv)
-	c.exec = nil
+	c.exec = outer
 	return x.err
 }
 
