@@ -9,16 +9,15 @@ import (
 )
 
 // nop accepts a command the decoy lists but does not model.
-// NOTE: the real router answers these (clear, debug, traceroute and the
-// rest) with their own output; the decoy prints nothing.
+// NOTE: the real router prints output for these (clear, debug,
+// traceroute and the rest); the decoy prints nothing.
 func nop(*CLI, *invocation) {}
 
-// Help texts of the EXEC commands, as IOS 15 lists them.
-// NOTE: the lists are the subset of the 15.x EXEC commands this decoy
-// parses, from transcripts of several 15.x routers; a 2911 on 15.7(3)M5
-// lists more.
-// execNodes builds the EXEC command tree. Each session builds its own,
-// since the handlers refer back to the trees through the session.
+// execNodes builds the EXEC command tree with IOS 15's help texts. Each
+// session builds its own, because the handlers reach the trees through
+// the session.
+// NOTE: the tree holds the subset of 15.x EXEC commands seen in
+// transcripts of several 15.x routers; a 2911 on 15.7(3)M5 lists more.
 func execNodes() []*node {
 	return []*node{
 		{name: "access-enable", help: "Create a temporary Access-List entry", priv: 1, args: argAny, run: nop},
@@ -118,8 +117,8 @@ func (c *CLI) helpText(*invocation) {
 		"   (e.g. 'show pr?'.)\n\n")
 }
 
-// enable asks for the enable secret up to three times; the login
-// policy, through Config.Enable, decides each password.
+// enable prompts for the enable secret up to three times. The login
+// policy decides each password through Config.Enable.
 func (c *CLI) enable(x *invocation) {
 	if c.mode != modeUser {
 		return
@@ -138,18 +137,20 @@ func (c *CLI) enable(x *invocation) {
 	c.print("% Bad secrets\n\n")
 }
 
-// connect answers telnet, ssh, rlogin and connect: the lookup of the
-// host fails, as it does for an unknown command word.
+// connect replies to telnet, ssh, rlogin and connect as when the host
+// cannot be reached: a name fails to resolve, an address times out.
+// NOTE: the real router waits for the timeouts; the decoy replies at
+// once.
 func (c *CLI) connect(x *invocation) {
 	host := x.args[0].text
 	if _, err := netip.ParseAddr(host); err == nil {
 		c.print("Trying " + host + " ... \n% Connection timed out; remote host not responding\n\n")
 		return
 	}
-	c.print("Translating \"" + host + "\"...domain server (255.255.255.255)\n% Bad IP address or host name\n% Unknown command or computer name, or unable to find computer address\n")
+	c.print("Translating \"" + host + "\"...domain server (255.255.255.255)\n% Bad IP address or host name\n")
 }
 
-// ping answers as IOS does when no reply comes back: a dot per probe
+// ping prints what IOS prints when no reply comes back: a dot per probe
 // after its timeout. Nothing is sent.
 func (c *CLI) ping(x *invocation) {
 	target := x.args[0].text
@@ -203,7 +204,7 @@ func (c *CLI) configure(x *invocation) {
 	c.mode = modeConfig
 }
 
-// copyFile answers copy without changing anything.
+// copyFile replies to copy as IOS does, without changing anything.
 func (c *CLI) copyFile(x *invocation) {
 	if len(x.args) < 2 {
 		c.print("% Incomplete command.\n\n")
@@ -236,8 +237,8 @@ func (c *CLI) copyFile(x *invocation) {
 	c.print("%Error opening " + x.args[0].text + " (No such file or directory)\n")
 }
 
-// writeConfig answers write: saving is reported and not done, so the
-// startup configuration stays the decky's.
+// writeConfig reports a save without doing it, so the startup
+// configuration stays the decky's.
 func (c *CLI) writeConfig(x *invocation) {
 	sub := "memory"
 	if len(x.args) > 0 {
@@ -304,7 +305,7 @@ func (c *CLI) showVersion(*invocation) {
 	b.WriteString("-------------------------------------------------\n")
 	b.WriteString("Device#   PID                   SN\n")
 	b.WriteString("-------------------------------------------------\n")
-	b.WriteString(fmt.Sprintf("*0        %-22s%s\n\n\n\n", Model, d.serial))
+	fmt.Fprintf(&b, "*0        %-22s%s\n\n\n\n", Model, d.serial)
 	b.WriteString("Technology Package License Information for Module:'c2900' \n\n")
 	b.WriteString("-----------------------------------------------------------------\n")
 	b.WriteString("Technology    Technology-package           Technology-package\n")
@@ -395,9 +396,9 @@ func (c *CLI) showFlash(*invocation) {
 	b.WriteString("-#- --length-- -----date/time------ path\n")
 	for i, f := range flashFiles {
 		t := c.dev.imageDate.Add(-f.age).UTC()
-		b.WriteString(fmt.Sprintf("%-4d%10d %s %s\n", i+1, f.size, t.Format("Jan 02 2006 15:04:05 -07:00"), f.name))
+		fmt.Fprintf(&b, "%-4d%10d %s %s\n", i+1, f.size, t.Format("Jan 02 2006 15:04:05 -07:00"), f.name)
 	}
-	b.WriteString(fmt.Sprintf("\n%d bytes available (%d bytes used)\n\n", flashTotal-flashUsed(), flashUsed()))
+	fmt.Fprintf(&b, "\n%d bytes available (%d bytes used)\n\n", flashTotal-flashUsed(), flashUsed())
 	c.print(b.String())
 }
 
@@ -415,9 +416,9 @@ func (c *CLI) dir(x *invocation) {
 	b.WriteString("Directory of " + fs + "/\n\n")
 	for i, f := range flashFiles {
 		t := c.dev.imageDate.Add(-f.age).UTC()
-		b.WriteString(fmt.Sprintf("%5d  -rw-%12d  %s  %s\n", i+1, f.size, t.Format("Jan 2 2006 15:04:05 -07:00"), f.name))
+		fmt.Fprintf(&b, "%5d  -rw-%12d  %s  %s\n", i+1, f.size, t.Format("Jan 2 2006 15:04:05 -07:00"), f.name)
 	}
-	b.WriteString(fmt.Sprintf("\n%d bytes total (%d bytes free)\n", flashTotal, flashTotal-flashUsed()))
+	fmt.Fprintf(&b, "\n%d bytes total (%d bytes free)\n", flashTotal, flashTotal-flashUsed())
 	c.print(b.String())
 }
 
@@ -436,14 +437,14 @@ func (c *CLI) showProcesses(*invocation) {
 	slot := fmt.Sprint(now.Unix() / 60)
 	five := 1 + pick(c.dev.seed, "cpu5s "+slot, 4)
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf("CPU utilization for five seconds: %d%%/0%%; one minute: %d%%; five minutes: %d%%\n", five, 1+pick(c.dev.seed, "cpu1m "+slot, 3), 1+pick(c.dev.seed, "cpu5m", 2)))
+	fmt.Fprintf(&b, "CPU utilization for five seconds: %d%%/0%%; one minute: %d%%; five minutes: %d%%\n", five, 1+pick(c.dev.seed, "cpu1m "+slot, 3), 1+pick(c.dev.seed, "cpu5m", 2))
 	b.WriteString(" PID Runtime(ms)     Invoked      uSecs   5Sec   1Min   5Min TTY Process \n")
 	secs := uint64(max(1, c.uptime()/time.Second))
 	for i, name := range processes {
 		invoked := secs/uint64(1+pick(c.dev.seed, "invoked "+name, 40)) + uint64(i) //nolint:gosec // G115: small index
 		usecs := uint64(pick(c.dev.seed, "usecs "+name, 60))                        //nolint:gosec // G115: pick is never negative
 		runtime := invoked * usecs / 1000
-		b.WriteString(fmt.Sprintf("%4d%12d%12d%11d  0.00%%  0.00%%  0.00%%   0 %s \n", i+1, runtime, invoked, usecs, name))
+		fmt.Fprintf(&b, "%4d%12d%12d%11d  0.00%%  0.00%%  0.00%%   0 %s \n", i+1, runtime, invoked, usecs, name)
 	}
 	c.print(b.String())
 }
@@ -453,10 +454,10 @@ func (c *CLI) showARP(*invocation) {
 	var b strings.Builder
 	b.WriteString("Protocol  Address          Age (min)  Hardware Addr   Type   Interface\n")
 	gw := c.dev.derivedMAC("gateway")
-	b.WriteString(fmt.Sprintf("Internet  %-15s  %9d   %s  ARPA   GigabitEthernet0/0\n", c.dev.gateway, pick(c.dev.seed, "arp age "+fmt.Sprint(c.now().Unix()/60), 4), macDotted(gw)))
+	fmt.Fprintf(&b, "Internet  %-15s  %9d   %s  ARPA   GigabitEthernet0/0\n", c.dev.gateway, pick(c.dev.seed, "arp age "+fmt.Sprint(c.now().Unix()/60), 4), macDotted(gw))
 	for _, i := range c.cfgState.ifaces {
 		if i.addr.IsValid() {
-			b.WriteString(fmt.Sprintf("Internet  %-15s  %9s   %s  ARPA   %s\n", i.addr.Addr(), "-", macDotted(i.mac), i.name))
+			fmt.Fprintf(&b, "Internet  %-15s  %9s   %s  ARPA   %s\n", i.addr.Addr(), "-", macDotted(i.mac), i.name)
 		}
 	}
 	c.print(b.String())
@@ -488,9 +489,9 @@ func (c *CLI) showIPRoute(*invocation) {
 			continue
 		}
 		p := i.addr.Masked()
-		b.WriteString(fmt.Sprintf("      %s/%d is variably subnetted, 2 subnets, 2 masks\n", p.Addr(), p.Bits()))
-		b.WriteString(fmt.Sprintf("C        %s is directly connected, %s\n", p, i.name))
-		b.WriteString(fmt.Sprintf("L        %s/32 is directly connected, %s\n", i.addr.Addr(), i.name))
+		fmt.Fprintf(&b, "      %s/%d is variably subnetted, 2 subnets, 2 masks\n", p.Addr(), p.Bits())
+		fmt.Fprintf(&b, "C        %s is directly connected, %s\n", p, i.name)
+		fmt.Fprintf(&b, "L        %s/32 is directly connected, %s\n", i.addr.Addr(), i.name)
 	}
 	c.print(b.String())
 }
@@ -518,7 +519,7 @@ func (c *CLI) showIPInterfaceBrief(*invocation) {
 			method = "manual"
 		}
 		link, proto := i.status()
-		b.WriteString(fmt.Sprintf("%-27s%-16sYES %-7s%-22s%s\n", i.name, addr, method, link, proto))
+		fmt.Fprintf(&b, "%-27s%-16sYES %-7s%-22s%s\n", i.name, addr, method, link, proto)
 	}
 	c.print(b.String())
 }

@@ -48,8 +48,9 @@ var hostnames = []string{
 	"BR-EDGE-01", "WAN-RTR-01", "rtr1", "cisco-gw", "branch-rtr", "RTR-HQ-01",
 }
 
-// device is what a decky's router keeps between sessions: the values an
-// attacker can compare across logins, all derived from the seed.
+// device holds the state a decky's router keeps between sessions, the
+// values an attacker can compare across logins, all derived from the
+// seed.
 type device struct {
 	seed     []byte
 	hostname string
@@ -65,8 +66,6 @@ type device struct {
 	lastChange time.Time
 	wan, lan   netip.Prefix
 	gateway    netip.Addr
-	// adminFrom is where the decky's own administrator connects from.
-	adminFrom string
 	// enableHash and adminHash are the type 5 secrets of the running
 	// configuration, hashes of random decoy passwords.
 	enableHash, adminHash string
@@ -123,9 +122,9 @@ func newDevice(seed []byte, hostname string, now time.Time) *device {
 	phase := time.Duration(pick(seed, "reload phase", int(period/time.Second))) * time.Second
 	first := epoch.Add(phase)
 	if now.Before(first) {
-		first = first.Add(-period * (1 + time.Duration(first.Sub(now)/period)))
+		first = first.Add(-period * (1 + first.Sub(now)/period))
 	}
-	d.boot = first.Add(period * time.Duration(now.Sub(first)/period))
+	d.boot = first.Add(period * (now.Sub(first) / period))
 	if now.Sub(d.boot) < time.Hour {
 		d.boot = d.boot.Add(-period)
 	}
@@ -136,7 +135,6 @@ func newDevice(seed []byte, hostname string, now time.Time) *device {
 	d.wan = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, a[0], a[1], 2 + a[2]%200}), 24)
 	d.gateway = netip.AddrFrom4([4]byte{10, a[0], a[1], 1})
 	d.lan = netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, a[3], 1}), 24)
-	d.adminFrom = netip.AddrFrom4([4]byte{192, 168, a[3], 10 + a[4]%100}).String()
 
 	d.adminUser = []string{"admin", "netadmin", "cisco", "noc"}[pick(seed, "admin user", 4)]
 	d.enableHash = md5Crypt(derive(seed, "enable secret")[:12], []byte(base64Salt(derive(seed, "enable salt"))))

@@ -46,7 +46,7 @@ const (
 	historySize = 10
 	// maxConfigLines caps the lines a session adds to the configuration.
 	maxConfigLines = 500
-	// enableTries is how many passwords enable asks for.
+	// enableTries is the number of passwords enable prompts for.
 	enableTries = 3
 	// pingTimeout is the default timeout of an IOS ping probe.
 	pingTimeout = 2 * time.Second
@@ -124,8 +124,8 @@ func (c *CLI) Resize(width, height int) {
 	}
 }
 
-// Motd is what IOS prints between the password line and the first
-// prompt: an empty line, since the configuration has no banner.
+// Motd returns the text IOS prints between the password line and the
+// first prompt: an empty line, because the configuration has no banner.
 func (c *CLI) Motd(time.Time, time.Time, string) string { return "\n" }
 
 // prompt is the prompt of the current mode.
@@ -263,7 +263,7 @@ var errCtrlZ = errors.New("ctrl-z")
 
 // readLine shows prompt and reads one line, echoing when echo is set.
 // On a command line (echo set), "?" shows help at once and Tab
-// completes a keyword, as IOS's editor does; a password line takes
+// completes a keyword, as IOS's editor does. A password line keeps
 // them as characters.
 func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, error) {
 	if err := c.write(prompt); err != nil {
@@ -484,7 +484,7 @@ func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent in
 		// ip domain-lookup is on by default and no name server is
 		// configured, so IOS broadcasts the query and gives up.
 		// NOTE: the real router waits for the lookup to time out
-		// before the second line; the decoy answers at once.
+		// before the second line; the decoy prints it at once.
 		first := splitWords(line)[0].text
 		return c.write("Translating \"" + first + "\"...domain server (255.255.255.255)\n" +
 			"% Unknown command or computer name, or unable to find computer address\n")

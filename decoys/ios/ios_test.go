@@ -42,7 +42,7 @@ func TestCommandReplies(t *testing.T) {
 		{"show alone", modeUser, "show", "% Type \"show ?\" for a list of subcommands\n"},
 		{"running-config needs enable", modeUser, "sh run", strings.Repeat(" ", len(host)+1+3) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"configure needs enable", modeUser, "conf t", strings.Repeat(" ", len(host)+1) + "^\n% Invalid input detected at '^' marker.\n\n"},
-		{"invalid word", modePriv, "show versoin", strings.Repeat(" ", len(host)+1+5) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"invalid word", modePriv, "show vresion", strings.Repeat(" ", len(host)+1+5) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"extra word", modePriv, "show clock now", strings.Repeat(" ", len(host)+1+11) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"unknown word", modeUser, "wget", "Translating \"wget\"...domain server (255.255.255.255)\n% Unknown command or computer name, or unable to find computer address\n"},
 		{"unknown word enabled", modePriv, "ls -la", "Translating \"ls\"...domain server (255.255.255.255)\n% Unknown command or computer name, or unable to find computer address\n"},

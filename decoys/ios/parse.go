@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// argKind says what may follow a command word that has no subcommands.
+// argKind is the kind of words that may follow a command word without
+// subcommands.
 type argKind uint8
 
 const (
@@ -48,7 +49,7 @@ type invocation struct {
 	path, args []word
 }
 
-// failure is why a command line did not resolve.
+// failure is the reason a command line did not resolve.
 type failure uint8
 
 const (
