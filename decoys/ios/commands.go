@@ -176,8 +176,7 @@ func (c *CLI) terminalLength(x *invocation) {
 		c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
 		return
 	}
-	// NOTE: output is never paged; the length is only kept.
-	c.termLength = n
+	c.height.Store(int32(n)) //nolint:gosec // G115: at most 512
 }
 
 // configure enters configuration mode from the terminal.

@@ -75,12 +75,11 @@ type CLI struct {
 	hostname string
 	cfgState *runningConfig
 	// ifName is the interface being configured in modeConfigIf.
-	ifName     string
-	history    []string
-	termLength int
-	loginTime  time.Time
-	out        int64
-	ended      bool
+	ifName    string
+	history   []string
+	loginTime time.Time
+	out       int64
+	ended     bool
 
 	in   *input
 	term io.Writer
@@ -97,7 +96,7 @@ func New(cfg Config) *CLI {
 	if now == nil {
 		now = time.Now
 	}
-	c := &CLI{cfg: cfg, now: now, sleep: cfg.Sleep, termLength: 24}
+	c := &CLI{cfg: cfg, now: now, sleep: cfg.Sleep}
 	if c.sleep == nil {
 		c.sleep = sleepContext
 	}
@@ -114,7 +113,9 @@ func New(cfg Config) *CLI {
 // Hostname is the router's host name at the start of the session.
 func (c *CLI) Hostname() string { return c.dev.hostname }
 
-// Resize records the terminal size.
+// Resize records the terminal size. IOS takes the window size the
+// client reports as the terminal's width and length, so the length
+// sets where output pauses at --More--.
 func (c *CLI) Resize(width, height int) {
 	if width > 0 && width < 10000 {
 		c.width.Store(int32(width)) //nolint:gosec // G115: bounded above
@@ -251,6 +252,8 @@ func (c *CLI) write(s string) error {
 const (
 	ctrlC = 0x03
 	ctrlH = 0x08
+	ctrlN = 0x0e
+	ctrlP = 0x10
 	ctrlU = 0x15
 	ctrlW = 0x17
 	ctrlZ = 0x1a
@@ -271,6 +274,10 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 	}
 	var buf []byte
 	escState := 0
+	// recall is the history entry shown by the arrow keys; only a
+	// command line has one.
+	recall := len(c.history)
+	command := echo && c.exec == nil
 	for {
 		b, err := c.in.next()
 		if err != nil {
@@ -288,6 +295,12 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 		case 2:
 			if b >= 0x40 && b <= 0x7e {
 				escState = 0
+				if command && (b == 'A' || b == 'B') {
+					var err error
+					if buf, recall, err = c.recallHistory(buf, recall, b == 'A'); err != nil {
+						return "", err
+					}
+				}
 			}
 			continue
 		}
@@ -325,6 +338,10 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 			return "", errCtrlZ
 		case b == esc:
 			escState = 1
+		case (b == ctrlP || b == ctrlN) && command:
+			if buf, recall, err = c.recallHistory(buf, recall, b == ctrlP); err != nil {
+				return "", err
+			}
 		case b == '?' && echo:
 			if err := c.write("?\n" + c.contextHelp(string(buf)) + prompt + string(buf)); err != nil {
 				return "", err
@@ -348,6 +365,26 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 		}
 		_ = ctx
 	}
+}
+
+// recallHistory replaces the line being edited with the previous (up)
+// or next history entry, as the arrow keys and ^P/^N do in IOS. Past
+// the newest entry the line is empty.
+func (c *CLI) recallHistory(buf []byte, recall int, up bool) ([]byte, int, error) {
+	switch {
+	case up && recall > 0:
+		recall--
+	case !up && recall < len(c.history):
+		recall++
+	default:
+		return buf, recall, nil
+	}
+	line := ""
+	if recall < len(c.history) {
+		line = c.history[recall]
+	}
+	err := c.write(strings.Repeat("\b \b", len(buf)) + line)
+	return []byte(line), recall, err
 }
 
 func (c *CLI) endLine(line string) (string, error) {
@@ -508,18 +545,78 @@ func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent in
 	return x.err
 }
 
-// execution is the state of one running command: its context and the
-// first write error, which ends the session.
+// execution is the state of one running command: its context, the
+// first write error (which ends the session) and its place in paging.
 type execution struct {
 	ctx context.Context
 	err error
+	// lines counts the lines shown since the last --More--; quit means
+	// the attacker stopped the output there.
+	lines int
+	quit  bool
 }
 
-// print writes s for the running command, keeping the first error.
+// print writes s for the running command, keeping the first error. When
+// the terminal length is not 0, output pauses at --More-- after a
+// screen less one line, as IOS does.
 func (c *CLI) print(s string) {
-	if c.exec.err == nil {
-		c.exec.err = c.write(s)
+	x := c.exec
+	page := int(c.height.Load())
+	for s != "" && x.err == nil && !x.quit {
+		if page > 0 && x.lines >= page-1 && !c.more() {
+			return
+		}
+		i := strings.IndexByte(s, '\n')
+		if i < 0 || page == 0 {
+			x.err = c.write(s)
+			x.lines += strings.Count(s, "\n")
+			return
+		}
+		x.err = c.write(s[:i+1])
+		x.lines++
+		s = s[i+1:]
 	}
+}
+
+// morePrompt is IOS's pager prompt; after a key it is rubbed out.
+const morePrompt = " --More-- "
+
+// more shows --More-- and reads one key: space shows another screen,
+// Return one more line, and any other key ends the output.
+func (c *CLI) more() bool {
+	x := c.exec
+	if x.err = c.write(morePrompt); x.err != nil {
+		return false
+	}
+	b, err := c.in.next()
+	if err != nil {
+		x.err = err
+		return false
+	}
+	prev := c.in.last
+	c.in.last = b
+	for (b == '\n' || b == 0) && prev == '\r' {
+		// The second byte of the Return before this key.
+		if b, err = c.in.next(); err != nil {
+			x.err = err
+			return false
+		}
+		prev, c.in.last = c.in.last, b
+	}
+	rub := strings.Repeat("\b", len(morePrompt))
+	if x.err = c.write(rub + strings.Repeat(" ", len(morePrompt)) + rub); x.err != nil {
+		return false
+	}
+	switch b {
+	case ' ':
+		x.lines = 0
+	case '\r', '\n':
+		x.lines--
+	default:
+		x.quit = true
+		return false
+	}
+	return true
 }
 
 // invalid prints the caret under column col and IOS's message.

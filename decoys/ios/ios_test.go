@@ -11,12 +11,13 @@ import (
 // printed for it, without the echo and the next prompt.
 func reply(t *testing.T, m mode, line string) string {
 	t.Helper()
-	input := line + "\r"
+	// The length 0 turns paging off; TestMorePaging covers it.
+	input := "terminal length 0\r" + line + "\r"
 	if m != modeUser {
 		input = "enable\rx\r" + input
 	}
 	if m == modeConfig {
-		input = "enable\rx\rconfigure terminal\r" + line + "\r"
+		input = "enable\rx\rterminal length 0\rconfigure terminal\r" + line + "\r"
 	}
 	c, out := session(t, Config{Enable: func([]byte) bool { return true }}, input)
 	out = strings.ReplaceAll(out, "\r\n", "\n")
@@ -154,7 +155,7 @@ func TestEnableAndDisable(t *testing.T) {
 func TestConfigModeChangesRunningConfig(t *testing.T) {
 	var cmds []string
 	cfg := Config{Enable: func([]byte) bool { return true }, OnCommand: func(l string) { cmds = append(cmds, l) }}
-	c, out := session(t, cfg, "en\rx\rconf t\rhostname EDGE\rusername bob secret hunter2\rint gi0/2\rdescription uplink\rip address 198.51.100.2 255.255.255.252\rno shutdown\rexit\rip domain-name corp.example\rend\rsh run\rsh start\r")
+	c, out := session(t, cfg, "en\rx\rterm len 0\rconf t\rhostname EDGE\rusername bob secret hunter2\rint gi0/2\rdescription uplink\rip address 198.51.100.2 255.255.255.252\rno shutdown\rexit\rip domain-name corp.example\rend\rsh run\rsh start\r")
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	for _, want := range []string{
 		"Enter configuration commands, one per line.  End with CNTL/Z.\n" + DefaultHostname(testSeed) + "(config)#hostname EDGE\nEDGE(config)#",
@@ -174,12 +175,12 @@ func TestConfigModeChangesRunningConfig(t *testing.T) {
 	if strings.Contains(start, "hostname EDGE") || !strings.Contains(start, "hostname "+DefaultHostname(testSeed)) || !strings.HasPrefix(start, "EDGE#sh start\nUsing ") {
 		t.Errorf("startup-config changed by the session:\n%s", start)
 	}
-	if c.hostname != "EDGE" || len(cmds) != 13 || cmds[1] != "conf t" {
+	if c.hostname != "EDGE" || len(cmds) != 14 || cmds[2] != "conf t" {
 		t.Errorf("hostname %q commands %q", c.hostname, cmds)
 	}
 
 	// A new session starts from the decky's configuration again.
-	_, fresh := session(t, cfg, "en\rx\rsh run\r")
+	_, fresh := session(t, cfg, "en\rx\rterm len 0\rsh run\r")
 	if strings.Contains(fresh, "EDGE") || strings.Contains(fresh, "bob") {
 		t.Error("configuration leaked into the next session")
 	}
@@ -266,3 +267,38 @@ func TestSessionEndsWithContext(t *testing.T) {
 type blockingReader struct{}
 
 func (blockingReader) Read([]byte) (int, error) { select {} }
+
+func TestMorePaging(t *testing.T) {
+	c, out := session(t, Config{}, "show version\r \rq")
+	out = strings.ReplaceAll(out, "\r\n", "\n")
+	rub := "\b\b\b\b\b\b\b\b\b\b          \b\b\b\b\b\b\b\b\b\b"
+	pages := strings.Split(out, " --More-- "+rub)
+	if len(pages) != 4 {
+		t.Fatalf("got %d pauses, want 3: %q", len(pages)-1, out)
+	}
+	// The first screen holds 23 lines, space shows 23 more, Return one.
+	// The first part also holds the echoed command line.
+	if n := strings.Count(pages[0], "\n"); n != 24 {
+		t.Errorf("first screen has %d lines", n)
+	}
+	if n := strings.Count(pages[1], "\n"); n != 23 {
+		t.Errorf("second screen has %d lines", n)
+	}
+	if n := strings.Count(pages[2], "\n"); n != 1 {
+		t.Errorf("Return showed %d lines", n)
+	}
+	if pages[3] != c.prompt() {
+		t.Errorf("after q: %q", pages[3])
+	}
+}
+
+func TestHistoryRecall(t *testing.T) {
+	var cmds []string
+	_, out := session(t, Config{OnCommand: func(l string) { cmds = append(cmds, l) }}, "sh clock\rsh priv\r\x1b[A\x1b[A\x1b[B\r\x10\x0e\x0e\r")
+	if strings.Join(cmds, "|") != "sh clock|sh priv|sh priv" {
+		t.Errorf("commands %q", cmds)
+	}
+	if !strings.Contains(out, ">sh priv\b \b\b \b\b \b\b \b\b \b\b \b\b \bsh clock\b \b\b \b\b \b\b \b\b \b\b \b\b \b\b \bsh priv\r\n") {
+		t.Errorf("recall echo %q", out)
+	}
+}

@@ -456,6 +456,13 @@ func TestTelnetClientCiscoIOS(t *testing.T) {
 	c.typeLine(t, "sh run")
 	c.waitScreen(t, "% Invalid input detected at '^' marker.", 1)
 	c.typeLine(t, "sh ver")
+	c.waitScreen(t, " --More-- ", 1)
+	if _, err := io.WriteString(c.stdin, "q"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitScreen(t, host+">", 3)
+	c.typeLine(t, "terminal length 0")
+	c.typeLine(t, "sh ver")
 	c.waitScreen(t, "Configuration register is 0x2102", 1)
 	c.typeLine(t, "en")
 	c.waitScreen(t, "Password: ", 2)
@@ -473,12 +480,12 @@ func TestTelnetClientCiscoIOS(t *testing.T) {
 	if !strings.Contains(screen, "Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M5, RELEASE SOFTWARE (fc1)") {
 		t.Errorf("no show version on screen: %q", screen)
 	}
-	cmds := ts.emitter.waitFor(t, decoys.KindCommand, 5)
+	cmds := ts.emitter.waitFor(t, decoys.KindCommand, 7)
 	var lines []string
 	for _, ev := range cmds {
 		lines = append(lines, ev.GetCommand().GetLine())
 	}
-	if strings.Join(lines, "|") != "sh run|sh ver|en|show ip interface brief|exit" {
+	if strings.Join(lines, "|") != "sh run|sh ver|terminal length 0|sh ver|en|show ip interface brief|exit" {
 		t.Errorf("commands %q", lines)
 	}
 	auths := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
