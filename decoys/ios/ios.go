@@ -510,7 +510,12 @@ func (c *CLI) execute(ctx context.Context, line string) error {
 // dispatch resolves line in root and runs it, or prints IOS's error.
 // indent is the column where the line started on screen, for the caret.
 func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent int) error {
+	full := line
+	line, modifier, pipeCol, piped := splitPipe(line)
 	inv, fail, col := resolve(root, line, c.priv())
+	if fail == failEmpty && piped {
+		return c.invalid(indent + pipeCol)
+	}
 	switch fail {
 	case failEmpty:
 		return nil
@@ -528,19 +533,41 @@ func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent in
 	case failInvalid:
 		return c.invalid(indent + col)
 	case failAmbiguous:
-		return c.write("% Ambiguous command:  \"" + strings.TrimSpace(line) + "\"\n")
+		return c.write("% Ambiguous command:  \"" + strings.TrimSpace(full) + "\"\n")
 	case failIncomplete:
-		if &root[0] == &c.trees.exec[0] && len(splitWords(line)) == 1 && strings.HasPrefix("show", strings.ToLower(splitWords(line)[0].text)) {
+		if root[0] == c.trees.exec[0] && len(splitWords(line)) == 1 && strings.HasPrefix("show", strings.ToLower(splitWords(line)[0].text)) {
 			return c.write("% Type \"show ?\" for a list of subcommands\n")
 		}
 		return c.write("% Incomplete command.\n\n")
 	}
+	var filter func(string) string
+	if piped {
+		// Only show takes an output modifier.
+		if cmd := candidates(root, inv.path[0].text, c.priv()); root[0] != c.trees.exec[0] || cmd[0].name != "show" {
+			return c.invalid(indent + pipeCol)
+		}
+		f, fail, col := outputFilter(modifier)
+		switch fail {
+		case failIncomplete:
+			return c.write("% Incomplete command.\n\n")
+		case failAmbiguous:
+			return c.write("% Ambiguous command:  \"" + strings.TrimSpace(full) + "\"\n")
+		case failInvalid:
+			return c.invalid(indent + col)
+		}
+		filter = f
+	}
+
 	// "do" runs a command inside another, so the outer one's state is
 	// put back afterwards.
 	outer := c.exec
-	x := &execution{ctx: ctx}
+	x := &execution{ctx: ctx, capture: filter != nil}
 	c.exec = x
 	inv.node.run(c, inv)
+	if filter != nil && x.err == nil {
+		x.capture = false
+		c.print(filter(x.captured.String()))
+	}
 	c.exec = outer
 	return x.err
 }
@@ -554,6 +581,10 @@ type execution struct {
 	// the attacker stopped the output there.
 	lines int
 	quit  bool
+	// capture collects the output for an output modifier, which
+	// filters it before it is shown.
+	capture  bool
+	captured strings.Builder
 }
 
 // print writes s for the running command, keeping the first error. When
@@ -561,6 +592,12 @@ type execution struct {
 // screen less one line, as IOS does.
 func (c *CLI) print(s string) {
 	x := c.exec
+	if x.capture {
+		if x.captured.Len()+len(s) <= maxOutputBytes {
+			x.captured.WriteString(s)
+		}
+		return
+	}
 	page := int(c.height.Load())
 	for s != "" && x.err == nil && !x.quit {
 		if page > 0 && x.lines >= page-1 && !c.more() {

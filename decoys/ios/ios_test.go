@@ -62,6 +62,16 @@ func TestCommandReplies(t *testing.T) {
 			"GigabitEthernet0/0         10.231.72.124   YES NVRAM  up                    up\n" +
 			"GigabitEthernet0/1         192.168.85.1    YES NVRAM  up                    up\n" +
 			"GigabitEthernet0/2         unassigned      YES NVRAM  administratively down down\n"},
+		{"include", modePriv, "sh run | i ^hostname", "hostname " + host + "\n"},
+		{"exclude", modeUser, "sh ip int br | e down", "Interface                  IP-Address      OK? Method Status                Protocol\n" +
+			"GigabitEthernet0/0         10.231.72.124   YES NVRAM  up                    up\n" +
+			"GigabitEthernet0/1         192.168.85.1    YES NVRAM  up                    up\n"},
+		{"count", modeUser, "show version | count Gigabit", "Number of lines which match regexp = 1\n"},
+		{"section", modePriv, "sh run | section interface GigabitEthernet0/1", "interface GigabitEthernet0/1\n description LAN\n ip address 192.168.85.1 255.255.255.0\n duplex auto\n speed auto\n"},
+		{"begin", modePriv, "sh run | b ^line vty", "line vty 0 4\n login local\n transport input telnet ssh\n!\nscheduler allocate 20000 1000\n!\nend\n\n"},
+		{"bad modifier", modeUser, "sh clock | x", strings.Repeat(" ", len(host)+1+11) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"modifier alone", modeUser, "sh clock |", "% Incomplete command.\n\n"},
+		{"pipe after ping", modeUser, "ping 192.0.2.1 | i x", strings.Repeat(" ", len(host)+1+15) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"users", modeUser, "show users", "    Line       User       Host(s)              Idle       Location\n" +
 			"*  3 vty 0     admin      idle                 00:00:00 \n\n" +
 			"  Interface    User               Mode         Idle     Peer Address\n\n"},

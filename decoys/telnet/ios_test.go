@@ -116,7 +116,7 @@ func TestCiscoIOSListPolicy(t *testing.T) {
 	c.send("class\r\n")
 	c.readUntilText(host + "#")
 	c.send("terminal length 0\r\n")
-	c.send("show running-config\r\n")
+	c.send("show running-config | include hostname\r\n")
 	c.send("logout\r\n")
 	c.readFor(5 * time.Second)
 	if !c.closed {
