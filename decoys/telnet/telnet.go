@@ -8,11 +8,12 @@
 //
 // When the login policy accepts a login, the session continues in the
 // emulated shell (decoys/shell), or for the Cisco persona in the
-// emulated IOS EXEC (decoys/ios), where enable's password goes through
-// the same policy as an auth.attempt with the principal "enable". The recording
-// (decoys/recording) starts there, with the login messages, and is sent
-// as session.recorded when the connection ends. What came before, the
-// login prompts and passwords, is in the auth.attempt events.
+// emulated IOS EXEC (decoys/ios), where each enable password is an
+// auth.attempt with the principal "enable" that the same policy decides.
+// The recording (decoys/recording) starts there, with the login
+// messages, and is sent as session.recorded when the connection ends.
+// What came before, the login prompts and passwords, is in the
+// auth.attempt events.
 package telnet
 
 import (
