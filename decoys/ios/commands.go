@@ -345,7 +345,7 @@ func (c *CLI) showUsers(*invocation) {
 		user = user[:10]
 	}
 	c.print("    Line       User       Host(s)              Idle       Location\n" +
-		fmt.Sprintf("*%3d vty 0     %-10s idle                 00:00:00 %s\n", vtyLine, user, c.cfg.Source) +
+		fmt.Sprintf("*%3d vty 0     %-10s idle                 00:00:00   %s\n", vtyLine, user, c.cfg.Source) +
 		"\n  Interface    User               Mode         Idle     Peer Address\n\n")
 }
 
@@ -401,6 +401,8 @@ func (c *CLI) showFlash(*invocation) {
 	c.print(b.String())
 }
 
+// dir lists the CompactFlash in the column widths of an IOS dir
+// transcript.
 func (c *CLI) dir(x *invocation) {
 	fs := "flash0:"
 	if len(x.args) > 0 {
@@ -415,7 +417,7 @@ func (c *CLI) dir(x *invocation) {
 	b.WriteString("Directory of " + fs + "/\n\n")
 	for i, f := range flashFiles {
 		t := c.dev.imageDate.Add(-f.age).UTC()
-		fmt.Fprintf(&b, "%5d  -rw-%12d  %s  %s\n", i+1, f.size, t.Format("Jan 2 2006 15:04:05 -07:00"), f.name)
+		fmt.Fprintf(&b, "%5d  -rw-%17d  %27s  %s\n", i+1, f.size, t.Format("Jan 2 2006 15:04:05 -07:00"), f.name)
 	}
 	fmt.Fprintf(&b, "\n%d bytes total (%d bytes free)\n", flashTotal, flashTotal-flashUsed())
 	c.print(b.String())
@@ -428,7 +430,8 @@ var processes = []string{
 	"DiscardQ Backgro", "Timers", "WATCH_AFS", "MEMLEAK PROCESS", "ARP Input",
 }
 
-// showProcesses prints the CPU line and the head of the process table.
+// showProcesses prints the CPU line and the head of the process table,
+// in the column widths of an IOS 15 transcript.
 // NOTE: the table stops after the first processes; the real one lists
 // a few hundred.
 func (c *CLI) showProcesses(*invocation) {
@@ -437,13 +440,13 @@ func (c *CLI) showProcesses(*invocation) {
 	five := 1 + pick(c.dev.seed, "cpu5s "+slot, 4)
 	var b strings.Builder
 	fmt.Fprintf(&b, "CPU utilization for five seconds: %d%%/0%%; one minute: %d%%; five minutes: %d%%\n", five, 1+pick(c.dev.seed, "cpu1m "+slot, 3), 1+pick(c.dev.seed, "cpu5m", 2))
-	b.WriteString(" PID Runtime(ms)     Invoked      uSecs   5Sec   1Min   5Min TTY Process \n")
+	b.WriteString(" PID Runtime(ms)   Invoked      uSecs   5Sec   1Min   5Min TTY Process\n")
 	secs := uint64(max(1, c.uptime()/time.Second))
 	for i, name := range processes {
 		invoked := secs/uint64(1+pick(c.dev.seed, "invoked "+name, 40)) + uint64(i) //nolint:gosec // G115: small index
 		usecs := uint64(pick(c.dev.seed, "usecs "+name, 60))                        //nolint:gosec // G115: pick is never negative
 		runtime := invoked * usecs / 1000
-		fmt.Fprintf(&b, "%4d%12d%12d%11d  0.00%%  0.00%%  0.00%%   0 %s \n", i+1, runtime, invoked, usecs, name)
+		fmt.Fprintf(&b, "%4d%12d%10d%11d  0.00%%  0.00%%  0.00%%   0 %s\n", i+1, runtime, invoked, usecs, name)
 	}
 	c.print(b.String())
 }

@@ -542,8 +542,8 @@ func (c *CLI) dispatch(ctx context.Context, line string, root []*node, indent in
 	}
 	var filter func(string) string
 	if piped {
-		// Only show takes an output modifier.
-		if cmd := candidates(root, inv.path[0].text, c.priv()); root[0] != c.trees.exec[0] || cmd[0].name != "show" {
+		// Only commands that print a listing take an output modifier.
+		if cmd := candidates(root, inv.path[0].text, c.priv()); root[0] != c.trees.exec[0] || cmd[0].name != "show" && cmd[0].name != "dir" && cmd[0].name != "more" {
 			return c.invalid(indent + pipeCol)
 		}
 		f, fail, col := outputFilter(modifier)

@@ -19,7 +19,7 @@ func reply(t *testing.T, m mode, line string) string {
 	if m == modeConfig {
 		input = "enable\rx\rterminal length 0\rconfigure terminal\r" + line + "\r"
 	}
-	c, out := session(t, Config{Enable: func([]byte) bool { return true }}, input)
+	c, out := session(t, Config{Source: "192.0.2.7", Enable: func([]byte) bool { return true }}, input)
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	start := strings.LastIndex(out, line+"\n")
 	if start < 0 {
@@ -72,8 +72,12 @@ func TestCommandReplies(t *testing.T) {
 		{"bad modifier", modeUser, "sh clock | x", strings.Repeat(" ", len(host)+1+11) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"modifier alone", modeUser, "sh clock |", "% Incomplete command.\n\n"},
 		{"pipe after ping", modeUser, "ping 192.0.2.1 | i x", strings.Repeat(" ", len(host)+1+15) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"processes", modeUser, "sh proc cpu | i ^ *(PID|1 )", " PID Runtime(ms)   Invoked      uSecs   5Sec   1Min   5Min TTY Process\n" +
+			"   1       13735    381547         36  0.00%  0.00%  0.00%   0 Chunk Manager\n"},
+		{"dir", modePriv, "dir | i ^ +[12] ", "    1  -rw-        112133916  Nov 17 2025 09:06:16 +00:00  c2900-universalk9-mz.SPA.157-3.M5.bin\n" +
+			"    2  -rw-             3000  Oct 13 2024 09:06:16 +00:00  cpconfig-29xx.cfg\n"},
 		{"users", modeUser, "show users", "    Line       User       Host(s)              Idle       Location\n" +
-			"*  3 vty 0     admin      idle                 00:00:00 \n\n" +
+			"*  3 vty 0     admin      idle                 00:00:00   192.0.2.7\n\n" +
 			"  Interface    User               Mode         Idle     Peer Address\n\n"},
 	}
 	for _, tc := range tests {
