@@ -124,7 +124,7 @@ func (c *CLI) enable(x *invocation) {
 		return
 	}
 	for range enableTries {
-		pw, err := c.readLine(c.exec.ctx, "Password: ", false)
+		pw, err := c.readLine("Password: ", false)
 		if err != nil {
 			c.exec.err = err
 			return
@@ -176,13 +176,13 @@ func (c *CLI) terminalLength(x *invocation) {
 		c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
 		return
 	}
-	c.height.Store(int32(n)) //nolint:gosec // G115: at most 512
+	c.length.Store(int32(n)) //nolint:gosec // G115: at most 512
 }
 
 // configure enters configuration mode from the terminal.
 func (c *CLI) configure(x *invocation) {
 	if len(x.args) == 0 {
-		answer, err := c.readLine(c.exec.ctx, "Configuring from terminal, memory, or network [terminal]? ", true)
+		answer, err := c.readLine("Configuring from terminal, memory, or network [terminal]? ", true)
 		if err != nil {
 			c.exec.err = err
 			return
@@ -217,7 +217,7 @@ func (c *CLI) copyFile(x *invocation) {
 		name = dst[i+1:]
 	}
 	if strings.HasPrefix("running-config", src) || src == "system:running-config" {
-		if _, err := c.readLine(c.exec.ctx, "Destination filename ["+name+"]? ", true); err != nil {
+		if _, err := c.readLine("Destination filename ["+name+"]? ", true); err != nil {
 			c.exec.err = err
 			return
 		}
@@ -226,7 +226,7 @@ func (c *CLI) copyFile(x *invocation) {
 	}
 	if i := strings.Index(src, "://"); i > 0 {
 		file := src[strings.LastIndex(src, "/")+1:]
-		if _, err := c.readLine(c.exec.ctx, "Destination filename ["+file+"]? ", true); err != nil {
+		if _, err := c.readLine("Destination filename ["+file+"]? ", true); err != nil {
 			c.exec.err = err
 			return
 		}
@@ -249,7 +249,7 @@ func (c *CLI) writeConfig(x *invocation) {
 	case strings.HasPrefix("terminal", sub):
 		c.showRunning(x)
 	case strings.HasPrefix("erase", sub):
-		if _, err := c.readLine(c.exec.ctx, "Erasing the nvram filesystem will remove all configuration files! Continue? [confirm]", true); err != nil {
+		if _, err := c.readLine("Erasing the nvram filesystem will remove all configuration files! Continue? [confirm]", true); err != nil {
 			c.exec.err = err
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Interface kinds of the 2911 and those a session may create.
@@ -413,8 +414,10 @@ func (r *runningConfig) render(d *device, startup bool) string {
 		b.WriteString("! Last configuration change at " + r.changedAt + " by " + r.changedBy + "\n")
 	} else {
 		b.WriteString("! Last configuration change at " + iosTime(d.lastChange) + " by " + d.adminUser + "\n")
-		b.WriteString("! NVRAM config last updated at " + iosTime(d.lastChange.Add(17e9)) + " by " + d.adminUser + "\n")
 	}
+	// The administrator saved the configuration a few seconds after
+	// changing it; write memory in a session saves nothing.
+	b.WriteString("! NVRAM config last updated at " + iosTime(d.lastChange.Add(17*time.Second)) + " by " + d.adminUser + "\n")
 	b.WriteString("!\nversion 15.7\nservice timestamps debug datetime msec\nservice timestamps log datetime msec\nno service password-encryption\n!\n")
 	b.WriteString("hostname " + r.hostname + "\n!\nboot-start-marker\nboot system flash0:" + imageName + "\nboot-end-marker\n!\n!\n")
 	b.WriteString("enable " + r.enable + "\n!\nno aaa new-model\n!\n!\n!\n!\n!\n!\n!\n!\n")

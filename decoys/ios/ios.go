@@ -75,11 +75,10 @@ type CLI struct {
 	hostname string
 	cfgState *runningConfig
 	// ifName is the interface being configured in modeConfigIf.
-	ifName    string
-	history   []string
-	loginTime time.Time
-	out       int64
-	ended     bool
+	ifName  string
+	history []string
+	out     int64
+	ended   bool
 
 	in   *input
 	term io.Writer
@@ -87,7 +86,9 @@ type CLI struct {
 	exec  *execution
 	trees trees
 
-	width, height atomic.Int32
+	// length is the terminal length: the lines of a screen, where
+	// output pauses; 0 turns paging off.
+	length atomic.Int32
 }
 
 // New prepares a session. It never fails.
@@ -104,24 +105,19 @@ func New(cfg Config) *CLI {
 	c.dev = newDevice(cfg.Seed, cfg.Hostname, now())
 	c.hostname = c.dev.hostname
 	c.cfgState = newRunningConfig(c.dev)
-	c.loginTime = now()
-	c.width.Store(80)
-	c.height.Store(24)
+	c.length.Store(24)
 	return c
 }
 
 // Hostname is the router's host name at the start of the session.
 func (c *CLI) Hostname() string { return c.dev.hostname }
 
-// Resize records the terminal size. IOS takes the window size the
-// client reports as the terminal's width and length, so the length
-// sets where output pauses at --More--.
-func (c *CLI) Resize(width, height int) {
-	if width > 0 && width < 10000 {
-		c.width.Store(int32(width)) //nolint:gosec // G115: bounded above
-	}
+// Resize records the terminal size. IOS takes the window height the
+// client reports as the terminal length, where output pauses at
+// --More--; the decoy does not wrap lines, so the width is unused.
+func (c *CLI) Resize(_, height int) {
 	if height > 0 && height < 10000 {
-		c.height.Store(int32(height)) //nolint:gosec // G115: bounded above
+		c.length.Store(int32(height)) //nolint:gosec // G115: bounded above
 	}
 }
 
@@ -214,7 +210,7 @@ func (c *CLI) Interactive(ctx context.Context, term io.ReadWriter) error {
 	c.term = term
 
 	for !c.ended {
-		line, err := c.readLine(ctx, c.prompt(), true)
+		line, err := c.readLine(c.prompt(), true)
 		if errors.Is(err, errCtrlZ) {
 			c.mode = modePriv
 			continue
@@ -250,7 +246,6 @@ func (c *CLI) write(s string) error {
 
 // Control characters of the IOS line editor.
 const (
-	ctrlC = 0x03
 	ctrlH = 0x08
 	ctrlN = 0x0e
 	ctrlP = 0x10
@@ -265,10 +260,10 @@ const (
 var errCtrlZ = errors.New("ctrl-z")
 
 // readLine shows prompt and reads one line, echoing when echo is set.
-// On a command line (echo set), "?" shows help at once and Tab
-// completes a keyword, as IOS's editor does. A password line keeps
-// them as characters.
-func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, error) {
+// On the command line (not a question a command asks), "?" shows help
+// at once, Tab completes a keyword and the arrows recall history, as
+// IOS's editor does. Other lines keep "?" and Tab as characters.
+func (c *CLI) readLine(prompt string, echo bool) (string, error) {
 	if err := c.write(prompt); err != nil {
 		return "", err
 	}
@@ -331,7 +326,7 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 			}
 			echoed = strings.Repeat("\b \b", len(buf)-n)
 			buf = buf[:n]
-		case b == ctrlZ && echo && c.exec == nil && c.mode >= modeConfig:
+		case b == ctrlZ && command && c.mode >= modeConfig:
 			if err := c.write("^Z\n"); err != nil {
 				return "", err
 			}
@@ -342,11 +337,11 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 			if buf, recall, err = c.recallHistory(buf, recall, b == ctrlP); err != nil {
 				return "", err
 			}
-		case b == '?' && echo:
+		case b == '?' && command:
 			if err := c.write("?\n" + c.contextHelp(string(buf)) + prompt + string(buf)); err != nil {
 				return "", err
 			}
-		case b == '\t' && echo:
+		case b == '\t' && command:
 			if add := c.complete(string(buf)); add != "" && len(buf)+len(add) <= maxLine {
 				buf = append(buf, add...)
 				echoed = add
@@ -363,7 +358,6 @@ func (c *CLI) readLine(ctx context.Context, prompt string, echo bool) (string, e
 				return "", err
 			}
 		}
-		_ = ctx
 	}
 }
 
@@ -598,7 +592,7 @@ func (c *CLI) print(s string) {
 		}
 		return
 	}
-	page := int(c.height.Load())
+	page := int(c.length.Load())
 	for s != "" && x.err == nil && !x.quit {
 		if page > 0 && x.lines >= page-1 && !c.more() {
 			return
