@@ -531,9 +531,9 @@ func (c *CLI) showIPInterfaceBrief(*invocation) {
 func (c *CLI) showInterfaces(x *invocation) {
 	list := c.cfgState.ifaces
 	if len(x.args) > 0 {
-		name, ok := normalizeInterface(strings.Join(wordsText(x.args), ""))
+		name, err := normalizeInterface(strings.Join(wordsText(x.args), ""))
 		i := c.cfgState.iface(name)
-		if !ok || i == nil {
+		if err != nil || i == nil {
 			c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
 			return
 		}

@@ -1,6 +1,7 @@
 package ios
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -80,25 +81,33 @@ var interfaceTypes = []struct {
 	{"Tunnel", kindTunnel},
 }
 
+// errNoNumber means an interface name has a known type and no number.
+var errNoNumber = errors.New("interface number missing")
+
+// errUnknownType means an interface name has no known type.
+var errUnknownType = errors.New("unknown interface type")
+
 // normalizeInterface expands an abbreviated interface name ("gi0/1",
-// "Gig 0/1", "lo0") to IOS's spelling. ok is false for an unknown
-// type or a missing number.
-func normalizeInterface(s string) (string, bool) {
+// "Gig 0/1", "lo0") to IOS's spelling.
+func normalizeInterface(s string) (string, error) {
 	s = strings.ReplaceAll(s, " ", "")
 	i := 0
 	for i < len(s) && (s[i] < '0' || s[i] > '9') {
 		i++
 	}
 	typ, num := strings.ToLower(s[:i]), s[i:]
-	if typ == "" || num == "" {
-		return "", false
+	if typ == "" {
+		return "", errUnknownType
 	}
 	for _, t := range interfaceTypes {
 		if strings.HasPrefix(strings.ToLower(t.name), typ) {
-			return t.name + num, true
+			if num == "" {
+				return "", errNoNumber
+			}
+			return t.name + num, nil
 		}
 	}
-	return "", false
+	return "", errUnknownType
 }
 
 func interfaceKind(name string) int {
@@ -298,12 +307,12 @@ func (c *CLI) setUsername(x *invocation) {
 // selectInterface enters interface configuration, creating loopback and
 // tunnel interfaces on first use as IOS does.
 func (c *CLI) selectInterface(x *invocation) {
-	name, ok := normalizeInterface(strings.Join(wordsText(x.args), ""))
-	if !ok {
-		if _, err := strconv.Atoi(x.args[0].text); err != nil && len(x.args) == 1 && !strings.ContainsAny(x.args[0].text, "0123456789") {
-			c.print("% Incomplete command.\n\n")
-			return
-		}
+	name, err := normalizeInterface(strings.Join(wordsText(x.args), ""))
+	if errors.Is(err, errNoNumber) {
+		c.print("% Incomplete command.\n\n")
+		return
+	}
+	if err != nil {
 		c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
 		return
 	}

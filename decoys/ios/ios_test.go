@@ -55,6 +55,8 @@ func TestCommandReplies(t *testing.T) {
 		{"write", modePriv, "wr mem", "Building configuration...\n[OK]\n"},
 		{"terminal length", modeUser, "terminal length 0", ""},
 		{"config unknown", modeConfig, "frobnicate", strings.Repeat(" ", len(host)+9) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"interface without number", modeConfig, "interface gi", "% Incomplete command.\n\n"},
+		{"unknown interface type", modeConfig, "interface foo0", strings.Repeat(" ", len(host)+9+10) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"config do", modeConfig, "do sh priv", "Current privilege level is 15\n"},
 		{"config do invalid", modeConfig, "do sh foo", strings.Repeat(" ", len(host)+9+6) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"ip brief", modeUser, "sh ip int br", "Interface                  IP-Address      OK? Method Status                Protocol\n" +
