@@ -203,7 +203,15 @@ func (c *CLI) configure(x *invocation) {
 	c.mode = modeConfig
 }
 
-// copyFile replies to copy as IOS does, without changing anything.
+// remoteSchemes are the file systems copy reads over the network.
+var remoteSchemes = []string{"tftp:", "ftp:", "http:", "https:", "scp:", "rcp:"}
+
+// maxURLBytes caps the URL reported for a copy from the network.
+const maxURLBytes = 2048
+
+// copyFile replies to copy as IOS does, without changing anything. A
+// copy from the network is reported through Config.OnDownload and then
+// times out; nothing is fetched.
 func (c *CLI) copyFile(x *invocation) {
 	if len(x.args) < 2 {
 		c.print("% Incomplete command.\n\n")
@@ -224,16 +232,46 @@ func (c *CLI) copyFile(x *invocation) {
 		c.print("Building configuration...\n[OK]\n")
 		return
 	}
-	if i := strings.Index(src, "://"); i > 0 {
-		file := src[strings.LastIndex(src, "/")+1:]
-		if _, err := c.readLine("Destination filename ["+file+"]? ", true); err != nil {
+	scheme := ""
+	for _, s := range remoteSchemes {
+		if strings.HasPrefix(src, s) {
+			scheme = s
+		}
+	}
+	if scheme == "" {
+		c.print("%Error opening " + x.args[0].text + " (No such file or directory)\n")
+		return
+	}
+	url := x.args[0].text
+	if !strings.Contains(src, "://") {
+		// "copy tftp: flash:" asks for the parts of the URL.
+		host, err := c.readLine("Address or name of remote host []? ", true)
+		if err != nil {
 			c.exec.err = err
 			return
 		}
-		c.print("%Error opening " + x.args[0].text + " (Timed out)\n")
+		file, err := c.readLine("Source filename []? ", true)
+		if err != nil {
+			c.exec.err = err
+			return
+		}
+		url = strings.TrimSuffix(scheme, ":") + "://" + strings.TrimSpace(host) + "/" + strings.TrimPrefix(strings.TrimSpace(file), "/")
+	}
+	if c.cfg.OnDownload != nil {
+		report := url
+		if len(report) > maxURLBytes {
+			report = report[:maxURLBytes]
+		}
+		c.cfg.OnDownload(report)
+	}
+	file := url[strings.LastIndex(url, "/")+1:]
+	if _, err := c.readLine("Destination filename ["+file+"]? ", true); err != nil {
+		c.exec.err = err
 		return
 	}
-	c.print("%Error opening " + x.args[0].text + " (No such file or directory)\n")
+	// NOTE: the error text is the one of a TFTP transfer that times
+	// out; other protocols may word it differently.
+	c.print("Accessing " + url + "...\n%Error opening " + url + " (Timed out)\n")
 }
 
 // writeConfig reports a save without doing it, so the startup

@@ -26,6 +26,8 @@ type Config struct {
 	Source string
 	// OnCommand is called with each command line before it runs.
 	OnCommand func(line string)
+	// OnDownload reports the URL of each copy from the network.
+	OnDownload func(url string)
 	// Enable decides a password typed at enable's prompt; nil refuses
 	// every one.
 	Enable func(password []byte) bool

