@@ -336,3 +336,14 @@ func TestCopyFromNetworkIsReported(t *testing.T) {
 		t.Errorf("reported %q", urls)
 	}
 }
+
+func TestLongLineIsCut(t *testing.T) {
+	var cmds []string
+	session(t, Config{OnCommand: func(l string) { cmds = append(cmds, l) }}, strings.Repeat("a", maxLine+500)+"\r")
+	if len(cmds) != 1 {
+		t.Fatalf("got %d commands, want 1", len(cmds))
+	}
+	if len(cmds[0]) != maxLine {
+		t.Errorf("command of %d bytes, want %d", len(cmds[0]), maxLine)
+	}
+}

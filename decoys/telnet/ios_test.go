@@ -132,3 +132,22 @@ func TestCiscoIOSListPolicy(t *testing.T) {
 		t.Errorf("enable attempt %q %v", a.GetPrincipal(), a.GetOutcome())
 	}
 }
+
+// TestCiscoIOSIdleSessionEnds leaves the EXEC silent: the decoy's read
+// timeout ends the session, as exec-timeout ends an idle vty.
+func TestCiscoIOSIdleSessionEnds(t *testing.T) {
+	ts := startService(t, PersonaCiscoIOS, map[string]string{login.KeyLogin: "after:1"}, func(s *Service) {
+		s.limits.ReadTimeout = 200 * time.Millisecond
+	})
+	c := newPolicyClient(t, dialFrom(t, "127.0.0.5", ts.addr), policyMinimal)
+	c.readUntilText("Username: ")
+	c.send("admin\r\nadmin\r\n")
+	c.readUntilText(ts.svc.hostname + ">")
+	c.readFor(10 * time.Second)
+	if !c.closed {
+		t.Error("idle session still open")
+	}
+	if r := ts.emitter.waitFor(t, decoys.KindConnectionClosed, 1)[0].GetConnectionClosed().GetReason(); r != reasonReadTimeout {
+		t.Errorf("close reason %q, want %q", r, reasonReadTimeout)
+	}
+}
