@@ -142,12 +142,35 @@ func (c *CLI) enable(x *invocation) {
 // NOTE: the real router waits for the timeouts; the decoy replies at
 // once.
 func (c *CLI) connect(x *invocation) {
-	host := x.args[0].text
+	host := connectHost(x)
+	if host == "" {
+		c.print("% Incomplete command.\n\n")
+		return
+	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		c.print("Trying " + host + " ... \n% Connection timed out; remote host not responding\n\n")
 		return
 	}
 	c.print("Translating \"" + host + "\"...domain server (255.255.255.255)\n% Bad IP address or host name\n")
+}
+
+// connectHost is the host of a connect command: for ssh the first word
+// that is neither an option nor an option's value.
+func connectHost(x *invocation) string {
+	args := wordsText(x.args)
+	if x.node.name != "ssh" {
+		return args[0]
+	}
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-l", "-c", "-m", "-p", "-o", "-vrf", "-dscp", "-source-interface":
+			i++
+		case "-v", "-v1", "-v2":
+		default:
+			return args[i]
+		}
+	}
+	return ""
 }
 
 // ping prints what IOS prints when no reply comes back: a dot per probe
@@ -529,11 +552,25 @@ func (c *CLI) showIPRoute(*invocation) {
 			continue
 		}
 		p := i.addr.Masked()
-		fmt.Fprintf(&b, "      %s/%d is variably subnetted, 2 subnets, 2 masks\n", p.Addr(), p.Bits())
+		fmt.Fprintf(&b, "      %s is variably subnetted, 2 subnets, 2 masks\n", classful(p.Addr()))
 		fmt.Fprintf(&b, "C        %s is directly connected, %s\n", p, i.name)
 		fmt.Fprintf(&b, "L        %s/32 is directly connected, %s\n", i.addr.Addr(), i.name)
 	}
 	c.print(b.String())
+}
+
+// classful is the class A, B or C network of an address, under which
+// IOS groups the subnets of show ip route.
+func classful(a netip.Addr) netip.Prefix {
+	bits := 24
+	switch first := a.As4()[0]; {
+	case first < 128:
+		bits = 8
+	case first < 192:
+		bits = 16
+	}
+	p, _ := a.Prefix(bits)
+	return p
 }
 
 // status is an interface's state as show commands print it.

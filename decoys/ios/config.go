@@ -32,6 +32,12 @@ type ifaceConf struct {
 	extra  []string
 }
 
+// lineBlock is one "line" section of the configuration.
+type lineBlock struct {
+	name string
+	cmds []string
+}
+
 // runningConfig is the session's copy of the router's configuration.
 type runningConfig struct {
 	hostname  string
@@ -39,8 +45,10 @@ type runningConfig struct {
 	usernames []string
 	ifaces    []*ifaceConf
 	globals   []string
-	lines     []string
-	added     int
+	lines     []*lineBlock
+	// curLine is the block being configured in modeConfigLine.
+	curLine *lineBlock
+	added   int
 	// changedBy is the user who changed the configuration in this
 	// session; empty while it is the startup configuration.
 	changedBy string
@@ -57,6 +65,13 @@ func newRunningConfig(d *device) *runningConfig {
 			{name: "GigabitEthernet0/0", kind: kindGig, mac: d.portMAC(0), addr: d.wan, cabled: true, desc: "WAN"},
 			{name: "GigabitEthernet0/1", kind: kindGig, mac: d.portMAC(1), addr: d.lan, cabled: true, desc: "LAN"},
 			{name: "GigabitEthernet0/2", kind: kindGig, mac: d.portMAC(2), shutdown: true},
+		},
+		lines: []*lineBlock{
+			{name: "con 0"},
+			{name: "aux 0"},
+			{name: "2", cmds: []string{"no activation-character", "no exec", "transport preferred none",
+				"transport output pad telnet rlogin lapb-ta mop udptn v120 ssh", "stopbits 1"}},
+			{name: "vty 0 4", cmds: []string{"login local", "transport input telnet ssh"}},
 		},
 	}
 }
@@ -232,8 +247,26 @@ func (c *CLI) keepGlobal(x *invocation) {
 	c.addLine(&c.cfgState.globals, x.node.name+" "+strings.TrimSpace(rest(x)))
 }
 
+// keepLine sets a command of the line being configured, replacing the
+// one with the same keywords, as "transport input all" replaces
+// "transport input telnet ssh".
 func (c *CLI) keepLine(x *invocation) {
-	c.addLine(&c.cfgState.lines, " "+strings.TrimSpace(x.node.name+" "+rest(x)))
+	b := c.cfgState.curLine
+	cmd := strings.Join(strings.Fields(x.node.name+" "+rest(x)), " ")
+	key := strings.Join(firstWords(cmd, 2), " ")
+	for i, old := range b.cmds {
+		if strings.Join(firstWords(old, 2), " ") == key {
+			b.cmds[i] = cmd
+			c.changed()
+			return
+		}
+	}
+	c.addLine(&b.cmds, cmd)
+}
+
+func firstWords(s string, n int) []string {
+	f := strings.Fields(s)
+	return f[:min(n, len(f))]
 }
 
 func (c *CLI) endConfig(*invocation) { c.mode = modePriv }
@@ -329,9 +362,27 @@ func (c *CLI) selectInterface(x *invocation) {
 	c.mode = modeConfigIf
 }
 
+// selectLine enters line configuration for a line section, creating
+// it when the configuration has none of that name.
 func (c *CLI) selectLine(x *invocation) {
-	c.addLine(&c.cfgState.lines, "line "+strings.TrimSpace(rest(x)))
+	name := strings.ToLower(strings.Join(wordsText(x.args), " "))
+	for _, b := range c.cfgState.lines {
+		if b.name == name {
+			c.cfgState.curLine = b
+			c.mode = modeConfigLine
+			return
+		}
+	}
+	if c.cfgState.added >= maxConfigLines {
+		c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
+		return
+	}
+	c.cfgState.added++
+	b := &lineBlock{name: name}
+	c.cfgState.lines = append(c.cfgState.lines, b)
+	c.cfgState.curLine = b
 	c.mode = modeConfigLine
+	c.changed()
 }
 
 func (c *CLI) ifDescription(x *invocation) {
@@ -463,11 +514,11 @@ func (r *runningConfig) render(d *device, startup bool) string {
 		b.WriteString(g + "\n")
 	}
 	b.WriteString("!\n!\n!\ncontrol-plane\n!\n!\n!\n!\n!\n!\n!\n")
-	b.WriteString("line con 0\nline aux 0\nline 2\n no activation-character\n no exec\n transport preferred none\n" +
-		" transport output pad telnet rlogin lapb-ta mop udptn v120 ssh\n stopbits 1\n")
-	b.WriteString("line vty 0 4\n login local\n transport input telnet ssh\n")
 	for _, l := range r.lines {
-		b.WriteString(l + "\n")
+		b.WriteString("line " + l.name + "\n")
+		for _, cmd := range l.cmds {
+			b.WriteString(" " + cmd + "\n")
+		}
 	}
 	b.WriteString("!\nscheduler allocate 20000 1000\n!\nend\n")
 	return b.String()

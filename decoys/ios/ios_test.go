@@ -78,6 +78,8 @@ func TestCommandReplies(t *testing.T) {
 			"   1       13735    381547         36  0.00%  0.00%  0.00%   0 Chunk Manager\n"},
 		{"dir", modePriv, "dir | i ^ +[12] ", "    1  -rw-        112133916  Nov 17 2025 09:06:16 +00:00  c2900-universalk9-mz.SPA.157-3.M5.bin\n" +
 			"    2  -rw-             3000  Oct 13 2024 09:06:16 +00:00  cpconfig-29xx.cfg\n"},
+		{"ssh options", modeUser, "ssh -l root evil.example", "Translating \"evil.example\"...domain server (255.255.255.255)\n% Bad IP address or host name\n"},
+		{"route networks", modeUser, "sh ip route | i subnetted", "      10.0.0.0/8 is variably subnetted, 2 subnets, 2 masks\n      192.168.85.0/24 is variably subnetted, 2 subnets, 2 masks\n"},
 		{"users", modeUser, "show users", "    Line       User       Host(s)              Idle       Location\n" +
 			"*  3 vty 0     admin      idle                 00:00:00   192.0.2.7\n\n" +
 			"  Interface    User               Mode         Idle     Peer Address\n\n"},
@@ -171,7 +173,7 @@ func TestEnableAndDisable(t *testing.T) {
 func TestConfigModeChangesRunningConfig(t *testing.T) {
 	var cmds []string
 	cfg := Config{Enable: func([]byte) bool { return true }, OnCommand: func(l string) { cmds = append(cmds, l) }}
-	c, out := session(t, cfg, "en\rx\rterm len 0\rconf t\rhostname EDGE\rusername bob secret hunter2\rint gi0/2\rdescription uplink\rip address 198.51.100.2 255.255.255.252\rno shutdown\rexit\rip domain-name corp.example\rend\rsh run\rsh start\r")
+	c, out := session(t, cfg, "en\rx\rterm len 0\rconf t\rhostname EDGE\rusername bob secret hunter2\rint gi0/2\rdescription uplink\rip address 198.51.100.2 255.255.255.252\rno shutdown\rexit\rip domain-name corp.example\rline vty 0 4\rtransport input all\rend\rsh run\rsh start\r")
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	for _, want := range []string{
 		"Enter configuration commands, one per line.  End with CNTL/Z.\n" + DefaultHostname(testSeed) + "(config)#hostname EDGE\nEDGE(config)#",
@@ -179,6 +181,7 @@ func TestConfigModeChangesRunningConfig(t *testing.T) {
 		"hostname EDGE\n", "! Last configuration change at 09:26:53 UTC Sat Mar 14 2026 by admin\n",
 		"username bob secret 5 $1$", "interface GigabitEthernet0/2\n description uplink\n ip address 198.51.100.2 255.255.255.252\n duplex auto\n",
 		"ip domain-name corp.example\n",
+		"line vty 0 4\n login local\n transport input all\n!\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("transcript lacks %q", want)
@@ -191,7 +194,7 @@ func TestConfigModeChangesRunningConfig(t *testing.T) {
 	if strings.Contains(start, "hostname EDGE") || !strings.Contains(start, "hostname "+DefaultHostname(testSeed)) || !strings.HasPrefix(start, "EDGE#sh start\nUsing ") {
 		t.Errorf("startup-config changed by the session:\n%s", start)
 	}
-	if c.hostname != "EDGE" || len(cmds) != 14 || cmds[2] != "conf t" {
+	if c.hostname != "EDGE" || len(cmds) != 16 || cmds[2] != "conf t" {
 		t.Errorf("hostname %q commands %q", c.hostname, cmds)
 	}
 
