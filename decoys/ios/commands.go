@@ -526,10 +526,12 @@ func (c *CLI) showARP(*invocation) {
 	c.print(b.String())
 }
 
-// derivedMAC is a neighbour's address, from a vendor OUI.
+// derivedMAC is a neighbour's address: the upstream router is a Cisco
+// too.
 func (d *device) derivedMAC(label string) [6]byte {
 	m := derive(d.seed, "neighbour "+label)
-	return [6]byte{0x00, 0x50, 0x56, m[0] & 0x3f, m[1], m[2]}
+	oui := ciscoOUIs[int(m[3])%len(ciscoOUIs)]
+	return [6]byte{oui[0], oui[1], oui[2], m[0], m[1], m[2]}
 }
 
 // showIPRoute prints the routing table: the default route and the

@@ -20,15 +20,15 @@ const (
 
 	imageName = "c2900-universalk9-mz.SPA.157-3.M5.bin"
 	// versionBanner is the first block of show version. The compile
-	// line is the one this release reports in CDP and show version
-	// transcripts of a Cisco 2901 on 15.7(3)M5.
+	// line is the one a Cisco 2901 on 15.7(3)M5 reports in a CDP
+	// transcript.
 	versionBanner = "Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version " + Release + ", RELEASE SOFTWARE (fc1)\n" +
 		"Technical Support: http://www.cisco.com/techsupport\n" +
 		"Copyright (c) 1986-2019 by Cisco Systems, Inc.\n" +
 		"Compiled Fri 27-Sep-19 05:10 by prod_rel_team\n"
-	// imageBuilt dates the image file in flash; a router is upgraded
-	// some weeks after the build.
-	// NOTE: estimated from the compile date above.
+	// imageSize is the size of the image file in flash.
+	// NOTE: estimated; 15.7(3)M universal images for the 2900 series
+	// are about 110 MB.
 	imageSize = 112133916
 	// flashTotal is the 256 MB CompactFlash of show version,
 	// "250880K bytes of ATA System CompactFlash 0".
@@ -39,7 +39,7 @@ const (
 )
 
 // ciscoOUIs are organisationally unique identifiers registered to Cisco
-// and seen on ISR G2 routers.
+// Systems (nmap-mac-prefixes lists each).
 var ciscoOUIs = [][3]byte{{0xa8, 0xb1, 0xd4}, {0x4c, 0x4e, 0x35}, {0xf8, 0x72, 0xea}, {0x50, 0x17, 0xff}, {0x58, 0x8d, 0x09}}
 
 // hostnames are names administrators give branch and edge routers.
