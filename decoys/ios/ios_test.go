@@ -2,6 +2,7 @@ package ios
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -276,16 +277,14 @@ func TestSessionEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c := New(Config{Seed: testSeed})
-	blocked := &fakeTerm{in: blockingReader{}}
-	if err := c.Interactive(ctx, blocked); err != nil {
+	// Nothing is ever written to the pipe, so only the context can end
+	// the session.
+	r, w := io.Pipe()
+	t.Cleanup(func() { _ = w.Close() })
+	if err := c.Interactive(ctx, &fakeTerm{in: r}); err != nil {
 		t.Errorf("Interactive after cancel: %v", err)
 	}
 }
-
-// blockingReader never returns.
-type blockingReader struct{}
-
-func (blockingReader) Read([]byte) (int, error) { select {} }
 
 func TestMorePaging(t *testing.T) {
 	c, out := session(t, Config{}, "show version\r \rq")
