@@ -440,6 +440,64 @@ func TestTelnetClientLoginShell(t *testing.T) {
 	}
 }
 
+// TestTelnetClientCiscoIOS logs into the Cisco persona with the real
+// telnet client under "after:1", runs EXEC commands in both modes and
+// checks the screen, the events and the recording.
+func TestTelnetClientCiscoIOS(t *testing.T) {
+	ts := startService(t, PersonaCiscoIOS, map[string]string{OptionRecordingDir: t.TempDir(), "login": "after:1"}, nil)
+	host := ts.svc.hostname
+	c := startTelnet(t, "127.0.0.6", ts.addr)
+	c.waitScreen(t, "User Access Verification", 1)
+	c.waitScreen(t, "Username: ", 1)
+	c.typeLine(t, "admin")
+	c.waitScreen(t, "Password: ", 1)
+	c.typeLine(t, "cisco")
+	c.waitScreen(t, host+">", 1)
+	c.typeLine(t, "sh run")
+	c.waitScreen(t, "% Invalid input detected at '^' marker.", 1)
+	c.typeLine(t, "sh ver")
+	c.waitScreen(t, " --More-- ", 1)
+	if _, err := io.WriteString(c.stdin, "q"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitScreen(t, host+">", 3)
+	c.typeLine(t, "terminal length 0")
+	c.typeLine(t, "sh ver")
+	c.waitScreen(t, "Configuration register is 0x2102", 1)
+	c.typeLine(t, "en")
+	c.waitScreen(t, "Password: ", 2)
+	c.typeLine(t, "cisco")
+	c.waitScreen(t, host+"#", 1)
+	c.typeLine(t, "show ip interface brief")
+	c.waitScreen(t, "GigabitEthernet0/2         unassigned      YES NVRAM  administratively down down", 1)
+	c.typeLine(t, "exit")
+	c.waitScreen(t, "Connection closed by foreign host.", 1)
+
+	screen := c.text()
+	if !strings.Contains(screen, host+">sh run\r\n"+strings.Repeat(" ", len(host)+4)+"^\r\n") {
+		t.Errorf("caret not under the offending word: %q", screen)
+	}
+	if !strings.Contains(screen, "Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M5, RELEASE SOFTWARE (fc1)") {
+		t.Errorf("no show version on screen: %q", screen)
+	}
+	cmds := ts.emitter.waitFor(t, decoys.KindCommand, 7)
+	var lines []string
+	for _, ev := range cmds {
+		lines = append(lines, ev.GetCommand().GetLine())
+	}
+	if strings.Join(lines, "|") != "sh run|sh ver|terminal length 0|sh ver|en|show ip interface brief|exit" {
+		t.Errorf("commands %q", lines)
+	}
+	auths := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 2)
+	if a := auths[1].GetAuthAttempt(); a.GetPrincipal() != "enable" || a.GetOutcome() != eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED {
+		t.Errorf("enable attempt %q %v", a.GetPrincipal(), a.GetOutcome())
+	}
+	rec := ts.emitter.waitFor(t, decoys.KindSessionRecorded, 1)[0].GetSessionRecorded()
+	if cast := string(rec.GetCast()); !strings.Contains(cast, "C2900-UNIVERSALK9-M") || !strings.Contains(cast, `"i", "sh ver\r`) {
+		t.Errorf("recording %q", cast)
+	}
+}
+
 // nmapService runs nmap -sV against addr and returns the port's line and
 // the fingerprint nmap prints for an unrecognised service.
 func nmapService(t *testing.T, addr string) (string, string) {

@@ -198,7 +198,7 @@ func (s *Service) login(ctx context.Context, t *tconn, session *decoys.Session, 
 			}
 		}
 
-		accepted := p.shellOS != "" && s.newShell != nil && s.allow(source, string(user), password)
+		accepted := s.newShell != nil && s.allow(source, string(user), password)
 		outcome := eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED
 		if accepted {
 			outcome = eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED

@@ -71,9 +71,11 @@ type persona struct {
 	loginTimeout     time.Duration
 	timeoutPerPrompt bool
 	timeoutText      string
-	// shellOS is the shell persona a successful login leads to. Personas
-	// without one reject every login, since no shell of theirs exists.
+	// shellOS is the shell persona a successful login leads to.
 	shellOS string
+	// iosExec: a successful login leads to the IOS EXEC command line
+	// (decoys/ios) instead of a shell.
+	iosExec bool
 }
 
 // delayRange is a uniform interval.
@@ -158,7 +160,9 @@ var personas = []persona{
 	{
 		// Cisco IOS vty with "login local": the opening and banner of
 		// nmap's "Cisco IOS telnetd" match line (WILL ECHO, WILL SGA, DO
-		// TTYPE, DO NAWS, then "User Access Verification").
+		// TTYPE, DO NAWS, then "User Access Verification"). A login the
+		// policy accepts starts the EXEC of a Cisco 2911 on IOS
+		// 15.7(3)M5 (decoys/ios).
 		id:             PersonaCiscoIOS,
 		acceptRemote:   options(optTType, optNAWS, optSGA, optBinary),
 		acceptLocal:    options(optEcho, optSGA, optBinary),
@@ -177,6 +181,7 @@ var personas = []persona{
 		loginTimeout:     30 * time.Second,
 		timeoutPerPrompt: true,
 		timeoutText:      "\r\n% Username:  timeout expired!\r\n",
+		iosExec:          true,
 	},
 }
 

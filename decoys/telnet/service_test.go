@@ -346,24 +346,6 @@ func TestSuccessfulLoginRecordsSession(t *testing.T) {
 	}
 }
 
-func TestCiscoIOSRejectsEveryLogin(t *testing.T) {
-	ts := startService(t, PersonaCiscoIOS, nil, func(s *Service) {
-		s.allow = func(netip.Addr, string, []byte) bool { return true }
-	})
-	c := newPolicyClient(t, dialFrom(t, "127.0.0.2", ts.addr), policyMinimal)
-	c.readUntilText("Username: ")
-	c.send("admin\r\n")
-	c.readUntilText("Password: ")
-	c.send("cisco\r\n")
-	if got := c.readUntilText("Username: "); !strings.Contains(string(got), "% Login invalid") {
-		t.Errorf("reply %q", got)
-	}
-	a := ts.emitter.waitFor(t, decoys.KindAuthAttempt, 1)[0].GetAuthAttempt()
-	if a.GetOutcome() != eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED {
-		t.Errorf("outcome %v", a.GetOutcome())
-	}
-}
-
 // TestFloodDoesNotStopService floods one connection with data, commands
 // and an endless subnegotiation while another client logs in.
 func TestFloodDoesNotStopService(t *testing.T) {

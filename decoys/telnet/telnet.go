@@ -6,11 +6,14 @@
 // auth.attempt event, rejects them with the real program's delays and
 // texts, and disconnects after the real number of tries.
 //
-// When the login policy accepts a login (Linux personas only), the
-// session continues in the emulated shell (decoys/shell). The recording
-// (decoys/recording) starts there, with the login messages, and is sent
-// as session.recorded when the connection ends. What came before, the
-// login prompts and passwords, is in the auth.attempt events.
+// When the login policy accepts a login, the session continues in the
+// emulated shell (decoys/shell), or for the Cisco persona in the
+// emulated IOS EXEC (decoys/ios), where each enable password is an
+// auth.attempt with the principal "enable" that the same policy decides.
+// The recording (decoys/recording) starts there, with the login
+// messages, and is sent as session.recorded when the connection ends.
+// What came before, the login prompts and passwords, is in the
+// auth.attempt events.
 package telnet
 
 import (
@@ -34,9 +37,11 @@ import (
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/fetch"
+	"github.com/decnet/decnet/decoys/ios"
 	"github.com/decnet/decnet/decoys/login"
 	"github.com/decnet/decnet/decoys/recording"
 	"github.com/decnet/decnet/decoys/shell"
+	eventv1 "github.com/decnet/decnet/gen/decnet/event/v1"
 )
 
 // ServiceName is the service name in events and logs.
@@ -174,6 +179,12 @@ func New(cfg decoys.Config) (*Service, error) {
 	if p.shellOS != "" {
 		s.newShell = s.startShell
 	}
+	if p.iosExec {
+		s.newShell = s.startIOS
+		if s.hostname == "" {
+			s.hostname = ios.DefaultHostname(s.seed)
+		}
+	}
 	if p.shellOS == shell.OSDebian12 {
 		// The shell owns the host model, so the host name and kernel of
 		// the banner come from its login message ("Linux <host> <release>
@@ -221,6 +232,45 @@ func (s *Service) startShell(user string, session *decoys.Session) Shell {
 		Hostname: s.hostname,
 		User:     user,
 	}, session, "shell", s.fetcher))
+}
+
+// enablePrincipal is the principal of an auth.attempt for IOS's enable
+// password, which belongs to no user.
+const enablePrincipal = "enable"
+
+// startIOS starts the IOS EXEC of the Cisco persona. Each password
+// typed at enable's prompt is an auth.attempt the login policy decides,
+// so "list" mode accepts the pair enable:<password>.
+func (s *Service) startIOS(user string, session *decoys.Session) Shell {
+	source, _ := netip.ParseAddr(session.Source.GetAddress())
+	return ios.New(ios.Config{
+		Seed:      s.seed,
+		Hostname:  s.hostname,
+		User:      user,
+		Source:    source.String(),
+		OnCommand: func(line string) { session.Command(strings.ToValidUTF8(line, "\uFFFD"), "shell") },
+		// IOS copies from the network are reported, never fetched: the
+		// fetcher speaks HTTP as wget and curl do, not as IOS.
+		OnDownload: func(url string) {
+			session.Download(&eventv1.DownloadRequested{Url: strings.ToValidUTF8(url, "\uFFFD"), Tool: "copy", Outcome: "not_fetched"})
+		},
+		Enable: func(password []byte) bool {
+			ok := s.allow(source, enablePrincipal, password)
+			outcome := eventv1.AuthOutcome_AUTH_OUTCOME_REJECTED
+			if ok {
+				outcome = eventv1.AuthOutcome_AUTH_OUTCOME_ACCEPTED
+			}
+			session.AuthAttempt(&eventv1.AuthAttempt{
+				Principal:  enablePrincipal,
+				SecretKind: decoys.SecretPlaintext,
+				Mechanism:  decoys.MechanismTelnet,
+				Secret:     password,
+				Outcome:    outcome,
+			})
+			return ok
+		},
+		Now: s.now,
+	})
 }
 
 // Serve accepts telnet connections on ln until ctx ends, then returns nil.

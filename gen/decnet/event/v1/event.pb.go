@@ -1080,7 +1080,8 @@ type DownloadRequested struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The URL as the attacker typed it, capped by the decoy.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	// The command that asked: "wget", "curl" or "tftp".
+	// The command that asked: "wget", "curl", "tftp", or "copy" on the
+	// IOS command line.
 	Tool string `protobuf:"bytes,2,opt,name=tool,proto3" json:"tool,omitempty"`
 	// "not_fetched" (fetching is off), "fetched", "refused_address" (the
 	// private-address guard refused the destination), "too_large" or

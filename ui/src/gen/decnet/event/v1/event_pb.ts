@@ -555,7 +555,8 @@ export type DownloadRequested = Message<"decnet.event.v1.DownloadRequested"> & {
   url: string;
 
   /**
-   * The command that asked: "wget", "curl" or "tftp".
+   * The command that asked: "wget", "curl", "tftp", or "copy" on the
+   * IOS command line.
    *
    * @generated from field: string tool = 2;
    */
