@@ -238,3 +238,30 @@ func TestWriterPragmas(t *testing.T) {
 	}
 }
 
+// Ingest writes only the events indexes a query reads.
+func TestEventIndexes(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	t.Cleanup(func() { _ = s.Close() })
+
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := "events_agent_time events_attacker_time events_kind_time events_time sqlite_autoindex_events_1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("events indexes = %v, want %s", got, want)
+	}
+}
