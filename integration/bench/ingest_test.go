@@ -27,8 +27,8 @@ import (
 // Two definitions of the ceiling are measured in every run.
 //
 // The events-only ceiling writes the event rows alone, with a NULL
-// attacker id, into one unpartitioned table: what the figures before the
-// credentials were counted measured.
+// attacker id, into one unpartitioned table. The earlier figures used
+// only this one.
 //
 // The all-rows ceiling writes every row the store writes for the events
 // that no aggregation produces: the event rows with their attacker id
@@ -327,9 +327,9 @@ var (
 )
 
 // TestIngestSQLite compares IngestEvents with multi-row INSERTs of the
-// same rows into the ceilings described at the top of this file, each in
-// a database file with the store writer's pragmas (WAL, synchronous FULL,
-// 64 MiB page cache, statement journals in memory).
+// same rows into the ceilings described at the top of this file. Each
+// ceiling has a database file with the store writer's pragmas: WAL,
+// synchronous FULL, a 64 MiB page cache and statement journals in memory.
 // SQLite has no partitions, so the all-rows events table has none.
 func TestIngestSQLite(t *testing.T) {
 	ctx := ctxT(t)

@@ -164,10 +164,10 @@ var eventColumns = []string{"id", "id_time", "time", "received_at", "agent_id", 
 // insertEvents inserts the batch's candidate events and returns the ids
 // stored for the first time.
 //
-// A new batch goes in through COPY, the cheapest write PostgreSQL has; an
-// id stored before fails it with a unique violation, and the caller runs
-// the batch again as redelivered. A redelivered batch goes in through
-// INSERT ... ON CONFLICT DO NOTHING, which skips what is stored. Rows go
+// A new batch goes in through COPY, the cheapest write PostgreSQL has. An
+// id stored before fails the COPY with a unique violation, and the caller
+// runs the batch again as redelivered. A redelivered batch goes in
+// through INSERT ... ON CONFLICT DO NOTHING, which skips what is stored. Rows go
 // in id order, so two batches that share ids lock them in the same order
 // and cannot deadlock on them.
 func insertEvents(ctx context.Context, tx batchConn, agent uuid.UUID, rows []eventRow, attackers map[string]*attackerRef, received time.Time, redelivered bool) (map[uuid.UUID]struct{}, error) {

@@ -163,8 +163,8 @@ func prepareRows(agentID string, events []*eventv1.Event) ([]eventRow, []int64, 
 	return rows, days, nil
 }
 
-// batchConn is what the statements of a batch need of the connection that
-// runs its transaction.
+// batchConn is the connection that runs a batch's transaction, as its
+// statements use it.
 type batchConn interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -172,12 +172,12 @@ type batchConn interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// ingestOnce runs one attempt at a batch in its own transaction, on a
-// connection of its own rather than through pgx.Tx, because the COMMIT
-// goes in the same round trip as the batch's last statements: BEGIN, the
+// ingestOnce runs one attempt at a batch in its own transaction. It uses
+// a pooled connection directly rather than pgx.Tx, because the COMMIT
+// goes in the same round trip as the batch's last statements. BEGIN, the
 // COPY of the events and that pipeline are the batch's three round trips.
-// On failure the transaction is rolled back; a connection left inside one
-// is closed by the pool on release.
+// On failure the transaction is rolled back, and the pool closes a
+// connection released inside a transaction.
 func (s *Store) ingestOnce(ctx context.Context, agent uuid.UUID, rows []eventRow, received time.Time, redelivered bool) (store.IngestResult, map[string]*attackerRef, error) {
 	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {

@@ -26,8 +26,8 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 	w.addIf("agent_id", f.GetAgentId())
 	if src := normalizeAddress(f.GetSourceAddress()); src != "" {
 		// Every event of an address carries the attacker of that
-		// address, so the attacker's index finds them; events has no
-		// index of its own on the address.
+		// address, so the attacker's index finds them. Events have no
+		// index of their own on the address.
 		w.add("attacker_id = (SELECT attacker_id FROM attacker_addresses WHERE address = ?) AND src_addr = ?", src, src)
 	}
 	w.addIf("attacker_id", f.GetAttackerId())

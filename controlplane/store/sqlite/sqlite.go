@@ -64,12 +64,11 @@ func Open(ctx context.Context, path string, logger zerolog.Logger) (*Store, erro
 
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so a transaction cannot fail with SQLITE_BUSY at its first write.
-	// An ingested batch dirties more pages of the events, credentials and
-	// attacker indexes than SQLite's default cache of 2 MiB holds, which
-	// then spills them to the WAL in the middle of the transaction; the
-	// writer's cache is writerCacheKiB instead. Statement journals, which
-	// multi-row statements need so one can be undone alone, stay in
-	// memory rather than in a temporary file.
+	// An ingested batch dirties more index pages than SQLite's default
+	// cache of 2 MiB holds, so SQLite spilled them to the WAL in the
+	// middle of the transaction. The writer's cache is writerCacheKiB
+	// instead. Statement journals, which let SQLite undo one multi-row
+	// statement alone, stay in memory rather than in a temporary file.
 	write, err := sql.Open(driverName, path+common+
 		fmt.Sprintf("&_pragma=journal_mode(WAL)&_pragma=cache_size(-%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerCacheKiB))
 	if err != nil {
