@@ -3,7 +3,6 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -32,7 +31,7 @@ type attackerRef struct {
 //
 // An address never changes attacker once its row is committed, so the
 // mappings of earlier batches come from known without a query.
-func resolveAttackers(ctx context.Context, tx pgx.Tx, rows []eventRow, known *addressCache) (map[string]*attackerRef, error) {
+func resolveAttackers(ctx context.Context, tx batchConn, rows []eventRow, known *addressCache) (map[string]*attackerRef, error) {
 	var addresses []string
 	spans := make(map[string]*span)
 	for _, r := range rows {
@@ -133,7 +132,7 @@ func resolveAttackers(ctx context.Context, tx pgx.Tx, rows []eventRow, known *ad
 }
 
 // readAddresses adds the stored attackers of addresses to out.
-func readAddresses(ctx context.Context, tx pgx.Tx, addresses []string, out map[string]*attackerRef) error {
+func readAddresses(ctx context.Context, tx batchConn, addresses []string, out map[string]*attackerRef) error {
 	rows, err := tx.Query(ctx, `SELECT address, attacker_id FROM attacker_addresses WHERE address = ANY($1)`, addresses)
 	if err != nil {
 		return fmt.Errorf("find attackers of %d addresses: %w", len(addresses), err)
@@ -165,14 +164,13 @@ var eventColumns = []string{"id", "id_time", "time", "received_at", "agent_id", 
 // insertEvents inserts the batch's candidate events and returns the ids
 // stored for the first time.
 //
-// A batch is nearly always new, so it goes in first through COPY, the
-// cheapest write PostgreSQL has, inside a savepoint. An id stored before
-// (a batch sent again after a lost acknowledgement) fails the COPY with a
-// unique violation; the savepoint is rolled back and the batch goes in
-// again through INSERT ... ON CONFLICT DO NOTHING, which skips what is
-// stored. Rows go in id order, so two batches that share ids lock them in
-// the same order and cannot deadlock on them.
-func insertEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
+// A new batch goes in through COPY, the cheapest write PostgreSQL has. An
+// id stored before fails the COPY with a unique violation, and the caller
+// runs the batch again as redelivered. A redelivered batch goes in
+// through INSERT ... ON CONFLICT DO NOTHING, which skips what is stored. Rows go
+// in id order, so two batches that share ids lock them in the same order
+// and cannot deadlock on them.
+func insertEvents(ctx context.Context, tx batchConn, agent uuid.UUID, rows []eventRow, attackers map[string]*attackerRef, received time.Time, redelivered bool) (map[uuid.UUID]struct{}, error) {
 	var candidates []*eventRow
 	for i := range rows {
 		if rows[i].payload != nil {
@@ -181,24 +179,14 @@ func insertEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventR
 	}
 	slices.SortFunc(candidates, func(a, b *eventRow) int { return bytes.Compare(a.id[:], b.id[:]) })
 
-	stored, err := copyEvents(ctx, tx, agent, candidates, attackers, received)
-	if err == nil {
-		return stored, nil
+	if redelivered {
+		return insertNewEvents(ctx, tx, agent, candidates, attackers, received)
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != uniqueViolation {
-		return nil, err
-	}
-	return insertNewEvents(ctx, tx, agent, candidates, attackers, received)
+	return copyEvents(ctx, tx, agent, candidates, attackers, received)
 }
 
-// copyEvents writes every candidate with COPY inside a savepoint, which it
-// rolls back on failure so the transaction can go on.
-func copyEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, candidates []*eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(candidates), err)
-	}
+// copyEvents writes every candidate with COPY.
+func copyEvents(ctx context.Context, tx batchConn, agent uuid.UUID, candidates []*eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
 	agentID := pgUUID(agent)
 	i := 0
 	source := pgx.CopyFromFunc(func() ([]any, error) {
@@ -215,11 +203,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, candidates []*e
 			r.src, int64(r.ev.GetSource().GetPort()), r.dst, int64(r.ev.GetDestination().GetPort()),
 			r.ev.GetSessionId(), attackerID, r.payload}, nil
 	})
-	if _, err := sp.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, source); err != nil {
-		_ = sp.Rollback(ctx)
-		return nil, fmt.Errorf("copy %d events: %w", len(candidates), err)
-	}
-	if err := sp.Commit(ctx); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, source); err != nil {
 		return nil, fmt.Errorf("copy %d events: %w", len(candidates), err)
 	}
 	stored := make(map[uuid.UUID]struct{}, len(candidates))
@@ -231,7 +215,7 @@ func copyEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, candidates []*e
 
 // insertNewEvents inserts the candidates not stored yet and returns their
 // ids.
-func insertNewEvents(ctx context.Context, tx pgx.Tx, agent uuid.UUID, candidates []*eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
+func insertNewEvents(ctx context.Context, tx batchConn, agent uuid.UUID, candidates []*eventRow, attackers map[string]*attackerRef, received time.Time) (map[uuid.UUID]struct{}, error) {
 	n := len(candidates)
 	var (
 		ids         = make([]pgtype.UUID, n)
@@ -317,12 +301,17 @@ type targetKey struct {
 	decky, service string
 }
 
-// writeDerived records the aggregate changes of the stored events as one
-// attacker_deltas row, inserts their credentials and deletes attackers
-// created for this batch that ended with no stored event. The statements
-// go in one pipelined round trip. (COPY of the credentials was measured
-// too: no faster for the few hundred rows of a batch.)
-func writeDerived(ctx context.Context, tx pgx.Tx, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) error {
+// writeDerivedAndCommit records the aggregate changes of the stored
+// events as one attacker_deltas row, inserts their credentials, deletes
+// attackers created for this batch that ended with no stored event and
+// commits, all in one pipelined round trip. (COPY of the credentials was
+// measured too: no faster for the hundred rows of a batch, and one more
+// round trip.)
+//
+// The pipeline ends in one Sync, so PostgreSQL skips everything after a
+// failed statement, COMMIT included, and the transaction stays open for
+// the caller's ROLLBACK.
+func writeDerivedAndCommit(ctx context.Context, tx batchConn, agent uuid.UUID, stored []*eventRow, attackers map[string]*attackerRef) error {
 	deltas := newAggregateDeltas()
 	for _, r := range stored {
 		a, ok := attackers[r.src]
@@ -339,11 +328,24 @@ func writeDerived(ctx context.Context, tx pgx.Tx, agent uuid.UUID, stored []*eve
 	queueCredentials(&batch, agent, stored, attackers)
 	queueRecordings(&batch, agent, stored, attackers)
 	queueUnusedAttackerDeletes(&batch, deltas.attackers, attackers)
-	if batch.Len() == 0 {
-		return nil
+	batch.Queue(`COMMIT`)
+
+	results := tx.SendBatch(ctx, &batch)
+	var tag pgconn.CommandTag
+	var err error
+	for range batch.Len() {
+		if tag, err = results.Exec(); err != nil {
+			break
+		}
 	}
-	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+	if cerr := results.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("record aggregates of %d events: %w", len(stored), err)
+	}
+	if tag.String() != "COMMIT" {
+		return fmt.Errorf("commit transaction: server answered %q", tag.String())
 	}
 	return nil
 }

@@ -73,14 +73,21 @@ func (s *Store) IngestEvents(ctx context.Context, agentID string, events []*even
 	var (
 		res       store.IngestResult
 		attackers map[string]*attackerRef
+		// A batch is nearly always new, so its events go in first
+		// through COPY, which fails the whole transaction when an id is
+		// stored already (a batch sent again after a lost
+		// acknowledgement). The batch then runs again with INSERT ... ON
+		// CONFLICT DO NOTHING, which skips what is stored.
+		redelivered bool
 	)
 	for attempt := 1; ; attempt++ {
-		err = s.inTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			res, attackers, err = ingestTx(ctx, tx, agent, rows, received, s.addresses)
-			return err
-		})
+		res, attackers, err = s.ingestOnce(ctx, agent, rows, received, redelivered)
 		var pgErr *pgconn.PgError
+		if err != nil && !redelivered && errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+			redelivered = true
+			attempt--
+			continue
+		}
 		if err == nil || attempt == ingestAttempts || !errors.As(err, &pgErr) {
 			break
 		}
@@ -156,15 +163,51 @@ func prepareRows(agentID string, events []*eventv1.Event) ([]eventRow, []int64, 
 	return rows, days, nil
 }
 
-// ingestTx runs the statements of one batch inside its transaction and
-// returns the attackers of its source addresses.
-func ingestTx(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, received time.Time, known *addressCache) (store.IngestResult, map[string]*attackerRef, error) {
+// batchConn is the connection that runs a batch's transaction, as its
+// statements use it.
+type batchConn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// ingestOnce runs one attempt at a batch in its own transaction. It uses
+// a pooled connection directly rather than pgx.Tx, because the COMMIT
+// goes in the same round trip as the batch's last statements. BEGIN, the
+// COPY of the events and that pipeline are the batch's three round trips.
+// On failure the transaction is rolled back, and the pool closes a
+// connection released inside a transaction.
+func (s *Store) ingestOnce(ctx context.Context, agent uuid.UUID, rows []eventRow, received time.Time, redelivered bool) (store.IngestResult, map[string]*attackerRef, error) {
+	pooled, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return store.IngestResult{}, nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	defer pooled.Release()
+	conn := pooled.Conn()
+
+	if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+		return store.IngestResult{}, nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	res, attackers, err := ingestTx(ctx, conn, agent, rows, received, s.addresses, redelivered)
+	if err != nil {
+		_, _ = conn.Exec(ctx, "ROLLBACK") // the statement's error is the one to report
+		return store.IngestResult{}, nil, err
+	}
+	return res, attackers, nil
+}
+
+// ingestTx runs the statements of one batch inside its transaction,
+// commits it and returns the attackers of its source addresses.
+// redelivered inserts the events skipping stored ids instead of copying
+// them.
+func ingestTx(ctx context.Context, tx batchConn, agent uuid.UUID, rows []eventRow, received time.Time, known *addressCache, redelivered bool) (store.IngestResult, map[string]*attackerRef, error) {
 	attackers, err := resolveAttackers(ctx, tx, rows, known)
 	if err != nil {
 		return store.IngestResult{}, nil, err
 	}
 
-	stored, err := insertEvents(ctx, tx, agent, rows, attackers, received)
+	stored, err := insertEvents(ctx, tx, agent, rows, attackers, received, redelivered)
 	if err != nil {
 		return store.IngestResult{}, nil, err
 	}
@@ -189,7 +232,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, agent uuid.UUID, rows []eventRow, 
 		storedRows = append(storedRows, r)
 	}
 
-	if err := writeDerived(ctx, tx, agent, storedRows, attackers); err != nil {
+	if err := writeDerivedAndCommit(ctx, tx, agent, storedRows, attackers); err != nil {
 		return store.IngestResult{}, nil, err
 	}
 	return res, attackers, nil

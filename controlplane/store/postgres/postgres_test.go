@@ -260,6 +260,54 @@ func TestIngestConcurrentDuplicates(t *testing.T) {
 	}
 }
 
+// A batch resent with new events after some of it was stored fails its
+// COPY and runs again as a redelivery: the new events, their credentials
+// and their counts are stored once, the others are duplicates, and no
+// connection is left inside a transaction.
+func TestIngestPartialRedelivery(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, pgtest.NewDatabase(t))
+	closeStore(t, s)
+
+	batch := benchBatch(t, 100, 0)
+	if _, err := s.IngestEvents(ctx, benchAgent, cloneEvents(batch[:60]), time.Now()); err != nil {
+		t.Fatalf("first IngestEvents: %v", err)
+	}
+	res, err := s.IngestEvents(ctx, benchAgent, cloneEvents(batch), time.Now())
+	if err != nil {
+		t.Fatalf("second IngestEvents: %v", err)
+	}
+	if len(res.Stored) != 40 || res.Duplicates != 60 {
+		t.Errorf("resent batch stored %d and found %d duplicates, want 40 and 60", len(res.Stored), res.Duplicates)
+	}
+	for _, ev := range res.Stored {
+		if ev.GetAttackerId() == "" {
+			t.Errorf("stored event %s has no attacker", ev.GetEvent().GetId())
+		}
+	}
+
+	if err := s.applyDeltas(ctx); err != nil {
+		t.Fatalf("apply deltas: %v", err)
+	}
+	var events, credentials, counted int64
+	err = s.pool.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM credentials),
+		(SELECT COALESCE(SUM(event_count), 0) FROM attackers)`).Scan(&events, &credentials, &counted)
+	if err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	// Every fifth benchmark event is an authentication attempt.
+	if events != 100 || credentials != 20 || counted != 100 {
+		t.Errorf("%d events, %d credentials, attackers count %d events; want 100, 20 and 100", events, credentials, counted)
+	}
+
+	for _, c := range s.pool.AcquireAllIdle(ctx) {
+		if st := c.Conn().PgConn().TxStatus(); st != 'I' {
+			t.Errorf("idle connection in transaction status %q", st)
+		}
+		c.Release()
+	}
+}
+
 // Events whose ids fall on different days land in one partition per day,
 // created on demand.
 func TestIngestCreatesDailyPartitions(t *testing.T) {

@@ -24,7 +24,12 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) (store.Page[
 	w.addIf("service", f.GetService())
 	w.addIf("decky", f.GetDecky())
 	w.addIf("agent_id", f.GetAgentId())
-	w.addIf("src_addr", normalizeAddress(f.GetSourceAddress()))
+	if src := normalizeAddress(f.GetSourceAddress()); src != "" {
+		// Every event of an address carries the attacker of that
+		// address, so the attacker's index finds them. Events have no
+		// index of their own on the address.
+		w.add("attacker_id = (SELECT attacker_id FROM attacker_addresses WHERE address = ?) AND src_addr = ?", src, src)
+	}
 	w.addIf("attacker_id", f.GetAttackerId())
 	if f.GetSince() != nil {
 		w.add("time >= ?", f.GetSince().AsTime().UnixNano())

@@ -27,6 +27,10 @@ const driverName = "sqlite"
 // opening the file by mistake ever wait.
 const busyTimeoutMillis = 10_000
 
+// writerCacheKiB is the page cache of the writer connection, 64 MiB: many
+// batches' worth of the index pages ingest writes.
+const writerCacheKiB = 64 << 10
+
 // Store is a store.Store on one SQLite file. Writes go through a pool of
 // one connection, so this process's writers never contend for the write
 // lock. Reads use a separate pool, which WAL mode runs alongside the
@@ -60,7 +64,13 @@ func Open(ctx context.Context, path string, logger zerolog.Logger) (*Store, erro
 
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so a transaction cannot fail with SQLITE_BUSY at its first write.
-	write, err := sql.Open(driverName, path+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	// An ingested batch dirties more index pages than SQLite's default
+	// cache of 2 MiB holds, so SQLite spilled them to the WAL in the
+	// middle of the transaction. The writer's cache is writerCacheKiB
+	// instead. Statement journals, which let SQLite undo one multi-row
+	// statement alone, stay in memory rather than in a temporary file.
+	write, err := sql.Open(driverName, path+common+
+		fmt.Sprintf("&_pragma=journal_mode(WAL)&_pragma=cache_size(-%d)&_pragma=temp_store(MEMORY)&_txlock=immediate", writerCacheKiB))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
 	}

@@ -201,3 +201,67 @@ func findMigration(t *testing.T, name string) migration {
 	t.Fatalf("no migration %s", name)
 	return migration{}
 }
+
+// The writer keeps every commit durable (synchronous FULL) while its
+// larger cache and in-memory statement journals spare ingest the
+// mid-transaction writes, and readers keep SQLite's defaults.
+func TestWriterPragmas(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	t.Cleanup(func() { _ = s.Close() })
+
+	for _, tc := range []struct {
+		pragma      string
+		write, read int
+	}{
+		{"synchronous", 2, 2},
+		{"cache_size", -writerCacheKiB, -2000},
+		{"temp_store", 2, 0},
+		{"foreign_keys", 1, 1},
+	} {
+		for _, db := range []struct {
+			name string
+			got  func() (int, error)
+			want int
+		}{
+			{"writer", func() (n int, err error) { return n, s.write.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&n) }, tc.write},
+			{"reader", func() (n int, err error) { return n, s.read.QueryRowContext(ctx, "PRAGMA "+tc.pragma).Scan(&n) }, tc.read},
+		} {
+			got, err := db.got()
+			if err != nil {
+				t.Fatalf("%s PRAGMA %s: %v", db.name, tc.pragma, err)
+			}
+			if got != db.want {
+				t.Errorf("%s PRAGMA %s = %d, want %d", db.name, tc.pragma, got, db.want)
+			}
+		}
+	}
+}
+
+// Ingest writes only the events indexes a query reads.
+func TestEventIndexes(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	t.Cleanup(func() { _ = s.Close() })
+
+	rows, err := s.read.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := "events_agent_time events_attacker_time events_kind_time events_time sqlite_autoindex_events_1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("events indexes = %v, want %s", got, want)
+	}
+}
