@@ -106,10 +106,17 @@ func overviewQuery(req *apiv1.GetOverviewRequest, now time.Time) (store.Overview
 // cost constant however many dashboards are open.
 const overviewTTL = 2 * time.Second
 
+// overviewReadShare bounds the time overview reads of one window take:
+// a new read starts no sooner than this many times the last read's
+// duration after it ended, so on a store where a read takes seconds,
+// reads take at most a fifth of one connection and of a core.
+const overviewReadShare = 4
+
 // overviewMaxStale is the oldest overview a call is answered with while
-// a newer read runs. Past it, callers wait for the read. A dashboard's
-// counts may lag by this much; its live event list does not.
-const overviewMaxStale = 30 * time.Second
+// a newer read runs, unless reads take so long that their spacing is
+// longer. Past it, callers wait for the read. A dashboard's counts may
+// lag by this much; its live event list does not.
+const overviewMaxStale = time.Minute
 
 // overviewStaleWait is how long a call waits for a running read before
 // it takes the older overview. Reads of a small store finish within it,
@@ -123,9 +130,10 @@ const overviewLoadTimeout = 30 * time.Second
 
 // overviewCache shares overview reads among concurrent and closely
 // following calls for the same query. At most one read per query runs
-// at a time, and a new one starts no sooner than the last one took, so
-// on a large store overview reads hold at most about half of one
-// database connection instead of queueing behind each other. Entries
+// at a time, and a new one starts no sooner than overviewReadShare times
+// the last one's duration, so on a large store overview reads neither
+// queue behind each other nor take the database's cores from the other
+// calls. Entries
 // are unmasked; callers mask their own copy for their role.
 type overviewCache struct {
 	mu      sync.Mutex
@@ -147,7 +155,8 @@ type overviewEntry struct {
 }
 
 // get returns a copy of the overview of q. A read that finished within
-// overviewTTL (or within the time it took, if longer) answers at once.
+// overviewTTL (or overviewReadShare times the time it took, if longer)
+// answers at once.
 // Otherwise a single new read starts, and get waits for it; if an older
 // read, up to overviewMaxStale, exists, get waits at most
 // overviewStaleWait and then answers with the older one.
@@ -169,16 +178,16 @@ func (c *overviewCache) get(ctx context.Context, q store.OverviewQuery, now time
 		c.entries[q] = e
 	}
 	age := now.Sub(e.doneAt)
-	if e.resp == nil || age >= max(overviewTTL, e.took) {
+	if e.resp == nil || age >= max(overviewTTL, overviewReadShare*e.took) {
 		c.startLoad(ctx, q, e, now, load)
 	}
-	current, wait := e.resp, e.loading
+	current, wait, took := e.resp, e.loading, e.took
 	c.mu.Unlock()
 	if wait == nil { // current is fresh
 		return proto.CloneOf(current), nil
 	}
 	fallback := current
-	if age >= overviewMaxStale {
+	if age >= max(overviewMaxStale, (overviewReadShare+1)*took) {
 		fallback = nil
 	}
 
