@@ -328,6 +328,14 @@ func TestAPIPostgres(t *testing.T) {
 			},
 		},
 	}
+	// One call of each procedure before the clock starts, as a dashboard
+	// that has been open a while would have made: the overview is then
+	// measured in its steady state, not behind the store's first read.
+	for op, call := range apiLoad.calls {
+		if err := call(ctx, 0); err != nil {
+			t.Fatalf("warm-up %s: %v", apiLoad.names[op], err)
+		}
+	}
 	runLoad(t, "api", apiLoad, clients, *flagDuration)
 
 	// The same statements the store sends, through a pool of the size the
