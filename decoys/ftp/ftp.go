@@ -74,6 +74,9 @@ const (
 	reasonLimit        = "limit"
 	reasonAuth         = "auth_exhausted"
 	reasonShutdown     = "shutdown"
+	// reasonProtocol is a client that spoke another protocol, which
+	// ProFTPD drops.
+	reasonProtocol = "protocol_mismatch"
 )
 
 // Service is the FTP decoy. It implements decoys.Service.
