@@ -154,12 +154,17 @@ type persona struct {
 	// listMissing is the reply to LIST of a missing path; "" sends an empty
 	// listing as vsftpd does.
 	listMissing string
-	storFailed  string // %s name
-	xferDone    string
-	readFailed  string // 426 after a broken upload
-	writeFailed string // 426 after a broken download
-	dataTimeout string
-	listStyle   listStyle
+	// listMissingAfterOpen opens the data connection with listStart before
+	// listMissing, and sends nothing on it, as ProFTPD does.
+	listMissingAfterOpen bool
+	// asciiDownloads sends files in TYPE A with CR LF line ends.
+	asciiDownloads bool
+	storFailed     string // %s name
+	xferDone       string
+	readFailed     string // 426 after a broken upload
+	writeFailed    string // 426 after a broken download
+	dataTimeout    string
+	listStyle      listStyle
 
 	size string // %d
 	// sizeASCII is the refusal of SIZE in ASCII mode; "" allows SIZE.
@@ -485,13 +490,15 @@ func proftpdPersona() *persona {
 		storStart: func(binary bool, name string) string {
 			return fmt.Sprintf("150 Opening %s mode data connection for %s", modeString(binary), name)
 		},
-		listMissing: "450 %s: No such file or directory",
-		storFailed:  "550 %s: Permission denied",
-		xferDone:    "226 Transfer complete",
-		readFailed:  "426 Transfer aborted. Data connection closed",
-		writeFailed: "426 Transfer aborted. Data connection closed",
-		dataTimeout: "421 No transfer timeout (600 seconds): closing control connection",
-		listStyle:   listProFTPD,
+		listMissing:          "450 %s: No such file or directory",
+		listMissingAfterOpen: true,
+		asciiDownloads:       true,
+		storFailed:           "550 %s: Permission denied",
+		xferDone:             "226 Transfer complete",
+		readFailed:           "426 Transfer aborted. Data connection closed",
+		writeFailed:          "426 Transfer aborted. Data connection closed",
+		dataTimeout:          "421 No transfer timeout (600 seconds): closing control connection",
+		listStyle:            listProFTPD,
 
 		size:       "213 %d",
 		sizeASCII:  "550 SIZE not allowed in ASCII mode",

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -437,4 +438,123 @@ func clientHello() []byte {
 
 	hs := append([]byte{0x01, 0x00, byte(len(body) >> 8), byte(len(body))}, body...)
 	return append([]byte{0x16, 0x03, 0x01, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+}
+
+// TestProFTPDOracleTransfers compares listings and a download over
+// passive data connections, and checks that the passive ports differ
+// between connections.
+func TestProFTPDOracleTransfers(t *testing.T) {
+	pair := startProFTPDPair(t)
+	steps := []struct{ mode, cmd string }{
+		{"EPSV", "LIST"}, {"PASV", "LIST -a"}, {"EPSV", "NLST"}, {"EPSV", "LIST backups"},
+		{"PASV", "RETR notes.txt"}, {"EPSV", "LIST nope"}, {"EPSV", "RETR nope"},
+	}
+	want, oraclePorts := proftpdTransfers(t, pair.oracle, steps)
+	got, decoyPorts := proftpdTransfers(t, pair.decoy.addr, steps)
+	if got != want {
+		t.Errorf("decoy differs from proftpd\ndecoy:   %q\nproftpd: %q", got, want)
+	}
+	_, again := proftpdTransfers(t, pair.decoy.addr, steps[:1])
+	if again[0] == decoyPorts[0] {
+		t.Errorf("two connections got the same passive port %d", again[0])
+	}
+	if len(oraclePorts) != len(decoyPorts) {
+		t.Errorf("passive ports: decoy %v, proftpd %v", decoyPorts, oraclePorts)
+	}
+}
+
+// proftpdTransfers logs in as alice and runs each step: the passive
+// command, a data connection to the port it names, the transfer command,
+// and the data and final reply when the transfer starts. It returns the
+// transcript with ports masked, and the ports.
+func proftpdTransfers(t *testing.T, addr string, steps []struct{ mode, cmd string }) (string, []int) {
+	t.Helper()
+	c := dialFrom(t, proftpdClient, addr)
+	var out strings.Builder
+	out.WriteString(c.reply())
+	for _, l := range []string{"USER alice", "PASS pw", "TYPE A"} {
+		out.WriteString(c.cmd(l))
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	var ports []int
+	for _, s := range steps {
+		r := c.cmd(s.mode)
+		out.WriteString(maskPorts(r))
+		port, ok := passivePort(r)
+		if !ok {
+			t.Fatalf("%s reply %q", s.mode, r)
+		}
+		ports = append(ports, port)
+		dc := dialFrom(t, proftpdClient, net.JoinHostPort(host, strconv.Itoa(port)))
+		r = c.cmd(s.cmd)
+		out.WriteString(r)
+		if !strings.HasPrefix(r, "150 ") {
+			_ = dc.conn.Close()
+			continue
+		}
+		_ = dc.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		data, err := io.ReadAll(dc.br)
+		if err != nil {
+			t.Fatalf("%s data: %v", s.cmd, err)
+		}
+		out.WriteString("<data>" + string(data) + "</data>")
+		// Clients close their end at the end of the data; ProFTPD waits
+		// for that close before its final reply.
+		_ = dc.conn.Close()
+		out.WriteString(c.reply())
+	}
+	return out.String(), ports
+}
+
+// passivePort reads the port of a 227 or 229 reply.
+func passivePort(r string) (int, bool) {
+	if m := regexp.MustCompile(`\(\|\|\|(\d+)\|\)`).FindStringSubmatch(r); m != nil {
+		p, err := strconv.Atoi(m[1])
+		return p, err == nil
+	}
+	if m := regexp.MustCompile(`\(\d+,\d+,\d+,\d+,(\d+),(\d+)\)`).FindStringSubmatch(r); m != nil {
+		hi, _ := strconv.Atoi(m[1])
+		lo, _ := strconv.Atoi(m[2])
+		return hi<<8 | lo, true
+	}
+	return 0, false
+}
+
+// TestProFTPDOracleLoginDelay measures how long a wrong password takes
+// to be refused by the daemon and by the persona with its own delay,
+// and checks both against the persona's range. The margins cover
+// scheduling, and mod_delay's padding of a reply toward the median of
+// earlier ones.
+func TestProFTPDOracleLoginDelay(t *testing.T) {
+	pair := startProFTPDPair(t)
+	p := proftpdPersona()
+	lo, hi := p.failDelay[0], p.failDelay[1]
+
+	svc, err := New(decoys.Config{Persona: PersonaProFTPD, Emitter: newRecorder(), Seed: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair.decoy.svc.failDelay = svc.failDelay
+
+	for _, target := range []struct {
+		name, addr string
+		slack      time.Duration
+	}{{"proftpd", pair.oracle, 400 * time.Millisecond}, {"decoy", pair.decoy.addr, 200 * time.Millisecond}} {
+		c := dialFrom(t, proftpdClient, target.addr)
+		c.reply()
+		for range 2 {
+			if r := c.cmd("USER alice"); !strings.HasPrefix(r, "331 ") {
+				t.Fatalf("%s USER: %q", target.name, r)
+			}
+			start := time.Now()
+			r := c.cmd("PASS wrong")
+			took := time.Since(start)
+			if r != "530 Login incorrect.\r\n" {
+				t.Fatalf("%s PASS: %q", target.name, r)
+			}
+			if took < lo-150*time.Millisecond || took > hi+target.slack {
+				t.Errorf("%s refused a wrong password after %v, persona range %v to %v", target.name, took, lo, hi)
+			}
+		}
+	}
 }
