@@ -115,6 +115,15 @@ func (c *control) serve(ctx context.Context) string {
 			line = rest
 		}
 		verb, arg := splitCommand(line)
+		if c.p.proftpd {
+			verb, arg = splitProFTPDCommand(line)
+		}
+		// The daemons would echo a CR or LF inside an argument into
+		// their replies; the decoy cuts the argument there, so that no
+		// reply line can be split.
+		if i := strings.IndexAny(arg, "\r\n"); i >= 0 {
+			arg = arg[:i]
+		}
 		if verb != "PASS" {
 			c.sess.Command(truncate(line, maxEventLine), ServiceName)
 		}

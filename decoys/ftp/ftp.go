@@ -109,6 +109,9 @@ type Service struct {
 	// failDelay returns the pause before a rejected login's reply; tests
 	// replace it.
 	failDelay func() time.Duration
+	// tooLongPause is ProFTPD's pause after each over-long command read;
+	// the fuzz target shortens it.
+	tooLongPause time.Duration
 }
 
 var _ decoys.Service = (*Service)(nil)
@@ -155,6 +158,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		maxUploadBytes: defaultMaxUploadBytes,
 		now:            time.Now,
 		acceptTimeout:  dataAcceptTimeout,
+		tooLongPause:   proftpdTooLongPause,
 	}
 	s.failDelay = func() time.Duration {
 		lo, hi := s.persona.failDelay[0], s.persona.failDelay[1]

@@ -59,7 +59,7 @@ func (c *control) readProFTPDLine() (string, error) {
 		line, err := c.proftpdGets()
 		if errors.Is(err, errLineIgnored) {
 			tooLong++
-			time.Sleep(proftpdTooLongPause)
+			time.Sleep(c.s.tooLongPause)
 			if tooLong > proftpdMaxTooLong {
 				return "", errLineTooLong
 			}
@@ -95,6 +95,17 @@ func proftpdCommandLine(line []byte) string {
 
 func isCSpace(b byte) bool {
 	return b == ' ' || (b >= '\t' && b <= '\r')
+}
+
+// splitProFTPDCommand splits a line as make_ftp_cmd does: the verb ends
+// at the first white space, and the argument is what follows that one
+// character.
+func splitProFTPDCommand(line string) (string, string) {
+	i := strings.IndexFunc(line, func(r rune) bool { return r < 0x80 && isCSpace(byte(r)) })
+	if i < 0 {
+		return asciiUpper(line), ""
+	}
+	return asciiUpper(line[:i]), line[i+1:]
 }
 
 // proftpdGets reads one line into a buffer of proftpdCmdBuf-1 bytes,
@@ -467,11 +478,11 @@ func (c *control) proftpdHelpCmd(arg string) {
 }
 
 func (c *control) proftpdOpts(arg string) {
-	if arg == "" {
+	words := strings.Fields(arg)
+	if len(words) == 0 {
 		c.send("501 Invalid number of parameters")
 		return
 	}
-	words := strings.Fields(arg)
 	sub := asciiUpper(words[0])
 	if sub != "UTF8" {
 		c.send("500 OPTS " + sub + " not understood")
@@ -532,11 +543,11 @@ func (c *control) hostMatches(arg string) bool {
 // bad-sequence of CPTO work; mod_site's CHMOD and CHGRP then ask for a
 // login twice, once from the dispatcher and once from the handler.
 func (c *control) proftpdSite(arg string) {
-	if arg == "" {
+	words := strings.Fields(arg)
+	if len(words) == 0 {
 		c.send("500 'SITE' requires parameters")
 		return
 	}
-	words := strings.Fields(arg)
 	sub := asciiUpper(words[0])
 	admin := proftpdServerAdmin(c.s.decky)
 	switch sub {
