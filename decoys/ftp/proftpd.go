@@ -373,7 +373,7 @@ func (c *control) proftpdCommand(ctx context.Context, verb, arg string) bool {
 		c.send(reply(c.p.rest, n))
 	case "RETR":
 		if n := c.fileAt(arg); n == nil {
-			c.send(c.proftpdFileError(arg, "not a regular file"))
+			c.send(c.proftpdFileError(arg, "Not a regular file"))
 			return true
 		}
 		return false
@@ -540,8 +540,8 @@ func (c *control) hostMatches(arg string) bool {
 }
 
 // proftpdSite answers SITE. Before login only HELP, RATIO and the
-// bad-sequence of CPTO work; mod_site's CHMOD and CHGRP then ask for a
-// login twice, once from the dispatcher and once from the handler.
+// bad-sequence reply of CPTO work. CHMOD and CHGRP then ask for a login
+// twice, once from the dispatcher and once from mod_site's handler.
 func (c *control) proftpdSite(arg string) {
 	words := strings.Fields(arg)
 	if len(words) == 0 {
@@ -591,17 +591,58 @@ func (c *control) proftpdSite(arg string) {
 			c.send("500 'SITE UTIME' not understood")
 			return
 		}
-		c.send("550 " + strings.Join(words[2:], " ") + ": No such file or directory")
+		target := strings.Join(words[2:], " ")
+		if c.writeDenied() || c.tree.lookup(resolve(c.cwd, target)) == nil {
+			c.send("550 " + arg + ": No such file or directory")
+			return
+		}
+		c.send("200 SITE UTIME command successful")
 	case "CPFR":
 		if len(words) < 2 {
 			c.send("500 'SITE CPFR' not understood")
 			return
 		}
-		c.send("550 " + resolve(c.cwd, strings.Join(words[1:], " ")) + ": No such file or directory")
-	case "SYMLINK", "RMDIR", "MKDIR":
+		abs := resolve(c.cwd, strings.Join(words[1:], " "))
+		if c.tree.lookup(abs) == nil {
+			c.send("550 " + abs + ": No such file or directory")
+			return
+		}
+		c.send(c.p.rnfrOK)
+	case "MKDIR", "RMDIR":
+		c.proftpdSiteDir(sub, arg, strings.Join(words[1:], " "))
+	case "SYMLINK":
 		c.send("550 " + arg + ": No such file or directory")
 	default:
 		c.send("500 'SITE " + sub + "' not understood")
+	}
+}
+
+// proftpdSiteDir answers mod_site_misc's SITE MKDIR and SITE RMDIR,
+// which create and remove a directory like MKD and RMD.
+func (c *control) proftpdSiteDir(sub, arg, target string) {
+	abs := resolve(c.cwd, target)
+	dir, name := c.tree.parentOf(abs)
+	n := c.tree.lookup(abs)
+	switch {
+	case c.writeDenied() || target == "":
+		c.send("550 " + arg + ": Permission denied")
+	case sub == "MKDIR" && n != nil && n.dir:
+		// Like mkdir -p, an existing directory is success.
+		c.send("200 SITE MKDIR command successful")
+	case sub == "MKDIR" && n != nil:
+		c.send("550 " + arg + ": File exists")
+	case sub == "MKDIR" && !c.tree.canCreate(dir, name):
+		c.send("550 " + arg + ": Permission denied")
+	case sub == "MKDIR":
+		nd := mkdir(dir, name, 0o755, c.owner(), c.s.now())
+		nd.writable = true
+		c.tree.nodes++
+		c.send("200 SITE MKDIR command successful")
+	case n == nil || !n.dir || n.link != "" || dir == nil || !dir.writable || len(n.children) > 0:
+		c.send("550 " + arg + ": No such file or directory")
+	default:
+		dir.remove(name)
+		c.send("200 SITE RMDIR command successful")
 	}
 }
 
@@ -633,7 +674,7 @@ func (c *control) proftpdStat(arg string) {
 
 // proftpdPort answers PORT. With AllowForeignAddress off, as Debian
 // ships it, ProFTPD accepts another host's address but connects to the
-// client's own; the decoy does the same, so no connection leaves for a
+// client's own. The decoy does the same, so no connection leaves for a
 // third party.
 func (c *control) proftpdPort(arg string) {
 	if c.epsvAll {
@@ -665,6 +706,7 @@ func (c *control) proftpdEprt(arg string) {
 		c.send("522 Network protocol not supported, use (1,2)")
 		return
 	}
+
 	parts := strings.Split(arg, arg[:1])
 	if len(parts) < 2 || (parts[1] != "1" && parts[1] != "2") {
 		c.send("522 Network protocol not supported, use (1,2)")
@@ -674,6 +716,7 @@ func (c *control) proftpdEprt(arg string) {
 		c.send("501 Illegal EPRT command")
 		return
 	}
+
 	addr, err := netip.ParseAddr(parts[2])
 	if err != nil || addr.Is4() != (parts[1] == "1") || !addr.Unmap().Is4() {
 		c.send("500 Illegal EPRT command")
@@ -684,6 +727,7 @@ func (c *control) proftpdEprt(arg string) {
 		c.send("500 Illegal EPRT command")
 		return
 	}
+
 	c.closeData()
 	c.data.active = netip.AddrPortFrom(c.remote, uint16(port&0xffff)) //nolint:gosec // G115: masked to 16 bits
 	c.send("200 EPRT command successful")

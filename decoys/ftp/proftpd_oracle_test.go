@@ -386,7 +386,10 @@ func TestProFTPDOracle(t *testing.T) {
 			"MDTM notes.txt\r\n", "SIZE backups\r\n", "MDTM backups\r\n", "STAT notes.txt\r\n", "STAT .\r\n", "STAT -a\r\n",
 			"STAT backups\r\n", "STAT nope\r\n", "CWD backups\r\n", "PWD\r\n", "CDUP\r\n", "XPWD\r\n", "CWD /home/alice/public_html\r\n",
 			"XCUP\r\n", "MKD d1\r\n", "MKD d1\r\n", "XMKD d2\r\n", "RNFR d1\r\n", "RNTO d3\r\n", "RNTO d4\r\n", "RNFR nope\r\n",
-			"RMD d3\r\n", "RMD d2\r\n", "RMD d2\r\n", "DELE nope\r\n", "DELE backups\r\n", "QUIT\r\n"}, untilClose: true},
+			"RMD d3\r\n", "RMD d2\r\n", "RMD d2\r\n", "DELE nope\r\n", "DELE backups\r\n", "RETR backups\r\n",
+			"SITE MKDIR d5\r\n", "SITE MKDIR d5\r\n", "SITE RMDIR d5\r\n", "SITE RMDIR d5\r\n", "SITE CHMOD 600 notes.txt\r\n",
+			"SITE CHMOD 600 nope\r\n", "SITE UTIME 202001010000 nope\r\n", "SITE CPFR notes.txt\r\n", "SITE CPFR nope\r\n",
+			"QUIT\r\n"}, untilClose: true},
 		{name: "bare line feeds", sends: []string{"feat\n", "\r\n\nsyst\n", "user a\n", "QUIT\n"}, untilClose: true},
 		{name: "overlong line", sends: []string{long + "\r\n", "NOOP\r\n"}, untilClose: false},
 		{name: "line of four buffers", sends: []string{huge + "\r\n", "NOOP\r\n"}, untilClose: true},
@@ -552,6 +555,7 @@ func TestProFTPDOracleLoginDelay(t *testing.T) {
 			if r != "530 Login incorrect.\r\n" {
 				t.Fatalf("%s PASS: %q", target.name, r)
 			}
+			t.Logf("%s refused a wrong password after %v", target.name, took)
 			if took < lo-150*time.Millisecond || took > hi+target.slack {
 				t.Errorf("%s refused a wrong password after %v, persona range %v to %v", target.name, took, lo, hi)
 			}
