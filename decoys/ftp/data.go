@@ -318,16 +318,25 @@ func (c *control) cmdRetr(ctx context.Context, arg string) {
 // crlfReader turns each LF not preceded by CR into CR LF, as an
 // ASCII-mode transfer sends text lines (RFC 959 section 3.1.1.1).
 type crlfReader struct {
-	r       io.Reader
-	prevCR  bool
+	r      io.Reader
+	prevCR bool
+	// pending holds converted bytes that did not fit, and err the read
+	// error to return once they are out.
 	pending []byte
+	err     error
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)
 		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			return n, c.err
+		}
 		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
 	}
 	// Read at most half of p, so that every LF has room for its CR.
 	buf := make([]byte, max(len(p)/2, 1))
@@ -342,6 +351,10 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 	}
 	m := copy(p, out)
 	c.pending = out[m:]
+	c.err = err
+	if len(c.pending) > 0 {
+		return m, nil
+	}
 	return m, err
 }
 

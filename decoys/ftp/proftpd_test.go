@@ -119,3 +119,21 @@ func FuzzProFTPDLine(f *testing.F) {
 		}
 	})
 }
+
+func TestCRLFReader(t *testing.T) {
+	for _, size := range []int{1, 2, 3, 64} {
+		r := &crlfReader{r: strings.NewReader("a\nb\r\nc\n\n")}
+		var out bytes.Buffer
+		buf := make([]byte, size)
+		for {
+			n, err := r.Read(buf)
+			out.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		if got := out.String(); got != "a\r\nb\r\nc\r\n\r\n" {
+			t.Errorf("reads of %d bytes gave %q", size, got)
+		}
+	}
+}
