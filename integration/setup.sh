@@ -80,6 +80,29 @@ unpack_exim() {
   mv "$exim_root.tmp" "$exim_root"
 }
 
+# ProFTPD conflicts with vsftpd (both provide ftp-server), so Debian's
+# proftpd-core and the libraries it needs beyond the packages above are
+# unpacked, never installed. They are the oracle of the FTP decoy's
+# ProFTPD persona, which decoys/ftp runs in a private mount namespace.
+proftpd_root=/opt/decnet-oracles/proftpd
+proftpd_debs=(proftpd-core libhiredis0.14 libmemcached11 libmemcachedutil2 libhashkit2 libpcre2-posix3)
+
+unpack_proftpd() {
+  [ -x "$proftpd_root/usr/sbin/proftpd" ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "integration/setup.sh: proftpd is not unpacked in $proftpd_root; run as root" >&2
+    return 1
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "${proftpd_debs[@]}")
+  mkdir -p "$proftpd_root"
+  for deb in "$tmp"/*.deb; do
+    dpkg-deb -x "$deb" "$proftpd_root"
+  done
+  rm -rf "$tmp"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -91,7 +114,7 @@ done
 # oracle test runs the binary from there.
 atftpd_root=/opt/decnet-oracles/atftpd
 if [ ${#missing[@]} -eq 0 ] && [ -x "$atftpd_root/usr/sbin/atftpd" ] && [ -x "$courier_root/usr/sbin/couriertcpd" ] &&
-  [ -x "$exim_root/usr/sbin/exim4" ]; then
+  [ -x "$exim_root/usr/sbin/exim4" ] && [ -x "$proftpd_root/usr/sbin/proftpd" ]; then
   exit 0
 fi
 
@@ -128,3 +151,4 @@ if [ ! -x "$atftpd_root/usr/sbin/atftpd" ]; then
 fi
 unpack_courier
 unpack_exim
+unpack_proftpd

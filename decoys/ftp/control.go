@@ -50,6 +50,9 @@ type control struct {
 	rnfr    string
 	epsvAll bool
 	data    dataMode
+
+	// pin is ProFTPD's line reader state.
+	pin proftpdInput
 }
 
 func newControl(s *Service, conn net.Conn, sess *decoys.Session) *control {
@@ -72,7 +75,13 @@ func (c *control) serve(ctx context.Context) string {
 	}
 	for {
 		_ = c.conn.SetReadDeadline(time.Now().Add(c.s.idleTimeout()))
-		line, err := c.readLine()
+		var line string
+		var err error
+		if c.p.proftpd {
+			line, err = c.readProFTPDLine()
+		} else {
+			line, err = c.readLine()
+		}
 		switch {
 		case errors.Is(err, errLineIgnored):
 			continue
@@ -91,6 +100,10 @@ func (c *control) serve(ctx context.Context) string {
 			return closeReason(ctx, err)
 		}
 
+		if c.p.proftpd && proftpdForeignProtocol(line) {
+			c.sess.Command(truncate(line, maxEventLine), ServiceName)
+			return reasonProtocol
+		}
 		if line == "" {
 			if c.p.ignoreEmpty {
 				continue
@@ -102,6 +115,15 @@ func (c *control) serve(ctx context.Context) string {
 			line = rest
 		}
 		verb, arg := splitCommand(line)
+		if c.p.proftpd {
+			verb, arg = splitProFTPDCommand(line)
+		}
+		// The daemons would echo a CR or LF inside an argument into
+		// their replies; the decoy cuts the argument there, so that no
+		// reply line can be split.
+		if i := strings.IndexAny(arg, "\r\n"); i >= 0 {
+			arg = arg[:i]
+		}
 		if verb != "PASS" {
 			c.sess.Command(truncate(line, maxEventLine), ServiceName)
 		}
@@ -206,6 +228,13 @@ func (c *control) send(line string) bool {
 	return err == nil
 }
 
+// sendRaw writes bytes that are not a reply, such as a Telnet option
+// refusal.
+func (c *control) sendRaw(b []byte) {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.s.limits.WriteTimeout))
+	_, _ = c.conn.Write(b)
+}
+
 // sendLines writes a multi-line reply in one write.
 func (c *control) sendLines(lines []string) bool {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(c.s.limits.WriteTimeout))
@@ -216,6 +245,9 @@ func (c *control) sendLines(lines []string) bool {
 // dispatch replies to one command. It reports whether the connection ends,
 // and why.
 func (c *control) dispatch(ctx context.Context, verb, arg string) (bool, string) {
+	if c.p.proftpd && (c.loggedIn || c.p.allowedBeforeLogin(verb)) && c.proftpdCommand(ctx, verb, arg) {
+		return false, ""
+	}
 	if !c.loggedIn && !c.p.allowedBeforeLogin(verb) {
 		if c.p.unknownBeforeLogin && !c.p.implements(verb) {
 			c.send(reply(c.p.unknown, verb))

@@ -235,7 +235,18 @@ func (c *control) cmdList(ctx context.Context, verb, arg string) {
 		lines = c.tree.listing(c.p.listStyle, abs, target, opts, c.s.now())
 	}
 	if c.tree.lookup(abs) == nil && c.p.listMissing != "" {
-		c.closeData()
+		if !c.p.listMissingAfterOpen {
+			c.closeData()
+			c.send(reply(c.p.listMissing, target))
+			return
+		}
+		conn, fail := c.openData(ctx)
+		if conn == nil {
+			c.send(fail)
+			return
+		}
+		c.send(c.p.listStart)
+		_ = conn.Close()
 		c.send(reply(c.p.listMissing, target))
 		return
 	}
@@ -293,12 +304,58 @@ func (c *control) cmdRetr(ctx context.Context, arg string) {
 			return
 		}
 	}
+	if c.p.asciiDownloads && !c.binary {
+		r = &crlfReader{r: r}
+	}
 	if !c.writeData(conn, r) {
 		c.send(c.p.writeFailed)
 		return
 	}
 	_ = conn.Close()
 	c.send(c.p.xferDone)
+}
+
+// crlfReader turns each LF not preceded by CR into CR LF, as an
+// ASCII-mode transfer sends text lines (RFC 959 section 3.1.1.1).
+type crlfReader struct {
+	r      io.Reader
+	prevCR bool
+	// pending holds converted bytes that did not fit, and err the read
+	// error to return once they are out.
+	pending []byte
+	err     error
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			return n, c.err
+		}
+		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	// Read at most half of p, so that every LF has room for its CR.
+	buf := make([]byte, max(len(p)/2, 1))
+	n, err := c.r.Read(buf)
+	out := make([]byte, 0, 2*n)
+	for _, b := range buf[:n] {
+		if b == '\n' && !c.prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, b)
+		c.prevCR = b == '\r'
+	}
+	m := copy(p, out)
+	c.pending = out[m:]
+	c.err = err
+	if len(c.pending) > 0 {
+		return m, nil
+	}
+	return m, err
 }
 
 func modeName(binary bool) string {

@@ -74,6 +74,9 @@ const (
 	reasonLimit        = "limit"
 	reasonAuth         = "auth_exhausted"
 	reasonShutdown     = "shutdown"
+	// reasonProtocol is a client that spoke another protocol, which
+	// ProFTPD drops.
+	reasonProtocol = "protocol_mismatch"
 )
 
 // Service is the FTP decoy. It implements decoys.Service.
@@ -106,6 +109,9 @@ type Service struct {
 	// failDelay returns the pause before a rejected login's reply; tests
 	// replace it.
 	failDelay func() time.Duration
+	// tooLongPause is ProFTPD's pause after each over-long command read;
+	// the fuzz target shortens it.
+	tooLongPause time.Duration
 }
 
 var _ decoys.Service = (*Service)(nil)
@@ -152,6 +158,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		maxUploadBytes: defaultMaxUploadBytes,
 		now:            time.Now,
 		acceptTimeout:  dataAcceptTimeout,
+		tooLongPause:   proftpdTooLongPause,
 	}
 	s.failDelay = func() time.Duration {
 		lo, hi := s.persona.failDelay[0], s.persona.failDelay[1]

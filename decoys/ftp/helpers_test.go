@@ -72,6 +72,13 @@ type testService struct {
 // startService serves the decoy on a loopback port with no login delay.
 func startService(t *testing.T, cfg decoys.Config) *testService {
 	t.Helper()
+	return startServiceOn(t, cfg, "127.0.0.1")
+}
+
+// startServiceOn serves the decoy on a free port of the loopback address
+// host with no login delay.
+func startServiceOn(t *testing.T, cfg decoys.Config, host string) *testService {
+	t.Helper()
 	rec := newRecorder()
 	cfg.Emitter = rec
 	cfg.Logger = zerolog.Nop()
@@ -83,7 +90,7 @@ func startService(t *testing.T, cfg decoys.Config) *testService {
 		t.Fatalf("New: %v", err)
 	}
 	svc.failDelay = func() time.Duration { return 0 }
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

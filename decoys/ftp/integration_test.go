@@ -124,7 +124,14 @@ func maskPorts(s string) string {
 // send and reads the replies it causes, and returns everything read.
 func transcript(t *testing.T, addr string, sends []string, untilClose bool) string {
 	t.Helper()
-	c := dialFrom(t, "127.0.0.1", addr)
+	return transcriptFrom(t, "127.0.0.1", addr, sends, untilClose, 4*time.Second)
+}
+
+// transcriptFrom is transcript from the address source, waiting up to
+// first for the first byte of each reply.
+func transcriptFrom(t *testing.T, source, addr string, sends []string, untilClose bool, first time.Duration) string {
+	t.Helper()
+	c := dialFrom(t, source, addr)
 	var out strings.Builder
 	out.WriteString(c.reply())
 	for _, s := range sends {
@@ -132,8 +139,8 @@ func transcript(t *testing.T, addr string, sends []string, untilClose bool) stri
 			out.WriteString("<write failed>")
 			break
 		}
-		out.WriteString(">>" + s)
-		out.WriteString(drain(c, 4*time.Second))
+		out.WriteString(">>" + abbreviate(s))
+		out.WriteString(drain(c, first))
 	}
 	if untilClose {
 		_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -142,6 +149,15 @@ func transcript(t *testing.T, addr string, sends []string, untilClose bool) stri
 		out.WriteString("<EOF>")
 	}
 	return out.String()
+}
+
+// abbreviate shortens a long send in a transcript to its start and
+// length.
+func abbreviate(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return fmt.Sprintf("%s...(%d bytes)", s[:32], len(s))
 }
 
 // drain reads replies until the connection is quiet for a moment; the

@@ -68,6 +68,10 @@ type persona struct {
 	clnt      string
 	needLogin string
 
+	// proftpd selects ProFTPD's command reader and the replies in
+	// which it departs from the table below (proftpd.go).
+	proftpd bool
+
 	// Lines longer than maxLine bytes before the LF get lineTooLong and
 	// the connection closes; an empty lineTooLong closes silently.
 	maxLine     int
@@ -150,12 +154,17 @@ type persona struct {
 	// listMissing is the reply to LIST of a missing path; "" sends an empty
 	// listing as vsftpd does.
 	listMissing string
-	storFailed  string // %s name
-	xferDone    string
-	readFailed  string // 426 after a broken upload
-	writeFailed string // 426 after a broken download
-	dataTimeout string
-	listStyle   listStyle
+	// listMissingAfterOpen opens the data connection with listStart before
+	// listMissing, and sends nothing on it, as ProFTPD does.
+	listMissingAfterOpen bool
+	// asciiDownloads sends files in TYPE A with CR LF line ends.
+	asciiDownloads bool
+	storFailed     string // %s name
+	xferDone       string
+	readFailed     string // 426 after a broken upload
+	writeFailed    string // 426 after a broken download
+	dataTimeout    string
+	listStyle      listStyle
 
 	size string // %d
 	// sizeASCII is the refusal of SIZE in ASCII mode; "" allows SIZE.
@@ -362,11 +371,11 @@ func vsftpdPersona() *persona {
 	}
 }
 
-// proftpdPersona is ProFTPD 1.3.8 as Debian 12 configures it (ServerName
-// "Debian", IPv6 on so IPv4 peers print as mapped addresses,
-// MultilineRFC2228 on, MaxLoginAttempts 3, mod_delay on). The texts come
-// from the 1.3.8 sources; the daemon could not be installed beside vsftpd
-// to capture them.
+// proftpdPersona is ProFTPD 1.3.8 as Debian 12 ships it: proftpd-core
+// with the packaged proftpd.conf and modules.conf (ServerName "Debian",
+// IPv6 on so IPv4 peers print as mapped addresses, MultilineRFC2228 off,
+// MaxLoginAttempts 3, mod_delay on, no mod_tls), started without a
+// locale. Every text was compared with that daemon on loopback.
 func proftpdPersona() *persona {
 	return &persona{ //nolint:gosec // G101: reply texts about passwords, not credentials
 		id: PersonaProFTPD,
@@ -378,9 +387,11 @@ func proftpdPersona() *persona {
 			return "ProFTPD Server (Debian) [" + a.String() + "]"
 		},
 
-		preLogin:           []string{"USER", "PASS", "QUIT", "FEAT", "OPTS", "HELP", "SYST", "NOOP", "CLNT"},
+		preLogin: []string{"USER", "PASS", "QUIT", "FEAT", "OPTS", "HELP", "SYST", "NOOP", "CLNT", "LANG", "HOST",
+			"SITE", "ACCT", "REIN"},
 		unknownBeforeLogin: true,
-		extraCommands:      []string{"MLSD", "MLST", "CLNT", "HOST", "LANG", "MFMT", "MFF", "RANG", "SITE"},
+		extraCommands:      []string{"MLSD", "MLST", "CLNT", "CSID", "HOST", "LANG", "MFMT", "MFF", "RANG", "SITE"},
+		proftpd:            true,
 		// The TLS commands come from mod_tls, which the persona's FEAT
 		// leaves out.
 		missingCommands: []string{"AUTH", "PBSZ", "PROT"},
@@ -406,7 +417,9 @@ func proftpdPersona() *persona {
 		anonLoginOK:   "230 Anonymous access granted, restrictions apply",
 		loginFailed:   "530 Login incorrect.",
 		maxLoginFails: 3,
-		failDelay:     [2]time.Duration{800 * time.Millisecond, 1600 * time.Millisecond},
+		// pam_unix asks libpam for two seconds, which libpam varies by
+		// up to a fifth either way.
+		failDelay:     [2]time.Duration{1600 * time.Millisecond, 2400 * time.Millisecond},
 		alreadyIn:     "503 You are already logged in",
 		userAfterAnon: "501 Reauthentication not supported",
 		userAfterUser: "501 Reauthentication not supported",
@@ -415,24 +428,14 @@ func proftpdPersona() *persona {
 		syst: "215 UNIX Type: L8",
 		feat: []string{
 			"211-Features:",
-			" CLNT", " EPRT", " EPSV", " HOST", " LANG en-US*", " MDTM",
+			" CLNT", " CSID", " EPRT", " EPSV", " HOST", " LANG en-US*", " MDTM",
 			" MFF modify;UNIX.group;UNIX.mode;", " MFMT",
 			" MLST modify*;perm*;size*;type*;unique*;UNIX.group*;UNIX.groupname*;UNIX.mode*;UNIX.owner*;UNIX.ownername*;",
 			" RANG STREAM", " REST STREAM", " SITE COPY", " SITE MKDIR", " SITE RMDIR",
 			" SITE SYMLINK", " SITE UTIME", " SIZE", " TVFS", " UTF8",
 			"211 End",
 		},
-		help: []string{
-			"214-The following commands are recognized (* =>'s unimplemented):",
-			"214-CWD     XCWD    CDUP    XCUP    SMNT*   QUIT    PORT    PASV    ",
-			"214-EPRT    EPSV    ALLO    RNFR    RNTO    DELE    MDTM    RMD     ",
-			"214-XRMD    MKD     XMKD    PWD     XPWD    SIZE    SYST    HELP    ",
-			"214-NOOP    FEAT    OPTS    HOST    CLNT    TYPE    STRU    MODE    ",
-			"214-RETR    STOR    STOU    APPE    REST    ABOR    RANG    USER    ",
-			"214-PASS    ACCT*   REIN*   LIST    NLST    STAT    SITE    MLSD    ",
-			"214-MLST    ",
-			"214 Direct comments to root@localhost",
-		},
+		// HELP comes from proftpdHelp, which names the host.
 		noop:         "200 NOOP command successful",
 		quit:         "221 Goodbye.",
 		unknown:      "500 %s not understood",
@@ -468,9 +471,11 @@ func proftpdPersona() *persona {
 		eprtBad:      "501 Illegal EPRT command",
 		eprtIllegal:  "500 Illegal EPRT command",
 		eprtProto:    "522 Network protocol not supported, use (1)",
-		needPort:     "425 Unable to build data connection: No data connection",
-		badDataIP:    "425 Unable to build data connection: Operation not permitted",
-		noConn:       "425 Unable to build data connection: Connection refused",
+		// Without PORT or PASV, ProFTPD connects to the client's port
+		// 20, which nothing answers.
+		needPort:  "425 Unable to build data connection: Connection refused",
+		badDataIP: "425 Unable to build data connection: Operation not permitted",
+		noConn:    "425 Unable to build data connection: Connection refused",
 
 		listStart: "150 Opening ASCII mode data connection for file list",
 		listDone:  "226 Transfer complete",
@@ -485,13 +490,15 @@ func proftpdPersona() *persona {
 		storStart: func(binary bool, name string) string {
 			return fmt.Sprintf("150 Opening %s mode data connection for %s", modeString(binary), name)
 		},
-		listMissing: "450 %s: No such file or directory",
-		storFailed:  "550 %s: Permission denied",
-		xferDone:    "226 Transfer complete",
-		readFailed:  "426 Transfer aborted. Data connection closed",
-		writeFailed: "426 Transfer aborted. Data connection closed",
-		dataTimeout: "421 No transfer timeout (600 seconds): closing control connection",
-		listStyle:   listProFTPD,
+		listMissing:          "450 %s: No such file or directory",
+		listMissingAfterOpen: true,
+		asciiDownloads:       true,
+		storFailed:           "550 %s: Permission denied",
+		xferDone:             "226 Transfer complete",
+		readFailed:           "426 Transfer aborted. Data connection closed",
+		writeFailed:          "426 Transfer aborted. Data connection closed",
+		dataTimeout:          "421 No transfer timeout (600 seconds): closing control connection",
+		listStyle:            listProFTPD,
 
 		size:       "213 %d",
 		sizeASCII:  "550 SIZE not allowed in ASCII mode",
@@ -521,12 +528,14 @@ func proftpdPersona() *persona {
 			if st.binary {
 				typ = "BINARY"
 			}
+			// The client's address prints twice: the first is its
+			// reverse DNS name, which most attackers lack.
 			return []string{
 				"211-Status of 'Debian'",
-				"211-Connected from " + st.remote.String() + " (" + st.remote.String() + ")",
-				"211-Logged in as " + st.user,
-				"211-TYPE: " + typ + ", STRUcture: File, Mode: Stream",
-				"211-No data connection",
+				" Connected from " + st.remote.String() + " (" + st.remote.String() + ")",
+				" Logged in as " + st.user,
+				" TYPE: " + typ + ", STRUcture: File, Mode: Stream",
+				" No data connection",
 				"211 End of status",
 			}
 		},
