@@ -39,6 +39,10 @@ func eximPersona() persona {
 	r.userUnknown = func(string) string { return "550 Unrouteable address" }
 	r.dataStart = "354 Enter message, ending with \".\" on a line by itself"
 	r.queued = func(hostView, string) string { return "250 OK id=" + eximMessageID(time.Now()) }
+	r.bdatChunk = func(n int64) string { return fmt.Sprintf("250 %d byte chunk received", n) }
+	r.bdatQueued = func(_ string, _, chunk, total int64) string {
+		return fmt.Sprintf("250- %d byte chunk, total %d\r\n250 OK id=%s", chunk, total, eximMessageID(time.Now()))
+	}
 	r.tooBig = "552 Message size exceeds maximum permitted"
 	r.sizeTooBig = "552 Message size exceeds maximum permitted"
 
