@@ -257,7 +257,7 @@ func (c *conn) finishMessage(bdat bool) bool {
 	c.junk = 0
 	id := c.s.queueID()
 	if bdat {
-		c.reply(c.p.r.bdatQueued(id, size, chunk, total))
+		c.reply(c.p.r.bdatQueued(c.host, id, size, chunk, total))
 	} else {
 		c.reply(c.p.r.queued(c.host, id))
 	}

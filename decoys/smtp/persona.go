@@ -122,7 +122,7 @@ type replies struct {
 	tooManyRcpts                                  string
 	needRcpt, noValidRcpts, dataSyntax, dataStart string
 	queued                                        func(h hostView, id string) string
-	bdatQueued                                    func(id string, size, chunk, total int64) string
+	bdatQueued                                    func(h hostView, id string, size, chunk, total int64) string
 	bdatChunk                                     func(size int64) string
 	tooBig, bdatTooBig, bdatSyntax, bdatNull      string
 	bdatDiscarded                                 func(size int64) string
@@ -252,7 +252,7 @@ func postfixReplies() replies {
 		dataSyntax:   "501 5.5.4 Syntax: DATA",
 		dataStart:    "354 End data with <CR><LF>.<CR><LF>",
 		queued:       func(_ hostView, id string) string { return "250 2.0.0 Ok: queued as " + id },
-		bdatQueued: func(id string, n, _, _ int64) string {
+		bdatQueued: func(_ hostView, id string, n, _, _ int64) string {
 			return fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", n, id)
 		},
 		bdatChunk:     func(n int64) string { return fmt.Sprintf("250 2.0.0 Ok: %d bytes", n) },
