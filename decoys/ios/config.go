@@ -351,7 +351,7 @@ func (c *CLI) selectInterface(x *invocation) {
 	}
 	if c.cfgState.iface(name) == nil {
 		kind := interfaceKind(name)
-		if kind != kindLoopback && kind != kindTunnel || len(c.cfgState.ifaces) >= 64 {
+		if kind != kindLoopback && kind != kindTunnel || !virtualNumber(name) || len(c.cfgState.ifaces) >= 64 {
 			c.exec.err = c.invalid(len(c.prompt()) + x.args[0].col)
 			return
 		}
@@ -360,6 +360,22 @@ func (c *CLI) selectInterface(x *invocation) {
 	}
 	c.ifName = c.cfgState.iface(name).name
 	c.mode = modeConfigIf
+}
+
+// maxVirtualInterface is the largest Loopback and Tunnel number.
+// NOTE: IOS's help shows <0-2147483647> for both, as recalled, not
+// checked on a 2911.
+const maxVirtualInterface = 2147483647
+
+// virtualNumber reports whether the name of a new Loopback or Tunnel
+// interface ends in a number IOS accepts: decimal and in range.
+func virtualNumber(name string) bool {
+	i := strings.IndexAny(name, "0123456789")
+	if i < 0 {
+		return false
+	}
+	n, err := strconv.ParseUint(name[i:], 10, 32)
+	return err == nil && n <= maxVirtualInterface
 }
 
 // selectLine enters line configuration for a line section, creating

@@ -58,6 +58,9 @@ func TestCommandReplies(t *testing.T) {
 		{"config unknown", modeConfig, "frobnicate", strings.Repeat(" ", len(host)+9) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"interface without number", modeConfig, "interface gi", "% Incomplete command.\n\n"},
 		{"unknown interface type", modeConfig, "interface foo0", strings.Repeat(" ", len(host)+9+10) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"loopback out of range", modeConfig, "interface Loopback2147483648", strings.Repeat(" ", len(host)+9+10) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"loopback not a number", modeConfig, "interface lo 5x", strings.Repeat(" ", len(host)+9+10) + "^\n% Invalid input detected at '^' marker.\n\n"},
+		{"loopback largest", modeConfig, "interface Loopback2147483647", ""},
 		{"config do", modeConfig, "do sh priv", "Current privilege level is 15\n"},
 		{"config do invalid", modeConfig, "do sh foo", strings.Repeat(" ", len(host)+9+6) + "^\n% Invalid input detected at '^' marker.\n\n"},
 		{"ip brief", modeUser, "sh ip int br", "Interface                  IP-Address      OK? Method Status                Protocol\n" +

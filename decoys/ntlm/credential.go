@@ -3,6 +3,7 @@ package ntlm
 import (
 	"encoding/hex"
 	"strings"
+	"unicode"
 
 	"github.com/decnet/decnet/decoys"
 )
@@ -32,11 +33,15 @@ type Credential struct {
 
 // Credential returns the crackable form of a's response to
 // serverChallenge. It returns false for an anonymous message (no NT
-// response) and for an NT response of a length neither version uses.
+// response), for an NT response of a length neither version uses, and
+// for a user or domain no line can carry (see lineSafe).
 //
 // A user or domain that contains ':' makes a line hashcat cannot split.
 // It is kept as sent, because no client of a real account sends one.
 func (a *Authenticate) Credential(serverChallenge [8]byte) (Credential, bool) {
+	if !lineSafe(a.User) || !lineSafe(a.Domain) {
+		return Credential{}, false
+	}
 	c := Credential{Principal: a.User}
 	if a.Domain != "" {
 		c.Principal = a.Domain + `\` + a.User
@@ -63,4 +68,15 @@ func (a *Authenticate) Credential(serverChallenge [8]byte) (Credential, bool) {
 	}
 	c.Secret = []byte(line.String())
 	return c, true
+}
+
+// lineSafe reports whether name can appear in a hashcat line. Windows
+// account and domain names contain no control characters, and one would
+// split the line in an exported file or rewrite the terminal showing it.
+// U+FFFD replaces bytes the parser could not decode, so a line with it
+// hashes other bytes than the client did and can never be cracked.
+func lineSafe(name string) bool {
+	return !strings.ContainsFunc(name, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\uFFFD'
+	})
 }

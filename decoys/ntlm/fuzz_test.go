@@ -22,10 +22,13 @@ func FuzzParse(f *testing.F) {
 		}
 		c, ok := a.Credential([8]byte{1, 2, 3, 4, 5, 6, 7, 8})
 		if !ok {
-			if len(a.NTResponse) >= v1ResponseLen {
+			if len(a.NTResponse) >= v1ResponseLen && lineSafe(a.User) && lineSafe(a.Domain) {
 				t.Fatalf("no credential for a %d-byte response", len(a.NTResponse))
 			}
 			return
+		}
+		if strings.ContainsAny(string(c.Secret), "\r\n\x00\x1b") {
+			t.Fatalf("line %q carries a control character", c.Secret)
 		}
 		if !strings.HasSuffix(c.Principal, a.User) || !strings.HasPrefix(string(c.Secret), a.User+"::"+a.Domain+":") {
 			t.Fatalf("credential %q %q for %q %q", c.Principal, c.Secret, a.User, a.Domain)

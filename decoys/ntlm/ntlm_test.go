@@ -162,6 +162,52 @@ func TestCredentialPrincipalAndAnonymous(t *testing.T) {
 	}
 }
 
+// TestCredentialUnsafeNames checks that a name with a control character
+// or undecodable bytes gives no line, and that printable names still do.
+func TestCredentialUnsafeNames(t *testing.T) {
+	nt := make([]byte, 40)
+	cases := []struct {
+		user, domain string
+		ok           bool
+	}{
+		{"alice", "CORP", true},
+		{"al ice", "", true},
+		{"Jos\u00e9", "CORP", true},
+		{"alice\r\nbob::CORP:00", "CORP", false},
+		{"alice", "CO\nRP", false},
+		{"a\x1b[31mb", "CORP", false},
+		{"a\x00b", "CORP", false},
+		{"a\u0085b", "CORP", false},
+		{"alice", "CORP\x7f", false},
+		{"\ufffd\ufffd", "CORP", false},
+	}
+	for _, tc := range cases {
+		a := &Authenticate{User: tc.user, Domain: tc.domain, NTResponse: nt}
+		c, ok := a.Credential([8]byte{})
+		if ok != tc.ok {
+			t.Errorf("%q %q: credential %v, want %v", tc.user, tc.domain, ok, tc.ok)
+			continue
+		}
+		if ok && !strings.HasPrefix(string(c.Secret), tc.user+"::"+tc.domain+":") {
+			t.Errorf("%q %q: line %q", tc.user, tc.domain, c.Secret)
+		}
+	}
+	// A lone surrogate in the UTF-16 user name decodes to U+FFFD.
+	msg, err := ntlmtest.Authenticate(ChallengeMessage(NewTarget("exch01", "corp.local"), [8]byte{}, time.Unix(0, 0)), "x", "CORP", "WS", "pw", [8]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userOffset := binary.LittleEndian.Uint32(msg[40:])
+	binary.LittleEndian.PutUint16(msg[userOffset:], 0xd800)
+	a, err := ParseAuthenticate(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := a.Credential([8]byte{}); ok {
+		t.Errorf("lone surrogate gave %q", c.Secret)
+	}
+}
+
 func TestParseAuthenticateOEM(t *testing.T) {
 	msg := specMessage(t, specV1Authenticate)
 	// Clear NEGOTIATE_UNICODE: the same bytes read as OEM keep their

@@ -201,13 +201,12 @@ func TestNmapNTLMInfo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("nmap: %v\n%s", err, out)
 	}
-	host := ts.svc.Hostname()
-	short, domain, _ := strings.Cut(host, ".")
+	target := ts.svc.ntlmTarget
 	for _, want := range []string{
-		"Target_Name: " + strings.ToUpper(strings.Split(domain, ".")[0]),
-		"NetBIOS_Computer_Name: " + strings.ToUpper(short),
-		"DNS_Domain_Name: " + domain,
-		"DNS_Computer_Name: " + strings.ToUpper(short) + "." + domain,
+		"Target_Name: " + target.NetBIOSDomain,
+		"NetBIOS_Computer_Name: " + target.NetBIOSComputer,
+		"DNS_Domain_Name: " + target.DNSDomain,
+		"DNS_Computer_Name: " + target.DNSComputer,
 		"Product_Version: 10.0.17763",
 	} {
 		if !strings.Contains(string(out), want) {

@@ -246,6 +246,7 @@ func (c *conn) finishMessage(bdat bool) bool {
 		Subject:   msg.subject(),
 	})
 	size := msg.actSize
+	chunk, total := msg.lastChunk, msg.chunked
 	c.resetTransaction()
 
 	if msg.overLimit {
@@ -256,7 +257,7 @@ func (c *conn) finishMessage(bdat bool) bool {
 	c.junk = 0
 	id := c.s.queueID()
 	if bdat {
-		c.reply(c.p.r.bdatQueued(id, size))
+		c.reply(c.p.r.bdatQueued(c.host, id, size, chunk, total))
 	} else {
 		c.reply(c.p.r.queued(c.host, id))
 	}
@@ -311,6 +312,8 @@ func (c *conn) cmdBdat(args []token) bool {
 		c.msg.feed(buf[:n])
 		done += n
 	}
+	c.msg.chunked += size
+	c.msg.lastChunk = size
 	if final {
 		c.msg.flushPartial()
 		return c.finishMessage(true)
@@ -351,6 +354,11 @@ type message struct {
 	actSize   int64
 	received  uint64
 	overLimit bool
+	// chunked is the byte count of all BDAT chunks as sent, and
+	// lastChunk the size of the latest one. Exim's reply to the last
+	// chunk names both.
+	chunked   int64
+	lastChunk int64
 
 	inHeader   bool
 	inSubject  bool

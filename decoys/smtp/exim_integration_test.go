@@ -258,8 +258,11 @@ var eximDate = regexp.MustCompile(`^(220 \S+ ESMTP Exim 4\.96) [A-Z][a-z]{2}, \d
 // part of the replies compared here that depends on the moment. The
 // time zone stays: both run in the test's.
 func maskEximDate(s string) string {
-	return eximDate.ReplaceAllString(s, "$1 <date>$2")
+	return eximID.ReplaceAllString(eximDate.ReplaceAllString(s, "$1 <date>$2"), "id=<id>")
 }
+
+// eximID matches the message id of Exim's reply to a complete message.
+var eximID = regexp.MustCompile(`id=[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b`)
 
 // clientHello returns the first TLS record a Go client sends, to be sent
 // where a command is expected.
@@ -344,6 +347,8 @@ func TestEximOracle(t *testing.T) {
 			"RCPT TO:<ROOT@"+strings.ToUpper(domain)+">\r\n", "RCPT TO:<root@"+host+">\r\n", "RCPT TO:<root@localhost>\r\n",
 			"RCPT TO:<a@[1.2.3.4]>\r\n", "RCPT TO:<a@b.example> SIZE=10\r\n", "RCPT TO:<>\r\n", "QUIT\r\n")},
 		{"auth in transaction", one("EHLO a\r\n", "MAIL FROM:<>\r\n", "AUTH PLAIN\r\n", "RSET\r\n", "AUTH\r\n")},
+		{"bdat chunks", one("EHLO a\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<postmaster@"+domain+">\r\n",
+			"BDAT 3\r\nabc", "BDAT 2\r\nde", "BDAT 4 LAST\r\nf\r\n\r\n", "BDAT 1\r\n")},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,30 @@ func TestEximSession(t *testing.T) {
 				t.Errorf("replies\n got %q\nwant %q", rest, tc.want)
 			}
 		})
+	}
+}
+
+// TestEximBdatReplies checks Exim's replies to BDAT chunks: each chunk
+// is acknowledged with its size, and the last one with the total and
+// the message id.
+func TestEximBdatReplies(t *testing.T) {
+	ts := startService(t, decoys.Config{Persona: PersonaExim}, false)
+	c := dialFrom(t, "127.0.0.5", ts.addr)
+	c.readReply(5 * time.Second)
+	c.exchange("EHLO x\r\n")
+	c.exchange("MAIL FROM:<a@b.example>\r\n")
+	if r := c.exchange("RCPT TO:<postmaster>\r\n"); r != "250 Accepted\r\n" {
+		t.Fatalf("RCPT %q", r)
+	}
+	if r := c.exchange("BDAT 3\r\nabc"); r != "250 3 byte chunk received\r\n" {
+		t.Errorf("first chunk %q", r)
+	}
+	if r := c.exchange("BDAT 2\r\nde"); r != "250 2 byte chunk received\r\n" {
+		t.Errorf("second chunk %q", r)
+	}
+	last := c.exchange("BDAT 4 LAST\r\nf\r\n\r\n")
+	if !regexp.MustCompile(`^250- 4 byte chunk, total 9\r\n250 OK id=[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\r\n$`).MatchString(last) {
+		t.Errorf("last chunk %q", last)
 	}
 }
 

@@ -12,6 +12,10 @@ import (
 // server and its domain, and a failure after the AUTHENTICATE message,
 // whose response is recorded in a form that can be cracked offline.
 //
+// The CHALLENGE names the decky's Windows host, as its IMAP, POP3 and IIS
+// services do. The banner shows the receive connector's FQDN instead,
+// which an administrator may set to a public name.
+//
 // The NEGOTIATE message is not checked: its flags change nothing in the
 // CHALLENGE a Windows server sends.
 func (c *conn) runNTLM(initial *string) (string, uint32, bool) {
@@ -20,9 +24,8 @@ func (c *conn) runNTLM(initial *string) (string, uint32, bool) {
 			return "", 0, false
 		}
 	}
-	target := ntlm.NewTarget(c.host.shortname, c.host.domain)
 	serverChallenge := ntlm.NewServerChallenge()
-	msg := ntlm.ChallengeMessage(target, serverChallenge, c.s.now())
+	msg := ntlm.ChallengeMessage(c.s.ntlmTarget, serverChallenge, c.s.now())
 	resp, ok := c.challenge(base64.StdEncoding.EncodeToString(msg))
 	if !ok {
 		return "", 0, false

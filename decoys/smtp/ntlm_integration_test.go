@@ -38,9 +38,7 @@ func TestClientsNTLM(t *testing.T) {
 			t.Errorf("swaks logged in: %s", out)
 		}
 		clients++
-		_, domain, _ := strings.Cut(ts.svc.Hostname(), ".")
-		netbios, _, _ := strings.Cut(domain, ".")
-		checkNTLMAttempt(t, ts, clients, "127.0.0.8", strings.ToUpper(netbios)+`\bob`, decoys.SecretNTLMv1, "hunter2")
+		checkNTLMAttempt(t, ts, clients, "127.0.0.8", ts.svc.ntlmTarget.NetBIOSDomain+`\bob`, decoys.SecretNTLMv1, "hunter2")
 	}
 	if clients == 0 {
 		t.Skip("neither curl nor swaks with Authen::NTLM is installed")

@@ -1,11 +1,13 @@
 package smtp
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/decnet/decnet/decoys"
 	"github.com/decnet/decnet/decoys/ntlm"
@@ -71,4 +73,42 @@ func TestExchangeNTLM(t *testing.T) {
 	if n := len(ts.emitter.ofKind(decoys.KindAuthAttempt)); n != 2 {
 		t.Errorf("%d attempts recorded, want 2", n)
 	}
+}
+
+// TestExchangeNTLMTarget checks that the CHALLENGE names the same
+// computer and domain as the decky's IMAP and POP3 services, whatever
+// host name the SMTP banner shows.
+func TestExchangeNTLMTarget(t *testing.T) {
+	ts := startService(t, decoys.Config{Persona: PersonaExchange, Decky: "exch01"}, false)
+	c := dialFrom(t, "127.0.0.6", ts.addr)
+	c.readReply(5 * time.Second)
+	c.exchange("EHLO x\r\n")
+	reply := c.exchange("AUTH NTLM " + base64.StdEncoding.EncodeToString(ntlmtest.Negotiate()) + "\r\n")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(reply, "334 "), "\r\n"))
+	if err != nil {
+		t.Fatalf("challenge reply %q: %v", reply, err)
+	}
+
+	want := ntlm.TargetFor(testSeed, "exch01")
+	if want.NetBIOSComputer != "EXCH01" {
+		t.Fatalf("target %+v", want)
+	}
+	for _, name := range []string{want.NetBIOSDomain, want.NetBIOSComputer, want.DNSDomain, want.DNSComputer} {
+		if !bytes.Contains(raw, utf16LE(name)) {
+			t.Errorf("challenge lacks %q", name)
+		}
+	}
+	banner, _, _ := strings.Cut(ts.svc.Hostname(), ".")
+	if bytes.Contains(raw, utf16LE(strings.ToUpper(banner)+".")) {
+		t.Errorf("challenge names the banner host %q", ts.svc.Hostname())
+	}
+}
+
+// utf16LE encodes s as NTLM carries names in Unicode messages.
+func utf16LE(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
 }

@@ -39,6 +39,10 @@ func eximPersona() persona {
 	r.userUnknown = func(string) string { return "550 Unrouteable address" }
 	r.dataStart = "354 Enter message, ending with \".\" on a line by itself"
 	r.queued = func(hostView, string) string { return "250 OK id=" + eximMessageID(time.Now()) }
+	r.bdatChunk = func(n int64) string { return fmt.Sprintf("250 %d byte chunk received", n) }
+	r.bdatQueued = func(_ hostView, _ string, _, chunk, total int64) string {
+		return fmt.Sprintf("250- %d byte chunk, total %d\r\n250 OK id=%s", chunk, total, eximMessageID(time.Now()))
+	}
 	r.tooBig = "552 Message size exceeds maximum permitted"
 	r.sizeTooBig = "552 Message size exceeds maximum permitted"
 
@@ -114,6 +118,9 @@ func exchangePersona() persona {
 		return fmt.Sprintf("250 2.6.0 <%s@%s> [InternalId=%d, Hostname=%s] Queued mail for delivery",
 			exchangeMessageID(), exchangeHost(h), exchangeInternalID(), exchangeHost(h))
 	}
+	// NOTE: the reply to the last BDAT chunk is assumed to equal the one
+	// to DATA, not compared with a real server.
+	r.bdatQueued = func(h hostView, id string, _, _, _ int64) string { return r.queued(h, id) }
 	r.tooBig = "552 5.3.4 Message size exceeds fixed maximum message size"
 	r.sizeTooBig = "552 5.3.4 Message size exceeds fixed maximum message size"
 

@@ -122,7 +122,7 @@ type replies struct {
 	tooManyRcpts                                  string
 	needRcpt, noValidRcpts, dataSyntax, dataStart string
 	queued                                        func(h hostView, id string) string
-	bdatQueued                                    func(id string, size int64) string
+	bdatQueued                                    func(h hostView, id string, size, chunk, total int64) string
 	bdatChunk                                     func(size int64) string
 	tooBig, bdatTooBig, bdatSyntax, bdatNull      string
 	bdatDiscarded                                 func(size int64) string
@@ -246,13 +246,15 @@ func postfixReplies() replies {
 		userUnknown: func(a string) string {
 			return "550 5.1.1 <" + a + ">: Recipient address rejected: User unknown in local recipient table"
 		},
-		tooManyRcpts:  "452 4.5.3 Error: too many recipients",
-		needRcpt:      "503 5.5.1 Error: need RCPT command",
-		noValidRcpts:  "554 5.5.1 Error: no valid recipients",
-		dataSyntax:    "501 5.5.4 Syntax: DATA",
-		dataStart:     "354 End data with <CR><LF>.<CR><LF>",
-		queued:        func(_ hostView, id string) string { return "250 2.0.0 Ok: queued as " + id },
-		bdatQueued:    func(id string, n int64) string { return fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", n, id) },
+		tooManyRcpts: "452 4.5.3 Error: too many recipients",
+		needRcpt:     "503 5.5.1 Error: need RCPT command",
+		noValidRcpts: "554 5.5.1 Error: no valid recipients",
+		dataSyntax:   "501 5.5.4 Syntax: DATA",
+		dataStart:    "354 End data with <CR><LF>.<CR><LF>",
+		queued:       func(_ hostView, id string) string { return "250 2.0.0 Ok: queued as " + id },
+		bdatQueued: func(_ hostView, id string, n, _, _ int64) string {
+			return fmt.Sprintf("250 2.0.0 Ok: %d bytes queued as %s", n, id)
+		},
 		bdatChunk:     func(n int64) string { return fmt.Sprintf("250 2.0.0 Ok: %d bytes", n) },
 		tooBig:        "552 5.3.4 Error: message file too big",
 		bdatTooBig:    "552 5.3.4 Chunk exceeds message size limit",

@@ -28,6 +28,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/decnet/decnet/decoys"
+	"github.com/decnet/decnet/decoys/mailbox"
+	"github.com/decnet/decnet/decoys/ntlm"
 	"github.com/decnet/decnet/decoys/quarantine"
 	"github.com/decnet/decnet/decoys/tlsfp"
 )
@@ -63,6 +65,7 @@ type Service struct {
 	quarantine *quarantine.Store
 	persona    persona
 	id         identity
+	ntlmTarget ntlm.Target
 	users      map[string]bool
 	tlsConfig  *tls.Config
 	penalties  *penaltyTable
@@ -123,6 +126,7 @@ func New(cfg decoys.Config) (*Service, error) {
 		quarantine: cfg.Quarantine,
 		persona:    p,
 		id:         id,
+		ntlmTarget: ntlm.TargetFor(cfg.Seed, mailbox.HostName(cfg.Decky)),
 		users:      users,
 		penalties:  newPenaltyTable(p.dovecotPenalty),
 		now:        time.Now,

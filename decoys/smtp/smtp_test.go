@@ -338,3 +338,21 @@ func TestFloodAndSlowClients(t *testing.T) {
 		t.Errorf("other source NOOP %q", r)
 	}
 }
+
+// TestExchangeBdatQueued checks that a chunked message on the Exchange
+// persona ends with Exchange's queued reply, not Postfix's queue id.
+func TestExchangeBdatQueued(t *testing.T) {
+	ts := startService(t, decoys.Config{Persona: PersonaExchange}, false)
+	c := dialFrom(t, "127.0.0.5", ts.addr)
+	c.readReply(5 * time.Second)
+	c.exchange("EHLO x\r\n")
+	c.exchange("MAIL FROM:<a@b.example>\r\n")
+	if r := c.exchange("RCPT TO:<postmaster>\r\n"); r != "250 2.1.5 Recipient OK\r\n" {
+		t.Fatalf("RCPT %q", r)
+	}
+	c.exchange("BDAT 3\r\nabc")
+	last := c.exchange("BDAT 2 LAST\r\nde")
+	if !regexp.MustCompile(`^250 2\.6\.0 <\S+@MAIL\.\S+> \[InternalId=\d+, Hostname=MAIL\.\S+\] Queued mail for delivery\r\n$`).MatchString(last) {
+		t.Errorf("last chunk %q", last)
+	}
+}
