@@ -293,7 +293,20 @@ func (c *conn) eximRun(cmd eximCmd, arg, line string) {
 		c.eximData()
 	case eximBdat:
 		c.ex.pipeConnect = false
-		if c.cmdBdat(tokenize(line)) && c.bdat == bdatNone {
+		args := tokenize(line)
+		// Exim reads the size with a number parser that fails on a
+		// missing or non-numeric size, answers 501 and keeps the
+		// transaction; it takes a zero size without LAST as an empty
+		// chunk. Postfix's handling of both differs.
+		if len(args) < 2 || args[1].text == "" || strings.Trim(args[1].text, "0123456789") != "" {
+			c.reply("501 missing size for BDAT command")
+			break
+		}
+		if len(args) == 2 && strings.Trim(args[1].text, "0") == "" {
+			c.reply(c.p.r.bdatChunk(0))
+			break
+		}
+		if c.cmdBdat(args) && c.bdat == bdatNone {
 			c.eximMessageStart()
 		}
 	case eximRset:

@@ -349,6 +349,15 @@ func TestEximOracle(t *testing.T) {
 		{"auth in transaction", one("EHLO a\r\n", "MAIL FROM:<>\r\n", "AUTH PLAIN\r\n", "RSET\r\n", "AUTH\r\n")},
 		{"bdat chunks", one("EHLO a\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<postmaster@"+domain+">\r\n",
 			"BDAT 3\r\nabc", "BDAT 2\r\nde", "BDAT 4 LAST\r\nf\r\n\r\n", "BDAT 1\r\n")},
+		{"bdat without size", one("EHLO a\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<postmaster@"+domain+">\r\n",
+			"BDAT\r\n", "NOOP\r\n", "MAIL FROM:<>\r\n", "RSET\r\n", "NOOP\r\n")},
+		// Exim 4.96 dies with SIGSEGV on an RSET after a zero-size
+		// chunk; the decoy does not imitate the crash, so the probe
+		// stops before it.
+		{"bdat of zero", one("EHLO a\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<postmaster@"+domain+">\r\n",
+			"BDAT 0\r\n", "NOOP\r\n")},
+		{"bdat size not a number", one("EHLO a\r\n", "MAIL FROM:<a@b.example>\r\n", "RCPT TO:<postmaster@"+domain+">\r\n",
+			"BDAT x\r\n", "NOOP\r\n", "RSET\r\n", "NOOP\r\n")},
 	}
 	for _, p := range probes {
 		t.Run(p.name, func(t *testing.T) {
