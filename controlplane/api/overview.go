@@ -106,21 +106,21 @@ func overviewQuery(req *apiv1.GetOverviewRequest, now time.Time) (store.Overview
 // cost constant however many dashboards are open.
 const overviewTTL = 2 * time.Second
 
-// overviewReadShare bounds the time overview reads of one window take:
-// a new read starts no sooner than this many times the last read's
-// duration after it ended, so on a store where a read takes seconds,
-// reads take at most a fifth of one connection and of a core.
+// overviewReadShare bounds the time overview reads of one window take.
+// A new read starts no sooner than this many times the last read's
+// duration after it ended. So on a store where a read takes seconds,
+// reads use at most a fifth of one connection and of a core.
 const overviewReadShare = 4
 
-// overviewMaxStale is the oldest overview a call is answered with while
-// a newer read runs, unless reads take so long that their spacing is
-// longer. Past it, callers wait for the read. A dashboard's counts may
-// lag by this much; its live event list does not.
+// overviewMaxStale is the oldest overview returned while a newer read
+// runs, unless reads take so long that their spacing is longer. Past
+// it, callers wait for the read. A dashboard's counts may lag by this
+// much, but its live event list does not.
 const overviewMaxStale = time.Minute
 
 // overviewStaleWait is how long a call waits for a running read before
 // it takes the older overview. Reads of a small store finish within it,
-// so there every call gets current counts; on a store large enough that
+// so there every call gets current counts. On a store large enough that
 // a read takes longer, calls stop queueing behind it.
 const overviewStaleWait = time.Second
 
@@ -130,10 +130,9 @@ const overviewLoadTimeout = 30 * time.Second
 
 // overviewCache shares overview reads among concurrent and closely
 // following calls for the same query. At most one read per query runs
-// at a time, and a new one starts no sooner than overviewReadShare times
-// the last one's duration, so on a large store overview reads neither
-// queue behind each other nor take the database's cores from the other
-// calls. Entries
+// at a time. A new one starts no sooner than overviewReadShare times the
+// last one's duration, so on a large store overview reads neither queue
+// behind each other nor take the database's cores from other calls. Entries
 // are unmasked; callers mask their own copy for their role.
 type overviewCache struct {
 	mu      sync.Mutex
@@ -156,10 +155,9 @@ type overviewEntry struct {
 
 // get returns a copy of the overview of q. A read that finished within
 // overviewTTL (or overviewReadShare times the time it took, if longer)
-// answers at once.
-// Otherwise a single new read starts, and get waits for it; if an older
-// read, up to overviewMaxStale, exists, get waits at most
-// overviewStaleWait and then answers with the older one.
+// is returned at once. Otherwise a single new read starts and get waits
+// for it. If an older read within overviewMaxStale exists, get waits at
+// most overviewStaleWait and then returns the older one.
 func (c *overviewCache) get(ctx context.Context, q store.OverviewQuery, now time.Time,
 	load func(context.Context, store.OverviewQuery) (*apiv1.GetOverviewResponse, error),
 ) (*apiv1.GetOverviewResponse, error) {
