@@ -97,7 +97,7 @@ func TestOverviewCacheServesStaleWhileReading(t *testing.T) {
 		t.Fatalf("first call: %v, %v", o, err)
 	}
 
-	// After the TTL: one read starts, and the old read answers.
+	// After the TTL one read starts, and the old read is returned.
 	later := t0.Add(overviewTTL + time.Millisecond)
 	for range 5 {
 		if o, err := c.get(context.Background(), q, later, load); err != nil || o.GetTotalEvents() != 1 {
@@ -132,9 +132,9 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// A read that finishes within the stale wait answers the call that
-// started it, so on a small store every call past the TTL sees current
-// counts.
+// A read that finishes within the stale wait is returned to the call
+// that started it, so on a small store every call past the TTL sees
+// current counts.
 func TestOverviewCacheFastReadIsCurrent(t *testing.T) {
 	var c overviewCache
 	var reads atomic.Int32

@@ -3,7 +3,6 @@
 package imap
 
 import (
-	"os/exec"
 	"testing"
 
 	"github.com/decnet/decnet/decoys"
@@ -14,24 +13,9 @@ import (
 // sends an NTLMv2 response to the decoy's CHALLENGE. The recorded line
 // must verify against the password curl was given.
 func TestCurlNTLM(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
 	ts := startService(t, decoys.Config{Persona: PersonaExchange, Decky: "EX01"})
-	out, err := exec.Command(curl, "-sS", "--interface", "127.0.0.5", "--login-options", "AUTH=NTLM",
-		"-u", `CORP\alice:Secr3t!`, "imap://"+ts.addr+"/").CombinedOutput()
-	if err == nil {
-		t.Errorf("curl logged in: %s", out)
-	}
+	out := ntlmtest.CurlMailLogin(t, "127.0.0.5", "imap://"+ts.addr+"/")
 
 	got := ts.rec.waitKind(t, decoys.KindAuthAttempt, 1)
-	a := got[0].GetAuthAttempt()
-	if got[0].GetSource().GetAddress() != "127.0.0.5" || a.GetMechanism() != decoys.MechanismSASLNTLM ||
-		a.GetSecretKind() != decoys.SecretNTLMv2 || a.GetPrincipal() != `CORP\alice` {
-		t.Fatalf("attempt %s %s %s %q (curl: %s)", got[0].GetSource().GetAddress(), a.GetMechanism(), a.GetSecretKind(), a.GetPrincipal(), out)
-	}
-	if user, domain, err := ntlmtest.VerifyV2(a.GetSecret(), "Secr3t!"); err != nil || user != "alice" || domain != "CORP" {
-		t.Errorf("line %q: %q %q %v", a.GetSecret(), user, domain, err)
-	}
+	ntlmtest.CheckCapture(t, got[0], "127.0.0.5", decoys.MechanismSASLNTLM, out)
 }

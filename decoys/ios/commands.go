@@ -267,7 +267,7 @@ func (c *CLI) copyFile(x *invocation) {
 	}
 	url := x.args[0].text
 	if !strings.Contains(src, "://") {
-		// "copy tftp: flash:" asks for the parts of the URL.
+		// "copy tftp: flash:" prompts for the parts of the URL.
 		host, err := c.readLine("Address or name of remote host []? ", true)
 		if err != nil {
 			c.exec.err = err
@@ -379,8 +379,8 @@ func (c *CLI) showVersion(*invocation) {
 	c.print(b.String())
 }
 
-// showClock prints the calendar time; the asterisk says the clock is
-// not synchronised, as no NTP server is configured.
+// showClock prints the calendar time. The leading asterisk marks the
+// clock as not synchronised, because no NTP server is configured.
 func (c *CLI) showClock(*invocation) {
 	t := c.now().UTC()
 	c.print("*" + t.Format("15:04:05.000 MST Mon Jan 2 2006") + "\n")

@@ -74,7 +74,7 @@ var debianKernels = []kernelBuild{
 
 // ubuntuKernels are noble's linux-image-6.8.0-N-generic builds of
 // late 2025 and 2026. Each ABI, upload number and build date is taken
-// from a uname or /proc/version line of a real host; the package
+// from a uname or /proc/version line of a real host. The package
 // version is the ABI and upload number, as Ubuntu numbers its kernels.
 var ubuntuKernels = []kernelBuild{
 	{"6.8.0-86-generic", "6.8.0-86.87", "Mon Sep 22 18:03:36 UTC 2025"},

@@ -294,10 +294,9 @@ func (c *conn) eximRun(cmd eximCmd, arg, line string) {
 	case eximBdat:
 		c.ex.pipeConnect = false
 		args := tokenize(line)
-		// Exim reads the size with a number parser that fails on a
-		// missing or non-numeric size, answers 501 and keeps the
-		// transaction; it takes a zero size without LAST as an empty
-		// chunk. Postfix's handling of both differs.
+		// Exim rejects a missing or non-numeric size with 501 and keeps
+		// the transaction. It takes a zero size without LAST as an empty
+		// chunk. Postfix handles both differently.
 		if len(args) < 2 || args[1].text == "" || strings.Trim(args[1].text, "0123456789") != "" {
 			c.reply("501 missing size for BDAT command")
 			break

@@ -206,9 +206,9 @@ func personas() []persona {
 
 	ubuntu := base
 	ubuntu.id = "openssh-9.6p1-ubuntu24.04"
-	// 3ubuntu13.19 is the revision real noble hosts answer with in late
-	// 2026, seen beside kernel 6.8.0-142-generic, which the shell
-	// persona offers. NOTE: taken from public captures, not from the
+	// 3ubuntu13.19 is the revision real noble hosts send in late 2026,
+	// seen beside kernel 6.8.0-142-generic, which the shell persona
+	// offers. NOTE: taken from public captures, not from the
 	// Ubuntu archive.
 	ubuntu.banner = "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.19"
 	ubuntu.keyExchanges = slices.Clone(openssh96KeyExchanges)

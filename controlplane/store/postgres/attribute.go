@@ -345,7 +345,7 @@ func writeDerivedAndCommit(ctx context.Context, tx batchConn, agent uuid.UUID, s
 		return fmt.Errorf("record aggregates of %d events: %w", len(stored), err)
 	}
 	if tag.String() != "COMMIT" {
-		return fmt.Errorf("commit transaction: server answered %q", tag.String())
+		return fmt.Errorf("commit transaction: server returned %q", tag.String())
 	}
 	return nil
 }
